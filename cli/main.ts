@@ -1,0 +1,28 @@
+/**
+ * `glassbox` CLI entry. Each command lives in cli/commands/<name>.ts and exports `register(program)`.
+ * User errors (GlassboxError) print one line on stderr and exit 1; --debug prints the stack.
+ */
+import { Command } from 'commander';
+import { GlassboxError } from '../engine/errors.ts';
+import { commands } from './commands/index.ts';
+
+const program = new Command();
+program
+  .name('glassbox')
+  .description('A transparent transformer inference engine for studying refusal in compressed models')
+  .option('--debug', 'print stack traces on errors')
+  .showHelpAfterError();
+
+for (const register of commands) register(program);
+
+const debug = process.argv.includes('--debug');
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof GlassboxError && !debug) {
+    process.stderr.write(`glassbox: ${e.message}\n`);
+  } else {
+    process.stderr.write(`glassbox: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  }
+  process.exitCode = 1;
+}

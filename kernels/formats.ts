@@ -1,0 +1,67 @@
+/**
+ * Weight formats — the one file every quantizer, converter and backend agrees on.
+ * See kernels/types.ts for the layouts (f32 / int8 / int4 / perm). This file holds their reference
+ * `dequantize`, size checks, quantizers and converters from other projects' layouts.
+ */
+import type { F32Weight, Int4Weight, Int8Weight, LinearWeight } from './types.ts';
+
+export const nGroups = (k: number, groupSize: number): number => Math.ceil(k / groupSize);
+
+/** Throws (with the weight's name) when array sizes disagree with n, k, groupSize. */
+export function checkWeight(w: LinearWeight, name = 'weight'): void {
+  const fail = (what: string) => {
+    throw new RangeError(`${name}: ${w.format} weight [${w.n}, ${w.k}] has ${what}`);
+  };
+  if (!(w.n > 0 && w.k > 0 && Number.isInteger(w.n) && Number.isInteger(w.k))) fail('non-positive dims');
+  if (w.perm && w.perm.length !== w.k) fail(`perm of length ${w.perm.length}`);
+  if (w.format === 'f32') {
+    if (w.w.length !== w.n * w.k) fail(`${w.w.length} values`);
+    return;
+  }
+  if (!(w.groupSize > 0)) fail(`groupSize ${w.groupSize}`);
+  const g = nGroups(w.k, w.groupSize);
+  if (w.scales.length !== w.n * g) fail(`${w.scales.length} scales (want ${w.n * g})`);
+  if (w.format === 'int8') {
+    if (w.q.length !== w.n * w.k) fail(`${w.q.length} int8 values`);
+  } else {
+    if (w.packed.length !== w.n * Math.ceil(w.k / 2)) fail(`${w.packed.length} packed bytes`);
+    if (w.zeros && w.zeros.length !== w.n * g) fail(`${w.zeros.length} zero points`);
+  }
+}
+
+/** Stored bytes of a weight (what one matvec must stream). */
+export function weightBytes(w: LinearWeight): number {
+  if (w.format === 'f32') return w.w.length * 4;
+  const extra = w.scales.length * 4 + (w.format === 'int4' && w.zeros ? w.zeros.length : 0);
+  return (w.format === 'int8' ? w.q.length : w.packed.length) + extra;
+}
+
+/** Reference dequantization to a dense f32 [N, K] in the original input-channel order (perm undone). */
+export function dequantize(w: LinearWeight): Float32Array {
+  const { n, k } = w;
+  const out = new Float32Array(n * k);
+  if (w.format === 'f32') out.set(w.w);
+  else if (w.format === 'int8') {
+    const g = nGroups(k, w.groupSize);
+    for (let r = 0; r < n; r++)
+      for (let c = 0; c < k; c++) out[r * k + c] = w.q[r * k + c] * w.scales[r * g + Math.floor(c / w.groupSize)];
+  } else {
+    const g = nGroups(k, w.groupSize);
+    const rowBytes = Math.ceil(k / 2);
+    for (let r = 0; r < n; r++)
+      for (let c = 0; c < k; c++) {
+        const byte = w.packed[r * rowBytes + (c >> 1)];
+        const q = c & 1 ? byte >> 4 : byte & 15;
+        const gi = r * g + Math.floor(c / w.groupSize);
+        const z = w.zeros ? w.zeros[gi] : 8;
+        out[r * k + c] = (q - z) * w.scales[gi];
+      }
+  }
+  if (!w.perm) return out;
+  // Column j of the stored matrix multiplies x[perm[j]]: scatter back to original order.
+  const orig = new Float32Array(n * k);
+  for (let r = 0; r < n; r++) for (let j = 0; j < k; j++) orig[r * k + w.perm[j]] = out[r * k + j];
+  return orig;
+}
+
+export type { F32Weight, Int4Weight, Int8Weight, LinearWeight };

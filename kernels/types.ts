@@ -1,0 +1,106 @@
+/**
+ * Kernel-level types. Kernels know nothing about models: typed arrays in, typed arrays out, explicit dims.
+ *
+ * Weight layouts are documented in full in kernels/formats.ts (the one file every quantizer, converter and
+ * backend agrees on). In short, a Linear computes y[t, n] = sum_k x[t, k] * W[n, k] (+ bias[n]), W is [N, K]:
+ *  - f32:  w [N*K] row-major.
+ *  - int8: q [N*K] int8 row-major, symmetric; scales [N * nGroups], nGroups = ceil(K / groupSize);
+ *          W[n,k] = q[n,k] * scales[n*nGroups + floor(k/groupSize)]. Per-channel = groupSize K.
+ *  - int4: packed [N * ceil(K/2)] bytes, row-major; byte j of row n holds k=2j in its low nibble and
+ *          k=2j+1 in its high nibble; unsigned q in 0..15. W[n,k] = (q[n,k] - z) * s with
+ *          s = scales[n*nGroups + g], z = zeros[n*nGroups + g] (asymmetric) or 8 (zeros null: symmetric).
+ *  - perm (optional, any format): an input-channel gather; the layer computes y = W' x[perm], used to
+ *    keep GPTQ act-order groups contiguous. dequantize() undoes it.
+ */
+
+export type LinearWeight = F32Weight | Int8Weight | Int4Weight;
+
+export interface F32Weight {
+  format: 'f32';
+  n: number;
+  k: number;
+  w: Float32Array;
+  perm?: Int32Array | null;
+}
+
+export interface Int8Weight {
+  format: 'int8';
+  n: number;
+  k: number;
+  groupSize: number;
+  q: Int8Array;
+  scales: Float32Array;
+  perm?: Int32Array | null;
+}
+
+export interface Int4Weight {
+  format: 'int4';
+  n: number;
+  k: number;
+  groupSize: number;
+  packed: Uint8Array;
+  scales: Float32Array;
+  /** Per-group zero points 0..15, or null for symmetric (z = 8). */
+  zeros: Uint8Array | null;
+  perm?: Int32Array | null;
+}
+
+export type BackendName = 'wasm-simd' | 'webasm' | 'cpu' | 'webgpu' | 'reference';
+
+/** A weight uploaded to a backend: resident, in the backend's packed form, never re-converted per call. */
+export interface LinearHandle {
+  readonly n: number;
+  readonly k: number;
+  readonly format: LinearWeight['format'];
+  /** Bytes of stored weight data (what a matvec streams). */
+  readonly bytes: number;
+}
+
+export interface AttentionArgs {
+  /** Queries [T, nHeads, headDim]. */
+  q: Float32Array;
+  /** Keys / values [S, nKvHeads, headDim]: all cached positions, including the T new ones at the end. */
+  k: Float32Array;
+  v: Float32Array;
+  t: number;
+  s: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  /**
+   * keyValid[s] = 1 when key s is a real token (0 for left padding). Query t (0-based among the T new
+   * rows) sees key j iff keyValid[j] and j <= (s - t_total) + t, i.e. causal over absolute slots.
+   */
+  keyValid: Uint8Array;
+  /** Softmax scale, usually 1/sqrt(headDim). */
+  scale: number;
+  /** When set, the attention probabilities [nHeads, T, S] are written here. */
+  patternOut?: Float32Array | null;
+}
+
+/**
+ * The operations of a forward pass. Each backend implements all of them; results may be returned
+ * synchronously or as a Promise (webgpu readback is async), so callers always `await`.
+ */
+export interface Backend {
+  readonly name: BackendName;
+  readonly threads: number;
+  uploadLinear(w: LinearWeight): LinearHandle;
+  /** x [T, K] -> [T, N]. */
+  linear(h: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array | Promise<Float32Array>;
+  /** y = x / rms(x) * (addOne ? 1 + w : w), rows of length d. */
+  rmsNorm(x: Float32Array, w: Float32Array, t: number, d: number, eps: number, addOne?: boolean): Float32Array | Promise<Float32Array>;
+  layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, t: number, d: number, eps: number): Float32Array | Promise<Float32Array>;
+  /** rotate_half RoPE on x [T, nHeads, headDim] at absolute positions pos[T], with inv_freq [headDim/2]. */
+  rope(x: Float32Array, pos: Int32Array, t: number, nHeads: number, headDim: number, invFreq: Float32Array): Float32Array | Promise<Float32Array>;
+  /** Causal GQA attention with a padding mask; returns [T, nHeads*headDim]. */
+  attention(a: AttentionArgs): Float32Array | Promise<Float32Array>;
+  /** silu(gate) * up, elementwise. */
+  siluGate(gate: Float32Array, up: Float32Array): Float32Array | Promise<Float32Array>;
+  /** GPT-2 gelu_new (tanh approximation), elementwise. */
+  gelu(x: Float32Array): Float32Array | Promise<Float32Array>;
+  add(a: Float32Array, b: Float32Array): Float32Array | Promise<Float32Array>;
+  /** Rows of table [V, d] gathered by ids. */
+  embedding(table: Float32Array, ids: Int32Array, d: number): Float32Array | Promise<Float32Array>;
+  dispose(): void;
+}

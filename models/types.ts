@@ -1,0 +1,158 @@
+/**
+ * The public model API: forward passes with TransformerLens-named hook points, activation caching, and
+ * KV-cached generation. analysis/ uses only this (never kernels/).
+ *
+ * Hook points, in the order they fire for each forward call:
+ *   hook_embed, hook_pos_embed (gpt2 only),
+ *   for l in 0..L-1:
+ *     blocks.{l}.hook_resid_pre, blocks.{l}.ln1.hook_normalized (input of q/k/v),
+ *     blocks.{l}.attn.hook_pattern (only computed when requested), blocks.{l}.attn.hook_z (input of o_proj),
+ *     blocks.{l}.hook_attn_out, blocks.{l}.hook_resid_mid, blocks.{l}.ln2.hook_normalized (input of gate/up),
+ *     blocks.{l}.mlp.hook_post (input of down_proj), blocks.{l}.hook_mlp_out, blocks.{l}.hook_resid_post,
+ *   ln_final.hook_normalized.
+ * Activations are [batch, pos, width] row-major Float32Array: width = d_model for resid/attn_out/mlp_out/ln,
+ * n_heads*d_head for attn.hook_z, d_mlp for mlp.hook_post; hook_pattern is [batch, n_heads, q_pos, k_pos].
+ * The ln/z/post points are the inputs of the Linear layers: compression calibration reads them.
+ */
+import type { ModelConfig, Tokenizer } from '../engine/types.ts';
+import type { F32Weight, Int8Weight, LinearWeight } from '../kernels/types.ts';
+
+/** The seven Linear roles of a decoder block (gpt2's fused c_attn is split into q, k, v at load). */
+export type LinearRole = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
+
+/**
+ * LLM.int8()-style mixed decomposition: input columns `outlierCols` run in f32 (`outlier` is [N, nOut]),
+ * the rest on the int8 kernel (`main` has those columns zeroed); the two results are added.
+ */
+export interface MixedWeight {
+  format: 'mixed';
+  n: number;
+  k: number;
+  main: Int8Weight;
+  outlierCols: Int32Array;
+  outlier: F32Weight;
+}
+
+/** Weight of one Linear as the model runs it, HF orientation [out, in]. */
+export type LayerWeight = LinearWeight | MixedWeight;
+
+export interface ModelLinear {
+  weight: LayerWeight;
+  bias: Float32Array | null;
+}
+
+export interface HookContext {
+  /** Full hook point name, e.g. `blocks.3.hook_resid_pre`. */
+  name: string;
+  /** Layer index, or null for hook_embed / hook_pos_embed / ln_final.hook_normalized. */
+  layer: number | null;
+  batch: number;
+  /** Number of positions in this call (the new tokens only during cached generation). */
+  pos: number;
+  /** Width of the last dimension (d_model, or k_pos for hook_pattern). */
+  width: number;
+  /** Absolute position of each (batch, pos) row [batch * pos]; -1 at left padding. */
+  positions: Int32Array;
+  /** 0 for the prompt forward, 1.. for each generated token during generate(). */
+  step: number;
+}
+
+/**
+ * Reads or replaces an activation. Return nothing to leave it unchanged (mutating `act` in place is also
+ * allowed), or return a new array of the same length to replace it.
+ */
+export type HookFn = (act: Float32Array, ctx: HookContext) => Float32Array | void;
+
+export interface Hook {
+  /** Hook point name or glob (`*` matches within a dot-separated segment run, e.g. `blocks.*.hook_resid_pre`). */
+  name: string;
+  fn: HookFn;
+}
+
+export interface ForwardOptions {
+  /** Hook point names/globs whose activations to return in `cache`. */
+  cache?: string[];
+  /**
+   * Positions to keep in cached activations (default: all). Negative values count from the end of the
+   * (left-padded) sequence: -1 is the last position.
+   */
+  cachePositions?: number[];
+  hooks?: Hook[];
+  /** Which logits to return: every position (default) or only the last one ([batch, 1, vocab]). */
+  logits?: 'all' | 'last' | 'none';
+  /** Throw NonFiniteError on NaN/Inf in any activation (default true). */
+  checkFinite?: boolean;
+}
+
+export interface CachedActivation {
+  /** [batch, nPositions, width] */
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface ForwardResult {
+  /** [batch, T or 1, vocab]; empty when logits = 'none'. */
+  logits: Float32Array;
+  logitsShape: number[];
+  /** Requested activations by hook name. */
+  cache: Map<string, CachedActivation>;
+  /** Left-padding length per batch row. */
+  padding: number[];
+}
+
+export interface GenerateOptions {
+  maxNewTokens?: number; // default 64
+  /** 0 = greedy (default). */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  /** Stop tokens (default: the model's eos ids). */
+  stopTokens?: number[];
+  hooks?: Hook[];
+  /** Called after each decoding step with the new token of every row (-1 for finished rows). */
+  onToken?: (tokens: number[], step: number) => void;
+  checkFinite?: boolean;
+  /** Aborts generation (between steps) when it fires. */
+  signal?: AbortSignal;
+}
+
+export interface GenerateResult {
+  /** Generated ids per prompt, stop token excluded. */
+  tokens: number[][];
+  /** Per prompt: 'stop' (hit a stop token) or 'length'. */
+  finish: ('stop' | 'length')[];
+  tokensPerSecond: number;
+  prefillMs: number;
+  decodeMs: number;
+}
+
+export type WeightPrecision = 'f32' | 'int8' | 'int4';
+
+export interface Model {
+  readonly config: ModelConfig;
+  readonly tokenizer: Tokenizer | null;
+  /** Run-time weight precision of the matmuls. */
+  readonly precision: WeightPrecision;
+  /** Backend that runs the kernels (wasm-simd, webasm, cpu, webgpu, reference). */
+  readonly backendName: string;
+  /** Every hook point name in firing order (hook_pattern included). */
+  hookNames(): string[];
+  /** One forward pass over prompts of possibly different lengths (left-padded internally). */
+  forward(prompts: number[][], opts?: ForwardOptions): Promise<ForwardResult>;
+  /** Batched KV-cached generation; hooks stay active on every generated token. */
+  generate(prompts: number[][], opts?: GenerateOptions): Promise<GenerateResult>;
+  /** The weight of one Linear as the model holds it (no copy: do not mutate). */
+  getLinear(layer: number, role: LinearRole): ModelLinear;
+  /** Replace one Linear's weight (uploaded to the backend once, here). */
+  setLinear(layer: number, role: LinearRole, w: ModelLinear): void;
+  /** Token embedding [vocab, d_model] f32 (no copy). */
+  getEmbedding(): Float32Array;
+  setEmbedding(table: Float32Array): void;
+  /** Unembedding [vocab, d_model] (the embedding itself when tied). */
+  getUnembedding(): LayerWeight;
+  setUnembedding(w: LayerWeight): void;
+  /** A model with the same config/tokenizer sharing no mutable state (weights copied), for editing. */
+  clone(): Model;
+  dispose(): void;
+}
