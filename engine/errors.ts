@@ -27,3 +27,6 @@ export class NonFiniteError extends GlassboxError {}
 
 /** The user interrupted long work (SIGINT). */
 export class InterruptedError extends GlassboxError {}
+
+/** Arrays handed to a kernel disagree with the dims it was given (names the op and the argument). */
+export class ShapeError extends GlassboxError {}

@@ -1,0 +1,38 @@
+/**
+ * Opening an HF model folder: config.json (+ quantize_config.json), the safetensors weights (single file or
+ * sharded index), the tensor-name map, and the tokenizer when there is one. Every failure names the folder
+ * or file and what is wrong with it.
+ */
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { openWeights } from './checkpoint.ts';
+import { readConfig } from './config.ts';
+import { ModelFolderError } from './errors.ts';
+import { moduleNames } from './names.ts';
+import { loadTokenizer } from './tokenizer.ts';
+import type { ModelFolder, WeightSource } from './types.ts';
+
+/** The weight files a folder may hold, in the order they are looked for (never a `*.safetensors` glob). */
+export const WEIGHT_FILES = ['model.safetensors.index.json', 'model.safetensors'] as const;
+
+export function openModelFolder(dir: string): ModelFolder {
+  const abs = path.resolve(dir);
+  if (!existsSync(abs)) throw new ModelFolderError(`${dir}: model folder not found`);
+  if (!statSync(abs).isDirectory()) throw new ModelFolderError(`${dir}: not a folder (expected an HF model folder)`);
+  const config = readConfig(abs);
+  if (!WEIGHT_FILES.some((f) => existsSync(path.join(abs, f)))) {
+    const other = ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'model.gguf'].find((f) => existsSync(path.join(abs, f)));
+    throw new ModelFolderError(
+      `${dir}: no weights (expected ${WEIGHT_FILES.join(' or ')}${other ? `; ${other} is not supported, convert it to safetensors` : ''})`,
+    );
+  }
+  const weights: WeightSource = openWeights(abs);
+  try {
+    const names = moduleNames(config, weights);
+    const tokenizer = loadTokenizer(abs);
+    return { dir: abs, config, names, weights, tokenizer, close: () => weights.close() };
+  } catch (e) {
+    weights.close();
+    throw e;
+  }
+}

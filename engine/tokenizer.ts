@@ -1,0 +1,186 @@
+/**
+ * HF tokenizers for model folders: tokenizer.json through @huggingface/tokenizers, the chat template of
+ * tokenizer_config.json (or chat_template.jinja) through @huggingface/jinja, with transformers' conventions:
+ *  - encode(text) adds BOS/EOS as the tokenizer config says: explicit `add_bos_token` / `add_eos_token` flags
+ *    win (as LlamaTokenizerFast rebuilds its post-processor from them); without them the post-processor of
+ *    tokenizer.json decides.
+ *  - encodeChat renders the template and encodes WITHOUT adding special tokens again, as
+ *    apply_chat_template(tokenize=True) does: the template itself emits BOS where the model wants it.
+ *  - A model without a chat template: encodeChat(x) = encode(x) (BOS per the config) and
+ *    postInstructionIds() = [] (there is no end-of-instruction marker to read directions at).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { Template } from '@huggingface/jinja';
+import { ModelFolderError, UsageError } from './errors.ts';
+import { readJsonFile } from './config.ts';
+import type { ChatMessage, Tokenizer } from './types.ts';
+import { postInstructionSuffix } from './post-instruction.ts';
+
+type Json = Record<string, unknown>;
+
+/** Load the folder's tokenizer, or null when it has no tokenizer.json (ids-only models such as stories260k). */
+export function loadTokenizer(dir: string): Tokenizer | null {
+  const tokFile = path.join(dir, 'tokenizer.json');
+  if (!existsSync(tokFile)) return null;
+  const tokJson = readObject(tokFile);
+  const cfgFile = path.join(dir, 'tokenizer_config.json');
+  const cfg = existsSync(cfgFile) ? readObject(cfgFile) : {};
+  const mapFile = path.join(dir, 'special_tokens_map.json');
+  const specialMap = existsSync(mapFile) ? readObject(mapFile) : {};
+  const genFile = path.join(dir, 'generation_config.json');
+  const gen = existsSync(genFile) ? readObject(genFile) : {};
+  return new FolderTokenizer(tokFile, tokJson, cfgFile, cfg, specialMap, gen, chatTemplateSource(dir, cfg, cfgFile));
+}
+
+function readObject(file: string): Json {
+  const v = readJsonFile(file, ModelFolderError);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ModelFolderError(`${file}: expected a JSON object`);
+  return v as Json;
+}
+
+/** The template text: tokenizer_config.json's chat_template (string or named list: "default"), else chat_template.jinja. */
+function chatTemplateSource(dir: string, cfg: Json, cfgFile: string): string | null {
+  const t = cfg.chat_template;
+  if (typeof t === 'string') return t;
+  if (Array.isArray(t)) {
+    const named = t as Array<{ name?: string; template?: string }>;
+    const chosen = named.find((x) => x?.name === 'default') ?? named[0];
+    if (typeof chosen?.template !== 'string') throw new ModelFolderError(`${cfgFile}: chat_template list has no "default" template`);
+    return chosen.template;
+  }
+  const jinjaFile = path.join(dir, 'chat_template.jinja');
+  return existsSync(jinjaFile) ? readFileSync(jinjaFile, 'utf8') : null;
+}
+
+/** A special-token entry is a string or an AddedToken dict ({content: ...}). */
+function tokenString(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as Json).content === 'string') return (v as Json).content as string;
+  return null;
+}
+
+class FolderTokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly bosTokenId: number | null;
+  readonly eosTokenIds: number[];
+  readonly padTokenId: number | null;
+  readonly hasChatTemplate: boolean;
+  private readonly hf: HfTokenizer;
+  private readonly template: Template | null;
+  private readonly tokenVars: Record<string, string>;
+  private readonly addBos: boolean | null;
+  private readonly addEos: boolean;
+  private postIds: number[] | null = null;
+
+  constructor(
+    private readonly tokFile: string,
+    tokJson: Json,
+    private readonly cfgFile: string,
+    cfg: Json,
+    specialMap: Json,
+    gen: Json,
+    templateSource: string | null,
+  ) {
+    try {
+      this.hf = new HfTokenizer(tokJson, cfg);
+    } catch (e) {
+      throw new ModelFolderError(`${tokFile}: cannot build tokenizer (${(e as Error).message.split('\n')[0]})`);
+    }
+    const vocab = this.hf.get_vocab(true);
+    let maxId = -1;
+    for (const id of vocab.values()) if (id > maxId) maxId = id;
+    this.vocabSize = maxId + 1;
+
+    // Special tokens as the template sees them: tokenizer_config.json first, special_tokens_map.json second.
+    this.tokenVars = {};
+    for (const key of ['bos_token', 'eos_token', 'pad_token', 'unk_token', 'sep_token', 'cls_token', 'mask_token']) {
+      const s = tokenString(cfg[key]) ?? tokenString(specialMap[key]);
+      if (s !== null) this.tokenVars[key] = s;
+    }
+    const idOf = (key: string): number | null => {
+      const s = this.tokenVars[key];
+      if (s === undefined) return null;
+      const id = this.tokenToId(s);
+      if (id === null) throw new ModelFolderError(`${cfgFile}: ${key} "${s}" is not in ${tokFile}`);
+      return id;
+    };
+    this.bosTokenId = idOf('bos_token');
+    this.padTokenId = idOf('pad_token');
+    // generate() stops at any of generation_config.json's eos ids (Llama 3 lists several) and the tokenizer's.
+    const eos = new Set<number>();
+    const tokEos = idOf('eos_token');
+    if (tokEos !== null) eos.add(tokEos);
+    const genEos = gen.eos_token_id;
+    for (const id of Array.isArray(genEos) ? genEos : genEos == null ? [] : [genEos]) {
+      if (typeof id === 'number' && Number.isInteger(id)) eos.add(id);
+    }
+    this.eosTokenIds = [...eos];
+    this.addBos = typeof cfg.add_bos_token === 'boolean' ? cfg.add_bos_token : null;
+    this.addEos = cfg.add_eos_token === true;
+
+    this.hasChatTemplate = templateSource !== null;
+    try {
+      this.template = templateSource === null ? null : new Template(templateSource);
+    } catch (e) {
+      throw new ModelFolderError(`${cfgFile}: chat_template does not parse (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+
+  encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
+    const add = opts.addSpecialTokens ?? true;
+    if (this.addBos === null) return this.hf.encode(text, { add_special_tokens: add }).ids;
+    const ids = this.hf.encode(text, { add_special_tokens: false }).ids;
+    if (!add) return ids;
+    if (this.addBos) {
+      if (this.bosTokenId === null) throw new ModelFolderError(`${this.cfgFile}: add_bos_token is true but there is no bos_token`);
+      ids.unshift(this.bosTokenId);
+    }
+    if (this.addEos && this.eosTokenIds.length > 0) ids.push(this.eosTokenIds[0]);
+    return ids;
+  }
+
+  decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return '';
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+        throw new UsageError(`${this.tokFile}: cannot decode token id ${id} (vocabulary has ${this.vocabSize} ids)`);
+      }
+    }
+    return this.hf.decode(ids, { skip_special_tokens: opts.skipSpecialTokens ?? false });
+  }
+
+  tokenToId(token: string): number | null {
+    return this.hf.token_to_id(token) ?? null;
+  }
+
+  applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
+    if (!this.template) throw new ModelFolderError(`${this.cfgFile}: no chat_template (the model has no chat format)`);
+    try {
+      // transformers defaults add_generation_prompt to false; the template also sees the special-token strings.
+      return this.template.render({
+        ...this.tokenVars,
+        messages,
+        add_generation_prompt: opts.addGenerationPrompt ?? false,
+      });
+    } catch (e) {
+      throw new UsageError(`${this.cfgFile}: chat_template failed: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  encodeChat(instruction: string): number[] {
+    if (!this.template) return this.encode(instruction);
+    const text = this.applyChatTemplate([{ role: 'user', content: instruction }], { addGenerationPrompt: true });
+    return this.encode(text, { addSpecialTokens: false });
+  }
+
+  postInstructionIds(): number[] {
+    if (!this.template) return [];
+    this.postIds ??= postInstructionSuffix(
+      (instruction) => this.applyChatTemplate([{ role: 'user', content: instruction }], { addGenerationPrompt: true }),
+      (text) => this.encode(text, { addSpecialTokens: false }),
+    );
+    return [...this.postIds];
+  }
+}
