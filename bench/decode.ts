@@ -1,0 +1,106 @@
+/**
+ * Decode benchmark: prefill and decode tokens/s and peak RSS, for f32 / int8 / int4, on the embedded
+ * tiny-chat model and on a synthetic Qwen2.5-0.5B-shaped model (hidden 896, 24 layers, 14/2 heads,
+ * intermediate 4864, vocab 151936, tied; seeded random weights generated here, never stored).
+ * Each configuration runs in its own child process so that its peak RSS is its own.
+ *
+ *   npm run bench:decode [-- --json] [--models tiny-chat,qwen0.5b] [--precisions f32,int8,int4]
+ *                        [--prompt 32] [--tokens 32] [--backend NAME]
+ */
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { createBackend } from '../kernels/select.ts';
+import type { BackendName } from '../kernels/types.ts';
+import { DecoderModel } from '../models/decoder-model.ts';
+import { loadModel } from '../models/load.ts';
+import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
+import type { Model, WeightPrecision } from '../models/types.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const TINY = path.resolve(here, '../models/tiny-chat');
+
+interface Row {
+  model: string;
+  precision: WeightPrecision;
+  backend: string;
+  threads: number;
+  loadS: number;
+  promptTokens: number;
+  prefillTokensPerS: number;
+  decodeTokens: number;
+  decodeTokensPerS: number;
+  peakRssMB: number;
+}
+
+async function build(name: string, precision: WeightPrecision, backendName?: BackendName): Promise<Model> {
+  const backend = await createBackend(backendName);
+  if (name === 'tiny-chat') return loadModel(TINY, { precision, backend, retainWeights: false });
+  if (name === 'qwen0.5b') {
+    const cfg = syntheticConfig({
+      family: 'qwen2', nLayers: 24, dModel: 896, nHeads: 14, nKvHeads: 2, dMlp: 4864, vocabSize: 151936, tied: true, maxPositions: 32768,
+    });
+    return new DecoderModel(syntheticProvider(cfg, 1), { backend, precision, retainWeights: false });
+  }
+  throw new Error(`unknown model ${name} (tiny-chat, qwen0.5b)`);
+}
+
+async function runOne(name: string, precision: WeightPrecision, promptLen: number, tokens: number, backendName?: BackendName): Promise<Row> {
+  const t0 = performance.now();
+  const model = await build(name, precision, backendName);
+  const loadS = (performance.now() - t0) / 1000;
+  const V = model.config.vocabSize;
+  const prompt = Array.from({ length: promptLen }, (_, i) => (i * 7919 + 13) % V);
+  await model.generate([prompt.slice(0, 4)], { maxNewTokens: 2, stopTokens: [] }); // warm-up (kernel compile, pools)
+  const g = await model.generate([prompt], { maxNewTokens: tokens, stopTokens: [], checkFinite: true });
+  const row: Row = {
+    model: name, precision, backend: model.backendName, threads: 0, loadS,
+    promptTokens: promptLen, prefillTokensPerS: promptLen / (g.prefillMs / 1000),
+    // The last token needs no forward pass: tokens - 1 decode steps.
+    decodeTokens: tokens, decodeTokensPerS: (tokens - 1) / (g.decodeMs / 1000),
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+  };
+  model.dispose();
+  return row;
+}
+
+const program = new Command()
+  .option('--json', 'print one JSON object')
+  .option('--models <list>', 'tiny-chat,qwen0.5b', 'tiny-chat,qwen0.5b')
+  .option('--precisions <list>', 'f32,int8,int4', 'f32,int8,int4')
+  .option('--prompt <n>', 'prompt tokens', '32')
+  .option('--tokens <n>', 'new tokens', '32')
+  .option('--backend <name>', 'backend (default: createBackend())')
+  .option('--one <model:precision>', 'internal: run one configuration and print its row as JSON');
+program.parse();
+const o = program.opts<{ json?: boolean; models: string; precisions: string; prompt: string; tokens: string; backend?: BackendName; one?: string }>();
+
+if (o.one) {
+  const [m, p] = o.one.split(':');
+  const row = await runOne(m, p as WeightPrecision, Number(o.prompt), Number(o.tokens), o.backend);
+  row.threads = Number(process.env.GLASSBOX_THREADS) || 0;
+  process.stdout.write(`${JSON.stringify(row)}\n`);
+  process.exit(0);
+}
+
+const rows: Row[] = [];
+for (const m of o.models.split(','))
+  for (const p of o.precisions.split(',')) {
+    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', `${m}:${p}`, '--prompt', o.prompt, '--tokens', o.tokens];
+    if (o.backend) args.push('--backend', o.backend);
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    if (r.status !== 0 || !line.startsWith('{')) {
+      process.stderr.write(`bench:decode ${m} ${p} failed (exit ${r.status}):\n${r.stderr}\n`);
+      process.exitCode = 1;
+      continue;
+    }
+    const row = JSON.parse(line) as Row;
+    rows.push(row);
+    if (!o.json)
+      process.stderr.write(`${m.padEnd(10)} ${p.padEnd(5)} ${row.backend}: load ${row.loadS.toFixed(1)} s, prefill ${row.prefillTokensPerS.toFixed(1)} tok/s (${row.promptTokens}), decode ${row.decodeTokensPerS.toFixed(2)} tok/s (${row.decodeTokens}), peak RSS ${row.peakRssMB.toFixed(0)} MB\n`);
+  }
+const result = { loadavg: loadavg(), note: 'shared 2-core machine: numbers are noisy', rows };
+if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);

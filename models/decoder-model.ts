@@ -1,0 +1,341 @@
+/**
+ * The Model implementation shared by every family: parameters uploaded once, the forward loop
+ * (embed -> blocks -> final norm -> logits), hooks and caching, and KV-cached batched generation.
+ * The family-specific block math lives in llama.ts and gpt2.ts.
+ */
+import { ConfigError, InterruptedError, UsageError } from '../engine/errors.ts';
+import type { ModelConfig, Tokenizer } from '../engine/types.ts';
+import type { Backend } from '../kernels/types.ts';
+import { hfInvFreq } from './rope.ts';
+import type { ForwardCtx, LayerParams } from './forward-context.ts';
+import { hookAt, layerParams, normalize } from './forward-context.ts';
+import { gpt2Block, gpt2Embed } from './gpt2.ts';
+import { allHookNames } from './hook-names.ts';
+import { assertFinite, HookRunner } from './hook-runner.ts';
+import { KvCache } from './kv-cache.ts';
+import { llamaBlock, llamaEmbed } from './llama.ts';
+import { leftPad } from './padding.ts';
+import { DEFAULT_INT4_GROUP, precisionOf, toPrecision } from './precision.ts';
+import { LinearGroup } from './runtime-linear.ts';
+import { makeRng, sampleToken } from './sampler.ts';
+import type {
+  ForwardOptions, ForwardResult, GenerateOptions, GenerateResult, LayerWeight, LinearRole, Model, ModelLinear,
+  WeightPrecision,
+} from './types.ts';
+import type { NormWeights, WeightProvider } from './weight-provider.ts';
+import { cloneProvider } from './clone.ts';
+
+export interface BuildOptions {
+  backend: Backend;
+  /** Quantize f32 linears at load to this precision; undefined keeps every weight as the provider gives it. */
+  precision?: WeightPrecision;
+  /** int4 group size (default 128, clamped to K). */
+  groupSize?: number;
+  /**
+   * Quantize the unembedding together with the other linears when precision is int8/int4 (default true:
+   * it is the largest single matmul of small-vocabulary-heavy models such as Qwen2.5-0.5B). The token
+   * embedding itself always stays f32.
+   */
+  quantizeUnembedding?: boolean;
+  /** dispose() also disposes the backend (set when the loader created it). */
+  ownsBackend?: boolean;
+  /**
+   * Keep the host-side weight arrays after uploading them (default true): getLinear / getUnembedding /
+   * setLinear / clone need them. Backends that copy weights into their own memory (wasm-simd) otherwise
+   * hold a second copy; pass false for inference-only use (generate / trace / benchmarks) to hold one.
+   */
+  retainWeights?: boolean;
+}
+
+const ROLES: LinearRole[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
+
+interface StepInput {
+  ids: Int32Array;
+  /** [batch * t], -1 at padding. */
+  positions: Int32Array;
+  /** Per row, validity of the t new slots. */
+  valid: Uint8Array[];
+  t: number;
+}
+
+export class DecoderModel implements Model {
+  readonly config: ModelConfig;
+  readonly tokenizer: Tokenizer | null;
+  readonly precision: WeightPrecision;
+  readonly backendName: string;
+  private readonly backend: Backend;
+  private readonly groupSize: number;
+  private readonly quantizeUnembedding: boolean;
+  private readonly loadPrecision: WeightPrecision | undefined;
+  private readonly ownsBackend: boolean;
+  private embed: Float32Array;
+  private readonly posEmbed: Float32Array | null;
+  private readonly finalNorm: NormWeights;
+  private readonly layers: LayerParams[] = [];
+  private unembed!: LinearGroup;
+  private unembedWeight: LayerWeight | null = null;
+  private released = false;
+  /** True when the unembedding is the embedding array itself (tied, f32). */
+  private unembedIsEmbed = false;
+  private readonly invFreq: Float32Array | null;
+
+  constructor(provider: WeightProvider, opts: BuildOptions) {
+    const cfg = provider.config;
+    this.config = cfg;
+    this.tokenizer = provider.tokenizer;
+    this.backend = opts.backend;
+    this.backendName = opts.backend.name;
+    this.groupSize = opts.groupSize ?? DEFAULT_INT4_GROUP;
+    this.loadPrecision = opts.precision;
+    this.ownsBackend = opts.ownsBackend ?? false;
+    this.quantizeUnembedding = opts.quantizeUnembedding ?? true;
+    if (cfg.family !== 'gpt2' && !cfg.rope) throw new ConfigError(`config.json: ${cfg.modelType} model has no RoPE settings`);
+    if (cfg.nHeads % cfg.nKvHeads !== 0)
+      throw new ConfigError(`config.json: num_attention_heads ${cfg.nHeads} is not a multiple of num_key_value_heads ${cfg.nKvHeads}`);
+    this.invFreq = cfg.rope ? hfInvFreq(cfg.rope) : null;
+    this.embed = provider.embedding();
+    expectLength(this.embed, cfg.vocabSize * cfg.dModel, 'token embedding');
+    this.posEmbed = provider.posEmbedding();
+    if (cfg.family === 'gpt2' && !this.posEmbed) throw new ConfigError('gpt2 model without position embeddings (wpe)');
+    this.finalNorm = provider.finalNorm();
+    for (let l = 0; l < cfg.nLayers; l++) {
+      const lin = {} as Record<LinearRole, ModelLinear | null>;
+      for (const role of ROLES) {
+        if (role === 'gate' && cfg.family === 'gpt2') { lin[role] = null; continue; }
+        lin[role] = this.convert(provider.linear(l, role), `layer ${l} ${role}`, this.loadPrecision);
+      }
+      this.checkShapes(l, lin);
+      this.layers.push(layerParams(this.backend, provider.norm(l, 'attn'), provider.norm(l, 'mlp'), lin));
+    }
+    this.setUnembeddingFrom(provider.unembedding(), this.loadPrecision);
+    const formats = this.layers.flatMap((p) => ROLES.flatMap((r) => (p.lin![r] ? [p.lin![r]!.weight.format] : [])));
+    this.precision = precisionOf(formats);
+    if (opts.retainWeights === false) {
+      for (const p of this.layers) p.lin = null;
+      this.unembedWeight = null;
+      this.released = true;
+    }
+  }
+
+  hookNames(): string[] {
+    return allHookNames(this.config.nLayers, this.posEmbed !== null);
+  }
+
+  async forward(prompts: number[][], opts: ForwardOptions = {}): Promise<ForwardResult> {
+    const pb = leftPad(prompts, this.padId(), this.config.vocabSize);
+    this.checkContext(pb.len - Math.min(...pb.padding));
+    const kv = this.newCache(pb.batch, pb.len);
+    const runner = new HookRunner(opts.hooks, opts.cache, opts.cachePositions, opts.checkFinite ?? true, pb.positions, 0);
+    const out = await this.step(kv, runner, { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }, opts.logits ?? 'all', opts.checkFinite ?? true);
+    return { ...out, cache: runner.cache, padding: pb.padding };
+  }
+
+  async generate(prompts: number[][], opts: GenerateOptions = {}): Promise<GenerateResult> {
+    const maxNew = opts.maxNewTokens ?? 64;
+    if (!(Number.isInteger(maxNew) && maxNew >= 0)) throw new UsageError(`generate: maxNewTokens must be a non-negative integer, got ${maxNew}`);
+    const checkFinite = opts.checkFinite ?? true;
+    const stop = new Set(opts.stopTokens ?? this.config.eosTokenIds);
+    const rng = makeRng(opts.seed ?? 0);
+    const pb = leftPad(prompts, this.padId(), this.config.vocabSize);
+    const batch = pb.batch;
+    const lens = prompts.map((p) => p.length);
+    this.checkContext(Math.max(...lens) + maxNew);
+    const kv = this.newCache(batch, pb.len + Math.max(maxNew, 1));
+    const tokens: number[][] = prompts.map(() => []);
+    const finish: ('stop' | 'length')[] = prompts.map(() => 'length');
+    const done = prompts.map(() => false);
+
+    const t0 = performance.now();
+    let runner = new HookRunner(opts.hooks, undefined, undefined, checkFinite, pb.positions, 0);
+    let { logits } = await this.step(kv, runner, { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }, 'last', checkFinite);
+    const prefillMs = performance.now() - t0;
+    const t1 = performance.now();
+    const V = this.config.vocabSize;
+    for (let step = 1; step <= maxNew; step++) {
+      const next = prompts.map((_, b) => {
+        if (done[b]) return -1;
+        const id = sampleToken(logits.subarray(b * V, (b + 1) * V), opts, rng);
+        if (stop.has(id)) { done[b] = true; finish[b] = 'stop'; return -1; }
+        tokens[b].push(id);
+        return id;
+      });
+      opts.onToken?.(next, step);
+      if (step === maxNew || done.every(Boolean)) break;
+      if (opts.signal?.aborted) throw new InterruptedError(`generation aborted after ${step} tokens`);
+      // Finished rows keep running (on a pad token) so the batch stays in lockstep; their output is ignored.
+      const ids = Int32Array.from(next, (id) => (id < 0 ? this.padId() : id));
+      const positions = Int32Array.from(lens, (n) => n + step - 1);
+      const valid = prompts.map(() => Uint8Array.of(1));
+      runner = new HookRunner(opts.hooks, undefined, undefined, checkFinite, positions, step);
+      ({ logits } = await this.step(kv, runner, { ids, positions, valid, t: 1 }, 'last', checkFinite));
+    }
+    const decodeMs = performance.now() - t1;
+    const n = tokens.reduce((a, r) => a + r.length, 0);
+    return { tokens, finish, prefillMs, decodeMs, tokensPerSecond: n / Math.max((prefillMs + decodeMs) / 1000, 1e-9) };
+  }
+
+  /** One forward over `t` new slots per row, appending to the KV cache; logits per `mode`. */
+  private async step(kv: KvCache, runner: HookRunner, inp: StepInput, mode: 'all' | 'last' | 'none', checkFinite: boolean) {
+    const cfg = this.config;
+    const batch = kv.batch;
+    const ctx: ForwardCtx = {
+      backend: this.backend, cfg, runner, kv, batch, t: inp.t,
+      ropePos: Int32Array.from(inp.positions, (p) => Math.max(p, 0)), invFreq: this.invFreq,
+    };
+    kv.appendMask(inp.valid, inp.t);
+    let x = cfg.family === 'gpt2'
+      ? await gpt2Embed(ctx, this.embed, this.posEmbed!, inp.ids)
+      : await llamaEmbed(ctx, this.embed, inp.ids);
+    const block = cfg.family === 'gpt2' ? gpt2Block : llamaBlock;
+    for (let l = 0; l < cfg.nLayers; l++) x = await block(ctx, l, this.layers[l], x);
+    kv.advance(inp.t);
+    const normed = hookAt(ctx, 'ln_final.hook_normalized', null, await normalize(ctx, x, this.finalNorm), cfg.dModel);
+    if (mode === 'none') return { logits: new Float32Array(0), logitsShape: [batch, 0, cfg.vocabSize] };
+    let rows = normed;
+    let per = inp.t;
+    if (mode === 'last' && inp.t > 1) {
+      per = 1;
+      rows = new Float32Array(batch * cfg.dModel);
+      for (let b = 0; b < batch; b++) rows.set(normed.subarray(((b + 1) * inp.t - 1) * cfg.dModel, (b + 1) * inp.t * cfg.dModel), b * cfg.dModel);
+    }
+    const logits = await this.unembed.run1(rows, batch * per);
+    if (checkFinite) assertFinite(logits, 'logits');
+    return { logits, logitsShape: [batch, per, cfg.vocabSize] };
+  }
+
+  getLinear(layer: number, role: LinearRole): ModelLinear {
+    return this.layerLinear(layer, role);
+  }
+
+  setLinear(layer: number, role: LinearRole, w: ModelLinear): void {
+    const old = this.layerLinear(layer, role);
+    if (w.weight.n !== old.weight.n || w.weight.k !== old.weight.k)
+      throw new UsageError(`setLinear: layer ${layer} ${role} is [${old.weight.n}, ${old.weight.k}], got [${w.weight.n}, ${w.weight.k}]`);
+    if (w.bias && w.bias.length !== w.weight.n) throw new UsageError(`setLinear: layer ${layer} ${role} bias has ${w.bias.length} values, want ${w.weight.n}`);
+    const p = this.layers[layer];
+    const lin = { ...p.lin!, [role]: { weight: w.weight, bias: w.bias } };
+    // Re-upload only the group holding this role.
+    if (role === 'q' || role === 'k' || role === 'v') p.qkv = new LinearGroup(this.backend, [lin.q!, lin.k!, lin.v!]);
+    else if (role === 'o') p.o = new LinearGroup(this.backend, [lin.o!]);
+    else if (role === 'down') p.down = new LinearGroup(this.backend, [lin.down!]);
+    else p.mlpIn = new LinearGroup(this.backend, lin.gate ? [lin.gate, lin.up!] : [lin.up!]);
+    p.lin = lin;
+  }
+
+  getEmbedding(): Float32Array {
+    return this.embed;
+  }
+
+  setEmbedding(table: Float32Array): void {
+    expectLength(table, this.config.vocabSize * this.config.dModel, 'setEmbedding table');
+    this.embed = table;
+    if (this.config.tiedEmbeddings) this.setUnembeddingFrom(null, this.precision === 'f32' || !this.quantizeUnembedding ? undefined : this.precision);
+  }
+
+  getUnembedding(): LayerWeight {
+    this.assertRetained('getUnembedding');
+    return this.unembedWeight!;
+  }
+
+  setUnembedding(w: LayerWeight): void {
+    if (w.n !== this.config.vocabSize || w.k !== this.config.dModel)
+      throw new UsageError(`setUnembedding: want [${this.config.vocabSize}, ${this.config.dModel}], got [${w.n}, ${w.k}]`);
+    this.unembed = new LinearGroup(this.backend, [{ weight: w, bias: null }]);
+    this.unembedWeight = w;
+    this.unembedIsEmbed = false;
+  }
+
+  /** Shares this model's backend (dispose clones before a model that owns its backend). */
+  clone(): Model {
+    this.assertRetained('clone');
+    return new DecoderModel(cloneProvider(this.exportProvider()), { backend: this.backend, groupSize: this.groupSize, quantizeUnembedding: this.quantizeUnembedding });
+  }
+
+  /** Drops the weights; the backend too when this model created it (its worker threads end). */
+  dispose(): void {
+    this.layers.length = 0;
+    if (this.ownsBackend) this.backend.dispose();
+  }
+
+  /** This model's current parameters as a provider (no copies; clone.ts copies them). */
+  exportProvider(): WeightProvider {
+    return {
+      config: this.config,
+      tokenizer: this.tokenizer,
+      embedding: () => this.embed,
+      posEmbedding: () => this.posEmbed,
+      norm: (l, which) => (which === 'attn' ? this.layers[l].attnNorm : this.layers[l].mlpNorm),
+      finalNorm: () => this.finalNorm,
+      linear: (l, role) => this.getLinear(l, role),
+      unembedding: () => (this.unembedIsEmbed ? null : this.getUnembedding()),
+      close: () => {},
+    };
+  }
+
+  private convert(lin: ModelLinear, name: string, precision: WeightPrecision | undefined): ModelLinear {
+    return { weight: precision ? toPrecision(lin.weight, precision, this.groupSize, name) : lin.weight, bias: lin.bias };
+  }
+
+  /** Untied: the given weight. Tied: the embedding, quantized when the model runs quantized. */
+  private setUnembeddingFrom(w: LayerWeight | null, precision: WeightPrecision | undefined): void {
+    const { vocabSize: V, dModel: d } = this.config;
+    const p = this.quantizeUnembedding ? precision : undefined;
+    const weight: LayerWeight = w ?? { format: 'f32', n: V, k: d, w: this.embed };
+    if (weight.n !== V || weight.k !== d) throw new ConfigError(`lm_head: shape [${weight.n}, ${weight.k}], want [${V}, ${d}]`);
+    const lin = this.convert({ weight, bias: null }, 'lm_head', p);
+    this.unembed = new LinearGroup(this.backend, [lin]);
+    this.unembedWeight = this.released ? null : lin.weight;
+    this.unembedIsEmbed = w === null && lin.weight.format === 'f32';
+  }
+
+  private assertRetained(what: string): void {
+    if (this.released) throw new UsageError(`${what}: this model was built with retainWeights false (inference only)`);
+  }
+
+  private layerLinear(layer: number, role: LinearRole): ModelLinear {
+    this.assertRetained(`layer ${layer} ${role}`);
+    if (!(layer >= 0 && layer < this.layers.length)) throw new UsageError(`layer ${layer} is outside 0..${this.layers.length - 1}`);
+    const lin = this.layers[layer].lin![role];
+    if (!lin) throw new UsageError(`${this.config.family} blocks have no '${role}' linear`);
+    return lin;
+  }
+
+  private checkShapes(l: number, lins: Record<LinearRole, ModelLinear | null>): void {
+    const { dModel: d, nHeads, nKvHeads, headDim: hd, dMlp } = this.config;
+    const want: Record<LinearRole, [number, number]> = {
+      q: [nHeads * hd, d], k: [nKvHeads * hd, d], v: [nKvHeads * hd, d], o: [d, nHeads * hd],
+      gate: [dMlp, d], up: [dMlp, d], down: [d, dMlp],
+    };
+    for (const role of ROLES) {
+      const lin = lins[role];
+      if (!lin) continue;
+      const [n, k] = want[role];
+      if (lin.weight.n !== n || lin.weight.k !== k)
+        throw new ConfigError(`layer ${l} ${role}: weight is [${lin.weight.n}, ${lin.weight.k}], config implies [${n}, ${k}]`);
+    }
+  }
+
+  /** `realLen`: the longest real (unpadded) sequence this call can reach. */
+  private checkContext(realLen: number): void {
+    const win = this.config.slidingWindow;
+    if (win !== null && realLen > win)
+      throw new ConfigError(`config.json: sliding_window ${win} is smaller than the ${realLen}-token context; sliding-window attention is not implemented`);
+    if (this.config.family === 'gpt2' && realLen > this.config.maxPositions)
+      throw new UsageError(`context of ${realLen} tokens exceeds gpt2's ${this.config.maxPositions} positions`);
+  }
+
+  private newCache(batch: number, capacity: number): KvCache {
+    return new KvCache(this.config.nLayers, batch, capacity, this.config.nKvHeads, this.config.headDim);
+  }
+
+  private padId(): number {
+    // Any in-vocabulary id works: padding slots are masked out of attention and never read.
+    const id = this.config.padTokenId ?? this.config.eosTokenIds[0] ?? 0;
+    return id >= 0 && id < this.config.vocabSize ? id : 0;
+  }
+}
+
+function expectLength(a: Float32Array, n: number, what: string): void {
+  if (a.length !== n) throw new ConfigError(`${what}: ${a.length} values, config implies ${n}`);
+}
+

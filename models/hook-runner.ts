@@ -1,0 +1,92 @@
+/**
+ * Per-forward hook dispatch: runs the user's hooks on an activation, checks it for NaN/Inf, and copies
+ * the requested ones into the activation cache. One instance lives for one forward call.
+ */
+import { NonFiniteError, UsageError } from '../engine/errors.ts';
+import { globToRegExp, matchesAny } from './hook-names.ts';
+import type { CachedActivation, Hook, HookContext } from './types.ts';
+
+export interface HookSite {
+  name: string;
+  layer: number | null;
+  batch: number;
+  pos: number;
+  width: number;
+}
+
+export class HookRunner {
+  private readonly hooks: { re: RegExp; hook: Hook }[];
+  private readonly cacheGlobs: RegExp[];
+  readonly cache = new Map<string, CachedActivation>();
+
+  constructor(
+    hooks: Hook[] | undefined,
+    cacheGlobs: string[] | undefined,
+    private readonly cachePositions: number[] | undefined,
+    private readonly checkFinite: boolean,
+    private readonly positions: Int32Array,
+    private readonly step: number,
+  ) {
+    this.hooks = (hooks ?? []).map((hook) => ({ re: globToRegExp(hook.name), hook }));
+    this.cacheGlobs = (cacheGlobs ?? []).map(globToRegExp);
+  }
+
+  /** True when `name` is hooked or cached: optional activations (hook_pattern) are computed only then. */
+  wants(name: string): boolean {
+    return matchesAny(name, this.cacheGlobs) || this.hooks.some((h) => h.re.test(name));
+  }
+
+  /** True when a user hook (not just caching) matches `name`: it may edit the activation. */
+  hooked(name: string): boolean {
+    return this.hooks.some((h) => h.re.test(name));
+  }
+
+  /** Runs hooks, checks and caches; returns the (possibly replaced) activation. */
+  run(site: HookSite, act: Float32Array): Float32Array {
+    let cur = act;
+    let ctx: HookContext | null = null;
+    for (const { re, hook } of this.hooks) {
+      if (!re.test(site.name)) continue;
+      ctx ??= { ...site, positions: this.positions, step: this.step };
+      const out = hook.fn(cur, ctx);
+      if (out !== undefined && out !== null) {
+        if (!(out instanceof Float32Array) || out.length !== cur.length)
+          throw new UsageError(`hook '${hook.name}' at ${site.name} returned ${describe(out)}, expected Float32Array of length ${cur.length}`);
+        cur = out;
+      }
+    }
+    if (this.checkFinite) assertFinite(cur, site.name);
+    if (matchesAny(site.name, this.cacheGlobs)) this.cache.set(site.name, this.select(site, cur));
+    return cur;
+  }
+
+  /** Copies [batch, pos, width] keeping only the requested positions (hook_pattern is kept whole). */
+  private select(site: HookSite, act: Float32Array): CachedActivation {
+    const { batch, pos, width } = site;
+    if (site.name.endsWith('hook_pattern')) {
+      const heads = act.length / (batch * pos * width);
+      return { data: act.slice(), shape: [batch, heads, pos, width] };
+    }
+    if (!this.cachePositions) return { data: act.slice(), shape: [batch, pos, width] };
+    const ps = this.cachePositions.map((p) => (p < 0 ? pos + p : p));
+    for (const p of ps)
+      if (p < 0 || p >= pos) throw new UsageError(`cachePositions: position ${p} is outside the ${pos} positions of ${site.name}`);
+    const out = new Float32Array(batch * ps.length * width);
+    for (let b = 0; b < batch; b++)
+      for (let i = 0; i < ps.length; i++)
+        out.set(act.subarray((b * pos + ps[i]) * width, (b * pos + ps[i] + 1) * width), (b * ps.length + i) * width);
+    return { data: out, shape: [batch, ps.length, width] };
+  }
+}
+
+function describe(x: unknown): string {
+  if (x && typeof x === 'object' && 'length' in x) return `${(x as object).constructor.name} of length ${(x as { length: number }).length}`;
+  return typeof x;
+}
+
+export function assertFinite(a: Float32Array, name: string): void {
+  for (let i = 0; i < a.length; i++) {
+    // x - x is NaN exactly for NaN and ±Inf: one test per element.
+    if (a[i] - a[i] !== 0) throw new NonFiniteError(`non-finite value ${a[i]} in ${name} at flat index ${i}`);
+  }
+}

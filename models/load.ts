@@ -1,0 +1,92 @@
+/**
+ * Loading a model from an HF folder: a WeightProvider over the opened folder (engine/model-folder.ts,
+ * engine/linear-reader.ts), then the DecoderModel built from it on the chosen backend.
+ * Pre-quantized checkpoints (GPTQ / AWQ / compressed-tensors / glassbox) keep their int8/int4 weights;
+ * f32/f16/bf16 ones are widened to f32 and quantized at load when precision is int8 / int4.
+ */
+import { readLinear } from '../engine/linear-reader.ts';
+import { openModelFolder } from '../engine/model-folder.ts';
+import { ConfigError } from '../engine/errors.ts';
+import type { ModelFolder } from '../engine/types.ts';
+import { createBackend } from '../kernels/select.ts';
+import type { Backend } from '../kernels/types.ts';
+import { DecoderModel } from './decoder-model.ts';
+import { sliceRows } from './split-rows.ts';
+import type { LinearRole, Model, ModelLinear, WeightPrecision } from './types.ts';
+import type { NormWeights, WeightProvider } from './weight-provider.ts';
+
+export interface LoadOptions {
+  /** Run-time precision of the linears (default f32; a pre-quantized checkpoint keeps its own formats). */
+  precision?: WeightPrecision;
+  /** Backend (default: createBackend(): GLASSBOX_BACKEND, else the fastest available). */
+  backend?: Backend;
+  /** int4 group size (default 128, clamped to K). */
+  groupSize?: number;
+  /** Quantize the unembedding with the other linears when precision is int8/int4 (default true). */
+  quantizeUnembedding?: boolean;
+  /** Keep host-side weights for getLinear/setLinear/clone (default true; see BuildOptions). */
+  retainWeights?: boolean;
+}
+
+export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Model> {
+  const folder = openModelFolder(dir);
+  const backend = opts.backend ?? (await createBackend());
+  try {
+    const prequantized = folder.config.quantization !== null;
+    return new DecoderModel(folderProvider(folder), {
+      backend,
+      // Pre-quantized linears keep their stored format whatever is asked; modules left in f16 stay f32.
+      precision: prequantized ? undefined : (opts.precision ?? 'f32'),
+      groupSize: opts.groupSize,
+      quantizeUnembedding: opts.quantizeUnembedding,
+      ownsBackend: !opts.backend,
+      retainWeights: opts.retainWeights,
+    });
+  } catch (e) {
+    if (!opts.backend) backend.dispose();
+    throw e;
+  } finally {
+    folder.close();
+  }
+}
+
+export function folderProvider(folder: ModelFolder): WeightProvider {
+  const { config: cfg, names, weights } = folder;
+  const norm = (module: string): NormWeights => ({
+    w: weights.readF32(`${module}.weight`),
+    b: weights.has(`${module}.bias`) ? weights.readF32(`${module}.bias`) : null,
+  });
+  // gpt2's fused c_attn is read once per layer and split into q, k, v rows.
+  let fused: { layer: number; lin: ModelLinear } | null = null;
+  const qkvPart = (l: number, role: 'q' | 'k' | 'v'): ModelLinear => {
+    const module = names.layers[l].qkv!;
+    if (!fused || fused.layer !== l) {
+      const r = readLinear(folder, module);
+      fused = { layer: l, lin: r };
+    }
+    const { weight, bias } = fused.lin;
+    const qw = cfg.nHeads * cfg.headDim;
+    const kw = cfg.nKvHeads * cfg.headDim;
+    if (weight.n !== qw + 2 * kw) throw new ConfigError(`${module}: ${weight.n} outputs, config implies ${qw + 2 * kw}`);
+    const [r0, r1] = role === 'q' ? [0, qw] : role === 'k' ? [qw, qw + kw] : [qw + kw, qw + 2 * kw];
+    if (role === 'v') fused = null;
+    return { weight: sliceRows(weight as Exclude<typeof weight, { format: 'mixed' }>, r0, r1), bias: bias ? bias.slice(r0, r1) : null };
+  };
+  return {
+    config: cfg,
+    tokenizer: folder.tokenizer,
+    embedding: () => weights.readF32(`${names.embed}.weight`),
+    posEmbedding: () => (names.posEmbed ? weights.readF32(`${names.posEmbed}.weight`) : null),
+    norm: (l, which) => norm(which === 'attn' ? names.layers[l].attnNorm : names.layers[l].mlpNorm),
+    finalNorm: () => norm(names.finalNorm),
+    linear: (l, role: LinearRole): ModelLinear => {
+      const layer = names.layers[l];
+      if (layer.qkv && (role === 'q' || role === 'k' || role === 'v')) return qkvPart(l, role);
+      const module = layer[role];
+      if (!module) throw new ConfigError(`${cfg.modelType} layer ${l} has no ${role} module`);
+      return readLinear(folder, module);
+    },
+    unembedding: () => (names.lmHead ? readLinear(folder, names.lmHead).weight : null),
+    close: () => folder.close(),
+  };
+}

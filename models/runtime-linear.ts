@@ -1,0 +1,94 @@
+/**
+ * Linears as the model runs them. A LinearGroup is the set of Linears that read the same input (q/k/v,
+ * gate/up): when their formats agree they are uploaded as one row-concatenated matrix, so one matmul
+ * (one weight stream, one thread-pool dispatch) serves all of them; each output row is computed exactly
+ * as it would be alone. MixedWeight runs as the int8 `main` over all columns (outlier columns zeroed
+ * there) plus the f32 `outlier` over the gathered outlier columns.
+ */
+import type { Backend, LinearHandle, LinearWeight } from '../kernels/types.ts';
+import { concatRows } from './split-rows.ts';
+import type { ModelLinear } from './types.ts';
+
+/** What running one Linear needs once uploaded (no reference to its host-side weight arrays). */
+interface Member {
+  handle: LinearHandle;
+  bias: Float32Array | null;
+  /** MixedWeight only: the f32 outlier part and the input columns it reads. */
+  outlierHandle: LinearHandle | null;
+  outlierCols: Int32Array | null;
+  k: number;
+}
+
+export class LinearGroup {
+  private readonly fused: { handle: LinearHandle; bias: Float32Array | null; widths: number[] } | null;
+  private readonly members: Member[];
+
+  constructor(private readonly backend: Backend, lins: ModelLinear[]) {
+    const plain = lins.map((l) => l.weight).filter((w): w is LinearWeight => w.format !== 'mixed');
+    // The reference backend keeps the uploaded array itself: fusing there would only double the memory.
+    if (lins.length > 1 && backend.name !== 'reference' && plain.length === lins.length && fusable(plain)) {
+      const widths = plain.map((w) => w.n);
+      const bias = lins.some((l) => l.bias)
+        ? concatF32(lins.map((l) => l.bias ?? new Float32Array(l.weight.n)))
+        : null;
+      this.fused = { handle: backend.uploadLinear(concatRows(plain)), bias, widths };
+      this.members = [];
+    } else {
+      this.fused = null;
+      this.members = lins.map(({ weight: w, bias }) => {
+        if (w.format === 'mixed')
+          return { bias, k: w.k, handle: backend.uploadLinear(w.main), outlierHandle: backend.uploadLinear(w.outlier), outlierCols: w.outlierCols };
+        return { bias, k: w.k, handle: backend.uploadLinear(w), outlierHandle: null, outlierCols: null };
+      });
+    }
+  }
+
+  /** x [t, K] -> one [t, N_i] per member. */
+  async run(x: Float32Array, t: number): Promise<Float32Array[]> {
+    if (!this.fused) return Promise.all(this.members.map((m) => runMember(this.backend, m, x, t)));
+    const { handle, bias, widths } = this.fused;
+    const y = await this.backend.linear(handle, x, t, bias);
+    if (widths.length === 1) return [y];
+    const total = handle.n;
+    let off = 0;
+    return widths.map((n) => {
+      const out = new Float32Array(t * n);
+      for (let r = 0; r < t; r++) out.set(y.subarray(r * total + off, r * total + off + n), r * n);
+      off += n;
+      return out;
+    });
+  }
+
+  /** Single-member convenience. */
+  async run1(x: Float32Array, t: number): Promise<Float32Array> {
+    return (await this.run(x, t))[0];
+  }
+}
+
+async function runMember(backend: Backend, m: Member, x: Float32Array, t: number): Promise<Float32Array> {
+  if (!m.outlierHandle) return await backend.linear(m.handle, x, t, m.bias);
+  const cols = m.outlierCols!;
+  const xo = new Float32Array(t * cols.length);
+  for (let i = 0; i < t; i++) for (let j = 0; j < cols.length; j++) xo[i * cols.length + j] = x[i * m.k + cols[j]];
+  const main = await backend.linear(m.handle, x, t, m.bias);
+  const extra = await backend.linear(m.outlierHandle!, xo, t, null);
+  return await backend.add(main, extra);
+}
+
+/** Same format, K, group size and zero-point kind, and no input permutation. */
+function fusable(ws: LinearWeight[]): boolean {
+  const a = ws[0];
+  return ws.every((w) => {
+    if (w.format !== a.format || w.k !== a.k || w.perm) return false;
+    if (w.format === 'f32') return true;
+    if (w.groupSize !== (a as typeof w).groupSize) return false;
+    return w.format !== 'int4' || (w.zeros === null) === ((a as typeof w).zeros === null);
+  });
+}
+
+function concatF32(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
