@@ -86,7 +86,8 @@ export function folderProvider(folder: ModelFolder): WeightProvider {
       if (!module) throw new ConfigError(`${cfg.modelType} layer ${l} has no ${role} module`);
       return readLinear(folder, module);
     },
-    unembedding: () => (names.lmHead ? readLinear(folder, names.lmHead).weight : null),
+    // GPT-2's lm_head is an nn.Linear [vocab, d_model], not a Conv1D: never transpose it.
+    unembedding: () => (names.lmHead ? readLinear(folder, names.lmHead, { transposeConv1d: false }).weight : null),
     close: () => folder.close(),
   };
 }

@@ -1,4 +1,11 @@
-/** The CLI's commands, in `--help` order. */
+/** The CLI's commands, in `--help` order: each module exports `register(program)`; add yours to the array. */
 import type { Command } from 'commander';
+import { register as generate } from './generate.ts';
+import { register as inspect } from './inspect.ts';
+import { register as direction } from './direction.ts';
+import { register as evaluate } from './eval.ts';
+import { register as orthogonalize } from './orthogonalize.ts';
+import { register as trace } from './trace.ts';
+import { register as study } from './study.ts';
 
-export const commands: Array<(program: Command) => void> = [];
+export const commands: Array<(program: Command) => void> = [inspect, direction, evaluate, orthogonalize, generate, trace, study];

@@ -1,0 +1,28 @@
+/** Parsing of the analysis commands' numeric / list options into typed values (UsageError naming the flag). */
+import { UsageError } from '../engine/errors.ts';
+import type { WeightPrecision } from '../models/types.ts';
+
+export function intArg(flag: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not an integer in ${min}..${max}`);
+  return n;
+}
+
+export function numArg(flag: string, v: string | undefined, min = -Infinity, max = Infinity): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a number in [${min}, ${max}]`);
+  return n;
+}
+
+export function idListArg(flag: string, v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  return v.split(',').map((s) => intArg(flag, s.trim(), 0)!);
+}
+
+export function quantArg(v: string | undefined): WeightPrecision {
+  if (v === undefined) return 'f32';
+  if (v !== 'int8' && v !== 'int4' && v !== 'f32') throw new UsageError(`--quant: ${JSON.stringify(v)} is not int8, int4 or f32`);
+  return v;
+}

@@ -1,0 +1,174 @@
+/**
+ * Applies one compression method to a Model: clone, calibrate through hooks on the inputs of each Linear,
+ * compress every Linear of every decoder block (embeddings and the unembedding are left alone, as in Wanda,
+ * SparseGPT, GPTQ and AWQ), and set the results with setLinear so quantized weights run on the int8/int4 kernels.
+ * Wanda, SparseGPT, GPTQ and AWQ go layer by layer: layer l is calibrated on the outputs of the already
+ * compressed layers < l (reference `prune_wanda` / `prune_sparsegpt` / GPTQ `llama_sequential`).
+ */
+import type { LinearRole, Model, ModelLinear } from '../../models/types.ts';
+import { awqQuantize, awqSearchScales } from './awq.ts';
+import { collectInputStats, INPUT_OF, type InputPoint, type LayerStats } from './calibrate.ts';
+import { denseOf, storedBytes } from './dense.ts';
+import { CompressionError } from './errors.ts';
+import { gptqQuantize } from './gptq.ts';
+import { quantizeLlmInt8 } from './llm-int8.ts';
+import type { MethodSpec } from './methods.ts';
+import { magnitudePrune, wandaPrune } from './prune.ts';
+import { quantizeInt4Group, quantizeInt8PerChannel } from './rtn.ts';
+import { sparseGptPrune } from './sparsegpt.ts';
+import { sparsityReport, type SparsityReport } from './sparsity.ts';
+
+export interface CompressOptions {
+  /** Calibration prompts (token ids). Required by every method except int8, int4-g*, magnitude. */
+  calibration: number[][];
+  batchSize?: number;
+  /** Rows of calibration input AWQ keeps per matrix for its loss (default 256). */
+  awqSampleRows?: number;
+  /** Called when a layer is done. */
+  onLayer?: (layer: number, nLayers: number) => void;
+}
+
+export interface CompressedModel {
+  model: Model;
+  method: MethodSpec;
+  /** Nominal bits per weight of quantization methods. */
+  bits?: number;
+  /** Stored bits per decoder-block weight, scales/zeros/outliers included (32 for dense f32). */
+  bitsPerWeight: number;
+  sparsity: SparsityReport;
+  /** Method-specific facts for the report (outlier columns, AWQ alphas, ...). */
+  details: Record<string, unknown>;
+  /**
+   * AWQ: per-input-channel scales s folded into a Linear (`${layer}.${role}`): the stored weight acts on x/s, so
+   * its dense form corresponds to W·diag(s) of the original. Empty for every other method.
+   */
+  inputScales: Map<string, Float32Array>;
+  seconds: number;
+}
+
+export function linearRoles(model: Model): LinearRole[] {
+  return model.config.family === 'gpt2' ? ['q', 'k', 'v', 'o', 'up', 'down'] : ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
+}
+
+const needsCalibration = (m: MethodSpec) => !['int8', 'int4-rtn', 'magnitude'].includes(m.family);
+const sequential = (m: MethodSpec) => ['wanda', 'sparsegpt', 'gptq', 'awq'].includes(m.family);
+
+export async function compressModel(original: Model, method: MethodSpec, opts: CompressOptions): Promise<CompressedModel> {
+  const t0 = performance.now();
+  if (needsCalibration(method) && opts.calibration.length === 0)
+    throw new CompressionError(`${method.name}: needs calibration prompts, got none`);
+  const model = original.clone();
+  const L = model.config.nLayers;
+  const roles = linearRoles(model);
+  const details: Record<string, unknown> = {};
+  const name = (l: number, r: LinearRole) => `${method.name}: blocks.${l}.${r}`;
+  let allStats: Map<number, LayerStats> | null = null;
+  if (method.family === 'llm-int8') allStats = await collectInputStats(model, opts.calibration, [...Array(L).keys()], {}, opts.batchSize);
+  const outlierCounts: Record<string, number> = {};
+  const awqAlphas: Record<string, number> = {};
+  const inputScales = new Map<string, Float32Array>();
+  for (let l = 0; l < L; l++) {
+    let stats: LayerStats | undefined = allStats?.get(l);
+    if (sequential(method)) {
+      const want = { hessian: method.family === 'gptq' || method.family === 'sparsegpt', sampleRows: method.family === 'awq' ? (opts.awqSampleRows ?? 256) : 0 };
+      stats = (await collectInputStats(model, opts.calibration, [l], want, opts.batchSize)).get(l);
+    }
+    const statOf = (r: LinearRole) => {
+      const s = stats?.get(INPUT_OF[r]);
+      if (!s) throw new CompressionError(`${name(l, r)}: no calibration activations reached ${INPUT_OF[r]}`);
+      return s;
+    };
+    const cur = new Map<LinearRole, ModelLinear>(roles.map((r) => [r, model.getLinear(l, r)]));
+    const dense = new Map<LinearRole, Float32Array>(roles.map((r) => [r, denseOf(cur.get(r)!.weight)]));
+    const out = new Map<LinearRole, ModelLinear['weight']>();
+    if (method.family === 'awq') awqLayer(model, l, roles, dense, cur, statOf, method.groupSize, out, awqAlphas, inputScales);
+    for (const r of roles) {
+      if (out.has(r)) continue;
+      const { n, k } = cur.get(r)!.weight;
+      const w = dense.get(r)!;
+      const nm = name(l, r);
+      switch (method.family) {
+        case 'int8': out.set(r, quantizeInt8PerChannel(w, n, k, nm)); break;
+        case 'int4-rtn': out.set(r, quantizeInt4Group(w, n, k, Math.min(method.groupSize, k), nm)); break;
+        case 'llm-int8': {
+          const m = quantizeLlmInt8(w, n, k, statOf(r).absMax, method.threshold, nm);
+          outlierCounts[`${l}.${r}`] = m.outlierCols.length;
+          // No outlier column: a plain int8 Linear (an empty f32 part would be a [N, 0] matrix).
+          out.set(r, m.outlierCols.length ? m : m.main);
+          break;
+        }
+        case 'gptq': out.set(r, gptqQuantize(w, n, k, statOf(r).hessian!.h, { groupSize: Math.min(method.groupSize, k), actOrder: method.actOrder }, nm)); break;
+        case 'magnitude': out.set(r, { format: 'f32', n, k, w: magnitudePrune(w, n, k, method.sparsity, nm) }); break;
+        case 'wanda': out.set(r, { format: 'f32', n, k, w: wandaPrune(w, n, k, statOf(r).sumSq, method.nm ? { kind: 'nm', ...method.nm } : { kind: 'unstructured', sparsity: method.sparsity }, nm) }); break;
+        case 'sparsegpt': out.set(r, { format: 'f32', n, k, w: sparseGptPrune(w, n, k, statOf(r).hessian!.h, method.nm ? { nm: method.nm } : { sparsity: method.sparsity }, nm) }); break;
+        case 'awq': break;
+      }
+    }
+    for (const r of roles) model.setLinear(l, r, { weight: out.get(r)!, bias: cur.get(r)!.bias });
+    opts.onLayer?.(l, L);
+  }
+  if (method.family === 'llm-int8') details.outlierColumns = outlierCounts;
+  if (method.family === 'awq') details.awqAlpha = awqAlphas;
+  const stats = weightStats(model);
+  return {
+    model, method, bits: 'bits' in method ? method.bits : undefined, bitsPerWeight: stats.bitsPerWeight,
+    sparsity: stats.sparsity, details, inputScales, seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Stored bits per weight and sparsity of a model's decoder-block linears. */
+export function weightStats(model: Model): { bitsPerWeight: number; sparsity: SparsityReport } {
+  const entries = [];
+  let bytes = 0;
+  let params = 0;
+  for (let l = 0; l < model.config.nLayers; l++)
+    for (const r of linearRoles(model)) {
+      const w = model.getLinear(l, r).weight;
+      entries.push({ layer: l, role: r, dense: denseOf(w) });
+      bytes += storedBytes(w);
+      params += w.n * w.k;
+    }
+  return { bitsPerWeight: (bytes * 8) / params, sparsity: sparsityReport(entries) };
+}
+
+/**
+ * AWQ for one block. down_proj's scales fold into up_proj's output rows, o_proj's into v_proj's rows
+ * (only without GQA, as in llm-awq, since a v row feeds several heads otherwise). The Model API exposes
+ * no norm weights, so q/k/v and gate/up, whose scales AWQ folds into the preceding RMSNorm, are
+ * RTN-quantized at the same grid (recorded as alpha null).
+ */
+function awqLayer(
+  model: Model, l: number, roles: LinearRole[], dense: Map<LinearRole, Float32Array>, cur: Map<LinearRole, ModelLinear>,
+  statOf: (r: LinearRole) => import('./calibrate.ts').InputStats, groupSize: number,
+  out: Map<LinearRole, ModelLinear['weight']>, alphas: Record<string, number>, inputScales: Map<string, Float32Array>,
+): void {
+  const cfg = model.config;
+  const pairs: [LinearRole, LinearRole, boolean][] = [['down', 'up', true], ['o', 'v', cfg.nHeads === cfg.nKvHeads]];
+  for (const [target, prev, ok] of pairs) {
+    if (!ok || !roles.includes(prev)) continue;
+    const st = statOf(target);
+    const { n, k } = cur.get(target)!.weight;
+    const { x, t } = st.sample();
+    const g = Math.min(groupSize, k);
+    const res = awqSearchScales([{ w: dense.get(target)!, n }], k, x, t, st.meanAbs(), g, 20, `awq: blocks.${l}.${target}`);
+    alphas[`${l}.${target}`] = res.alpha;
+    inputScales.set(`${l}.${target}`, res.scales);
+    out.set(target, awqQuantize(dense.get(target)!, n, k, res.scales, g, `awq: blocks.${l}.${target}`));
+    // prev's output row j produces input channel j of target: divide it (and its bias) by s_j.
+    const pw = dense.get(prev)!;
+    const pk = cur.get(prev)!.weight.k;
+    for (let j = 0; j < k; j++) for (let c = 0; c < pk; c++) pw[j * pk + c] /= res.scales[j];
+    const pb = cur.get(prev)!.bias;
+    if (pb) {
+      const nb = Float32Array.from(pb, (v, j) => v / res.scales[j]);
+      cur.set(prev, { ...cur.get(prev)!, bias: nb });
+    }
+  }
+  for (const r of roles) {
+    if (out.has(r)) continue;
+    const { n, k } = cur.get(r)!.weight;
+    out.set(r, quantizeInt4Group(dense.get(r)!, n, k, Math.min(groupSize, k), `awq: blocks.${l}.${r}`));
+  }
+}
+
+export type { InputPoint };

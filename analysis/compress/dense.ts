@@ -1,0 +1,16 @@
+/** Dense f32 views of whatever weight a Linear holds (the compressors and AIRD edit in f32). */
+import { dequantize } from '../../kernels/formats.ts';
+import { weightBytes } from '../../kernels/formats.ts';
+import type { LayerWeight } from '../../models/types.ts';
+import { dequantizeMixed } from './llm-int8.ts';
+
+export function denseOf(w: LayerWeight): Float32Array {
+  if (w.format === 'mixed') return dequantizeMixed(w, dequantize);
+  return dequantize(w);
+}
+
+/** Bytes the weight occupies as stored (scales, zeros and outlier columns included). */
+export function storedBytes(w: LayerWeight): number {
+  if (w.format === 'mixed') return weightBytes(w.main) + weightBytes(w.outlier) + w.outlierCols.length * 4;
+  return weightBytes(w);
+}

@@ -1,0 +1,115 @@
+/**
+ * Float64 dense linear algebra for the second-order compressors (GPTQ, SparseGPT): the calibration Hessian
+ * and the upper Cholesky factor of its damped inverse, as reference GPTQ/SparseGPT compute them.
+ */
+import { CompressionError } from './errors.ts';
+
+/** Running H = 2/n · Σ x xᵀ over calibration tokens (GPTQ's `add_batch` scaling), [k, k] float64. */
+export class HessianAccumulator {
+  readonly h: Float64Array;
+  nTokens = 0;
+  constructor(readonly k: number) {
+    this.h = new Float64Array(k * k);
+  }
+  /** x is [t, k] row-major. */
+  add(x: Float32Array, t: number): void {
+    const k = this.k;
+    if (x.length !== t * k) throw new CompressionError(`Hessian: activations have ${x.length} values, want ${t}x${k}`);
+    if (t === 0) return;
+    const h = this.h;
+    const n0 = this.nTokens;
+    const n1 = n0 + t;
+    const keep = n0 / n1;
+    for (let i = 0; i < h.length; i++) h[i] *= keep;
+    const f = 2 / n1;
+    for (let r = 0; r < t; r++) {
+      const o = r * k;
+      for (let i = 0; i < k; i++) {
+        const xi = x[o + i] * f;
+        if (xi === 0) continue;
+        const hi = i * k;
+        for (let j = i; j < k; j++) h[hi + j] += xi * x[o + j];
+      }
+    }
+    for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) h[j * k + i] = h[i * k + j];
+    this.nTokens = n1;
+  }
+}
+
+/** In-place lower Cholesky A = L Lᵀ (upper triangle zeroed); throws when A is not positive definite. */
+export function choleskyLower(a: Float64Array, k: number, what = 'matrix'): Float64Array {
+  for (let j = 0; j < k; j++) {
+    let d = a[j * k + j];
+    for (let p = 0; p < j; p++) d -= a[j * k + p] * a[j * k + p];
+    if (!(d > 0)) throw new CompressionError(`${what}: not positive definite at column ${j} (pivot ${d})`);
+    const l = Math.sqrt(d);
+    a[j * k + j] = l;
+    for (let i = j + 1; i < k; i++) {
+      let s = a[i * k + j];
+      for (let p = 0; p < j; p++) s -= a[i * k + p] * a[j * k + p];
+      a[i * k + j] = s / l;
+    }
+    for (let i = 0; i < j; i++) a[i * k + j] = 0;
+  }
+  return a;
+}
+
+/** A⁻¹ from its lower Cholesky factor L (torch.cholesky_inverse): A⁻¹ = L⁻ᵀ L⁻¹. */
+export function choleskyInverse(l: Float64Array, k: number): Float64Array {
+  // Invert L (lower triangular) by forward substitution, column by column.
+  const li = new Float64Array(k * k);
+  for (let c = 0; c < k; c++) {
+    li[c * k + c] = 1 / l[c * k + c];
+    for (let i = c + 1; i < k; i++) {
+      let s = 0;
+      for (let p = c; p < i; p++) s += l[i * k + p] * li[p * k + c];
+      li[i * k + c] = -s / l[i * k + i];
+    }
+  }
+  const out = new Float64Array(k * k);
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let p = i; p < k; p++) s += li[p * k + i] * li[p * k + j];
+      out[i * k + j] = s;
+      out[j * k + i] = s;
+    }
+  return out;
+}
+
+export interface PreparedHessian {
+  /** Upper Cholesky factor U of (H + damp·I)⁻¹ = Uᵀ U, [k, k] row-major. */
+  hinv: Float64Array;
+  /** Columns whose calibration activations were all zero (their weights are zeroed, as in the reference). */
+  dead: Uint8Array;
+}
+
+/**
+ * GPTQ/SparseGPT preprocessing of a Hessian (copied, never mutated): dead diagonal -> 1, damping
+ * `percdamp · mean(diag H)`, then the upper Cholesky factor of the inverse.
+ */
+export function prepareHessian(h: Float64Array, k: number, percdamp = 0.01, name = 'weight'): PreparedHessian {
+  const a = Float64Array.from(h);
+  const dead = new Uint8Array(k);
+  for (let i = 0; i < k; i++) if (a[i * k + i] === 0) {
+    dead[i] = 1;
+    a[i * k + i] = 1;
+  }
+  let mean = 0;
+  for (let i = 0; i < k; i++) mean += a[i * k + i];
+  const damp = (percdamp * mean) / k;
+  for (let i = 0; i < k; i++) a[i * k + i] += damp;
+  const inv = choleskyInverse(choleskyLower(a, k, `${name} Hessian`), k);
+  // Upper factor U of inv: inv = Uᵀ U, i.e. U = Lᵀ for the lower factor L of inv.
+  const l = choleskyLower(inv, k, `${name} inverse Hessian`);
+  const u = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = i; j < k; j++) u[i * k + j] = l[j * k + i];
+  return { hinv: u, dead };
+}
+
+/** Returns a copy of the square matrix with rows and columns gathered by perm. */
+export function permuteSym(a: Float64Array, k: number, perm: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) out[i * k + j] = a[perm[i] * k + perm[j]];
+  return out;
+}

@@ -1,0 +1,62 @@
+/**
+ * Intervention hooks (method.md §2.6) as pure functions over activations: directional ablation at every
+ * residual writer and activation addition at one layer's input. They run in f32 like the model's activations
+ * (Arditi casts the direction to the activation dtype too).
+ */
+import type { Hook, HookContext } from '../models/types.ts';
+import { norm } from './diff-means.ts';
+
+/** d / (|d| + 1e-8) in f32, as Arditi's hook_utils normalizes. */
+export function unitDirection(r: ArrayLike<number>): Float32Array {
+  const n = norm(r) + 1e-8;
+  return Float32Array.from(r as ArrayLike<number>, (x) => x / n);
+}
+
+/** In place: every row x of act [rows, width] becomes x - (x·d)d. The dot is accumulated in f64. */
+export function projectOut(act: Float32Array, d: Float32Array): void {
+  const w = d.length;
+  if (act.length % w !== 0) throw new RangeError(`projectOut: activation length ${act.length} is not a multiple of ${w}`);
+  for (let o = 0; o < act.length; o += w) {
+    let dot = 0;
+    for (let i = 0; i < w; i++) dot += act[o + i] * d[i];
+    for (let i = 0; i < w; i++) act[o + i] -= dot * d[i];
+  }
+}
+
+/** In place: act[row] += coeff * r for every row (rows of padding included; they are masked anyway). */
+export function addVector(act: Float32Array, r: Float32Array, coeff: number, rowFilter?: (row: number) => boolean): void {
+  const w = r.length;
+  for (let o = 0, row = 0; o < act.length; o += w, row++) {
+    if (rowFilter && !rowFilter(row)) continue;
+    for (let i = 0; i < w; i++) act[o + i] += coeff * r[i];
+  }
+}
+
+/** Hook points ablation touches: the residual input of each block and the two writers into the residual. */
+export const ABLATION_POINTS = ['blocks.*.hook_resid_pre', 'blocks.*.hook_attn_out', 'blocks.*.hook_mlp_out'] as const;
+
+/** Directional ablation of r̂ at every layer and position (generated tokens included: hooks fire per step). */
+export function ablationHooks(r: ArrayLike<number>): Hook[] {
+  const d = unitDirection(r);
+  const fn = (act: Float32Array) => projectOut(act, d);
+  return ABLATION_POINTS.map((name) => ({ name, fn }));
+}
+
+export interface AdditionOptions {
+  coeff?: number;
+  /** Add at the prompt forward only (ctx.step === 0), not at generated tokens. */
+  promptOnly?: boolean;
+}
+
+/** Activation addition x <- x + coeff * r (raw r) at blocks.{layer}.hook_resid_pre, all positions. */
+export function additionHook(r: ArrayLike<number>, layer: number, opts: AdditionOptions = {}): Hook {
+  const v = Float32Array.from(r as ArrayLike<number>);
+  const coeff = opts.coeff ?? 1;
+  return {
+    name: `blocks.${layer}.hook_resid_pre`,
+    fn: (act: Float32Array, ctx: HookContext) => {
+      if (opts.promptOnly && ctx.step !== 0) return;
+      addVector(act, v, coeff);
+    },
+  };
+}

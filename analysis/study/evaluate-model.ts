@@ -1,0 +1,42 @@
+/** One model's behaviour on the study's evaluation prompts: refusal (rate and score), KL to the original, perplexity. */
+import type { Hook, Model } from '../../models/types.ts';
+import { crossEntropy, evaluateRefusal, klBetween, responseSequences } from '../evaluate.ts';
+import type { PromptItem } from '../prompts.ts';
+import type { ModelEvaluation } from './summary.ts';
+
+export interface EvalSets {
+  harmful: PromptItem[];
+  harmless: PromptItem[];
+  /** Prompt + response pairs for the response-only perplexity. */
+  pairs: { instruction: string; output: string }[];
+}
+
+export interface EvalSettings {
+  maxTokens: number;
+  refusalTokens: number[];
+  batchSize?: number;
+  signal?: AbortSignal;
+  onBatch?: (n: number) => void;
+}
+
+/** Prompt work units evaluateModel reports through onBatch (for a progress total). */
+export const evalWork = (s: EvalSets, withKl: boolean): number =>
+  s.harmful.length + s.harmless.length + (withKl ? s.harmless.length : 0);
+
+export async function evaluateModel(model: Model, original: Model | null, sets: EvalSets, o: EvalSettings, hooks?: Hook[]): Promise<ModelEvaluation> {
+  const run = { maxNewTokens: o.maxTokens, refusalTokens: o.refusalTokens, batchSize: o.batchSize, signal: o.signal, hooks, onBatch: o.onBatch };
+  const harmful = await evaluateRefusal(model, sets.harmful, run);
+  const harmless = await evaluateRefusal(model, sets.harmless, run);
+  let kl = 0;
+  if (original) {
+    kl = await klBetween({ model: original }, { model, hooks }, sets.harmless, { batchSize: o.batchSize, signal: o.signal });
+    o.onBatch?.(sets.harmless.length);
+  }
+  const ppl = sets.pairs.length ? (await crossEntropy(model, responseSequences(model, sets.pairs), { hooks, signal: o.signal })).perplexity : NaN;
+  return {
+    refusalRate: { harmful: harmful.refusalRate, harmless: harmless.refusalRate },
+    refusalScore: { harmful: harmful.refusalScore, harmless: harmless.refusalScore },
+    kl,
+    perplexity: ppl,
+  };
+}

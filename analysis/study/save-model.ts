@@ -1,0 +1,65 @@
+/**
+ * Saves a compressed Model as an HF-style folder Glassbox loads back: config.json (+ glassbox
+ * quantization_config when any block linear is quantized), tokenizer/generation files copied, and
+ * model.safetensors holding the original folder's non-linear tensors as they were plus each block linear
+ * in the Glassbox packed format (engine/glassbox-format.ts) or dense f32 with its zeros (pruned).
+ * The Model API exposes no norm weights, so those come from the original folder, which the clone shares.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../../engine/errors.ts';
+import { glassboxQuantizationConfig, linearToTensors } from '../../engine/glassbox-format.ts';
+import { openModelFolder, WEIGHT_FILES } from '../../engine/model-folder.ts';
+import { writeCheckpoint, type TensorToWrite } from '../../engine/safetensors-writer.ts';
+import type { DType } from '../../engine/types.ts';
+import type { LinearRole, Model } from '../../models/types.ts';
+import { linearRoles } from '../compress/apply.ts';
+import { writeJson } from '../direction-io.ts';
+
+export function saveCompressedModel(srcDir: string, model: Model, outDir: string): { files: string[] } {
+  const folder = openModelFolder(srcDir);
+  try {
+    if (folder.config.family === 'gpt2') throw new UsageError(`${srcDir}: saving compressed gpt2 models (fused c_attn) is not supported`);
+    const roles = linearRoles(model);
+    const modules = new Map<string, { layer: number; role: LinearRole }>();
+    folder.names.layers.forEach((ln, layer) => {
+      for (const role of roles) {
+        const m = ln[role];
+        if (m) modules.set(m, { layer, role });
+      }
+    });
+    const isLinearTensor = (name: string) => modules.has(name.slice(0, name.lastIndexOf('.')));
+    const tensors: TensorToWrite[] = [];
+    for (const name of folder.weights.names()) {
+      if (isLinearTensor(name)) continue;
+      const info = folder.weights.info(name);
+      tensors.push({ name, dtype: info.dtype, shape: info.shape, data: () => folder.weights.readRaw(name) });
+    }
+    const formats = new Set<string>();
+    let quant: { bits: number; groupSize: number; sym: boolean } | null = null;
+    for (const [module, { layer, role }] of modules) {
+      const lin = model.getLinear(layer, role);
+      const w = lin.weight;
+      if (w.format === 'mixed') throw new UsageError(`${module}: LLM.int8() mixed weights have no saved format; the study keeps them in memory only`);
+      formats.add(w.format);
+      if (w.format !== 'f32' && !quant) quant = { bits: w.format === 'int8' ? 8 : 4, groupSize: w.groupSize, sym: w.format === 'int8' || w.zeros === null };
+      tensors.push(...linearToTensors(module, w).map((t) => ({ ...t, dtype: t.dtype as DType })));
+      if (lin.bias) tensors.push({ name: `${module}.bias`, dtype: 'F32', shape: [lin.bias.length], data: lin.bias });
+    }
+    const ck = writeCheckpoint(outDir, tensors, { sourceDir: srcDir, metadata: { format: 'pt', producer: 'glassbox study' } });
+    const config = { ...folder.config.raw } as Record<string, unknown>;
+    delete config.quantization_config;
+    if (quant) config.quantization_config = glassboxQuantizationConfig(quant.bits, quant.groupSize, quant.sym);
+    writeJson(path.join(outDir, 'config.json'), config);
+    const copied: string[] = [];
+    for (const f of fs.readdirSync(srcDir)) {
+      const p = path.join(srcDir, f);
+      if (f === 'config.json' || (WEIGHT_FILES as readonly string[]).includes(f) || f.endsWith('.safetensors') || !fs.statSync(p).isFile()) continue;
+      fs.copyFileSync(p, path.join(outDir, f));
+      copied.push(path.join(outDir, f));
+    }
+    return { files: [...ck.files, path.join(outDir, 'config.json'), ...copied] };
+  } finally {
+    folder.close();
+  }
+}

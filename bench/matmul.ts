@@ -1,0 +1,168 @@
+/**
+ * Matmul benchmark: y[T, N] = x[T, K] · Wᵀ on random weights, for f32 / int8 (per-channel) / int4 (g128,
+ * asymmetric), wasm-simd with 1 and 2 threads (and other backends via kernels/select.ts createBackend).
+ * Reports median ms, GFLOP/s, stored weight bytes, effective weight GB/s and its fraction of the
+ * 2-thread DRAM read bandwidth measured in the same run (bench/bandwidth.ts).
+ *
+ *   npm run bench:matmul [-- --json] [--quick] [--backends wasm-simd,webasm] [--shapes 1x4096x11008,...]
+ *                        [--dtypes f32,int8,int4] [--threads 1,2]
+ */
+import { existsSync } from 'node:fs';
+import { cpus, totalmem, loadavg } from 'node:os';
+import { Command } from 'commander';
+import type { Backend, BackendName, LinearWeight } from '../kernels/types.ts';
+import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
+import { measureReadBandwidth } from './bandwidth.ts';
+
+const DEFAULT_SHAPES = ['1x896x4864', '1x4864x896', '1x2048x8192', '1x4096x11008', '16x4096x4096', '128x2048x2048'];
+const INT4_GROUP = 128;
+
+interface Row {
+  shape: string;
+  dtype: string;
+  backend: string;
+  threads: number;
+  /** Median and fastest call (the machine is shared: the fastest shows the uncontended speed). */
+  ms: number;
+  msMin: number;
+  gflops: number;
+  weightBytes: number;
+  weightGBs: number;
+  bandwidthGBs: number;
+  fractionOfBandwidth: number;
+}
+
+/** xorshift32: fast deterministic fill (Math.random is too slow for 45M weights). */
+function rng(seed: number) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+function makeWeight(dtype: string, n: number, k: number, r: () => number): LinearWeight {
+  if (dtype === 'f32') {
+    const w = new Float32Array(n * k);
+    for (let i = 0; i < w.length; i++) w[i] = r() - 0.5;
+    return { format: 'f32', n, k, w };
+  }
+  if (dtype === 'int8') {
+    const q = new Int8Array(n * k);
+    for (let i = 0; i < q.length; i++) q[i] = Math.floor(r() * 255) - 127;
+    const scales = Float32Array.from({ length: n }, () => 0.01 * (1 + r()));
+    return { format: 'int8', n, k, groupSize: k, q, scales };
+  }
+  const g = Math.ceil(k / INT4_GROUP);
+  const packed = new Uint8Array(n * Math.ceil(k / 2));
+  for (let i = 0; i < packed.length; i++) packed[i] = Math.floor(r() * 256);
+  const scales = Float32Array.from({ length: n * g }, () => 0.01 * (1 + r()));
+  const zeros = Uint8Array.from({ length: n * g }, () => Math.floor(r() * 16));
+  return { format: 'int4', n, k, groupSize: INT4_GROUP, packed, scales, zeros };
+}
+
+async function timeCalls(b: Backend, w: LinearWeight, t: number, reps: number, r: () => number): Promise<{ ms: number; msMin: number; bytes: number }> {
+  const h = b.uploadLinear(w);
+  const x = Float32Array.from({ length: t * w.k }, () => r() - 0.5);
+  await b.linear(h, x, t);
+  await b.linear(h, x, t);
+  const times: number[] = [];
+  const deadline = Date.now() + 1500;
+  for (let i = 0; i < reps || (i < reps * 4 && Date.now() < deadline); i++) {
+    const t0 = process.hrtime.bigint();
+    await b.linear(h, x, t);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, c) => a - c);
+  return { ms: times[times.length >> 1], msMin: times[0], bytes: h.bytes };
+}
+
+async function otherBackend(name: string): Promise<Backend> {
+  const url = new URL('../kernels/select.ts', import.meta.url);
+  if (!existsSync(url)) throw new Error(`kernels/select.ts is missing: cannot create backend ${name}`);
+  const { createBackend } = (await import(url.href)) as { createBackend(n: BackendName): Promise<Backend> };
+  return createBackend(name as BackendName);
+}
+
+async function main() {
+  const program = new Command()
+    .option('--json', 'print one JSON object instead of a table')
+    .option('--quick', 'fewer repetitions and a smaller bandwidth probe')
+    .option('--backends <list>', 'comma-separated backends', 'wasm-simd')
+    .option('--threads <list>', 'wasm-simd thread counts', '1,2')
+    .option('--shapes <list>', 'TxKxN shapes', DEFAULT_SHAPES.join(','))
+    .option('--dtypes <list>', 'f32,int8,int4', 'f32,int8,int4')
+    .parse(process.argv);
+  const o = program.opts<{ json?: boolean; quick?: boolean; backends: string; threads: string; shapes: string; dtypes: string }>();
+  const reps = o.quick ? 5 : 15;
+  const log = (s: string) => (o.json ? process.stderr.write(s + '\n') : console.log(s));
+
+  const bw = measureReadBandwidth(2, o.quick ? 256 << 20 : 512 << 20, o.quick ? 4 : 9);
+  const bw1 = measureReadBandwidth(1, o.quick ? 256 << 20 : 512 << 20, o.quick ? 4 : 9);
+  const bandwidthGBs = bw.bestGBs;
+  log(`read bandwidth (sum_f32, ${bw.bytes >> 20} MiB): 2 threads ${bw.bestGBs.toFixed(1)} GB/s best, ${bw.medianGBs.toFixed(1)} median; 1 thread ${bw1.bestGBs.toFixed(1)} best`);
+
+  // One phase per backend family, each created just before and disposed right after its rows: another
+  // backend's idle worker threads must not compete for the 2 cores while wasm-simd is timed.
+  const phases: (() => Promise<{ label: string; threads: number; b: Backend }[]>)[] = [];
+  for (const name of o.backends.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (name === 'wasm-simd')
+      phases.push(async () => o.threads.split(',').map(Number).map((th) => ({ label: name, threads: th, b: createWasmSimdBackend({ threads: th }) })));
+    else
+      phases.push(async () => {
+        const b = await otherBackend(name);
+        return [{ label: name, threads: b.threads, b }];
+      });
+  }
+
+  const rows: Row[] = [];
+  if (!o.json) console.log('shape (TxKxN)    dtype     backend    thr  median ms   min ms  GFLOP/s  weight MB  weight GB/s  of read BW');
+  for (const phase of phases) {
+    const backends = await phase();
+    const shapes = o.shapes.split(',');
+    for (let si = 0; si < shapes.length; si++) {
+      const shape = shapes[si];
+      const [t, k, n] = shape.split('x').map(Number);
+      const dtypes = o.dtypes.split(',');
+      for (let di = 0; di < dtypes.length; di++) {
+        const dtype = dtypes[di];
+        const r = rng(1 + si * 16 + di);
+        const w = makeWeight(dtype, n, k, r);
+        for (const { label, threads, b } of backends) {
+          try {
+            const { ms, msMin, bytes } = await timeCalls(b, w, t, reps, r);
+            const row: Row = {
+              shape, dtype: dtype === 'int4' ? `int4-g${INT4_GROUP}` : dtype === 'int8' ? 'int8-ch' : dtype, backend: label, threads, ms, msMin,
+              gflops: (2 * t * k * n) / ms / 1e6, weightBytes: bytes, weightGBs: bytes / ms / 1e6, bandwidthGBs,
+              fractionOfBandwidth: bytes / ms / 1e6 / bandwidthGBs,
+            };
+            rows.push(row);
+            if (!o.json)
+              console.log(
+                `${shape.padEnd(16)} ${row.dtype.padEnd(9)} ${label.padEnd(10)} ${String(threads).padStart(3)} ${ms.toFixed(3).padStart(10)} ${msMin.toFixed(3).padStart(8)} ${row.gflops.toFixed(1).padStart(8)} ${(bytes / 1e6).toFixed(1).padStart(10)} ${row.weightGBs.toFixed(1).padStart(12)} ${(row.fractionOfBandwidth * 100).toFixed(0).padStart(10)}%`,
+              );
+          } catch (e) {
+            log(`${shape} ${dtype} ${label}: ${(e as Error).message}`);
+          }
+        }
+      }
+    }
+    for (const { b } of backends) b.dispose();
+  }
+  // The wave targets of ../shared/docs/clarifications.md ("Numbers"), when their rows were measured.
+  const find = (shape: string, dtype: string) => rows.find((r) => r.shape === shape && r.dtype.startsWith(dtype) && r.backend === 'wasm-simd' && r.threads === 2);
+  const [f32, i8, i4, pre] = [find('1x4096x11008', 'f32'), find('1x4096x11008', 'int8'), find('1x4096x11008', 'int4'), find('128x2048x2048', 'int8')];
+  const pct = (r: Row) => `${(r.fractionOfBandwidth * 100).toFixed(0)}%`;
+  if (i8) log(`target int8 1x4096x11008 2T >= 35% of read BW: ${pct(i8)} (long-term 55%)`);
+  if (f32) log(`target f32  1x4096x11008 2T >= 50% of read BW: ${pct(f32)} (long-term 70%)`);
+  if (i4 && i8) log(`target int4 faster than int8 (1x4096x11008 2T): ${i4.ms.toFixed(2)} vs ${i8.ms.toFixed(2)} ms`);
+  if (pre) log(`target prefill 128x2048x2048 int8 2T >= 25 GFLOP/s: ${pre.gflops.toFixed(1)} (long-term 40)`);
+  if (o.json) {
+    const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGB: Math.round(totalmem() / 1e9), node: process.version, loadavg: loadavg() };
+    console.log(JSON.stringify({ machine, bandwidthGBs, bandwidth1ThreadGBs: bw1.bestGBs, int4GroupSize: INT4_GROUP, rows }, null, 1));
+  }
+}
+
+await main();

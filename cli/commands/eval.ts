@@ -1,0 +1,140 @@
+/**
+ * `glassbox eval <model-dir> --prompts F [--ablate DIR | --add DIR --coeff C --layer L [--prompt-only]]`:
+ * greedy completions judged by the refusal-substring list; refusal rate (overall, per category), mean refusal
+ * score, and optionally KL against the unmodified model and CE / perplexity on a response or text file.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { idListArg, intArg, numArg, quantArg } from '../../analysis/cli-args.ts';
+import { type CeSequence, MAX_NEW_TOKENS_LIMIT, crossEntropy, evaluateRefusal, klBetween, responseSequences, textSequences } from '../../analysis/evaluate.ts';
+import { type InterventionSpec, buildIntervention } from '../../analysis/intervention-spec.ts';
+import { defaultRefusalTokens, requireTokenizer } from '../../analysis/model-runs.ts';
+import { loadPrompts } from '../../analysis/prompts.ts';
+import { readFileSync } from 'node:fs';
+import { sigintSignal, stderrProgress } from '../../analysis/progress.ts';
+import { sample } from '../../analysis/sampling.ts';
+import { UsageError } from '../../engine/errors.ts';
+import { loadModel } from '../../models/load.ts';
+import type { Model } from '../../models/types.ts';
+import { printResult, table } from '../output.ts';
+
+interface Opts {
+  prompts: string;
+  ablate?: string;
+  add?: string;
+  coeff?: string;
+  layer?: string;
+  promptOnly?: boolean;
+  maxTokens?: string;
+  n?: string;
+  seed?: string;
+  quant?: string;
+  refusalTokens?: string;
+  batchSize?: string;
+  kl?: boolean;
+  klBase?: string;
+  ppl?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description('refusal rate / refusal score of greedy completions, optionally under directional ablation or activation addition')
+    .argument('<model-dir>', 'Hugging Face model folder')
+    .requiredOption('--prompts <file>', 'prompts (.json, .jsonl or .csv)')
+    .option('--ablate <dir>', 'directional ablation of the direction in DIR at every layer')
+    .option('--add <dir>', 'activation addition of the direction in DIR')
+    .option('--coeff <c>', 'activation-addition coefficient', '1')
+    .option('--layer <l>', "activation-addition layer (default: the direction's layer)")
+    .option('--prompt-only', 'add at prompt positions only, not at generated tokens')
+    .option('--max-tokens <n>', 'new tokens per completion (greedy)', '64')
+    .option('--n <n>', 'evaluate a seeded sample of N prompts')
+    .option('--seed <n>', 'sampling seed for --n', '42')
+    .option('--quant <precision>', 'run the model in int8 or int4')
+    .option('--refusal-tokens <ids>', 'comma-separated refusal token ids for the refusal score')
+    .option('--batch-size <n>', 'prompts per batch', '32')
+    .option('--kl', 'also report KL(base || evaluated) at the last prompt position')
+    .option('--kl-base <model-dir>', 'the base of --kl: another model folder (default: this model without intervention)')
+    .option('--ppl <file>', 'also report CE / perplexity: .jsonl of {instruction, output} (response-only loss) or a text file')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (dir: string, o: Opts) => {
+      if (o.ablate && o.add) throw new UsageError('--ablate and --add cannot be combined');
+      if (!o.add && (o.promptOnly || o.layer !== undefined)) throw new UsageError('--layer / --prompt-only need --add');
+      const maxNewTokens = intArg('--max-tokens', o.maxTokens, 1, MAX_NEW_TOKENS_LIMIT)!;
+      const batchSize = intArg('--batch-size', o.batchSize, 1);
+      let items = loadPrompts(o.prompts);
+      const n = intArg('--n', o.n, 1);
+      if (n !== undefined) items = sample(items, n, intArg('--seed', o.seed, 0, 2 ** 32 - 1)!);
+      const spec: InterventionSpec = o.ablate
+        ? { kind: 'ablate', direction: o.ablate }
+        : o.add
+          ? { kind: 'add', direction: o.add, coeff: numArg('--coeff', o.coeff)!, layer: intArg('--layer', o.layer, 0), promptOnly: o.promptOnly ?? false }
+          : { kind: 'none' };
+      const model = await loadModel(dir, { precision: quantArg(o.quant) });
+      const tok = requireTokenizer(model, dir);
+      const refusalTokens = idListArg('--refusal-tokens', o.refusalTokens) ?? defaultRefusalTokens(tok);
+      const iv = buildIntervention(model, spec);
+      const { signal, dispose } = sigintSignal();
+      const progress = stderrProgress();
+      const t0 = performance.now();
+      try {
+        progress.start('generating', items.length);
+        const ev = await evaluateRefusal(model, items, { hooks: iv.hooks, maxNewTokens, batchSize, signal, refusalTokens, onBatch: (k) => progress.increment(k) });
+        progress.stop();
+        const extra: { kl?: number; ce?: number; perplexity?: number; pplTokens?: number } = {};
+        if (o.kl || o.klBase) {
+          const base = o.klBase ? await loadModel(o.klBase, { precision: quantArg(o.quant) }) : model;
+          if (base.config.vocabSize !== model.config.vocabSize) throw new UsageError(`--kl-base: ${o.klBase} has a different vocabulary size`);
+          extra.kl = await klBetween({ model: base }, { model, hooks: iv.hooks }, items, { batchSize, signal });
+        }
+        if (o.ppl) {
+          const ppl = await crossEntropy(model, pplSequences(model, o.ppl), { hooks: iv.hooks, signal });
+          Object.assign(extra, { ce: ppl.ce, perplexity: ppl.perplexity, pplTokens: ppl.tokens });
+        }
+        const result = {
+          refusalRate: ev.refusalRate,
+          refusalScore: ev.refusalScore,
+          n: ev.n,
+          perCategory: ev.perCategory,
+          ...extra,
+          intervention: iv.describe,
+          model: path.basename(path.resolve(dir)),
+          maxNewTokens,
+          seconds: (performance.now() - t0) / 1000,
+          completions: ev.completions,
+        };
+        printResult(result, o.json ?? false, (r) => {
+          const rows = [
+            ['prompts', `${r.n} (${o.prompts})`],
+            ['intervention', JSON.stringify(r.intervention)],
+            ['refusal rate', `${(r.refusalRate * 100).toFixed(1)}%`],
+            ['refusal score', r.refusalScore.toFixed(3)],
+            ...Object.entries(r.perCategory).map(([k, v]) => [`  ${k}`, `${(v.refusalRate * 100).toFixed(1)}% of ${v.n}`]),
+          ];
+          if (r.kl !== undefined) rows.push(['KL(base || this)', r.kl.toFixed(4)]);
+          if (r.ce !== undefined) rows.push(['CE / perplexity', `${r.ce.toFixed(4)} / ${r.perplexity!.toFixed(3)} over ${r.pplTokens} tokens`]);
+          rows.push(['time', `${r.seconds.toFixed(1)} s, ${maxNewTokens} new tokens max`]);
+          return table(rows);
+        });
+      } finally {
+        progress.stop();
+        dispose();
+      }
+    });
+}
+
+function pplSequences(model: Model, file: string): CeSequence[] {
+  if (file.endsWith('.jsonl') || file.endsWith('.json')) {
+    const text = readFileSync(file, 'utf8');
+    const rows = file.endsWith('.json') ? (JSON.parse(text) as unknown[]) : text.split(/\r?\n/).filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
+    const pairs = rows.map((r, i) => {
+      const o = r as { instruction?: unknown; output?: unknown; input?: unknown };
+      if (typeof o.instruction !== 'string' || typeof o.output !== 'string') throw new UsageError(`${file}: row ${i + 1} needs string fields instruction and output`);
+      if (typeof o.input === 'string' && o.input.trim() !== '') return null; // Arditi: no-input rows only
+      return { instruction: o.instruction, output: o.output };
+    });
+    return responseSequences(model, pairs.filter((p): p is { instruction: string; output: string } => p !== null));
+  }
+  return textSequences(model, readFileSync(file, 'utf8'));
+}

@@ -1,0 +1,74 @@
+/**
+ * The non-matmul ops of the wasm-simd backend, in plain JS. They are O(T·d) (O(T·S·d) for attention)
+ * against the O(T·K·N) Linears. The reference versions are used where they are already tight loops;
+ * attention is rewritten: the value mix accumulates in a float64 row per (query, head) and is stored
+ * once (the reference adds into the f32 output for every key), and the per-key dot product is unrolled.
+ */
+import type { AttentionArgs } from '../types.ts';
+
+export {
+  rmsNormRef as rmsNorm,
+  layerNormRef as layerNorm,
+  ropeRef as rope,
+  siluGateRef as siluGate,
+  geluRef as gelu,
+  addRef as add,
+  embeddingRef as embedding,
+} from '../reference/ops.ts';
+
+/** Causal GQA attention with a padding mask (same contract as attentionRef, kernels/types.ts AttentionArgs). */
+export function attention(a: AttentionArgs): Float32Array {
+  const { q, k, v, t, s, nHeads, nKvHeads, headDim: d, keyValid, scale, patternOut } = a;
+  const out = new Float32Array(t * nHeads * d);
+  const group = nHeads / nKvHeads;
+  const kvStride = nKvHeads * d;
+  const scores = new Float64Array(s);
+  const acc = new Float64Array(d);
+  const d4 = d & ~3;
+  for (let i = 0; i < t; i++) {
+    const last = s - t + i; // absolute slot of this query
+    for (let h = 0; h < nHeads; h++) {
+      const kh = Math.floor(h / group);
+      const qo = (i * nHeads + h) * d;
+      let max = -Infinity;
+      for (let j = 0; j <= last; j++) {
+        if (!keyValid[j]) {
+          scores[j] = -Infinity;
+          continue;
+        }
+        const ko = j * kvStride + kh * d;
+        let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+        let c = 0;
+        for (; c < d4; c += 4) {
+          d0 += q[qo + c] * k[ko + c];
+          d1 += q[qo + c + 1] * k[ko + c + 1];
+          d2 += q[qo + c + 2] * k[ko + c + 2];
+          d3 += q[qo + c + 3] * k[ko + c + 3];
+        }
+        for (; c < d; c++) d0 += q[qo + c] * k[ko + c];
+        const sc = (d0 + d1 + (d2 + d3)) * scale;
+        scores[j] = sc;
+        if (sc > max) max = sc;
+      }
+      if (max === -Infinity) continue; // no visible key: zeros, as the reference
+      let sum = 0;
+      for (let j = 0; j <= last; j++) {
+        const e = keyValid[j] ? Math.exp(scores[j] - max) : 0;
+        scores[j] = e;
+        sum += e;
+      }
+      acc.fill(0);
+      const inv = 1 / sum;
+      const po = (h * t + i) * s;
+      for (let j = 0; j <= last; j++) {
+        const p = scores[j] * inv;
+        if (patternOut) patternOut[po + j] = p;
+        if (p === 0) continue;
+        const vo = j * kvStride + kh * d;
+        for (let c = 0; c < d; c++) acc[c] += p * v[vo + c];
+      }
+      out.set(acc, qo);
+    }
+  }
+  return out;
+}

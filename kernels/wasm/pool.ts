@@ -1,0 +1,113 @@
+/**
+ * A pool of worker_threads sharing the kernel memories. `run` is synchronous: the main thread posts
+ * one job per worker through a SharedArrayBuffer, computes its own share, then Atomics.waits for the
+ * workers. Workers are unref'd (they never keep the process alive) and terminated by dispose().
+ */
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { WasmKernelError } from './errors.ts';
+import { ARG0, MAX_ARGS, SLOT, workerSource } from './worker-source.ts';
+
+export const KERNELS = ['f32_mv', 'i8_mv', 'i4_mv', 'f32_mm', 'i8_mm', 'i4_mm', 'sum_f32'] as const;
+export type KernelName = (typeof KERNELS)[number];
+
+type Exports = Record<KernelName, (...args: number[]) => void>;
+
+/** How long the main thread waits for a worker before declaring it dead. */
+const WORKER_TIMEOUT_MS = 120_000;
+
+export class ThreadPool {
+  /** Participants, the main thread included. */
+  readonly threads: number;
+  private readonly ctl: Int32Array;
+  private readonly workers: Worker[] = [];
+  private readonly ports: MessagePort[] = [];
+  private readonly instances: Exports[] = [];
+  private readonly failures: string[] = [];
+  private seq = 0;
+  private disposed = false;
+
+  constructor(threads: number, private readonly module: WebAssembly.Module) {
+    this.threads = Math.max(1, Math.floor(threads));
+    const nw = this.threads - 1;
+    this.ctl = new Int32Array(new SharedArrayBuffer(Math.max(1, nw) * SLOT * 4));
+    for (let i = 0; i < nw; i++) {
+      const { port1, port2 } = new MessageChannel();
+      const w = new Worker(workerSource, {
+        eval: true,
+        workerData: { ctl: this.ctl.buffer, slot: i, port: port2, module, fns: KERNELS },
+        transferList: [port2],
+      });
+      w.on('error', (e) => this.failures.push(`worker ${i + 1}: ${e.message}`));
+      w.unref();
+      port1.unref();
+      this.workers.push(w);
+      this.ports.push(port1);
+    }
+  }
+
+  /** Instantiates the kernels on a new memory in every thread; returns its index. */
+  addMemory(memory: WebAssembly.Memory): number {
+    const index = this.instances.length;
+    this.instances.push(new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as Exports);
+    for (const p of this.ports) p.postMessage({ index, memory });
+    return index;
+  }
+
+  /**
+   * Runs kernel `fn` on memory `mem`: participant i gets args ++ ranges[i] (its row range and scratch).
+   * ranges[0] runs on the main thread; empty participants are skipped.
+   */
+  run(mem: number, fn: KernelName, args: number[], ranges: number[][]): void {
+    if (this.disposed) throw new WasmKernelError('wasm-simd backend: used after dispose()');
+    if (ranges.length > this.threads) throw new WasmKernelError(`wasm-simd backend: ${ranges.length} ranges for ${this.threads} threads`);
+    const fi = KERNELS.indexOf(fn);
+    const posted: number[] = [];
+    if (ranges.length > 1) this.seq++;
+    for (let i = 1; i < ranges.length; i++) {
+      const all = [...args, ...ranges[i]];
+      if (all.length > MAX_ARGS) throw new WasmKernelError(`wasm-simd backend: ${fn} with ${all.length} arguments`);
+      const b = (i - 1) * SLOT;
+      this.ctl[b + 2] = fi;
+      this.ctl[b + 3] = mem;
+      this.ctl[b + 4] = all.length;
+      for (let j = 0; j < all.length; j++) this.ctl[b + ARG0 + j] = all[j];
+      Atomics.store(this.ctl, b, this.seq);
+      Atomics.notify(this.ctl, b);
+      posted.push(b);
+    }
+    let mainError: unknown = null;
+    try {
+      this.instances[mem][fn](...args, ...ranges[0]);
+    } catch (e) {
+      mainError = e;
+    }
+    for (const b of posted) this.await(b);
+    if (mainError) throw new WasmKernelError(`wasm-simd kernel ${fn}: ${(mainError as Error).message}`);
+    for (const b of posted) if (this.ctl[b + 5]) throw new WasmKernelError(`wasm-simd kernel ${fn}: trapped in worker ${b / SLOT + 1}`);
+  }
+
+  private await(b: number): void {
+    const start = Date.now();
+    while (Atomics.load(this.ctl, b + 1) !== this.seq) {
+      Atomics.wait(this.ctl, b + 1, Atomics.load(this.ctl, b + 1), 1000);
+      if (Date.now() - start > WORKER_TIMEOUT_MS) {
+        const why = this.failures.length ? `: ${this.failures.join('; ')}` : '';
+        throw new WasmKernelError(`wasm-simd backend: worker ${b / SLOT + 1} did not answer${why}`);
+      }
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.seq++;
+    for (let i = 0; i < this.workers.length; i++) {
+      const b = i * SLOT;
+      this.ctl[b + 2] = -1;
+      Atomics.store(this.ctl, b, this.seq);
+      Atomics.notify(this.ctl, b);
+      void this.workers[i].terminate();
+      this.ports[i].close();
+    }
+  }
+}

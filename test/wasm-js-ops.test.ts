@@ -1,0 +1,56 @@
+/**
+ * The wasm-simd backend's JS attention against attentionRef. Both accumulate scores in float64; they differ
+ * in summation order (unrolled dot products) and in how the value mix is accumulated (float64 row here, the
+ * f32 output in the reference, one f32 rounding per key there). So |out - ref| <= 2^-22 (S + 2) Σ_j p_j |v_j|
+ * (the reference's S roundings of at most half an f32 ulp of a partial sum bounded by Σ p|v|, plus ours).
+ * Patterns agree to float64 rounding of the scores, far below f32 resolution: 1e-6 relative.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { attentionRef } from '../kernels/reference/ops.ts';
+import { attention } from '../kernels/wasm/js-ops.ts';
+import { rng } from './helpers/wasm-weights.ts';
+
+describe('wasm-simd js attention', () => {
+  it('matches attentionRef (outputs and patterns) with GQA, padding and causal masks', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          t: fc.integer({ min: 1, max: 7 }),
+          past: fc.integer({ min: 0, max: 9 }),
+          nKv: fc.integer({ min: 1, max: 3 }),
+          group: fc.integer({ min: 1, max: 3 }),
+          d: fc.constantFrom(1, 2, 3, 4, 5, 8, 13, 16),
+          pad: fc.integer({ min: 0, max: 4 }),
+          big: fc.boolean(),
+          seed: fc.integer(),
+        }),
+        ({ t, past, nKv, group, d, pad, big, seed }) => {
+          const r = rng(seed);
+          const s = past + t;
+          const nHeads = nKv * group;
+          const m = big ? 30 : 1;
+          const rand = (n: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * m);
+          const keyValid = Uint8Array.from({ length: s }, (_, j) => (j < Math.min(pad, s) ? 0 : 1));
+          const args = { q: rand(t * nHeads * d), k: rand(s * nKv * d), v: rand(s * nKv * d), t, s, nHeads, nKvHeads: nKv, headDim: d, keyValid, scale: 1 / Math.sqrt(d) };
+          const pa = new Float32Array(nHeads * t * s);
+          const pb = new Float32Array(nHeads * t * s);
+          const ref = attentionRef({ ...args, patternOut: pa });
+          const out = attention({ ...args, patternOut: pb });
+          for (let i = 0; i < pa.length; i++) expect(Math.abs(pa[i] - pb[i])).toBeLessThanOrEqual(1e-6 * Math.abs(pa[i]) + 1e-30);
+          for (let i = 0; i < t; i++)
+            for (let h = 0; h < nHeads; h++) {
+              const kh = Math.floor(h / group);
+              for (let c = 0; c < d; c++) {
+                let spv = 0;
+                for (let j = 0; j < s; j++) spv += pa[(h * t + i) * s + j] * Math.abs(args.v[(j * nKv + kh) * d + c]);
+                const o = (i * nHeads + h) * d + c;
+                expect(Math.abs(out[o] - ref[o])).toBeLessThanOrEqual(2 ** -22 * (s + 2) * spv + 1e-30);
+              }
+            }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
