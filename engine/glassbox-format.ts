@@ -15,13 +15,17 @@
  *                                            shape alone (odd K; partial last group)
  *          <m>.g_perm   I32 [K]              only with an input-channel gather (stored column j = input perm[j])
  *   f32:   <m>.weight   F32 [N, K]           dense, original channel order (a perm is undone before saving)
+ *   mixed (LLM.int8(): int8 main + f32 outlier input columns, the two results added):
+ *          the int8 tensors above for the main part (outlier columns hold zeros there), plus
+ *          <m>.outlier_cols   I32 [nOut]     input columns run in f32, strictly increasing
+ *          <m>.outlier_weight F32 [N, nOut]  their weights, column i = input outlier_cols[i]
  *   bias:  <m>.bias     F32 [N]              written by the caller, as for any HF Linear
  * When <m>.qshape is absent (hand-written folders), K = ncols (int8) or 2 * ncols (int4) and G comes from
  * config group_size (one group when scales has one column).
  */
-import { ModelFolderError } from './errors.ts';
+import { ModelFolderError, ShapeError } from './errors.ts';
 import { checkWeight, dequantize, nGroups } from '../kernels/formats.ts';
-import type { Int4Weight, Int8Weight, LinearWeight } from '../kernels/types.ts';
+import type { F32Weight, Int4Weight, Int8Weight, LinearWeight } from '../kernels/types.ts';
 import type { DType, QuantizationConfig, RawArray, WeightSource } from './types.ts';
 
 export const GLASSBOX_FORMAT_VERSION = 1;
@@ -33,13 +37,27 @@ export interface NamedTensor {
   data: RawArray;
 }
 
+/**
+ * An LLM.int8()-style mixed Linear as stored: the same shape as models/types.ts MixedWeight (which the engine
+ * cannot import), so a value of either type is a value of the other.
+ */
+export interface MixedLinearWeight {
+  format: 'mixed';
+  n: number;
+  k: number;
+  main: Int8Weight;
+  outlierCols: Int32Array;
+  outlier: F32Weight;
+}
+
 /** The config.json `quantization_config` of a folder saved in this format. */
 export function glassboxQuantizationConfig(bits: number, groupSize: number, sym: boolean): Record<string, unknown> {
   return { quant_method: 'glassbox', bits, group_size: groupSize, sym, format_version: GLASSBOX_FORMAT_VERSION };
 }
 
 /** The tensors that store one Linear weight (the bias is not included). */
-export function linearToTensors(module: string, w: LinearWeight): NamedTensor[] {
+export function linearToTensors(module: string, w: LinearWeight | MixedLinearWeight): NamedTensor[] {
+  if (w.format === 'mixed') return mixedToTensors(module, w);
   checkWeight(w, module);
   const { n, k } = w;
   if (w.format === 'f32') {
@@ -111,4 +129,50 @@ export function readGlassboxLinear(weights: WeightSource, module: string, quant:
     if (bad >= 0) throw new ModelFolderError(`${where('qzeros')} holds ${zeros[bad]} at index ${bad}, above 15`);
   }
   return { format: 'int4', n, k, groupSize, packed: weights.readRaw(`${module}.qweight`) as Uint8Array, scales, zeros, perm };
+}
+
+function mixedToTensors(module: string, w: MixedLinearWeight): NamedTensor[] {
+  const nOut = w.outlierCols.length;
+  if (w.main.n !== w.n || w.main.k !== w.k || w.outlier.n !== w.n || w.outlier.k !== nOut)
+    throw new ShapeError(`${module}: mixed weight parts [${w.main.n}, ${w.main.k}] + [${w.outlier.n}, ${w.outlier.k}] do not fit [${w.n}, ${w.k}] with ${nOut} outlier columns`);
+  const bad = outlierColsProblem(w.outlierCols, w.k);
+  if (bad) throw new ShapeError(`${module}.outlier_cols ${bad}`);
+  checkWeight(w.outlier, `${module}.outlier_weight`);
+  return [
+    ...linearToTensors(module, w.main),
+    { name: `${module}.outlier_cols`, dtype: 'I32', shape: [nOut], data: w.outlierCols },
+    { name: `${module}.outlier_weight`, dtype: 'F32', shape: [w.n, nOut], data: w.outlier.w },
+  ];
+}
+
+/** True when `module` was saved as a mixed int8 + f32-outlier Linear. */
+export const isGlassboxMixed = (weights: WeightSource, module: string): boolean => weights.has(`${module}.outlier_cols`);
+
+/** Reads a module written by linearToTensors from a MixedLinearWeight. */
+export function readGlassboxMixed(weights: WeightSource, module: string, quant: QuantizationConfig | null): MixedLinearWeight {
+  const main = readGlassboxLinear(weights, module, quant);
+  if (main.format !== 'int8') throw new ModelFolderError(`${weights.path}: tensor ${module}.qweight of a mixed module must be I8 (int8 main part)`);
+  const { n, k } = main;
+  const ci = weights.info(`${module}.outlier_cols`);
+  if (ci.dtype !== 'I32' || ci.shape.length !== 1)
+    throw new ModelFolderError(`${weights.path}: tensor ${module}.outlier_cols is ${ci.dtype} [${ci.shape.join(', ')}], expected I32 [nOut]`);
+  const nOut = ci.shape[0];
+  const outlierCols = weights.readRaw(`${module}.outlier_cols`) as Int32Array;
+  const bad = outlierColsProblem(outlierCols, k);
+  if (bad) throw new ModelFolderError(`${weights.path}: tensor ${module}.outlier_cols ${bad}`);
+  const wn = `${module}.outlier_weight`;
+  if (!weights.has(wn)) throw new ModelFolderError(`${weights.path}: missing tensor ${wn}`);
+  const wi = weights.info(wn);
+  if (wi.dtype !== 'F32' || wi.shape.length !== 2 || wi.shape[0] !== n || wi.shape[1] !== nOut)
+    throw new ModelFolderError(`${weights.path}: tensor ${wn} is ${wi.dtype} [${wi.shape.join(', ')}], expected F32 [${n}, ${nOut}]`);
+  return { format: 'mixed', n, k, main, outlierCols, outlier: { format: 'f32', n, k: nOut, w: weights.readF32(wn), perm: null } };
+}
+
+/** Outlier columns index the K inputs, strictly increasing (no column counted twice), at least one; else why not. */
+function outlierColsProblem(cols: Int32Array, k: number): string | null {
+  if (cols.length === 0) return 'is empty (a mixed weight needs at least one outlier column)';
+  for (let i = 0; i < cols.length; i++)
+    if (!(cols[i] >= 0 && cols[i] < k) || (i > 0 && cols[i] <= cols[i - 1]))
+      return `holds ${cols[i]} at index ${i}: expected strictly increasing columns in 0..${k - 1}`;
+  return null;
 }

@@ -6,7 +6,7 @@
  * or simply unlisted ones such as lm_head) are read as dense weights.
  */
 import { ModelFolderError } from './errors.ts';
-import { readGlassboxLinear } from './glassbox-format.ts';
+import { isGlassboxMixed, readGlassboxLinear, readGlassboxMixed, type MixedLinearWeight } from './glassbox-format.ts';
 import type { DType, ModelFolder, QuantizationConfig, RawArray, WeightSource } from './types.ts';
 import { convertAwq } from '../kernels/convert/awq.ts';
 import type { RawTensor } from '../kernels/convert/common.ts';
@@ -47,10 +47,33 @@ export function isNotConverted(quant: QuantizationConfig | null, module: string)
   });
 }
 
+/** A block Linear as a model runs it: readLinear's layouts, or a glassbox-saved LLM.int8() mixed weight. */
+export interface LayerLinearRead {
+  weight: LinearWeight | MixedLinearWeight;
+  bias: Float32Array | null;
+}
+
+/** Like readLinear, and also reads the mixed int8 + f32-outlier modules of glassbox folders. */
+export function readLayerLinear(folder: LinearSource, module: string, opts: ReadLinearOptions = {}): LayerLinearRead {
+  const quant = folder.config.quantization;
+  if (!(quant?.method === 'glassbox' && isGlassboxMixed(folder.weights, module))) return readLinear(folder, module, opts);
+  const weight = readGlassboxMixed(folder.weights, module, quant);
+  try {
+    checkWeight(weight.main, `${module}`);
+    checkWeight(weight.outlier, `${module}.outlier_weight`);
+  } catch (e) {
+    throw new ModelFolderError(`${folder.weights.path}: ${(e as Error).message}`);
+  }
+  return { weight, bias: readBias(folder.weights, module, weight.n) };
+}
+
 export function readLinear(folder: LinearSource, module: string, opts: ReadLinearOptions = {}): LinearRead {
   const { weights } = folder;
   const quant = folder.config.quantization;
   const has = (suffix: string) => weights.has(`${module}${suffix}`);
+  // Reading only the int8 part would silently drop the outlier columns.
+  if (quant?.method === 'glassbox' && isGlassboxMixed(weights, module))
+    throw new ModelFolderError(`${weights.path}: ${module} is an LLM.int8() mixed module (int8 + f32 outlier columns); read it with readLayerLinear`);
   let weight: LinearWeight;
   if (isNotConverted(quant, module) || !quant) {
     weight = readDense(weights, module, opts.transposeConv1d ?? folder.names.conv1d);

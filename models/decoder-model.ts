@@ -20,7 +20,7 @@ import { LinearGroup } from './runtime-linear.ts';
 import { makeRng, sampleToken } from './sampler.ts';
 import type {
   ForwardOptions, ForwardResult, GenerateOptions, GenerateResult, LayerWeight, LinearRole, Model, ModelLinear,
-  WeightPrecision,
+  ModelNorm, NormWhich, WeightPrecision,
 } from './types.ts';
 import type { NormWeights, WeightProvider } from './weight-provider.ts';
 import { cloneProvider } from './clone.ts';
@@ -222,6 +222,26 @@ export class DecoderModel implements Model {
     p.lin = lin;
   }
 
+  getNorm(layer: number, which: NormWhich): ModelNorm {
+    const p = this.layerAt(layer, `${which} norm`);
+    return which === 'attn' ? p.attnNorm : p.mlpNorm;
+  }
+
+  /** Norms run from host arrays on every backend, so replacing the object is the whole update. */
+  setNorm(layer: number, which: NormWhich, norm: ModelNorm): void {
+    const p = this.layerAt(layer, `setNorm ${which}`);
+    const d = this.config.dModel;
+    const what = `setNorm: layer ${layer} ${which} norm`;
+    if (norm.w.length !== d) throw new UsageError(`${what} weight has ${norm.w.length} values, want ${d}`);
+    const wantBias = this.config.norm === 'layer';
+    if (wantBias !== (norm.b !== null))
+      throw new UsageError(`${what}: ${wantBias ? 'LayerNorm needs a bias' : 'RMSNorm takes no bias'}, got ${norm.b ? 'one' : 'none'}`);
+    if (norm.b && norm.b.length !== d) throw new UsageError(`${what} bias has ${norm.b.length} values, want ${d}`);
+    const nw = { w: norm.w, b: norm.b };
+    if (which === 'attn') p.attnNorm = nw;
+    else p.mlpNorm = nw;
+  }
+
   getEmbedding(): Float32Array {
     return this.embed;
   }
@@ -292,10 +312,15 @@ export class DecoderModel implements Model {
     if (this.released) throw new UsageError(`${what}: this model was built with retainWeights false (inference only)`);
   }
 
+  /** Weight access is refused on inference-only models (retainWeights false), norms included, for one contract. */
+  private layerAt(layer: number, what: string): LayerParams {
+    this.assertRetained(`layer ${layer} ${what}`);
+    if (!(Number.isInteger(layer) && layer >= 0 && layer < this.layers.length)) throw new UsageError(`layer ${layer} is outside 0..${this.layers.length - 1}`);
+    return this.layers[layer];
+  }
+
   private layerLinear(layer: number, role: LinearRole): ModelLinear {
-    this.assertRetained(`layer ${layer} ${role}`);
-    if (!(layer >= 0 && layer < this.layers.length)) throw new UsageError(`layer ${layer} is outside 0..${this.layers.length - 1}`);
-    const lin = this.layers[layer].lin![role];
+    const lin = this.layerAt(layer, role).lin![role];
     if (!lin) throw new UsageError(`${this.config.family} blocks have no '${role}' linear`);
     return lin;
   }

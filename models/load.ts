@@ -4,7 +4,7 @@
  * Pre-quantized checkpoints (GPTQ / AWQ / compressed-tensors / glassbox) keep their int8/int4 weights;
  * f32/f16/bf16 ones are widened to f32 and quantized at load when precision is int8 / int4.
  */
-import { readLinear } from '../engine/linear-reader.ts';
+import { readLayerLinear, readLinear } from '../engine/linear-reader.ts';
 import { openModelFolder } from '../engine/model-folder.ts';
 import { ConfigError } from '../engine/errors.ts';
 import type { ModelFolder } from '../engine/types.ts';
@@ -84,7 +84,7 @@ export function folderProvider(folder: ModelFolder): WeightProvider {
       if (layer.qkv && (role === 'q' || role === 'k' || role === 'v')) return qkvPart(l, role);
       const module = layer[role];
       if (!module) throw new ConfigError(`${cfg.modelType} layer ${l} has no ${role} module`);
-      return readLinear(folder, module);
+      return readLayerLinear(folder, module);
     },
     // GPT-2's lm_head is an nn.Linear [vocab, d_model], not a Conv1D: never transpose it.
     unembedding: () => (names.lmHead ? readLinear(folder, names.lmHead, { transposeConv1d: false }).weight : null),

@@ -129,6 +129,15 @@ export interface GenerateResult {
 
 export type WeightPrecision = 'f32' | 'int8' | 'int4';
 
+/** Which of a block's two norms: before attention (input of q/k/v) or before the MLP (input of gate/up). */
+export type NormWhich = 'attn' | 'mlp';
+
+/** A block norm's parameters [d_model]: RMSNorm weight (b null) or LayerNorm weight + bias (gpt2). */
+export interface ModelNorm {
+  w: Float32Array;
+  b: Float32Array | null;
+}
+
 export interface Model {
   readonly config: ModelConfig;
   readonly tokenizer: Tokenizer | null;
@@ -146,6 +155,10 @@ export interface Model {
   getLinear(layer: number, role: LinearRole): ModelLinear;
   /** Replace one Linear's weight (uploaded to the backend once, here). */
   setLinear(layer: number, role: LinearRole, w: ModelLinear): void;
+  /** A block norm's parameters as the model holds them (no copy: do not mutate). */
+  getNorm(layer: number, which: NormWhich): ModelNorm;
+  /** Replace a block norm's parameters (same shapes; b must be given exactly when the family's norm has a bias). */
+  setNorm(layer: number, which: NormWhich, norm: ModelNorm): void;
   /** Token embedding [vocab, d_model] f32 (no copy). */
   getEmbedding(): Float32Array;
   setEmbedding(table: Float32Array): void;

@@ -1,4 +1,4 @@
-/** Weight access: getLinear / setLinear / clone / embeddings, MixedWeight (LLM.int8 decomposition), int4 group clamp. */
+/** Weight access: getLinear / setLinear / getNorm / setNorm / clone / embeddings, MixedWeight (LLM.int8 decomposition), int4 group clamp. */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../engine/errors.ts';
 import { dequantize } from '../kernels/formats.ts';
@@ -7,7 +7,8 @@ import type { MixedWeight } from '../models/types.ts';
 import { createReferenceBackend } from '../kernels/reference/backend.ts';
 import { DecoderModel } from '../models/decoder-model.ts';
 import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
-import { maxAbsDiff, smallModel } from './helpers/synthetic-model.ts';
+import { maxAbsDiff, SMALL, smallModel } from './helpers/synthetic-model.ts';
+import { layerNormRef, rmsNormRef } from '../kernels/reference/ops.ts';
 
 const prompts = [[1, 2, 3, 4], [5, 6]];
 
@@ -83,5 +84,53 @@ describe('retainWeights: false', () => {
     expect(() => lean.getLinear(0, 'q')).toThrow(/retainWeights/);
     expect(() => lean.getUnembedding()).toThrow(UsageError);
     expect(() => lean.clone()).toThrow(UsageError);
+  });
+});
+
+describe('getNorm / setNorm', () => {
+  it('setNorm changes the normalized activation to the reference norm with the new parameters', async () => {
+    for (const family of ['llama', 'gpt2'] as const) {
+      const m = smallModel(family);
+      const d = m.config.dModel;
+      const base = await m.forward(prompts);
+      const old = m.getNorm(1, 'mlp');
+      expect(old.b === null).toBe(family !== 'gpt2');
+      const w = Float32Array.from({ length: d }, (_, i) => 0.5 + ((i * 37) % 11) / 10);
+      const b = family === 'gpt2' ? Float32Array.from({ length: d }, (_, i) => ((i * 13) % 7) / 10 - 0.3) : null;
+      m.setNorm(1, 'mlp', { w, b });
+      expect(m.getNorm(1, 'mlp').w).toBe(w);
+      const r = await m.forward(prompts, { cache: ['blocks.1.hook_resid_mid', 'blocks.1.ln2.hook_normalized'] });
+      const mid = r.cache.get('blocks.1.hook_resid_mid')!.data;
+      const rows = mid.length / d;
+      const eps = m.config.normEps;
+      const want = b ? layerNormRef(mid, w, b, rows, d, eps) : rmsNormRef(mid, w, rows, d, eps);
+      // Same f32 formula on the same input: only summation order may differ (a few ulps of values ~1).
+      expect(maxAbsDiff(r.cache.get('blocks.1.ln2.hook_normalized')!.data, want)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(r.logits, base.logits)).toBeGreaterThan(1e-3);
+    }
+  });
+
+  it('clone() copies norms: editing the clone leaves the source alone', async () => {
+    const m = smallModel('llama');
+    const base = await m.forward(prompts);
+    const c = m.clone();
+    expect(c.getNorm(0, 'attn').w).not.toBe(m.getNorm(0, 'attn').w);
+    expect(Array.from(c.getNorm(0, 'attn').w)).toEqual(Array.from(m.getNorm(0, 'attn').w));
+    c.setNorm(0, 'attn', { w: c.getNorm(0, 'attn').w.map((v) => v * 3), b: null });
+    expect(maxAbsDiff((await c.forward(prompts)).logits, base.logits)).toBeGreaterThan(1e-3);
+    expect((await m.forward(prompts)).logits).toEqual(base.logits);
+    // The clone of an edited model carries the edit.
+    expect(Array.from(c.clone().getNorm(0, 'attn').w)).toEqual(Array.from(c.getNorm(0, 'attn').w));
+  });
+
+  it('rejects wrong shapes, a bias mismatch and out-of-range layers with UsageErrors naming the norm', () => {
+    const m = smallModel('llama');
+    const d = m.config.dModel;
+    expect(() => m.setNorm(0, 'attn', { w: new Float32Array(d + 1), b: null })).toThrow(/layer 0 attn norm weight has 33 values/);
+    expect(() => m.setNorm(0, 'mlp', { w: new Float32Array(d), b: new Float32Array(d) })).toThrow(/RMSNorm takes no bias/);
+    expect(() => smallModel('gpt2').setNorm(1, 'attn', { w: new Float32Array(d), b: null })).toThrow(/LayerNorm needs a bias/);
+    expect(() => m.getNorm(2, 'attn')).toThrow(UsageError);
+    const lean = new DecoderModel(syntheticProvider(syntheticConfig({ ...SMALL, family: 'llama' }), 3), { backend: createReferenceBackend(), retainWeights: false });
+    expect(() => lean.getNorm(0, 'attn')).toThrow(/retainWeights/);
   });
 });

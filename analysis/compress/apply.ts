@@ -6,7 +6,7 @@
  * compressed layers < l (reference `prune_wanda` / `prune_sparsegpt` / GPTQ `llama_sequential`).
  */
 import type { LinearRole, Model, ModelLinear } from '../../models/types.ts';
-import { awqQuantize, awqSearchScales } from './awq.ts';
+import { awqGroups, awqSearchScales, foldAwqScales, type AwqBlock } from './awq.ts';
 import { collectInputStats, INPUT_OF, type InputPoint, type LayerStats } from './calibrate.ts';
 import { denseOf, storedBytes } from './dense.ts';
 import { CompressionError } from './errors.ts';
@@ -28,6 +28,14 @@ export interface CompressOptions {
   onLayer?: (layer: number, nLayers: number) => void;
 }
 
+/** One AWQ scaling group's search outcome (calibration output MSE), keyed `${layer}.${targets joined by +}`. */
+export interface AwqGroupLoss {
+  alpha: number;
+  loss: number;
+  /** The same loss at α = 0 (plain RTN). */
+  rtnLoss: number;
+}
+
 export interface CompressedModel {
   model: Model;
   method: MethodSpec;
@@ -36,7 +44,10 @@ export interface CompressedModel {
   /** Stored bits per decoder-block weight, scales/zeros/outliers included (32 for dense f32). */
   bitsPerWeight: number;
   sparsity: SparsityReport;
-  /** Method-specific facts for the report (outlier columns, AWQ alphas, ...). */
+  /**
+   * Method-specific facts for the report: llm-int8 `outlierColumns`; AWQ `awqAlpha` (per `${layer}.${role}`, the
+   * alpha of the role's group) and `awqLoss` (per group, AwqGroupLoss).
+   */
   details: Record<string, unknown>;
   /**
    * AWQ: per-input-channel scales s folded into a Linear (`${layer}.${role}`): the stored weight acts on x/s, so
@@ -66,6 +77,7 @@ export async function compressModel(original: Model, method: MethodSpec, opts: C
   if (method.family === 'llm-int8') allStats = await collectInputStats(model, opts.calibration, [...Array(L).keys()], {}, opts.batchSize);
   const outlierCounts: Record<string, number> = {};
   const awqAlphas: Record<string, number> = {};
+  const awqLosses: Record<string, AwqGroupLoss> = {};
   const inputScales = new Map<string, Float32Array>();
   for (let l = 0; l < L; l++) {
     let stats: LayerStats | undefined = allStats?.get(l);
@@ -81,7 +93,7 @@ export async function compressModel(original: Model, method: MethodSpec, opts: C
     const cur = new Map<LinearRole, ModelLinear>(roles.map((r) => [r, model.getLinear(l, r)]));
     const dense = new Map<LinearRole, Float32Array>(roles.map((r) => [r, denseOf(cur.get(r)!.weight)]));
     const out = new Map<LinearRole, ModelLinear['weight']>();
-    if (method.family === 'awq') awqLayer(model, l, roles, dense, cur, statOf, method.groupSize, out, awqAlphas, inputScales);
+    if (method.family === 'awq') awqLayer(model, l, roles, dense, cur, statOf, method.groupSize, out, awqAlphas, awqLosses, inputScales);
     for (const r of roles) {
       if (out.has(r)) continue;
       const { n, k } = cur.get(r)!.weight;
@@ -108,7 +120,10 @@ export async function compressModel(original: Model, method: MethodSpec, opts: C
     opts.onLayer?.(l, L);
   }
   if (method.family === 'llm-int8') details.outlierColumns = outlierCounts;
-  if (method.family === 'awq') details.awqAlpha = awqAlphas;
+  if (method.family === 'awq') {
+    details.awqAlpha = awqAlphas;
+    details.awqLoss = awqLosses;
+  }
   const stats = weightStats(model);
   return {
     model, method, bits: 'bits' in method ? method.bits : undefined, bitsPerWeight: stats.bitsPerWeight,
@@ -132,43 +147,41 @@ export function weightStats(model: Model): { bitsPerWeight: number; sparsity: Sp
 }
 
 /**
- * AWQ for one block. down_proj's scales fold into up_proj's output rows, o_proj's into v_proj's rows
- * (only without GQA, as in llm-awq, since a v row feeds several heads otherwise). The Model API exposes
- * no norm weights, so q/k/v and gate/up, whose scales AWQ folds into the preceding RMSNorm, are
- * RTN-quantized at the same grid (recorded as alpha null).
+ * AWQ for one block (groups and folds: awq.ts header). Each group is searched on the block as already edited by
+ * the groups before it, then folded; every Linear is finally rounded to int4 as it then stands (W·diag(s) for
+ * scaled ones, plain RTN for the rest), and the folded norms are set on the model.
  */
 function awqLayer(
   model: Model, l: number, roles: LinearRole[], dense: Map<LinearRole, Float32Array>, cur: Map<LinearRole, ModelLinear>,
   statOf: (r: LinearRole) => import('./calibrate.ts').InputStats, groupSize: number,
-  out: Map<LinearRole, ModelLinear['weight']>, alphas: Record<string, number>, inputScales: Map<string, Float32Array>,
+  out: Map<LinearRole, ModelLinear['weight']>, alphas: Record<string, number>, losses: Record<string, AwqGroupLoss>,
+  inputScales: Map<string, Float32Array>,
 ): void {
-  const cfg = model.config;
-  const pairs: [LinearRole, LinearRole, boolean][] = [['down', 'up', true], ['o', 'v', cfg.nHeads === cfg.nKvHeads]];
-  for (const [target, prev, ok] of pairs) {
-    if (!ok || !roles.includes(prev)) continue;
-    const st = statOf(target);
-    const { n, k } = cur.get(target)!.weight;
+  const block: AwqBlock = {
+    lin: new Map(roles.map((r) => [r, { w: dense.get(r)!, n: cur.get(r)!.weight.n, k: cur.get(r)!.weight.k, bias: cur.get(r)!.bias }])),
+    norms: { attn: model.getNorm(l, 'attn'), mlp: model.getNorm(l, 'mlp') },
+  };
+  for (const g of awqGroups(model.config, roles)) {
+    const st = statOf(g.targets[0]);
+    const k = block.lin.get(g.targets[0])!.k;
     const { x, t } = st.sample();
-    const g = Math.min(groupSize, k);
-    const res = awqSearchScales([{ w: dense.get(target)!, n }], k, x, t, st.meanAbs(), g, 20, `awq: blocks.${l}.${target}`);
-    alphas[`${l}.${target}`] = res.alpha;
-    inputScales.set(`${l}.${target}`, res.scales);
-    out.set(target, awqQuantize(dense.get(target)!, n, k, res.scales, g, `awq: blocks.${l}.${target}`));
-    // prev's output row j produces input channel j of target: divide it (and its bias) by s_j.
-    const pw = dense.get(prev)!;
-    const pk = cur.get(prev)!.weight.k;
-    for (let j = 0; j < k; j++) for (let c = 0; c < pk; c++) pw[j * pk + c] /= res.scales[j];
-    const pb = cur.get(prev)!.bias;
-    if (pb) {
-      const nb = Float32Array.from(pb, (v, j) => v / res.scales[j]);
-      cur.set(prev, { ...cur.get(prev)!, bias: nb });
+    const key = `${l}.${g.targets.join('+')}`;
+    const ws = g.targets.map((r) => ({ w: block.lin.get(r)!.w, n: block.lin.get(r)!.n }));
+    const res = awqSearchScales(ws, k, x, t, st.meanAbs(), Math.min(groupSize, k), 20, `awq: blocks.${key}`);
+    losses[key] = { alpha: res.alpha, loss: res.loss, rtnLoss: res.rtnLoss };
+    for (const r of g.targets) {
+      alphas[`${l}.${r}`] = res.alpha;
+      inputScales.set(`${l}.${r}`, res.scales);
     }
+    foldAwqScales(block, g, res.scales);
   }
   for (const r of roles) {
-    if (out.has(r)) continue;
-    const { n, k } = cur.get(r)!.weight;
-    out.set(r, quantizeInt4Group(dense.get(r)!, n, k, Math.min(groupSize, k), `awq: blocks.${l}.${r}`));
+    const m = block.lin.get(r)!;
+    out.set(r, quantizeInt4Group(m.w, m.n, m.k, Math.min(groupSize, m.k), `awq: blocks.${l}.${r}`));
+    cur.set(r, { ...cur.get(r)!, bias: m.bias });
   }
+  model.setNorm(l, 'attn', block.norms.attn);
+  model.setNorm(l, 'mlp', block.norms.mlp);
 }
 
 export type { InputPoint };

@@ -2,10 +2,17 @@
  * AWQ-style 4-bit (Lin et al. 2024, `llm-awq: auto_scale.py`): per-input-channel scales
  * s_j = mean|x_j|^α, normalized by sqrt(max(s)·min(s)), with α searched on the grid {0, 1/20, ..., 19/20}
  * to minimize the MSE of the outputs of all matrices that share this input; W·diag(s) is then rounded to the
- * group-wise asymmetric int4 grid. The caller folds 1/s into whatever produces the input (the previous norm's
- * weight or the previous linear's output rows), so the model computes Q(W·diag(s)) · (x/s) ≈ W x.
+ * group-wise asymmetric int4 grid, and 1/s is folded into whatever produces the input, so the model computes
+ * Q(W·diag(s)) · (x/s) ≈ W x. What is folded where (awqGroups, llm-awq scale_ln_fcs / scale_fc_fc):
+ *   q, k, v  (one search, joint loss)  -> 1/s into input_layernorm's weight (and bias for gpt2's LayerNorm)
+ *   gate, up (one search, joint loss)  -> 1/s into post_attention_layernorm's weight (and bias)
+ *   down                               -> 1/s into up's output rows and bias (gated MLPs only; gpt2: RTN)
+ *   o                                  -> 1/s into v's output rows and bias (no GQA only; else RTN)
+ * α = 0 gives s = 1, i.e. plain RTN, so a group's chosen loss never exceeds RTN's on the calibration rows.
  */
+import type { ModelConfig } from '../../engine/types.ts';
 import type { Int4Weight } from '../../kernels/types.ts';
+import type { LinearRole, ModelNorm, NormWhich } from '../../models/types.ts';
 import { dequantize } from '../../kernels/formats.ts';
 import { checkMatrix, CompressionError } from './errors.ts';
 import { quantizeInt4Group } from './rtn.ts';
@@ -83,4 +90,63 @@ export function awqQuantize(w: Float32Array, n: number, k: number, s: Float32Arr
   checkMatrix(name, w, n, k);
   if (s.length !== k) throw new CompressionError(`${name}: AWQ scales have ${s.length} values, want ${k}`);
   return quantizeInt4Group(awqScaledWeight(w, n, k, s), n, k, groupSize, name);
+}
+
+/**
+ * Where a scaling group's 1/s goes: the norm that produces the shared input (its weight, and its bias for
+ * LayerNorm: both are per-channel factors of the output), or the output rows (and bias) of the previous Linear.
+ */
+export type AwqFold = { kind: 'norm'; which: NormWhich } | { kind: 'rows'; role: LinearRole };
+
+/** Matrices that read one input and are scaled together (one search, one s), and where 1/s is folded. */
+export interface AwqGroup {
+  targets: LinearRole[];
+  fold: AwqFold;
+}
+
+/**
+ * The scaling groups of a block, in the order they are searched and folded. Row folds come first: dividing
+ * up's (v's) rows by s_down (s_o) changes the weights that the gate/up (q/k/v) search then quantizes, so every
+ * search sees exactly the matrix that is stored. down folds into up only when the MLP is gated (act(gate)·up
+ * is linear in up's rows); gpt2's gelu(up) is not, so its down is plain RTN. o folds into v only without GQA
+ * (a v row feeds several heads otherwise), as in llm-awq.
+ */
+export function awqGroups(cfg: Pick<ModelConfig, 'nHeads' | 'nKvHeads'>, roles: LinearRole[]): AwqGroup[] {
+  const gated = roles.includes('gate');
+  const groups: AwqGroup[] = [];
+  if (gated) groups.push({ targets: ['down'], fold: { kind: 'rows', role: 'up' } });
+  if (cfg.nHeads === cfg.nKvHeads) groups.push({ targets: ['o'], fold: { kind: 'rows', role: 'v' } });
+  groups.push({ targets: ['q', 'k', 'v'], fold: { kind: 'norm', which: 'attn' } });
+  groups.push({ targets: gated ? ['gate', 'up'] : ['up'], fold: { kind: 'norm', which: 'mlp' } });
+  return groups;
+}
+
+/** A block in dense f32, as AWQ edits it before quantizing. */
+export interface AwqBlock {
+  lin: Map<LinearRole, { w: Float32Array; n: number; k: number; bias: Float32Array | null }>;
+  norms: Record<NormWhich, ModelNorm>;
+}
+
+/**
+ * Scales the targets' input columns by s and folds 1/s into the group's producer, in place: the block computes
+ * the same function in exact arithmetic (float rounding aside) and its targets now hold W·diag(s).
+ */
+export function foldAwqScales(block: AwqBlock, g: AwqGroup, s: Float32Array): void {
+  for (const r of g.targets) {
+    const m = block.lin.get(r);
+    if (!m) throw new CompressionError(`AWQ: block has no '${r}' linear to scale`);
+    if (m.k !== s.length) throw new CompressionError(`AWQ: ${r} has ${m.k} inputs, scales have ${s.length}`);
+    m.w = awqScaledWeight(m.w, m.n, m.k, s);
+  }
+  if (g.fold.kind === 'norm') {
+    const nw = block.norms[g.fold.which];
+    if (nw.w.length !== s.length) throw new CompressionError(`AWQ: ${g.fold.which} norm has ${nw.w.length} channels, scales have ${s.length}`);
+    block.norms[g.fold.which] = { w: nw.w.map((v, j) => v / s[j]), b: nw.b ? nw.b.map((v, j) => v / s[j]) : null };
+    return;
+  }
+  const p = block.lin.get(g.fold.role);
+  if (!p || p.n !== s.length) throw new CompressionError(`AWQ: cannot fold ${s.length} scales into the rows of '${g.fold.role}'`);
+  const w = Float32Array.from(p.w);
+  for (let j = 0; j < p.n; j++) for (let c = 0; c < p.k; c++) w[j * p.k + c] /= s[j];
+  block.lin.set(g.fold.role, { ...p, w, bias: p.bias ? p.bias.map((v, j) => v / s[j]) : null });
 }

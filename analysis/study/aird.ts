@@ -60,6 +60,11 @@ export function applyAird(original: Model, compressed: Model, o: AirdOptions): A
       const w = original.getLinear(l, r);
       model.setLinear(l, r, { weight: { format: 'f32', n: w.weight.n, k: w.weight.k, w: denseOf(w.weight) }, bias: w.bias ? Float32Array.from(w.bias) : null });
     }
+    // AWQ folds 1/s into the block's norms: restoring the block means restoring them too.
+    for (const which of ['attn', 'mlp'] as const) {
+      const nw = original.getNorm(l, which);
+      model.setNorm(l, which, { w: nw.w.slice(), b: nw.b ? nw.b.slice() : null });
+    }
   } else if (o.variant === 'D') {
     matrices = ['down'];
     const cur = model.getLinear(l, 'down');

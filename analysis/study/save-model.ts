@@ -1,9 +1,10 @@
 /**
  * Saves a compressed Model as an HF-style folder Glassbox loads back: config.json (+ glassbox
  * quantization_config when any block linear is quantized), tokenizer/generation files copied, and
- * model.safetensors holding the original folder's non-linear tensors as they were plus each block linear
- * in the Glassbox packed format (engine/glassbox-format.ts) or dense f32 with its zeros (pruned).
- * The Model API exposes no norm weights, so those come from the original folder, which the clone shares.
+ * model.safetensors holding each block linear in the Glassbox packed format (engine/glassbox-format.ts: int8,
+ * int4, LLM.int8() mixed) or dense f32 with its zeros (pruned), each block norm as the model holds it (AWQ
+ * folds its scales into them) in F32, and the original folder's other tensors (embeddings, final norm) as
+ * they were: compression leaves those alone.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { glassboxQuantizationConfig, linearToTensors } from '../../engine/glassb
 import { openModelFolder, WEIGHT_FILES } from '../../engine/model-folder.ts';
 import { writeCheckpoint, type TensorToWrite } from '../../engine/safetensors-writer.ts';
 import type { DType } from '../../engine/types.ts';
-import type { LinearRole, Model } from '../../models/types.ts';
+import type { LinearRole, Model, NormWhich } from '../../models/types.ts';
 import { linearRoles } from '../compress/apply.ts';
 import { writeJson } from '../direction-io.ts';
 
@@ -28,10 +29,15 @@ export function saveCompressedModel(srcDir: string, model: Model, outDir: string
         if (m) modules.set(m, { layer, role });
       }
     });
-    const isLinearTensor = (name: string) => modules.has(name.slice(0, name.lastIndexOf('.')));
+    const norms = new Map<string, { layer: number; which: NormWhich }>();
+    folder.names.layers.forEach((ln, layer) => {
+      norms.set(ln.attnNorm, { layer, which: 'attn' });
+      norms.set(ln.mlpNorm, { layer, which: 'mlp' });
+    });
+    const moduleOf = (name: string) => name.slice(0, name.lastIndexOf('.'));
     const tensors: TensorToWrite[] = [];
     for (const name of folder.weights.names()) {
-      if (isLinearTensor(name)) continue;
+      if (modules.has(moduleOf(name)) || norms.has(moduleOf(name))) continue;
       const info = folder.weights.info(name);
       tensors.push({ name, dtype: info.dtype, shape: info.shape, data: () => folder.weights.readRaw(name) });
     }
@@ -40,11 +46,18 @@ export function saveCompressedModel(srcDir: string, model: Model, outDir: string
     for (const [module, { layer, role }] of modules) {
       const lin = model.getLinear(layer, role);
       const w = lin.weight;
-      if (w.format === 'mixed') throw new UsageError(`${module}: LLM.int8() mixed weights have no saved format; the study keeps them in memory only`);
       formats.add(w.format);
-      if (w.format !== 'f32' && !quant) quant = { bits: w.format === 'int8' ? 8 : 4, groupSize: w.groupSize, sym: w.format === 'int8' || w.zeros === null };
+      if (w.format !== 'f32' && !quant) {
+        const q = w.format === 'mixed' ? w.main : w;
+        quant = { bits: q.format === 'int8' ? 8 : 4, groupSize: q.groupSize, sym: q.format === 'int8' || q.zeros === null };
+      }
       tensors.push(...linearToTensors(module, w).map((t) => ({ ...t, dtype: t.dtype as DType })));
       if (lin.bias) tensors.push({ name: `${module}.bias`, dtype: 'F32', shape: [lin.bias.length], data: lin.bias });
+    }
+    for (const [module, { layer, which }] of norms) {
+      const nw = model.getNorm(layer, which);
+      tensors.push({ name: `${module}.weight`, dtype: 'F32', shape: [nw.w.length], data: nw.w });
+      if (nw.b) tensors.push({ name: `${module}.bias`, dtype: 'F32', shape: [nw.b.length], data: nw.b });
     }
     const ck = writeCheckpoint(outDir, tensors, { sourceDir: srcDir, metadata: { format: 'pt', producer: 'glassbox study' } });
     const config = { ...folder.config.raw } as Record<string, unknown>;

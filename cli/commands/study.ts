@@ -114,10 +114,6 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
       signal, progress: stderrProgress(), log,
       onCompressed: o.saveModels
         ? (name, m) => {
-            if (name === 'llm-int8') {
-              log('llm-int8: mixed int8/f32 weights have no saved format; not saved');
-              return;
-            }
             const dir = path.join(o.out, 'models', name.replace(/[^A-Za-z0-9._-]/g, '_'));
             saveCompressedModel(modelDir, m, dir);
             log(`${name}: saved to ${dir}`);
