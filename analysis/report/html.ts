@@ -1,0 +1,108 @@
+/** The one-file HTML report: tables and inline SVG plots, no scripts, no external resources. */
+import type { MethodResult, StudySummary } from '../study/summary.ts';
+import { AIRD_LABEL } from '../study/aird-math.ts';
+import { studyPlots } from './plots.ts';
+import { renderSvg } from './render.ts';
+
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+export function fmt(x: number | null | undefined, digits = 3): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
+  if (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5)) return x.toExponential(2);
+  return x.toFixed(digits);
+}
+const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–');
+
+function table(head: string[], rows: string[][], cls = ''): string {
+  return `<table class="${cls}"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+}
+
+function summaryTable(s: StudySummary): string {
+  const o = s.original;
+  const rows = [
+    ['original', '–', fmt(o.bitsPerWeight, 2), pct(o.sparsity), `(${o.selected.pos}, ${o.selected.layer})`, '1.000', pct(o.refusalRate.harmful), pct(o.refusalRate.harmless), fmt(o.kl, 4), fmt(o.perplexity, 2)],
+    ...s.methods.map((m) => [m.name, m.bits ? String(m.bits) : '–', fmt(m.bitsPerWeight, 2), pct(m.sparsity), `(${m.selected.pos}, ${m.selected.layer})${m.selected.filtered ? '' : '*'}`,
+      fmt(m.selectedCosine, 4), pct(m.refusalRate.harmful), pct(m.refusalRate.harmless), fmt(m.kl, 4), fmt(m.perplexity, 2)]),
+  ];
+  return table(['model', 'bits', 'bits/weight (stored)', 'sparsity', 'selected (pos, layer)', 'cos(selected)', 'refusal harmful', 'refusal harmless', 'KL vs original', 'perplexity'], rows);
+}
+
+function airdTable(ms: MethodResult[]): string {
+  const rows = ms.filter((m) => m.aird).map((m) => {
+    const a = m.aird!;
+    const surv = Object.entries(a.survival).map(([k, v]) => `${k} ${fmt(v, 3)}`).join(', ') || '–';
+    return [m.name, a.variant, `${a.layer} (${a.layerRule})`, a.matrices.join(', '), `${pct(m.sparsity)} → ${pct(a.sparsity)}`,
+      `${pct(m.refusalRate.harmful)} → ${pct(a.refusalRate.harmful)}`, `${pct(m.refusalRate.harmless)} → ${pct(a.refusalRate.harmless)}`,
+      `${fmt(m.kl, 4)} → ${fmt(a.kl, 4)}`, `${fmt(m.perplexity, 2)} → ${fmt(a.perplexity, 2)}`, `${surv}${a.keptF32 ? ' (kept f32)' : ''}`];
+  });
+  if (!rows.length) return '<p>AIRD was not run (pass <code>--aird</code>).</p>';
+  const searches = ms.filter((m) => m.aird?.search).map((m) => `<h3>Layer search: ${esc(m.name)}</h3>` +
+    table(['edited block', 'harmful refusal score', 'harmless refusal score', 'KL vs original'], m.aird!.search!.map((x) => [String(x.layer), fmt(x.harmfulScore), fmt(x.harmlessScore), fmt(x.kl, 4)])));
+  const head = ['method', 'variant', 'edited block (rule)', 'matrices', 'sparsity', 'refusal harmful', 'refusal harmless', 'KL vs original', 'perplexity', 'update survival cos'];
+  return table(head, rows) + searches.join('');
+}
+
+function selectionTable(s: StudySummary): string {
+  const row = (name: string, x: StudySummary['original']['selected']) =>
+    [name, `(${x.pos}, ${x.layer})`, x.filtered ? 'yes' : 'no (fallback)', fmt(x.bypass), fmt(x.induce), fmt(x.kl, 4)];
+  return table(['model', 'selected (pos, layer)', 'passed filters', 'bypass score', 'induce score', 'KL score'],
+    [row('original', s.original.selected), ...s.methods.map((m) => row(m.name, m.selected))]);
+}
+
+function cosineTable(s: StudySummary): string {
+  const head = ['method', ...Array.from({ length: s.nLayers }, (_, l) => `L${l}`)];
+  return table(head, s.methods.map((m) => [m.name, ...m.perLayerCosine.map((c) => (c === null ? 'null' : fmt(c, 4)))]), 'num');
+}
+
+const CSS = `body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}figure{margin:1.5em 0;overflow-x:auto}figcaption{font-weight:bold;margin-bottom:.4em}
+.note{background:#fff8e0;border-left:4px solid #e0b000;padding:.5em 1em}code{background:#f3f3f3;padding:0 3px}`;
+
+export async function renderReportHtml(s: StudySummary): Promise<string> {
+  const plots = await Promise.all(studyPlots(s).map(async (p) => ({ ...p, svg: await renderSvg(p.spec) })));
+  const st = s.settings;
+  const figures = plots.map((p) => `<figure class="plot" id="plot-${p.id}"><figcaption>${esc(p.title)}</figcaption>${p.svg}</figure>`).join('\n');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Glassbox compression study: ${esc(s.model)}</title><style>${CSS}</style></head>
+<body>
+<h1>Refusal direction under compression: ${esc(s.model)}</h1>
+<p>${s.nLayers} layers, d_model ${s.dModel}. Directions: difference in means at the post-instruction positions, Arditi selection
+(${st.nTrain} train / ${st.nVal} val prompts per class, seed ${st.seed}, max layer fraction ${st.maxLayerFraction}); every compressed model
+reuses the original's filtered splits. Behaviour: greedy, ${st.maxTokens} new tokens, substring judge, on ${st.evalPrompts.harmful} harmful and
+${st.evalPrompts.harmless} harmless val prompts (sampled before filtering); perplexity on ${st.evalPrompts.perplexityPairs} prompt + response pairs
+(response tokens only). Calibration: ${st.nCalibration} chat-formatted train prompts. Backend ${esc(st.backend)}; total ${fmt(s.seconds, 1)} s.</p>
+<p class="note">“${AIRD_LABEL}”: the paper's AIRD formula is not public; this is the reconstruction of method.md §1.7
+${st.aird ? `(variant ${esc(st.aird.variant)}, layer rule ${esc(st.aird.layerRule)}${st.aird.keepF32 ? ', edited matrices kept in f32' : ', edited matrices re-quantized into the model\'s format'})` : '(not run)'}.</p>
+<h2>Summary</h2>
+${summaryTable(s)}
+<p>* the selected candidate did not pass every filter (fallback pick).</p>
+<h2>${AIRD_LABEL}</h2>
+${airdTable(s.methods)}
+<h2>Plots</h2>
+${figures}
+<h2>Selected direction per model (source and quality)</h2>
+${selectionTable(s)}
+<h2>Per-layer cosine at the original's position</h2>
+${cosineTable(s)}
+<h2>Orderings (reported, not asserted)</h2>
+<ul><li>by selected-direction cosine: ${esc(s.orderings.bySelectedCosineDesc.join(' > ') || '–')}</li>
+<li>by harmful refusal rate: ${esc(s.orderings.byHarmfulRefusalDesc.join(' > ') || '–')}</li>
+<li>by KL (ascending): ${esc(s.orderings.byKlAsc.join(' < ') || '–')}</li></ul>
+${s.warnings.length ? `<h2>Warnings</h2><ul>${s.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}
+<p>Every number above is in <code>summary.json</code> next to this file.</p>
+</body></html>
+`;
+}
+
+/** A few lines for the terminal. */
+export function textSummary(s: StudySummary): string {
+  const lines = [`${s.model}: original selects (pos ${s.original.selected.pos}, layer ${s.original.selected.layer}); refusal harmful ${pct(s.original.refusalRate.harmful)}, harmless ${pct(s.original.refusalRate.harmless)}, ppl ${fmt(s.original.perplexity, 2)}`];
+  for (const m of s.methods) {
+    let l = `  ${m.name.padEnd(14)} sel (${m.selected.pos}, ${m.selected.layer}) cos ${fmt(m.selectedCosine, 4)}  refusal ${pct(m.refusalRate.harmful)}/${pct(m.refusalRate.harmless)}  KL ${fmt(m.kl, 4)}  ppl ${fmt(m.perplexity, 2)}  sparsity ${pct(m.sparsity)}`;
+    if (m.aird) l += `\n  ${''.padEnd(14)} ${AIRD_LABEL} block ${m.aird.layer}: refusal ${pct(m.aird.refusalRate.harmful)}/${pct(m.aird.refusalRate.harmless)}  KL ${fmt(m.aird.kl, 4)}  ppl ${fmt(m.aird.perplexity, 2)}  sparsity ${pct(m.aird.sparsity)}`;
+    lines.push(l);
+  }
+  return lines.join('\n');
+}
