@@ -1,11 +1,12 @@
 /**
  * Matmul benchmark: y[T, N] = x[T, K] · Wᵀ on random weights, for f32 / int8 (per-channel) / int4 (g128,
- * asymmetric), wasm-simd with 1 and 2 threads (and other backends via kernels/select.ts createBackend).
+ * asymmetric) / int4s (g128, symmetric: no zero points), wasm-simd with 1 and 2 threads (and other
+ * backends via kernels/select.ts createBackend).
  * Reports median ms, GFLOP/s, stored weight bytes, effective weight GB/s and its fraction of the
  * 2-thread DRAM read bandwidth measured in the same run (bench/bandwidth.ts).
  *
  *   npm run bench:matmul [-- --json] [--quick] [--backends wasm-simd,webasm] [--shapes 1x4096x11008,...]
- *                        [--dtypes f32,int8,int4] [--threads 1,2]
+ *                        [--dtypes f32,int8,int4,int4s] [--threads 1,2]
  */
 import { existsSync } from 'node:fs';
 import { cpus, totalmem, loadavg } from 'node:os';
@@ -59,9 +60,11 @@ function makeWeight(dtype: string, n: number, k: number, r: () => number): Linea
   const packed = new Uint8Array(n * Math.ceil(k / 2));
   for (let i = 0; i < packed.length; i++) packed[i] = Math.floor(r() * 256);
   const scales = Float32Array.from({ length: n * g }, () => 0.01 * (1 + r()));
-  const zeros = Uint8Array.from({ length: n * g }, () => Math.floor(r() * 16));
+  const zeros = dtype === 'int4s' ? null : Uint8Array.from({ length: n * g }, () => Math.floor(r() * 16));
   return { format: 'int4', n, k, groupSize: INT4_GROUP, packed, scales, zeros };
 }
+
+const dtypeLabel = (dtype: string) => (dtype.startsWith('int4') ? `${dtype}-g${INT4_GROUP}` : dtype === 'int8' ? 'int8-ch' : dtype);
 
 async function timeCalls(b: Backend, w: LinearWeight, t: number, reps: number, r: () => number): Promise<{ ms: number; msMin: number; bytes: number }> {
   const h = b.uploadLinear(w);
@@ -93,7 +96,7 @@ async function main() {
     .option('--backends <list>', 'comma-separated backends', 'wasm-simd')
     .option('--threads <list>', 'wasm-simd thread counts', '1,2')
     .option('--shapes <list>', 'TxKxN shapes', DEFAULT_SHAPES.join(','))
-    .option('--dtypes <list>', 'f32,int8,int4', 'f32,int8,int4')
+    .option('--dtypes <list>', 'f32,int8,int4,int4s (int4s: symmetric int4)', 'f32,int8,int4,int4s')
     .parse(process.argv);
   const o = program.opts<{ json?: boolean; quick?: boolean; backends: string; threads: string; shapes: string; dtypes: string }>();
   const reps = o.quick ? 5 : 15;
@@ -137,7 +140,7 @@ async function main() {
           try {
             const { ms, msMin, bytes } = await timeCalls(b, w, t, reps, r);
             const row: Row = {
-              shape, dtype: dtype === 'int4' ? `int4-g${INT4_GROUP}` : dtype === 'int8' ? 'int8-ch' : dtype, backend: label, threads, ms, msMin,
+              shape, dtype: dtypeLabel(dtype), backend: label, threads, ms, msMin,
               gflops: (2 * t * k * n) / ms / 1e6, weightBytes: bytes, weightGBs: bytes / ms / 1e6, bandwidthGBs: 0,
               fractionOfBandwidth: 0,
             };
@@ -162,12 +165,13 @@ async function main() {
     r.fractionOfBandwidth = r.weightGBs / bandwidthGBs;
   }
   // The wave targets of ../shared/docs/clarifications.md ("Numbers"), when their rows were measured.
-  const find = (shape: string, dtype: string) => rows.find((r) => r.shape === shape && r.dtype.startsWith(dtype) && r.backend === 'wasm-simd' && r.threads === 2);
-  const [f32, i8, i4, pre] = [find('1x4096x11008', 'f32'), find('1x4096x11008', 'int8'), find('1x4096x11008', 'int4'), find('128x2048x2048', 'int8')];
+  const find = (shape: string, dtype: string) => rows.find((r) => r.shape === shape && r.dtype === dtypeLabel(dtype) && r.backend === 'wasm-simd' && r.threads === 2);
+  const [f32, i8, i4, i4s, pre] = [find('1x4096x11008', 'f32'), find('1x4096x11008', 'int8'), find('1x4096x11008', 'int4'), find('1x4096x11008', 'int4s'), find('128x2048x2048', 'int8')];
   const pct = (r: Row) => `${(r.fractionOfBandwidth * 100).toFixed(0)}%`;
   if (i8) log(`target int8 1x4096x11008 2T >= 35% of read BW: ${pct(i8)} (long-term 55%)`);
   if (f32) log(`target f32  1x4096x11008 2T >= 50% of read BW: ${pct(f32)} (long-term 70%)`);
   if (i4 && i8) log(`target int4 faster than int8 (1x4096x11008 2T): ${i4.ms.toFixed(2)} vs ${i8.ms.toFixed(2)} ms`);
+  if (i4s && i8) log(`          symmetric int4 vs int8 (1x4096x11008 2T): ${i4s.ms.toFixed(2)} vs ${i8.ms.toFixed(2)} ms`);
   if (pre) log(`target prefill 128x2048x2048 int8 2T >= 25 GFLOP/s: ${pre.gflops.toFixed(1)} (long-term 40)`);
   if (o.json) {
     const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGB: Math.round(totalmem() / 1e9), node: process.version, loadavg: loadavg() };

@@ -151,6 +151,8 @@ describe('cross-entropy on prompt + response pairs', () => {
     const whole = await crossEntropy(model, textSequences(model, text, n));
     expect(whole.tokens).toBe(n - 1);
     expect(Number.isFinite(got.ce) && Number.isFinite(whole.ce)).toBe(true);
+    // A window of one token would never advance (each window starts at the previous window's last token).
+    expect(() => textSequences(model, text, 1)).toThrow(/window 1 must be an integer >= 2/);
   });
 });
 

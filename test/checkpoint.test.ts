@@ -193,8 +193,10 @@ function rewriteSharded(dir: string, maxShardBytes: number) {
 describe('embedded model models/tiny-chat', () => {
   const dir = path.join(projectRoot, 'models/tiny-chat');
   it.skipIf(!fs.existsSync(path.join(dir, 'model.safetensors')))('reads every tensor and rewrites it sharded bit-exactly', () => {
-    const { params } = readAll(dir);
-    expect(params).toBeGreaterThan(0);
+    const { params, bytes } = readAll(dir);
+    // models/tiny-chat/README.md: 2,755,008 parameters (tied embeddings: no lm_head tensor), all stored as bf16.
+    expect(params).toBe(2_755_008);
+    expect(bytes).toBe(2 * params);
     rewriteSharded(dir, 1 << 20);
   });
 });

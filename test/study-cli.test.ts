@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import os from 'node:os';
 import path from 'node:path';
 import { GlassboxError, UsageError } from '../engine/errors.ts';
 import { airdSettings, shippedPromptsDir, studyAction, type StudyCliOptions } from '../cli/commands/study.ts';
 import { projectRoot } from './helpers/shared.ts';
 
 const defaults: StudyCliOptions = {
-  out: '/nonexistent/out', methods: 'int8', airdVariant: 'A', airdLayer: 'source', airdAlpha: '1', maxLayerFraction: '1.0',
+  // Never written: every case fails first. Under the temp folder so the --out check passes for any user.
+  out: path.join(os.tmpdir(), 'glassbox-study-cli-never-written'), methods: 'int8', airdVariant: 'A', airdLayer: 'source', airdAlpha: '1', maxLayerFraction: '1.0',
   nTrain: '4', nVal: '2', maxTokens: '4', seed: '1', nCalibration: '2', batchSize: '8',
 };
 

@@ -9,7 +9,7 @@ import type { Backend, LinearHandle, LinearWeight } from '../types.ts';
 import { loadKernelModule } from './assemble.ts';
 import { WasmKernelError } from './errors.ts';
 import * as ops from './js-ops.ts';
-import { Arena, MAX_MEMORY_BYTES, SYMMETRIC_ZERO } from './memory.ts';
+import { Arena, MAX_MEMORY_BYTES } from './memory.ts';
 import { gatherIndex, gatherInput, gatherQuads, packedLayout, writePacked, type PackedLayout } from './pack.ts';
 import { ThreadPool, type KernelName } from './pool.ts';
 
@@ -46,7 +46,7 @@ class WasmLinear implements LinearHandle {
     readonly arena: number,
     readonly wOff: number,
     readonly sOff: number,
-    /** 0 when symmetric (z = 8) or not int4. */
+    /** 0 when symmetric (z = 8, signed-nibble layout) or not int4. */
     readonly zOff: number,
     readonly gather: Int32Array | null,
   ) {}
@@ -144,8 +144,14 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
         fn = decode ? 'i8_mv' : 'i8_mm';
         args = decode ? [h.wOff, h.sOff, xOff, yOff, nG, gp] : [h.wOff, h.sOff, xOff, yOff, nG, gp, tt, n];
       } else {
-        fn = decode ? 'i4_mv' : 'i4_mm';
-        args = decode ? [h.wOff, h.sOff, h.zOff || SYMMETRIC_ZERO, h.zOff ? 1 : 0, xOff, yOff, nG, gp] : [h.wOff, h.sOff, h.zOff, xOff, yOff, nG, gp, tt, n];
+        // Symmetric int4 is packed as signed nibbles and needs no zero points (pack.ts).
+        if (decode) {
+          fn = h.zOff ? 'i4_mv' : 'i4s_mv';
+          args = h.zOff ? [h.wOff, h.sOff, h.zOff, xOff, yOff, nG, gp] : [h.wOff, h.sOff, xOff, yOff, nG, gp];
+        } else {
+          fn = 'i4_mm';
+          args = [h.wOff, h.sOff, h.zOff, xOff, yOff, nG, gp, tt, n];
+        }
       }
       pool.run(h.arena, fn, args, ranges);
       const y = arena.f32(yOff, tt * n);

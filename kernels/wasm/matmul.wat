@@ -6,8 +6,8 @@
 ;;    has a tail loop. f32 is one group of Gp = roundup(K, 16).
 ;;  - int8: Gp bytes per group. int4: Gp/2 bytes per group in blocks of 16 bytes; byte b of a block holds
 ;;    weight k0+b in its low nibble and k0+16+b in its high nibble (so one and / one shift yields 16
-;;    consecutive weights each). Scales: f32 [N * nG]. Zero points: u8 [N * nG] (symmetric: the byte 8
-;;    kept at address 0 of every memory, read with stride 0; the prefill kernels take pointer 0 = 8).
+;;    consecutive weights each). Scales: f32 [N * nG]. Zero points: u8 [N * nG]; symmetric int4 (z = 8)
+;;    has none and stores every nibble as q ^ 8 (q - 8 in two's complement), see i4s_mv.
 ;;  - Integer weights are widened with one constant i8x16.swizzle per 4 weights: byte 4l + j of the
 ;;    16-byte vector goes to the top byte of lane l, zeros below (swizzle indices >= 16 give 0), so the
 ;;    lane is q * 2^24 as an i32 and f32x4.convert_i32x4_s makes it exactly f32(q) * 2^24; the 2^-24 is
@@ -20,6 +20,10 @@
 ;;  - Decode kernels (*_mv, T = 1) multiply integer weights (widened exactly to f32) by x, sum a
 ;;    group per row in one f32x4 accumulator (four rows at a time share the x loads), then add
 ;;    group_sum * scale to the row total (f32 rows: four accumulators over 16-float steps).
+;;    Per 32 weights of a row: int8 8 x (swizzle, convert, mul, add) = 32 vector ops and 2 weight loads;
+;;    int4 1 weight load and the same 32 ops plus nibble unpacking: 5 more with zero points (i4_mv),
+;;    3 more when symmetric (i4s_mv). The machine runs ~2.7 of these ops per cycle, so they, not DRAM,
+;;    set the decode speed (kernels/README.md).
 ;;  - Prefill kernels (*_mm, T > 1): see the prefill section (2 x 4 register tiles over token quads).
 ;; Every row is computed by one thread with a fixed operation order, so results do not depend on the
 ;; number of threads. All pointers are byte offsets; comparisons are unsigned (memories up to 4 GiB).
@@ -175,13 +179,13 @@
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $tail))))
 
-  ;; int4: packed [N, nG * gp/2] (split-nibble blocks), s [N * nG] f32, zero points z [N * nG] u8 read
-  ;; with stride zs = 1, or zs = 0 with z pointing at a byte 8 (symmetric); x [nG * gp], y [N].
+  ;; Asymmetric int4: packed [N, nG * gp/2] (split-nibble blocks), s [N * nG] f32, zero points
+  ;; z [N * nG] u8; x [nG * gp], y [N]. (Symmetric int4 runs i4s_mv.)
   ;; q - z is formed exactly in i8 (range -15..15) before widening, so W = 0 stays an exact zero product.
   ;; Four rows at a time share the x loads; one accumulator per row and group (products added in a fixed
   ;; order), so the one-row tail runs the same per-row sequence.
   (func (export "i4_mv")
-    (param $w i32) (param $s i32) (param $z i32) (param $zs i32) (param $x i32) (param $y i32) (param $ng i32) (param $gp i32)
+    (param $w i32) (param $s i32) (param $z i32) (param $x i32) (param $y i32) (param $ng i32) (param $gp i32)
     (param $n0 i32) (param $n1 i32) (param $scr i32)
     (local $n i32) (local $wp i32) (local $sp i32) (local $zp i32) (local $xp i32) (local $ge i32) (local $g i32)
     (local $rb1 i32) (local $rb2 i32) (local $rb3 i32) (local $zr1 i32) (local $zr2 i32) (local $zr3 i32)
@@ -193,7 +197,7 @@
     (local.set $rb1 (i32.mul (local.get $ng) (i32.shr_u (local.get $gp) (i32.const 1))))
     (local.set $rb2 (i32.shl (local.get $rb1) (i32.const 1)))
     (local.set $rb3 (i32.add (local.get $rb2) (local.get $rb1)))
-    (local.set $zr1 (i32.mul (local.get $ng) (local.get $zs)))
+    (local.set $zr1 (local.get $ng))
     (local.set $zr2 (i32.shl (local.get $zr1) (i32.const 1)))
     (local.set $zr3 (i32.add (local.get $zr2) (local.get $zr1)))
     (local.set $n (local.get $n0))
@@ -276,7 +280,7 @@
           (local.set $t2 (f32x4.add (local.get $t2) (f32x4.mul (local.get $a2) (f32x4.mul (v128.const f32x4 0x1p-24 0x1p-24 0x1p-24 0x1p-24) (v128.load32_splat (i32.add (local.get $sp) (i32.mul (local.get $ng) (i32.const 8))))))))
           (local.set $t3 (f32x4.add (local.get $t3) (f32x4.mul (local.get $a3) (f32x4.mul (v128.const f32x4 0x1p-24 0x1p-24 0x1p-24 0x1p-24) (v128.load32_splat (i32.add (local.get $sp) (i32.mul (local.get $ng) (i32.const 12))))))))
           (local.set $sp (i32.add (local.get $sp) (i32.const 4)))
-          (local.set $zp (i32.add (local.get $zp) (local.get $zs)))
+          (local.set $zp (i32.add (local.get $zp) (i32.const 1)))
           (local.set $g (i32.sub (local.get $g) (i32.const 1)))
           (br_if $groups4 (local.get $g)))
         (f32.store offset=0 (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))) (call $hsum (local.get $t0)))
@@ -322,7 +326,151 @@
             (br_if $blocks1 (i32.lt_u (local.get $wp) (local.get $ge))))
           (local.set $t0 (f32x4.add (local.get $t0) (f32x4.mul (local.get $a0) (f32x4.mul (v128.const f32x4 0x1p-24 0x1p-24 0x1p-24 0x1p-24) (v128.load32_splat (local.get $sp))))))
           (local.set $sp (i32.add (local.get $sp) (i32.const 4)))
-          (local.set $zp (i32.add (local.get $zp) (local.get $zs)))
+          (local.set $zp (i32.add (local.get $zp) (i32.const 1)))
+          (local.set $g (i32.sub (local.get $g) (i32.const 1)))
+          (br_if $groups1 (local.get $g)))
+        (f32.store offset=0 (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))) (call $hsum (local.get $t0)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $tail))))
+
+  ;; Symmetric int4 (z = 8): packed as i4_mv but every nibble stored as q ^ 8, i.e. q - 8 in two's
+  ;; complement (pads 0). A nibble moved to the top of its byte is then 16 (q - 8) as an i8, and after
+  ;; the swizzle and convert exactly (q - 8) 2^28; the 2^-28 is folded into the scale. High nibbles need
+  ;; one and, low nibbles one 16-bit shift and an and: 3 integer ops per 32 weights instead of the 5 of
+  ;; i4_mv (no q - z, no zero-point registers). Same order of f32 operations as i4_mv with z = 8, every
+  ;; value scaled by 2^4, so the results are bit-identical to it while products neither overflow
+  ;; (|x| < 2^96) nor go subnormal (tested); near those limits both stay within the f32 bound.
+  (func (export "i4s_mv")
+    (param $w i32) (param $s i32) (param $x i32) (param $y i32) (param $ng i32) (param $gp i32)
+    (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $n i32) (local $wp i32) (local $sp i32) (local $xp i32) (local $ge i32) (local $g i32)
+    (local $rb1 i32) (local $rb2 i32) (local $rb3 i32)
+    (local $mf0 v128) (local $xv v128) (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (if (i32.ge_u (local.get $n0) (local.get $n1)) (then (return)))
+    (local.set $mf0 (v128.const i8x16 0xf0 0xf0 0xf0 0xf0 0xf0 0xf0 0xf0 0xf0 0xf0 0xf0 0xf0 0xf0 0xf0 0xf0 0xf0 0xf0))
+    (local.set $rb1 (i32.mul (local.get $ng) (i32.shr_u (local.get $gp) (i32.const 1))))
+    (local.set $rb2 (i32.shl (local.get $rb1) (i32.const 1)))
+    (local.set $rb3 (i32.add (local.get $rb2) (local.get $rb1)))
+    (local.set $n (local.get $n0))
+    (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n0) (local.get $rb1))))
+    (local.set $sp (i32.add (local.get $s) (i32.shl (i32.mul (local.get $n0) (local.get $ng)) (i32.const 2))))
+    (block $quads_done
+      (loop $quads
+        (br_if $quads_done (i32.gt_u (i32.add (local.get $n) (i32.const 4)) (local.get $n1)))
+        (local.set $xp (local.get $x))
+        (local.set $g (local.get $ng))
+        (local.set $t0 (v128.const i32x4 0 0 0 0))
+        (local.set $t1 (v128.const i32x4 0 0 0 0))
+        (local.set $t2 (v128.const i32x4 0 0 0 0))
+        (local.set $t3 (v128.const i32x4 0 0 0 0))
+        (loop $groups4
+          (local.set $a0 (v128.const i32x4 0 0 0 0))
+          (local.set $a1 (v128.const i32x4 0 0 0 0))
+          (local.set $a2 (v128.const i32x4 0 0 0 0))
+          (local.set $a3 (v128.const i32x4 0 0 0 0))
+          (local.set $ge (i32.add (local.get $wp) (i32.shr_u (local.get $gp) (i32.const 1))))
+          (loop $blocks4
+            (local.set $q0 (v128.and (i16x8.shl (v128.load (local.get $wp)) (i32.const 4)) (local.get $mf0)))
+            (local.set $q1 (v128.and (i16x8.shl (v128.load (i32.add (local.get $wp) (local.get $rb1))) (i32.const 4)) (local.get $mf0)))
+            (local.set $q2 (v128.and (i16x8.shl (v128.load (i32.add (local.get $wp) (local.get $rb2))) (i32.const 4)) (local.get $mf0)))
+            (local.set $q3 (v128.and (i16x8.shl (v128.load (i32.add (local.get $wp) (local.get $rb3))) (i32.const 4)) (local.get $mf0)))
+            (local.set $xv (v128.load (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 4 0x80 0x80 0x80 8 0x80 0x80 0x80 12))) (local.get $xv))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q1) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 4 0x80 0x80 0x80 8 0x80 0x80 0x80 12))) (local.get $xv))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q2) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 4 0x80 0x80 0x80 8 0x80 0x80 0x80 12))) (local.get $xv))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q3) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 4 0x80 0x80 0x80 8 0x80 0x80 0x80 12))) (local.get $xv))))
+            (local.set $xv (v128.load offset=16 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 1 0x80 0x80 0x80 5 0x80 0x80 0x80 9 0x80 0x80 0x80 13))) (local.get $xv))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q1) (v128.const i8x16 0x80 0x80 0x80 1 0x80 0x80 0x80 5 0x80 0x80 0x80 9 0x80 0x80 0x80 13))) (local.get $xv))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q2) (v128.const i8x16 0x80 0x80 0x80 1 0x80 0x80 0x80 5 0x80 0x80 0x80 9 0x80 0x80 0x80 13))) (local.get $xv))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q3) (v128.const i8x16 0x80 0x80 0x80 1 0x80 0x80 0x80 5 0x80 0x80 0x80 9 0x80 0x80 0x80 13))) (local.get $xv))))
+            (local.set $xv (v128.load offset=32 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 2 0x80 0x80 0x80 6 0x80 0x80 0x80 10 0x80 0x80 0x80 14))) (local.get $xv))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q1) (v128.const i8x16 0x80 0x80 0x80 2 0x80 0x80 0x80 6 0x80 0x80 0x80 10 0x80 0x80 0x80 14))) (local.get $xv))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q2) (v128.const i8x16 0x80 0x80 0x80 2 0x80 0x80 0x80 6 0x80 0x80 0x80 10 0x80 0x80 0x80 14))) (local.get $xv))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q3) (v128.const i8x16 0x80 0x80 0x80 2 0x80 0x80 0x80 6 0x80 0x80 0x80 10 0x80 0x80 0x80 14))) (local.get $xv))))
+            (local.set $xv (v128.load offset=48 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 3 0x80 0x80 0x80 7 0x80 0x80 0x80 11 0x80 0x80 0x80 15))) (local.get $xv))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q1) (v128.const i8x16 0x80 0x80 0x80 3 0x80 0x80 0x80 7 0x80 0x80 0x80 11 0x80 0x80 0x80 15))) (local.get $xv))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q2) (v128.const i8x16 0x80 0x80 0x80 3 0x80 0x80 0x80 7 0x80 0x80 0x80 11 0x80 0x80 0x80 15))) (local.get $xv))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q3) (v128.const i8x16 0x80 0x80 0x80 3 0x80 0x80 0x80 7 0x80 0x80 0x80 11 0x80 0x80 0x80 15))) (local.get $xv))))
+            (local.set $q0 (v128.and (v128.load (local.get $wp)) (local.get $mf0)))
+            (local.set $q1 (v128.and (v128.load (i32.add (local.get $wp) (local.get $rb1))) (local.get $mf0)))
+            (local.set $q2 (v128.and (v128.load (i32.add (local.get $wp) (local.get $rb2))) (local.get $mf0)))
+            (local.set $q3 (v128.and (v128.load (i32.add (local.get $wp) (local.get $rb3))) (local.get $mf0)))
+            (local.set $xv (v128.load offset=64 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 4 0x80 0x80 0x80 8 0x80 0x80 0x80 12))) (local.get $xv))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q1) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 4 0x80 0x80 0x80 8 0x80 0x80 0x80 12))) (local.get $xv))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q2) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 4 0x80 0x80 0x80 8 0x80 0x80 0x80 12))) (local.get $xv))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q3) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 4 0x80 0x80 0x80 8 0x80 0x80 0x80 12))) (local.get $xv))))
+            (local.set $xv (v128.load offset=80 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 1 0x80 0x80 0x80 5 0x80 0x80 0x80 9 0x80 0x80 0x80 13))) (local.get $xv))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q1) (v128.const i8x16 0x80 0x80 0x80 1 0x80 0x80 0x80 5 0x80 0x80 0x80 9 0x80 0x80 0x80 13))) (local.get $xv))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q2) (v128.const i8x16 0x80 0x80 0x80 1 0x80 0x80 0x80 5 0x80 0x80 0x80 9 0x80 0x80 0x80 13))) (local.get $xv))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q3) (v128.const i8x16 0x80 0x80 0x80 1 0x80 0x80 0x80 5 0x80 0x80 0x80 9 0x80 0x80 0x80 13))) (local.get $xv))))
+            (local.set $xv (v128.load offset=96 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 2 0x80 0x80 0x80 6 0x80 0x80 0x80 10 0x80 0x80 0x80 14))) (local.get $xv))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q1) (v128.const i8x16 0x80 0x80 0x80 2 0x80 0x80 0x80 6 0x80 0x80 0x80 10 0x80 0x80 0x80 14))) (local.get $xv))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q2) (v128.const i8x16 0x80 0x80 0x80 2 0x80 0x80 0x80 6 0x80 0x80 0x80 10 0x80 0x80 0x80 14))) (local.get $xv))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q3) (v128.const i8x16 0x80 0x80 0x80 2 0x80 0x80 0x80 6 0x80 0x80 0x80 10 0x80 0x80 0x80 14))) (local.get $xv))))
+            (local.set $xv (v128.load offset=112 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 3 0x80 0x80 0x80 7 0x80 0x80 0x80 11 0x80 0x80 0x80 15))) (local.get $xv))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q1) (v128.const i8x16 0x80 0x80 0x80 3 0x80 0x80 0x80 7 0x80 0x80 0x80 11 0x80 0x80 0x80 15))) (local.get $xv))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q2) (v128.const i8x16 0x80 0x80 0x80 3 0x80 0x80 0x80 7 0x80 0x80 0x80 11 0x80 0x80 0x80 15))) (local.get $xv))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q3) (v128.const i8x16 0x80 0x80 0x80 3 0x80 0x80 0x80 7 0x80 0x80 0x80 11 0x80 0x80 0x80 15))) (local.get $xv))))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 128)))
+            (br_if $blocks4 (i32.lt_u (local.get $wp) (local.get $ge))))
+          (local.set $t0 (f32x4.add (local.get $t0) (f32x4.mul (local.get $a0) (f32x4.mul (v128.const f32x4 0x1p-28 0x1p-28 0x1p-28 0x1p-28) (v128.load32_splat (local.get $sp))))))
+          (local.set $t1 (f32x4.add (local.get $t1) (f32x4.mul (local.get $a1) (f32x4.mul (v128.const f32x4 0x1p-28 0x1p-28 0x1p-28 0x1p-28) (v128.load32_splat (i32.add (local.get $sp) (i32.mul (local.get $ng) (i32.const 4))))))))
+          (local.set $t2 (f32x4.add (local.get $t2) (f32x4.mul (local.get $a2) (f32x4.mul (v128.const f32x4 0x1p-28 0x1p-28 0x1p-28 0x1p-28) (v128.load32_splat (i32.add (local.get $sp) (i32.mul (local.get $ng) (i32.const 8))))))))
+          (local.set $t3 (f32x4.add (local.get $t3) (f32x4.mul (local.get $a3) (f32x4.mul (v128.const f32x4 0x1p-28 0x1p-28 0x1p-28 0x1p-28) (v128.load32_splat (i32.add (local.get $sp) (i32.mul (local.get $ng) (i32.const 12))))))))
+          (local.set $sp (i32.add (local.get $sp) (i32.const 4)))
+          (local.set $g (i32.sub (local.get $g) (i32.const 1)))
+          (br_if $groups4 (local.get $g)))
+        (f32.store offset=0 (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))) (call $hsum (local.get $t0)))
+        (f32.store offset=4 (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))) (call $hsum (local.get $t1)))
+        (f32.store offset=8 (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))) (call $hsum (local.get $t2)))
+        (f32.store offset=12 (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))) (call $hsum (local.get $t3)))
+        (local.set $wp (i32.add (local.get $wp) (local.get $rb3)))
+        (local.set $sp (i32.add (local.get $sp) (i32.mul (local.get $ng) (i32.const 12))))
+        (local.set $n (i32.add (local.get $n) (i32.const 4)))
+        (br $quads)))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $n) (local.get $n1)))
+        (local.set $xp (local.get $x))
+        (local.set $g (local.get $ng))
+        (local.set $t0 (v128.const i32x4 0 0 0 0))
+        (loop $groups1
+          (local.set $a0 (v128.const i32x4 0 0 0 0))
+          (local.set $ge (i32.add (local.get $wp) (i32.shr_u (local.get $gp) (i32.const 1))))
+          (loop $blocks1
+            (local.set $q0 (v128.and (i16x8.shl (v128.load (local.get $wp)) (i32.const 4)) (local.get $mf0)))
+            (local.set $xv (v128.load (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 4 0x80 0x80 0x80 8 0x80 0x80 0x80 12))) (local.get $xv))))
+            (local.set $xv (v128.load offset=16 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 1 0x80 0x80 0x80 5 0x80 0x80 0x80 9 0x80 0x80 0x80 13))) (local.get $xv))))
+            (local.set $xv (v128.load offset=32 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 2 0x80 0x80 0x80 6 0x80 0x80 0x80 10 0x80 0x80 0x80 14))) (local.get $xv))))
+            (local.set $xv (v128.load offset=48 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 3 0x80 0x80 0x80 7 0x80 0x80 0x80 11 0x80 0x80 0x80 15))) (local.get $xv))))
+            (local.set $q0 (v128.and (v128.load (local.get $wp)) (local.get $mf0)))
+            (local.set $xv (v128.load offset=64 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 4 0x80 0x80 0x80 8 0x80 0x80 0x80 12))) (local.get $xv))))
+            (local.set $xv (v128.load offset=80 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 1 0x80 0x80 0x80 5 0x80 0x80 0x80 9 0x80 0x80 0x80 13))) (local.get $xv))))
+            (local.set $xv (v128.load offset=96 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 2 0x80 0x80 0x80 6 0x80 0x80 0x80 10 0x80 0x80 0x80 14))) (local.get $xv))))
+            (local.set $xv (v128.load offset=112 (local.get $xp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $q0) (v128.const i8x16 0x80 0x80 0x80 3 0x80 0x80 0x80 7 0x80 0x80 0x80 11 0x80 0x80 0x80 15))) (local.get $xv))))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 128)))
+            (br_if $blocks1 (i32.lt_u (local.get $wp) (local.get $ge))))
+          (local.set $t0 (f32x4.add (local.get $t0) (f32x4.mul (local.get $a0) (f32x4.mul (v128.const f32x4 0x1p-28 0x1p-28 0x1p-28 0x1p-28) (v128.load32_splat (local.get $sp))))))
+          (local.set $sp (i32.add (local.get $sp) (i32.const 4)))
           (local.set $g (i32.sub (local.get $g) (i32.const 1)))
           (br_if $groups1 (local.get $g)))
         (f32.store offset=0 (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))) (call $hsum (local.get $t0)))
@@ -459,9 +607,11 @@
       (br_if $groups (local.get $g))))
 
   ;; One int4 row (wp: nG groups of gp/2 bytes, sp: scales, zp: zero points or 0) dequantized to f32 at op.
+  ;; Symmetric rows (zp = 0) store q ^ 8: xor 0x88 restores q in both nibbles, then z = 8 as for zero points.
   (func $i4_deq (param $wp i32) (param $sp i32) (param $zp i32) (param $ng i32) (param $gp i32) (param $op i32)
-    (local $ge i32) (local $g i32) (local $sv v128) (local $zv v128) (local $v v128) (local $q v128)
+    (local $ge i32) (local $g i32) (local $sv v128) (local $zv v128) (local $xm v128) (local $v v128) (local $q v128)
     (local.set $zv (i8x16.splat (i32.const 8)))
+    (local.set $xm (i8x16.splat (select (i32.const 0) (i32.const 0x88) (local.get $zp))))
     (local.set $g (local.get $ng))
     (loop $groups
       (local.set $sv (f32x4.mul (v128.const f32x4 0x1p-24 0x1p-24 0x1p-24 0x1p-24) (v128.load32_splat (local.get $sp))))
@@ -470,7 +620,7 @@
         (local.set $zp (i32.add (local.get $zp) (i32.const 1)))))
       (local.set $ge (i32.add (local.get $wp) (i32.shr_u (local.get $gp) (i32.const 1))))
       (loop $blocks
-            (local.set $v (v128.load (local.get $wp)))
+            (local.set $v (v128.xor (v128.load (local.get $wp)) (local.get $xm)))
             (local.set $q (i8x16.sub (v128.and (local.get $v) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
                                      (local.get $zv)))
             (v128.store (local.get $op)

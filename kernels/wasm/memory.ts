@@ -8,9 +8,6 @@
 const PAGE = 65536;
 export const MAX_MEMORY_BYTES = 65536 * PAGE;
 
-/** Bytes [0, 16) of every memory hold 8: the zero point symmetric int4 kernels read (with stride 0). */
-export const SYMMETRIC_ZERO = 0;
-
 const align = (v: number, a: number) => Math.ceil(v / a) * a;
 
 export class Arena {
@@ -23,7 +20,6 @@ export class Arena {
     const maximum = Math.max(1, Math.floor(maxBytes / PAGE));
     const initial = Math.min(maximum, Math.max(1, Math.ceil(initialBytes / PAGE)));
     this.memory = new WebAssembly.Memory({ initial, maximum, shared: true });
-    new Uint8Array(this.memory.buffer, SYMMETRIC_ZERO, 16).fill(8);
     this.top = Math.max(1024, firstOffset);
   }
 

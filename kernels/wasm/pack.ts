@@ -5,10 +5,12 @@
  *  - f32:  one group of gp = roundup(K, 16) floats per row.
  *  - int8: gp bytes per group, pads 0.
  *  - int4: gp/2 bytes per group in 16-byte blocks; byte b of a block holds element 32j+b in its low
- *          nibble and 32j+16+b in its high nibble. Pads hold the group's zero point, so (q - z) = 0.
+ *          nibble and 32j+16+b in its high nibble. With zero points, nibbles hold q and pads hold the
+ *          group's zero point, so (q - z) = 0; symmetric (z = 8) nibbles hold q ^ 8 (q - 8 as a signed
+ *          nibble, which the kernel i4s_mv reads without any zero point) and pads hold 0.
  * x is gathered per call into the same padded layout (perm applied, pads 0): see gatherIndex. For int8
- * and int4 every 16-element block of x is also transposed as a 4x4 matrix: the kernels read byte j of
- * each 32-bit lane l of a 16-byte weight vector with two shifts (weight 4l + j), so the x vector they
+ * and int4 every 16-element block of x is also transposed as a 4x4 matrix: the kernels move byte j of
+ * each 32-bit lane l of a 16-byte weight vector to the top of the lane (weight 4l + j), so the x vector they
  * multiply it with must hold x[4l + j] in lane l: padded position 4j + l holds element 4l + j.
  */
 import { nGroups } from '../formats.ts';
@@ -133,15 +135,17 @@ export function writePacked(w: LinearWeight, L: PackedLayout, buf: ArrayBufferLi
     for (let g = 0; g < nG; g++) {
       const c0 = g * gs;
       const len = Math.min(gs, k - c0);
-      const pad = w.zeros ? w.zeros[r * nG + g] : 8;
+      // Symmetric: flip bit 3 (q ^ 8) so the nibble is q - 8 in two's complement; pads become 0.
+      const flip = w.zeros ? 0 : 8;
+      const pad = w.zeros ? w.zeros[r * nG + g] : 0;
       for (let j = 0; j < blocks; j++) {
         for (let b = 0; b < 16; b++) {
           const e0 = j * 32 + b;
           const e1 = e0 + 16;
           const c = c0 + e0;
           const d = c0 + e1;
-          const lo = e0 < len ? (c & 1 ? src[rb + (c >> 1)] >> 4 : src[rb + (c >> 1)] & 15) : pad;
-          const hi = e1 < len ? (d & 1 ? src[rb + (d >> 1)] >> 4 : src[rb + (d >> 1)] & 15) : pad;
+          const lo = e0 < len ? (c & 1 ? src[rb + (c >> 1)] >> 4 : src[rb + (c >> 1)] & 15) ^ flip : pad;
+          const hi = e1 < len ? (d & 1 ? src[rb + (d >> 1)] >> 4 : src[rb + (d >> 1)] & 15) ^ flip : pad;
           dst[o++] = lo | (hi << 4);
         }
       }
