@@ -4,7 +4,7 @@
  * intermediate 4864, vocab 151936, tied; seeded random weights generated here, never stored).
  * Each configuration runs in its own child process so that its peak RSS is its own.
  *
- *   npm run bench:decode [-- --json] [--models tiny-chat,qwen0.5b] [--precisions f32,int8,int4]
+ *   npm run bench:decode [-- --json] [--models tiny-chat,qwen0.5b,llama1b] [--precisions f32,int8,int4]
  *                        [--prompt 32] [--tokens 32] [--backend NAME]
  */
 import { spawnSync } from 'node:child_process';
@@ -44,7 +44,14 @@ async function build(name: string, precision: WeightPrecision, backendName?: Bac
     });
     return new DecoderModel(syntheticProvider(cfg, 1), { backend, precision, retainWeights: false });
   }
-  throw new Error(`unknown model ${name} (tiny-chat, qwen0.5b)`);
+  if (name === 'llama1b') {
+    // Llama-3.2-1B's shapes (untied here so the int8 unembedding is exercised as a separate matrix).
+    const cfg = syntheticConfig({
+      family: 'llama', nLayers: 16, dModel: 2048, nHeads: 32, nKvHeads: 8, dMlp: 8192, vocabSize: 128256, tied: false, maxPositions: 131072,
+    });
+    return new DecoderModel(syntheticProvider(cfg, 1), { backend, precision, retainWeights: false });
+  }
+  throw new Error(`unknown model ${name} (tiny-chat, qwen0.5b, llama1b)`);
 }
 
 async function runOne(name: string, precision: WeightPrecision, promptLen: number, tokens: number, backendName?: BackendName): Promise<Row> {
@@ -68,7 +75,7 @@ async function runOne(name: string, precision: WeightPrecision, promptLen: numbe
 
 const program = new Command()
   .option('--json', 'print one JSON object')
-  .option('--models <list>', 'tiny-chat,qwen0.5b', 'tiny-chat,qwen0.5b')
+  .option('--models <list>', 'tiny-chat,qwen0.5b (also: llama1b, a Llama-3.2-1B-shaped model)', 'tiny-chat,qwen0.5b')
   .option('--precisions <list>', 'f32,int8,int4', 'f32,int8,int4')
   .option('--prompt <n>', 'prompt tokens', '32')
   .option('--tokens <n>', 'new tokens', '32')
