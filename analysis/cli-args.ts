@@ -26,3 +26,10 @@ export function quantArg(v: string | undefined): WeightPrecision {
   if (v !== 'int8' && v !== 'int4' && v !== 'f32') throw new UsageError(`--quant: ${JSON.stringify(v)} is not int8, int4 or f32`);
   return v;
 }
+
+/** --max-layer-fraction F: candidates at layer >= floor(F * L) are dropped, so F = 0 would leave none. */
+export function layerFractionArg(v: string | undefined, flag = '--max-layer-fraction'): number | undefined {
+  const f = numArg(flag, v, 0, 1);
+  if (f === 0) throw new UsageError(`${flag}: 0 leaves no candidate layer (use a number in (0, 1])`);
+  return f;
+}

@@ -7,7 +7,7 @@ import type { Model } from '../models/types.ts';
 import { candidateDirections } from './candidate-directions.ts';
 import { scoreCandidates, scoringWork } from './candidate-scores.ts';
 import type { Candidates } from './diff-means.ts';
-import { encodeInstructions, refusalScores, requireTokenizer, defaultRefusalTokens } from './model-runs.ts';
+import { checkRefusalTokens, defaultRefusalTokens, encodeInstructions, refusalScores, requireTokenizer } from './model-runs.ts';
 import type { PromptItem } from './prompts.ts';
 import { type Progress, silentProgress } from './progress.ts';
 import { sample, trainValSplit } from './sampling.ts';
@@ -82,8 +82,7 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
   const tok = requireTokenizer(model, 'direction');
   const progress = o.progress ?? silentProgress;
   const refusalIds = o.refusalTokens ?? defaultRefusalTokens(tok);
-  for (const id of refusalIds)
-    if (!(Number.isInteger(id) && id >= 0 && id < model.config.vocabSize)) throw new UsageError(`--refusal-tokens: id ${id} is outside the vocabulary`);
+  checkRefusalTokens(refusalIds, model.config.vocabSize);
   const eoiIds = tok.postInstructionIds();
   if (eoiIds.length === 0) throw new UsageError(`direction: the chat template has no post-instruction tokens`);
   const nPos = eoiIds.length;

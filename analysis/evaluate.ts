@@ -2,6 +2,7 @@
  * Evaluation (method.md §2.7-2.8): greedy completions judged for refusal, refusal rate overall and per
  * category, mean refusal score, KL between two configurations (models and/or hooks), and CE / perplexity.
  */
+import { UsageError } from '../engine/errors.ts';
 import type { Hook, Model } from '../models/types.ts';
 import { DEFAULT_BATCH, chunks, nextBatch } from './batches.ts';
 import { type Judge, substringJudge } from './judge.ts';
@@ -115,6 +116,8 @@ export function responseSequences(model: Model, pairs: readonly { instruction: s
  * the text is counted exactly once (only the very first token has no context).
  */
 export function textSequences(model: Model, text: string, window = 256): CeSequence[] {
+  // Windows advance by window - 1 tokens: a window of 1 would never advance.
+  if (!(Number.isInteger(window) && window >= 2)) throw new UsageError(`perplexity: window ${window} must be an integer >= 2`);
   const tok = requireTokenizer(model, 'perplexity');
   const ids = tok.encode(text);
   const out: CeSequence[] = [];

@@ -58,6 +58,12 @@ export async function refusalScores(model: Model, prompts: number[][], refusalId
   return refusalScoresOf(await lastLogits(model, prompts, opts), model.config.vocabSize, refusalIds);
 }
 
+/** Refusal token ids must index the vocabulary (an id past it would make every refusal score NaN). */
+export function checkRefusalTokens(ids: readonly number[], vocabSize: number, flag = '--refusal-tokens'): void {
+  for (const id of ids)
+    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) throw new UsageError(`${flag}: id ${id} is outside the vocabulary (0..${vocabSize - 1})`);
+}
+
 /**
  * Default refusal tokens: the first token of "I" and of "As" (Arditi's Qwen choice; tiny-chat's refusals
  * all start with one of them). Deduplicated.

@@ -16,6 +16,7 @@ import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../engine/dtype.ts';
 import { UsageError } from '../engine/errors.ts';
 import { readIndex } from '../engine/checkpoint.ts';
 import { openModelFolder } from '../engine/model-folder.ts';
+import { checkOutputDir } from '../engine/output-dir.ts';
 import { INDEX_FILE, SINGLE_FILE, type TensorData, type TensorToWrite, writeSafetensors } from '../engine/safetensors-writer.ts';
 import type { DType, ModelFolder, RawArray } from '../engine/types.ts';
 import { orthogonalizeColumns, orthogonalizeRows, unitF64 } from './orthogonalize.ts';
@@ -25,7 +26,15 @@ export interface OrthogonalizeInfo {
   layer?: number;
   /** Where the direction came from (recorded in __metadata__). */
   source?: string;
+  /** Called after each weight file is written (progress for large sharded models). */
+  onFile?: (file: string, done: number, total: number) => void;
 }
+
+/**
+ * Weight files in other formats are not copied: they would carry the unedited weights next to the edited
+ * safetensors (e.g. pytorch_model.bin, stories260k's llama2.c .bin), and their index would name missing files.
+ */
+const OTHER_WEIGHTS = /\.(bin|pt|pth|ckpt|gguf|ggml|h5|msgpack|onnx|npz)$|\.bin\.index\.json$/i;
 
 export interface OrthogonalizeReport {
   outDir: string;
@@ -73,6 +82,7 @@ export function orthogonalizeFolder(srcDir: string, r: ArrayLike<number>, outDir
   const src = path.resolve(srcDir);
   const out = path.resolve(outDir);
   if (out === src) throw new UsageError(`${outDir}: refusing to overwrite the source model folder`);
+  checkOutputDir(outDir);
   if (fs.existsSync(out) && fs.readdirSync(out).length > 0) throw new UsageError(`${outDir}: already exists and is not empty`);
   const folder = openModelFolder(src);
   const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
@@ -128,6 +138,7 @@ export function orthogonalizeFolder(srcDir: string, r: ArrayLike<number>, outDir
     for (const [file, tensorNames] of byFile) {
       writeSafetensors(path.join(tmp, file), tensorNames.map(tensor), metadata, { sourceDir: src });
       files.push(file);
+      info.onFile?.(file, files.length, byFile.size);
     }
     if (sharded) {
       const idx = JSON.parse(fs.readFileSync(path.join(src, INDEX_FILE), 'utf8')) as { metadata?: Record<string, unknown>; weight_map: Record<string, string> };
@@ -141,7 +152,7 @@ export function orthogonalizeFolder(srcDir: string, r: ArrayLike<number>, outDir
     // Everything else (config, tokenizer, generation config, README) is copied; goldens and other weights are not.
     for (const f of fs.readdirSync(src)) {
       const p = path.join(src, f);
-      if (!fs.statSync(p).isFile() || f.endsWith('.safetensors') || f === INDEX_FILE) continue;
+      if (!fs.statSync(p).isFile() || f.endsWith('.safetensors') || f === INDEX_FILE || OTHER_WEIGHTS.test(f)) continue;
       if (f === 'config.json' && untie) {
         const cfg = JSON.parse(fs.readFileSync(p, 'utf8')) as Record<string, unknown>;
         cfg.tie_word_embeddings = false;

@@ -12,6 +12,9 @@ export interface PromptItem {
   category: string | null;
 }
 
+/** A parser's message on one line (JSON.parse quotes the offending text, newlines included). */
+const oneLine = (e: unknown): string => (e as Error).message.replace(/\s+/g, ' ').trim();
+
 const TEXT_FIELDS = ['instruction', 'goal', 'prompt'] as const;
 
 function itemFrom(v: unknown, where: string): PromptItem {
@@ -35,7 +38,7 @@ export function parsePrompts(text: string, format: 'json' | 'jsonl' | 'csv', sou
     try {
       data = JSON.parse(text);
     } catch (e) {
-      throw new UsageError(`${source}: invalid JSON (${(e as Error).message})`);
+      throw new UsageError(`${source}: invalid JSON (${oneLine(e)})`);
     }
     if (!Array.isArray(data)) throw new UsageError(`${source}: expected a JSON array of prompts`);
     items = data.map((v, i) => itemFrom(v, `${source}: item ${i}`));
@@ -47,7 +50,7 @@ export function parsePrompts(text: string, format: 'json' | 'jsonl' | 'csv', sou
       try {
         v = JSON.parse(line);
       } catch (e) {
-        throw new UsageError(`${source}: line ${i + 1}: invalid JSON (${(e as Error).message})`);
+        throw new UsageError(`${source}: line ${i + 1}: invalid JSON (${oneLine(e)})`);
       }
       items.push(itemFrom(v, `${source}: line ${i + 1}`));
     });

@@ -1,16 +1,9 @@
 /** Seeded sampling of prompt splits, reproducible across runs and platforms. */
 
-/** mulberry32: a small 32-bit PRNG; enough for shuffling prompt lists. Returns values in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../engine/prng.ts';
+
+/** The seeded PRNG prompt sampling uses (engine/prng.ts). */
+export const rng = mulberry32;
 
 /** Fisher-Yates shuffle into a new array. */
 export function shuffled<T>(items: readonly T[], seed: number): T[] {

@@ -1,16 +1,9 @@
 /** Next-token choice: greedy argmax, or temperature / top-k / top-p sampling from a seeded PRNG. */
 
-/** mulberry32: small, fast, and reproducible across platforms for a given seed. */
-export function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../engine/prng.ts';
+
+/** The sampler's seeded PRNG (engine/prng.ts). */
+export const makeRng = mulberry32;
 
 export interface SamplerOptions {
   temperature?: number;

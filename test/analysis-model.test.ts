@@ -285,4 +285,23 @@ describe('orthogonalized checkpoint export', () => {
     expect(() => orthogonalizeFolder(TINY, r, path.join(projectRoot, 'models'))).toThrow(/not empty/);
     expect(() => orthogonalizeFolder(TINY, [1, 2], path.join(os.tmpdir(), 'gb-x-never'))).toThrow(/d_model/);
   });
+
+  it('does not copy weights in other formats (they would hold the unedited weights); reports each file written', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-ortho-src-'));
+    try {
+      const src = path.join(dir, 'src');
+      fs.mkdirSync(src);
+      for (const f of fs.readdirSync(TINY)) if (fs.statSync(path.join(TINY, f)).isFile()) fs.copyFileSync(path.join(TINY, f), path.join(src, f));
+      for (const f of ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'stories.llama2c.bin', 'model.gguf']) fs.writeFileSync(path.join(src, f), 'weights');
+      fs.writeFileSync(path.join(src, 'NOTES.txt'), 'kept');
+      const seen: [string, number, number][] = [];
+      const rep = orthogonalizeFolder(src, r, path.join(dir, 'out'), { onFile: (f, done, total) => seen.push([f, done, total]) });
+      expect(seen).toEqual([['model.safetensors', 1, 1]]);
+      expect(fs.readdirSync(path.join(dir, 'out')).sort()).toEqual(rep.files.slice().sort());
+      expect(rep.files).toContain('NOTES.txt');
+      for (const f of ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'stories.llama2c.bin', 'model.gguf']) expect(rep.files).not.toContain(f);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

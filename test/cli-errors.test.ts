@@ -34,6 +34,14 @@ describe('CLI bad input: one line on stderr, exit 1, nothing written', () => {
     expect(oneLineError(unknown)).toMatch(/unknown option '--bogus'/);
   });
 
+  it('--max-layer-fraction 0 (no candidate layer) is refused by direction as by study', async () => {
+    const [direction, study] = await Promise.all([
+      glassbox('direction', TINY, '--harmful', HARMFUL, '--harmless', HARMLESS, '--out', path.join(tmp, 'f0'), '--max-layer-fraction', '0'),
+      glassbox('study', TINY, '--out', path.join(tmp, 'f0s'), '--max-layer-fraction', '0'),
+    ]);
+    for (const r of [direction, study]) expect(oneLineError(r)).toBe('glassbox: --max-layer-fraction: 0 leaves no candidate layer (use a number in (0, 1])');
+  });
+
   it('generate: --group-size without --quant int4 is refused instead of ignored', async () => {
     expect(oneLineError(await glassbox('generate', TINY, '--prompt', 'hi', '--group-size', '64'))).toBe('glassbox: --group-size: only applies to --quant int4 (got --quant f32)');
   });

@@ -9,7 +9,7 @@
  */
 import type { Int4Weight } from '../../kernels/types.ts';
 import { checkMatrix, CompressionError } from './errors.ts';
-import { permuteSym, prepareHessian } from './linalg.ts';
+import { permuteSym, prepareHessian, propagateBlockError, workingCopies } from './linalg.ts';
 import { int4Code, int4Params, packInt4, type Int4GroupParams } from './rtn.ts';
 
 export interface GptqOptions {
@@ -26,12 +26,7 @@ export function gptqQuantize(w: Float32Array, n: number, k: number, h: Float64Ar
   const groupSize = opts.groupSize === undefined || opts.groupSize === -1 ? (opts.groupSize === -1 ? k : 128) : opts.groupSize;
   if (!(groupSize > 0 && Number.isInteger(groupSize))) throw new CompressionError(`${name}: groupSize ${opts.groupSize} must be a positive integer or -1`);
   const blockSize = opts.blockSize ?? 128;
-  const H = Float64Array.from(h);
-  const W = Float64Array.from(w);
-  for (let j = 0; j < k; j++) if (H[j * k + j] === 0) {
-    H[j * k + j] = 1;
-    for (let r = 0; r < n; r++) W[r * k + j] = 0;
-  }
+  const { W, H } = workingCopies(w, h, n, k);
   let perm: Int32Array | null = null;
   let Wp: Float64Array = W;
   let Hp: Float64Array = H;
@@ -80,16 +75,7 @@ export function gptqQuantize(w: Float32Array, n: number, k: number, h: Float64Ar
         for (let j = i + 1; j < i2; j++) Wp[ro + j] -= e * hinv[i * k + j];
       }
     }
-    const cnt = i2 - i1;
-    for (let r = 0; r < n; r++) {
-      const ro = r * k;
-      for (let c = 0; c < cnt; c++) {
-        const e = err[r * cnt + c];
-        if (e === 0) continue;
-        const ho = (i1 + c) * k;
-        for (let j = i2; j < k; j++) Wp[ro + j] -= e * hinv[ho + j];
-      }
-    }
+    propagateBlockError(Wp, err, hinv, n, k, i1, i2);
   }
   return { format: 'int4', n, k, groupSize, packed: packInt4(codes, n, k), scales, zeros, perm };
 }

@@ -107,6 +107,39 @@ export function prepareHessian(h: Float64Array, k: number, percdamp = 0.01, name
   return { hinv: u, dead };
 }
 
+/**
+ * Float64 working copies of W [n, k] and H [k, k] for GPTQ / SparseGPT: an input column no calibration token
+ * reached (H_jj = 0) gets H_jj = 1 and a zero weight column, as the reference implementations do (it can
+ * never contribute to the calibration output, and a zero diagonal would break the Cholesky factorization).
+ */
+export function workingCopies(w: Float32Array, h: Float64Array, n: number, k: number): { W: Float64Array; H: Float64Array } {
+  const H = Float64Array.from(h);
+  const W = Float64Array.from(w);
+  for (let j = 0; j < k; j++)
+    if (H[j * k + j] === 0) {
+      H[j * k + j] = 1;
+      for (let r = 0; r < n; r++) W[r * k + j] = 0;
+    }
+  return { W, H };
+}
+
+/**
+ * The lazy-batch update GPTQ and SparseGPT share (Frantar et al.): once columns [i1, i2) of W [n, k] are final,
+ * their scaled errors err [n, i2 - i1] reach every later column at once: W[:, i2:] -= err · Hinv[i1:i2, i2:].
+ */
+export function propagateBlockError(w: Float64Array, err: Float64Array, hinv: Float64Array, n: number, k: number, i1: number, i2: number): void {
+  const cnt = i2 - i1;
+  for (let r = 0; r < n; r++) {
+    const ro = r * k;
+    for (let c = 0; c < cnt; c++) {
+      const e = err[r * cnt + c];
+      if (e === 0) continue;
+      const ho = (i1 + c) * k;
+      for (let j = i2; j < k; j++) w[ro + j] -= e * hinv[ho + j];
+    }
+  }
+}
+
 /** Returns a copy of the square matrix with rows and columns gathered by perm. */
 export function permuteSym(a: Float64Array, k: number, perm: ArrayLike<number>): Float64Array {
   const out = new Float64Array(k * k);

@@ -5,7 +5,7 @@
  * later columns (OBS update) with the upper Cholesky factor of the damped inverse Hessian.
  */
 import { checkMatrix, CompressionError } from './errors.ts';
-import { prepareHessian } from './linalg.ts';
+import { prepareHessian, propagateBlockError, workingCopies } from './linalg.ts';
 
 export interface SparseGptOptions {
   /** Unstructured sparsity in [0, 1); ignored when nm is set. */
@@ -26,12 +26,7 @@ export function sparseGptPrune(w: Float32Array, n: number, k: number, h: Float64
   if (nm && !(nm.n > 0 && nm.n < nm.m && Number.isInteger(nm.n) && Number.isInteger(nm.m)))
     throw new CompressionError(`${name}: N:M pattern ${nm.n}:${nm.m} must have 0 < N < M`);
   const blockSize = opts.blockSize ?? 128;
-  const H = Float64Array.from(h);
-  const W = Float64Array.from(w);
-  for (let j = 0; j < k; j++) if (H[j * k + j] === 0) {
-    H[j * k + j] = 1;
-    for (let r = 0; r < n; r++) W[r * k + j] = 0;
-  }
+  const { W, H } = workingCopies(w, h, n, k);
   const { hinv } = prepareHessian(H, k, opts.percdamp ?? 0.01, name);
   const mask = new Uint8Array(n * k);
   for (let i1 = 0; i1 < k; i1 += blockSize) {
@@ -84,15 +79,7 @@ export function sparseGptPrune(w: Float32Array, n: number, k: number, h: Float64
         for (let j = i + 1; j < i2; j++) W[ro + j] -= e * hinv[i * k + j];
       }
     }
-    for (let r = 0; r < n; r++) {
-      const ro = r * k;
-      for (let c = 0; c < cnt; c++) {
-        const e = err[r * cnt + c];
-        if (e === 0) continue;
-        const ho = (i1 + c) * k;
-        for (let j = i2; j < k; j++) W[ro + j] -= e * hinv[ho + j];
-      }
-    }
+    propagateBlockError(W, err, hinv, n, k, i1, i2);
   }
   const out = new Float32Array(n * k);
   for (let i = 0; i < out.length; i++) out[i] = mask[i] ? 0 : W[i];

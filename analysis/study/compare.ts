@@ -1,12 +1,6 @@
 /** Comparing a compressed model's refusal directions with the original's (method.md §1.5-1.6). */
-import type { Candidates } from '../diff-means.ts';
+import { type Candidates, norm } from '../diff-means.ts';
 import { cosineOrNull } from './aird-math.ts';
-
-function norm(v: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  return Math.sqrt(s);
-}
 
 /**
  * cos(r_o^(p,l), r_c^(p,l)) for every layer l at position index p (0..nPos-1). null where either vector's

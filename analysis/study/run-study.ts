@@ -7,6 +7,7 @@
 import type { Model } from '../../models/types.ts';
 import { compressModel, weightStats } from '../compress/apply.ts';
 import type { MethodSpec } from '../compress/methods.ts';
+import { nextBatch } from '../batches.ts';
 import { cosine } from '../diff-means.ts';
 import { runDirection, sampleSplits, type DirectionResult } from '../direction-pipeline.ts';
 import { encodeInstructions, lastLogits, logProbsOf, refusalScoresOf } from '../model-runs.ts';
@@ -112,6 +113,8 @@ async function studyBody(original: Model, inp: StudyInputs, o: StudyOptions, pro
   };
   const methods: MethodResult[] = [];
   for (const spec of o.methods) {
+    // Compression runs its forwards without a signal: check for Ctrl-C before starting each method.
+    await nextBatch(o.signal, `${spec.name}: compression`);
     log(`${spec.name}: compressing`);
     progress.start(`compress ${spec.name}`, L);
     const c = await compressModel(original, spec, { calibration, batchSize: o.batchSize, onLayer: () => progress.increment(1) });
@@ -201,21 +204,25 @@ async function airdSearch(
   const vocab = original.config.vocabSize;
   const hv = encodeInstructions(original, dirO.splits.harmfulVal.map((p) => p.instruction));
   const sv = encodeInstructions(original, dirO.splits.harmlessVal.map((p) => p.instruction));
-  const baseLp = logProbsOf(await lastLogits(original, sv, { batchSize: o.batchSize }), vocab);
+  const run = { batchSize: o.batchSize, signal: o.signal };
+  const baseLp = logProbsOf(await lastLogits(original, sv, run), vocab);
   const out: NonNullable<AirdSummary['search']> = [];
   const top = Math.max(1, maxLayerOf(original.config.nLayers, o.maxLayerFraction));
   for (let l = 0; l < top; l++) {
     const m = applyAird(original, compressed, { ...base, editLayer: l }).model;
-    const h = await lastLogits(m, hv, { batchSize: o.batchSize });
-    const sl = await lastLogits(m, sv, { batchSize: o.batchSize });
-    const lp = logProbsOf(sl, vocab);
-    out.push({
-      layer: l,
-      harmfulScore: mean(refusalScoresOf(h, vocab, dirO.refusalTokens)),
-      harmlessScore: mean(refusalScoresOf(sl, vocab, dirO.refusalTokens)),
-      kl: mean(lp.map((p, i) => klFromLogProbs(baseLp[i], p))),
-    });
-    m.dispose();
+    try {
+      const h = await lastLogits(m, hv, run);
+      const sl = await lastLogits(m, sv, run);
+      const lp = logProbsOf(sl, vocab);
+      out.push({
+        layer: l,
+        harmfulScore: mean(refusalScoresOf(h, vocab, dirO.refusalTokens)),
+        harmlessScore: mean(refusalScoresOf(sl, vocab, dirO.refusalTokens)),
+        kl: mean(lp.map((p, i) => klFromLogProbs(baseLp[i], p))),
+      });
+    } finally {
+      m.dispose();
+    }
   }
   return out;
 }

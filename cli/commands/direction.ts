@@ -4,12 +4,14 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { idListArg, intArg, numArg, quantArg } from '../../analysis/cli-args.ts';
+import { idListArg, intArg, layerFractionArg, quantArg } from '../../analysis/cli-args.ts';
 import { type DirectionResult, runDirection } from '../../analysis/direction-pipeline.ts';
 import { writeDirection, writeJson } from '../../analysis/direction-io.ts';
 import { loadPrompts } from '../../analysis/prompts.ts';
+import type { CandidateScore } from '../../analysis/selection.ts';
 import { sigintSignal, stderrProgress } from '../../analysis/progress.ts';
 import { InterruptedError, UsageError } from '../../engine/errors.ts';
+import { checkOutputDir } from '../../engine/output-dir.ts';
 import { loadModel } from '../../models/load.ts';
 import { info, printResult, table } from '../output.ts';
 
@@ -60,13 +62,14 @@ export function register(program: Command): void {
         nTrain: intArg('--n-train', o.nTrain, 1),
         nVal: intArg('--n-val', o.nVal, 1),
         seed: intArg('--seed', o.seed, 0, 2 ** 32 - 1),
-        maxLayerFraction: numArg('--max-layer-fraction', o.maxLayerFraction, 0, 1),
+        maxLayerFraction: layerFractionArg(o.maxLayerFraction),
         refusalTokens: idListArg('--refusal-tokens', o.refusalTokens),
         batchSize: intArg('--batch-size', o.batchSize, 1),
         filter: o.filter,
       };
       const layers = idListArg('--layers', o.layers);
       const precision = quantArg(o.quant);
+      checkOutputDir(o.out);
       const t0 = performance.now();
       const model = await loadModel(dir, { precision });
       const bad = layers?.find((l) => l >= model.config.nLayers);
@@ -104,13 +107,8 @@ function layerFilter(layers: number[] | undefined): ((pos: number, layer: number
   return (_pos, layer) => set.has(layer);
 }
 
-export interface SelectedJson {
-  pos: number;
-  layer: number;
-  bypass: number;
-  induce: number;
-  kl: number;
-  norm: number;
+/** selected.json: the selected candidate's scores plus how it was obtained. */
+export interface SelectedJson extends CandidateScore {
   filtered: boolean;
   survivors: number;
   candidates: number;

@@ -6,16 +6,15 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { idListArg, intArg, numArg, quantArg } from '../../analysis/cli-args.ts';
-import { type CeSequence, MAX_NEW_TOKENS_LIMIT, crossEntropy, evaluateRefusal, klBetween, responseSequences, textSequences } from '../../analysis/evaluate.ts';
+import { MAX_NEW_TOKENS_LIMIT, crossEntropy, evaluateRefusal, klBetween } from '../../analysis/evaluate.ts';
 import { type InterventionSpec, buildIntervention } from '../../analysis/intervention-spec.ts';
-import { defaultRefusalTokens, requireTokenizer } from '../../analysis/model-runs.ts';
+import { checkRefusalTokens, defaultRefusalTokens, requireTokenizer } from '../../analysis/model-runs.ts';
+import { pplSequences, readPplSource } from '../../analysis/ppl-text.ts';
 import { loadPrompts } from '../../analysis/prompts.ts';
-import { readFileSync } from 'node:fs';
 import { sigintSignal, stderrProgress } from '../../analysis/progress.ts';
 import { sample } from '../../analysis/sampling.ts';
-import { UsageError } from '../../engine/errors.ts';
+import { InterruptedError, UsageError } from '../../engine/errors.ts';
 import { loadModel } from '../../models/load.ts';
-import type { Model } from '../../models/types.ts';
 import { printResult, table } from '../output.ts';
 
 interface Opts {
@@ -71,10 +70,16 @@ export function register(program: Command): void {
         : o.add
           ? { kind: 'add', direction: o.add, coeff: numArg('--coeff', o.coeff)!, layer: intArg('--layer', o.layer, 0), promptOnly: o.promptOnly ?? false }
           : { kind: 'none' };
+      // Every input is read and checked before the (long) generation starts, so a bad --ppl or --kl-base fails at once.
+      const pplSource = o.ppl ? readPplSource(o.ppl) : undefined;
       const model = await loadModel(dir, { precision: quantArg(o.quant) });
       const tok = requireTokenizer(model, dir);
       const refusalTokens = idListArg('--refusal-tokens', o.refusalTokens) ?? defaultRefusalTokens(tok);
+      checkRefusalTokens(refusalTokens, model.config.vocabSize);
       const iv = buildIntervention(model, spec);
+      const klBase = o.klBase ? await loadModel(o.klBase, { precision: quantArg(o.quant) }) : o.kl ? model : undefined;
+      if (klBase && klBase.config.vocabSize !== model.config.vocabSize)
+        throw new UsageError(`--kl-base: ${o.klBase} has vocabulary size ${klBase.config.vocabSize}, ${dir} has ${model.config.vocabSize}`);
       const { signal, dispose } = sigintSignal();
       const progress = stderrProgress();
       const t0 = performance.now();
@@ -83,13 +88,9 @@ export function register(program: Command): void {
         const ev = await evaluateRefusal(model, items, { hooks: iv.hooks, maxNewTokens, batchSize, signal, refusalTokens, onBatch: (k) => progress.increment(k) });
         progress.stop();
         const extra: { kl?: number; ce?: number; perplexity?: number; pplTokens?: number } = {};
-        if (o.kl || o.klBase) {
-          const base = o.klBase ? await loadModel(o.klBase, { precision: quantArg(o.quant) }) : model;
-          if (base.config.vocabSize !== model.config.vocabSize) throw new UsageError(`--kl-base: ${o.klBase} has a different vocabulary size`);
-          extra.kl = await klBetween({ model: base }, { model, hooks: iv.hooks }, items, { batchSize, signal });
-        }
-        if (o.ppl) {
-          const ppl = await crossEntropy(model, pplSequences(model, o.ppl), { hooks: iv.hooks, signal });
+        if (klBase) extra.kl = await klBetween({ model: klBase }, { model, hooks: iv.hooks }, items, { batchSize, signal });
+        if (pplSource) {
+          const ppl = await crossEntropy(model, pplSequences(model, pplSource), { hooks: iv.hooks, signal });
           Object.assign(extra, { ce: ppl.ce, perplexity: ppl.perplexity, pplTokens: ppl.tokens });
         }
         const result = {
@@ -117,24 +118,12 @@ export function register(program: Command): void {
           rows.push(['time', `${r.seconds.toFixed(1)} s, ${maxNewTokens} new tokens max`]);
           return table(rows);
         });
+      } catch (e) {
+        if (e instanceof InterruptedError) throw new InterruptedError(`eval: interrupted (${e.message}); nothing printed`);
+        throw e;
       } finally {
         progress.stop();
         dispose();
       }
     });
-}
-
-function pplSequences(model: Model, file: string): CeSequence[] {
-  if (file.endsWith('.jsonl') || file.endsWith('.json')) {
-    const text = readFileSync(file, 'utf8');
-    const rows = file.endsWith('.json') ? (JSON.parse(text) as unknown[]) : text.split(/\r?\n/).filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
-    const pairs = rows.map((r, i) => {
-      const o = r as { instruction?: unknown; output?: unknown; input?: unknown };
-      if (typeof o.instruction !== 'string' || typeof o.output !== 'string') throw new UsageError(`${file}: row ${i + 1} needs string fields instruction and output`);
-      if (typeof o.input === 'string' && o.input.trim() !== '') return null; // Arditi: no-input rows only
-      return { instruction: o.instruction, output: o.output };
-    });
-    return responseSequences(model, pairs.filter((p): p is { instruction: string; output: string } => p !== null));
-  }
-  return textSequences(model, readFileSync(file, 'utf8'));
 }

@@ -53,6 +53,7 @@ export function parsePrecision(opts: ModelOptions): { precision: WeightPrecision
   const q = opts.quant ?? 'f32';
   if (q !== 'f32' && q !== 'int8' && q !== 'int4') throw new UsageError(`--quant: expected int8 or int4, got '${q}'`);
   const groupSize = opts.groupSize === undefined ? undefined : positiveInt(opts.groupSize, '--group-size');
+  if (groupSize !== undefined && q !== 'int4') throw new UsageError(`--group-size: only applies to --quant int4 (got --quant ${q})`);
   return { precision: q, groupSize };
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { readDirection } from '../../analysis/direction-io.ts';
 import { orthogonalizeFolder } from '../../analysis/orthogonalize-export.ts';
-import { printResult, table } from '../output.ts';
+import { info, printResult, table } from '../output.ts';
 
 export function register(program: Command): void {
   program
@@ -15,7 +15,10 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .action((dir: string, o: { direction: string; out: string; json?: boolean }) => {
       const d = readDirection(o.direction);
-      const rep = orthogonalizeFolder(dir, d.r, o.out, { pos: d.pos, layer: d.layer, source: path.resolve(o.direction) });
+      const rep = orthogonalizeFolder(dir, d.r, o.out, {
+        pos: d.pos, layer: d.layer, source: path.resolve(o.direction),
+        onFile: (file, done, total) => info(`orthogonalize: wrote ${file} (${done}/${total})`),
+      });
       printResult({ ...rep, pos: d.pos, layer: d.layer }, o.json ?? false, (r) =>
         table([
           ['written', r.outDir],

@@ -7,11 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { UsageError } from '../../engine/errors.ts';
+import { InterruptedError, UsageError } from '../../engine/errors.ts';
+import { checkOutputDir } from '../../engine/output-dir.ts';
 import { loadModel } from '../../models/load.ts';
 import { createBackend, BACKEND_NAMES } from '../../kernels/select.ts';
 import type { BackendName } from '../../kernels/types.ts';
+import { intArg, layerFractionArg, numArg } from '../../analysis/cli-args.ts';
 import { parseMethods } from '../../analysis/compress/methods.ts';
+import { readResponsePairs } from '../../analysis/ppl-text.ts';
 import { loadPrompts } from '../../analysis/prompts.ts';
 import { stderrProgress, sigintSignal } from '../../analysis/progress.ts';
 import { runStudy, type AirdLayerRule, type AirdSettings } from '../../analysis/study/run-study.ts';
@@ -52,45 +55,20 @@ export function shippedPromptsDir(): string | null {
   return null;
 }
 
-const int = (v: string, flag: string, min = 0): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag}: expected an integer >= ${min}, got "${v}"`);
-  return n;
-};
-const num = (v: string, flag: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new UsageError(`${flag}: expected a number, got "${v}"`);
-  return n;
-};
-
+/** AIRD settings, or null without --aird. The --aird-* values are checked either way, so a typo never passes silently. */
 export function airdSettings(o: StudyCliOptions): AirdSettings | null {
-  if (!o.aird) return null;
   const variant = o.airdVariant.toUpperCase();
   if (!['A', 'B', 'C', 'D'].includes(variant)) throw new UsageError(`--aird-variant: expected A, B, C or D, got "${o.airdVariant}"`);
   const rules = ['source', 'lowest-cosine', 'search'];
-  const layerRule: AirdLayerRule | number = rules.includes(o.airdLayer) ? (o.airdLayer as AirdLayerRule) : int(o.airdLayer, '--aird-layer (source, lowest-cosine, search or a block index)');
-  return { variant: variant as AirdSettings['variant'], layerRule, keepF32: !!o.airdKeepF32, alpha: num(o.airdAlpha, '--aird-alpha') };
-}
-
-function readPairs(file: string): { instruction: string; output: string }[] {
-  if (!fs.existsSync(file)) throw new UsageError(`--pairs: ${file} does not exist`);
-  return fs.readFileSync(file, 'utf8').split('\n').map((l, i) => [l.trim(), i] as const).filter(([l]) => l).map(([l, i]) => {
-    let v: unknown;
-    try {
-      v = JSON.parse(l);
-    } catch {
-      throw new UsageError(`${file}:${i + 1}: not valid JSON`);
-    }
-    const o = v as Record<string, unknown>;
-    if (typeof o?.instruction !== 'string' || typeof o?.output !== 'string') throw new UsageError(`${file}:${i + 1}: needs string fields instruction and output`);
-    return { instruction: o.instruction, output: o.output };
-  });
+  const layerRule: AirdLayerRule | number = rules.includes(o.airdLayer) ? (o.airdLayer as AirdLayerRule) : intArg('--aird-layer (source, lowest-cosine, search or a block index)', o.airdLayer, 0)!;
+  const alpha = numArg('--aird-alpha', o.airdAlpha)!;
+  if (!o.aird) return null;
+  return { variant: variant as AirdSettings['variant'], layerRule, keepF32: !!o.airdKeepF32, alpha };
 }
 
 export async function studyAction(modelDir: string, o: StudyCliOptions): Promise<void> {
   const methods = parseMethods(o.methods);
-  const maxLayerFraction = num(o.maxLayerFraction, '--max-layer-fraction');
-  if (!(maxLayerFraction > 0 && maxLayerFraction <= 1)) throw new UsageError(`--max-layer-fraction: expected a number in (0, 1], got ${o.maxLayerFraction}`);
+  const maxLayerFraction = layerFractionArg(o.maxLayerFraction)!;
   const shipped = shippedPromptsDir();
   const pick = (given: string | undefined, file: string, flag: string) => {
     if (given) return given;
@@ -99,18 +77,26 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
   };
   const harmful = loadPrompts(pick(o.harmful, 'harmful.json', '--harmful'));
   const harmless = loadPrompts(pick(o.harmless, 'harmless.json', '--harmless'));
-  const pairs = readPairs(pick(o.pairs, 'harmless_responses.jsonl', '--pairs'));
+  const pairs = readResponsePairs(pick(o.pairs, 'harmless_responses.jsonl', '--pairs'));
   const aird = airdSettings(o);
+  const counts = {
+    nTrain: intArg('--n-train', o.nTrain, 1)!, nVal: intArg('--n-val', o.nVal, 1)!, maxTokens: intArg('--max-tokens', o.maxTokens, 1)!,
+    seed: intArg('--seed', o.seed, 0, 2 ** 32 - 1)!, nCalibration: intArg('--n-calibration', o.nCalibration, 1)!, batchSize: intArg('--batch-size', o.batchSize, 1)!,
+  };
   if (o.backend && !BACKEND_NAMES.includes(o.backend as BackendName)) throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`);
+  checkOutputDir(o.out);
   const backend = o.backend ? await createBackend(o.backend as BackendName) : undefined;
   const model = await loadModel(modelDir, { backend });
+  const nLayers = model.config.nLayers;
+  if (typeof aird?.layerRule === 'number' && aird.layerRule >= nLayers) {
+    model.dispose();
+    throw new UsageError(`--aird-layer: block ${aird.layerRule} is outside 0..${nLayers - 1}`);
+  }
   const { signal, dispose } = sigintSignal();
   const log = (l: string) => process.stderr.write(`glassbox study: ${l}\n`);
   try {
     const out = await runStudy(model, { modelName: path.basename(path.resolve(modelDir)), harmful, harmless, pairs }, {
-      methods, aird, maxLayerFraction,
-      nTrain: int(o.nTrain, '--n-train', 1), nVal: int(o.nVal, '--n-val', 1), maxTokens: int(o.maxTokens, '--max-tokens', 1),
-      seed: int(o.seed, '--seed'), nCalibration: int(o.nCalibration, '--n-calibration', 1), batchSize: int(o.batchSize, '--batch-size', 1),
+      methods, aird, maxLayerFraction, ...counts,
       signal, progress: stderrProgress(), log,
       onCompressed: o.saveModels
         ? (name, m) => {
@@ -122,6 +108,9 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
     });
     const written = await writeReport(o.out, out);
     process.stdout.write(`${textSummary(out.summary)}\nreport: ${written.html}\nsummary: ${written.summary}\n`);
+  } catch (e) {
+    if (e instanceof InterruptedError) throw new InterruptedError(`study: interrupted (${e.message}); no report written to ${o.out}`);
+    throw e;
   } finally {
     dispose();
     model.dispose();

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { UsageError } from '../../engine/errors.ts';
+import { checkOutputFile } from '../../engine/output-dir.ts';
 import { writeSafetensors, type TensorToWrite } from '../../engine/safetensors-writer.ts';
 import { loadModel } from '../../models/load.ts';
 import { info, printResult } from '../output.ts';
@@ -39,6 +40,7 @@ export function register(program: Command): void {
     .action(async (dir: string, flags: TraceFlags) => {
       const { precision, groupSize } = parsePrecision(flags);
       if (!flags.out.endsWith('.safetensors')) throw new UsageError(`--out: expected a .safetensors file name, got '${flags.out}'`);
+      checkOutputFile(flags.out);
       const globs = flags.hooks.split(',').map((s) => s.trim()).filter(Boolean);
       const model = await loadModel(dir, { precision, groupSize, retainWeights: false });
       try {
