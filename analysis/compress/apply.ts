@@ -6,6 +6,7 @@
  * compressed layers < l (reference `prune_wanda` / `prune_sparsegpt` / GPTQ `llama_sequential`).
  */
 import type { LinearRole, Model, ModelLinear } from '../../models/types.ts';
+import { nextBatch } from '../batches.ts';
 import { awqGroups, awqSearchScales, foldAwqScales, type AwqBlock } from './awq.ts';
 import { collectInputStats, INPUT_OF, type InputPoint, type LayerStats } from './calibrate.ts';
 import { denseOf, storedBytes } from './dense.ts';
@@ -26,6 +27,8 @@ export interface CompressOptions {
   awqSampleRows?: number;
   /** Called when a layer is done. */
   onLayer?: (layer: number, nLayers: number) => void;
+  /** Ctrl-C: checked before each layer; the partly compressed clone is disposed. */
+  signal?: AbortSignal;
 }
 
 /** One AWQ scaling group's search outcome (calibration output MSE), keyed `${layer}.${targets joined by +}`. */
@@ -69,6 +72,15 @@ export async function compressModel(original: Model, method: MethodSpec, opts: C
   if (needsCalibration(method) && opts.calibration.length === 0)
     throw new CompressionError(`${method.name}: needs calibration prompts, got none`);
   const model = original.clone();
+  try {
+    return await compressClone(model, method, opts, t0);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+async function compressClone(model: Model, method: MethodSpec, opts: CompressOptions, t0: number): Promise<CompressedModel> {
   const L = model.config.nLayers;
   const roles = linearRoles(model);
   const details: Record<string, unknown> = {};
@@ -80,6 +92,7 @@ export async function compressModel(original: Model, method: MethodSpec, opts: C
   const awqLosses: Record<string, AwqGroupLoss> = {};
   const inputScales = new Map<string, Float32Array>();
   for (let l = 0; l < L; l++) {
+    await nextBatch(opts.signal, `${method.name}: compression`);
     let stats: LayerStats | undefined = allStats?.get(l);
     if (sequential(method)) {
       const want = { hessian: method.family === 'gptq' || method.family === 'sparsegpt', sampleRows: method.family === 'awq' ? (opts.awqSampleRows ?? 256) : 0 };

@@ -7,7 +7,6 @@
 import type { Model } from '../../models/types.ts';
 import { compressModel, weightStats } from '../compress/apply.ts';
 import type { MethodSpec } from '../compress/methods.ts';
-import { nextBatch } from '../batches.ts';
 import { cosine } from '../diff-means.ts';
 import { runDirection, sampleSplits, type DirectionResult } from '../direction-pipeline.ts';
 import { encodeInstructions, lastLogits, logProbsOf, refusalScoresOf } from '../model-runs.ts';
@@ -113,11 +112,9 @@ async function studyBody(original: Model, inp: StudyInputs, o: StudyOptions, pro
   };
   const methods: MethodResult[] = [];
   for (const spec of o.methods) {
-    // Compression runs its forwards without a signal: check for Ctrl-C before starting each method.
-    await nextBatch(o.signal, `${spec.name}: compression`);
     log(`${spec.name}: compressing`);
     progress.start(`compress ${spec.name}`, L);
-    const c = await compressModel(original, spec, { calibration, batchSize: o.batchSize, onLayer: () => progress.increment(1) });
+    const c = await compressModel(original, spec, { calibration, batchSize: o.batchSize, signal: o.signal, onLayer: () => progress.increment(1) });
     progress.stop();
     await o.onCompressed?.(spec.name, c.model);
     log(`${spec.name}: refusal direction`);

@@ -71,7 +71,8 @@ export function register(program: Command): void {
       const precision = quantArg(o.quant);
       checkOutputDir(o.out);
       const t0 = performance.now();
-      const model = await loadModel(dir, { precision });
+      // Hooks only: no host-side weight copy beside the backend's (one copy of the weights in memory).
+      const model = await loadModel(dir, { precision, retainWeights: false });
       const bad = layers?.find((l) => l >= model.config.nLayers);
       if (bad !== undefined) throw new UsageError(`--layers: ${bad} is outside 0..${model.config.nLayers - 1}`);
       const { signal, dispose } = sigintSignal();

@@ -72,12 +72,13 @@ export function register(program: Command): void {
           : { kind: 'none' };
       // Every input is read and checked before the (long) generation starts, so a bad --ppl or --kl-base fails at once.
       const pplSource = o.ppl ? readPplSource(o.ppl) : undefined;
-      const model = await loadModel(dir, { precision: quantArg(o.quant) });
+      // Hooks only: no host-side weight copy beside the backend's (one copy of the weights in memory).
+      const model = await loadModel(dir, { precision: quantArg(o.quant), retainWeights: false });
       const tok = requireTokenizer(model, dir);
       const refusalTokens = idListArg('--refusal-tokens', o.refusalTokens) ?? defaultRefusalTokens(tok);
       checkRefusalTokens(refusalTokens, model.config.vocabSize);
       const iv = buildIntervention(model, spec);
-      const klBase = o.klBase ? await loadModel(o.klBase, { precision: quantArg(o.quant) }) : o.kl ? model : undefined;
+      const klBase = o.klBase ? await loadModel(o.klBase, { precision: quantArg(o.quant), retainWeights: false }) : o.kl ? model : undefined;
       if (klBase && klBase.config.vocabSize !== model.config.vocabSize)
         throw new UsageError(`--kl-base: ${o.klBase} has vocabulary size ${klBase.config.vocabSize}, ${dir} has ${model.config.vocabSize}`);
       const { signal, dispose } = sigintSignal();
