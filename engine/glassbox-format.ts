@@ -38,8 +38,9 @@ export interface NamedTensor {
 }
 
 /**
- * An LLM.int8()-style mixed Linear as stored: the same shape as models/types.ts MixedWeight (which the engine
- * cannot import), so a value of either type is a value of the other.
+ * An LLM.int8()-style mixed Linear: input columns `outlierCols` run in f32 (`outlier` is [N, nOut]), the rest on
+ * the int8 kernel (`main` has those columns zeroed); the two results are added. models/types.ts re-exports it as
+ * MixedWeight.
  */
 export interface MixedLinearWeight {
   format: 'mixed';
