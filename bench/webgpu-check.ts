@@ -10,6 +10,7 @@
  * Error measure: max |y - ref| / max|ref| per op (linear: per output over Σ|W·x|, the scale of the
  * f32 summation bound); `limit` is a loose f32 budget (K·2^-24 for sums of K terms, 1e-5 otherwise).
  */
+import { hfInvFreq } from '../models/rope.ts';
 import { createGpujsBackend } from '../kernels/gpujs/backend.ts';
 import { webgpuAvailable } from '../kernels/gpujs/webgpu.ts';
 import { dequantize } from '../kernels/formats.ts';
@@ -76,7 +77,7 @@ async function checks(be: Backend) {
   const x = rnd(t * d, 10), w = rnd(d), b = rnd(d);
   push('rmsNorm', relErr(await be.rmsNorm(x, w, t, d, 1e-5, true), ref.rmsNormRef(x, w, t, d, 1e-5, true)), 1e-5);
   push('layerNorm', relErr(await be.layerNorm(x, w, b, t, d, 1e-5), ref.layerNormRef(x, w, b, t, d, 1e-5)), 1e-5);
-  const xr = rnd(t * H * hd), pos = Int32Array.from([0, 1, 100, 2048, 8000]), inv = ref.ropeInvFreq(hd, 10000, { type: 'none' });
+  const xr = rnd(t * H * hd), pos = Int32Array.from([0, 1, 100, 2048, 8000]), inv = hfInvFreq({ dim: hd, theta: 10000, scaling: { type: 'none' } });
   push('rope', relErr(await be.rope(xr, pos, t, H, hd, inv), ref.ropeRef(xr, pos, t, H, hd, inv)), 1e-5);
   const keyValid = Uint8Array.from({ length: s }, (_, j) => (j < 3 ? 0 : 1));
   const a = { q: rnd(t * H * hd, 2), k: rnd(s * KV * hd, 2), v: rnd(s * KV * hd), t, s, nHeads: H, nKvHeads: KV, headDim: hd, keyValid, scale: 0.25 };

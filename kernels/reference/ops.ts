@@ -143,34 +143,3 @@ export function embeddingRef(table: Float32Array, ids: Int32Array, d: number): F
   for (let i = 0; i < ids.length; i++) y.set(table.subarray(ids[i] * d, ids[i] * d + d), i * d);
   return y;
 }
-
-/**
- * RoPE inverse frequencies as transformers computes them (float32), for default / linear / llama3 scaling.
- * Linear scaling is applied to positions in HF; dividing inv_freq by the factor is the same rotation.
- */
-export function ropeInvFreq(
-  headDim: number,
-  theta: number,
-  scaling:
-    | { type: 'none' }
-    | { type: 'linear'; factor: number }
-    | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number },
-): Float32Array {
-  const half = headDim / 2;
-  const inv = new Float32Array(half);
-  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(theta, Math.fround((2 * i) / headDim));
-  if (scaling.type === 'linear') for (let i = 0; i < half; i++) inv[i] = inv[i] / scaling.factor;
-  if (scaling.type === 'llama3') {
-    const { factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: old } = scaling;
-    const lowWl = old / lowFreqFactor;
-    const highWl = old / highFreqFactor;
-    for (let i = 0; i < half; i++) {
-      const wl = (2 * Math.PI) / inv[i];
-      if (wl < highWl) continue;
-      if (wl > lowWl) { inv[i] = inv[i] / factor; continue; }
-      const smooth = (old / wl - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
-      inv[i] = (1 - smooth) * (inv[i] / factor) + smooth * inv[i];
-    }
-  }
-  return inv;
-}

@@ -3,6 +3,7 @@
  * every gpu.js mode available without a GPU. Each bound is derived in a comment from the f32 operations
  * the kernel performs (u = 2^-24 per rounding); gpu.js' cpu mode computes in doubles and is tighter.
  */
+import { hfInvFreq } from '../../models/rope.ts';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../engine/errors.ts';
@@ -91,7 +92,7 @@ export function opsSuite(mode: GpujsMode): void {
             const hd = 2 * halfDim;
             const x = randoms(seed, t * h * hd, 3);
             const pos = Int32Array.from(randoms(seed + 1, t), (v) => Math.floor(((v + 1) / 2) * maxPos));
-            const inv = ref.ropeInvFreq(hd, 10000, { type: 'none' });
+            const inv = hfInvFreq({ dim: hd, theta: 10000, scaling: { type: 'none' } });
             const y = await be.rope(x, pos, t, h, hd, inv);
             const r = ref.ropeRef(x, pos, t, h, hd, inv);
             // Same f32 angles as the reference; cos and sin rounded to f32 (u each), two products and a
