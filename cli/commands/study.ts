@@ -130,7 +130,7 @@ export function register(program: Command): void {
     .option('--aird-keep-f32', 'keep AIRD-edited matrices in f32 instead of re-quantizing them')
     .option('--aird-alpha <x>', 'variant D coefficient', '1')
     .option('--max-layer-fraction <f>', 'drop candidate layers >= floor(F * L)', '0.8')
-    .option('--n-train <n>', 'train prompts per class', '64')
+    .option('--n-train <n>', 'train prompts per class (lists shorter than n-train + n-val are split 80/20)', '128')
     .option('--n-val <n>', 'val prompts per class (selection and evaluation)', '32')
     .option('--max-tokens <n>', 'greedy new tokens per evaluation completion', '48')
     .option('--seed <n>', 'sampling seed', '42')
