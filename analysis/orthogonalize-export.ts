@@ -85,6 +85,7 @@ export function orthogonalizeFolder(srcDir: string, r: ArrayLike<number>, outDir
   checkOutputDir(outDir);
   if (fs.existsSync(out) && fs.readdirSync(out).length > 0) throw new UsageError(`${outDir}: already exists and is not empty`);
   const folder = openModelFolder(src);
+  removeStaleTemps(out);
   const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   try {
     const { config, weights, names } = folder;
@@ -168,5 +169,30 @@ export function orthogonalizeFolder(srcDir: string, r: ArrayLike<number>, outDir
     throw e;
   } finally {
     folder.close();
+  }
+}
+
+/**
+ * The export is synchronous, so Ctrl-C kills the process without cleanup and may leave its hidden temp folder
+ * beside the target; the next export to the same target removes temp folders whose process is gone.
+ */
+export function removeStaleTemps(out: string): void {
+  const dir = path.dirname(out);
+  if (!fs.existsSync(dir)) return;
+  const esc = path.basename(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^\\.${esc}\\.(\\d+)-[0-9a-f]{8}\\.tmp$`);
+  for (const name of fs.readdirSync(dir)) {
+    const m = re.exec(name);
+    if (!m || pidAlive(Number(m[1]))) continue;
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
