@@ -1,8 +1,11 @@
 /**
  * Backend selection. Order of precedence: an explicit name, then GLASSBOX_BACKEND, then the automatic
- * choice: webgpu when an adapter answers, else the wasm SIMD kernels, else (only if that module fails to
- * load) the plain-TS reference. Backend modules are imported lazily, so choosing one never loads the
- * others (gpu.js and Dawn are not loaded unless a gpu.js backend or the webgpu probe is needed).
+ * choice: the wasm SIMD kernels, else (only if that module fails to load) the plain-TS reference.
+ * webgpu is opt-in (GLASSBOX_BACKEND=webgpu): its kernels are correct and a single matmul is fast on a GPU,
+ * but every op is a separate gpu.js call with an upload and a readback, so whole-model decode measured
+ * 20x slower than wasm-simd on an H100 machine (bench/results/webgpu-model-h100.json) — choosing it
+ * automatically would slow down every user with a GPU. Backend modules are imported lazily, so choosing
+ * one never loads the others (gpu.js and Dawn are not loaded unless a gpu.js backend is asked for).
  */
 import { UsageError } from '../engine/errors.ts';
 import type { Backend, BackendName } from './types.ts';
@@ -11,7 +14,6 @@ import { createReferenceBackend } from './reference/backend.ts';
 export const BACKEND_ENV = 'GLASSBOX_BACKEND';
 export const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'webasm', 'cpu', 'wasm-simd', 'reference'];
 
-let webgpuProbe: boolean | null = null;
 let wasmLoadFailed = false;
 let wasmLoad: Promise<{ mod: typeof import('./wasm/backend.ts') | null; error: string | null }> | null = null;
 
@@ -45,25 +47,19 @@ function loadWasm() {
 
 /**
  * The backend createBackend() would pick, answered synchronously from what is known so far: the env
- * override, else webgpu only if an earlier resolveBackendName() found an adapter (the probe is async),
- * else wasm-simd unless its module already failed to load, else reference.
+ * override, else wasm-simd unless its module already failed to load, else reference.
  */
 export function defaultBackendName(env: NodeJS.ProcessEnv = process.env): BackendName {
   const fromEnv = envBackendName(env);
   if (fromEnv) return fromEnv;
-  if (webgpuProbe) return 'webgpu';
   return wasmSimdPresent() ? 'wasm-simd' : 'reference';
 }
 
-/** Like defaultBackendName(), after probing for a WebGPU adapter and loading the wasm module (once each). */
+/** Like defaultBackendName(), after loading the wasm module (once). */
 export async function resolveBackendName(env: NodeJS.ProcessEnv = process.env): Promise<BackendName> {
   const fromEnv = envBackendName(env);
   if (fromEnv) return fromEnv;
-  if (webgpuProbe === null) {
-    const { webgpuAvailable } = await import('./gpujs/webgpu.ts');
-    webgpuProbe = await webgpuAvailable();
-  }
-  if (!webgpuProbe) await loadWasm();
+  await loadWasm();
   return defaultBackendName(env);
 }
 

@@ -46,6 +46,16 @@ describe('CLI bad input: one line on stderr, exit 1, nothing written', () => {
     expect(oneLineError(await glassbox('generate', TINY, '--prompt', 'hi', '--group-size', '64'))).toBe('glassbox: --group-size: only applies to --quant int4 (got --quant f32)');
   });
 
+  it('generate: --chat with --ids, and study: a zero int4 group size, are refused up front', async () => {
+    const [chat, g0] = await Promise.all([
+      glassbox('generate', TINY, '--ids', '1,2', '--chat'),
+      glassbox('study', TINY, '--out', path.join(tmp, 'g0'), '--methods', 'int8,int4-g0'),
+    ]);
+    expect(oneLineError(chat)).toBe('glassbox: --chat applies to --prompt TEXT only; --ids are used as given');
+    expect(oneLineError(g0)).toBe('glassbox: --methods: "int4-g0" needs a group size of at least 1');
+    expect(existsSync(path.join(tmp, 'g0'))).toBe(false);
+  });
+
   it('a prompt file with invalid JSON is named, on one line (JSON.parse quotes the text, newline included)', async () => {
     const bad = file('bad.json', 'not json\n');
     const out = path.join(tmp, 'dir-bad-json');

@@ -1,7 +1,6 @@
-/** Backend selection: explicit name > GLASSBOX_BACKEND > automatic (webgpu adapter > wasm-simd > reference). */
+/** Backend selection: explicit name > GLASSBOX_BACKEND > automatic (wasm-simd > reference; webgpu is opt-in). */
 import { describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../engine/errors.ts';
-import { webgpuAvailable } from '../kernels/gpujs/webgpu.ts';
 import { addRef } from '../kernels/reference/ops.ts';
 import {
   BACKEND_ENV, createBackend, defaultBackendName, envBackendName, resolveBackendName, wasmSimdPresent,
@@ -22,11 +21,12 @@ describe('backend selection', () => {
     );
   });
 
-  it('chooses webgpu only with an adapter, else wasm-simd', async () => {
+  it('chooses wasm-simd automatically, even where a WebGPU adapter exists (webgpu is opt-in)', async () => {
     expect(wasmSimdPresent()).toBe(true);
-    const expected: BackendName = (await webgpuAvailable()) ? 'webgpu' : 'wasm-simd';
+    const expected: BackendName = 'wasm-simd';
     expect(await resolveBackendName({})).toBe(expected);
     expect(defaultBackendName({})).toBe(expected);
+    expect(await resolveBackendName({ [BACKEND_ENV]: 'webgpu' })).toBe('webgpu');
     // The override beats the automatic choice.
     expect(await resolveBackendName({ [BACKEND_ENV]: 'cpu' })).toBe('cpu');
   });
@@ -68,9 +68,8 @@ describe('backend selection when the wasm module cannot load', () => {
     });
     try {
       const sel = await import('../kernels/select.ts');
-      const gpu = await webgpuAvailable();
-      expect(await sel.resolveBackendName({})).toBe(gpu ? 'webgpu' : 'reference');
-      if (!gpu) expect(sel.wasmSimdPresent()).toBe(false);
+      expect(await sel.resolveBackendName({})).toBe('reference');
+      expect(sel.wasmSimdPresent()).toBe(false);
       await expect(sel.createBackend('wasm-simd', {})).rejects.toThrow(/^backend wasm-simd could not be loaded: ./);
     } finally {
       vi.doUnmock('../kernels/wasm/backend.ts');

@@ -12,7 +12,7 @@ export type MethodSpec =
   | { name: string; family: 'sparsegpt'; sparsity: number; nm: { n: number; m: number } | null };
 
 export const METHOD_NAMES = [
-  'int8', 'llm-int8', 'int4-g32', 'int4-g64', 'int4-g128', 'gptq4', 'awq4',
+  'int8', 'llm-int8', 'int4-g32', 'int4-g64', 'int4-g128', 'gptq4', 'gptq4-act', 'awq4',
   'magnitude-50', 'wanda-50', 'wanda-2:4', 'wanda-4:8', 'sparsegpt-50', 'sparsegpt-2:4',
 ] as const;
 
@@ -22,7 +22,10 @@ export function parseMethod(name: string): MethodSpec {
   if (n === 'int8') return { name: n, family: 'int8', bits: 8 };
   if (n === 'llm-int8') return { name: n, family: 'llm-int8', bits: 8, threshold: 6.0 };
   let m = /^int4-g(\d+)$/.exec(n);
-  if (m) return { name: n, family: 'int4-rtn', bits: 4, groupSize: Number(m[1]) };
+  if (m) {
+    if (Number(m[1]) < 1) throw new UsageError(`--methods: "${name}" needs a group size of at least 1`);
+    return { name: n, family: 'int4-rtn', bits: 4, groupSize: Number(m[1]) };
+  }
   if (n === 'gptq4') return { name: n, family: 'gptq', bits: 4, groupSize: 128, actOrder: false };
   if (n === 'gptq4-act') return { name: n, family: 'gptq', bits: 4, groupSize: 128, actOrder: true };
   if (n === 'awq4') return { name: n, family: 'awq', bits: 4, groupSize: 128 };

@@ -36,6 +36,7 @@ export interface GenerateJson {
 export function promptIds(opts: PromptOptions, tokenizer: Tokenizer | null, vocabSize: number): number[] {
   if ((opts.prompt === undefined) === (opts.ids === undefined)) throw new UsageError('give exactly one of --prompt TEXT or --ids 1,2,3');
   if (opts.ids !== undefined) {
+    if (opts.chat) throw new UsageError('--chat applies to --prompt TEXT only; --ids are used as given');
     const ids = opts.ids.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
     const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
     if (ids.length === 0 || bad !== undefined) throw new UsageError(`--ids: expected comma-separated token ids in 0..${vocabSize - 1}, got '${opts.ids}'`);

@@ -123,7 +123,7 @@ export function register(program: Command): void {
     .description('compression study: compress with each method, compare refusal directions and behaviour with the original, AIRD (reconstruction), HTML report')
     .argument('<model-dir>', 'Hugging Face model folder')
     .requiredOption('--out <dir>', 'report folder (report.html, summary.json, directions/)')
-    .option('--methods <list>', 'comma-separated: int8, llm-int8, int4-g32, int4-g64, int4-g128, gptq4, awq4, magnitude-50, wanda-50, wanda-2:4, wanda-4:8, sparsegpt-50, sparsegpt-2:4', 'int8,int4-g128,wanda-50')
+    .option('--methods <list>', 'comma-separated: int8, llm-int8, int4-g32, int4-g64, int4-g128 (any int4-gN), gptq4, gptq4-act, awq4, magnitude-50, wanda-50, wanda-2:4, wanda-4:8, sparsegpt-50, sparsegpt-2:4 (pruning: any percentage 1-99 or N:M)', 'int8,int4-g128,wanda-50')
     .option('--aird', 'apply AIRD (reconstruction) to each compressed model and evaluate it')
     .option('--aird-variant <v>', 'A (projection restore), B (direction swap), C (restore the block), D (activation-addition bias)', 'A')
     .option('--aird-layer <rule>', 'source (block before the original\'s layer), lowest-cosine, search, or a block index', 'source')
