@@ -11,9 +11,9 @@
  * α = 0 gives s = 1, i.e. plain RTN, so a group's chosen loss never exceeds RTN's on the calibration rows.
  */
 import type { ModelConfig } from '../../engine/types.ts';
-import type { Int4Weight } from '../../kernels/types.ts';
+import type { Int4Weight } from '../../models/weight-formats.ts';
 import type { LinearRole, ModelNorm, NormWhich } from '../../models/types.ts';
-import { dequantize } from '../../kernels/formats.ts';
+import { dequantize } from '../../models/weight-formats.ts';
 import { checkMatrix, CompressionError } from './errors.ts';
 import { quantizeInt4Group } from './rtn.ts';
 

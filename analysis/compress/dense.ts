@@ -1,6 +1,6 @@
 /** Dense f32 views of whatever weight a Linear holds (the compressors and AIRD edit in f32). */
-import { dequantize } from '../../kernels/formats.ts';
-import { weightBytes } from '../../kernels/formats.ts';
+import { dequantize } from '../../models/weight-formats.ts';
+import { weightBytes } from '../../models/weight-formats.ts';
 import type { LayerWeight } from '../../models/types.ts';
 import { dequantizeMixed } from './llm-int8.ts';
 

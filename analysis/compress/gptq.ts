@@ -7,7 +7,7 @@
  * One difference from the reference: it reads group parameters from the partly updated in-block weights,
  * where the reference reads the block-start copy; the two coincide when groupSize is a multiple of blockSize.
  */
-import type { Int4Weight } from '../../kernels/types.ts';
+import type { Int4Weight } from '../../models/weight-formats.ts';
 import { checkMatrix, CompressionError } from './errors.ts';
 import { permuteSym, prepareHessian, propagateBlockError, workingCopies } from './linalg.ts';
 import { int4Code, int4Params, packInt4, type Int4GroupParams } from './rtn.ts';

@@ -2,7 +2,7 @@
  * LLM.int8()-style mixed decomposition (Dettmers et al. 2022): input features whose calibration activation
  * magnitude exceeds `threshold` stay in f32; the remaining columns are int8 per output row. The model adds both.
  */
-import type { F32Weight } from '../../kernels/types.ts';
+import type { F32Weight } from '../../models/weight-formats.ts';
 import type { MixedWeight } from '../../models/types.ts';
 import { checkMatrix, CompressionError } from './errors.ts';
 import { quantizeInt8PerChannel } from './rtn.ts';

@@ -4,7 +4,7 @@
  * matrix is rounded to nearest on the same grid type and group size.
  */
 import type { LayerWeight } from '../../models/types.ts';
-import { quantizeInt4, quantizeInt8 } from '../../kernels/quantize.ts';
+import { quantizeInt4, quantizeInt8 } from '../../models/weight-formats.ts';
 import { quantizeLlmInt8 } from './llm-int8.ts';
 
 export function requantizeLike(like: LayerWeight, dense: Float32Array, name = 'weight'): LayerWeight {

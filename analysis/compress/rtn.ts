@@ -3,8 +3,8 @@
  * asymmetric group-wise; plus the per-group grid helpers GPTQ and AWQ round against. The int4 grid (range forced to include 0, scale = range/15, integer zero point) is the one reference GPTQ's
  * `Quantizer.find_params` uses, so RTN, GPTQ and AWQ differ only in which weights they round, not how.
  */
-import type { Int4Weight, Int8Weight } from '../../kernels/types.ts';
-import { quantizeInt4, quantizeInt8 } from '../../kernels/quantize.ts';
+import type { Int4Weight, Int8Weight } from '../../models/weight-formats.ts';
+import { quantizeInt4, quantizeInt8 } from '../../models/weight-formats.ts';
 import { checkMatrix, CompressionError } from './errors.ts';
 
 export interface Int4GroupParams {
@@ -32,7 +32,7 @@ export function int4Params(v: ArrayLike<number>, start: number, end: number): In
 export const int4Code = (x: number, p: Int4GroupParams): number =>
   Math.min(15, Math.max(0, Math.round(x / p.scale) + p.zero));
 
-export { packInt4 } from '../../kernels/quantize.ts';
+export { packInt4 } from '../../models/weight-formats.ts';
 
 /** int8 symmetric, one absmax scale per output row (scale = absmax/127): the kernels' RTN quantizer. */
 export function quantizeInt8PerChannel(w: Float32Array, n: number, k: number, name = 'weight'): Int8Weight {
