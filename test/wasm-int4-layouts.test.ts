@@ -8,22 +8,16 @@
  * 2^28 vs 2^24); (3) integer-valued data, where every f32 operation is exact, equals linearRef exactly,
  * including the extreme nibbles 0 and 15 and zero points 0 and 15.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { linearRef } from '../kernels/reference/ops.ts';
 import type { LinearWeight } from '../kernels/types.ts';
-import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
 import { lanePosition, packedLayout, writePacked } from '../kernels/wasm/pack.ts';
 import { randomWeight, randomX, rng } from './helpers/wasm-weights.ts';
+import { trackedBackend } from './helpers/wasm-weights.ts';
 
 type Int4 = Extract<LinearWeight, { format: 'int4' }>;
 
-const backends: { dispose(): void }[] = [];
-function backend(opts: Parameters<typeof createWasmSimdBackend>[0]) {
-  const b = createWasmSimdBackend(opts);
-  backends.push(b);
-  return b;
-}
-afterAll(() => backends.forEach((b) => b.dispose()));
+const backend = trackedBackend;
 
 const nibble = (w: Int4, r: number, c: number) => {
   const byte = w.packed[r * Math.ceil(w.k / 2) + (c >> 1)];

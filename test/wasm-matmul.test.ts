@@ -10,23 +10,17 @@
  * A kernel that dropped, duplicated or mis-scaled a single term fails it, since that term's error is
  * ~|x_k W_nk| >> K 2^-23 Σ|x W| for the K used here (checked by the "detects" test below).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { dequantize } from '../kernels/formats.ts';
 import { linearRef } from '../kernels/reference/ops.ts';
 import type { LinearWeight } from '../kernels/types.ts';
-import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
 import { WasmKernelError } from '../kernels/wasm/errors.ts';
 import { packedLayout } from '../kernels/wasm/pack.ts';
 import { randomWeight, randomX, rng, type Profile, type ZeroMode } from './helpers/wasm-weights.ts';
+import { trackedBackend } from './helpers/wasm-weights.ts';
 
-const backends: { dispose(): void }[] = [];
-function backend(opts: Parameters<typeof createWasmSimdBackend>[0]) {
-  const b = createWasmSimdBackend(opts);
-  backends.push(b);
-  return b;
-}
-afterAll(() => backends.forEach((b) => b.dispose()));
+const backend = trackedBackend;
 
 /** Index of the first element outside the bound, or -1. */
 function firstViolation(w: LinearWeight, x: Float32Array, t: number, y: Float32Array, ref: Float32Array): number {

@@ -1,5 +1,7 @@
 /** Random Linear weights for the wasm kernel tests: value profiles that stress rounding and edge cases. */
+import { afterAll } from 'vitest';
 import type { LinearWeight } from '../../kernels/types.ts';
+import { createWasmSimdBackend } from '../../kernels/wasm/backend.ts';
 
 export type Profile = 'normal' | 'zeros' | 'sparse' | 'large' | 'tiny';
 export type ZeroMode = 'random' | 'all0' | 'all15' | 'alternate' | 'symmetric';
@@ -54,3 +56,12 @@ function shuffled(k: number, r: () => number): Int32Array {
   }
   return a;
 }
+
+/** A wasm-simd backend disposed after the test file (terminates its worker threads). */
+export function trackedBackend(opts: Parameters<typeof createWasmSimdBackend>[0]): ReturnType<typeof createWasmSimdBackend> {
+  const b = createWasmSimdBackend(opts);
+  tracked.push(b);
+  return b;
+}
+const tracked: { dispose(): void }[] = [];
+afterAll(() => tracked.splice(0).forEach((b) => b.dispose()));
