@@ -7,6 +7,7 @@ import path from 'node:path';
 import { UsageError } from '../engine/errors.ts';
 import { openSafetensors } from '../engine/safetensors-reader.ts';
 import { writeFileAtomic, writeAll } from '../engine/atomic.ts';
+import { makeOutputDir } from '../engine/output-dir.ts';
 import { writeSafetensors } from '../engine/safetensors-writer.ts';
 
 export const DIRECTION_FILE = 'direction.safetensors';
@@ -22,7 +23,7 @@ export interface DirectionFile {
 }
 
 export function writeDirection(dir: string, d: Omit<DirectionFile, 'metadata'>, extra: Record<string, string> = {}): void {
-  fs.mkdirSync(dir, { recursive: true });
+  makeOutputDir(dir);
   const metadata = { ...extra, pos: String(d.pos), layer: String(d.layer), model: d.model, format: 'glassbox-direction' };
   writeSafetensors(path.join(dir, DIRECTION_FILE), [{ name: DIRECTION_TENSOR, dtype: 'F32', shape: [d.r.length], data: d.r }], metadata);
 }

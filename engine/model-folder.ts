@@ -10,6 +10,8 @@ import { readConfig } from './config.ts';
 import { ModelFolderError } from './errors.ts';
 import { moduleNames } from './names.ts';
 import { loadTokenizer } from './tokenizer.ts';
+import { protectSourceFolder } from './output-dir.ts';
+import { folderRoots } from './folder-files.ts';
 import type { ModelFolder, WeightSource } from './types.ts';
 
 /** The weight files a folder may hold, in the order they are looked for (never a `*.safetensors` glob). */
@@ -19,6 +21,8 @@ export function openModelFolder(dir: string): ModelFolder {
   const abs = path.resolve(dir);
   if (!existsSync(abs)) throw new ModelFolderError(`${dir}: model folder not found`);
   if (!statSync(abs).isDirectory()) throw new ModelFolderError(`${dir}: not a folder (expected an HF model folder)`);
+  // Nothing is ever written into a folder a model is read from (nor into its hub cache's blobs/).
+  for (const root of folderRoots(abs)) protectSourceFolder(root);
   const config = readConfig(abs);
   if (!WEIGHT_FILES.some((f) => existsSync(path.join(abs, f)))) {
     const other = ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'model.gguf'].find((f) => existsSync(path.join(abs, f)));

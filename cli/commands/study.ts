@@ -84,7 +84,7 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
     seed: intArg('--seed', o.seed, 0, 2 ** 32 - 1)!, nCalibration: intArg('--n-calibration', o.nCalibration, 1)!, batchSize: intArg('--batch-size', o.batchSize, 1)!,
   };
   if (o.backend && !BACKEND_NAMES.includes(o.backend as BackendName)) throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`);
-  checkOutputDir(o.out);
+  checkOutputDir(o.out, '--out', [modelDir]);
   const backend = o.backend ? await createBackend(o.backend as BackendName) : undefined;
   const model = await loadModel(modelDir, { backend });
   const nLayers = model.config.nLayers;

@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .action(async (dir: string, flags: TraceFlags) => {
       const { precision, groupSize } = parsePrecision(flags);
       if (!flags.out.endsWith('.safetensors')) throw new UsageError(`--out: expected a .safetensors file name, got '${flags.out}'`);
-      checkOutputFile(flags.out);
+      checkOutputFile(flags.out, '--out', [dir]);
       const globs = flags.hooks.split(',').map((s) => s.trim()).filter(Boolean);
       const model = await loadModel(dir, { precision, groupSize, retainWeights: false });
       try {
