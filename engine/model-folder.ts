@@ -3,7 +3,7 @@
  * sharded index), the tensor-name map, and the tokenizer when there is one. Every failure names the folder
  * or file and what is wrong with it.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { openWeights } from './checkpoint.ts';
 import { readConfig } from './config.ts';
@@ -11,7 +11,23 @@ import { ModelFolderError } from './errors.ts';
 import { moduleNames } from './names.ts';
 import { loadTokenizer } from './tokenizer.ts';
 import { protectSourceFolder } from './output-dir.ts';
-import { folderRoots } from './folder-files.ts';
+import { folderRoots, resolveFolderFile } from './folder-files.ts';
+
+/** The files of a model folder the loader opens (shards are checked when the index is read). */
+const READ_FILES = [
+  'config.json', 'quantize_config.json', 'model.safetensors', 'model.safetensors.index.json', 'tokenizer.json',
+  'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'chat_template.jinja',
+];
+
+/** Exists as a directory entry (a dangling symlink included, so it is reported rather than skipped). */
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
 import type { ModelFolder, WeightSource } from './types.ts';
 
 /** The weight files a folder may hold, in the order they are looked for (never a `*.safetensors` glob). */
@@ -23,6 +39,8 @@ export function openModelFolder(dir: string): ModelFolder {
   if (!statSync(abs).isDirectory()) throw new ModelFolderError(`${dir}: not a folder (expected an HF model folder)`);
   // Nothing is ever written into a folder a model is read from (nor into its hub cache's blobs/).
   for (const root of folderRoots(abs)) protectSourceFolder(root);
+  // Every file the loader reads may be a symlink (hub cache) but must resolve inside the folder's roots.
+  for (const f of READ_FILES) if (lexists(path.join(abs, f))) resolveFolderFile(abs, f);
   const config = readConfig(abs);
   if (!WEIGHT_FILES.some((f) => existsSync(path.join(abs, f)))) {
     const other = ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'model.gguf'].find((f) => existsSync(path.join(abs, f)));
