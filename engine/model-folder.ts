@@ -52,6 +52,12 @@ export function openModelFolder(dir: string): ModelFolder {
   try {
     const names = moduleNames(config, weights);
     const tokenizer = loadTokenizer(abs);
+    // Ids the tokenizer can produce must index the embedding: caught here, not when a decode fails.
+    if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
+      throw new ModelFolderError(
+        `${path.join(dir, 'tokenizer.json')}: the tokenizer has ${tokenizer.vocabSize} ids, more than config.json vocab_size ${config.vocabSize}`,
+      );
+    }
     return { dir: abs, config, names, weights, tokenizer, close: () => weights.close() };
   } catch (e) {
     weights.close();

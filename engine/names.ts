@@ -5,14 +5,18 @@
  * the first missing tensor named, not halfway through a forward pass.
  */
 import { ModelFolderError } from './errors.ts';
+import { checkLayerCount, checkTensorShapes } from './validate-shapes.ts';
 import type { LayerModuleNames, ModelConfig, ModuleNames, WeightSource } from './types.ts';
 
 /** A Linear's weight is stored under one of these suffixes: dense, GPTQ/AWQ, compressed-tensors pack-quantized. */
 export const LINEAR_WEIGHT_SUFFIXES = ['.weight', '.qweight', '.weight_packed'] as const;
 
 export function moduleNames(config: ModelConfig, weights: WeightSource): ModuleNames {
+  // Before the per-layer table is built: a config claiming 1e9 layers fails here, not in a heap abort.
+  checkLayerCount(config, weights);
   const names = config.family === 'gpt2' ? gpt2Names(config, weights) : llamaNames(config, weights);
   verify(config, names, weights);
+  checkTensorShapes(config, names, weights);
   return names;
 }
 

@@ -3,6 +3,7 @@
  * (embed -> blocks -> final norm -> logits), hooks and caching, and KV-cached batched generation.
  * The family-specific block math lives in llama.ts and gpt2.ts.
  */
+import { totalmem } from 'node:os';
 import { ConfigError, InterruptedError, UsageError } from '../engine/errors.ts';
 import type { ModelConfig, Tokenizer } from '../engine/types.ts';
 import type { Backend } from '../kernels/types.ts';
@@ -45,7 +46,16 @@ export interface BuildOptions {
    * hold a second copy; pass false for inference-only use (generate / trace / benchmarks) to hold one.
    */
   retainWeights?: boolean;
+  /**
+   * Let contexts run past config.json's max_position_embeddings (default false: refused with a one-line error).
+   * Only for RoPE models, where positions past the trained range are computable (quality is the user's call, e.g.
+   * with rope_scaling); a model with learned position embeddings (GPT-2 wpe) has no rows past n_positions.
+   */
+  allowLongContext?: boolean;
 }
+
+/** The KV cache may take at most this share of the machine's memory (a larger one is refused, not attempted). */
+const KV_MEMORY_SHARE = 0.5;
 
 const ROLES: LinearRole[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 
@@ -78,6 +88,7 @@ export class DecoderModel implements Model {
   /** True when the unembedding is the embedding array itself (tied, f32). */
   private unembedIsEmbed = false;
   private readonly invFreq: Float32Array | null;
+  private readonly allowLongContext: boolean;
 
   constructor(provider: WeightProvider, opts: BuildOptions) {
     const cfg = provider.config;
@@ -97,6 +108,9 @@ export class DecoderModel implements Model {
     expectLength(this.embed, cfg.vocabSize * cfg.dModel, 'token embedding');
     this.posEmbed = provider.posEmbedding();
     if (cfg.family === 'gpt2' && !this.posEmbed) throw new ConfigError('gpt2 model without position embeddings (wpe)');
+    this.allowLongContext = opts.allowLongContext ?? false;
+    if (this.allowLongContext && this.posEmbed)
+      throw new UsageError(`allowLongContext: ${cfg.modelType} has learned position embeddings (${cfg.maxPositions} rows); it cannot run past them`);
     this.finalNorm = provider.finalNorm();
     for (let l = 0; l < cfg.nLayers; l++) {
       const lin = {} as Record<LinearRole, ModelLinear | null>;
@@ -268,7 +282,7 @@ export class DecoderModel implements Model {
   /** Shares this model's backend (dispose clones before a model that owns its backend). */
   clone(): Model {
     this.assertRetained('clone');
-    return new DecoderModel(cloneProvider(this.exportProvider()), { backend: this.backend, groupSize: this.groupSize, quantizeUnembedding: this.quantizeUnembedding });
+    return new DecoderModel(cloneProvider(this.exportProvider()), { backend: this.backend, groupSize: this.groupSize, quantizeUnembedding: this.quantizeUnembedding, allowLongContext: this.allowLongContext });
   }
 
   /** Drops the weights; the backend too when this model created it (its worker threads end). */
@@ -345,12 +359,23 @@ export class DecoderModel implements Model {
     const win = this.config.slidingWindow;
     if (win !== null && realLen > win)
       throw new ConfigError(`config.json: sliding_window ${win} is smaller than the ${realLen}-token context; sliding-window attention is not implemented`);
-    if (this.config.family === 'gpt2' && realLen > this.config.maxPositions)
-      throw new UsageError(`context of ${realLen} tokens exceeds gpt2's ${this.config.maxPositions} positions`);
+    const max = this.config.maxPositions;
+    if (realLen > max && !this.allowLongContext) {
+      const field = this.posEmbed ? 'n_positions' : 'max_position_embeddings';
+      const hint = this.posEmbed ? '' : '; --allow-long-context runs past it';
+      throw new UsageError(`context of ${realLen} tokens exceeds ${field} ${max} in config.json (prompt + new tokens${hint})`);
+    }
   }
 
+  /** The cache is preallocated: its size is checked against memory first, so a huge --max-tokens is one line. */
   private newCache(batch: number, capacity: number): KvCache {
-    return new KvCache(this.config.nLayers, batch, capacity, this.config.nKvHeads, this.config.headDim);
+    const { nLayers, nKvHeads, headDim } = this.config;
+    const bytes = 2 * 4 * nLayers * batch * capacity * nKvHeads * headDim;
+    const limit = Math.floor(totalmem() * KV_MEMORY_SHARE);
+    const perRow = capacity * nKvHeads * headDim;
+    if (bytes > limit || perRow > 2 ** 32 - 1)
+      throw new UsageError(`KV cache for ${capacity} positions x batch ${batch} needs ${bytes} bytes, more than ${limit} bytes (half of this machine's memory)`);
+    return new KvCache(nLayers, batch, capacity, nKvHeads, headDim);
   }
 
   private padId(): number {

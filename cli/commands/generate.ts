@@ -18,6 +18,7 @@ export interface PromptOptions {
 export interface ModelOptions {
   quant?: string;
   groupSize?: string;
+  allowLongContext?: boolean;
 }
 
 export interface GenerateJson {
@@ -94,6 +95,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'sampling seed', '0')
     .option('--quant <format>', 'quantize the linears at load: int8 (per channel) or int4 (group 128)')
     .option('--group-size <g>', 'int4 group size (default 128)')
+    .option('--allow-long-context', "run past config.json's max_position_embeddings (RoPE models only)")
     .option('--json', 'print one JSON object {promptIds, generatedIds, text, tokensPerSecond, ...} on stdout')
     .action(async (dir: string, flags: GenerateFlags) => {
       const { precision, groupSize } = parsePrecision(flags);
@@ -102,7 +104,7 @@ export function register(program: Command): void {
       const topK = flags.topK === undefined ? undefined : positiveInt(flags.topK, '--top-k');
       const topP = flags.topP === undefined ? undefined : number(flags.topP, '--top-p', 0, 1);
       const seed = positiveInt(flags.seed, '--seed', 0);
-      const model = await loadModel(dir, { precision, groupSize, retainWeights: false });
+      const model = await loadModel(dir, { precision, groupSize, retainWeights: false, allowLongContext: flags.allowLongContext });
       const ids = promptIds(flags, model.tokenizer, model.config.vocabSize);
       const tok = model.tokenizer;
       const ac = new AbortController();

@@ -36,13 +36,14 @@ export function register(program: Command): void {
     .option('--hooks <globs>', 'comma-separated hook names/globs (`*` within a segment, `**` across)', 'blocks.*.hook_resid_post')
     .option('--quant <format>', 'quantize the linears at load: int8 or int4')
     .option('--group-size <g>', 'int4 group size (default 128)')
+    .option('--allow-long-context', "run past config.json's max_position_embeddings (RoPE models only)")
     .option('--json', 'print a JSON summary on stdout')
     .action(async (dir: string, flags: TraceFlags) => {
       const { precision, groupSize } = parsePrecision(flags);
       if (!flags.out.endsWith('.safetensors')) throw new UsageError(`--out: expected a .safetensors file name, got '${flags.out}'`);
       checkOutputFile(flags.out, '--out', [dir]);
       const globs = flags.hooks.split(',').map((s) => s.trim()).filter(Boolean);
-      const model = await loadModel(dir, { precision, groupSize, retainWeights: false });
+      const model = await loadModel(dir, { precision, groupSize, retainWeights: false, allowLongContext: flags.allowLongContext });
       try {
         const ids = promptIds(flags, model.tokenizer, model.config.vocabSize);
         const known = model.hookNames();
