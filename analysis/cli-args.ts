@@ -1,24 +1,20 @@
 /** Parsing of the analysis commands' numeric / list options into typed values (UsageError naming the flag). */
 import { UsageError } from '../engine/errors.ts';
+import { parseInteger, parseIntegerList, parseNumber } from '../engine/numbers.ts';
 import type { WeightPrecision } from '../models/types.ts';
 
+// All through the one strict parser (engine/numbers.ts); a1's cli/flags.ts replaces this file.
 export function intArg(flag: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not an integer in ${min}..${max}`);
-  return n;
+  return v === undefined ? undefined : parseInteger(v, flag, { min, max });
 }
 
 export function numArg(flag: string, v: string | undefined, min = -Infinity, max = Infinity): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a number in [${min}, ${max}]`);
-  return n;
+  return v === undefined ? undefined : parseNumber(v, flag, { min, max });
 }
 
+/** Comma-separated ids; '' is an error (it used to mean [0]). */
 export function idListArg(flag: string, v: string | undefined): number[] | undefined {
-  if (v === undefined) return undefined;
-  return v.split(',').map((s) => intArg(flag, s.trim(), 0)!);
+  return v === undefined ? undefined : parseIntegerList(v, flag, { min: 0 });
 }
 
 export function quantArg(v: string | undefined): WeightPrecision {

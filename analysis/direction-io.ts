@@ -23,6 +23,10 @@ export interface DirectionFile {
 }
 
 export function writeDirection(dir: string, d: Omit<DirectionFile, 'metadata'>, extra: Record<string, string> = {}): void {
+  // A zero or non-finite direction cannot be normalized: never write one (every reader would divide by zero).
+  let ss = 0;
+  for (const x of d.r) ss += x * x;
+  if (!(ss > 0) || !Number.isFinite(ss)) throw new UsageError(`${dir}: refusing to write a direction with zero or non-finite norm`);
   makeOutputDir(dir);
   const metadata = { ...extra, pos: String(d.pos), layer: String(d.layer), model: d.model, format: 'glassbox-direction' };
   writeSafetensors(path.join(dir, DIRECTION_FILE), [{ name: DIRECTION_TENSOR, dtype: 'F32', shape: [d.r.length], data: d.r }], metadata);
@@ -48,6 +52,7 @@ export function readDirection(dirOrFile: string): DirectionFile {
     const layer = Number(m.layer);
     if (!Number.isInteger(pos) || !Number.isInteger(layer)) throw new UsageError(`${file}: __metadata__ pos/layer missing or not integers`);
     if (!r.every(Number.isFinite)) throw new UsageError(`${file}: tensor "${DIRECTION_TENSOR}" holds NaN/Inf`);
+    if (r.every((x) => x === 0)) throw new UsageError(`${file}: tensor "${DIRECTION_TENSOR}" has zero norm`);
     return { r, pos, layer, model: m.model ?? '', metadata: m };
   } finally {
     st.close();

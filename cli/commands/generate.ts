@@ -5,9 +5,11 @@
 import type { Command } from 'commander';
 import { InterruptedError, UsageError } from '../../engine/errors.ts';
 import type { Tokenizer } from '../../engine/types.ts';
+import { parseInteger, parseIntegerList, parseNumber } from '../../engine/numbers.ts';
 import { loadModel } from '../../models/load.ts';
 import type { WeightPrecision } from '../../models/types.ts';
 import { info, printResult } from '../output.ts';
+import { terminalSafe } from '../terminal.ts';
 
 export interface PromptOptions {
   prompt?: string;
@@ -38,10 +40,7 @@ export function promptIds(opts: PromptOptions, tokenizer: Tokenizer | null, voca
   if ((opts.prompt === undefined) === (opts.ids === undefined)) throw new UsageError('give exactly one of --prompt TEXT or --ids 1,2,3');
   if (opts.ids !== undefined) {
     if (opts.chat) throw new UsageError('--chat applies to --prompt TEXT only; --ids are used as given');
-    const ids = opts.ids.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-    const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
-    if (ids.length === 0 || bad !== undefined) throw new UsageError(`--ids: expected comma-separated token ids in 0..${vocabSize - 1}, got '${opts.ids}'`);
-    return ids;
+    return parseIntegerList(opts.ids, '--ids', { min: 0, max: vocabSize - 1 });
   }
   if (!tokenizer) throw new UsageError('--prompt: this model folder has no tokenizer.json; pass --ids instead');
   if (opts.chat) {
@@ -59,16 +58,13 @@ export function parsePrecision(opts: ModelOptions): { precision: WeightPrecision
   return { precision: q, groupSize };
 }
 
+// Strict parsing (engine/numbers.ts): '' , '0x10', '1e8' and ' 7 ' are errors, not 0, 16, 100000000 and 7.
 function positiveInt(s: string, flag: string, min = 1): number {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag}: expected an integer >= ${min}, got '${s}'`);
-  return n;
+  return parseInteger(s, flag, { min });
 }
 
 function number(s: string, flag: string, lo: number, hi: number): number {
-  const n = Number(s);
-  if (!Number.isFinite(n) || n < lo || n > hi) throw new UsageError(`${flag}: expected a number in [${lo}, ${hi}], got '${s}'`);
-  return n;
+  return parseNumber(s, flag, { min: lo, max: hi });
 }
 
 interface GenerateFlags extends PromptOptions, ModelOptions {
@@ -122,7 +118,7 @@ export function register(program: Command): void {
             if (json) return;
             // Decode the whole continuation each time: a multi-byte character may span tokens.
             const text = tok ? tok.decode(generated, { skipSpecialTokens: true }) : `${generated.join(' ')}`;
-            if (text.startsWith(shown)) process.stdout.write(text.slice(shown.length));
+            if (text.startsWith(shown)) process.stdout.write(terminalSafe(text.slice(shown.length), true));
             shown = text;
           },
         });

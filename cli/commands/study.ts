@@ -21,6 +21,7 @@ import { runStudy, type AirdLayerRule, type AirdSettings } from '../../analysis/
 import { saveCompressedModel } from '../../analysis/study/save-model.ts';
 import { writeReport } from '../../analysis/report/write.ts';
 import { textSummary } from '../../analysis/report/html.ts';
+import { terminalSafe } from '../terminal.ts';
 
 export interface StudyCliOptions {
   out: string;
@@ -107,7 +108,7 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
         : undefined,
     });
     const written = await writeReport(o.out, out);
-    process.stdout.write(`${textSummary(out.summary)}\nreport: ${written.html}\nsummary: ${written.summary}\n`);
+    process.stdout.write(terminalSafe(`${textSummary(out.summary)}\nreport: ${written.html}\nsummary: ${written.summary}\n`, true));
   } catch (e) {
     if (e instanceof InterruptedError) throw new InterruptedError(`study: interrupted (${e.message}); no report written to ${o.out}`);
     throw e;
