@@ -10,6 +10,8 @@ import { GlassboxError } from './errors.ts';
 
 export const MAX_STEPS = 1_000_000;
 export const MAX_RANGE = 100_000;
+/** All range() calls of one render together (a loop over an empty body evaluates nothing, so steps miss it). */
+export const MAX_RANGE_TOTAL = 200_000;
 
 /** Thrown inside the interpreter; the caller turns it into its own error naming the file. */
 export class TemplateLimitError extends GlassboxError {}
@@ -25,14 +27,20 @@ class LimitedInterpreter extends Interpreter {
   }
 }
 
-function boundedRange(start: number, stop?: number, step = 1): number[] {
-  if (stop === undefined) [start, stop] = [0, start];
-  if (step === 0) throw new Error('range() step must not be zero');
-  const count = Math.max(0, Math.ceil((stop - start) / step));
-  if (!(count <= MAX_RANGE)) throw new TemplateLimitError(`range() of ${count} items exceeds the ${MAX_RANGE}-item limit`);
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) out.push(start + i * step);
-  return out;
+/** A range() for one render: at most MAX_RANGE items per call and MAX_RANGE_TOTAL over the render. */
+function boundedRange(): (start: number, stop?: number, step?: number) => number[] {
+  let total = 0;
+  return (start, stop, step = 1) => {
+    if (stop === undefined) [start, stop] = [0, start];
+    if (step === 0) throw new Error('range() step must not be zero');
+    const count = Math.max(0, Math.ceil((stop - start) / step));
+    if (!(count <= MAX_RANGE)) throw new TemplateLimitError(`range() of ${count} items exceeds the ${MAX_RANGE}-item limit`);
+    total += count;
+    if (total > MAX_RANGE_TOTAL) throw new TemplateLimitError(`range() calls produced more than ${MAX_RANGE_TOTAL} items in one render (nested loops?)`);
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) out.push(start + i * step);
+    return out;
+  };
 }
 
 function strftimeNow(format: string): string {
@@ -60,7 +68,7 @@ export function renderLimited(template: Template, items: Record<string, unknown>
     raise_exception: (args: unknown) => {
       throw new Error(String(args));
     },
-    range: boundedRange,
+    range: boundedRange(),
     strftime_now: strftimeNow,
   };
   for (const [k, v] of Object.entries({ ...globals, ...items })) env.set(k, v);
