@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ModelFolderError, SafetensorsError } from './errors.ts';
 import { toF32 } from './dtype.ts';
+import { assertFiniteTensor } from './finite-scan.ts';
 import { openSafetensors, type SafetensorsFile } from './safetensors-reader.ts';
 import { label, quote, MAX_HEADER_BYTES } from './safetensors-header.ts';
 import { INDEX_FILE, SINGLE_FILE } from './safetensors-writer.ts';
@@ -83,10 +84,16 @@ function source(
     names,
     has,
     info: (name): TensorInfo => get(name).info(name),
-    readRaw: (name): RawArray => get(name).readRaw(name),
+    // Every weight read is scanned for NaN/Inf (engine/finite-scan.ts): a bad checkpoint fails at load naming the
+    // tensor, instead of wrong tokens later (the activation guard cannot see e.g. an Inf in a masked-out row).
+    readRaw: (name): RawArray => {
+      const f = get(name);
+      return assertFiniteTensor(f.info(name).dtype, f.readRaw(name), name, f.path);
+    },
     readF32: (name) => {
       const f = get(name);
-      return toF32(f.info(name).dtype, f.readRaw(name));
+      const dtype = f.info(name).dtype;
+      return toF32(dtype, assertFiniteTensor(dtype, f.readRaw(name), name, f.path));
     },
     metadata: () => ({ ...(first()?.metadata ?? {}) }),
     close,
