@@ -94,6 +94,8 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
     throw new UsageError(`--aird-layer: block ${aird.layerRule} is outside 0..${nLayers - 1}`);
   }
   const { signal, dispose } = sigintSignal();
+  // Models saved by this run: an interrupted or failed study removes them (a partial set would look complete).
+  const saved: string[] = [];
   const log = (l: string) => process.stderr.write(`glassbox study: ${l}\n`);
   try {
     const out = await runStudy(model, { modelName: path.basename(path.resolve(modelDir)), harmful, harmless, pairs }, {
@@ -102,6 +104,7 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
       onCompressed: o.saveModels
         ? (name, m) => {
             const dir = path.join(o.out, 'models', name.replace(/[^A-Za-z0-9._-]/g, '_'));
+            saved.push(dir);
             saveCompressedModel(modelDir, m, dir);
             log(`${name}: saved to ${dir}`);
           }
@@ -110,7 +113,11 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
     const written = await writeReport(o.out, out);
     process.stdout.write(terminalSafe(`${textSummary(out.summary)}\nreport: ${written.html}\nsummary: ${written.summary}\n`, true));
   } catch (e) {
-    if (e instanceof InterruptedError) throw new InterruptedError(`study: interrupted (${e.message}); no report written to ${o.out}`);
+    for (const dir of saved) fs.rmSync(dir, { recursive: true, force: true });
+    const models = path.join(o.out, 'models');
+    if (saved.length > 0 && fs.existsSync(models) && fs.readdirSync(models).length === 0) fs.rmdirSync(models);
+    const removed = saved.length > 0 ? `; removed the ${saved.length} model folder(s) it had saved` : '';
+    if (e instanceof InterruptedError) throw new InterruptedError(`study: interrupted (${e.message}); no report written to ${o.out}${removed}`);
     throw e;
   } finally {
     dispose();
