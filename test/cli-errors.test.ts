@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeDirection } from '../analysis/direction-io.ts';
+import { writeDirection } from '../analysis/direction/direction-io.ts';
 import { glassbox, oneLineError } from './helpers/cli-process.ts';
 import { projectRoot } from './helpers/shared.ts';
 

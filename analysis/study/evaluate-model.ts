@@ -1,7 +1,7 @@
 /** One model's behaviour on the study's evaluation prompts: refusal (rate and score), KL to the original, perplexity. */
 import type { Hook, Model } from '../../models/types.ts';
-import { crossEntropy, evaluateRefusal, klBetween, responseSequences } from '../evaluate.ts';
-import type { PromptItem } from '../prompts.ts';
+import { crossEntropy, evaluateRefusal, klBetween, responseSequences } from '../eval/evaluate.ts';
+import type { PromptItem } from '../prompts/prompts.ts';
 import type { ModelEvaluation } from './summary.ts';
 
 export interface EvalSets {

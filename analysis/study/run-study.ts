@@ -7,12 +7,12 @@
 import type { Model } from '../../models/types.ts';
 import { compressModel, weightStats } from '../compress/apply.ts';
 import type { MethodSpec } from '../compress/methods.ts';
-import { cosine } from '../diff-means.ts';
-import { runDirection, sampleSplits, type DirectionResult } from '../direction-pipeline.ts';
+import { cosine } from '../vector-math.ts';
+import { runDirection, sampleSplits, type DirectionResult } from '../direction/direction-pipeline.ts';
 import { encodeInstructions, lastLogits, logProbsOf, refusalScoresOf } from '../model-runs.ts';
 import { klFromLogProbs, mean } from '../logit-math.ts';
-import { maxLayerOf } from '../selection.ts';
-import type { PromptItem } from '../prompts.ts';
+import { maxLayerOf } from '../direction/selection.ts';
+import type { PromptItem } from '../prompts/prompts.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { AIRD_LABEL } from './aird-math.ts';
 import { applyAird, defaultEditLayer, type AirdVariant } from './aird.ts';
@@ -129,7 +129,7 @@ async function studyBody(original: Model, inp: StudyInputs, o: StudyOptions, pro
     const result: MethodResult = {
       name: spec.name, bits: c.bits, bitsPerWeight: c.bitsPerWeight, sparsity: c.sparsity.global.sparsity,
       sparsityPerLayer: c.sparsity.perLayer.map((x) => x.sparsity), selected: selectedOf(dirC), perLayerCosine: plc,
-      selectedCosine: cosine(dirO.direction, dirC.direction), compressSeconds: c.seconds, details: c.details, ...ev,
+      selectedCosine: cosine(dirO.direction, dirC.direction) ?? NaN, compressSeconds: c.seconds, details: c.details, ...ev,
     };
     if (o.aird) result.aird = await runAird(original, c.model, c.inputScales, dirO, dirC, plc, o.aird, sets, evaluate, o, warnings, log, spec.name);
     methods.push(result);

@@ -4,11 +4,11 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { idListArg, intArg, layerFractionArg, quantArg } from '../../analysis/cli-args.ts';
-import { type DirectionResult, runDirection } from '../../analysis/direction-pipeline.ts';
-import { writeDirection, writeJson } from '../../analysis/direction-io.ts';
-import { loadPrompts } from '../../analysis/prompts.ts';
-import type { CandidateScore } from '../../analysis/selection.ts';
+import { idListArg, intArg, layerFractionArg, quantArg } from '../flags.ts';
+import { type DirectionResult, runDirection } from '../../analysis/direction/direction-pipeline.ts';
+import { writeDirection, writeJson } from '../../analysis/direction/direction-io.ts';
+import { loadPrompts } from '../../analysis/prompts/prompts.ts';
+import type { CandidateScore } from '../../analysis/direction/selection.ts';
 import { sigintSignal, stderrProgress } from '../../analysis/progress.ts';
 import { InterruptedError, UsageError } from '../../engine/errors.ts';
 import { checkOutputDir } from '../../engine/output-dir.ts';

@@ -5,14 +5,14 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { idListArg, intArg, numArg, quantArg } from '../../analysis/cli-args.ts';
-import { MAX_NEW_TOKENS_LIMIT, crossEntropy, evaluateRefusal, klBetween } from '../../analysis/evaluate.ts';
-import { type InterventionSpec, buildIntervention } from '../../analysis/intervention-spec.ts';
+import { idListArg, intArg, numArg, quantArg } from '../flags.ts';
+import { MAX_NEW_TOKENS_LIMIT, crossEntropy, evaluateRefusal, klBetween } from '../../analysis/eval/evaluate.ts';
+import { type InterventionSpec, buildIntervention } from '../../analysis/intervene/intervention-spec.ts';
 import { checkRefusalTokens, defaultRefusalTokens, requireTokenizer } from '../../analysis/model-runs.ts';
-import { pplSequences, readPplSource } from '../../analysis/ppl-text.ts';
-import { loadPrompts } from '../../analysis/prompts.ts';
+import { pplSequences, readPplSource } from '../../analysis/eval/ppl-text.ts';
+import { loadPrompts } from '../../analysis/prompts/prompts.ts';
 import { sigintSignal, stderrProgress } from '../../analysis/progress.ts';
-import { sample } from '../../analysis/sampling.ts';
+import { sample } from '../../analysis/prompts/sampling.ts';
 import { InterruptedError, UsageError } from '../../engine/errors.ts';
 import { loadModel } from '../../models/load.ts';
 import { printResult, table } from '../output.ts';

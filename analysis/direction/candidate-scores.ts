@@ -3,12 +3,12 @@
  * base) and induce (harmless val, addition at the candidate's layer). The two ablation runs share one
  * batched pass over harmful ∪ harmless val.
  */
-import type { Model } from '../models/types.ts';
+import type { Model } from '../../models/types.ts';
 import type { Candidates } from './diff-means.ts';
-import { norm } from './diff-means.ts';
-import { ablationHooks, additionHook } from './interventions.ts';
-import { klFromLogProbs, mean } from './logit-math.ts';
-import { type RunOptions, lastLogits, logProbsOf, refusalScoresOf } from './model-runs.ts';
+import { norm } from '../vector-math.ts';
+import { ablationHooks, additionHook } from '../interventions.ts';
+import { klFromLogProbs, mean } from '../logit-math.ts';
+import { type RunOptions, lastLogits, logProbsOf, refusalScoresOf } from '../model-runs.ts';
 import type { CandidateScore } from './selection.ts';
 
 export interface ScoreOptions extends Omit<RunOptions, 'hooks'> {

@@ -2,15 +2,15 @@
  * The refusal-direction pipeline (method.md §2.1-2.5): sample splits, filter by refusal score, compute
  * difference-in-means candidates at the post-instruction positions, score and select one.
  */
-import { UsageError } from '../engine/errors.ts';
-import type { Model } from '../models/types.ts';
+import { UsageError } from '../../engine/errors.ts';
+import type { Model } from '../../models/types.ts';
 import { candidateDirections } from './candidate-directions.ts';
 import { scoreCandidates, scoringWork } from './candidate-scores.ts';
 import type { Candidates } from './diff-means.ts';
-import { checkRefusalTokens, defaultRefusalTokens, encodeInstructions, refusalScores, requireTokenizer } from './model-runs.ts';
-import type { PromptItem } from './prompts.ts';
-import { type Progress, silentProgress } from './progress.ts';
-import { sample, trainValSplit } from './sampling.ts';
+import { checkRefusalTokens, defaultRefusalTokens, encodeInstructions, refusalScores, requireTokenizer } from '../model-runs.ts';
+import type { PromptItem } from '../prompts/prompts.ts';
+import { type Progress, silentProgress } from '../progress.ts';
+import { sample, trainValSplit } from '../prompts/sampling.ts';
 import { type CandidateScore, type Selection, selectDirection } from './selection.ts';
 
 export interface DirectionInputs {

@@ -4,10 +4,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../engine/errors.ts';
-import { openSafetensors } from '../engine/safetensors-reader.ts';
-import { writeFileAtomic, writeAll } from '../engine/atomic.ts';
-import { writeSafetensors } from '../engine/safetensors-writer.ts';
+import { UsageError } from '../../engine/errors.ts';
+import { openSafetensors } from '../../engine/safetensors-reader.ts';
+import { writeFileAtomic, writeAll } from '../../engine/atomic.ts';
+import { writeSafetensors } from '../../engine/safetensors-writer.ts';
 
 export const DIRECTION_FILE = 'direction.safetensors';
 export const DIRECTION_TENSOR = 'direction';
