@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runDirection } from '../analysis/direction/direction-pipeline.ts';
 import { loadPrompts } from '../analysis/prompts/prompts.ts';
-import { stderrProgress } from '../analysis/progress.ts';
+import { stderrProgress } from '../cli/progress-bar.ts';
 import { loadModel } from '../models/load.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { collectEdges, folderCycles, layeringViolations, relativeImports } from './helpers/layering.ts';
+import { collectEdges, folderCycles, layeringViolations, relativeImports, terminalUses, terminalUsesUnder } from './helpers/layering.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FOLDERS = ['kernels', 'engine', 'models', 'analysis', 'cli', 'bench'];
@@ -21,6 +21,10 @@ describe('layering: kernels ← engine ← models ← analysis ← cli/bench', (
 
   it('no folder import circles inside analysis/', () => {
     expect(folderCycles(edges, 'analysis')).toEqual([]);
+  });
+
+  it('analysis/ never prints, draws bars, handles signals or exits (cli/ does)', () => {
+    expect(terminalUsesUnder(ROOT, 'analysis')).toEqual([]);
   });
 });
 
@@ -75,5 +79,10 @@ describe('the layering checker', () => {
     );
     expect(cycles).toEqual(['analysis/direction -> analysis/eval -> analysis/direction']);
     expect(folderCycles([{ from: 'analysis/eval/b.ts', to: 'analysis/model-runs.ts' }], 'analysis')).toEqual([]);
+  });
+
+  it('finds terminal code: stdout/stderr writes, signal handlers, exits, cli-progress', () => {
+    const src = ["process.stderr.write('x');", "process.on('SIGINT', f);", "import cp from 'cli-progress';", 'const p = process.pid;', 'if (x) process.exit(130);'].join('\n');
+    expect(terminalUses(src).map((u) => u.split(':')[0])).toEqual(['line 1', 'line 2', 'line 3', 'line 5']);
   });
 });

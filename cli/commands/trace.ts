@@ -9,10 +9,11 @@ import { UsageError } from '../../engine/errors.ts';
 import { checkOutputFile } from '../../engine/output-dir.ts';
 import { writeSafetensors, type TensorToWrite } from '../../engine/safetensors-writer.ts';
 import { loadModel } from '../../models/load.ts';
+import { type ModelFlags, precisionFlags } from '../flags.ts';
 import { info, printResult } from '../output.ts';
-import { parsePrecision, promptIds, type ModelOptions, type PromptOptions } from './generate.ts';
+import { type PromptFlags, promptIds } from '../prompt-flags.ts';
 
-interface TraceFlags extends PromptOptions, ModelOptions {
+interface TraceFlags extends PromptFlags, ModelFlags {
   out: string;
   hooks: string;
   json?: boolean;
@@ -38,7 +39,7 @@ export function register(program: Command): void {
     .option('--group-size <g>', 'int4 group size (default 128)')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (dir: string, flags: TraceFlags) => {
-      const { precision, groupSize } = parsePrecision(flags);
+      const { precision, groupSize } = precisionFlags(flags);
       if (!flags.out.endsWith('.safetensors')) throw new UsageError(`--out: expected a .safetensors file name, got '${flags.out}'`);
       checkOutputFile(flags.out);
       const globs = flags.hooks.split(',').map((s) => s.trim()).filter(Boolean);

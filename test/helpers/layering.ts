@@ -3,12 +3,13 @@
  * synthetic bad imports (a checker that can never fail would prove nothing).
  *
  * Layers, lowest first: kernels ← engine ← models ← analysis ← cli/bench. A file may import its own layer or a
- * lower one, never a higher one; cli and bench are both top layers and do not import each other.
+ * lower one, never a higher one.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const LAYERS: Record<string, number> = { kernels: 0, engine: 1, models: 2, analysis: 3, cli: 4, bench: 4 };
+// bench sits one step above cli: benchmarks may borrow the CLI's terminal helpers (progress bar), never the reverse.
+export const LAYERS: Record<string, number> = { kernels: 0, engine: 1, models: 2, analysis: 3, cli: 4, bench: 5 };
 
 // The one exception: kernels throw the project's typed errors and parse env numbers strictly, and both modules
 // import nothing else, so kernels stay free of model knowledge.
@@ -97,4 +98,31 @@ export function folderCycles(edges: ImportEdge[], prefix: string): string[] {
   };
   for (const n of [...graph.keys()].sort()) if (!state.has(n)) visit(n);
   return cycles;
+}
+
+// Analysis reports through the `Progress` interface and returns values; the terminal (printing, bars, signals,
+// exit codes) belongs to cli/.
+const TERMINAL_RE = /\bprocess\.(stdout|stderr|stdin|on|once|off|exit|exitCode)\b|from\s+['"]cli-progress['"]|require\(['"]cli-progress['"]\)/;
+
+/** Lines of `source` that touch the terminal, as 'line N: text'. */
+export function terminalUses(source: string): string[] {
+  const out: string[] = [];
+  source.split('\n').forEach((line, i) => {
+    if (TERMINAL_RE.test(line)) out.push(`line ${i + 1}: ${line.trim()}`);
+  });
+  return out;
+}
+
+/** Every file under `folder` (recursive) with terminal code, each as 'file line N: text'. */
+export function terminalUsesUnder(root: string, folder: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts')) for (const u of terminalUses(fs.readFileSync(p, 'utf8'))) out.push(`${path.relative(root, p)} ${u}`);
+    }
+  };
+  walk(path.join(root, folder));
+  return out;
 }
