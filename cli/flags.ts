@@ -51,6 +51,7 @@ export function precisionFlag(quant: string | undefined): WeightPrecision {
 export function precisionFlags(flags: ModelFlags): { precision: WeightPrecision; groupSize?: number } {
   const precision = precisionFlag(flags.quant);
   const groupSize = optionalInteger(flags.groupSize, '--group-size', POSITIVE);
-  if (groupSize !== undefined && precision !== 'int4') throw new UsageError(`--group-size: only applies to --quant int4 (got --quant ${precision})`);
+  if (groupSize !== undefined && precision !== 'int4')
+    throw new UsageError(`--group-size: only applies to --quant int4 (got --quant ${precision})`);
   return { precision, groupSize };
 }

@@ -40,7 +40,14 @@ describe('the layering checker', () => {
       "import { Command } from 'commander';",
       'import {\n  e,\n  f,\n} from "../analysis/e.ts";',
     ].join('\n');
-    expect(relativeImports(src)).toEqual(['../engine/errors.ts', './b.ts', '../models/c.ts', './side.ts', '../kernels/d.ts', '../analysis/e.ts']);
+    expect(relativeImports(src)).toEqual([
+      '../engine/errors.ts',
+      './b.ts',
+      '../models/c.ts',
+      './side.ts',
+      '../kernels/d.ts',
+      '../analysis/e.ts',
+    ]);
   });
 
   it('flags upward arrows, analysis -> kernels, and kernels -> engine beyond the exception', () => {
@@ -82,7 +89,13 @@ describe('the layering checker', () => {
   });
 
   it('finds terminal code: stdout/stderr writes, signal handlers, exits, cli-progress', () => {
-    const src = ["process.stderr.write('x');", "process.on('SIGINT', f);", "import cp from 'cli-progress';", 'const p = process.pid;', 'if (x) process.exit(130);'].join('\n');
+    const src = [
+      "process.stderr.write('x');",
+      "process.on('SIGINT', f);",
+      "import cp from 'cli-progress';",
+      'const p = process.pid;',
+      'if (x) process.exit(130);',
+    ].join('\n');
     expect(terminalUses(src).map((u) => u.split(':')[0])).toEqual(['line 1', 'line 2', 'line 3', 'line 5']);
   });
 });

@@ -43,7 +43,9 @@ describe('vector math', () => {
         const m = Math.min(a.length, b.length);
         const x = a.slice(0, m);
         const y = b.slice(0, m);
-        let ab = 0, aa = 0, bb = 0;
+        let ab = 0,
+          aa = 0,
+          bb = 0;
         for (let i = 0; i < m; i++) {
           ab += x[i] * y[i];
           aa += x[i] * x[i];

@@ -30,7 +30,8 @@ export interface TraceOptions {
 export async function traceToFile(model: Model, ids: number[], o: TraceOptions): Promise<TraceJson> {
   const known = model.hookNames();
   const r = await model.forward([ids], { cache: o.globs });
-  if (r.cache.size === 0) throw new UsageError(`--hooks: '${o.hooksFlag}' matches no hook point (e.g. ${known[1]}, blocks.*.hook_resid_pre)`);
+  if (r.cache.size === 0)
+    throw new UsageError(`--hooks: '${o.hooksFlag}' matches no hook point (e.g. ${known[1]}, blocks.*.hook_resid_pre)`);
   // Keep firing order in the file, as hookNames() lists them.
   const tensors: TensorToWrite[] = known
     .filter((n) => r.cache.has(n))

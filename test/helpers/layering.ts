@@ -67,7 +67,8 @@ export function layeringViolations(edges: ImportEdge[]): string[] {
     if (a === b) continue;
     if (a === 'kernels' && KERNEL_EXCEPTIONS.includes(to)) continue;
     if (LAYERS[b] >= LAYERS[a]) bad.push(`${from} -> ${to}: ${a} may not import ${b} (kernels ← engine ← models ← analysis ← cli/bench)`);
-    else if (a === 'analysis' && b === 'kernels') bad.push(`${from} -> ${to}: analysis reaches weight formats through models/, never kernels/`);
+    else if (a === 'analysis' && b === 'kernels')
+      bad.push(`${from} -> ${to}: analysis reaches weight formats through models/, never kernels/`);
   }
   return bad;
 }
@@ -102,7 +103,8 @@ export function folderCycles(edges: ImportEdge[], prefix: string): string[] {
 
 // Analysis reports through the `Progress` interface and returns values; the terminal (printing, bars, signals,
 // exit codes) belongs to cli/.
-const TERMINAL_RE = /\bprocess\.(stdout|stderr|stdin|on|once|off|exit|exitCode)\b|from\s+['"]cli-progress['"]|require\(['"]cli-progress['"]\)/;
+const TERMINAL_RE =
+  /\bprocess\.(stdout|stderr|stdin|on|once|off|exit|exitCode)\b|from\s+['"]cli-progress['"]|require\(['"]cli-progress['"]\)/;
 
 /** Lines of `source` that touch the terminal, as 'line N: text'. */
 export function terminalUses(source: string): string[] {
