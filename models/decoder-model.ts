@@ -131,7 +131,10 @@ export class DecoderModel implements Model {
     const pb = leftPad(prompts, this.padId(), this.config.vocabSize);
     this.checkContext(pb.len - Math.min(...pb.padding));
     const kv = this.newCache(pb.batch, pb.len);
-    const runner = new HookRunner(opts.hooks, opts.cache, opts.cachePositions, opts.checkFinite ?? true, pb.positions, 0);
+    const runner = new HookRunner({
+      hooks: opts.hooks, cacheGlobs: opts.cache, cachePositions: opts.cachePositions, checkFinite: opts.checkFinite ?? true,
+      positions: pb.positions, step: 0,
+    });
     const out = await this.step(kv, runner, { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }, opts.logits ?? 'all', opts.checkFinite ?? true);
     return { ...out, cache: runner.cache, padding: pb.padding };
   }
@@ -152,7 +155,7 @@ export class DecoderModel implements Model {
     const done = prompts.map(() => false);
 
     const t0 = performance.now();
-    let runner = new HookRunner(opts.hooks, undefined, undefined, checkFinite, pb.positions, 0);
+    let runner = new HookRunner({ hooks: opts.hooks, checkFinite, positions: pb.positions, step: 0 });
     let { logits } = await this.step(kv, runner, { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }, 'last', checkFinite);
     const prefillMs = performance.now() - t0;
     const t1 = performance.now();
@@ -172,7 +175,7 @@ export class DecoderModel implements Model {
       const ids = Int32Array.from(next, (id) => (id < 0 ? this.padId() : id));
       const positions = Int32Array.from(lens, (n) => n + step - 1);
       const valid = prompts.map(() => Uint8Array.of(1));
-      runner = new HookRunner(opts.hooks, undefined, undefined, checkFinite, positions, step);
+      runner = new HookRunner({ hooks: opts.hooks, checkFinite, positions, step });
       ({ logits } = await this.step(kv, runner, { ids, positions, valid, t: 1 }, 'last', checkFinite));
     }
     const decodeMs = performance.now() - t1;
@@ -208,7 +211,7 @@ export class DecoderModel implements Model {
       rows = new Float32Array(batch * cfg.dModel);
       for (let b = 0; b < batch; b++) rows.set(normed.subarray(((b + 1) * inp.t - 1) * cfg.dModel, (b + 1) * inp.t * cfg.dModel), b * cfg.dModel);
     }
-    const logits = await this.unembed.run1(rows, batch * per); // logits [batch, per, vocab]
+    const logits = await this.unembed.apply(rows, batch * per); // logits [batch, per, vocab]
     if (checkFinite) assertFinite(logits, 'logits');
     return { logits, logitsShape: [batch, per, cfg.vocabSize] };
   }
@@ -360,7 +363,8 @@ export class DecoderModel implements Model {
   }
 
   private newCache(batch: number, capacity: number): KvCache {
-    return new KvCache(this.config.nLayers, batch, capacity, this.config.nKvHeads, this.config.headDim);
+    const { nLayers, nKvHeads, headDim } = this.config;
+    return new KvCache({ nLayers, batch, capacity, nKvHeads, headDim });
   }
 
   private padId(): number {

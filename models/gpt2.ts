@@ -32,14 +32,15 @@ export async function gpt2Block(ctx: ForwardCtx, l: number, p: LayerParams, resi
   const x = hookAt(ctx, `${b}.hook_resid_pre`, l, resid, d); // x [rows, d]
 
   const h = hookAt(ctx, `${b}.ln1.hook_normalized`, l, await normalize(ctx, x, p.attnNorm), d);
-  const [q, k, v] = await p.qkv.run(h, rows); // q, k, v [rows, H·hd] (the three row blocks of c_attn)
+  const [q, k, v] = await p.qkv.applyEach(h, rows); // q, k, v [rows, H·hd] (the three row blocks of c_attn)
   const z = hookAt(ctx, `${b}.attn.hook_z`, l, await attend(ctx, l, q, k, v), cfg.nHeads * cfg.headDim); // z [rows, H·hd]
-  const attnOut = hookAt(ctx, `${b}.hook_attn_out`, l, await p.o.run1(z, rows), d); // attn.c_proj: [rows, d]
+  const attnOut = hookAt(ctx, `${b}.hook_attn_out`, l, await p.o.apply(z, rows), d); // attn.c_proj: [rows, d]
   const mid = hookAt(ctx, `${b}.hook_resid_mid`, l, await backend.add(x, attnOut), d);
 
   const h2 = hookAt(ctx, `${b}.ln2.hook_normalized`, l, await normalize(ctx, mid, p.mlpNorm), d);
-  const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await backend.gelu(await p.mlpIn.run1(h2, rows)), cfg.dMlp); // gelu(c_fc) [rows, d_mlp]
-  const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, await p.down.run1(post, rows), d); // mlp.c_proj: [rows, d]
+  const fc = await p.mlpIn.apply(h2, rows); // c_fc: [rows, d_mlp]
+  const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await backend.gelu(fc), cfg.dMlp); // gelu_new(c_fc) [rows, d_mlp]
+  const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, await p.down.apply(post, rows), d); // mlp.c_proj: [rows, d]
   return hookAt(ctx, `${b}.hook_resid_post`, l, await backend.add(mid, mlpOut), d);
 }
 
