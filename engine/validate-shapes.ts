@@ -19,7 +19,7 @@ import type { ModelConfig, ModuleNames, WeightSource } from './types.ts';
 export function checkLayerCount(config: ModelConfig, weights: WeightSource, file = 'config.json'): void {
   const count = weights.names().length;
   if (config.nLayers > count) {
-    const field = config.family === 'gpt2' ? 'n_layer' : 'num_hidden_layers';
+    const field = 'n_layer' in config.raw ? 'n_layer' : 'num_hidden_layers';
     throw new ConfigError(`${file}: ${field} ${config.nLayers} exceeds the ${count} tensors in ${label(weights.path)} (each layer stores several)`);
   }
 }
@@ -37,7 +37,7 @@ export function checkTensorShapes(config: ModelConfig, names: ModuleNames, weigh
     if (shape.length !== want.length) fail(tensor, `has rank ${shape.length} (shape ${shapeText(shape)}), want ${shapeText(want)} from config.json ${fields}`);
     if (shape.some((x, i) => x !== want[i])) fail(tensor, `has shape ${shapeText(shape)}, config.json ${fields} imply ${shapeText(want)}`);
   };
-  const dField = config.family === 'gpt2' ? 'n_embd' : 'hidden_size';
+  const dField = 'n_embd' in config.raw ? 'n_embd' : 'hidden_size';
   exact(`${names.embed}.weight`, [V, d], `vocab_size, ${dField}`);
   if (names.posEmbed) {
     const t = `${names.posEmbed}.weight`;

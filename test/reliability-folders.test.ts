@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { orthogonalizeFolder } from '../analysis/orthogonalize-export.ts';
+import { orthogonalizeFolder } from '../analysis/orthogonalize/orthogonalize-export.ts';
 import { saveCompressedModel } from '../analysis/study/save-model.ts';
 import { ModelFolderError } from '../engine/errors.ts';
 import { openModelFolder } from '../engine/model-folder.ts';

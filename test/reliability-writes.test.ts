@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeDirection } from '../analysis/direction-io.ts';
+import { writeDirection } from '../analysis/direction/direction-io.ts';
 import { writeFileAtomic, writeAll } from '../engine/atomic.ts';
 import { UsageError } from '../engine/errors.ts';
 import { openModelFolder } from '../engine/model-folder.ts';

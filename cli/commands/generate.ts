@@ -3,25 +3,15 @@
  * streamed to stdout as it decodes, or one JSON object with --json.
  */
 import type { Command } from 'commander';
-import { InterruptedError, UsageError } from '../../engine/errors.ts';
-import type { Tokenizer } from '../../engine/types.ts';
-import { parseInteger, parseIntegerList, parseNumber } from '../../engine/numbers.ts';
+import { InterruptedError } from '../../engine/errors.ts';
+import { parseInteger, parseNumber } from '../../engine/numbers.ts';
 import { loadModel } from '../../models/load.ts';
 import type { WeightPrecision } from '../../models/types.ts';
+import { type ModelFlags, NON_NEGATIVE, POSITIVE, SEED_RANGE, optionalInteger, optionalNumber, precisionFlags } from '../flags.ts';
+import { sigintSignal } from '../interrupt.ts';
 import { info, printResult } from '../output.ts';
+import { type PromptFlags, promptIds } from '../prompt-flags.ts';
 import { terminalSafe } from '../terminal.ts';
-
-export interface PromptOptions {
-  prompt?: string;
-  chat?: boolean;
-  ids?: string;
-}
-
-export interface ModelOptions {
-  quant?: string;
-  groupSize?: string;
-  allowLongContext?: boolean;
-}
 
 export interface GenerateJson {
   promptIds: number[];
@@ -35,39 +25,8 @@ export interface GenerateJson {
   backend: string;
 }
 
-/** The prompt's token ids from --ids, or --prompt encoded (chat-formatted with --chat). */
-export function promptIds(opts: PromptOptions, tokenizer: Tokenizer | null, vocabSize: number): number[] {
-  if ((opts.prompt === undefined) === (opts.ids === undefined)) throw new UsageError('give exactly one of --prompt TEXT or --ids 1,2,3');
-  if (opts.ids !== undefined) {
-    if (opts.chat) throw new UsageError('--chat applies to --prompt TEXT only; --ids are used as given');
-    return parseIntegerList(opts.ids, '--ids', { min: 0, max: vocabSize - 1 });
-  }
-  if (!tokenizer) throw new UsageError('--prompt: this model folder has no tokenizer.json; pass --ids instead');
-  if (opts.chat) {
-    if (!tokenizer.hasChatTemplate) throw new UsageError('--chat: tokenizer_config.json has no chat_template');
-    return tokenizer.encodeChat(opts.prompt!);
-  }
-  return tokenizer.encode(opts.prompt!);
-}
-
-export function parsePrecision(opts: ModelOptions): { precision: WeightPrecision; groupSize?: number } {
-  const q = opts.quant ?? 'f32';
-  if (q !== 'f32' && q !== 'int8' && q !== 'int4') throw new UsageError(`--quant: expected int8 or int4, got '${q}'`);
-  const groupSize = opts.groupSize === undefined ? undefined : positiveInt(opts.groupSize, '--group-size');
-  if (groupSize !== undefined && q !== 'int4') throw new UsageError(`--group-size: only applies to --quant int4 (got --quant ${q})`);
-  return { precision: q, groupSize };
-}
-
-// Strict parsing (engine/numbers.ts): '' , '0x10', '1e8' and ' 7 ' are errors, not 0, 16, 100000000 and 7.
-function positiveInt(s: string, flag: string, min = 1): number {
-  return parseInteger(s, flag, { min });
-}
-
-function number(s: string, flag: string, lo: number, hi: number): number {
-  return parseNumber(s, flag, { min: lo, max: hi });
-}
-
-interface GenerateFlags extends PromptOptions, ModelOptions {
+interface GenerateFlags extends PromptFlags, ModelFlags {
+  allowLongContext?: boolean;
   maxTokens: string;
   temperature: string;
   topK?: string;
@@ -94,24 +53,24 @@ export function register(program: Command): void {
     .option('--allow-long-context', "run past config.json's max_position_embeddings (RoPE models only)")
     .option('--json', 'print one JSON object {promptIds, generatedIds, text, tokensPerSecond, ...} on stdout')
     .action(async (dir: string, flags: GenerateFlags) => {
-      const { precision, groupSize } = parsePrecision(flags);
-      const maxNewTokens = positiveInt(flags.maxTokens, '--max-tokens', 0);
-      const temperature = number(flags.temperature, '--temperature', 0, 100);
-      const topK = flags.topK === undefined ? undefined : positiveInt(flags.topK, '--top-k');
-      const topP = flags.topP === undefined ? undefined : number(flags.topP, '--top-p', 0, 1);
-      const seed = positiveInt(flags.seed, '--seed', 0);
+      // Flags.
+      const { precision, groupSize } = precisionFlags(flags);
+      const maxNewTokens = parseInteger(flags.maxTokens, '--max-tokens', NON_NEGATIVE);
+      const temperature = parseNumber(flags.temperature, '--temperature', { min: 0, max: 100 });
+      const topK = optionalInteger(flags.topK, '--top-k', POSITIVE);
+      const topP = optionalNumber(flags.topP, '--top-p', { min: 0, max: 1 });
+      const seed = parseInteger(flags.seed, '--seed', SEED_RANGE);
       const model = await loadModel(dir, { precision, groupSize, retainWeights: false, allowLongContext: flags.allowLongContext });
-      const ids = promptIds(flags, model.tokenizer, model.config.vocabSize);
       const tok = model.tokenizer;
-      const ac = new AbortController();
-      const onSigint = () => ac.abort();
-      process.once('SIGINT', onSigint);
+      const { signal, dispose } = sigintSignal('the current token');
       const generated: number[] = [];
       let shown = '';
       const json = flags.json ?? false;
       try {
+        const ids = promptIds(flags, model.tokenizer, model.config.vocabSize);
+        // The library call, streaming tokens to stdout as they come.
         const r = await model.generate([ids], {
-          maxNewTokens, temperature, topK, topP, seed, signal: ac.signal,
+          maxNewTokens, temperature, topK, topP, seed, signal,
           onToken: ([id]) => {
             if (id < 0) return;
             generated.push(id);
@@ -122,6 +81,7 @@ export function register(program: Command): void {
             shown = text;
           },
         });
+        // Print.
         const text = tok ? tok.decode(r.tokens[0], { skipSpecialTokens: true }) : r.tokens[0].join(' ');
         const result: GenerateJson = {
           promptIds: ids, generatedIds: r.tokens[0], text, tokensPerSecond: r.tokensPerSecond, finish: r.finish[0],
@@ -136,7 +96,7 @@ export function register(program: Command): void {
         if (e instanceof InterruptedError) throw new InterruptedError(`generate: interrupted after ${generated.length} tokens`);
         throw e;
       } finally {
-        process.off('SIGINT', onSigint);
+        dispose();
         model.dispose();
       }
     });
