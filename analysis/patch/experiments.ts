@@ -9,7 +9,7 @@ export const PATCH_SITES: readonly PatchSite[] = ['resid_pre', 'attn_out', 'mlp_
 export interface Experiment {
   site: PatchSite;
   layer: number;
-  /** resid_pre: the one position patched. */
+  /** resid_pre: the one position patched (undefined: every position). */
   pos?: number;
   /** heads: the head whose hook_z slice is patched (every position). */
   head?: number;
@@ -45,8 +45,8 @@ export interface PatchDims {
 /** `clean` is the clean run's activation at the same hook, [1, t, width]. */
 export function applyPatch(e: Experiment, act: Float32Array, row: number, clean: Float32Array, { t, width, headDim }: PatchDims): void {
   const base = row * t * width;
-  if (e.site === 'resid_pre') {
-    const p = e.pos!;
+  if (e.site === 'resid_pre' && e.pos !== undefined) {
+    const p = e.pos;
     act.set(clean.subarray(p * width, (p + 1) * width), base + p * width);
   } else if (e.site === 'heads') {
     const o = e.head! * headDim;

@@ -64,16 +64,33 @@ export async function activationPatching(model: Model, clean: number[], corrupte
   };
 
   const exps = patchExperiments(sites, L, T, H);
+  const values = await runPatches(model, corrupted, cleanRun.cache, metric, exps, { ...opts, batchSize });
+  exps.forEach((e, i) => store(result, e, values[i]));
+  result.forwards = Math.ceil(exps.length / batchSize);
+  return result;
+}
+
+/**
+ * The metric after each patch of `exps` on the corrupted prompt, `batchSize` patched copies per forward.
+ * `cleanCache` holds the clean run's activations at every hook the experiments touch ([1, T, width] each).
+ */
+export async function runPatches(
+  model: Model, corrupted: number[], cleanCache: Map<string, { data: Float32Array }>, metric: PatchMetric, exps: Experiment[],
+  opts: Omit<PatchOptions, 'sites'> = {},
+): Promise<number[]> {
+  const { headDim, vocabSize: V } = model.config;
+  const batchSize = opts.batchSize ?? 16;
+  for (const e of exps) if (!cleanCache.has(hookOf(e))) throw new UsageError(`activation patching: no clean activation cached at ${hookOf(e)}`);
+  const out: number[] = [];
   for (let start = 0; start < exps.length; start += batchSize) {
     throwIfAborted(opts.signal, 'activation patching');
     const group = exps.slice(start, start + batchSize);
-    const r = await model.forward(group.map(() => corrupted), { hooks: patchHooks(group, cleanRun.cache, T, headDim), logits: 'last' });
-    result.forwards++;
-    group.forEach((e, row) => store(result, e, metricValue(metric, r.logits, row * V, V)));
+    const r = await model.forward(group.map(() => corrupted), { hooks: patchHooks(group, cleanCache, corrupted.length, headDim), logits: 'last' });
+    group.forEach((_, row) => out.push(metricValue(metric, r.logits, row * V, V)));
     opts.onBatch?.(Math.min(start + batchSize, exps.length), exps.length);
     await yieldToLoop();
   }
-  return result;
+  return out;
 }
 
 /** One hook per hook point touched by this batch; each patches only the rows whose experiment targets it. */
