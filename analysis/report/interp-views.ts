@@ -7,6 +7,7 @@ import type { AttentionResult } from '../attention/patterns.ts';
 import type { LensResult } from '../lens/logit-lens.ts';
 import type { PatchResult } from '../patch/patching.ts';
 import type { ProjectionResult } from '../project/projection.ts';
+import type { ProjectionComparison } from '../project/study-projection.ts';
 import type { SaeResult } from '../sae/analyze.ts';
 import { displayToken, esc, fmtNum, heatmapSvg } from './heatmap.ts';
 
@@ -38,13 +39,6 @@ and the unembedding; the last row is the model's own output.</p>${top}${targets.
 export function projectionView(r: ProjectionResult, title = 'Projection onto the direction'): string {
   const maps = Object.entries(r.hooks).map(([hook, grid]) => heatmapSvg({ title: hook, rows: layerRows(grid.length), cols: cols(r.tokens), values: grid }));
   return `<section class="projection"><h2>${esc(title)}</h2><p>Scalar projection act · r̂ (‖r‖ = ${fmtNum(r.directionNorm)}) per layer and token.</p>${maps.join('')}</section>`;
-}
-
-export interface ProjectionComparison {
-  prompt: string;
-  tokens: string[];
-  hook: string;
-  models: { name: string; values: number[][] }[];
 }
 
 /** One heatmap per model on one shared colour scale, so original and compressed models read alike. */

@@ -14,6 +14,7 @@ import { klFromLogProbs, mean } from '../logit-math.ts';
 import { maxLayerOf } from '../selection.ts';
 import type { PromptItem } from '../prompts.ts';
 import { type Progress, silentProgress } from '../progress.ts';
+import { addProjection, projectionProbe } from '../project/study-projection.ts';
 import { AIRD_LABEL } from './aird-math.ts';
 import { applyAird, defaultEditLayer, type AirdVariant } from './aird.ts';
 import { lowestCosineLayer, perLayerCosine } from './compare.ts';
@@ -103,6 +104,8 @@ async function studyBody(original: Model, inp: StudyInputs, o: StudyOptions, pro
   const sel = dirO.selection.selected;
   directions.set('original', { r: Float32Array.from(dirO.direction), pos: sel.pos, layer: sel.layer });
   const pIdx = sel.pos + dirO.candidates.nPos;
+  // The projection heatmap: one harmful val prompt, every model projected onto the original's direction.
+  const probe = raw.harmfulVal[0] ? await projectionProbe(original, raw.harmfulVal[0].instruction, Float32Array.from(dirO.direction)) : undefined;
 
   const nCal = o.nCalibration ?? 16;
   const calibration = encodeInstructions(original, [...dirO.splits.harmfulTrain.slice(0, nCal), ...dirO.splits.harmlessTrain.slice(0, nCal)].map((p) => p.instruction));
@@ -117,6 +120,7 @@ async function studyBody(original: Model, inp: StudyInputs, o: StudyOptions, pro
     const c = await compressModel(original, spec, { calibration, batchSize: o.batchSize, signal: o.signal, onLayer: () => progress.increment(1) });
     progress.stop();
     await o.onCompressed?.(spec.name, c.model);
+    if (probe) await addProjection(probe, spec.name, c.model, Float32Array.from(dirO.direction));
     log(`${spec.name}: refusal direction`);
     // Same prompts as the original's (already filtered), no re-filtering: the candidates differ only by the weights.
     const big = Number.MAX_SAFE_INTEGER;
@@ -155,6 +159,7 @@ async function studyBody(original: Model, inp: StudyInputs, o: StudyOptions, pro
     },
     warnings,
     seconds: (performance.now() - t0) / 1000,
+    ...(probe ? { projection: probe } : {}),
   };
   return { summary, directions };
 }
