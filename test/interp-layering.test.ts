@@ -19,7 +19,7 @@ function importClosure(file: string, seen = new Set<string>()): Set<string> {
   if (seen.has(file)) return seen;
   seen.add(file);
   const src = fs.readFileSync(path.join(projectRoot, file), 'utf8');
-  for (const m of src.matchAll(/^import\s+(type\s+)?[^'"]*from\s+'([^']+)'/gm)) {
+  for (const m of src.matchAll(/^(?:import|export)\s+(type\s+)?(?:[^'"]*from\s+)?'([^']+)'/gm)) {
     if (m[1]) continue; // type-only imports vanish at run time
     const spec = m[2];
     if (spec.startsWith('.')) importClosure(path.relative(projectRoot, path.resolve(projectRoot, path.dirname(file), spec)), seen);
