@@ -65,7 +65,8 @@ export async function logitLens(model: Model, ids: number[], opts: LensOptions =
   const topK = opts.topK ?? 5;
   if (!(Number.isInteger(topK) && topK >= 1 && topK <= V)) throw new UsageError(`logit lens: topK ${topK} is not in 1..${V}`);
   const targets = opts.targets ?? [];
-  for (const t of targets) if (!(Number.isInteger(t) && t >= 0 && t < V)) throw new UsageError(`logit lens: target id ${t} is outside 0..${V - 1}`);
+  for (const t of targets) if (!(Number.isInteger(t) && t >= 0 && t < V))
+    throw new UsageError(`logit lens: target id ${t} is outside 0..${V - 1}`);
   if (ids.length === 0) throw new UsageError('logit lens: empty prompt');
   const T = ids.length;
   const positions = resolvePositions(opts.positions, T);
@@ -76,7 +77,8 @@ export async function logitLens(model: Model, ids: number[], opts: LensOptions =
   const final = plain.cache.get(last)!.data;
   const norm = model.getFinalNorm();
   const kind = cfg.norm === 'layer' ? 'layer' : 'rms';
-  const normed = (l: number) => lensNormalize({ x: plain.cache.get(`blocks.${l}.hook_resid_pre`)!.data, final, norm, kind, eps: cfg.normEps, d, scale });
+  const normed = (l: number) =>
+    lensNormalize({ x: plain.cache.get(`blocks.${l}.hook_resid_pre`)!.data, final, norm, kind, eps: cfg.normEps, d, scale });
 
   const labels = tokenLabels(model, ids);
   const label = (id: number) => tokenLabels(model, [id])[0];

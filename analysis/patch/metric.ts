@@ -20,5 +20,6 @@ export function checkMetric(m: PatchMetric, vocab: number): void {
   const ids = m.kind === 'logit-diff' ? [m.answer, m.wrong] : m.refusalTokens;
   if (m.kind === 'refusal-score' && ids.length === 0) throw new UsageError('patch metric refusal-score: no refusal tokens');
   for (const id of ids)
-    if (!(Number.isInteger(id) && id >= 0 && id < vocab)) throw new UsageError(`patch metric ${m.kind}: token id ${id} is outside 0..${vocab - 1}`);
+    if (!(Number.isInteger(id) && id >= 0 && id < vocab))
+      throw new UsageError(`patch metric ${m.kind}: token id ${id} is outside 0..${vocab - 1}`);
 }

@@ -37,15 +37,19 @@ export interface PatchResult {
   forwards: number;
 }
 
-export async function activationPatching(model: Model, clean: number[], corrupted: number[], metric: PatchMetric, opts: PatchOptions = {}): Promise<PatchResult> {
+export async function activationPatching(
+  model: Model, clean: number[], corrupted: number[], metric: PatchMetric, opts: PatchOptions = {},
+): Promise<PatchResult> {
   const { nLayers: L, nHeads: H, headDim, vocabSize: V } = model.config;
   checkMetric(metric, V);
   if (clean.length === 0) throw new UsageError('activation patching: the clean prompt is empty');
   if (clean.length !== corrupted.length)
-    throw new UsageError(`activation patching: the clean prompt has ${clean.length} tokens and the corrupted one ${corrupted.length}; patches are aligned by position, so both must have the same length (reword one of them)`);
+    throw new UsageError(`activation patching: the clean prompt has ${clean.length} tokens and the corrupted one ${corrupted.length}; ` +
+      'patches are aligned by position, so both must have the same length (reword one of them)');
   const sites = opts.sites ?? PATCH_SITES;
   const batchSize = opts.batchSize ?? 16;
-  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new UsageError(`activation patching: batchSize ${batchSize} is not a positive integer`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new UsageError(`activation patching: batchSize ${batchSize} is not a positive integer`);
   const T = clean.length;
 
   const cacheGlobs = sites.map((s) => hookOf({ site: s, layer: 0 }).replace('blocks.0.', 'blocks.*.'));
@@ -80,12 +84,14 @@ export async function runPatches(
 ): Promise<number[]> {
   const { headDim, vocabSize: V } = model.config;
   const batchSize = opts.batchSize ?? 16;
-  for (const e of exps) if (!cleanCache.has(hookOf(e))) throw new UsageError(`activation patching: no clean activation cached at ${hookOf(e)}`);
+  for (const e of exps) if (!cleanCache.has(hookOf(e)))
+    throw new UsageError(`activation patching: no clean activation cached at ${hookOf(e)}`);
   const out: number[] = [];
   for (let start = 0; start < exps.length; start += batchSize) {
     throwIfAborted(opts.signal, 'activation patching');
     const group = exps.slice(start, start + batchSize);
-    const r = await model.forward(group.map(() => corrupted), { hooks: patchHooks(group, cleanCache, corrupted.length, headDim), logits: 'last' });
+    const hooks = patchHooks(group, cleanCache, corrupted.length, headDim);
+    const r = await model.forward(group.map(() => corrupted), { hooks, logits: 'last' });
     group.forEach((_, row) => out.push(metricValue(metric, r.logits, row * V, V)));
     opts.onBatch?.(Math.min(start + batchSize, exps.length), exps.length);
     await yieldToLoop();

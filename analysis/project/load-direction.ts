@@ -18,12 +18,15 @@ export function loadDirectionVector(source: string, tensor?: string): { r: Float
   try {
     const names = st.tensors.map((t) => t.name);
     const name = tensor ?? (st.has(DIRECTION_TENSOR) ? DIRECTION_TENSOR : names.length === 1 ? names[0] : undefined);
-    if (name === undefined) throw new UsageError(`${file}: ${names.length} tensors and none named "${DIRECTION_TENSOR}"; name one (${names.slice(0, 5).join(', ')})`);
+    const some = names.slice(0, 5).join(', ');
+    if (name === undefined) throw new UsageError(`${file}: ${names.length} tensors, none named "${DIRECTION_TENSOR}"; name one (${some})`);
     if (!st.has(name)) throw new UsageError(`${file}: no tensor "${name}"`);
     const shape = st.info(name).shape;
-    if (shape.filter((s) => s !== 1).length > 1) throw new UsageError(`${file}: tensor "${name}" has shape [${shape}], want a vector [d_model]`);
+    if (shape.filter((s) => s !== 1).length > 1)
+      throw new UsageError(`${file}: tensor "${name}" has shape [${shape}], want a vector [d_model]`);
     const r = st.readF32(name);
-    for (let i = 0; i < r.length; i++) if (!Number.isFinite(r[i])) throw new UsageError(`${file}: tensor "${name}" holds ${r[i]} at index ${i}`);
+    for (let i = 0; i < r.length; i++) if (!Number.isFinite(r[i]))
+      throw new UsageError(`${file}: tensor "${name}" holds ${r[i]} at index ${i}`);
     return { r, file, tensor: name };
   } finally {
     st.close();

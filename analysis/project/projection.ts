@@ -68,7 +68,9 @@ function recordingHooks(names: readonly ProjectableHook[], nLayers: number, unit
   return { grid, hooks };
 }
 
-export async function projectDirection(model: Model, ids: number[], direction: Float32Array, opts: ProjectionOptions = {}): Promise<ProjectionResult> {
+export async function projectDirection(
+  model: Model, ids: number[], direction: Float32Array, opts: ProjectionOptions = {},
+): Promise<ProjectionResult> {
   const { nLayers, dModel } = model.config;
   const { unit, norm } = unitDirection(direction, dModel);
   if (ids.length === 0) throw new UsageError('projection: empty prompt');

@@ -87,9 +87,11 @@ export function heatmapSvg(h: Heatmap): string {
       const v = h.values[i]?.[j] ?? NaN;
       const x = rowLabelW + j * cw;
       const tip = `${r} · ${c}: ${Number.isFinite(v) ? v.toFixed(digits) : 'n/a'}${h.cellTip ? ` — ${h.cellTip[i][j]}` : ''}`;
-      parts.push(`<rect x="${x}" y="${y}" width="${cw}" height="${ch}" fill="${colorOf(v, lo, hi, scale, center)}"><title>${esc(tip)}</title></rect>`);
+      const fill = colorOf(v, lo, hi, scale, center);
+      parts.push(`<rect x="${x}" y="${y}" width="${cw}" height="${ch}" fill="${fill}"><title>${esc(tip)}</title></rect>`);
       const txt = h.cellText?.[i]?.[j];
-      if (txt) parts.push(`<text x="${x + cw / 2}" y="${y + ch * 0.68}" font-size="8" text-anchor="middle" pointer-events="none">${esc(txt)}</text>`);
+      const at = `x="${x + cw / 2}" y="${y + ch * 0.68}"`;
+      if (txt) parts.push(`<text ${at} font-size="8" text-anchor="middle" pointer-events="none">${esc(txt)}</text>`);
     });
   });
   // Colour bar: 5 stops with their values.
@@ -100,7 +102,8 @@ export function heatmapSvg(h: Heatmap): string {
     parts.push(`<rect x="${bx}" y="${y}" width="12" height="14" fill="${colorOf(v, lo, hi, scale, center)}"/>`);
     parts.push(`<text x="${bx + 15}" y="${y + 10}" font-size="9">${esc(fmtNum(v, digits))}</text>`);
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="${width}" height="${Math.max(height, top + 76)}" font-family="sans-serif">${parts.join('')}</svg>`;
+  const size = `width="${width}" height="${Math.max(height, top + 76)}"`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" ${size} font-family="sans-serif">${parts.join('')}</svg>`;
 }
 
 export function fmtNum(v: number, digits = 3): string {

@@ -31,24 +31,31 @@ export function lensView(r: LensResult): string {
     values: r.layers.map((l) => l.positions.map((p) => p.targets[k].prob)),
     cellText: r.layers.map((l) => l.positions.map((p) => String(p.targets[k].rank))),
   }));
+  const how = r.scale === 'final'
+    ? "the final residual's per-position norm scale, as TransformerLens' apply_ln_to_stack"
+    : 'each residual normalised by its own scale';
   return `<section class="lens"><h2>Logit lens</h2><p>Each layer's residual stream (<code>resid_pre</code>) decoded through the final norm
-(scale: <b>${esc(r.scale)}</b>${r.scale === 'final' ? ", the final residual's per-position norm scale, as TransformerLens' apply_ln_to_stack" : ', each residual normalised by its own scale'})
-and the unembedding; the last row is the model's own output.</p>${top}${targets.join('')}</section>`;
+(scale: <b>${esc(r.scale)}</b>, ${how}) and the unembedding; the last row is the model's own output.</p>
+${top}${targets.join('')}</section>`;
 }
 
 export function projectionView(r: ProjectionResult, title = 'Projection onto the direction'): string {
-  const maps = Object.entries(r.hooks).map(([hook, grid]) => heatmapSvg({ title: hook, rows: layerRows(grid.length), cols: cols(r.tokens), values: grid }));
-  return `<section class="projection"><h2>${esc(title)}</h2><p>Scalar projection act · r̂ (‖r‖ = ${fmtNum(r.directionNorm)}) per layer and token.</p>${maps.join('')}</section>`;
+  const maps = Object.entries(r.hooks).map(([hook, grid]) =>
+    heatmapSvg({ title: hook, rows: layerRows(grid.length), cols: cols(r.tokens), values: grid }));
+  const what = `Scalar projection act · r̂ (‖r‖ = ${fmtNum(r.directionNorm)}) per layer and token.`;
+  return `<section class="projection"><h2>${esc(title)}</h2><p>${what}</p>${maps.join('')}</section>`;
 }
 
 /** One heatmap per model on one shared colour scale, so original and compressed models read alike. */
 export function projectionComparisonView(c: ProjectionComparison): string {
   let m = 0;
   for (const x of c.models) for (const r of x.values) for (const v of r) if (Number.isFinite(v)) m = Math.max(m, Math.abs(v));
-  const maps = c.models.map((x) => heatmapSvg({ title: x.name, rows: layerRows(x.values.length), cols: cols(c.tokens), values: x.values, domain: [-(m || 1), m || 1] }));
+  const domain: [number, number] = [-(m || 1), m || 1];
+  const maps = c.models.map((x) =>
+    heatmapSvg({ title: x.name, rows: layerRows(x.values.length), cols: cols(c.tokens), values: x.values, domain }));
   return `<section class="projection-comparison"><h2>Refusal-direction projection per token and layer</h2>
-<p>Prompt ${esc(JSON.stringify(c.prompt))}: <code>blocks.l.${esc(c.hook)}</code> · r̂ of the original model's direction, for the original and each
-compressed model (one colour scale for all).</p>${maps.join('')}</section>`;
+<p>Prompt ${esc(JSON.stringify(c.prompt))}: <code>blocks.l.${esc(c.hook)}</code> · r̂ of the original model's direction,
+for the original and each compressed model (one colour scale for all).</p>${maps.join('')}</section>`;
 }
 
 export function attentionView(r: AttentionResult): string {
@@ -77,25 +84,33 @@ export function patchView(r: PatchResult): string {
   if (r.attn_out.length) lines.push(['attn_out', r.attn_out]);
   if (r.mlp_out.length) lines.push(['mlp_out', r.mlp_out]);
   if (lines.length)
-    parts.push(heatmapSvg({ ...common, title: 'attn_out / mlp_out × layer (every position)', rows: lines.map((x) => x[0]), cols: layerRows(lines[0][1].length),
+    parts.push(heatmapSvg({
+      ...common, title: 'attn_out / mlp_out × layer (every position)', rows: lines.map((x) => x[0]), cols: layerRows(lines[0][1].length),
       values: lines.map((x) => x[1].map(norm)), cellTip: lines.map((x) => x[1].map(tip)) }));
   if (r.heads.length)
-    parts.push(heatmapSvg({ ...common, title: 'head (hook_z) × layer (every position)', rows: layerRows(r.heads.length), cols: r.heads[0].map((_, h) => `H${h}`),
+    parts.push(heatmapSvg({
+      ...common, title: 'head (hook_z) × layer (every position)', rows: layerRows(r.heads.length), cols: r.heads[0].map((_, h) => `H${h}`),
       values: r.heads.map((row) => row.map(norm)), cellTip: r.heads.map((row) => row.map(tip)) }));
-  return `<section class="patch"><h2>Activation patching (${esc(r.metric)})</h2><p>Clean ${fmtNum(r.clean)}, corrupted ${fmtNum(r.corrupted)}.
-Colour: fraction of the clean−corrupted gap restored by the patch, (patched − corrupted) / (clean − corrupted); hover for the metric.</p>${parts.join('')}</section>`;
+  const intro = `Clean ${fmtNum(r.clean)}, corrupted ${fmtNum(r.corrupted)}. Colour: fraction of the clean−corrupted gap restored by the
+patch, (patched − corrupted) / (clean − corrupted); hover for the metric.`;
+  return `<section class="patch"><h2>Activation patching (${esc(r.metric)})</h2><p>${intro}</p>${parts.join('')}</section>`;
 }
 
 export function saeView(r: SaeResult, alignment?: { feature: number; cosine: number }[]): string {
-  const rows = r.tokens.map((t, p) => `<tr><td>${p}</td><td><code>${esc(displayToken(t))}</code></td><td>${r.l0[p]}</td><td>${fmtNum(r.perPosition[p])}</td><td>${
-    r.top[p].map((f) => `#${f.feature} ${fmtNum(f.value)}`).join(', ')}</td></tr>`).join('');
+  const rows = r.tokens.map((t, p) => {
+    const feats = r.top[p].map((f) => `#${f.feature} ${fmtNum(f.value)}`).join(', ');
+    const cells = [String(p), `<code>${esc(displayToken(t))}</code>`, String(r.l0[p]), fmtNum(r.perPosition[p]), feats];
+    return `<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
+  }).join('');
   const align = alignment?.length
     ? `<h3>Decoder rows most aligned with the direction</h3><table><thead><tr><th>feature</th><th>cosine</th></tr></thead><tbody>${
       alignment.map((a) => `<tr><td>#${a.feature}</td><td>${fmtNum(a.cosine, 4)}</td></tr>`).join('')}</tbody></table>`
     : '';
-  return `<section class="sae"><h2>SAE at ${esc(r.hook)} (d_sae ${r.dSae})</h2><p>Reconstruction error ‖x − x̂‖²/‖x‖² = ${fmtNum(r.reconstructionError, 4)};
-KL(model ‖ model with x̂ spliced in) = ${fmtNum(r.splicedKl, 4)} per position.</p>
-<table><thead><tr><th>pos</th><th>token</th><th>L0</th><th>rel. error</th><th>top features</th></tr></thead><tbody>${rows}</tbody></table>${align}</section>`;
+  const intro = `Reconstruction error ‖x − x̂‖²/‖x‖² = ${fmtNum(r.reconstructionError, 4)};
+KL(model ‖ model with x̂ spliced in) = ${fmtNum(r.splicedKl, 4)} per position.`;
+  const head = '<tr><th>pos</th><th>token</th><th>L0</th><th>rel. error</th><th>top features</th></tr>';
+  return `<section class="sae"><h2>SAE at ${esc(r.hook)} (d_sae ${r.dSae})</h2><p>${intro}</p>
+<table><thead>${head}</thead><tbody>${rows}</tbody></table>${align}</section>`;
 }
 
 const CSS = `body{font-family:sans-serif;margin:1.5em;color:#222}section{margin-bottom:2em}svg.heatmap{display:block;margin:.6em 0}

@@ -44,7 +44,8 @@ export async function saeAnalysis(model: Model, sae: Sae, ids: number[], opts: S
   const { dSae: n, dIn: d } = sae.cfg;
   if (!(Number.isInteger(topK) && topK >= 1 && topK <= n)) throw new UsageError(`SAE: topK ${topK} is not in 1..${n}`);
   let seen: { acts: Float32Array; x: Float32Array; recon: Float32Array } | null = null;
-  const read = await model.forward([ids], { hooks: [saeHook(sae, { mode: 'read', onActs: (acts, x, recon) => (seen = { acts, x, recon }) })] });
+  const reader = saeHook(sae, { mode: 'read', onActs: (acts, x, recon) => (seen = { acts, x, recon }) });
+  const read = await model.forward([ids], { hooks: [reader] });
   const spliced = await model.forward([ids], { hooks: [saeHook(sae, { mode: 'replace' })] });
   const { acts, x, recon } = seen!;
   const T = ids.length;

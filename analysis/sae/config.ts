@@ -31,7 +31,8 @@ export function parseSaeConfig(json: unknown, file: string): SaeConfig {
   const meta = (c.metadata ?? c.meta) as Record<string, unknown> | undefined;
   const posInt = (key: string): number => {
     const v = c[key];
-    if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1)) throw new ConfigError(`${file}: field ${key} must be a positive integer, got ${JSON.stringify(v)}`);
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1))
+      throw new ConfigError(`${file}: field ${key} must be a positive integer, got ${JSON.stringify(v)}`);
     return v;
   };
   const dIn = posInt('d_in');
@@ -39,16 +40,20 @@ export function parseSaeConfig(json: unknown, file: string): SaeConfig {
   const hookName = c.hook_name ?? c.hook_point ?? meta?.hook_name;
   if (typeof hookName !== 'string' || hookName === '') throw new ConfigError(`${file}: field hook_name (or metadata.hook_name) is missing`);
   const head = c.hook_head_index ?? c.hook_point_head_index ?? meta?.hook_head_index;
-  if (head !== undefined && head !== null) throw new ConfigError(`${file}: field hook_head_index ${JSON.stringify(head)}: single-head SAEs are not supported`);
+  if (head !== undefined && head !== null)
+    throw new ConfigError(`${file}: field hook_head_index ${JSON.stringify(head)}: single-head SAEs are not supported`);
   const reshape = c.reshape_activations;
   if (reshape !== undefined && reshape !== 'none' && reshape !== 'hook_z')
     throw new ConfigError(`${file}: field reshape_activations ${JSON.stringify(reshape)} is not none or hook_z`);
   const applyB = c.apply_b_dec_to_input ?? true;
-  if (typeof applyB !== 'boolean') throw new ConfigError(`${file}: field apply_b_dec_to_input must be true or false, got ${JSON.stringify(applyB)}`);
+  if (typeof applyB !== 'boolean')
+    throw new ConfigError(`${file}: field apply_b_dec_to_input must be true or false, got ${JSON.stringify(applyB)}`);
   let norm = c.normalize_activations ?? 'none';
   if (typeof norm === 'boolean') norm = norm ? 'expected_average_only_in' : 'none';
-  if (!(NORMS as readonly unknown[]).includes(norm)) throw new ConfigError(`${file}: field normalize_activations ${JSON.stringify(norm)} is not one of ${NORMS.join(', ')}`);
-  return { dIn, dSae, hookName, activation: activationOf(c, file, dSae), applyBDecToInput: applyB, normalization: norm as SaeNormalization };
+  if (!(NORMS as readonly unknown[]).includes(norm))
+    throw new ConfigError(`${file}: field normalize_activations ${JSON.stringify(norm)} is not one of ${NORMS.join(', ')}`);
+  const activation = activationOf(c, file, dSae);
+  return { dIn, dSae, hookName, activation, applyBDecToInput: applyB, normalization: norm as SaeNormalization };
 }
 
 function activationOf(c: Record<string, unknown>, file: string, dSae: number): SaeActivation {
@@ -63,7 +68,8 @@ function activationOf(c: Record<string, unknown>, file: string, dSae: number): S
     const kwargs = c.activation_fn_kwargs as Record<string, unknown> | undefined;
     const k = c.k ?? kwargs?.k;
     if (!(typeof k === 'number' && Number.isInteger(k) && k >= 1 && k <= dSae))
-      throw new ConfigError(`${file}: field k (or activation_fn_kwargs.k) must be an integer in 1..${dSae} for a topk SAE, got ${JSON.stringify(k)}`);
+      throw new ConfigError(`${file}: field k (or activation_fn_kwargs.k) must be an integer in 1..${dSae} for a topk SAE, ` +
+        `got ${JSON.stringify(k)}`);
     return { kind, k };
   }
   const field = arch !== undefined && arch !== 'standard' ? 'architecture' : 'activation_fn';

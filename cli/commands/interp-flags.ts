@@ -40,7 +40,8 @@ export function tokenArg(text: string, flag: string, tok: Tokenizer | null, voca
   if (!tok) throw new UsageError(`${flag}: this model folder has no tokenizer.json; give token ids as #123`);
   const ids = tok.encode(text, { addSpecialTokens: false });
   if (ids.length === 0) throw new UsageError(`${flag}: '${text}' encodes to no token`);
-  if (ids.length > 1) warn(`${flag}: '${text}' is ${ids.length} tokens; using the first, ${JSON.stringify(tok.decode([ids[0]]))} (id ${ids[0]})`);
+  const first = `${JSON.stringify(tok.decode([ids[0]]))} (id ${ids[0]})`;
+  if (ids.length > 1) warn(`${flag}: '${text}' is ${ids.length} tokens; using the first, ${first}`);
   return ids[0];
 }
 
@@ -55,7 +56,8 @@ export function tokenListArg(text: string, flag: string, tok: Tokenizer | null, 
 export function choiceListArg<T extends string>(text: string, flag: string, allowed: readonly T[]): T[] {
   const items = text.split(',').map((s) => s.trim()).filter(Boolean);
   if (items.length === 0) throw new UsageError(`${flag}: empty list`);
-  for (const s of items) if (!(allowed as readonly string[]).includes(s)) throw new UsageError(`${flag}: '${s}' is not one of ${allowed.join(', ')}`);
+  for (const s of items) if (!(allowed as readonly string[]).includes(s))
+    throw new UsageError(`${flag}: '${s}' is not one of ${allowed.join(', ')}`);
   return [...new Set(items)] as T[];
 }
 

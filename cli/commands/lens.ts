@@ -46,7 +46,8 @@ export function register(program: Command): void {
       try {
         const topK = parseInteger(flags.topK, '--top-k', { min: 1, max: model.config.vocabSize });
         const ids = promptOf(model, flags);
-        const targets = flags.targets === undefined ? [] : tokenListArg(flags.targets, '--targets', model.tokenizer, model.config.vocabSize, info);
+        const V = model.config.vocabSize;
+        const targets = flags.targets === undefined ? [] : tokenListArg(flags.targets, '--targets', model.tokenizer, V, info);
         const r = await logitLens(model, ids, { topK, targets, positions, scale: flags.scale });
         if (html) {
           writeHtml(html, interpPage(`Logit lens: ${dir}`, [lensView(r)]));

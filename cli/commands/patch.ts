@@ -52,18 +52,26 @@ export function register(program: Command): void {
       const html = htmlArg(flags.html);
       const batchSize = parseInteger(flags.batchSize, '--batch-size', { min: 1, max: 4096 });
       const sites: PatchSite[] | undefined = flags.sites === undefined ? undefined : choiceListArg(flags.sites, '--sites', PATCH_SITES);
-      if (flags.metric !== 'logit-diff' && flags.metric !== 'refusal-score') throw new UsageError(`--metric: expected logit-diff or refusal-score, got '${flags.metric}'`);
-      if (flags.metric === 'logit-diff' && (flags.answer === undefined || flags.wrong === undefined)) throw new UsageError('--metric logit-diff needs --answer and --wrong');
-      if (flags.metric === 'refusal-score' && (flags.answer !== undefined || flags.wrong !== undefined)) throw new UsageError('--answer / --wrong apply to --metric logit-diff only');
+      if (flags.metric !== 'logit-diff' && flags.metric !== 'refusal-score')
+        throw new UsageError(`--metric: expected logit-diff or refusal-score, got '${flags.metric}'`);
+      if (flags.metric === 'logit-diff' && (flags.answer === undefined || flags.wrong === undefined))
+        throw new UsageError('--metric logit-diff needs --answer and --wrong');
+      if (flags.metric === 'refusal-score' && (flags.answer !== undefined || flags.wrong !== undefined))
+        throw new UsageError('--answer / --wrong apply to --metric logit-diff only');
       const model = await loadModel(dir, { precision, groupSize, retainWeights: false });
       const sig = sigintSignal();
       try {
         const V = model.config.vocabSize;
         const tok = model.tokenizer;
         let metric: PatchMetric;
-        if (flags.metric === 'logit-diff') metric = { kind: 'logit-diff', answer: tokenArg(flags.answer!, '--answer', tok, V, info), wrong: tokenArg(flags.wrong!, '--wrong', tok, V, info) };
+        if (flags.metric === 'logit-diff') {
+          const answer = tokenArg(flags.answer!, '--answer', tok, V, info);
+          metric = { kind: 'logit-diff', answer, wrong: tokenArg(flags.wrong!, '--wrong', tok, V, info) };
+        }
         else {
-          const ids = flags.refusalTokens === undefined ? defaultRefusalTokens(requireTokenizer(model, dir)) : tokenListArg(flags.refusalTokens, '--refusal-tokens', tok, V, info);
+          const ids = flags.refusalTokens === undefined
+            ? defaultRefusalTokens(requireTokenizer(model, dir))
+            : tokenListArg(flags.refusalTokens, '--refusal-tokens', tok, V, info);
           checkRefusalTokens(ids, V);
           metric = { kind: 'refusal-score', refusalTokens: ids };
         }
@@ -74,7 +82,8 @@ export function register(program: Command): void {
           writeHtml(html, interpPage(`Activation patching: ${dir}`, [patchView(r)]));
           info(`wrote ${html}`);
         }
-        printResult({ ...r, metricSpec: metric, precision: model.precision, backend: model.backendName }, flags.json ?? false, () => patchText(r));
+        const out = { ...r, metricSpec: metric, precision: model.precision, backend: model.backendName };
+        printResult(out, flags.json ?? false, () => patchText(r));
       } finally {
         sig.dispose();
         model.dispose();

@@ -53,7 +53,8 @@ export function register(program: Command): void {
           writeHtml(html, interpPage(`SAE: ${flags.sae} on ${dir}`, [saeView(r, alignment)]));
           info(`wrote ${html}`);
         }
-        const out = { ...r, ...(alignment ? { directionAlignment: alignment } : {}), precision: model.precision, backend: model.backendName };
+        const extra = alignment ? { directionAlignment: alignment } : {};
+        const out = { ...r, ...extra, precision: model.precision, backend: model.backendName };
         printResult(out, flags.json ?? false, () => saeText(r, alignment));
       } finally {
         model.dispose();
@@ -62,8 +63,10 @@ export function register(program: Command): void {
 }
 
 function saeText(r: Awaited<ReturnType<typeof saeAnalysis>>, alignment?: { feature: number; cosine: number }[]): string {
-  const rows = r.tokens.map((t, p) => [String(p), displayToken(t), String(r.l0[p]), r.top[p].map((f) => `#${f.feature} ${f.value.toFixed(3)}`).join('  ')]);
-  const lines = [`${r.hook}: d_sae ${r.dSae}, reconstruction error ${r.reconstructionError.toFixed(4)}, spliced KL ${r.splicedKl.toFixed(4)}`,
+  const feats = (p: number) => r.top[p].map((f) => `#${f.feature} ${f.value.toFixed(3)}`).join('  ');
+  const rows = r.tokens.map((t, p) => [String(p), displayToken(t), String(r.l0[p]), feats(p)]);
+  const lines = [
+    `${r.hook}: d_sae ${r.dSae}, reconstruction error ${r.reconstructionError.toFixed(4)}, spliced KL ${r.splicedKl.toFixed(4)}`,
     table(rows, ['pos', 'token', 'L0', 'top features'])];
   if (alignment) lines.push(`aligned with the direction: ${alignment.map((a) => `#${a.feature} ${a.cosine.toFixed(3)}`).join('  ')}`);
   return lines.join('\n');
