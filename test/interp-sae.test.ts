@@ -125,6 +125,19 @@ describe('SAE on a model', () => {
     expect(spliced.cache.get('blocks.1.hook_resid_pre')!.data).toEqual(recon);
   });
 
+  it('runs as a hook during generation: read mode changes nothing and sees the prompt, then one row per step', async () => {
+    const rows: number[] = [];
+    const plain = await model.generate([ids], { maxNewTokens: 3, stopTokens: [] });
+    const read = await model.generate([ids], { maxNewTokens: 3, stopTokens: [], hooks: [saeHook(sae, { mode: 'read', onActs: (a) => rows.push(a.length / D_SAE) })] });
+    expect(read.tokens).toEqual(plain.tokens);
+    expect(rows).toEqual([ids.length, 1, 1]);
+    const spliced = await model.generate([ids], { maxNewTokens: 3, stopTokens: [], hooks: [saeHook(sae, { mode: 'replace' })] });
+    const first = await model.forward([ids], { hooks: [saeHook(sae, { mode: 'replace' })], logits: 'last' });
+    let best = 0;
+    for (let i = 1; i < first.logits.length; i++) if (first.logits[i] > first.logits[best]) best = i;
+    expect(spliced.tokens[0][0]).toBe(best);
+  });
+
   it('ranks decoder rows by cosine with a direction (a planted row comes first, cosine 1)', () => {
     const r = Float32Array.from({ length: D_IN }, (_, i) => Math.sin(i + 1));
     const planted = randomSaeTensors(D_IN, D_SAE, 21);

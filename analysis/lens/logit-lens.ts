@@ -3,7 +3,8 @@
  *
  *   logitLens(model, ids, opts?): Promise<LensResult>
  *     opts.topK (5), opts.targets (token ids whose prob/rank to follow), opts.positions (default all; negative =
- *     from the end), opts.scale ('final' | 'own', see lens-norm.ts), opts.batchSize (layers per forward, default all),
+ *     from the end), opts.scale ('final' | 'own', see lens-norm.ts), opts.batchSize (layers per forward; default: all
+ *     that keep one forward's logits under 64M floats),
  *     opts.signal.
  *
  * Entries follow TransformerLens `cache.accumulated_resid(apply_ln=True)`: layer l in 0..L-1 decodes
@@ -21,6 +22,8 @@ import { logSoftmax } from '../logit-math.ts';
 import { tokenLabels, yieldToLoop } from '../token-labels.ts';
 import { lensNormalize } from './lens-norm.ts';
 import { targetStats, topTokens } from './top-tokens.ts';
+
+const LOGIT_BUDGET = 64 * 1024 * 1024;
 
 export interface LensOptions {
   topK?: number;
@@ -96,7 +99,8 @@ export async function logitLens(model: Model, ids: number[], opts: LensOptions =
   });
 
   const layers: LensLayer[] = [];
-  const per = Math.max(1, Math.min(opts.batchSize ?? L, L));
+  // Default: as many layers per forward as keep its logits under ~64M floats (256 MB), all of them on small models.
+  const per = Math.max(1, Math.min(opts.batchSize ?? Math.floor(LOGIT_BUDGET / (T * V)), L));
   for (let start = 0; start < L; start += per) {
     throwIfAborted(opts.signal, 'logit lens');
     const group = Array.from({ length: Math.min(per, L - start) }, (_, i) => start + i);
