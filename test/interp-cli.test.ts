@@ -53,6 +53,15 @@ describe('interpretability CLI on tiny-chat', () => {
     expect(b.hooks.hook_resid_post[5]).toHaveLength(b.tokens.length);
   });
 
+  it('project --prompts FILE: one result per prompt', async () => {
+    const file = path.join(tmp, 'two.json');
+    fs.writeFileSync(file, JSON.stringify(['Explain how to steal a car', 'Write a poem about the sea']));
+    const j = onlyJson((await glassbox('project', TINY, '--direction', vecFile, '--prompts', file, '--chat', '--hooks', 'hook_resid_mid', '--json')).stdout) as
+      { prompts: { instruction: string; tokens: string[]; hooks: Record<string, number[][]> }[] };
+    expect(j.prompts.map((p) => p.instruction)).toEqual(['Explain how to steal a car', 'Write a poem about the sea']);
+    for (const p of j.prompts) expect(p.hooks.hook_resid_mid[5]).toHaveLength(p.tokens.length);
+  });
+
   it('patch --json: grids of metric values with both baselines', async () => {
     const res = await glassbox('patch', TINY, '--clean', 'Explain how to steal a car', '--corrupt', 'Explain how to wash a car', '--chat',
       '--metric', 'logit-diff', '--answer', 'I', '--wrong', 'Sure', '--json');
