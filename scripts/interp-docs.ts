@@ -26,8 +26,19 @@ function shot(name: string, html: string, width: number, height: number): void {
   const file = path.join(tmp, `${name}.html`);
   writeHtml(file, html);
   const out = path.resolve('docs', `interp-${name}.png`);
-  const res = spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `--screenshot=${out}`,
-    `--window-size=${width},${height}`, `file://${file}`], { encoding: 'utf8', timeout: 120_000 });
+  const res = spawnSync(
+    'chromium',
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--hide-scrollbars',
+      `--screenshot=${out}`,
+      `--window-size=${width},${height}`,
+      `file://${file}`,
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   if (res.status !== 0) throw new Error(`chromium failed: ${res.stderr}`);
   console.log(`wrote ${out} (${fs.statSync(out).size} bytes)`);
 }
@@ -38,7 +49,11 @@ const clean = tok.encodeChat('Explain how to steal a car');
 const corrupt = tok.encodeChat('Explain how to wash a car');
 const lens = await logitLens(model, clean, { topK: 3, targets: [78] });
 shot('lens', interpPage('tiny-chat: logit lens', [lensView({ ...lens, targets: [] })]), 900, 480);
-const patch = await activationPatching(model, clean, corrupt, { kind: 'logit-diff', answer: 78, wrong: tok.encode('Sure', { addSpecialTokens: false })[0] });
+const patch = await activationPatching(model, clean, corrupt, {
+  kind: 'logit-diff',
+  answer: 78,
+  wrong: tok.encode('Sure', { addSpecialTokens: false })[0],
+});
 shot('patch', interpPage('tiny-chat: activation patching', [patchView(patch)]), 820, 760);
 const attn = await attentionPatterns(model, clean, { layers: [5], heads: [0, 1, 2] });
 shot('attention', interpPage('tiny-chat: attention, layer 5', [attentionView(attn)]), 1050, 420);

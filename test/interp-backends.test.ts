@@ -26,13 +26,17 @@ import { randomSaeTensors, writeSaeFixture } from './helpers/sae-fixture.ts';
 import { projectRoot, sharedDir } from './helpers/shared.ts';
 
 const cfg = syntheticConfig({ family: 'qwen2', nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, dMlp: 48, vocabSize: 64 });
-const build = (backend: Backend, precision: 'f32' | 'int8' | 'int4') => new DecoderModel(syntheticProvider(cfg, 5), { backend, precision, groupSize: 16 });
+const build = (backend: Backend, precision: 'f32' | 'int8' | 'int4') =>
+  new DecoderModel(syntheticProvider(cfg, 5), { backend, precision, groupSize: 16 });
 const ids = [1, 6, 11, 3, 20];
 const corrupt = [1, 6, 40, 3, 20];
 const metric = { kind: 'logit-diff' as const, answer: 7, wrong: 9 };
 const unitLike = (d: number) => Float32Array.from({ length: d }, (_, i) => Math.cos(i * 0.7));
 const dir32 = unitLike(32);
-const saeDir = writeSaeFixture({ d_in: 32, d_sae: 40, architecture: 'topk', k: 6, metadata: { hook_name: 'blocks.1.hook_resid_pre' } }, randomSaeTensors(32, 40, 2));
+const saeDir = writeSaeFixture(
+  { d_in: 32, d_sae: 40, architecture: 'topk', k: 6, metadata: { hook_name: 'blocks.1.hook_resid_pre' } },
+  randomSaeTensors(32, 40, 2),
+);
 
 /** Invariants every view keeps on any model. */
 async function checkInvariants(model: Model, prompt: number[], m: { kind: 'logit-diff'; answer: number; wrong: number }, exact: boolean) {
@@ -47,7 +51,8 @@ async function checkInvariants(model: Model, prompt: number[], m: { kind: 'logit
   const self = await activationPatching(model, prompt, prompt, m, { batchSize: 4 });
   // Rows of a batch run the same math as a single row; backends whose kernels tile rows may round differently.
   const tol = exact ? 0 : 1e-4 * (1 + Math.abs(self.clean));
-  for (const v of [...self.resid_pre.flat(), ...self.attn_out, ...self.mlp_out, ...self.heads.flat()]) expect(Math.abs(v - self.clean)).toBeLessThanOrEqual(tol);
+  for (const v of [...self.resid_pre.flat(), ...self.attn_out, ...self.mlp_out, ...self.heads.flat()])
+    expect(Math.abs(v - self.clean)).toBeLessThanOrEqual(tol);
   const pr = await projectDirection(model, prompt, unitLike(model.config.dModel), { hooks: ['hook_resid_post'] });
   expect(pr.hooks.hook_resid_post).toHaveLength(L);
   const at = await attentionPatterns(model, prompt, { layers: [L - 1] });
@@ -68,22 +73,29 @@ describe.each(BACKENDS)('interpretability views on %s match the reference backen
       const b = build(createReferenceBackend(), precision);
       const la = await logitLens(a, ids, { topK: 3, targets: [7] });
       const lb = await logitLens(b, ids, { topK: 3, targets: [7] });
-      la.layers.forEach((l, i) => l.positions.forEach((p, j) => {
-        const q = lb.layers[i].positions[j];
-        p.top.forEach((t, k) => expect(Math.abs(t.prob - q.top[k].prob)).toBeLessThan(1e-4));
-        expect(Math.abs(p.targets[0].prob - q.targets[0].prob)).toBeLessThan(1e-4);
-      }));
+      la.layers.forEach((l, i) =>
+        l.positions.forEach((p, j) => {
+          const q = lb.layers[i].positions[j];
+          p.top.forEach((t, k) => expect(Math.abs(t.prob - q.top[k].prob)).toBeLessThan(1e-4));
+          expect(Math.abs(p.targets[0].prob - q.targets[0].prob)).toBeLessThan(1e-4);
+        }),
+      );
       const pa = await activationPatching(a, ids, corrupt, metric, { batchSize: 8 });
       const pb = await activationPatching(b, ids, corrupt, metric, { batchSize: 8 });
       const close = (x: number[], y: number[]) => x.forEach((v, i) => expect(Math.abs(v - y[i])).toBeLessThan(1e-3));
-      close([pa.clean, pa.corrupted, ...pa.resid_pre.flat(), ...pa.attn_out, ...pa.mlp_out, ...pa.heads.flat()],
-        [pb.clean, pb.corrupted, ...pb.resid_pre.flat(), ...pb.attn_out, ...pb.mlp_out, ...pb.heads.flat()]);
+      close(
+        [pa.clean, pa.corrupted, ...pa.resid_pre.flat(), ...pa.attn_out, ...pa.mlp_out, ...pa.heads.flat()],
+        [pb.clean, pb.corrupted, ...pb.resid_pre.flat(), ...pb.attn_out, ...pb.mlp_out, ...pb.heads.flat()],
+      );
       const ja = await projectDirection(a, ids, dir32);
       const jb = await projectDirection(b, ids, dir32);
       for (const h of Object.keys(ja.hooks)) close(ja.hooks[h].flat(), jb.hooks[h].flat());
       const aa = await attentionPatterns(a, ids);
       const ab = await attentionPatterns(b, ids);
-      close(aa.layers.flatMap((l) => l.heads.flatMap((h) => h.pattern.flat())), ab.layers.flatMap((l) => l.heads.flatMap((h) => h.pattern.flat())));
+      close(
+        aa.layers.flatMap((l) => l.heads.flatMap((h) => h.pattern.flat())),
+        ab.layers.flatMap((l) => l.heads.flatMap((h) => h.pattern.flat())),
+      );
       const sae = loadSae(saeDir);
       const sa = await saeAnalysis(a, sae, ids);
       const sb = await saeAnalysis(b, sae, ids);
@@ -105,7 +117,7 @@ describe('the same views across compressions of tiny-chat (int8 / int4 at load)'
   const corr = tok.encodeChat('Explain how to wash a car');
   const m = { kind: 'logit-diff' as const, answer: 78, wrong: tok.encode('Sure', { addSpecialTokens: false })[0] };
 
-  it.each(['f32', 'int8', 'int4'])('%s keeps every view\'s invariants', async (p) => {
+  it.each(['f32', 'int8', 'int4'])("%s keeps every view's invariants", async (p) => {
     const model = models.get(p)!;
     expect(model.precision).toBe(p);
     const { lens } = await checkInvariants(model, clean, m, process.env.INTERP_EXACT === '1');

@@ -10,8 +10,14 @@ import { projectRoot } from './helpers/shared.ts';
 const LOADERS = new Set(['analysis/sae/load.ts', 'analysis/project/load-direction.ts', 'analysis/report/write-page.ts']);
 const COMPUTE = [
   ...['lens', 'patch', 'attention', 'project', 'sae'].flatMap((d) =>
-    fs.readdirSync(path.join(projectRoot, 'analysis', d)).filter((f) => f.endsWith('.ts')).map((f) => `analysis/${d}/${f}`)),
-  'analysis/report/heatmap.ts', 'analysis/report/interp-views.ts', 'analysis/token-labels.ts',
+    fs
+      .readdirSync(path.join(projectRoot, 'analysis', d))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `analysis/${d}/${f}`),
+  ),
+  'analysis/report/heatmap.ts',
+  'analysis/report/interp-views.ts',
+  'analysis/token-labels.ts',
 ].filter((f) => !LOADERS.has(f));
 
 /** The file's own imports and those of the project files it imports, transitively. */
@@ -34,7 +40,8 @@ describe('interpretability compute files', () => {
     expect(closure.filter((s) => s.startsWith('node:') || ['fs', 'path', 'os', 'child_process'].includes(s))).toEqual([]);
     expect(closure.filter((s) => s.startsWith('kernels/'))).toEqual([]);
     // Module top levels of everything reachable may not touch process (a browser has none); this file itself not at all.
-    for (const f of closure.filter((s) => s.endsWith('.ts'))) expect(fs.readFileSync(path.join(projectRoot, f), 'utf8'), f).not.toMatch(/^\S.*\bprocess\./m);
+    for (const f of closure.filter((s) => s.endsWith('.ts')))
+      expect(fs.readFileSync(path.join(projectRoot, f), 'utf8'), f).not.toMatch(/^\S.*\bprocess\./m);
     expect(fs.readFileSync(path.join(projectRoot, file), 'utf8')).not.toMatch(/\bprocess\.|\bBuffer\.|\bsetImmediate\(/);
   });
 });

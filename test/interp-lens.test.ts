@@ -36,7 +36,7 @@ describe.each(['llama', 'gpt2'] as const)('logit lens (%s, reference backend)', 
   const L = model.config.nLayers;
   const ids = [3, 9, 17, 4, 40];
 
-  it('the final entry is the model\'s own output distribution, exactly', async () => {
+  it("the final entry is the model's own output distribution, exactly", async () => {
     const lens = await logitLens(model, ids, { topK: 4, targets: [5, 6] });
     const own = await model.forward([ids]);
     const V = model.config.vocabSize;
@@ -93,12 +93,15 @@ describe('logit lens input checks', () => {
 
 describe('top-k and target ranks', () => {
   it('agree with a full sort (ties: lower id first; rank counts strictly larger)', () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 30 }), (xs, k) => {
-      const lp = Float64Array.from(xs);
-      const kk = Math.min(k, xs.length);
-      const order = Array.from(lp.keys()).sort((a, b) => lp[b] - lp[a] || a - b);
-      expect(topTokens(lp, kk).map((t) => t.id)).toEqual(order.slice(0, kk));
-      for (const s of targetStats(lp, [0, xs.length - 1])) expect(s.rank).toBe(1 + xs.filter((v) => v > lp[s.id]).length);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 30 }), (xs, k) => {
+        const lp = Float64Array.from(xs);
+        const kk = Math.min(k, xs.length);
+        const order = Array.from(lp.keys()).sort((a, b) => lp[b] - lp[a] || a - b);
+        expect(topTokens(lp, kk).map((t) => t.id)).toEqual(order.slice(0, kk));
+        for (const s of targetStats(lp, [0, xs.length - 1])) expect(s.rank).toBe(1 + xs.filter((v) => v > lp[s.id]).length);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

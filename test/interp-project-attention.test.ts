@@ -58,7 +58,9 @@ describe.each(['llama', 'gpt2'] as const)('direction projections (%s)', (family)
   });
 
   it('rejects a direction of the wrong width, a zero direction and unknown hook names', async () => {
-    await expect(projectDirection(model, ids, new Float32Array(d + 1))).rejects.toThrow(/direction has 33 values, the model's d_model is 32/);
+    await expect(projectDirection(model, ids, new Float32Array(d + 1))).rejects.toThrow(
+      /direction has 33 values, the model's d_model is 32/,
+    );
     await expect(projectDirection(model, ids, new Float32Array(d))).rejects.toThrow(/norm 0/);
     expect(() => parseProjectionHooks(['attn.hook_z'], '--hooks')).toThrow(UsageError);
     expect(() => parseProjectionHooks(['attn.hook_z'], '--hooks')).toThrow(/--hooks: 'attn.hook_z' is not a d_model-wide block hook point/);

@@ -11,7 +11,14 @@ import { logitLens } from '../analysis/lens/logit-lens.ts';
 import { activationPatching } from '../analysis/patch/patching.ts';
 import { projectDirection } from '../analysis/project/projection.ts';
 import { colorOf, displayToken, heatmapSvg } from '../analysis/report/heatmap.ts';
-import { attentionView, interpPage, lensView, patchView, projectionComparisonView, projectionView } from '../analysis/report/interp-views.ts';
+import {
+  attentionView,
+  interpPage,
+  lensView,
+  patchView,
+  projectionComparisonView,
+  projectionView,
+} from '../analysis/report/interp-views.ts';
 import { writeHtml } from '../analysis/report/write-page.ts';
 import { chromiumPath, loadInChromium } from './helpers/chromium.ts';
 import { smallModel } from './helpers/synthetic-model.ts';
@@ -20,7 +27,18 @@ const cells = (svg: string) => (svg.match(/<rect x="[\d.]+" y="[\d.]+" width="\d
 
 describe('heatmaps', () => {
   it('draw one titled cell per value, escape labels, grey out NaN', () => {
-    const svg = heatmapSvg({ rows: ['a<b', 'c'], cols: ['x&y', 'z', 'w'], values: [[1, -1, NaN], [0, 0.5, 2]], cellText: [['<t>', '', ''], ['', '', '']] });
+    const svg = heatmapSvg({
+      rows: ['a<b', 'c'],
+      cols: ['x&y', 'z', 'w'],
+      values: [
+        [1, -1, NaN],
+        [0, 0.5, 2],
+      ],
+      cellText: [
+        ['<t>', '', ''],
+        ['', '', ''],
+      ],
+    });
     expect(cells(svg)).toBe(6);
     expect(svg).toContain('a&lt;b');
     expect(svg).toContain('x&amp;y');
@@ -45,13 +63,26 @@ describe('interpretability page', () => {
     const L = model.config.nLayers;
     const H = model.config.nHeads;
     const lens = await logitLens(model, ids, { topK: 2, targets: [3] });
-    const proj = await projectDirection(model, ids, Float32Array.from({ length: 32 }, (_, i) => i - 16), { hooks: ['hook_resid_pre', 'hook_mlp_out'] });
+    const proj = await projectDirection(
+      model,
+      ids,
+      Float32Array.from({ length: 32 }, (_, i) => i - 16),
+      { hooks: ['hook_resid_pre', 'hook_mlp_out'] },
+    );
     const attn = await attentionPatterns(model, ids);
     const patch = await activationPatching(model, ids, [1, 4, 10, 16], { kind: 'logit-diff', answer: 2, wrong: 3 });
     const views = {
       lens: lensView(lens),
       proj: projectionView(proj),
-      cmp: projectionComparisonView({ prompt: 'p', tokens: proj.tokens, hook: 'hook_resid_pre', models: [{ name: 'original', values: proj.hooks.hook_resid_pre }, { name: 'int8', values: proj.hooks.hook_mlp_out }] }),
+      cmp: projectionComparisonView({
+        prompt: 'p',
+        tokens: proj.tokens,
+        hook: 'hook_resid_pre',
+        models: [
+          { name: 'original', values: proj.hooks.hook_resid_pre },
+          { name: 'int8', values: proj.hooks.hook_mlp_out },
+        ],
+      }),
       attn: attentionView(attn),
       patch: patchView(patch),
     };

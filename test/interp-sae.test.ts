@@ -26,8 +26,13 @@ afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }
 const D_IN = 32;
 const D_SAE = 48;
 const v6 = (extra: Record<string, unknown> = {}) => ({
-  d_in: D_IN, d_sae: D_SAE, architecture: 'standard', apply_b_dec_to_input: true, normalize_activations: 'none',
-  metadata: { hook_name: 'blocks.1.hook_resid_pre', sae_lens_version: '6.5.0' }, ...extra,
+  d_in: D_IN,
+  d_sae: D_SAE,
+  architecture: 'standard',
+  apply_b_dec_to_input: true,
+  normalize_activations: 'none',
+  metadata: { hook_name: 'blocks.1.hook_resid_pre', sae_lens_version: '6.5.0' },
+  ...extra,
 });
 
 /** SAELens' forward written out in float64 from the fixture's tensors (independent of analysis/sae/sae.ts). */
@@ -66,11 +71,27 @@ const CASES = [
   { name: 'jumprelu (6.x)', cfg: v6({ architecture: 'jumprelu' }), ref: { act: 'jumprelu', norm: 'none', applyB: true }, jump: true },
   {
     name: 'topk, legacy keys, constant_norm_rescale, no b_dec on input',
-    cfg: { d_in: D_IN, d_sae: D_SAE, hook_point: 'blocks.1.hook_resid_pre', activation_fn_str: 'topk', activation_fn_kwargs: { k: 7 }, normalize_activations: 'constant_norm_rescale', apply_b_dec_to_input: false },
+    cfg: {
+      d_in: D_IN,
+      d_sae: D_SAE,
+      hook_point: 'blocks.1.hook_resid_pre',
+      activation_fn_str: 'topk',
+      activation_fn_kwargs: { k: 7 },
+      normalize_activations: 'constant_norm_rescale',
+      apply_b_dec_to_input: false,
+    },
     ref: { act: 'topk', k: 7, norm: 'constant_norm_rescale', applyB: false },
   },
-  { name: 'relu, legacy hook_name, layer_norm', cfg: { d_in: D_IN, d_sae: D_SAE, hook_name: 'blocks.1.hook_resid_pre', normalize_activations: 'layer_norm' }, ref: { act: 'relu', norm: 'layer_norm', applyB: true } },
-  { name: 'legacy boolean normalisation (expected_average_only_in: identity at inference)', cfg: { d_in: D_IN, d_sae: D_SAE, hook_name: 'blocks.1.hook_resid_pre', normalize_activations: true }, ref: { act: 'relu', norm: 'none', applyB: true } },
+  {
+    name: 'relu, legacy hook_name, layer_norm',
+    cfg: { d_in: D_IN, d_sae: D_SAE, hook_name: 'blocks.1.hook_resid_pre', normalize_activations: 'layer_norm' },
+    ref: { act: 'relu', norm: 'layer_norm', applyB: true },
+  },
+  {
+    name: 'legacy boolean normalisation (expected_average_only_in: identity at inference)',
+    cfg: { d_in: D_IN, d_sae: D_SAE, hook_name: 'blocks.1.hook_resid_pre', normalize_activations: true },
+    ref: { act: 'relu', norm: 'none', applyB: true },
+  },
 ];
 
 describe('SAE encode/decode against a float64 reference', () => {
@@ -92,7 +113,9 @@ describe('SAE encode/decode against a float64 reference', () => {
       active += ref.acts.filter((v) => v > 0).length;
     }
     expect(active).toBeGreaterThan(0);
-    if (c.ref.act === 'topk') for (let r = 0; r < rows; r++) expect(acts.subarray(r * D_SAE, (r + 1) * D_SAE).filter((v) => v !== 0).length).toBeLessThanOrEqual(c.ref.k!);
+    if (c.ref.act === 'topk')
+      for (let r = 0; r < rows; r++)
+        expect(acts.subarray(r * D_SAE, (r + 1) * D_SAE).filter((v) => v !== 0).length).toBeLessThanOrEqual(c.ref.k!);
   });
 });
 
@@ -118,7 +141,10 @@ describe('SAE on a model', () => {
     }
     let e = 0;
     let s = 0;
-    for (let i = 0; i < x.length; i++) { e += (x[i] - recon[i]) ** 2; s += x[i] ** 2; }
+    for (let i = 0; i < x.length; i++) {
+      e += (x[i] - recon[i]) ** 2;
+      s += x[i] ** 2;
+    }
     expect(res.reconstructionError).toBeCloseTo(e / s, 10);
     expect(res.splicedKl).toBeGreaterThan(0);
     const spliced = await model.forward([ids], { hooks: [saeHook(sae, { mode: 'replace' })], cache: ['blocks.1.hook_resid_pre'] });
@@ -128,7 +154,11 @@ describe('SAE on a model', () => {
   it('runs as a hook during generation: read mode changes nothing and sees the prompt, then one row per step', async () => {
     const rows: number[] = [];
     const plain = await model.generate([ids], { maxNewTokens: 3, stopTokens: [] });
-    const read = await model.generate([ids], { maxNewTokens: 3, stopTokens: [], hooks: [saeHook(sae, { mode: 'read', onActs: (a) => rows.push(a.length / D_SAE) })] });
+    const read = await model.generate([ids], {
+      maxNewTokens: 3,
+      stopTokens: [],
+      hooks: [saeHook(sae, { mode: 'read', onActs: (a) => rows.push(a.length / D_SAE) })],
+    });
     expect(read.tokens).toEqual(plain.tokens);
     expect(rows).toEqual([ids.length, 1, 1]);
     const spliced = await model.generate([ids], { maxNewTokens: 3, stopTokens: [], hooks: [saeHook(sae, { mode: 'replace' })] });
@@ -141,7 +171,10 @@ describe('SAE on a model', () => {
   it('ranks decoder rows by cosine with a direction (a planted row comes first, cosine 1)', () => {
     const r = Float32Array.from({ length: D_IN }, (_, i) => Math.sin(i + 1));
     const planted = randomSaeTensors(D_IN, D_SAE, 21);
-    planted.W_dec.data.set(r.map((v) => v * 3), 17 * D_IN);
+    planted.W_dec.data.set(
+      r.map((v) => v * 3),
+      17 * D_IN,
+    );
     const s2 = loadSae(fixture(v6(), planted));
     const top = decoderAlignment(s2, r, 3);
     expect(top[0].feature).toBe(17);
@@ -157,7 +190,9 @@ describe('SAE on a model', () => {
     const far = loadSae(fixture(v6({ metadata: { hook_name: 'blocks.9.hook_resid_pre' } }), t));
     await expect(saeAnalysis(model, far, ids)).rejects.toThrow(/hook_name 'blocks.9.hook_resid_pre' is not a hook point of this model/);
     const wide = loadSae(fixture(v6({ metadata: { hook_name: 'blocks.0.mlp.hook_post' } }), t));
-    await expect(saeAnalysis(model, wide, ids)).rejects.toThrow(/SAE at blocks.0.mlp.hook_post: the activation is 48 wide, the SAE's d_in is 32/);
+    await expect(saeAnalysis(model, wide, ids)).rejects.toThrow(
+      /SAE at blocks.0.mlp.hook_post: the activation is 48 wide, the SAE's d_in is 32/,
+    );
   });
 });
 
@@ -167,7 +202,9 @@ describe('broken SAE folders: one-line typed errors naming the file and field/te
     const dir = fixture(cfg, good());
     expect(() => loadSae(dir)).toThrow(ConfigError);
     expect(() => loadSae(dir)).toThrow(re);
-    try { loadSae(dir); } catch (e) {
+    try {
+      loadSae(dir);
+    } catch (e) {
       expect((e as Error).message).not.toContain('\n');
       expect((e as Error).message).toContain(path.join(dir, 'cfg.json'));
     }
@@ -178,7 +215,11 @@ describe('broken SAE folders: one-line typed errors naming the file and field/te
     const dir = fixture(cfg, t);
     expect(() => loadSae(dir)).toThrow(SafetensorsError);
     expect(() => loadSae(dir)).toThrow(re);
-    try { loadSae(dir); } catch (e) { expect((e as Error).message).toContain(path.join(dir, 'sae_weights.safetensors')); }
+    try {
+      loadSae(dir);
+    } catch (e) {
+      expect((e as Error).message).toContain(path.join(dir, 'sae_weights.safetensors'));
+    }
   };
 
   it('cfg.json fields', () => {
@@ -195,10 +236,18 @@ describe('broken SAE folders: one-line typed errors naming the file and field/te
   });
 
   it('tensors', () => {
-    tensorErr((t) => { t.W_enc.shape = [D_SAE, D_IN]; }, /tensor W_enc has shape \[48,32\], cfg.json implies \[32,48\]/);
-    tensorErr((t) => { delete (t as Record<string, unknown>).b_dec; }, /missing tensor b_dec/);
-    tensorErr((t) => { delete (t as Record<string, unknown>).threshold; }, /missing tensor threshold/);
-    tensorErr((t) => { t.W_dec.data[5] = NaN; }, /tensor W_dec holds NaN at flat index 5/);
+    tensorErr((t) => {
+      t.W_enc.shape = [D_SAE, D_IN];
+    }, /tensor W_enc has shape \[48,32\], cfg.json implies \[32,48\]/);
+    tensorErr((t) => {
+      delete (t as Record<string, unknown>).b_dec;
+    }, /missing tensor b_dec/);
+    tensorErr((t) => {
+      delete (t as Record<string, unknown>).threshold;
+    }, /missing tensor threshold/);
+    tensorErr((t) => {
+      t.W_dec.data[5] = NaN;
+    }, /tensor W_dec holds NaN at flat index 5/);
   });
 
   it('missing files', () => {
@@ -210,7 +259,8 @@ describe('broken SAE folders: one-line typed errors naming the file and field/te
   });
 
   it('topk larger than d_sae', () => {
-    expect(() => loadSae(fixture(v6({ architecture: 'topk', k: 49 }), good()))).toThrow(/must be an integer in 1..48 for a topk SAE, got 49/);
+    expect(() => loadSae(fixture(v6({ architecture: 'topk', k: 49 }), good()))).toThrow(
+      /must be an integer in 1..48 for a topk SAE, got 49/,
+    );
   });
 });
-

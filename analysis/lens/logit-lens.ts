@@ -68,8 +68,8 @@ export async function logitLens(model: Model, ids: number[], opts: LensOptions =
   const topK = opts.topK ?? 5;
   if (!(Number.isInteger(topK) && topK >= 1 && topK <= V)) throw new UsageError(`logit lens: topK ${topK} is not in 1..${V}`);
   const targets = opts.targets ?? [];
-  for (const t of targets) if (!(Number.isInteger(t) && t >= 0 && t < V))
-    throw new UsageError(`logit lens: target id ${t} is outside 0..${V - 1}`);
+  for (const t of targets)
+    if (!(Number.isInteger(t) && t >= 0 && t < V)) throw new UsageError(`logit lens: target id ${t} is outside 0..${V - 1}`);
   if (ids.length === 0) throw new UsageError('logit lens: empty prompt');
   const T = ids.length;
   const positions = resolvePositions(opts.positions, T);
@@ -105,14 +105,22 @@ export async function logitLens(model: Model, ids: number[], opts: LensOptions =
     throwIfAborted(opts.signal, 'logit lens');
     const group = Array.from({ length: Math.min(per, L - start) }, (_, i) => start + i);
     const rows = group.map(normed);
-    const r = await model.forward(group.map(() => ids), {
-      logits: 'all',
-      hooks: [{ name: 'ln_final.hook_normalized', fn: (act) => {
-        const out = new Float32Array(act.length);
-        rows.forEach((x, i) => out.set(x, i * T * d));
-        return out;
-      } }],
-    });
+    const r = await model.forward(
+      group.map(() => ids),
+      {
+        logits: 'all',
+        hooks: [
+          {
+            name: 'ln_final.hook_normalized',
+            fn: (act) => {
+              const out = new Float32Array(act.length);
+              rows.forEach((x, i) => out.set(x, i * T * d));
+              return out;
+            },
+          },
+        ],
+      },
+    );
     group.forEach((l, i) => layers.push(entry(r.logits, i * T, l, `blocks.${l}.hook_resid_pre`)));
     await yieldToLoop();
   }

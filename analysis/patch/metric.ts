@@ -7,9 +7,7 @@
 import { UsageError } from '../../engine/errors.ts';
 import { refusalScore } from '../logit-math.ts';
 
-export type PatchMetric =
-  | { kind: 'logit-diff'; answer: number; wrong: number }
-  | { kind: 'refusal-score'; refusalTokens: number[] };
+export type PatchMetric = { kind: 'logit-diff'; answer: number; wrong: number } | { kind: 'refusal-score'; refusalTokens: number[] };
 
 export function metricValue(m: PatchMetric, logits: Float32Array, offset: number, vocab: number): number {
   if (m.kind === 'logit-diff') return logits[offset + m.answer] - logits[offset + m.wrong];

@@ -38,14 +38,20 @@ export interface PatchResult {
 }
 
 export async function activationPatching(
-  model: Model, clean: number[], corrupted: number[], metric: PatchMetric, opts: PatchOptions = {},
+  model: Model,
+  clean: number[],
+  corrupted: number[],
+  metric: PatchMetric,
+  opts: PatchOptions = {},
 ): Promise<PatchResult> {
   const { nLayers: L, nHeads: H, headDim, vocabSize: V } = model.config;
   checkMetric(metric, V);
   if (clean.length === 0) throw new UsageError('activation patching: the clean prompt is empty');
   if (clean.length !== corrupted.length)
-    throw new UsageError(`activation patching: the clean prompt has ${clean.length} tokens and the corrupted one ${corrupted.length}; ` +
-      'patches are aligned by position, so both must have the same length (reword one of them)');
+    throw new UsageError(
+      `activation patching: the clean prompt has ${clean.length} tokens and the corrupted one ${corrupted.length}; ` +
+        'patches are aligned by position, so both must have the same length (reword one of them)',
+    );
   const sites = opts.sites ?? PATCH_SITES;
   const batchSize = opts.batchSize ?? 16;
   if (!(Number.isInteger(batchSize) && batchSize >= 1))
@@ -79,19 +85,26 @@ export async function activationPatching(
  * `cleanCache` holds the clean run's activations at every hook the experiments touch ([1, T, width] each).
  */
 export async function runPatches(
-  model: Model, corrupted: number[], cleanCache: Map<string, { data: Float32Array }>, metric: PatchMetric, exps: Experiment[],
+  model: Model,
+  corrupted: number[],
+  cleanCache: Map<string, { data: Float32Array }>,
+  metric: PatchMetric,
+  exps: Experiment[],
   opts: Omit<PatchOptions, 'sites'> = {},
 ): Promise<number[]> {
   const { headDim, vocabSize: V } = model.config;
   const batchSize = opts.batchSize ?? 16;
-  for (const e of exps) if (!cleanCache.has(hookOf(e)))
-    throw new UsageError(`activation patching: no clean activation cached at ${hookOf(e)}`);
+  for (const e of exps)
+    if (!cleanCache.has(hookOf(e))) throw new UsageError(`activation patching: no clean activation cached at ${hookOf(e)}`);
   const out: number[] = [];
   for (let start = 0; start < exps.length; start += batchSize) {
     throwIfAborted(opts.signal, 'activation patching');
     const group = exps.slice(start, start + batchSize);
     const hooks = patchHooks(group, cleanCache, corrupted.length, headDim);
-    const r = await model.forward(group.map(() => corrupted), { hooks, logits: 'last' });
+    const r = await model.forward(
+      group.map(() => corrupted),
+      { hooks, logits: 'last' },
+    );
     group.forEach((_, row) => out.push(metricValue(metric, r.logits, row * V, V)));
     opts.onBatch?.(Math.min(start + batchSize, exps.length), exps.length);
     await yieldToLoop();

@@ -6,7 +6,13 @@
 import { UsageError } from '../../engine/errors.ts';
 
 export const PROJECTABLE = [
-  'hook_resid_pre', 'ln1.hook_normalized', 'hook_attn_out', 'hook_resid_mid', 'ln2.hook_normalized', 'hook_mlp_out', 'hook_resid_post',
+  'hook_resid_pre',
+  'ln1.hook_normalized',
+  'hook_attn_out',
+  'hook_resid_mid',
+  'ln2.hook_normalized',
+  'hook_mlp_out',
+  'hook_resid_post',
 ] as const;
 
 export type ProjectableHook = (typeof PROJECTABLE)[number];

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../engine/errors.ts';
 import { openSafetensors } from '../../engine/safetensors-reader.ts';
-import { DIRECTION_FILE, DIRECTION_TENSOR } from '../direction-io.ts';
+import { DIRECTION_FILE, DIRECTION_TENSOR } from '../direction/direction-io.ts';
 
 export function loadDirectionVector(source: string, tensor?: string): { r: Float32Array; file: string; tensor: string } {
   const isDir = fs.existsSync(source) && fs.statSync(source).isDirectory();
@@ -25,8 +25,8 @@ export function loadDirectionVector(source: string, tensor?: string): { r: Float
     if (shape.filter((s) => s !== 1).length > 1)
       throw new UsageError(`${file}: tensor "${name}" has shape [${shape}], want a vector [d_model]`);
     const r = st.readF32(name);
-    for (let i = 0; i < r.length; i++) if (!Number.isFinite(r[i]))
-      throw new UsageError(`${file}: tensor "${name}" holds ${r[i]} at index ${i}`);
+    for (let i = 0; i < r.length; i++)
+      if (!Number.isFinite(r[i])) throw new UsageError(`${file}: tensor "${name}" holds ${r[i]} at index ${i}`);
     return { r, file, tensor: name };
   } finally {
     st.close();

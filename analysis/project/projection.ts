@@ -69,7 +69,10 @@ function recordingHooks(names: readonly ProjectableHook[], nLayers: number, unit
 }
 
 export async function projectDirection(
-  model: Model, ids: number[], direction: Float32Array, opts: ProjectionOptions = {},
+  model: Model,
+  ids: number[],
+  direction: Float32Array,
+  opts: ProjectionOptions = {},
 ): Promise<ProjectionResult> {
   const { nLayers, dModel } = model.config;
   const { unit, norm } = unitDirection(direction, dModel);
@@ -80,7 +83,9 @@ export async function projectDirection(
 }
 
 export async function projectDuringGeneration(
-  model: Model, ids: number[], direction: Float32Array,
+  model: Model,
+  ids: number[],
+  direction: Float32Array,
   opts: ProjectionOptions & Omit<GenerateOptions, 'hooks' | 'onToken'> = {},
 ): Promise<GenerationProjection> {
   const { nLayers, dModel } = model.config;
@@ -96,7 +101,12 @@ export async function projectDuringGeneration(
   const fed = [...ids, ...generatedIds].slice(0, first.length);
   const text = model.tokenizer ? model.tokenizer.decode(generatedIds, { skipSpecialTokens: true }) : generatedIds.join(' ');
   return {
-    tokens: tokenLabels(model, fed), ids: fed, directionNorm: norm, hooks: grid,
-    promptLength: ids.length, generatedIds, generatedText: text,
+    tokens: tokenLabels(model, fed),
+    ids: fed,
+    directionNorm: norm,
+    hooks: grid,
+    promptLength: ids.length,
+    generatedIds,
+    generatedText: text,
   };
 }

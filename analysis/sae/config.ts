@@ -68,8 +68,9 @@ function activationOf(c: Record<string, unknown>, file: string, dSae: number): S
     const kwargs = c.activation_fn_kwargs as Record<string, unknown> | undefined;
     const k = c.k ?? kwargs?.k;
     if (!(typeof k === 'number' && Number.isInteger(k) && k >= 1 && k <= dSae))
-      throw new ConfigError(`${file}: field k (or activation_fn_kwargs.k) must be an integer in 1..${dSae} for a topk SAE, ` +
-        `got ${JSON.stringify(k)}`);
+      throw new ConfigError(
+        `${file}: field k (or activation_fn_kwargs.k) must be an integer in 1..${dSae} for a topk SAE, ` + `got ${JSON.stringify(k)}`,
+      );
     return { kind, k };
   }
   const field = arch !== undefined && arch !== 'standard' ? 'architecture' : 'activation_fn';

@@ -7,10 +7,9 @@ import { attentionPatterns } from '../../analysis/attention/patterns.ts';
 import { attentionView, interpPage } from '../../analysis/report/interp-views.ts';
 import { writeHtml } from '../../analysis/report/write-page.ts';
 import { UsageError } from '../../engine/errors.ts';
-import { parseIntegerList } from '../../engine/numbers.ts';
 import { loadModel } from '../../models/load.ts';
 import { info, printResult } from '../output.ts';
-import { parsePrecision } from './generate.ts';
+import { NON_NEGATIVE, optionalIntegerList, precisionFlags } from '../flags.ts';
 import { htmlArg, promptOf, type InterpFlags } from './interp-flags.ts';
 
 interface AttentionFlags extends InterpFlags {
@@ -33,11 +32,11 @@ export function register(program: Command): void {
     .option('--html <file>', 'write the heatmaps as an HTML page')
     .option('--json', 'print one JSON object {tokens, layers: [{layer, heads: [{head, pattern}]}]} on stdout')
     .action(async (dir: string, flags: AttentionFlags) => {
-      const { precision, groupSize } = parsePrecision(flags);
+      const { precision, groupSize } = precisionFlags(flags);
       const html = htmlArg(flags.html);
       if (!html && !flags.json) throw new UsageError('give --html FILE and/or --json (the patterns are too large for a terminal table)');
-      const layers = flags.layers === undefined ? undefined : parseIntegerList(flags.layers, '--layers', { min: 0 });
-      const heads = flags.heads === undefined ? undefined : parseIntegerList(flags.heads, '--heads', { min: 0 });
+      const layers = optionalIntegerList(flags.layers, '--layers', NON_NEGATIVE);
+      const heads = optionalIntegerList(flags.heads, '--heads', NON_NEGATIVE);
       const model = await loadModel(dir, { precision, groupSize, retainWeights: false });
       try {
         const r = await attentionPatterns(model, promptOf(model, flags), { layers, heads });

@@ -1,19 +1,21 @@
 /**
  * Flag parsing shared by the interpretability commands (project, lens, patch, attention, sae): the prompt, token
- * words, lists, the HTML output. Numbers go through engine/numbers.ts.
+ * words, lists, the HTML output (the shared ones live in cli/flags.ts and cli/prompt-flags.ts). Numbers go through
+ * engine/numbers.ts.
  */
 import { UsageError } from '../../engine/errors.ts';
 import { parseIntegerList } from '../../engine/numbers.ts';
 import type { Tokenizer } from '../../engine/types.ts';
 import type { Model } from '../../models/types.ts';
-import { promptIds, type ModelOptions, type PromptOptions } from './generate.ts';
+import type { ModelFlags } from '../flags.ts';
+import { promptIds, type PromptFlags } from '../prompt-flags.ts';
 
-export interface InterpFlags extends PromptOptions, ModelOptions {
+export interface InterpFlags extends PromptFlags, ModelFlags {
   html?: string;
   json?: boolean;
 }
 
-export function promptOf(model: Model, flags: PromptOptions): number[] {
+export function promptOf(model: Model, flags: PromptFlags): number[] {
   return promptIds(flags, model.tokenizer, model.config.vocabSize);
 }
 
@@ -54,10 +56,13 @@ export function tokenListArg(text: string, flag: string, tok: Tokenizer | null, 
 
 /** A comma-separated list of names, each one of `allowed`. */
 export function choiceListArg<T extends string>(text: string, flag: string, allowed: readonly T[]): T[] {
-  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new UsageError(`${flag}: empty list`);
-  for (const s of items) if (!(allowed as readonly string[]).includes(s))
-    throw new UsageError(`${flag}: '${s}' is not one of ${allowed.join(', ')}`);
+  for (const s of items)
+    if (!(allowed as readonly string[]).includes(s)) throw new UsageError(`${flag}: '${s}' is not one of ${allowed.join(', ')}`);
   return [...new Set(items)] as T[];
 }
 

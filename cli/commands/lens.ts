@@ -8,10 +8,9 @@ import { interpPage, lensView } from '../../analysis/report/interp-views.ts';
 import { writeHtml } from '../../analysis/report/write-page.ts';
 import { displayToken } from '../../analysis/report/heatmap.ts';
 import { UsageError } from '../../engine/errors.ts';
-import { parseInteger, parseIntegerList } from '../../engine/numbers.ts';
 import { loadModel } from '../../models/load.ts';
 import { info, printResult, table } from '../output.ts';
-import { parsePrecision } from './generate.ts';
+import { optionalInteger, optionalIntegerList, precisionFlags } from '../flags.ts';
 import { htmlArg, promptOf, tokenListArg, type InterpFlags } from './interp-flags.ts';
 
 interface LensFlags extends InterpFlags {
@@ -24,7 +23,7 @@ interface LensFlags extends InterpFlags {
 export function register(program: Command): void {
   program
     .command('lens')
-    .description('logit lens: every layer\'s residual stream decoded through the final norm and unembedding')
+    .description("logit lens: every layer's residual stream decoded through the final norm and unembedding")
     .argument('<model-dir>', 'Hugging Face model folder')
     .option('--prompt <text>', 'prompt text')
     .option('--chat', 'wrap --prompt in the chat template')
@@ -38,13 +37,13 @@ export function register(program: Command): void {
     .option('--html <file>', 'also write the heatmaps as an HTML page')
     .option('--json', 'print one JSON object {tokens, layers: [{layer, positions: [{top, targets}]}]} on stdout')
     .action(async (dir: string, flags: LensFlags) => {
-      const { precision, groupSize } = parsePrecision(flags);
+      const { precision, groupSize } = precisionFlags(flags);
       const html = htmlArg(flags.html);
       if (flags.scale !== 'final' && flags.scale !== 'own') throw new UsageError(`--scale: expected final or own, got '${flags.scale}'`);
-      const positions = flags.positions === undefined ? undefined : parseIntegerList(flags.positions, '--positions');
+      const positions = optionalIntegerList(flags.positions, '--positions', {});
       const model = await loadModel(dir, { precision, groupSize, retainWeights: false });
       try {
-        const topK = parseInteger(flags.topK, '--top-k', { min: 1, max: model.config.vocabSize });
+        const topK = optionalInteger(flags.topK, '--top-k', { min: 1, max: model.config.vocabSize })!;
         const ids = promptOf(model, flags);
         const V = model.config.vocabSize;
         const targets = flags.targets === undefined ? [] : tokenListArg(flags.targets, '--targets', model.tokenizer, V, info);
@@ -64,8 +63,11 @@ function lensText(r: Awaited<ReturnType<typeof logitLens>>): string {
   const last = r.layers[0].positions.length - 1;
   const rows = r.layers.map((l) => {
     const p = l.positions[last];
-    return [l.hook === 'logits' ? 'output' : String(l.layer), p.top.map((t) => `${displayToken(t.token)} ${t.prob.toFixed(3)}`).join('  '),
-      p.targets.map((t) => `${displayToken(t.token)} p=${t.prob.toFixed(3)} rank ${t.rank}`).join('  ')];
+    return [
+      l.hook === 'logits' ? 'output' : String(l.layer),
+      p.top.map((t) => `${displayToken(t.token)} ${t.prob.toFixed(3)}`).join('  '),
+      p.targets.map((t) => `${displayToken(t.token)} p=${t.prob.toFixed(3)} rank ${t.rank}`).join('  '),
+    ];
   });
   const pos = r.layers[0].positions[last].position;
   return `position ${pos} (${JSON.stringify(r.tokens[pos])}), scale ${r.scale}\n${table(rows, ['layer', 'top tokens', 'targets'])}`;

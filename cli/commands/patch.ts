@@ -8,14 +8,13 @@ import { checkRefusalTokens, defaultRefusalTokens, requireTokenizer } from '../.
 import { PATCH_SITES, type PatchSite } from '../../analysis/patch/experiments.ts';
 import type { PatchMetric } from '../../analysis/patch/metric.ts';
 import { activationPatching } from '../../analysis/patch/patching.ts';
-import { sigintSignal } from '../../analysis/progress.ts';
+import { sigintSignal } from '../interrupt.ts';
 import { interpPage, patchView } from '../../analysis/report/interp-views.ts';
 import { writeHtml } from '../../analysis/report/write-page.ts';
 import { UsageError } from '../../engine/errors.ts';
-import { parseInteger } from '../../engine/numbers.ts';
 import { loadModel } from '../../models/load.ts';
 import { info, printResult, table } from '../output.ts';
-import { parsePrecision } from './generate.ts';
+import { optionalInteger, precisionFlags } from '../flags.ts';
 import { choiceListArg, encodeText, htmlArg, tokenArg, tokenListArg, type InterpFlags } from './interp-flags.ts';
 
 interface PatchFlags extends InterpFlags {
@@ -48,9 +47,9 @@ export function register(program: Command): void {
     .option('--html <file>', 'also write the heatmaps as an HTML page')
     .option('--json', 'print one JSON object {clean, corrupted, resid_pre, attn_out, mlp_out, heads} on stdout')
     .action(async (dir: string, flags: PatchFlags) => {
-      const { precision, groupSize } = parsePrecision(flags);
+      const { precision, groupSize } = precisionFlags(flags);
       const html = htmlArg(flags.html);
-      const batchSize = parseInteger(flags.batchSize, '--batch-size', { min: 1, max: 4096 });
+      const batchSize = optionalInteger(flags.batchSize, '--batch-size', { min: 1, max: 4096 })!;
       const sites: PatchSite[] | undefined = flags.sites === undefined ? undefined : choiceListArg(flags.sites, '--sites', PATCH_SITES);
       if (flags.metric !== 'logit-diff' && flags.metric !== 'refusal-score')
         throw new UsageError(`--metric: expected logit-diff or refusal-score, got '${flags.metric}'`);
@@ -67,11 +66,11 @@ export function register(program: Command): void {
         if (flags.metric === 'logit-diff') {
           const answer = tokenArg(flags.answer!, '--answer', tok, V, info);
           metric = { kind: 'logit-diff', answer, wrong: tokenArg(flags.wrong!, '--wrong', tok, V, info) };
-        }
-        else {
-          const ids = flags.refusalTokens === undefined
-            ? defaultRefusalTokens(requireTokenizer(model, dir))
-            : tokenListArg(flags.refusalTokens, '--refusal-tokens', tok, V, info);
+        } else {
+          const ids =
+            flags.refusalTokens === undefined
+              ? defaultRefusalTokens(requireTokenizer(model, dir))
+              : tokenListArg(flags.refusalTokens, '--refusal-tokens', tok, V, info);
           checkRefusalTokens(ids, V);
           metric = { kind: 'refusal-score', refusalTokens: ids };
         }
@@ -95,7 +94,9 @@ function patchText(r: Awaited<ReturnType<typeof activationPatching>>): string {
   const f = (v: number) => v.toFixed(2);
   const lines = [`${r.metric}: clean ${f(r.clean)}, corrupted ${f(r.corrupted)} (--json or --html for every grid)`];
   const rows = Array.from({ length: Math.max(r.attn_out.length, r.mlp_out.length, r.heads.length) }, (_, l) => [
-    String(l), r.attn_out.length ? f(r.attn_out[l]) : '', r.mlp_out.length ? f(r.mlp_out[l]) : '',
+    String(l),
+    r.attn_out.length ? f(r.attn_out[l]) : '',
+    r.mlp_out.length ? f(r.mlp_out[l]) : '',
     r.heads.length ? r.heads[l].map(f).join(' ') : '',
     r.resid_pre.length ? f(Math.max(...r.resid_pre[l])) : '',
   ]);

@@ -9,12 +9,11 @@ import { loadDirectionVector } from '../../analysis/project/load-direction.ts';
 import { projectDirection, projectDuringGeneration, type ProjectionResult } from '../../analysis/project/projection.ts';
 import { interpPage, projectionView } from '../../analysis/report/interp-views.ts';
 import { writeHtml } from '../../analysis/report/write-page.ts';
-import { loadPrompts } from '../../analysis/prompts.ts';
+import { loadPrompts } from '../../analysis/prompts/prompts.ts';
 import { UsageError } from '../../engine/errors.ts';
-import { parseInteger } from '../../engine/numbers.ts';
 import { loadModel } from '../../models/load.ts';
 import { info, printResult, table } from '../output.ts';
-import { parsePrecision } from './generate.ts';
+import { optionalInteger, precisionFlags } from '../flags.ts';
 import { encodeText, htmlArg, promptOf, type InterpFlags } from './interp-flags.ts';
 
 interface ProjectFlags extends InterpFlags {
@@ -43,10 +42,10 @@ export function register(program: Command): void {
     .option('--html <file>', 'also write the heatmaps as an HTML page')
     .option('--json', 'print one JSON object {tokens, hooks: {name: [layer][position]}} on stdout')
     .action(async (dir: string, flags: ProjectFlags) => {
-      const { precision, groupSize } = parsePrecision(flags);
+      const { precision, groupSize } = precisionFlags(flags);
       const html = htmlArg(flags.html);
       const hooks = flags.hooks === undefined ? undefined : parseProjectionHooks(flags.hooks.split(','), '--hooks');
-      const maxNewTokens = flags.generate === undefined ? undefined : parseInteger(flags.generate, '--generate', { min: 1, max: 4096 });
+      const maxNewTokens = optionalInteger(flags.generate, '--generate', { min: 1, max: 4096 });
       const { r: direction } = loadDirectionVector(flags.direction, flags.tensor);
       if (flags.prompts !== undefined && (flags.prompt !== undefined || flags.ids !== undefined))
         throw new UsageError('--prompts FILE replaces --prompt / --ids: give one of them');
@@ -62,7 +61,13 @@ export function register(program: Command): void {
             results.push({ instruction: it.instruction, ...(await projectDirection(model, ids, direction, { hooks })) });
           }
           if (html) {
-            writeHtml(html, interpPage(`Direction projection: ${dir}`, results.map((r) => projectionView(r, r.instruction))));
+            writeHtml(
+              html,
+              interpPage(
+                `Direction projection: ${dir}`,
+                results.map((r) => projectionView(r, r.instruction)),
+              ),
+            );
             info(`wrote ${html}`);
           }
           const out = { prompts: results, precision: model.precision, backend: model.backendName };
@@ -71,9 +76,10 @@ export function register(program: Command): void {
           return;
         }
         const ids = promptOf(model, flags);
-        const r = maxNewTokens === undefined
-          ? await projectDirection(model, ids, direction, { hooks })
-          : await projectDuringGeneration(model, ids, direction, { hooks, maxNewTokens });
+        const r =
+          maxNewTokens === undefined
+            ? await projectDirection(model, ids, direction, { hooks })
+            : await projectDuringGeneration(model, ids, direction, { hooks, maxNewTokens });
         if (html) {
           writeHtml(html, interpPage(`Direction projection: ${dir}`, [projectionView(r)]));
           info(`wrote ${html}`);

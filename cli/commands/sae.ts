@@ -10,10 +10,9 @@ import { writeHtml } from '../../analysis/report/write-page.ts';
 import { displayToken } from '../../analysis/report/heatmap.ts';
 import { decoderAlignment, saeAnalysis } from '../../analysis/sae/analyze.ts';
 import { loadSae } from '../../analysis/sae/load.ts';
-import { parseInteger } from '../../engine/numbers.ts';
 import { loadModel } from '../../models/load.ts';
 import { info, printResult, table } from '../output.ts';
-import { parsePrecision } from './generate.ts';
+import { optionalInteger, precisionFlags } from '../flags.ts';
 import { htmlArg, promptOf, type InterpFlags } from './interp-flags.ts';
 
 interface SaeFlags extends InterpFlags {
@@ -40,10 +39,10 @@ export function register(program: Command): void {
     .option('--html <file>', 'also write the tables as an HTML page')
     .option('--json', 'print one JSON object {hook, dSae, tokens, top, reconstructionError} on stdout')
     .action(async (dir: string, flags: SaeFlags) => {
-      const { precision, groupSize } = parsePrecision(flags);
+      const { precision, groupSize } = precisionFlags(flags);
       const html = htmlArg(flags.html);
       const sae = loadSae(flags.sae);
-      const topK = parseInteger(flags.topK, '--top-k', { min: 1, max: sae.cfg.dSae });
+      const topK = optionalInteger(flags.topK, '--top-k', { min: 1, max: sae.cfg.dSae })!;
       const direction = flags.direction === undefined ? undefined : loadDirectionVector(flags.direction).r;
       const model = await loadModel(dir, { precision, groupSize, retainWeights: false });
       try {
@@ -67,7 +66,8 @@ function saeText(r: Awaited<ReturnType<typeof saeAnalysis>>, alignment?: { featu
   const rows = r.tokens.map((t, p) => [String(p), displayToken(t), String(r.l0[p]), feats(p)]);
   const lines = [
     `${r.hook}: d_sae ${r.dSae}, reconstruction error ${r.reconstructionError.toFixed(4)}, spliced KL ${r.splicedKl.toFixed(4)}`,
-    table(rows, ['pos', 'token', 'L0', 'top features'])];
+    table(rows, ['pos', 'token', 'L0', 'top features']),
+  ];
   if (alignment) lines.push(`aligned with the direction: ${alignment.map((a) => `#${a.feature} ${a.cosine.toFixed(3)}`).join('  ')}`);
   return lines.join('\n');
 }

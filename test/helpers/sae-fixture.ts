@@ -28,6 +28,9 @@ export function randomSaeTensors(dIn: number, dSae: number, seed: number, jumpre
 export function writeSaeFixture(cfg: Record<string, unknown> | string, tensors: SaeFixture['tensors']): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-sae-'));
   fs.writeFileSync(path.join(dir, 'cfg.json'), typeof cfg === 'string' ? cfg : JSON.stringify(cfg));
-  writeSafetensors(path.join(dir, 'sae_weights.safetensors'), Object.entries(tensors).map(([name, t]) => ({ name, dtype: 'F32', shape: t.shape, data: t.data })));
+  writeSafetensors(
+    path.join(dir, 'sae_weights.safetensors'),
+    Object.entries(tensors).map(([name, t]) => ({ name, dtype: 'F32', shape: t.shape, data: t.data })),
+  );
   return dir;
 }
