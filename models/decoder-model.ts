@@ -269,6 +269,10 @@ export class DecoderModel implements Model {
     else p.mlpNorm = nw;
   }
 
+  getFinalNorm(): ModelNorm {
+    return this.finalNorm;
+  }
+
   getEmbedding(): Float32Array {
     return this.embed;
   }
