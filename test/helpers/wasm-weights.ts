@@ -57,9 +57,13 @@ function shuffled(k: number, r: () => number): Int32Array {
   return a;
 }
 
-/** A wasm-simd backend disposed after the test file (terminates its worker threads). */
+/**
+ * A wasm-simd backend disposed after the test file (terminates its worker threads). Exact f32-activation
+ * kernels unless opts.exact is false (the suites comparing with linearRef's f32 bound test those kernels;
+ * test/wasm-dot.test.ts tests the integer-dot ones).
+ */
 export function trackedBackend(opts: Parameters<typeof createWasmSimdBackend>[0]): ReturnType<typeof createWasmSimdBackend> {
-  const b = createWasmSimdBackend(opts);
+  const b = createWasmSimdBackend({ exact: true, ...opts });
   tracked.push(b);
   return b;
 }
