@@ -15,7 +15,7 @@ export interface ReferenceOptions {
 }
 
 export function createReferenceBackend(opts: ReferenceOptions = {}): Backend {
-  const linearOf = (w: LinearWeight) => (opts.integerDot && w.format !== 'f32' ? linearDotRef.bind(null, w) : ref.linearRef.bind(null, w));
+  const linearOf = (w: LinearWeight) => (opts.integerDot && (w.format === 'int8' || w.format === 'int4') ? linearDotRef.bind(null, w) : ref.linearRef.bind(null, w));
   return {
     name: 'reference',
     threads: 1,

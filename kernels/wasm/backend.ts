@@ -131,7 +131,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       const v = w.perm[c];
       if (!(Number.isInteger(v) && v >= 0 && v < w.k)) throw new WasmKernelError(`${what}: perm[${c}] = ${v} is outside [0, ${w.k})`);
     }
-    if (!exact && w.format !== 'f32') {
+    if (!exact && (w.format === 'int8' || w.format === 'int4')) {
       const D = dotLayout(w);
       const { kp, nb } = D.blocking;
       // Room above every weight for one token quad's I/O (xq, sx, y) and the threads' widened rows.
@@ -262,8 +262,9 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       for (let i = 0; i < parts && i * rows < n; i++) ranges.push([i * rows, Math.min(n, (i + 1) * rows), scrOff + i * ROWS_PER_BLOCK * kp * 4]);
       let fn: KernelName;
       let args: number[];
-      if (h.format === 'f32') {
-        fn = decode ? 'f32_mv' : 'f32_mm';
+      if (h.format === 'f32' || h.format === 'bf16') {
+        const bf = h.format === 'bf16';
+        fn = decode ? (bf ? 'bf16_mv' : 'f32_mv') : bf ? 'bf16_mm' : 'f32_mm';
         args = decode ? [h.wOff, xOff, yOff, kp] : [h.wOff, xOff, yOff, kp, tt, n];
       } else if (h.format === 'int8') {
         fn = decode ? 'i8_mv' : 'i8_mm';

@@ -1067,6 +1067,77 @@
         (local.set $n (i32.add (local.get $n) (i32.const 8)))
         (br $rowblocks))))
 
+  ;; ---------------------------------------------------------------- bf16 (weights at stored precision)
+  ;;
+  ;; bf16 W [N, kp] u16 (kp = roundup(K, 16), pads 0). Widening is exact: a constant shuffle interleaves two zero
+  ;; bytes below each u16 (V8: one punpck), giving the f32 whose top half the bf16 is. Then exactly f32_mv's
+  ;; (resp. f32_mm's) operations in the same order, so results are bit-identical to f32 weights widened at load.
+
+  ;; bf16 decode: as f32_mv (four accumulators over 16-element steps), 32 weight bytes per step.
+  (func (export "bf16_mv")
+    (param $w i32) (param $x i32) (param $y i32) (param $kp i32)
+    (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $n i32) (local $wp i32) (local $xp i32) (local $xe i32) (local $v v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (if (i32.ge_u (local.get $n0) (local.get $n1)) (then (return)))
+    (local.set $n (local.get $n0))
+    (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n0) (i32.shl (local.get $kp) (i32.const 1)))))
+    (local.set $xe (i32.add (local.get $x) (i32.shl (local.get $kp) (i32.const 2))))
+    (loop $rows
+      (local.set $a0 (v128.const i32x4 0 0 0 0))
+      (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0))
+      (local.set $a3 (v128.const i32x4 0 0 0 0))
+      (local.set $xp (local.get $x))
+      (loop $k
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $a0 (f32x4.add (local.get $a0)
+          (f32x4.mul (i8x16.shuffle 16 16 0 1 16 16 2 3 16 16 4 5 16 16 6 7 (local.get $v) (v128.const i32x4 0 0 0 0))
+                     (v128.load (local.get $xp)))))
+        (local.set $a1 (f32x4.add (local.get $a1)
+          (f32x4.mul (i8x16.shuffle 16 16 8 9 16 16 10 11 16 16 12 13 16 16 14 15 (local.get $v) (v128.const i32x4 0 0 0 0))
+                     (v128.load offset=16 (local.get $xp)))))
+        (local.set $v (v128.load offset=16 (local.get $wp)))
+        (local.set $a2 (f32x4.add (local.get $a2)
+          (f32x4.mul (i8x16.shuffle 16 16 0 1 16 16 2 3 16 16 4 5 16 16 6 7 (local.get $v) (v128.const i32x4 0 0 0 0))
+                     (v128.load offset=32 (local.get $xp)))))
+        (local.set $a3 (f32x4.add (local.get $a3)
+          (f32x4.mul (i8x16.shuffle 16 16 8 9 16 16 10 11 16 16 12 13 16 16 14 15 (local.get $v) (v128.const i32x4 0 0 0 0))
+                     (v128.load offset=48 (local.get $xp)))))
+        (local.set $wp (i32.add (local.get $wp) (i32.const 32)))
+        (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
+        (br_if $k (i32.lt_u (local.get $xp) (local.get $xe))))
+      (f32.store (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2)))
+        (call $hsum (f32x4.add (f32x4.add (local.get $a0) (local.get $a1))
+                               (f32x4.add (local.get $a2) (local.get $a3)))))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br_if $rows (i32.lt_u (local.get $n) (local.get $n1)))))
+
+  ;; bf16 prefill: rows widened 8 at a time into scratch (f32), then f32_mm's tiles.
+  (func (export "bf16_mm")
+    (param $w i32) (param $x i32) (param $y i32) (param $kp i32) (param $t i32) (param $nn i32)
+    (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $n i32) (local $e i32) (local $wp i32) (local $we i32) (local $op i32) (local $v v128)
+    (local.set $n (local.get $n0))
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))
+        (local.set $e (select (local.get $n1) (i32.add (local.get $n) (i32.const 8))
+                              (i32.lt_u (local.get $n1) (i32.add (local.get $n) (i32.const 8)))))
+        (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n) (i32.shl (local.get $kp) (i32.const 1)))))
+        (local.set $we (i32.add (local.get $w) (i32.mul (local.get $e) (i32.shl (local.get $kp) (i32.const 1)))))
+        (local.set $op (local.get $scr))
+        (loop $widen
+          (local.set $v (v128.load (local.get $wp)))
+          (v128.store (local.get $op) (i8x16.shuffle 16 16 0 1 16 16 2 3 16 16 4 5 16 16 6 7 (local.get $v) (v128.const i32x4 0 0 0 0)))
+          (v128.store offset=16 (local.get $op) (i8x16.shuffle 16 16 8 9 16 16 10 11 16 16 12 13 16 16 14 15 (local.get $v) (v128.const i32x4 0 0 0 0)))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
+          (local.set $op (i32.add (local.get $op) (i32.const 32)))
+          (br_if $widen (i32.lt_u (local.get $wp) (local.get $we))))
+        (call $rows_x_quads (local.get $scr) (local.get $n) (local.get $e) (local.get $x) (local.get $y) (local.get $kp) (local.get $t) (local.get $nn))
+        (local.set $n (local.get $e))
+        (br $blocks))))
+
   ;; ---------------------------------------------------------------- bandwidth probe
 
   ;; Sums f32 blocks [n0, n1) of 64 bytes starting at base; writes the f32x4 total to scr (so the

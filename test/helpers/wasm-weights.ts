@@ -1,5 +1,6 @@
 /** Random Linear weights for the wasm kernel tests: value profiles that stress rounding and edge cases. */
 import { afterAll } from 'vitest';
+import { bf16Narrow } from '../../kernels/formats.ts';
 import type { LinearWeight } from '../../kernels/types.ts';
 import { createWasmSimdBackend } from '../../kernels/wasm/backend.ts';
 
@@ -35,6 +36,11 @@ export function randomWeight(
   const perm = withPerm ? shuffled(k, r) : null;
   const val = () => (p === 'zeros' ? 0 : p === 'sparse' && r() < 0.7 ? 0 : 1);
   if (format === 'f32') return { format, n, k, w: Float32Array.from({ length: n * k }, () => val() * (r() * 2 - 1) * m), perm };
+  if (format === 'bf16') {
+    // Random bf16 patterns of finite values in the profile's range (the f32 values rounded to bf16).
+    const f = Float32Array.from({ length: n * k }, () => val() * (r() * 2 - 1) * m);
+    return { format, n, k, w: bf16Narrow(f), perm };
+  }
   const g = Math.ceil(k / groupSize);
   const scales = Float32Array.from({ length: n * g }, () => (r() * 1.9 + 0.1) * m * (r() < 0.5 ? -1 : 1));
   if (format === 'int8') {
