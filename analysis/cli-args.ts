@@ -1,6 +1,6 @@
 /** Parsing of the analysis commands' numeric / list options into typed values (UsageError naming the flag). */
 import { UsageError } from '../engine/errors.ts';
-import type { WeightPrecision } from '../models/types.ts';
+import type { LoadPrecision, WeightPrecision } from '../models/types.ts';
 
 export function intArg(flag: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
@@ -19,6 +19,20 @@ export function numArg(flag: string, v: string | undefined, min = -Infinity, max
 export function idListArg(flag: string, v: string | undefined): number[] | undefined {
   if (v === undefined) return undefined;
   return v.split(',').map((s) => intArg(flag, s.trim(), 0)!);
+}
+
+const PRECISIONS = ['auto', 'f32', 'bf16', 'int8', 'int4'] as const;
+
+/**
+ * The run-time precision from --precision (auto|f32|bf16|int8|int4; auto = the checkpoint's dtype) or the older
+ * --quant (int8|int4|f32); giving both is refused. Default f32.
+ */
+export function precisionArg(precision: string | undefined, quant: string | undefined): LoadPrecision {
+  if (precision !== undefined && quant !== undefined) throw new UsageError('give --precision or --quant, not both (--quant int8 = --precision int8)');
+  if (precision === undefined) return quantArg(quant);
+  if (!(PRECISIONS as readonly string[]).includes(precision))
+    throw new UsageError(`--precision: ${JSON.stringify(precision)} is not one of ${PRECISIONS.join(', ')}`);
+  return precision as LoadPrecision;
 }
 
 export function quantArg(v: string | undefined): WeightPrecision {

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { idListArg, intArg, layerFractionArg, quantArg } from '../../analysis/cli-args.ts';
+import { idListArg, intArg, layerFractionArg, precisionArg } from '../../analysis/cli-args.ts';
 import { type DirectionResult, runDirection } from '../../analysis/direction-pipeline.ts';
 import { writeDirection, writeJson } from '../../analysis/direction-io.ts';
 import { loadPrompts } from '../../analysis/prompts.ts';
@@ -16,6 +16,7 @@ import { loadModel } from '../../models/load.ts';
 import { info, printResult, table } from '../output.ts';
 
 interface Opts {
+  precision?: string;
   harmful: string;
   harmless: string;
   harmfulVal?: string;
@@ -47,6 +48,7 @@ export function register(program: Command): void {
     .option('--n-val <n>', 'validation prompts per class', '32')
     .option('--seed <n>', 'sampling seed', '42')
     .option('--max-layer-fraction <f>', 'drop candidates at layer >= floor(F * n_layers)', '0.8')
+    .option('--precision <p>', 'run-time weights: auto (the checkpoint dtype), f32, bf16, int8 or int4 (default f32)')
     .option('--quant <precision>', 'run the model in int8 or int4')
     .option('--refusal-tokens <ids>', 'comma-separated refusal token ids (default: first token of "I" and "As")')
     .option('--batch-size <n>', 'prompts per forward', '32')
@@ -68,7 +70,7 @@ export function register(program: Command): void {
         filter: o.filter,
       };
       const layers = idListArg('--layers', o.layers);
-      const precision = quantArg(o.quant);
+      const precision = precisionArg(o.precision, o.quant);
       checkOutputDir(o.out);
       const t0 = performance.now();
       // Hooks only: no host-side weight copy beside the backend's (one copy of the weights in memory).
@@ -86,7 +88,7 @@ export function register(program: Command): void {
         dispose();
       }
       const seconds = (performance.now() - t0) / 1000;
-      const summary = writeOutputs(o.out, dir, precision, res, { ...opts, seconds, backend: model.backendName });
+      const summary = writeOutputs(o.out, dir, model.precision, res, { ...opts, seconds, backend: model.backendName });
       for (const w of res.warnings) info(`warning: ${w}`);
       printResult(summary, o.json ?? false, (s) =>
         table([

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { idListArg, intArg, numArg, quantArg } from '../../analysis/cli-args.ts';
+import { idListArg, intArg, numArg, precisionArg } from '../../analysis/cli-args.ts';
 import { MAX_NEW_TOKENS_LIMIT, crossEntropy, evaluateRefusal, klBetween } from '../../analysis/evaluate.ts';
 import { type InterventionSpec, buildIntervention } from '../../analysis/intervention-spec.ts';
 import { checkRefusalTokens, defaultRefusalTokens, requireTokenizer } from '../../analysis/model-runs.ts';
@@ -18,6 +18,7 @@ import { loadModel } from '../../models/load.ts';
 import { printResult, table } from '../output.ts';
 
 interface Opts {
+  precision?: string;
   prompts: string;
   ablate?: string;
   add?: string;
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     .option('--max-tokens <n>', 'new tokens per completion (greedy)', '64')
     .option('--n <n>', 'evaluate a seeded sample of N prompts')
     .option('--seed <n>', 'sampling seed for --n', '42')
+    .option('--precision <p>', 'run-time weights: auto (the checkpoint dtype), f32, bf16, int8 or int4 (default f32)')
     .option('--quant <precision>', 'run the model in int8 or int4')
     .option('--refusal-tokens <ids>', 'comma-separated refusal token ids for the refusal score')
     .option('--batch-size <n>', 'prompts per batch', '32')
@@ -73,12 +75,13 @@ export function register(program: Command): void {
       // Every input is read and checked before the (long) generation starts, so a bad --ppl or --kl-base fails at once.
       const pplSource = o.ppl ? readPplSource(o.ppl) : undefined;
       // Hooks only: no host-side weight copy beside the backend's (one copy of the weights in memory).
-      const model = await loadModel(dir, { precision: quantArg(o.quant), retainWeights: false });
+      const precision = precisionArg(o.precision, o.quant);
+      const model = await loadModel(dir, { precision, retainWeights: false });
       const tok = requireTokenizer(model, dir);
       const refusalTokens = idListArg('--refusal-tokens', o.refusalTokens) ?? defaultRefusalTokens(tok);
       checkRefusalTokens(refusalTokens, model.config.vocabSize);
       const iv = buildIntervention(model, spec);
-      const klBase = o.klBase ? await loadModel(o.klBase, { precision: quantArg(o.quant), retainWeights: false }) : o.kl ? model : undefined;
+      const klBase = o.klBase ? await loadModel(o.klBase, { precision, retainWeights: false }) : o.kl ? model : undefined;
       if (klBase && klBase.config.vocabSize !== model.config.vocabSize)
         throw new UsageError(`--kl-base: ${o.klBase} has vocabulary size ${klBase.config.vocabSize}, ${dir} has ${model.config.vocabSize}`);
       const { signal, dispose } = sigintSignal();

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { InterruptedError, UsageError } from '../../engine/errors.ts';
 import type { Tokenizer } from '../../engine/types.ts';
 import { loadModel } from '../../models/load.ts';
-import type { WeightPrecision } from '../../models/types.ts';
+import type { LoadPrecision, WeightPrecision } from '../../models/types.ts';
+import { precisionArg } from '../../analysis/cli-args.ts';
 import { info, printResult } from '../output.ts';
 
 export interface PromptOptions {
@@ -16,6 +17,7 @@ export interface PromptOptions {
 }
 
 export interface ModelOptions {
+  precision?: string;
   quant?: string;
   groupSize?: string;
 }
@@ -50,11 +52,10 @@ export function promptIds(opts: PromptOptions, tokenizer: Tokenizer | null, voca
   return tokenizer.encode(opts.prompt!);
 }
 
-export function parsePrecision(opts: ModelOptions): { precision: WeightPrecision; groupSize?: number } {
-  const q = opts.quant ?? 'f32';
-  if (q !== 'f32' && q !== 'int8' && q !== 'int4') throw new UsageError(`--quant: expected int8 or int4, got '${q}'`);
+export function parsePrecision(opts: ModelOptions): { precision: LoadPrecision; groupSize?: number } {
+  const q = precisionArg(opts.precision, opts.quant);
   const groupSize = opts.groupSize === undefined ? undefined : positiveInt(opts.groupSize, '--group-size');
-  if (groupSize !== undefined && q !== 'int4') throw new UsageError(`--group-size: only applies to --quant int4 (got --quant ${q})`);
+  if (groupSize !== undefined && q !== 'int4') throw new UsageError(`--group-size: only applies to --precision int4 (got ${q})`);
   return { precision: q, groupSize };
 }
 
@@ -92,6 +93,7 @@ export function register(program: Command): void {
     .option('--top-k <k>', 'sample among the k most likely tokens')
     .option('--top-p <p>', 'nucleus sampling mass')
     .option('--seed <s>', 'sampling seed', '0')
+    .option('--precision <p>', 'run-time weights: auto (the checkpoint dtype), f32, bf16, int8 or int4 (default f32)')
     .option('--quant <format>', 'quantize the linears at load: int8 (per channel) or int4 (group 128)')
     .option('--group-size <g>', 'int4 group size (default 128)')
     .option('--json', 'print one JSON object {promptIds, generatedIds, text, tokensPerSecond, ...} on stdout')

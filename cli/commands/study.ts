@@ -12,7 +12,7 @@ import { checkOutputDir } from '../../engine/output-dir.ts';
 import { loadModel } from '../../models/load.ts';
 import { createBackend, BACKEND_NAMES } from '../../kernels/select.ts';
 import type { BackendName } from '../../kernels/types.ts';
-import { intArg, layerFractionArg, numArg } from '../../analysis/cli-args.ts';
+import { intArg, layerFractionArg, numArg, precisionArg } from '../../analysis/cli-args.ts';
 import { parseMethods } from '../../analysis/compress/methods.ts';
 import { readResponsePairs } from '../../analysis/ppl-text.ts';
 import { loadPrompts } from '../../analysis/prompts.ts';
@@ -23,6 +23,7 @@ import { writeReport } from '../../analysis/report/write.ts';
 import { textSummary } from '../../analysis/report/html.ts';
 
 export interface StudyCliOptions {
+  precision?: string;
   out: string;
   methods: string;
   aird?: boolean;
@@ -66,6 +67,13 @@ export function airdSettings(o: StudyCliOptions): AirdSettings | null {
   return { variant: variant as AirdSettings['variant'], layerRule, keepF32: !!o.airdKeepF32, alpha };
 }
 
+/** The study's base model runs dense (auto / f32 / bf16): its --methods do the quantizing. */
+function studyPrecision(v: string | undefined): 'auto' | 'f32' | 'bf16' {
+  const p = precisionArg(v, undefined);
+  if (p === 'int8' || p === 'int4') throw new UsageError(`--precision: the study's base model runs dense (auto, f32 or bf16); --methods ${p} quantizes it`);
+  return p;
+}
+
 export async function studyAction(modelDir: string, o: StudyCliOptions): Promise<void> {
   const methods = parseMethods(o.methods);
   const maxLayerFraction = layerFractionArg(o.maxLayerFraction)!;
@@ -86,7 +94,7 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
   if (o.backend && !BACKEND_NAMES.includes(o.backend as BackendName)) throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`);
   checkOutputDir(o.out);
   const backend = o.backend ? await createBackend(o.backend as BackendName) : undefined;
-  const model = await loadModel(modelDir, { backend });
+  const model = await loadModel(modelDir, { backend, precision: studyPrecision(o.precision) });
   const nLayers = model.config.nLayers;
   if (typeof aird?.layerRule === 'number' && aird.layerRule >= nLayers) {
     model.dispose();
@@ -140,6 +148,7 @@ export function register(program: Command): void {
     .option('--pairs <file>', 'prompt + response JSONL for perplexity (default: data/prompts/harmless_responses.jsonl)')
     .option('--save-models', 'also save each compressed model as a loadable folder under <out>/models/')
     .option('--backend <name>', `kernel backend (${BACKEND_NAMES.join(', ')})`)
+    .option('--precision <p>', 'base model weights: auto (the checkpoint dtype), f32 or bf16 (default f32); --methods compress from it')
     .option('--batch-size <n>', 'prompts per forward', '32')
     .action(studyAction);
 }
