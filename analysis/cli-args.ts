@@ -28,7 +28,8 @@ const PRECISIONS = ['auto', 'f32', 'bf16', 'int8', 'int4'] as const;
  * --quant (int8|int4|f32); giving both is refused. Default f32.
  */
 export function precisionArg(precision: string | undefined, quant: string | undefined): LoadPrecision {
-  if (precision !== undefined && quant !== undefined) throw new UsageError('give --precision or --quant, not both (--quant int8 = --precision int8)');
+  if (precision !== undefined && quant !== undefined)
+    throw new UsageError('give --precision or --quant, not both (--quant int8 = --precision int8)');
   if (precision === undefined) return quantArg(quant);
   if (!(PRECISIONS as readonly string[]).includes(precision))
     throw new UsageError(`--precision: ${JSON.stringify(precision)} is not one of ${PRECISIONS.join(', ')}`);
