@@ -169,6 +169,7 @@ describe('integer-dot kernels', () => {
     const yd = b1.linear(b1.uploadLinear(w), x, 1) as Float32Array;
     expect(firstDifference(yd, linearDotRef(w, x, 1))).toBe(-1);
     expect(firstDifference(ye, yd)).not.toBe(-1); // different arithmetic
+    expect([be.exact, b1.exact]).toEqual([true, false]);
     expect(exactFromEnv({})).toBe(false);
     expect(exactFromEnv({ GLASSBOX_EXACT: '1' })).toBe(true);
     expect(exactFromEnv({ GLASSBOX_EXACT: '0' })).toBe(false);

@@ -94,6 +94,8 @@ export function defaultThreads(): number {
 export interface WasmSimdBackend extends Backend {
   /** Number of WebAssembly memories in use (grows past 1 only when weights exceed maxMemoryBytes). */
   readonly memories: number;
+  /** True when int8/int4 run the exact f32-activation kernels instead of the integer-dot ones. */
+  readonly exact: boolean;
 }
 
 export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBackend {
@@ -297,6 +299,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     get memories() {
       return arenas.length;
     },
+    exact,
     uploadLinear,
     linear,
     rmsNorm: ops.rmsNorm,
