@@ -36,6 +36,12 @@ interface Row {
   /** Median and fastest call (the machine is shared: the fastest shows the uncontended speed). */
   ms: number;
   msMin: number;
+  /**
+   * 1-thread rows: the process's CPU time per call (median, min): time the kernel actually ran, so it does not
+   * count waits for a core on a loaded machine (it still counts cache and DRAM contention). Absent for 2 threads.
+   */
+  cpuMs?: number;
+  cpuMsMin?: number;
   gflops: number;
   weightBytes: number;
   weightGBs: number;
@@ -86,21 +92,26 @@ const dtypeLabel = (dtype: string) => (dtype.startsWith('int4') ? `${dtype}-g${I
 
 async function timeCalls(
   b: Backend, w: LinearWeight, t: number, reps: number, copies: number, r: () => number,
-): Promise<{ ms: number; msMin: number; bytes: number }> {
+): Promise<{ ms: number; msMin: number; cpuMs: number; cpuMsMin: number; bytes: number }> {
   const hs = Array.from({ length: copies }, () => b.uploadLinear(w));
   const x = Float32Array.from({ length: t * w.k }, () => r() - 0.5);
   for (const h of hs) await b.linear(h, x, t);
   await b.linear(hs[0], x, t);
   const times: number[] = [];
+  const cpu: number[] = [];
   const deadline = Date.now() + 1500;
   for (let i = 0; i < reps || (i < reps * 4 && Date.now() < deadline); i++) {
     const h = hs[(i + 1) % copies];
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     await b.linear(h, x, t);
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
   times.sort((a, c) => a - c);
-  return { ms: times[times.length >> 1], msMin: times[0], bytes: hs[0].bytes };
+  cpu.sort((a, c) => a - c);
+  return { ms: times[times.length >> 1], msMin: times[0], cpuMs: cpu[cpu.length >> 1], cpuMsMin: cpu[0], bytes: hs[0].bytes };
 }
 
 /** Stored bytes of a weight before upload (to size the copies). */
@@ -177,9 +188,9 @@ async function main() {
         for (const { label, threads, b } of backends) {
           try {
             const copies = t > 1 ? 1 : o.copies === 'auto' ? Math.max(2, Math.ceil(STREAM_BYTES / approxBytes(w))) : Math.max(1, Number(o.copies));
-            const { ms, msMin, bytes } = await timeCalls(b, w, t, reps, copies, r);
+            const { ms, msMin, cpuMs, cpuMsMin, bytes } = await timeCalls(b, w, t, reps, copies, r);
             const row: Row = {
-              shape, dtype: dtypeLabel(dtype), backend: label, threads, ms, msMin,
+              shape, dtype: dtypeLabel(dtype), backend: label, threads, ms, msMin, ...(threads === 1 ? { cpuMs, cpuMsMin } : {}),
               gflops: (2 * t * k * n) / ms / 1e6, weightBytes: bytes, weightGBs: bytes / ms / 1e6, bandwidthGBs: 0,
               fractionOfBandwidth: 0, copies,
             };
