@@ -74,8 +74,16 @@ export function dotGatherIndex(k: number, groupSize: number, perm: Int32Array | 
  * scales sx (nb) and block sums (nb). The one implementation both the wasm backend and the reference use.
  */
 export function quantizeRow(
-  x: ArrayLike<number>, xBase: number, idx: Int32Array, bs: number,
-  xq: Int16Array, xqOff: number, sx: Float32Array, sxOff: number, sums: Int32Array | null, sumOff: number,
+  x: ArrayLike<number>,
+  xBase: number,
+  idx: Int32Array,
+  bs: number,
+  xq: Int16Array,
+  xqOff: number,
+  sx: Float32Array,
+  sxOff: number,
+  sums: Int32Array | null,
+  sumOff: number,
 ): void {
   const nb = idx.length / bs;
   for (let b = 0; b < nb; b++) {

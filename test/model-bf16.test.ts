@@ -13,7 +13,10 @@ import { checkpointPrecision, loadModel } from '../models/load.ts';
 import { projectRoot } from './helpers/shared.ts';
 
 const dir = path.join(projectRoot, 'models/tiny-chat');
-const golden = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as { input_ids: number[]; greedy_completion_ids: number[] }[];
+const golden = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as {
+  input_ids: number[];
+  greedy_completion_ids: number[];
+}[];
 const prompts = golden.map((g) => g.input_ids);
 const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 

@@ -64,6 +64,8 @@ describe('bf16 weights', () => {
     const w = randomWeight('bf16', 5, 37, 37, 'normal', 'random', true, r) as Bf16Weight;
     const x = randomX(2 * 37, 'normal', r);
     const ref = createReferenceBackend();
-    expect(same(ref.linear(ref.uploadLinear(w), x, 2) as Float32Array, ref.linear(ref.uploadLinear(widenBf16Weight(w)), x, 2) as Float32Array)).toBe(true);
+    expect(
+      same(ref.linear(ref.uploadLinear(w), x, 2) as Float32Array, ref.linear(ref.uploadLinear(widenBf16Weight(w)), x, 2) as Float32Array),
+    ).toBe(true);
   });
 });

@@ -99,7 +99,8 @@ describe('integer-dot kernels', () => {
             let exact = 0;
             for (let kk = 0; kk < w.k; kk++) exact += x[i * w.k + kk] * W[j * w.k + kk];
             const e = Math.abs(y[i * w.n + j] - exact);
-            if (!(e <= bound[i * w.n + j])) throw new Error(`y[${i},${j}] = ${y[i * w.n + j]}, exact ${exact}, error ${e} > bound ${bound[i * w.n + j]}`);
+            if (!(e <= bound[i * w.n + j]))
+              throw new Error(`y[${i},${j}] = ${y[i * w.n + j]}, exact ${exact}, error ${e} > bound ${bound[i * w.n + j]}`);
           }
       }),
       { numRuns: 60 },
@@ -150,7 +151,15 @@ describe('integer-dot kernels', () => {
   });
 
   it('blocks: a multiple of 32, at most 256, dividing the padded group, little padding', () => {
-    for (const [k, g] of [[4096, 4096], [11008, 11008], [896, 896], [4864, 4864], [176, 32], [1072, 1072], [5, 128]]) {
+    for (const [k, g] of [
+      [4096, 4096],
+      [11008, 11008],
+      [896, 896],
+      [4864, 4864],
+      [176, 32],
+      [1072, 1072],
+      [5, 128],
+    ]) {
       const B = dotBlocking(k, g);
       expect(B.bs % 32).toBe(0);
       expect(B.bs).toBeLessThanOrEqual(256);

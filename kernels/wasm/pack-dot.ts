@@ -27,7 +27,11 @@ export function dotLayout(w: Int8Weight | Int4Weight): DotLayout {
   const B = dotBlocking(w.k, w.groupSize);
   const np = Math.ceil(w.n / 8) * 8;
   return {
-    format: w.format, n: w.n, np, k: w.k, blocking: B,
+    format: w.format,
+    n: w.n,
+    np,
+    k: w.k,
+    blocking: B,
     weightBytes: w.format === 'int8' ? np * B.kp : (np * B.kp) / 2,
     scaleBytes: np * B.nG * 4,
     zeroBytes: w.format === 'int4' ? np * B.nG : 0,
@@ -37,7 +41,14 @@ export function dotLayout(w: Int8Weight | Int4Weight): DotLayout {
 /** Index of (row, group) in the [Np/4][nG][4] scale / zero-point layout. */
 const quadIndex = (r: number, g: number, nG: number) => ((r >> 2) * nG + g) * 4 + (r & 3);
 
-export function writeDotPacked(w: Int8Weight | Int4Weight, L: DotLayout, buf: ArrayBufferLike, wOff: number, sOff: number, zOff: number): void {
+export function writeDotPacked(
+  w: Int8Weight | Int4Weight,
+  L: DotLayout,
+  buf: ArrayBufferLike,
+  wOff: number,
+  sOff: number,
+  zOff: number,
+): void {
   const { n, k } = w;
   const { nG, gs, gp, kp } = L.blocking;
   const sc = new Float32Array(buf, sOff, L.np * nG);
@@ -87,7 +98,14 @@ export function writeDotPacked(w: Int8Weight | Int4Weight, L: DotLayout, buf: Ar
 export const dotGather = (w: Int8Weight | Int4Weight): Int32Array => dotGatherIndex(w.k, w.groupSize, w.perm);
 
 /** Decode activations: one token gathered and quantized into xq [kp] i16, sx [nb] f32, xsum [nb] i32. */
-export function writeDotDecodeX(x: Float32Array, idx: Int32Array, B: DotBlocking, xq: Int16Array, sx: Float32Array, xsum: Int32Array): void {
+export function writeDotDecodeX(
+  x: Float32Array,
+  idx: Int32Array,
+  B: DotBlocking,
+  xq: Int16Array,
+  sx: Float32Array,
+  xsum: Int32Array,
+): void {
   quantizeRow(x, 0, idx, B.bs, xq, 0, sx, 0, xsum, 0);
 }
 
@@ -96,7 +114,15 @@ export function writeDotDecodeX(x: Float32Array, idx: Int32Array, B: DotBlocking
  * sx [T4/4][nb][4] f32; rows t..T4-1 are zero. row/rowScale are scratch of kp i16 / nb f32.
  */
 export function writeDotPrefillX(
-  x: Float32Array, t: number, k: number, idx: Int32Array, B: DotBlocking, xq: Int16Array, sx: Float32Array, row: Int16Array, rowScale: Float32Array,
+  x: Float32Array,
+  t: number,
+  k: number,
+  idx: Int32Array,
+  B: DotBlocking,
+  xq: Int16Array,
+  sx: Float32Array,
+  row: Int16Array,
+  rowScale: Float32Array,
 ): void {
   const { kp, nb, bs } = B;
   const t4 = Math.ceil(t / 4) * 4;
