@@ -132,18 +132,22 @@ describe('integer-dot kernels', () => {
         const sx = new Float32Array(B.nb);
         const sums = new Int32Array(B.nb);
         quantizeRow(x, 0, idx, B.bs, xq, 0, sx, 0, sums, 0);
+        const fail = (what: string) => {
+          throw new Error(`k ${k}, group ${g}: ${what}`);
+        };
         for (let b = 0; b < B.nb; b++) {
           let amax = 0;
           let s = 0;
           for (let i = b * B.bs; i < (b + 1) * B.bs; i++) {
             if (idx[i] >= 0) amax = Math.max(amax, Math.abs(x[idx[i]]));
-            else expect(xq[i]).toBe(0);
+            else if (xq[i] !== 0) fail(`pad ${i} holds ${xq[i]}`);
             s += xq[i];
-            expect(Math.abs(xq[i])).toBeLessThanOrEqual(32767);
+            if (Math.abs(xq[i]) > 32767) fail(`xq[${i}] = ${xq[i]}`); // 32768 would have wrapped to -32768
           }
-          expect(sums[b]).toBe(s);
+          if (sums[b] !== s) fail(`block ${b} sum ${sums[b]}, want ${s}`);
           for (let i = b * B.bs; i < (b + 1) * B.bs; i++)
-            if (idx[i] >= 0) expect(Math.abs(xq[i] * sx[b] - x[idx[i]])).toBeLessThanOrEqual(amax * (2 ** -16 + 2 ** -24));
+            if (idx[i] >= 0 && !(Math.abs(xq[i] * sx[b] - x[idx[i]]) <= amax * (2 ** -16 + 2 ** -24)))
+              fail(`x[${idx[i]}] = ${x[idx[i]]} quantized to ${xq[i]} * ${sx[b]}`);
         }
       }),
       { numRuns: 200 },
