@@ -76,7 +76,7 @@ async function runOne(name: string, precision: WeightPrecision, promptLen: numbe
 const program = new Command()
   .option('--json', 'print one JSON object')
   .option('--models <list>', 'tiny-chat,qwen0.5b (also: llama1b, a Llama-3.2-1B-shaped model)', 'tiny-chat,qwen0.5b')
-  .option('--precisions <list>', 'f32,int8,int4', 'f32,int8,int4')
+  .option('--precisions <list>', 'f32,int8,int4 (also bf16)', 'f32,int8,int4')
   .option('--prompt <n>', 'prompt tokens', '32')
   .option('--tokens <n>', 'new tokens', '32')
   .option('--backend <name>', 'backend (default: createBackend())')

@@ -3,17 +3,27 @@
  * asymmetric) / int4s (g128, symmetric: no zero points), wasm-simd with 1 and 2 threads (and other
  * backends via kernels/select.ts createBackend).
  * Reports median ms, GFLOP/s, stored weight bytes, effective weight GB/s and its fraction of the
- * 2-thread DRAM read bandwidth measured in the same run (bench/bandwidth.ts).
+ * 2-thread DRAM read bandwidth measured in the same run (bench/bandwidth.ts), and the ratio to ggml's figures
+ * on this machine kind (bench/ggml-figures.ts, from ../shared/docs/cpu-performance.md B8).
+ * Decode shapes (T = 1) stream their weights from DRAM, as ggml's were measured: the weight is uploaded as
+ * enough distinct copies to exceed 8x the 32 MiB L3 and each call uses the next copy (--copies).
+ * wasm-simd runs its default kernels (integer-dot for int8/int4); --kernels default,exact adds the exact
+ * f32-activation kernels as "wasm-simd-exact" rows.
  *
  *   npm run bench:matmul [-- --json] [--quick] [--backends wasm-simd,webasm] [--shapes 1x4096x11008,...]
- *                        [--dtypes f32,int8,int4,int4s] [--threads 1,2]
+ *                        [--dtypes f32,int8,int4,int4s] [--threads 1,2] [--kernels default,exact]
+ *                        [--copies auto|N] [--save bench/results/NAME.json]
  */
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, loadavg } from 'node:os';
 import { Command } from 'commander';
 import type { Backend, BackendName, LinearWeight } from '../kernels/types.ts';
 import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
 import { measureReadBandwidth } from './bandwidth.ts';
+import { GGML, GGML_RUN_BANDWIDTH_GBS } from './ggml-figures.ts';
+
+/** Decode weights are copied until they exceed this (8x the 32 MiB L3), so every call reads from DRAM. */
+const STREAM_BYTES = 256 << 20;
 
 const DEFAULT_SHAPES = ['1x896x4864', '1x4864x896', '1x2048x8192', '1x4096x11008', '16x4096x4096', '128x2048x2048'];
 const INT4_GROUP = 128;
@@ -26,11 +36,25 @@ interface Row {
   /** Median and fastest call (the machine is shared: the fastest shows the uncontended speed). */
   ms: number;
   msMin: number;
+  /**
+   * 1-thread rows: the process's CPU time per call (median, min): time the kernel actually ran, so it does not
+   * count waits for a core on a loaded machine (it still counts cache and DRAM contention). Absent for 2 threads.
+   */
+  cpuMs?: number;
+  cpuMsMin?: number;
   gflops: number;
   weightBytes: number;
   weightGBs: number;
   bandwidthGBs: number;
   fractionOfBandwidth: number;
+  /** Distinct weight copies cycled through (1 = one weight reused, partly cache-resident). */
+  copies: number;
+  /** ggml's format and figure for this shape and thread count (decode ms or prefill GFLOP/s), if B8 has one. */
+  ggmlFormat?: string;
+  ggmlMs?: number;
+  ggmlGflops?: number;
+  /** Our speed / ggml's (> 1: faster than ggml). */
+  speedVsGgml?: number;
 }
 
 /** xorshift32: fast deterministic fill (Math.random is too slow for 45M weights). */
@@ -66,20 +90,35 @@ function makeWeight(dtype: string, n: number, k: number, r: () => number): Linea
 
 const dtypeLabel = (dtype: string) => (dtype.startsWith('int4') ? `${dtype}-g${INT4_GROUP}` : dtype === 'int8' ? 'int8-ch' : dtype);
 
-async function timeCalls(b: Backend, w: LinearWeight, t: number, reps: number, r: () => number): Promise<{ ms: number; msMin: number; bytes: number }> {
-  const h = b.uploadLinear(w);
+async function timeCalls(
+  b: Backend, w: LinearWeight, t: number, reps: number, copies: number, r: () => number,
+): Promise<{ ms: number; msMin: number; cpuMs: number; cpuMsMin: number; bytes: number }> {
+  const hs = Array.from({ length: copies }, () => b.uploadLinear(w));
   const x = Float32Array.from({ length: t * w.k }, () => r() - 0.5);
-  await b.linear(h, x, t);
-  await b.linear(h, x, t);
+  for (const h of hs) await b.linear(h, x, t);
+  await b.linear(hs[0], x, t);
   const times: number[] = [];
+  const cpu: number[] = [];
   const deadline = Date.now() + 1500;
   for (let i = 0; i < reps || (i < reps * 4 && Date.now() < deadline); i++) {
+    const h = hs[(i + 1) % copies];
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     await b.linear(h, x, t);
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
   times.sort((a, c) => a - c);
-  return { ms: times[times.length >> 1], msMin: times[0], bytes: h.bytes };
+  cpu.sort((a, c) => a - c);
+  return { ms: times[times.length >> 1], msMin: times[0], cpuMs: cpu[cpu.length >> 1], cpuMsMin: cpu[0], bytes: hs[0].bytes };
+}
+
+/** Stored bytes of a weight before upload (to size the copies). */
+function approxBytes(w: LinearWeight): number {
+  if (w.format === 'f32') return w.w.length * 4;
+  if (w.format === 'bf16') return w.w.length * 2;
+  return (w.format === 'int8' ? w.q.length : w.packed.length) + w.scales.length * 4;
 }
 
 async function otherBackend(name: string): Promise<Backend> {
@@ -97,8 +136,14 @@ async function main() {
     .option('--threads <list>', 'wasm-simd thread counts', '1,2')
     .option('--shapes <list>', 'TxKxN shapes', DEFAULT_SHAPES.join(','))
     .option('--dtypes <list>', 'f32,int8,int4,int4s (int4s: symmetric int4)', 'f32,int8,int4,int4s')
+    .option('--kernels <list>', 'wasm-simd kernels: default (integer-dot for int8/int4) and/or exact', 'default')
+    .option('--copies <n>', 'distinct weight copies for decode shapes (auto: > 256 MiB in all; prefill uses 1)', 'auto')
+    .option('--save <file>', 'also write the JSON result here (e.g. bench/results/matmul-DATE.json)')
     .parse(process.argv);
-  const o = program.opts<{ json?: boolean; quick?: boolean; backends: string; threads: string; shapes: string; dtypes: string }>();
+  const o = program.opts<{
+    json?: boolean; quick?: boolean; backends: string; threads: string; shapes: string; dtypes: string; kernels: string; copies: string; save?: string;
+  }>();
+  const loadBefore = loadavg();
   const reps = o.quick ? 5 : 15;
   const log = (s: string) => (o.json ? process.stderr.write(s + '\n') : console.log(s));
 
@@ -115,7 +160,11 @@ async function main() {
   const phases: (() => Promise<{ label: string; threads: number; b: Backend }[]>)[] = [];
   for (const name of o.backends.split(',').map((s) => s.trim()).filter(Boolean)) {
     if (name === 'wasm-simd')
-      phases.push(async () => o.threads.split(',').map(Number).map((th) => ({ label: name, threads: th, b: createWasmSimdBackend({ threads: th }) })));
+      for (const kern of o.kernels.split(',').map((s) => s.trim()))
+        phases.push(async () =>
+          o.threads.split(',').map(Number).map((th) => ({
+            label: kern === 'exact' ? 'wasm-simd-exact' : name, threads: th, b: createWasmSimdBackend({ threads: th, exact: kern === 'exact' }),
+          })));
     else
       phases.push(async () => {
         const b = await otherBackend(name);
@@ -124,7 +173,7 @@ async function main() {
   }
 
   const rows: Row[] = [];
-  if (!o.json) console.log('shape (TxKxN)    dtype     backend    thr  median ms   min ms  GFLOP/s  weight MB  weight GB/s  of read BW');
+  if (!o.json) console.log('shape (TxKxN)    dtype     backend    thr  median ms   min ms  GFLOP/s  weight MB  weight GB/s  of read BW  copies  vs ggml');
   for (const phase of phases) {
     const backends = await phase();
     const shapes = o.shapes.split(',');
@@ -138,16 +187,28 @@ async function main() {
         const w = makeWeight(dtype, n, k, r);
         for (const { label, threads, b } of backends) {
           try {
-            const { ms, msMin, bytes } = await timeCalls(b, w, t, reps, r);
+            const copies = t > 1 ? 1 : o.copies === 'auto' ? Math.max(2, Math.ceil(STREAM_BYTES / approxBytes(w))) : Math.max(1, Number(o.copies));
+            const { ms, msMin, cpuMs, cpuMsMin, bytes } = await timeCalls(b, w, t, reps, copies, r);
             const row: Row = {
-              shape, dtype: dtypeLabel(dtype), backend: label, threads, ms, msMin,
+              shape, dtype: dtypeLabel(dtype), backend: label, threads, ms, msMin, ...(threads === 1 ? { cpuMs, cpuMsMin } : {}),
               gflops: (2 * t * k * n) / ms / 1e6, weightBytes: bytes, weightGBs: bytes / ms / 1e6, bandwidthGBs: 0,
-              fractionOfBandwidth: 0,
+              fractionOfBandwidth: 0, copies,
             };
+            const g = GGML[`${shape}:${dtype}`];
+            if (g && (threads === 1 || threads === 2)) {
+              row.ggmlFormat = g.format;
+              if (g.ms) {
+                row.ggmlMs = g.ms[threads - 1];
+                row.speedVsGgml = row.ggmlMs / ms;
+              } else if (g.gflops) {
+                row.ggmlGflops = g.gflops[threads - 1];
+                row.speedVsGgml = row.gflops / row.ggmlGflops;
+              }
+            }
             rows.push(row);
             if (!o.json)
               console.log(
-                `${shape.padEnd(16)} ${row.dtype.padEnd(9)} ${label.padEnd(10)} ${String(threads).padStart(3)} ${ms.toFixed(3).padStart(10)} ${msMin.toFixed(3).padStart(8)} ${row.gflops.toFixed(1).padStart(8)} ${(bytes / 1e6).toFixed(1).padStart(10)} ${row.weightGBs.toFixed(1).padStart(12)} ${(100 * row.weightGBs / bwBefore.bestGBs).toFixed(0).padStart(10)}%`,
+                `${shape.padEnd(16)} ${row.dtype.padEnd(9)} ${label.padEnd(10)} ${String(threads).padStart(3)} ${ms.toFixed(3).padStart(10)} ${msMin.toFixed(3).padStart(8)} ${row.gflops.toFixed(1).padStart(8)} ${(bytes / 1e6).toFixed(1).padStart(10)} ${row.weightGBs.toFixed(1).padStart(12)} ${(100 * row.weightGBs / bwBefore.bestGBs).toFixed(0).padStart(10)}% ${String(copies).padStart(7)} ${row.speedVsGgml ? `${row.speedVsGgml.toFixed(2)}x ${row.ggmlFormat}` : ''}`,
               );
           } catch (e) {
             log(`${shape} ${dtype} ${label}: ${(e as Error).message}`);
@@ -164,18 +225,45 @@ async function main() {
     r.bandwidthGBs = bandwidthGBs;
     r.fractionOfBandwidth = r.weightGBs / bandwidthGBs;
   }
-  // The wave targets of ../shared/docs/clarifications.md ("Numbers"), when their rows were measured.
-  const find = (shape: string, dtype: string) => rows.find((r) => r.shape === shape && r.dtype === dtypeLabel(dtype) && r.backend === 'wasm-simd' && r.threads === 2);
-  const [f32, i8, i4, i4s, pre] = [find('1x4096x11008', 'f32'), find('1x4096x11008', 'int8'), find('1x4096x11008', 'int4'), find('1x4096x11008', 'int4s'), find('128x2048x2048', 'int8')];
+  // The second wave's targets (issue 11, clarifications.md "Kernel targets"), when their rows were measured.
+  const find = (shape: string, dtype: string, threads = 2) =>
+    rows.find((r) => r.shape === shape && r.dtype === dtypeLabel(dtype) && r.backend === 'wasm-simd' && r.threads === threads);
+  const [f32, i8, i4, i4s, pre, pre1] = [
+    find('1x4096x11008', 'f32'), find('1x4096x11008', 'int8'), find('1x4096x11008', 'int4'), find('1x4096x11008', 'int4s'),
+    find('128x2048x2048', 'int8'), find('128x2048x2048', 'int8', 1),
+  ];
   const pct = (r: Row) => `${(r.fractionOfBandwidth * 100).toFixed(0)}%`;
-  if (i8) log(`target int8 1x4096x11008 2T >= 35% of read BW: ${pct(i8)} (long-term 55%)`);
-  if (f32) log(`target f32  1x4096x11008 2T >= 50% of read BW: ${pct(f32)} (long-term 70%)`);
-  if (i4 && i8) log(`target int4 faster than int8 (1x4096x11008 2T): ${i4.ms.toFixed(2)} vs ${i8.ms.toFixed(2)} ms`);
-  if (i4s && i8) log(`          symmetric int4 vs int8 (1x4096x11008 2T): ${i4s.ms.toFixed(2)} vs ${i8.ms.toFixed(2)} ms`);
-  if (pre) log(`target prefill 128x2048x2048 int8 2T >= 25 GFLOP/s: ${pre.gflops.toFixed(1)} (long-term 40)`);
-  if (o.json) {
-    const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGB: Math.round(totalmem() / 1e9), node: process.version, loadavg: loadavg() };
-    console.log(JSON.stringify({ machine, bandwidthGBs, bandwidthBeforeGBs: bwBefore.bestGBs, bandwidthAfterGBs: bwAfter.bestGBs, bandwidth1ThreadGBs: bw1.bestGBs, int4GroupSize: INT4_GROUP, rows }, null, 1));
+  const targets: Record<string, number> = {};
+  if (i8) {
+    targets.int8FractionOfReadBandwidth = i8.fractionOfBandwidth;
+    log(`target int8 1x4096x11008 2T >= 75% of read BW: ${pct(i8)} (${i8.weightGBs.toFixed(1)} of ${bandwidthGBs.toFixed(1)} GB/s)`);
+  }
+  if (f32) log(`         f32 1x4096x11008 2T: ${pct(f32)} of read BW`);
+  for (const [name, r] of [['int4', i4], ['int4s', i4s]] as const)
+    if (r && i8) {
+      targets[`${name}SpeedupOverInt8`] = i8.ms / r.ms;
+      log(`target ${name} >= 1.6x int8 (1x4096x11008 2T): ${(i8.ms / r.ms).toFixed(2)}x (${r.ms.toFixed(2)} vs ${i8.ms.toFixed(2)} ms)`);
+    }
+  if (pre) {
+    targets.prefillInt8Gflops2T = pre.gflops;
+    targets.prefillInt8VsGgmlQ8_0 = pre.speedVsGgml ?? NaN;
+    log(`target prefill 128x2048x2048 int8 >= ggml q8_0: 2T ${pre.gflops.toFixed(1)} GFLOP/s vs ${pre.ggmlGflops} (${pre.speedVsGgml?.toFixed(2)}x)` +
+      (pre1 ? `; 1T ${pre1.gflops.toFixed(1)} vs ${pre1.ggmlGflops} (${pre1.speedVsGgml?.toFixed(2)}x)` : ''));
+  }
+  const loadAfter = loadavg();
+  log(`load average before ${loadBefore.map((v) => v.toFixed(2)).join(' ')}, after ${loadAfter.map((v) => v.toFixed(2)).join(' ')} (2 cores)`);
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGB: Math.round(totalmem() / 1e9), node: process.version };
+  const result = {
+    date: new Date().toISOString(), machine, loadavgBefore: loadBefore, loadavgAfter: loadAfter,
+    bandwidthGBs, bandwidthBeforeGBs: bwBefore.bestGBs, bandwidthAfterGBs: bwAfter.bestGBs, bandwidth1ThreadGBs: bw1.bestGBs,
+    ggmlRunBandwidthGBs: GGML_RUN_BANDWIDTH_GBS, int4GroupSize: INT4_GROUP, targets, rows,
+  };
+  if (o.json) console.log(JSON.stringify(result, null, 1));
+  if (o.save) {
+    const tmp = `${o.save}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(result, null, 1) + '\n');
+    renameSync(tmp, o.save);
+    log(`saved ${o.save}`);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../engine/errors.ts';
 import { type NumberRange, parseInteger, parseIntegerList, parseNumber } from '../engine/numbers.ts';
-import type { WeightPrecision } from '../models/types.ts';
+import type { LoadPrecision } from '../models/types.ts';
 
 /** Seeds feed mulberry32 (engine/prng.ts), which keeps 32 bits: larger values would silently alias. */
 export const SEED_RANGE: NumberRange = { min: 0, max: 2 ** 32 - 1 };
@@ -34,24 +34,37 @@ export function layerFraction(text: string | undefined, flag = '--max-layer-frac
   return f;
 }
 
-/** The flags that choose how a model's linears are held: --quant [f32|int8|int4] and --group-size (int4 only). */
+/**
+ * The flags that choose how a model's linears are held: --precision auto|f32|bf16|int8|int4 (auto = the
+ * checkpoint's dtype), its older spelling --quant f32|int8|int4, and --group-size (int4 only).
+ */
 export interface ModelFlags {
+  precision?: string;
   quant?: string;
   groupSize?: string;
 }
 
-/** The load precision of --quant (default f32). */
-export function precisionFlag(quant: string | undefined): WeightPrecision {
+const PRECISIONS = ['auto', 'f32', 'bf16', 'int8', 'int4'] as const;
+
+/** The load precision of --precision or --quant (default f32); giving both is refused. */
+export function precisionFlag(quant: string | undefined, precision?: string): LoadPrecision {
+  if (precision !== undefined && quant !== undefined)
+    throw new UsageError('give --precision or --quant, not both (--quant int8 = --precision int8)');
+  if (precision !== undefined) {
+    if (!(PRECISIONS as readonly string[]).includes(precision))
+      throw new UsageError(`--precision: ${JSON.stringify(precision)} is not one of ${PRECISIONS.join(', ')}`);
+    return precision as LoadPrecision;
+  }
   const q = quant ?? 'f32';
   if (q !== 'f32' && q !== 'int8' && q !== 'int4') throw new UsageError(`--quant: expected int8, int4 or f32, got "${q}"`);
   return q;
 }
 
-/** --quant and --group-size together: the group size applies to int4 only. */
-export function precisionFlags(flags: ModelFlags): { precision: WeightPrecision; groupSize?: number } {
-  const precision = precisionFlag(flags.quant);
+/** --precision (or --quant) and --group-size together: the group size applies to int4 only. */
+export function precisionFlags(flags: ModelFlags): { precision: LoadPrecision; groupSize?: number } {
+  const precision = precisionFlag(flags.quant, flags.precision);
   const groupSize = optionalInteger(flags.groupSize, '--group-size', POSITIVE);
   if (groupSize !== undefined && precision !== 'int4')
-    throw new UsageError(`--group-size: only applies to --quant int4 (got --quant ${precision})`);
+    throw new UsageError(`--group-size: only applies to --precision int4 (got ${precision})`);
   return { precision, groupSize };
 }

@@ -51,6 +51,11 @@ export function linearToTensors(module: string, w: LinearWeight | MixedLinearWei
     const data = w.perm ? dequantize(w) : w.w;
     return [{ name: `${module}.weight`, dtype: 'F32', shape: [n, k], data }];
   }
+  // bf16 stays bf16 on disk (no perm: a permuted bf16 weight is written widened, exactly, as F32).
+  if (w.format === 'bf16') {
+    if (w.perm) return [{ name: `${module}.weight`, dtype: 'F32', shape: [n, k], data: dequantize(w) }];
+    return [{ name: `${module}.weight`, dtype: 'BF16', shape: [n, k], data: w.w }];
+  }
   const g = nGroups(k, w.groupSize);
   const out: NamedTensor[] =
     w.format === 'int8'

@@ -18,7 +18,7 @@
  * The mixed int8 + f32 layout (LLM.int8()) is MixedLinearWeight in kernels/types.ts.
  * The whole path from a checkpoint file to a kernel: kernels/README.md "From checkpoint file to kernel".
  */
-import type { F32Weight, Int4Weight, Int8Weight, LinearWeight } from './types.ts';
+import type { Bf16Weight, F32Weight, Int4Weight, Int8Weight, LinearWeight } from './types.ts';
 
 export const nGroups = (k: number, groupSize: number): number => Math.ceil(k / groupSize);
 
@@ -29,7 +29,7 @@ export function checkWeight(w: LinearWeight, name = 'weight'): void {
   };
   if (!(w.n > 0 && w.k > 0 && Number.isInteger(w.n) && Number.isInteger(w.k))) fail('non-positive dims');
   if (w.perm && w.perm.length !== w.k) fail(`perm of length ${w.perm.length}`);
-  if (w.format === 'f32') {
+  if (w.format === 'f32' || w.format === 'bf16') {
     if (w.w.length !== w.n * w.k) fail(`${w.w.length} values`);
     return;
   }
@@ -47,6 +47,7 @@ export function checkWeight(w: LinearWeight, name = 'weight'): void {
 /** Stored bytes of a weight (what one matvec must stream). */
 export function weightBytes(w: LinearWeight): number {
   if (w.format === 'f32') return w.w.length * 4;
+  if (w.format === 'bf16') return w.w.length * 2;
   const extra = w.scales.length * 4 + (w.format === 'int4' && w.zeros ? w.zeros.length : 0);
   return (w.format === 'int8' ? w.q.length : w.packed.length) + extra;
 }
@@ -56,6 +57,7 @@ export function dequantize(w: LinearWeight): Float32Array {
   const { n, k } = w;
   const out = new Float32Array(n * k);
   if (w.format === 'f32') out.set(w.w);
+  else if (w.format === 'bf16') bf16Widen(w.w, out);
   else if (w.format === 'int8') {
     const g = nGroups(k, w.groupSize);
     for (let r = 0; r < n; r++)
@@ -79,4 +81,25 @@ export function dequantize(w: LinearWeight): Float32Array {
   return orig;
 }
 
-export type { F32Weight, Int4Weight, Int8Weight, LinearWeight };
+/** bf16 bit patterns -> f32 (exact: the bf16 bits are the f32's top 16 bits). */
+export function bf16Widen(src: Uint16Array, out = new Float32Array(src.length)): Float32Array {
+  const o = new Uint32Array(out.buffer, out.byteOffset, src.length);
+  for (let i = 0; i < src.length; i++) o[i] = src[i] << 16;
+  return out;
+}
+
+/** f32 -> bf16 bit patterns, round to nearest even (NaN stays NaN). The dense weight a `bf16` run uses. */
+export function bf16Narrow(src: Float32Array, out = new Uint16Array(src.length)): Uint16Array {
+  const s = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  for (let i = 0; i < s.length; i++) {
+    const x = s[i];
+    if ((x & 0x7fffffff) > 0x7f800000) out[i] = (x >>> 16) | 0x40;
+    else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}
+
+/** A bf16 weight as the f32 weight it stands for (exact). */
+export const widenBf16Weight = (w: Bf16Weight): F32Weight => ({ format: 'f32', n: w.n, k: w.k, w: bf16Widen(w.w), perm: w.perm });
+
+export type { Bf16Weight, F32Weight, Int4Weight, Int8Weight, LinearWeight };

@@ -4,6 +4,7 @@
  * Weight layouts are documented in full in kernels/formats.ts (the one file every quantizer, converter and
  * backend agrees on). In short, a Linear computes y[t, n] = sum_k x[t, k] * W[n, k] (+ bias[n]), W is [N, K]:
  *  - f32:  w [N*K] row-major.
+ *  - bf16: w [N*K] row-major bfloat16 bit patterns (the top 16 bits of an f32): W = f32(w << 16), exact.
  *  - int8: q [N*K] int8 row-major, symmetric; scales [N * nGroups], nGroups = ceil(K / groupSize);
  *          W[n,k] = q[n,k] * scales[n*nGroups + floor(k/groupSize)]. Per-channel = groupSize K.
  *  - int4: packed [N * ceil(K/2)] bytes, row-major; byte j of row n holds k=2j in its low nibble and
@@ -15,13 +16,22 @@
  *    input columns; y = main·x + outlier·x[outlierCols]. Backends run it as two of the layouts above.
  */
 
-export type LinearWeight = F32Weight | Int8Weight | Int4Weight;
+export type LinearWeight = F32Weight | Bf16Weight | Int8Weight | Int4Weight;
 
 export interface F32Weight {
   format: 'f32';
   n: number;
   k: number;
   w: Float32Array;
+  perm?: Int32Array | null;
+}
+
+/** bfloat16 weights kept at their stored precision (half of f32's memory and bandwidth; widening is exact). */
+export interface Bf16Weight {
+  format: 'bf16';
+  n: number;
+  k: number;
+  w: Uint16Array;
   perm?: Int32Array | null;
 }
 

@@ -6,6 +6,7 @@ export function copyLayerWeight(w: LayerWeight): LayerWeight {
   const perm = 'perm' in w && w.perm ? w.perm.slice() : w.format === 'mixed' ? undefined : null;
   switch (w.format) {
     case 'f32': return { ...w, w: w.w.slice(), perm };
+    case 'bf16': return { ...w, w: w.w.slice(), perm };
     case 'int8': return { ...w, q: w.q.slice(), scales: w.scales.slice(), perm };
     case 'int4': return { ...w, packed: w.packed.slice(), scales: w.scales.slice(), zeros: w.zeros ? w.zeros.slice() : null, perm };
     case 'mixed':

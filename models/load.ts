@@ -2,7 +2,8 @@
  * Loading a model from an HF folder: a WeightProvider over the opened folder (engine/model-folder.ts,
  * engine/linear-reader.ts), then the DecoderModel built from it on the chosen backend.
  * Pre-quantized checkpoints (GPTQ / AWQ / compressed-tensors / glassbox) keep their int8/int4 weights;
- * f32/f16/bf16 ones are widened to f32 and quantized at load when precision is int8 / int4.
+ * f32/f16/bf16 ones are widened to f32 and quantized at load when precision is int8 / int4, or narrowed back to
+ * bf16 when precision is bf16 (exactly the stored bits for a bf16 checkpoint; 'auto' picks it for those).
  */
 import { readLayerLinear, readLinear } from '../engine/linear-reader.ts';
 import { openModelFolder } from '../engine/model-folder.ts';
@@ -12,12 +13,15 @@ import { createBackend } from '../kernels/select.ts';
 import type { Backend } from '../kernels/types.ts';
 import { DecoderModel } from './decoder-model.ts';
 import { sliceRows } from './split-rows.ts';
-import type { LinearRole, Model, ModelLinear, WeightPrecision } from './types.ts';
+import type { LinearRole, LoadPrecision, Model, ModelLinear, WeightPrecision } from './types.ts';
 import type { NormWeights, WeightProvider } from './weight-provider.ts';
 
 export interface LoadOptions {
-  /** Run-time precision of the linears (default f32; a pre-quantized checkpoint keeps its own formats). */
-  precision?: WeightPrecision;
+  /**
+   * Run-time precision of the linears (default f32; 'auto': the checkpoint's dtype, i.e. bf16 for a bf16
+   * checkpoint, else f32). A pre-quantized checkpoint keeps its own formats whatever is asked.
+   */
+  precision?: LoadPrecision;
   /** Backend (default: createBackend(): GLASSBOX_BACKEND, else the fastest available). */
   backend?: Backend;
   /** int4 group size (default 128, clamped to K). */
@@ -38,7 +42,7 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
     return new DecoderModel(folderProvider(folder), {
       backend,
       // Pre-quantized linears keep their stored format whatever is asked; modules left in f16 stay f32.
-      precision: prequantized ? undefined : (opts.precision ?? 'f32'),
+      precision: prequantized ? undefined : opts.precision === 'auto' ? checkpointPrecision(folder) : (opts.precision ?? 'f32'),
       groupSize: opts.groupSize,
       quantizeUnembedding: opts.quantizeUnembedding,
       ownsBackend: !opts.backend,
@@ -51,6 +55,22 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
   } finally {
     folder.close();
   }
+}
+
+/**
+ * The precision a dense checkpoint's linears are stored at: bf16 when every 2-D float tensor is BF16, else f32
+ * (f16 is not a subset of bf16, so an f16 checkpoint runs in f32; so does a mixed one).
+ */
+export function checkpointPrecision(folder: Pick<ModelFolder, 'weights'>): WeightPrecision {
+  const { weights } = folder;
+  let any = false;
+  for (const name of weights.names()) {
+    const info = weights.info(name);
+    if (info.shape.length !== 2 || !(info.dtype.startsWith('F') || info.dtype === 'BF16')) continue;
+    if (info.dtype !== 'BF16') return 'f32';
+    any = true;
+  }
+  return any ? 'bf16' : 'f32';
 }
 
 export function folderProvider(folder: ModelFolder): WeightProvider {

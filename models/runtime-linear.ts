@@ -80,7 +80,7 @@ function fusable(ws: LinearWeight[]): boolean {
   const a = ws[0];
   return ws.every((w) => {
     if (w.format !== a.format || w.k !== a.k || w.perm) return false;
-    if (w.format === 'f32') return true;
+    if (w.format === 'f32' || w.format === 'bf16') return true;
     if (w.groupSize !== (a as typeof w).groupSize) return false;
     return w.format !== 'int4' || (w.zeros === null) === ((a as typeof w).zeros === null);
   });

@@ -121,7 +121,10 @@ export interface GenerateResult {
   decodeMs: number;
 }
 
-export type WeightPrecision = 'f32' | 'int8' | 'int4';
+export type WeightPrecision = 'f32' | 'bf16' | 'int8' | 'int4';
+
+/** What a loader is asked for: a run-time precision, or 'auto' = the checkpoint's own dtype (bf16 stays bf16). */
+export type LoadPrecision = WeightPrecision | 'auto';
 
 /** Which of a block's two norms: before attention (input of q/k/v) or before the MLP (input of gate/up). */
 export type NormWhich = 'attn' | 'mlp';

@@ -42,8 +42,22 @@ describe('CLI bad input: one line on stderr, exit 1, nothing written', () => {
     for (const r of [direction, study]) expect(oneLineError(r)).toBe('glassbox: --max-layer-fraction: 0 leaves no candidate layer (use a number in (0, 1])');
   });
 
+  it('--precision: unknown values, --precision with --quant, and int8/int4 for the study base are refused', async () => {
+    const [bad, both, trace, study] = await Promise.all([
+      glassbox('generate', TINY, '--prompt', 'hi', '--precision', 'fp8'),
+      glassbox('eval', TINY, '--prompts', HARMFUL, '--precision', 'bf16', '--quant', 'int8'),
+      glassbox('trace', TINY, '--prompt', 'hi', '--out', path.join(tmp, 'p.safetensors'), '--precision', 'BF16'),
+      glassbox('study', TINY, '--out', path.join(tmp, 'pstudy'), '--precision', 'int8'),
+    ]);
+    expect(oneLineError(bad)).toBe('glassbox: --precision: "fp8" is not one of auto, f32, bf16, int8, int4');
+    expect(oneLineError(both)).toMatch(/^glassbox: give --precision or --quant, not both/);
+    expect(oneLineError(trace)).toMatch(/^glassbox: --precision: "BF16" is not one of/);
+    expect(oneLineError(study)).toMatch(/^glassbox: --precision: the study's base model runs dense/);
+    expect(existsSync(path.join(tmp, 'pstudy'))).toBe(false);
+  });
+
   it('generate: --group-size without --quant int4 is refused instead of ignored', async () => {
-    expect(oneLineError(await glassbox('generate', TINY, '--prompt', 'hi', '--group-size', '64'))).toBe('glassbox: --group-size: only applies to --quant int4 (got --quant f32)');
+    expect(oneLineError(await glassbox('generate', TINY, '--prompt', 'hi', '--group-size', '64'))).toBe('glassbox: --group-size: only applies to --precision int4 (got f32)');
   });
 
   it('generate: --chat with --ids, and study: a zero int4 group size, are refused up front', async () => {

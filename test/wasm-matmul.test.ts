@@ -46,7 +46,7 @@ const profile = fc.constantFrom<Profile>('normal', 'normal', 'zeros', 'sparse', 
 const zeroMode = fc.constantFrom<ZeroMode>('random', 'all0', 'all15', 'alternate', 'symmetric');
 
 const caseArb = fc.record({
-  format: fc.constantFrom<LinearWeight['format']>('f32', 'int8', 'int4'),
+  format: fc.constantFrom<LinearWeight['format']>('f32', 'bf16', 'int8', 'int4'),
   k: shapeK,
   n: shapeN,
   t: tokens,

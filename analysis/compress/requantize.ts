@@ -4,7 +4,7 @@
  * matrix is rounded to nearest on the same grid type and group size.
  */
 import type { LayerWeight } from '../../models/types.ts';
-import { quantizeInt4, quantizeInt8 } from '../../models/weight-formats.ts';
+import { bf16Narrow, quantizeInt4, quantizeInt8 } from '../../models/weight-formats.ts';
 import { quantizeLlmInt8 } from './llm-int8.ts';
 
 export function requantizeLike(like: LayerWeight, dense: Float32Array, name = 'weight'): LayerWeight {
@@ -12,6 +12,8 @@ export function requantizeLike(like: LayerWeight, dense: Float32Array, name = 'w
   switch (like.format) {
     case 'f32':
       return { format: 'f32', n, k, w: dense };
+    case 'bf16':
+      return { format: 'bf16', n, k, w: bf16Narrow(dense) };
     case 'int8':
       return quantizeInt8(dense, n, k, like.groupSize, name);
     case 'int4':

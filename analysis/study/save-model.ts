@@ -48,7 +48,7 @@ export function saveCompressedModel(srcDir: string, model: Model, outDir: string
       const lin = model.getLinear(layer, role);
       const w = lin.weight;
       formats.add(w.format);
-      if (w.format !== 'f32' && !quant) {
+      if (w.format !== 'f32' && w.format !== 'bf16' && !quant) {
         const q = w.format === 'mixed' ? w.main : w;
         quant = { bits: q.format === 'int8' ? 8 : 4, groupSize: q.groupSize, sym: q.format === 'int8' || q.zeros === null };
       }

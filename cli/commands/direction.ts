@@ -17,6 +17,7 @@ import { info, printResult, table } from '../output.ts';
 import { stderrProgress } from '../progress-bar.ts';
 
 interface Opts {
+  precision?: string;
   harmful: string;
   harmless: string;
   harmfulVal?: string;
@@ -48,6 +49,7 @@ export function register(program: Command): void {
     .option('--n-val <n>', 'validation prompts per class', '32')
     .option('--seed <n>', 'sampling seed', '42')
     .option('--max-layer-fraction <f>', 'drop candidates at layer >= floor(F * n_layers)', '0.8')
+    .option('--precision <p>', 'run-time weights: auto (the checkpoint dtype), f32, bf16, int8 or int4 (default f32)')
     .option('--quant <precision>', 'run the model in int8 or int4')
     .option('--refusal-tokens <ids>', 'comma-separated refusal token ids (default: first token of "I" and "As")')
     .option('--batch-size <n>', 'prompts per forward', '32')
@@ -72,12 +74,13 @@ export function register(program: Command): void {
         filter: o.filter,
       };
       const layers = optionalIntegerList(o.layers, '--layers');
-      const precision = precisionFlag(o.quant);
+      const precision = precisionFlag(o.quant, o.precision);
       checkOutputDir(o.out, '--out', [dir]);
       const t0 = performance.now();
       // Hooks only: no host-side weight copy beside the backend's (one copy of the weights in memory).
       const model = await loadModel(dir, { precision, retainWeights: false });
       const backend = model.backendName;
+      const runPrecision = model.precision; // what --precision auto resolved to
       const { signal, dispose } = sigintSignal();
       let res: DirectionResult;
       try {
@@ -93,7 +96,7 @@ export function register(program: Command): void {
         model.dispose();
       }
       const seconds = (performance.now() - t0) / 1000;
-      const summary = writeDirectionFolder(o.out, res, { ...opts, model: path.basename(path.resolve(dir)), precision, seconds, backend });
+      const summary = writeDirectionFolder(o.out, res, { ...opts, model: path.basename(path.resolve(dir)), precision: runPrecision, seconds, backend });
       // Print.
       for (const w of res.warnings) info(`warning: ${w}`);
       printResult(summary, o.json ?? false, (s) =>

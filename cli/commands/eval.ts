@@ -22,6 +22,7 @@ import { printResult, table } from '../output.ts';
 import { stderrProgress } from '../progress-bar.ts';
 
 interface Opts {
+  precision?: string;
   prompts: string;
   ablate?: string;
   add?: string;
@@ -54,6 +55,7 @@ export function register(program: Command): void {
     .option('--max-tokens <n>', 'new tokens per completion (greedy)', '64')
     .option('--n <n>', 'evaluate a seeded sample of N prompts')
     .option('--seed <n>', 'sampling seed for --n', '42')
+    .option('--precision <p>', 'run-time weights: auto (the checkpoint dtype), f32, bf16, int8 or int4 (default f32)')
     .option('--quant <precision>', 'run the model in int8 or int4')
     .option('--refusal-tokens <ids>', 'comma-separated refusal token ids for the refusal score')
     .option('--batch-size <n>', 'prompts per batch', '32')
@@ -81,7 +83,7 @@ export function register(program: Command): void {
               promptOnly: o.promptOnly ?? false,
             }
           : { kind: 'none' };
-      const precision = precisionFlag(o.quant);
+      const precision = precisionFlag(o.quant, o.precision);
       const refusalTokenFlag = optionalIntegerList(o.refusalTokens, '--refusal-tokens');
       // Every input is read and checked before the (long) generation starts, so a bad --ppl or --kl-base fails at once.
       const ppl = o.ppl ? readPplSource(o.ppl) : undefined;

@@ -48,6 +48,7 @@ export function register(program: Command): void {
     .option('--top-k <k>', 'sample among the k most likely tokens')
     .option('--top-p <p>', 'nucleus sampling mass')
     .option('--seed <s>', 'sampling seed', '0')
+    .option('--precision <p>', 'run-time weights: auto (the checkpoint dtype), f32, bf16, int8 or int4 (default f32)')
     .option('--quant <format>', 'quantize the linears at load: int8 (per channel) or int4 (group 128)')
     .option('--group-size <g>', 'int4 group size (default 128)')
     .option('--allow-long-context', "run past config.json's max_position_embeddings (RoPE models only)")

@@ -20,12 +20,13 @@ import { saveCompressedModel } from '../../analysis/study/save-model.ts';
 import { writeReport } from '../../analysis/report/write.ts';
 import { textSummary } from '../../analysis/report/html.ts';
 import { parseInteger, parseNumber } from '../../engine/numbers.ts';
-import { NON_NEGATIVE, POSITIVE, SEED_RANGE, layerFraction } from '../flags.ts';
+import { NON_NEGATIVE, POSITIVE, SEED_RANGE, layerFraction, precisionFlag } from '../flags.ts';
 import { sigintSignal } from '../interrupt.ts';
 import { stderrProgress } from '../progress-bar.ts';
 import { terminalSafe } from '../terminal.ts';
 
 export interface StudyCliOptions {
+  precision?: string;
   out: string;
   methods: string;
   aird?: boolean;
@@ -69,6 +70,13 @@ export function airdSettings(o: StudyCliOptions): AirdSettings | null {
   return { variant: variant as AirdSettings['variant'], layerRule, keepF32: !!o.airdKeepF32, alpha };
 }
 
+/** The study's base model runs dense (auto / f32 / bf16): its --methods do the quantizing. */
+function studyPrecision(v: string | undefined): 'auto' | 'f32' | 'bf16' {
+  const p = precisionFlag(undefined, v);
+  if (p === 'int8' || p === 'int4') throw new UsageError(`--precision: the study's base model runs dense (auto, f32 or bf16); --methods ${p} quantizes it`);
+  return p;
+}
+
 export async function studyAction(modelDir: string, o: StudyCliOptions): Promise<void> {
   const methods = parseMethods(o.methods);
   const maxLayerFraction = layerFraction(o.maxLayerFraction)!;
@@ -93,7 +101,7 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
   if (o.backend && !BACKEND_NAMES.includes(o.backend as BackendName)) throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`);
   checkOutputDir(o.out, '--out', [modelDir]);
   const backend = o.backend ? await createBackend(o.backend as BackendName) : undefined;
-  const model = await loadModel(modelDir, { backend });
+  const model = await loadModel(modelDir, { backend, precision: studyPrecision(o.precision) });
   const nLayers = model.config.nLayers;
   if (typeof aird?.layerRule === 'number' && aird.layerRule >= nLayers) {
     model.dispose();
@@ -154,6 +162,7 @@ export function register(program: Command): void {
     .option('--pairs <file>', 'prompt + response JSONL for perplexity (default: data/prompts/harmless_responses.jsonl)')
     .option('--save-models', 'also save each compressed model as a loadable folder under <out>/models/')
     .option('--backend <name>', `kernel backend (${BACKEND_NAMES.join(', ')})`)
+    .option('--precision <p>', 'base model weights: auto (the checkpoint dtype), f32 or bf16 (default f32); --methods compress from it')
     .option('--batch-size <n>', 'prompts per forward', '32')
     .action(studyAction);
 }

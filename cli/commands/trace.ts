@@ -31,6 +31,7 @@ export function register(program: Command): void {
     .option('--ids <ids>', 'prompt as comma-separated token ids')
     .requiredOption('--out <file>', 'output .safetensors file')
     .option('--hooks <globs>', 'comma-separated hook names/globs (`*` within a segment, `**` across)', 'blocks.*.hook_resid_post')
+    .option('--precision <p>', 'run-time weights: auto (the checkpoint dtype), f32, bf16, int8 or int4 (default f32)')
     .option('--quant <format>', 'quantize the linears at load: int8 or int4')
     .option('--group-size <g>', 'int4 group size (default 128)')
     .option('--allow-long-context', "run past config.json's max_position_embeddings (RoPE models only)")

@@ -5,6 +5,7 @@
  * hold their weights as constants, built once per matrix.
  */
 import { GlassboxError, UsageError } from '../../engine/errors.ts';
+import { widenBf16Weight } from '../formats.ts';
 import type { Backend, LinearHandle } from '../types.ts';
 import { gpujsAttention } from './attention.ts';
 import { gpujsAdd, gpujsGelu, gpujsSiluGate } from './elementwise.ts';
@@ -40,7 +41,8 @@ export async function createGpujsBackend(mode: GpujsMode, opts: GpujsBackendOpti
     name: mode,
     threads: threads ? 2 : 1,
     uploadLinear(w): LinearHandle {
-      const h = uploadGpujsLinear(rt, w);
+      // bf16 runs as the f32 weight it stands for (exact widening; gpu.js stores f32 constants anyway).
+      const h = uploadGpujsLinear(rt, w.format === 'bf16' ? widenBf16Weight(w) : w);
       handles.add(h);
       return h;
     },

@@ -8,7 +8,7 @@
  *    padding and act-order cost one K-length copy per token and nothing per weight.
  * Everything is 2-D [N][rowLen] so no flat index exceeds 2^24 (webasm computes indices in f32, B6.1).
  */
-import { nGroups } from '../formats.ts';
+import { nGroups, widenBf16Weight } from '../formats.ts';
 import type { LinearWeight } from '../types.ts';
 
 export interface GpujsLinearLayout {
@@ -26,7 +26,9 @@ export interface GpujsLinearLayout {
   src: Int32Array;
 }
 
-export function layoutLinear(lw: LinearWeight): GpujsLinearLayout {
+export function layoutLinear(weight: LinearWeight): GpujsLinearLayout {
+  // bf16 is laid out as the f32 weight it stands for (exact widening).
+  const lw = weight.format === 'bf16' ? widenBf16Weight(weight) : weight;
   const { n, k } = lw;
   const gs = lw.format === 'f32' ? k : lw.groupSize;
   const groups = lw.format === 'f32' ? 1 : nGroups(k, gs);

@@ -12,6 +12,7 @@ import { WasmKernelError } from './errors.ts';
 import * as ops from './js-ops.ts';
 import { Arena, MAX_MEMORY_BYTES } from './memory.ts';
 import { gatherIndex, gatherInput, gatherQuads, packedLayout, writePacked, type PackedLayout } from './pack.ts';
+import { dotGather, dotLayout, writeDotDecodeX, writeDotPacked, writeDotPrefillX, type DotLayout } from './pack-dot.ts';
 import { ThreadPool, type KernelName } from './pool.ts';
 
 export interface WasmSimdOptions {
@@ -23,6 +24,11 @@ export interface WasmSimdOptions {
   minThreadedWork?: number;
   /** Byte offset where weights start in each memory (default 1024; tests put it above 2 GiB). */
   firstOffset?: number;
+  /**
+   * Exact f32-activation kernels for int8/int4 (default: GLASSBOX_EXACT=1, else false: int8/int4 run the
+   * integer-dot kernels, activations quantized to int16 per block, kernels/dot-quant.ts).
+   */
+  exact?: boolean;
 }
 
 /** Rows a prefill kernel dequantizes at a time into each thread's scratch (matmul.wat). */
@@ -36,21 +42,49 @@ const MIN_THREADED_WORK = 1 << 18;
 
 const align = (v: number, a: number) => Math.ceil(v / a) * a;
 
+/** Where an uploaded weight lives and how its kernels read it. */
+interface WasmLinearParts {
+  owner: symbol;
+  n: number;
+  k: number;
+  format: LinearWeight['format'];
+  /** Bytes of resident weight data (what a matvec streams). */
+  bytes: number;
+  /** Index of the arena (wasm memory) holding it. */
+  arena: number;
+  /** Byte offsets of the packed weights, scales and zero points (0 when there are none). */
+  wOff: number;
+  sOff: number;
+  zOff: number;
+  /** Exact f32-activation layout (f32 weights, or any format with `exact`), else null. */
+  layout: PackedLayout | null;
+  /** Integer-dot layout (int8 / int4 by default), else null. */
+  dot: DotLayout | null;
+  /** Padded position -> source column of x (perm applied; -1 for pads); null when x is used as it is. */
+  gather: Int32Array | null;
+}
+
 class WasmLinear implements LinearHandle {
-  constructor(
-    readonly owner: symbol,
-    readonly n: number,
-    readonly k: number,
-    readonly format: LinearWeight['format'],
-    readonly bytes: number,
-    readonly layout: PackedLayout,
-    readonly arena: number,
-    readonly wOff: number,
-    readonly sOff: number,
-    /** 0 when symmetric (z = 8, signed-nibble layout) or not int4. */
-    readonly zOff: number,
-    readonly gather: Int32Array | null,
-  ) {}
+  readonly owner: symbol;
+  readonly n: number;
+  readonly k: number;
+  readonly format: LinearWeight['format'];
+  readonly bytes: number;
+  constructor(readonly parts: WasmLinearParts) {
+    this.owner = parts.owner;
+    this.n = parts.n;
+    this.k = parts.k;
+    this.format = parts.format;
+    this.bytes = parts.bytes;
+  }
+}
+
+/** GLASSBOX_EXACT=1 selects the exact f32-activation kernels for int8/int4 (0 or unset: integer-dot). */
+export function exactFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.GLASSBOX_EXACT;
+  if (v === undefined || v === '' || v === '0') return false;
+  if (v === '1') return true;
+  throw new WasmKernelError(`GLASSBOX_EXACT=${v}: expected 1 (exact f32-activation kernels) or 0`);
 }
 
 /** More workers than this never helps (each holds a wasm instance); a typo such as 1000000 is refused. */
@@ -63,6 +97,8 @@ export function defaultThreads(): number {
 export interface WasmSimdBackend extends Backend {
   /** Number of WebAssembly memories in use (grows past 1 only when weights exceed maxMemoryBytes). */
   readonly memories: number;
+  /** True when int8/int4 run the exact f32-activation kernels instead of the integer-dot ones. */
+  readonly exact: boolean;
 }
 
 export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBackend {
@@ -70,6 +106,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
   const maxBytes = Math.min(MAX_MEMORY_BYTES, opts.maxMemoryBytes ?? MAX_MEMORY_BYTES);
   if (!(maxBytes >= 65536)) throw new WasmKernelError(`wasm-simd backend: maxMemoryBytes ${opts.maxMemoryBytes} is below one 64 KiB page`);
   const minWork = opts.minThreadedWork ?? MIN_THREADED_WORK;
+  const exact = opts.exact ?? exactFromEnv();
   const pool = new ThreadPool(threads, loadKernelModule());
   const arenas: Arena[] = [];
   const owner = Symbol('wasm-simd');
@@ -99,23 +136,113 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       const v = w.perm[c];
       if (!(Number.isInteger(v) && v >= 0 && v < w.k)) throw new WasmKernelError(`${what}: perm[${c}] = ${v} is outside [0, ${w.k})`);
     }
+    if (!exact && (w.format === 'int8' || w.format === 'int4')) {
+      const D = dotLayout(w);
+      const { kp, nb } = D.blocking;
+      // Room above every weight for one token quad's I/O (xq, sx, y) and the threads' widened rows.
+      const reserve = 4 * kp * 2 + nb * 16 + 4 * D.np * 4 + threads * ROWS_PER_BLOCK * kp * 2 + 1024;
+      const [ai, [wOff, sOff, zOff]] = place([D.weightBytes, D.scaleBytes, D.zeroBytes], reserve, what);
+      writeDotPacked(w, D, arenas[ai].memory.buffer, wOff, sOff, zOff);
+      const bytes = D.weightBytes + D.scaleBytes + D.zeroBytes;
+      return new WasmLinear({
+        owner, n: w.n, k: w.k, format: w.format, bytes, arena: ai, wOff, sOff, zOff: D.zeroBytes ? zOff : 0,
+        layout: null, dot: D, gather: dotGather(w),
+      });
+    }
     const L = packedLayout(w);
     // Room left above every weight for one token quad's I/O (x, y, scratch), so any call can proceed in chunks.
     const reserve = (L.kp * (4 + threads * ROWS_PER_BLOCK) + 4 * L.n) * 4 + 1024;
     const [ai, [wOff, sOff, zOff]] = place([L.weightBytes, L.scaleBytes, L.zeroBytes], reserve, what);
     writePacked(w, L, arenas[ai].memory.buffer, wOff, sOff, zOff);
     const bytes = L.weightBytes + L.scaleBytes + L.zeroBytes;
-    return new WasmLinear(owner, w.n, w.k, w.format, bytes, L, ai, wOff, sOff, L.zeroBytes ? zOff : 0, gatherIndex(w, L));
+    return new WasmLinear({
+      owner, n: w.n, k: w.k, format: w.format, bytes, arena: ai, wOff, sOff, zOff: L.zeroBytes ? zOff : 0,
+      layout: L, dot: null, gather: gatherIndex(w, L),
+    });
+  }
+
+  function checkCall(handle: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null): WasmLinearParts {
+    if (!(handle instanceof WasmLinear) || handle.owner !== owner) throw new WasmKernelError('linear: handle was not uploaded to this wasm-simd backend');
+    const { n, k, format } = handle;
+    if (!(Number.isInteger(t) && t >= 1) || x.length !== t * k)
+      throw new WasmKernelError(`linear ${format} [${n}, ${k}]: x has ${x.length} values for T=${t} (want T*K = ${t * k})`);
+    if (bias && bias.length !== n) throw new WasmKernelError(`linear ${format} [${n}, ${k}]: bias has ${bias.length} values (want ${n})`);
+    return handle.parts;
   }
 
   function linear(handle: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
-    if (!(handle instanceof WasmLinear) || handle.owner !== owner) throw new WasmKernelError('linear: handle was not uploaded to this wasm-simd backend');
-    const h = handle;
+    const h = checkCall(handle, x, t, bias);
+    return h.dot ? linearDot(h, h.dot, x, t, bias) : linearExact(h, h.layout!, x, t, bias);
+  }
+
+  /** Row ranges of 8-row blocks, one per participating thread, each with its scratch offset. */
+  function rowRanges(rowsTotal: number, work: number, scrOff: number, scrPerThread: number): number[][] {
+    const parts = work >= minWork ? Math.min(threads, Math.ceil(rowsTotal / ROWS_PER_BLOCK)) : 1;
+    const rows = align(Math.ceil(rowsTotal / parts), ROWS_PER_BLOCK);
+    const ranges: number[][] = [];
+    for (let i = 0; i < parts && i * rows < rowsTotal; i++) ranges.push([i * rows, Math.min(rowsTotal, (i + 1) * rows), scrOff + i * scrPerThread]);
+    return ranges;
+  }
+
+  function linearDot(h: WasmLinearParts, D: DotLayout, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
+    const { n, k, np } = D;
+    const B = D.blocking;
+    const { kp, nb, nG, bs } = B;
+    const nbg = B.gp / bs;
+    const arena = arenas[h.arena];
+    const out = new Float32Array(t * n);
+    const fin = (y: Float32Array, t0: number, tt: number, stride: number, lane: (r: number) => number) => {
+      for (let r = 0; r < tt; r++) {
+        const o = (t0 + r) * n;
+        const l = lane(r);
+        if (bias) for (let j = 0; j < n; j++) out[o + j] = y[j * stride + l] + bias[j];
+        else for (let j = 0; j < n; j++) out[o + j] = y[j * stride + l];
+      }
+    };
+    if (t === 1) {
+      const xOff = align(arena.top, 64);
+      const sxOff = align(xOff + kp * 2, 64);
+      const sumOff = align(sxOff + nb * 4, 64);
+      const yOff = align(sumOff + nb * 4, 64);
+      arena.ensure(yOff + np * 4);
+      const buf = arena.memory.buffer;
+      writeDotDecodeX(x, h.gather!, B, new Int16Array(buf, xOff, kp), new Float32Array(buf, sxOff, nb), new Int32Array(buf, sumOff, nb));
+      const ranges = rowRanges(np, np * kp, 0, 0);
+      if (D.format === 'int8') pool.run(h.arena, 'i8d_mv', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs], ranges);
+      else pool.run(h.arena, 'i4d_mv', [h.wOff, h.sOff, h.zOff, xOff, sxOff, sumOff, yOff, nG, nbg, bs], ranges);
+      fin(arena.f32(yOff, np), 0, 1, 1, () => 0);
+      return out;
+    }
+    const scrPer = ROWS_PER_BLOCK * kp * 2;
+    const scratch = threads * scrPer;
+    // Per token: kp i16 of x, nb f32 of scales, np f32 of output; chunks are whole token quads.
+    const perToken = kp * 2 + nb * 4 + np * 4;
+    const room = arena.capacity - align(arena.top, 64) - scratch - 1024;
+    const tc = Math.min(t, Math.floor(room / perToken / 4) * 4);
+    if (tc < 1) throw new WasmKernelError(`linear ${h.format} [${n}, ${k}]: no room for activations in its wasm memory`);
+    const row = new Int16Array(kp);
+    const rowScale = new Float32Array(nb);
+    for (let t0 = 0; t0 < t; t0 += tc) {
+      const tt = Math.min(tc, t - t0);
+      const t4 = Math.ceil(tt / 4) * 4;
+      const xOff = align(arena.top, 64);
+      const sxOff = align(xOff + t4 * kp * 2, 64);
+      const yOff = align(sxOff + t4 * nb * 4, 64);
+      const scrOff = align(yOff + t4 * np * 4, 64);
+      arena.ensure(scrOff + scratch);
+      const buf = arena.memory.buffer;
+      writeDotPrefillX(x.subarray(t0 * k, (t0 + tt) * k), tt, k, h.gather!, B, new Int16Array(buf, xOff, t4 * kp), new Float32Array(buf, sxOff, t4 * nb), row, rowScale);
+      const ranges = rowRanges(np, np * kp * tt, scrOff, scrPer);
+      if (D.format === 'int8') pool.run(h.arena, 'i8d_mm', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
+      else pool.run(h.arena, 'i4d_mm', [h.wOff, h.sOff, h.zOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
+      fin(arena.f32(yOff, t4 * np), t0, tt, t4, (r) => r);
+    }
+    return out;
+  }
+
+  function linearExact(h: WasmLinearParts, L: PackedLayout, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
     const { n, k } = h;
-    const { kp, nG, gp } = h.layout;
-    if (!(Number.isInteger(t) && t >= 1) || x.length !== t * k)
-      throw new WasmKernelError(`linear ${h.format} [${n}, ${k}]: x has ${x.length} values for T=${t} (want T*K = ${t * k})`);
-    if (bias && bias.length !== n) throw new WasmKernelError(`linear ${h.format} [${n}, ${k}]: bias has ${bias.length} values (want ${n})`);
+    const { kp, nG, gp } = L;
     const arena = arenas[h.arena];
     const decode = t === 1;
     const scratch = threads * ROWS_PER_BLOCK * kp * 4;
@@ -140,8 +267,9 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       for (let i = 0; i < parts && i * rows < n; i++) ranges.push([i * rows, Math.min(n, (i + 1) * rows), scrOff + i * ROWS_PER_BLOCK * kp * 4]);
       let fn: KernelName;
       let args: number[];
-      if (h.format === 'f32') {
-        fn = decode ? 'f32_mv' : 'f32_mm';
+      if (h.format === 'f32' || h.format === 'bf16') {
+        const bf = h.format === 'bf16';
+        fn = decode ? (bf ? 'bf16_mv' : 'f32_mv') : bf ? 'bf16_mm' : 'f32_mm';
         args = decode ? [h.wOff, xOff, yOff, kp] : [h.wOff, xOff, yOff, kp, tt, n];
       } else if (h.format === 'int8') {
         fn = decode ? 'i8_mv' : 'i8_mm';
@@ -174,6 +302,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     get memories() {
       return arenas.length;
     },
+    exact,
     uploadLinear,
     linear,
     rmsNorm: ops.rmsNorm,

@@ -698,6 +698,446 @@
         (local.set $n (local.get $e))
         (br $blocks))))
 
+  ;; ---------------------------------------------------------------- integer-dot path (default for int8 / int4)
+  ;;
+  ;; kernels/dot-quant.ts defines what these compute; kernels/reference/linear-dot.ts is the same computation as
+  ;; plain loops (tests compare bit for bit). x arrives quantized to int16 per block of bs elements (scale sx[b]);
+  ;; weights stay integers: i32x4.dot_i16x8_s (pmaddwd: 8 products, pairwise added into 4 i32 lanes) against
+  ;; int8 weights sign-extended to i16 (i16x8.extend_low/high) or int4 nibbles masked out of i16 lanes. A block's
+  ;; integer sum I = Σ (q - z) xq is exact (|I| < 2^31 for bs <= 256); f32 arithmetic only starts after it:
+  ;; accG += f32(I) * sx[b] per block, y += accG * scale per group, four rows (decode) or four tokens (prefill)
+  ;; per f32x4, every lane in the reference's order. Rows are padded to a multiple of 8 (pack-dot.ts).
+  ;; Layouts: int8 rows of kp bytes; int4 rows of kp/2 bytes in 16-byte chunks of 32 weights, i16 lane l of a
+  ;; chunk holds weight 8j + l in bits 4j..4j+3 (j = 0..3), so (v >> 4j) & 15 per i16 lane is 8 consecutive
+  ;; weights; scales f32 and zero points u8 as [row quad][group][4 rows].
+  ;; Per 32 weights of a row: int8 2 loads + 6 extends + 4 dots + 4 adds (16 ops); int4 1 load + 6 nibble ops
+  ;; (and; shr, and; shr, and; shr) + 4 dots + 4 adds (15 ops); plus the x loads (4 per 32, shared by 4 rows).
+
+  ;; [Σ lanes of a0, of a1, of a2, of a3] (exact i32 sums).
+  (func $tsum (param $a0 v128) (param $a1 v128) (param $a2 v128) (param $a3 v128) (result v128)
+    (local $p v128) (local $q v128)
+    (local.set $p (i32x4.add
+      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a0) (local.get $a1))
+      (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a0) (local.get $a1))))
+    (local.set $q (i32x4.add
+      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a2) (local.get $a3))
+      (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a2) (local.get $a3))))
+    (i32x4.add
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $p) (local.get $q))
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $p) (local.get $q))))
+
+  ;; int8 decode: w [Np, kp] i8, s [Np/4][nG][4] f32, xq [kp] i16, sx [kp/bs] f32, y [Np]; rows [n0, n1) in quads.
+  (func (export "i8d_mv")
+    (param $w i32) (param $s i32) (param $xq i32) (param $sx i32) (param $y i32)
+    (param $ng i32) (param $nbg i32) (param $bs i32)
+    (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $n i32) (local $wp i32) (local $sp i32) (local $xp i32) (local $xs i32) (local $be i32) (local $g i32) (local $b i32)
+    (local $rb1 i32) (local $rb2 i32) (local $rb3 i32)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $v v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $acc v128) (local $tot v128)
+    (if (i32.ge_u (local.get $n0) (local.get $n1)) (then (return)))
+    (local.set $rb1 (i32.mul (i32.mul (local.get $ng) (local.get $nbg)) (local.get $bs)))
+    (local.set $rb2 (i32.shl (local.get $rb1) (i32.const 1)))
+    (local.set $rb3 (i32.add (local.get $rb2) (local.get $rb1)))
+    (local.set $n (local.get $n0))
+    (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n0) (local.get $rb1))))
+    (local.set $sp (i32.add (local.get $s) (i32.shl (i32.mul (local.get $n0) (local.get $ng)) (i32.const 2))))
+    (loop $quads
+      (local.set $xp (local.get $xq))
+      (local.set $xs (local.get $sx))
+      (local.set $tot (v128.const i32x4 0 0 0 0))
+      (local.set $g (local.get $ng))
+      (loop $groups
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $b (local.get $nbg))
+        (loop $blocks
+          (local.set $a0 (v128.const i32x4 0 0 0 0))
+          (local.set $a1 (v128.const i32x4 0 0 0 0))
+          (local.set $a2 (v128.const i32x4 0 0 0 0))
+          (local.set $a3 (v128.const i32x4 0 0 0 0))
+          (local.set $be (i32.add (local.get $wp) (local.get $bs)))
+          (loop $k
+            (local.set $x0 (v128.load (local.get $xp)))
+            (local.set $x1 (v128.load offset=16 (local.get $xp)))
+            (local.set $x2 (v128.load offset=32 (local.get $xp)))
+            (local.set $x3 (v128.load offset=48 (local.get $xp)))
+            (local.set $v (v128.load (local.get $wp)))
+            (local.set $a0 (i32x4.add (local.get $a0) (i32x4.add
+              (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x0))
+              (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x1)))))
+            (local.set $v (v128.load offset=16 (local.get $wp)))
+            (local.set $a0 (i32x4.add (local.get $a0) (i32x4.add
+              (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x2))
+              (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x3)))))
+            (local.set $v (v128.load (i32.add (local.get $wp) (local.get $rb1))))
+            (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add
+              (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x0))
+              (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x1)))))
+            (local.set $v (v128.load offset=16 (i32.add (local.get $wp) (local.get $rb1))))
+            (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add
+              (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x2))
+              (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x3)))))
+            (local.set $v (v128.load (i32.add (local.get $wp) (local.get $rb2))))
+            (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add
+              (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x0))
+              (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x1)))))
+            (local.set $v (v128.load offset=16 (i32.add (local.get $wp) (local.get $rb2))))
+            (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add
+              (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x2))
+              (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x3)))))
+            (local.set $v (v128.load (i32.add (local.get $wp) (local.get $rb3))))
+            (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add
+              (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x0))
+              (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x1)))))
+            (local.set $v (v128.load offset=16 (i32.add (local.get $wp) (local.get $rb3))))
+            (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add
+              (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x2))
+              (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x3)))))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 32)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
+            (br_if $k (i32.lt_u (local.get $wp) (local.get $be))))
+          (local.set $acc (f32x4.add (local.get $acc)
+            (f32x4.mul (f32x4.convert_i32x4_s (call $tsum (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)))
+                       (v128.load32_splat (local.get $xs)))))
+          (local.set $xs (i32.add (local.get $xs) (i32.const 4)))
+          (local.set $b (i32.sub (local.get $b) (i32.const 1)))
+          (br_if $blocks (local.get $b)))
+        (local.set $tot (f32x4.add (local.get $tot) (f32x4.mul (local.get $acc) (v128.load (local.get $sp)))))
+        (local.set $sp (i32.add (local.get $sp) (i32.const 16)))
+        (local.set $g (i32.sub (local.get $g) (i32.const 1)))
+        (br_if $groups (local.get $g)))
+      (v128.store (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))) (local.get $tot))
+      (local.set $wp (i32.add (local.get $wp) (local.get $rb3)))
+      (local.set $n (i32.add (local.get $n) (i32.const 4)))
+      (br_if $quads (i32.lt_u (local.get $n) (local.get $n1)))))
+
+  ;; int4 decode: w [Np, kp/2] (chunk layout above), s, z [Np/4][nG][4] u8, xq, sx, xsum [kp/bs] i32 (Σ xq per
+  ;; block), y [Np]. The zero point comes out of the exact integer: I = Σ q xq - z Σ xq.
+  (func (export "i4d_mv")
+    (param $w i32) (param $s i32) (param $z i32) (param $xq i32) (param $sx i32) (param $xsum i32) (param $y i32)
+    (param $ng i32) (param $nbg i32) (param $bs i32)
+    (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $n i32) (local $wp i32) (local $sp i32) (local $zp i32) (local $xp i32) (local $xs i32) (local $xt i32)
+    (local $be i32) (local $g i32) (local $b i32)
+    (local $rb1 i32) (local $rb2 i32) (local $rb3 i32)
+    (local $m v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $v v128) (local $z4 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $acc v128) (local $tot v128)
+    (if (i32.ge_u (local.get $n0) (local.get $n1)) (then (return)))
+    (local.set $m (v128.const i16x8 15 15 15 15 15 15 15 15))
+    (local.set $rb1 (i32.shr_u (i32.mul (i32.mul (local.get $ng) (local.get $nbg)) (local.get $bs)) (i32.const 1)))
+    (local.set $rb2 (i32.shl (local.get $rb1) (i32.const 1)))
+    (local.set $rb3 (i32.add (local.get $rb2) (local.get $rb1)))
+    (local.set $n (local.get $n0))
+    (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n0) (local.get $rb1))))
+    (local.set $sp (i32.add (local.get $s) (i32.shl (i32.mul (local.get $n0) (local.get $ng)) (i32.const 2))))
+    (local.set $zp (i32.add (local.get $z) (i32.mul (local.get $n0) (local.get $ng))))
+    (loop $quads
+      (local.set $xp (local.get $xq))
+      (local.set $xs (local.get $sx))
+      (local.set $xt (local.get $xsum))
+      (local.set $tot (v128.const i32x4 0 0 0 0))
+      (local.set $g (local.get $ng))
+      (loop $groups
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $z4 (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $zp)))))
+        (local.set $b (local.get $nbg))
+        (loop $blocks
+          (local.set $a0 (v128.const i32x4 0 0 0 0))
+          (local.set $a1 (v128.const i32x4 0 0 0 0))
+          (local.set $a2 (v128.const i32x4 0 0 0 0))
+          (local.set $a3 (v128.const i32x4 0 0 0 0))
+          (local.set $be (i32.add (local.get $wp) (i32.shr_u (local.get $bs) (i32.const 1))))
+          (loop $k
+            (local.set $x0 (v128.load (local.get $xp)))
+            (local.set $x1 (v128.load offset=16 (local.get $xp)))
+            (local.set $x2 (v128.load offset=32 (local.get $xp)))
+            (local.set $x3 (v128.load offset=48 (local.get $xp)))
+            (local.set $v (v128.load (local.get $wp)))
+            (local.set $a0 (i32x4.add (local.get $a0) (i32x4.add
+              (i32x4.add (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m)) (local.get $x0))
+                         (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $m)) (local.get $x1)))
+              (i32x4.add (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 8)) (local.get $m)) (local.get $x2))
+                         (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $x3))))))
+            (local.set $v (v128.load (i32.add (local.get $wp) (local.get $rb1))))
+            (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add
+              (i32x4.add (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m)) (local.get $x0))
+                         (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $m)) (local.get $x1)))
+              (i32x4.add (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 8)) (local.get $m)) (local.get $x2))
+                         (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $x3))))))
+            (local.set $v (v128.load (i32.add (local.get $wp) (local.get $rb2))))
+            (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add
+              (i32x4.add (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m)) (local.get $x0))
+                         (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $m)) (local.get $x1)))
+              (i32x4.add (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 8)) (local.get $m)) (local.get $x2))
+                         (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $x3))))))
+            (local.set $v (v128.load (i32.add (local.get $wp) (local.get $rb3))))
+            (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add
+              (i32x4.add (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m)) (local.get $x0))
+                         (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $m)) (local.get $x1)))
+              (i32x4.add (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 8)) (local.get $m)) (local.get $x2))
+                         (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $x3))))))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
+            (br_if $k (i32.lt_u (local.get $wp) (local.get $be))))
+          (local.set $acc (f32x4.add (local.get $acc)
+            (f32x4.mul (f32x4.convert_i32x4_s
+                         (i32x4.sub (call $tsum (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3))
+                                    (i32x4.mul (local.get $z4) (v128.load32_splat (local.get $xt)))))
+                       (v128.load32_splat (local.get $xs)))))
+          (local.set $xs (i32.add (local.get $xs) (i32.const 4)))
+          (local.set $xt (i32.add (local.get $xt) (i32.const 4)))
+          (local.set $b (i32.sub (local.get $b) (i32.const 1)))
+          (br_if $blocks (local.get $b)))
+        (local.set $tot (f32x4.add (local.get $tot) (f32x4.mul (local.get $acc) (v128.load (local.get $sp)))))
+        (local.set $sp (i32.add (local.get $sp) (i32.const 16)))
+        (local.set $zp (i32.add (local.get $zp) (i32.const 4)))
+        (local.set $g (i32.sub (local.get $g) (i32.const 1)))
+        (br_if $groups (local.get $g)))
+      (v128.store (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))) (local.get $tot))
+      (local.set $wp (i32.add (local.get $wp) (local.get $rb3)))
+      (local.set $n (i32.add (local.get $n) (i32.const 4)))
+      (br_if $quads (i32.lt_u (local.get $n) (local.get $n1)))))
+
+  ;; Prefill. x: token quads [T4/4][kp/8][4 tokens][8] i16, sx [T4/4][kp/bs][4] f32; y [Np][T4] f32 (the caller
+  ;; transposes). Rows are widened 8 at a time into the thread's scratch as exact i16 (q, or q - z for int4), then
+  ;; run as 2 rows x 4 tokens tiles (8 i32x4 accumulators, one pmaddwd each per 8 weights): per (row, token) the
+  ;; same integers and the same f32 sequence as decode and the reference, so prefill == decode bit for bit.
+
+  ;; Two widened rows (wa, wa + rs) x token quad (xq, sx); scale pointers sa, sb (stride 16 per group).
+  (func $dtile
+    (param $wa i32) (param $rs i32) (param $xq i32) (param $sx i32) (param $sa i32) (param $sb i32)
+    (param $ng i32) (param $nbg i32) (param $bs i32) (param $ya i32) (param $yb i32)
+    (local $wp i32) (local $xp i32) (local $xs i32) (local $be i32) (local $g i32) (local $b i32)
+    (local $w0 v128) (local $w1 v128) (local $xv v128)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
+    (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
+    (local $acc0 v128) (local $acc1 v128) (local $tot0 v128) (local $tot1 v128) (local $s4 v128)
+    (local.set $wp (local.get $wa))
+    (local.set $xp (local.get $xq))
+    (local.set $xs (local.get $sx))
+    (local.set $tot0 (v128.const i32x4 0 0 0 0))
+    (local.set $tot1 (v128.const i32x4 0 0 0 0))
+    (local.set $g (local.get $ng))
+    (loop $groups
+      (local.set $acc0 (v128.const i32x4 0 0 0 0))
+      (local.set $acc1 (v128.const i32x4 0 0 0 0))
+      (local.set $b (local.get $nbg))
+      (loop $blocks
+        (local.set $c00 (v128.const i32x4 0 0 0 0))
+        (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c02 (v128.const i32x4 0 0 0 0))
+        (local.set $c03 (v128.const i32x4 0 0 0 0))
+        (local.set $c10 (v128.const i32x4 0 0 0 0))
+        (local.set $c11 (v128.const i32x4 0 0 0 0))
+        (local.set $c12 (v128.const i32x4 0 0 0 0))
+        (local.set $c13 (v128.const i32x4 0 0 0 0))
+        (local.set $be (i32.add (local.get $wp) (i32.shl (local.get $bs) (i32.const 1))))
+        (loop $k
+          (local.set $w0 (v128.load (local.get $wp)))
+          (local.set $w1 (v128.load (i32.add (local.get $wp) (local.get $rs))))
+          (local.set $xv (v128.load (local.get $xp)))
+          (local.set $c00 (i32x4.add (local.get $c00) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+          (local.set $c10 (i32x4.add (local.get $c10) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+          (local.set $xv (v128.load offset=16 (local.get $xp)))
+          (local.set $c01 (i32x4.add (local.get $c01) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+          (local.set $c11 (i32x4.add (local.get $c11) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+          (local.set $xv (v128.load offset=32 (local.get $xp)))
+          (local.set $c02 (i32x4.add (local.get $c02) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+          (local.set $c12 (i32x4.add (local.get $c12) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+          (local.set $xv (v128.load offset=48 (local.get $xp)))
+          (local.set $c03 (i32x4.add (local.get $c03) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+          (local.set $c13 (i32x4.add (local.get $c13) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
+          (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
+          (br_if $k (i32.lt_u (local.get $wp) (local.get $be))))
+        (local.set $s4 (v128.load (local.get $xs)))
+        (local.set $acc0 (f32x4.add (local.get $acc0) (f32x4.mul (f32x4.convert_i32x4_s
+          (call $tsum (local.get $c00) (local.get $c01) (local.get $c02) (local.get $c03))) (local.get $s4))))
+        (local.set $acc1 (f32x4.add (local.get $acc1) (f32x4.mul (f32x4.convert_i32x4_s
+          (call $tsum (local.get $c10) (local.get $c11) (local.get $c12) (local.get $c13))) (local.get $s4))))
+        (local.set $xs (i32.add (local.get $xs) (i32.const 16)))
+        (local.set $b (i32.sub (local.get $b) (i32.const 1)))
+        (br_if $blocks (local.get $b)))
+      (local.set $tot0 (f32x4.add (local.get $tot0) (f32x4.mul (local.get $acc0) (v128.load32_splat (local.get $sa)))))
+      (local.set $tot1 (f32x4.add (local.get $tot1) (f32x4.mul (local.get $acc1) (v128.load32_splat (local.get $sb)))))
+      (local.set $sa (i32.add (local.get $sa) (i32.const 16)))
+      (local.set $sb (i32.add (local.get $sb) (i32.const 16)))
+      (local.set $g (i32.sub (local.get $g) (i32.const 1)))
+      (br_if $groups (local.get $g)))
+    (v128.store (local.get $ya) (local.get $tot0))
+    (v128.store (local.get $yb) (local.get $tot1)))
+
+  ;; Rows [n, n + 8) widened at scr (row stride rs bytes) against every token quad.
+  (func $dblock
+    (param $n i32) (param $s i32) (param $xq i32) (param $sx i32) (param $y i32)
+    (param $ng i32) (param $nbg i32) (param $bs i32) (param $t4 i32) (param $scr i32) (param $rs i32)
+    (local $tq i32) (local $r i32) (local $kp i32) (local $sa i32) (local $sb i32)
+    (local.set $kp (i32.mul (i32.mul (local.get $ng) (local.get $nbg)) (local.get $bs)))
+    (local.set $tq (i32.const 0))
+    (loop $quads
+      (local.set $r (i32.const 0))
+      (loop $pairs
+        ;; scale of row n + r, group 0: s + (((n + r) >> 2) * ng * 4 + ((n + r) & 3)) * 4
+        (local.set $sa (i32.add (local.get $s) (i32.shl (i32.add
+          (i32.shl (i32.mul (i32.shr_u (i32.add (local.get $n) (local.get $r)) (i32.const 2)) (local.get $ng)) (i32.const 2))
+          (i32.and (i32.add (local.get $n) (local.get $r)) (i32.const 3))) (i32.const 2))))
+        (local.set $sb (i32.add (local.get $s) (i32.shl (i32.add
+          (i32.shl (i32.mul (i32.shr_u (i32.add (i32.add (local.get $n) (local.get $r)) (i32.const 1)) (i32.const 2)) (local.get $ng)) (i32.const 2))
+          (i32.and (i32.add (i32.add (local.get $n) (local.get $r)) (i32.const 1)) (i32.const 3))) (i32.const 2))))
+        (call $dtile
+          (i32.add (local.get $scr) (i32.mul (local.get $r) (local.get $rs))) (local.get $rs)
+          (i32.add (local.get $xq) (i32.mul (local.get $tq) (i32.shl (local.get $kp) (i32.const 3))))
+          (i32.add (local.get $sx) (i32.mul (local.get $tq) (i32.shl (i32.mul (local.get $ng) (local.get $nbg)) (i32.const 4))))
+          (local.get $sa) (local.get $sb) (local.get $ng) (local.get $nbg) (local.get $bs)
+          (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (i32.add (local.get $n) (local.get $r)) (local.get $t4))
+                                                    (i32.shl (local.get $tq) (i32.const 2))) (i32.const 2)))
+          (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (i32.add (i32.add (local.get $n) (local.get $r)) (i32.const 1)) (local.get $t4))
+                                                    (i32.shl (local.get $tq) (i32.const 2))) (i32.const 2))))
+        (local.set $r (i32.add (local.get $r) (i32.const 2)))
+        (br_if $pairs (i32.lt_u (local.get $r) (i32.const 8))))
+      (local.set $tq (i32.add (local.get $tq) (i32.const 1)))
+      (br_if $quads (i32.lt_u (i32.shl (local.get $tq) (i32.const 2)) (local.get $t4)))))
+
+  ;; int8 prefill: w [Np, kp] i8, s, xq/sx token quads, y [Np][T4]; scr holds 8 rows of kp i16.
+  (func (export "i8d_mm")
+    (param $w i32) (param $s i32) (param $xq i32) (param $sx i32) (param $y i32)
+    (param $ng i32) (param $nbg i32) (param $bs i32) (param $t4 i32)
+    (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $n i32) (local $kp i32) (local $wp i32) (local $we i32) (local $op i32) (local $v v128)
+    (local.set $kp (i32.mul (i32.mul (local.get $ng) (local.get $nbg)) (local.get $bs)))
+    (local.set $n (local.get $n0))
+    (block $done
+      (loop $rowblocks
+        (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))
+        (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n) (local.get $kp))))
+        (local.set $we (i32.add (local.get $wp) (i32.shl (local.get $kp) (i32.const 3))))
+        (local.set $op (local.get $scr))
+        (loop $widen
+          (local.set $v (v128.load (local.get $wp)))
+          (v128.store (local.get $op) (i16x8.extend_low_i8x16_s (local.get $v)))
+          (v128.store offset=16 (local.get $op) (i16x8.extend_high_i8x16_s (local.get $v)))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
+          (local.set $op (i32.add (local.get $op) (i32.const 32)))
+          (br_if $widen (i32.lt_u (local.get $wp) (local.get $we))))
+        (call $dblock (local.get $n) (local.get $s) (local.get $xq) (local.get $sx) (local.get $y)
+          (local.get $ng) (local.get $nbg) (local.get $bs) (local.get $t4) (local.get $scr) (i32.shl (local.get $kp) (i32.const 1)))
+        (local.set $n (i32.add (local.get $n) (i32.const 8)))
+        (br $rowblocks))))
+
+  ;; int4 prefill: w [Np, kp/2], s, z [Np/4][nG][4] u8, xq/sx token quads, y [Np][T4]; scr: 8 rows of kp i16 (q - z).
+  (func (export "i4d_mm")
+    (param $w i32) (param $s i32) (param $z i32) (param $xq i32) (param $sx i32) (param $y i32)
+    (param $ng i32) (param $nbg i32) (param $bs i32) (param $t4 i32)
+    (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $n i32) (local $r i32) (local $g i32) (local $kp i32) (local $gb i32) (local $wp i32) (local $ge i32) (local $op i32)
+    (local $v v128) (local $zv v128) (local $m v128)
+    (local.set $m (v128.const i16x8 15 15 15 15 15 15 15 15))
+    (local.set $kp (i32.mul (i32.mul (local.get $ng) (local.get $nbg)) (local.get $bs)))
+    (local.set $gb (i32.shr_u (i32.mul (local.get $nbg) (local.get $bs)) (i32.const 1)))
+    (local.set $n (local.get $n0))
+    (block $done
+      (loop $rowblocks
+        (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))
+        (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n) (i32.shr_u (local.get $kp) (i32.const 1)))))
+        (local.set $op (local.get $scr))
+        (local.set $r (i32.const 0))
+        (loop $rows
+          (local.set $g (i32.const 0))
+          (loop $groups
+            ;; zero point of row n + r, group g
+            (local.set $zv (i16x8.splat (i32.load8_u (i32.add (local.get $z) (i32.add
+              (i32.shl (i32.add (i32.mul (i32.shr_u (i32.add (local.get $n) (local.get $r)) (i32.const 2)) (local.get $ng)) (local.get $g)) (i32.const 2))
+              (i32.and (i32.add (local.get $n) (local.get $r)) (i32.const 3)))))))
+            (local.set $ge (i32.add (local.get $wp) (local.get $gb)))
+            (loop $chunks
+              (local.set $v (v128.load (local.get $wp)))
+              (v128.store (local.get $op) (i16x8.sub (v128.and (local.get $v) (local.get $m)) (local.get $zv)))
+              (v128.store offset=16 (local.get $op) (i16x8.sub (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $m)) (local.get $zv)))
+              (v128.store offset=32 (local.get $op) (i16x8.sub (v128.and (i16x8.shr_u (local.get $v) (i32.const 8)) (local.get $m)) (local.get $zv)))
+              (v128.store offset=48 (local.get $op) (i16x8.sub (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $zv)))
+              (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
+              (local.set $op (i32.add (local.get $op) (i32.const 64)))
+              (br_if $chunks (i32.lt_u (local.get $wp) (local.get $ge))))
+            (local.set $g (i32.add (local.get $g) (i32.const 1)))
+            (br_if $groups (i32.lt_u (local.get $g) (local.get $ng))))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br_if $rows (i32.lt_u (local.get $r) (i32.const 8))))
+        (call $dblock (local.get $n) (local.get $s) (local.get $xq) (local.get $sx) (local.get $y)
+          (local.get $ng) (local.get $nbg) (local.get $bs) (local.get $t4) (local.get $scr) (i32.shl (local.get $kp) (i32.const 1)))
+        (local.set $n (i32.add (local.get $n) (i32.const 8)))
+        (br $rowblocks))))
+
+  ;; ---------------------------------------------------------------- bf16 (weights at stored precision)
+  ;;
+  ;; bf16 W [N, kp] u16 (kp = roundup(K, 16), pads 0). Widening is exact: a constant shuffle interleaves two zero
+  ;; bytes below each u16 (V8: one punpck), giving the f32 whose top half the bf16 is. Then exactly f32_mv's
+  ;; (resp. f32_mm's) operations in the same order, so results are bit-identical to f32 weights widened at load.
+
+  ;; bf16 decode: as f32_mv (four accumulators over 16-element steps), 32 weight bytes per step.
+  (func (export "bf16_mv")
+    (param $w i32) (param $x i32) (param $y i32) (param $kp i32)
+    (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $n i32) (local $wp i32) (local $xp i32) (local $xe i32) (local $v v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (if (i32.ge_u (local.get $n0) (local.get $n1)) (then (return)))
+    (local.set $n (local.get $n0))
+    (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n0) (i32.shl (local.get $kp) (i32.const 1)))))
+    (local.set $xe (i32.add (local.get $x) (i32.shl (local.get $kp) (i32.const 2))))
+    (loop $rows
+      (local.set $a0 (v128.const i32x4 0 0 0 0))
+      (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0))
+      (local.set $a3 (v128.const i32x4 0 0 0 0))
+      (local.set $xp (local.get $x))
+      (loop $k
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $a0 (f32x4.add (local.get $a0)
+          (f32x4.mul (i8x16.shuffle 16 16 0 1 16 16 2 3 16 16 4 5 16 16 6 7 (local.get $v) (v128.const i32x4 0 0 0 0))
+                     (v128.load (local.get $xp)))))
+        (local.set $a1 (f32x4.add (local.get $a1)
+          (f32x4.mul (i8x16.shuffle 16 16 8 9 16 16 10 11 16 16 12 13 16 16 14 15 (local.get $v) (v128.const i32x4 0 0 0 0))
+                     (v128.load offset=16 (local.get $xp)))))
+        (local.set $v (v128.load offset=16 (local.get $wp)))
+        (local.set $a2 (f32x4.add (local.get $a2)
+          (f32x4.mul (i8x16.shuffle 16 16 0 1 16 16 2 3 16 16 4 5 16 16 6 7 (local.get $v) (v128.const i32x4 0 0 0 0))
+                     (v128.load offset=32 (local.get $xp)))))
+        (local.set $a3 (f32x4.add (local.get $a3)
+          (f32x4.mul (i8x16.shuffle 16 16 8 9 16 16 10 11 16 16 12 13 16 16 14 15 (local.get $v) (v128.const i32x4 0 0 0 0))
+                     (v128.load offset=48 (local.get $xp)))))
+        (local.set $wp (i32.add (local.get $wp) (i32.const 32)))
+        (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
+        (br_if $k (i32.lt_u (local.get $xp) (local.get $xe))))
+      (f32.store (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2)))
+        (call $hsum (f32x4.add (f32x4.add (local.get $a0) (local.get $a1))
+                               (f32x4.add (local.get $a2) (local.get $a3)))))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br_if $rows (i32.lt_u (local.get $n) (local.get $n1)))))
+
+  ;; bf16 prefill: rows widened 8 at a time into scratch (f32), then f32_mm's tiles.
+  (func (export "bf16_mm")
+    (param $w i32) (param $x i32) (param $y i32) (param $kp i32) (param $t i32) (param $nn i32)
+    (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $n i32) (local $e i32) (local $wp i32) (local $we i32) (local $op i32) (local $v v128)
+    (local.set $n (local.get $n0))
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))
+        (local.set $e (select (local.get $n1) (i32.add (local.get $n) (i32.const 8))
+                              (i32.lt_u (local.get $n1) (i32.add (local.get $n) (i32.const 8)))))
+        (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n) (i32.shl (local.get $kp) (i32.const 1)))))
+        (local.set $we (i32.add (local.get $w) (i32.mul (local.get $e) (i32.shl (local.get $kp) (i32.const 1)))))
+        (local.set $op (local.get $scr))
+        (loop $widen
+          (local.set $v (v128.load (local.get $wp)))
+          (v128.store (local.get $op) (i8x16.shuffle 16 16 0 1 16 16 2 3 16 16 4 5 16 16 6 7 (local.get $v) (v128.const i32x4 0 0 0 0)))
+          (v128.store offset=16 (local.get $op) (i8x16.shuffle 16 16 8 9 16 16 10 11 16 16 12 13 16 16 14 15 (local.get $v) (v128.const i32x4 0 0 0 0)))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
+          (local.set $op (i32.add (local.get $op) (i32.const 32)))
+          (br_if $widen (i32.lt_u (local.get $wp) (local.get $we))))
+        (call $rows_x_quads (local.get $scr) (local.get $n) (local.get $e) (local.get $x) (local.get $y) (local.get $kp) (local.get $t) (local.get $nn))
+        (local.set $n (local.get $e))
+        (br $blocks))))
+
   ;; ---------------------------------------------------------------- bandwidth probe
 
   ;; Sums f32 blocks [n0, n1) of 64 bytes starting at base; writes the f32x4 total to scr (so the

@@ -3,6 +3,7 @@
  * done once at upload, straight into wasm memory. Every row is nG groups, each padded to gp elements
  * (a multiple of 16 for f32/int8, 32 for int4) so the kernels need no tail loops:
  *  - f32:  one group of gp = roundup(K, 16) floats per row.
+ *  - bf16: the same with u16 bf16 patterns (widened exactly in the kernel).
  *  - int8: gp bytes per group, pads 0.
  *  - int4: gp/2 bytes per group in 16-byte blocks; byte b of a block holds element 32j+b in its low
  *          nibble and 32j+16+b in its high nibble. With zero points, nibbles hold q and pads hold the
@@ -37,9 +38,9 @@ const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
 
 export function packedLayout(w: LinearWeight): PackedLayout {
   const { n, k } = w;
-  if (w.format === 'f32') {
+  if (w.format === 'f32' || w.format === 'bf16') {
     const kp = roundUp(k, 16);
-    return { format: 'f32', n, k, groupSize: k, nG: 1, gp: kp, kp, weightBytes: n * kp * 4, scaleBytes: 0, zeroBytes: 0 };
+    return { format: w.format, n, k, groupSize: k, nG: 1, gp: kp, kp, weightBytes: n * kp * (w.format === 'f32' ? 4 : 2), scaleBytes: 0, zeroBytes: 0 };
   }
   const gs = Math.min(w.groupSize, k);
   const nG = nGroups(k, w.groupSize);
@@ -56,7 +57,7 @@ export function packedLayout(w: LinearWeight): PackedLayout {
 
 /** Position of element e of a group within its padded group (the 4x4 transpose of int formats). */
 export function lanePosition(format: LinearWeight['format'], e: number): number {
-  if (format === 'f32') return e;
+  if (format === 'f32' || format === 'bf16') return e;
   return (e & ~15) | ((e & 3) << 2) | ((e & 15) >> 2);
 }
 
@@ -65,9 +66,10 @@ export function lanePosition(format: LinearWeight['format'], e: number): number 
  * x itself (f32 without perm or padding).
  */
 export function gatherIndex(w: LinearWeight, L: PackedLayout): Int32Array | null {
-  if (L.format === 'f32' && !w.perm && L.kp === L.k) return null;
+  const dense = L.format === 'f32' || L.format === 'bf16';
+  if (dense && !w.perm && L.kp === L.k) return null;
   const idx = new Int32Array(L.kp).fill(-1);
-  const gs = L.format === 'f32' ? L.k : L.groupSize;
+  const gs = dense ? L.k : L.groupSize;
   for (let c = 0; c < L.k; c++) {
     const g = Math.floor(c / gs);
     idx[g * L.gp + lanePosition(L.format, c - g * gs)] = w.perm ? w.perm[c] : c;
@@ -99,6 +101,15 @@ export function writePacked(w: LinearWeight, L: PackedLayout, buf: ArrayBufferLi
   const { n, k, nG, gp, kp } = L;
   if (w.format === 'f32') {
     const dst = new Float32Array(buf, wOff, n * kp);
+    if (kp === k) dst.set(w.w);
+    else for (let r = 0; r < n; r++) {
+      dst.set(w.w.subarray(r * k, r * k + k), r * kp);
+      dst.fill(0, r * kp + k, r * kp + kp);
+    }
+    return;
+  }
+  if (w.format === 'bf16') {
+    const dst = new Uint16Array(buf, wOff, n * kp);
     if (kp === k) dst.set(w.w);
     else for (let r = 0; r < n; r++) {
       dst.set(w.w.subarray(r * k, r * k + k), r * kp);

@@ -7,7 +7,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WasmKernelError } from './errors.ts';
 import { ARG0, MAX_ARGS, SLOT, workerSource } from './worker-source.ts';
 
-export const KERNELS = ['f32_mv', 'i8_mv', 'i4_mv', 'i4s_mv', 'f32_mm', 'i8_mm', 'i4_mm', 'sum_f32'] as const;
+export const KERNELS = ['f32_mv', 'i8_mv', 'i4_mv', 'i4s_mv', 'f32_mm', 'i8_mm', 'i4_mm', 'i8d_mv', 'i4d_mv', 'i8d_mm', 'i4d_mm', 'bf16_mv', 'bf16_mm', 'sum_f32'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 type Exports = Record<KernelName, (...args: number[]) => void>;

@@ -83,7 +83,7 @@ function inputOf(c: Case): Float32Array {
 export function refAndBound(w: LinearWeight, x: Float32Array, t: number, bias: Float32Array | null): [Float32Array, (i: number) => number] {
   const W = dequantize(w);
   const { n, k } = w;
-  const gs = w.format === 'f32' ? k : w.groupSize;
+  const gs = w.format === 'f32' || w.format === 'bf16' ? k : w.groupSize;
   // One token: 4 interleaved accumulators of ⌈G/4⌉ terms. T > 1 (the 4-token kernels): one accumulator
   // per token over the padded group, i.e. up to 4·⌈G/4⌉ terms.
   const perGroup = t === 1 ? Math.ceil(gs / 4) : 4 * Math.ceil(gs / 4);

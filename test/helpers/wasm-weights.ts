@@ -1,5 +1,6 @@
 /** Random Linear weights for the wasm kernel tests: value profiles that stress rounding and edge cases. */
 import { afterAll } from 'vitest';
+import { bf16Narrow } from '../../kernels/formats.ts';
 import type { LinearWeight } from '../../kernels/types.ts';
 import { createWasmSimdBackend } from '../../kernels/wasm/backend.ts';
 
@@ -35,6 +36,11 @@ export function randomWeight(
   const perm = withPerm ? shuffled(k, r) : null;
   const val = () => (p === 'zeros' ? 0 : p === 'sparse' && r() < 0.7 ? 0 : 1);
   if (format === 'f32') return { format, n, k, w: Float32Array.from({ length: n * k }, () => val() * (r() * 2 - 1) * m), perm };
+  if (format === 'bf16') {
+    // Random bf16 patterns of finite values in the profile's range (the f32 values rounded to bf16).
+    const f = Float32Array.from({ length: n * k }, () => val() * (r() * 2 - 1) * m);
+    return { format, n, k, w: bf16Narrow(f), perm };
+  }
   const g = Math.ceil(k / groupSize);
   const scales = Float32Array.from({ length: n * g }, () => (r() * 1.9 + 0.1) * m * (r() < 0.5 ? -1 : 1));
   if (format === 'int8') {
@@ -57,9 +63,13 @@ function shuffled(k: number, r: () => number): Int32Array {
   return a;
 }
 
-/** A wasm-simd backend disposed after the test file (terminates its worker threads). */
+/**
+ * A wasm-simd backend disposed after the test file (terminates its worker threads). Exact f32-activation
+ * kernels unless opts.exact is false (the suites comparing with linearRef's f32 bound test those kernels;
+ * test/wasm-dot.test.ts tests the integer-dot ones).
+ */
 export function trackedBackend(opts: Parameters<typeof createWasmSimdBackend>[0]): ReturnType<typeof createWasmSimdBackend> {
-  const b = createWasmSimdBackend(opts);
+  const b = createWasmSimdBackend({ exact: true, ...opts });
   tracked.push(b);
   return b;
 }

@@ -1,0 +1,115 @@
+/**
+ * The integer-dot path's definition, shared by the fast kernels (kernels/wasm, "dot" layout) and the reference
+ * (kernels/reference/linear-dot.ts), so both compute exactly the same thing:
+ *
+ *  - Blocking. Each weight group (G input channels; the whole row for per-channel) is padded to gp elements and
+ *    split into blocks of bs elements (bs = gp when gp <= 256, else a multiple of 32 in [128, 256] that wastes
+ *    the least padding; gp is then a multiple of bs). Pads hold zero activations.
+ *  - Activations. Per call, every block of x (after the perm gather) is quantized to int16 with its own scale:
+ *    sx = fround(absmax / 32767), xq = round(x * 32767 / absmax) in [-32767, 32767] (double arithmetic, so
+ *    |xq| <= 32767 exactly). Error: |xq sx - x| <= absmax (2^-16 + 2^-24) (half a step of absmax/32767,
+ *    plus sx's own rounding of <= 2^-24 relative, times |xq| <= 32767).
+ *  - Products. Per (row, block): I = Σ (q - z) xq, an exact integer (|I| < 2^31: int8 |q| <= 128 gives
+ *    <= 256 * 128 * 32767 < 2^30; int4 |q - z| <= 15). Then, in f32 (fround after every operation):
+ *    accG = Σ_blocks (f32(I) * sx) in block order, y = Σ_groups (accG * scale) in group order.
+ * So the only approximations are the activation rounding above and the f32 roundings of these few sums
+ * (at most nBlocks + 2 nGroups roundings per output): far below the weights' own quantization step.
+ */
+import { nGroups } from './formats.ts';
+import type { LinearWeight } from './types.ts';
+
+/** Largest activation block; 256 keeps every per-lane partial sum of the kernels below 2^31. */
+export const MAX_BLOCK = 256;
+const QMAX = 32767;
+
+export interface DotBlocking {
+  /** Canonical group size (clamped to K). */
+  gs: number;
+  nG: number;
+  /** Padded group length (multiple of 32 and of bs). */
+  gp: number;
+  /** Activation block length. */
+  bs: number;
+  /** Padded row length nG * gp. */
+  kp: number;
+  /** Blocks per row (kp / bs). */
+  nb: number;
+}
+
+const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
+
+export function dotBlocking(k: number, groupSize: number): DotBlocking {
+  const gs = Math.min(groupSize, k);
+  const nG = nGroups(k, groupSize);
+  let gp = roundUp(gs, 32);
+  let bs = gp;
+  if (gp > MAX_BLOCK) {
+    bs = MAX_BLOCK;
+    for (const c of [256, 224, 192, 160, 128]) if (roundUp(gp, c) < roundUp(gp, bs)) bs = c;
+    gp = roundUp(gp, bs);
+  }
+  const kp = nG * gp;
+  return { gs, nG, gp, bs, kp, nb: kp / bs };
+}
+
+/** The weights the integer-dot path runs: int8 / int4 only. */
+export const usesDotPath = (w: Pick<LinearWeight, 'format'>): boolean => w.format === 'int8' || w.format === 'int4';
+
+/**
+ * Source column of each padded position (length kp, -1 for pads) for the dot blocking, perm applied:
+ * position g * gp + e holds canonical column g * gs + e (e < group length).
+ */
+export function dotGatherIndex(k: number, groupSize: number, perm: Int32Array | null | undefined): Int32Array {
+  const B = dotBlocking(k, groupSize);
+  const idx = new Int32Array(B.kp).fill(-1);
+  for (let c = 0; c < k; c++) {
+    const g = Math.floor(c / B.gs);
+    idx[g * B.gp + (c - g * B.gs)] = perm ? perm[c] : c;
+  }
+  return idx;
+}
+
+/**
+ * Gathers and quantizes one token row x[xBase .. xBase + K) into xq (length kp, positions by `idx`), block
+ * scales sx (nb) and block sums (nb). The one implementation both the wasm backend and the reference use.
+ */
+export function quantizeRow(
+  x: ArrayLike<number>,
+  xBase: number,
+  idx: Int32Array,
+  bs: number,
+  xq: Int16Array,
+  xqOff: number,
+  sx: Float32Array,
+  sxOff: number,
+  sums: Int32Array | null,
+  sumOff: number,
+): void {
+  const nb = idx.length / bs;
+  for (let b = 0; b < nb; b++) {
+    const from = b * bs;
+    let amax = 0;
+    for (let i = from; i < from + bs; i++) {
+      const s = idx[i];
+      if (s >= 0) {
+        const v = Math.abs(x[xBase + s]);
+        if (v > amax || v !== v) amax = v !== v ? NaN : v;
+      }
+    }
+    let sum = 0;
+    if (amax > 0 && amax !== Infinity) {
+      for (let i = from; i < from + bs; i++) {
+        const s = idx[i];
+        const v = s < 0 ? 0 : Math.round((x[xBase + s] * QMAX) / amax);
+        xq[xqOff + i] = v;
+        sum += v;
+      }
+      sx[sxOff + b] = Math.fround(amax / QMAX);
+    } else {
+      // All zero: exact zeros. NaN / Infinity: the block's outputs become NaN, as an f32 product would.
+      xq.fill(0, xqOff + from, xqOff + from + bs);
+      sx[sxOff + b] = amax === 0 ? 0 : NaN;
+    }
+    if (sums) sums[sumOff + b] = sum;
+  }
+}
