@@ -4,7 +4,7 @@
  * padding, flattening results). Kernels are cached by shape signature; linear and embedding kernels
  * hold their weights as constants, built once per matrix.
  */
-import { GlassboxError, UsageError } from '../../engine/errors.ts';
+import { UsageError } from '../../engine/errors.ts';
 import type { Backend, LinearHandle } from '../types.ts';
 import { gpujsAttention } from './attention.ts';
 import { gpujsAdd, gpujsGelu, gpujsSiluGate } from './elementwise.ts';
@@ -13,7 +13,7 @@ import { runGpujsLinear, uploadGpujsLinear, type GpujsLinearHandle } from './lin
 import { gpujsLayerNorm, gpujsRmsNorm } from './norms.ts';
 import { gpujsRope } from './rope.ts';
 import { GpujsRuntime, type GpujsMode } from './runtime.ts';
-import { webgpuAvailable } from './webgpu.ts';
+import { webgpuAvailable, WebgpuUnavailableError } from './webgpu.ts';
 
 export interface GpujsBackendOptions {
   /**
@@ -24,8 +24,7 @@ export interface GpujsBackendOptions {
   threads?: boolean;
 }
 
-/** webgpu was asked for where no adapter exists. */
-export class WebgpuUnavailableError extends GlassboxError {}
+export { WebgpuUnavailableError };
 
 export async function createGpujsBackend(mode: GpujsMode, opts: GpujsBackendOptions = {}): Promise<Backend> {
   if (mode !== 'cpu' && mode !== 'webasm' && mode !== 'webgpu')

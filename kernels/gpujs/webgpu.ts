@@ -13,7 +13,11 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { GlassboxError } from '../../engine/errors.ts';
 import { isWebgpuAvailable } from './runtime.ts';
+
+/** webgpu was asked for where no adapter exists. */
+export class WebgpuUnavailableError extends GlassboxError {}
 
 export const SWIFTSHADER_ICD_ENV = 'GLASSBOX_SWIFTSHADER_ICD';
 const SWIFTSHADER_ICDS = [
