@@ -23,9 +23,9 @@ export class HookRunner {
     hooks: Hook[] | undefined,
     cacheGlobs: string[] | undefined,
     private readonly cachePositions: number[] | undefined,
-    private readonly checkFinite: boolean,
-    private readonly positions: Int32Array,
-    private readonly step: number,
+    readonly checkFinite: boolean,
+    readonly positions: Int32Array,
+    readonly step: number,
   ) {
     this.hooks = (hooks ?? []).map((hook) => ({ re: globToRegExp(hook.name), hook }));
     this.cacheGlobs = (cacheGlobs ?? []).map(globToRegExp);
@@ -39,6 +39,31 @@ export class HookRunner {
   /** True when a user hook (not just caching) matches `name`: it may edit the activation. */
   hooked(name: string): boolean {
     return this.hooks.some((h) => h.re.test(name));
+  }
+
+  /** The hooks matching `name`, in registration order. */
+  matching(name: string): Hook[] {
+    return this.hooks.filter((h) => h.re.test(name)).map((h) => h.hook);
+  }
+
+  /** True when `name` is to be cached. */
+  caches(name: string): boolean {
+    return matchesAny(name, this.cacheGlobs);
+  }
+
+  /** The [0, pos) positions kept when caching `name` (all when no cachePositions; hook_pattern: all). */
+  cachedPositions(name: string, pos: number): number[] {
+    if (name.endsWith('hook_pattern') || !this.cachePositions) return Array.from({ length: pos }, (_, i) => i);
+    const ps = this.cachePositions.map((p) => (p < 0 ? pos + p : p));
+    for (const p of ps)
+      if (p < 0 || p >= pos) throw new UsageError(`cachePositions: position ${p} is outside the ${pos} positions of ${name}`);
+    return ps;
+  }
+
+  /** Stores an activation a device gathered itself (already position-selected). */
+  store(name: string, act: CachedActivation): void {
+    if (this.checkFinite) assertFinite(act.data, name);
+    this.cache.set(name, act);
   }
 
   /** Runs hooks, checks and caches; returns the (possibly replaced) activation. */

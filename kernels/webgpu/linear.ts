@@ -98,13 +98,29 @@ export function freeLinear(rt: WgpuRuntime, h: GpuLinear): void {
   rt.free(h.perm);
 }
 
-/** The WGSL for one (format, K, group size, zero-point kind, bias) signature. */
-function linearShader(h: GpuLinear, hasBias: boolean): string {
+/**
+ * Threads per output row: a power of two giving each thread ≥ 16 words of the row (so small K uses few
+ * threads and several rows share a 64-thread workgroup), at most 64. TPR = 1 needs no reduction at all:
+ * SwiftShader runs workgroup barriers as coroutine switches, so on it a 64-thread row reduction for
+ * K = 192 took 1.8 s per 2048-row matvec, 37 ms with 8 threads per row and 4-9x less again with one
+ * (measured under load ~24 on the 2-core dev VM): on a software adapter (`serial`) every row is one thread.
+ */
+export function threadsPerRow(kw: number, serial = false): number {
+  if (serial) return 1;
+  let t = 1;
+  while (t < 64 && t * 2 * 16 <= kw) t *= 2;
+  return t;
+}
+
+/** The WGSL for one (format, K, group size, zero-point kind, bias, token tile) signature. */
+function linearShader(h: GpuLinear, hasBias: boolean, tt: number, serial: boolean): string {
   const { k: K, format } = h;
   const G = h.groupSize;
   const nG = Math.ceil(K / G);
   const kw = format === 'f32' ? K : format === 'int8' ? Math.ceil(K / 4) : Math.ceil(K / 8);
   const per = format === 'f32' ? 1 : format === 'int8' ? 4 : 8;
+  const tpr = threadsPerRow(kw, serial);
+  const rpw = 64 / tpr;
   const bindings: string[] = ['@group(0) @binding(1) var<storage, read> x: array<f32>;'];
   let b = 2;
   bindings.push(`@group(0) @binding(${b++}) var<storage, read> w: array<${format === 'f32' ? 'f32' : 'u32'}>;`);
@@ -117,38 +133,49 @@ function linearShader(h: GpuLinear, hasBias: boolean): string {
   else if (format === 'int8') deq = 'let wv = f32(extractBits(bitcast<i32>(word), e * 8u, 8u)) * sc[n * NG + kk / G];';
   else if (h.symmetric) deq = 'let wv = (f32(extractBits(word, e * 4u, 4u)) - 8.0) * sc[n * NG + kk / G];';
   else deq = 'let wv = (f32(extractBits(word, e * 4u, 4u)) - zp[n * NG + kk / G]) * sc[n * NG + kk / G];';
-  const inner = `for (var tt = 0u; tt < tn; tt++) { acc[tt] += wv * x[(t0 + tt) * K + kk]; }`;
+  const toks = Array.from({ length: tt }, (_, i) => i);
+  // one scalar accumulator per token (no private array: dynamic indexing spills on some compilers)
+  // tail tiles re-read the last token instead of branching in the inner loop (stores are guarded)
+  const inner = toks.map((i) => (tt === 1 ? `a0 += wv * x[kk];` : `a${i} += wv * x[x${i} + kk];`)).join(' ');
   const body = format === 'f32'
-    ? `for (var j = lid; j < KW; j += 64u) { let kk = j; ${deq} ${inner} }`
-    : `for (var j = lid; j < KW; j += 64u) {
+    ? `for (var j = lane; j < KW; j += TPR) { let kk = j; ${deq} ${inner} }`
+    : `for (var j = lane; j < KW; j += TPR) {
          let word = w[base + j];
          for (var e = 0u; e < ${per}u; e++) {
            let kk = j * ${per}u + e;
            if (kk < K) { ${deq} ${inner} }
          }
        }`;
+  const store = (src: (i: number) => string) => toks.map((i) => `if (${i}u < tn) { y[(t0 + ${i}u) * p.d + p.c + n] = ${src(i)}${hasBias ? ' + bias[p.e + n]' : ''}; }`).join('\n      ');
+  const reduce = tpr === 1
+    ? `if (n < p.b) {
+      ${store((i) => `a${i}`)}
+    }`
+    : `${toks.map((i) => `red[${i}u * 64u + lid] = a${i};`).join(' ')}
+  workgroupBarrier();
+  for (var s = TPR / 2u; s > 0u; s >>= 1u) {
+    if (lane < s) { ${toks.map((i) => `red[${i}u * 64u + lid] += red[${i}u * 64u + lid + s];`).join(' ')} }
+    workgroupBarrier();
+  }
+  if (n < p.b && lane == 0u) {
+      ${store((i) => `red[${i}u * 64u + lid]`)}
+  }`;
   return `${PARAMS_WGSL}
 ${bindings.join('\n')}
-const K: u32 = ${K}u; const KW: u32 = ${kw}u; const G: u32 = ${G}u; const NG: u32 = ${nG}u; const TT: u32 = ${TT}u;
-var<workgroup> red: array<f32, ${64 * TT}>;
+const K: u32 = ${K}u; const KW: u32 = ${kw}u; const G: u32 = ${G}u; const NG: u32 = ${nG}u; const TPR: u32 = ${tpr}u;
+${tpr > 1 ? `var<workgroup> red: array<f32, ${64 * tt}>;` : ''}
 // p.a tokens, p.b rows of this part, p.c its first column in y, p.d y's row width, p.e its first row in W
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let n = wid.x + wid.y * ${GRID_X}u;
-  let t0 = wid.z * TT;
-  let tn = min(TT, p.a - t0);
-  var acc: array<f32, ${TT}>;
+  let lane = lid % TPR;
+  let n = (wid.x + wid.y * ${GRID_X}u) * ${rpw}u + lid / TPR;
+  let t0 = wid.z * ${tt}u;
+  let tn = min(${tt}u, p.a - t0);
+  ${toks.map((i) => `var a${i} = 0.0;`).join(' ')}
+  ${tt > 1 ? toks.map((i) => `let x${i} = min(t0 + ${i}u, p.a - 1u) * K;`).join(' ') : ''}
   let base = n * KW;
   if (n < p.b) { ${body} }
-  for (var tt = 0u; tt < TT; tt++) { red[lid * TT + tt] = acc[tt]; }
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s >>= 1u) {
-    if (lid < s) { for (var tt = 0u; tt < TT; tt++) { red[lid * TT + tt] += red[(lid + s) * TT + tt]; } }
-    workgroupBarrier();
-  }
-  if (n < p.b && lid < tn) {
-    y[(t0 + lid) * p.d + p.c + n] = red[lid]${hasBias ? ' + bias[p.e + n]' : ''};
-  }
+  ${reduce}
 }`;
 }
 
@@ -198,14 +225,17 @@ export function recordLinear(rt: WgpuRuntime, h: GpuLinear, x: GpuTensor, rows: 
     rt.dispatch(GATHER_COLS, [x, h.perm, scratch], { u: [h.k, rows * h.k] }, grid256(rows * h.k));
     input = scratch;
   }
-  const code = linearShader(h, bias !== null);
+  const tt = rows === 1 ? 1 : Math.min(TT, rows);
+  const code = linearShader(h, bias !== null, tt, rt.serial);
+  const rpw = 64 / threadsPerRow(h.format === 'f32' ? h.k : h.format === 'int8' ? Math.ceil(h.k / 4) : Math.ceil(h.k / 8), rt.serial);
   for (const part of h.parts) {
     const ts = [input, part.w];
     if (part.scales) ts.push(part.scales);
     if (part.zeros) ts.push(part.zeros);
     if (bias) ts.push(bias);
     ts.push(y);
-    const gx = Math.min(part.rows, GRID_X);
-    rt.dispatch(code, ts, { u: [rows, part.rows, col + part.row0, width, part.row0] }, [gx, Math.ceil(part.rows / GRID_X), Math.ceil(rows / TT)]);
+    const groups = Math.ceil(part.rows / rpw);
+    const gx = Math.min(groups, GRID_X);
+    rt.dispatch(code, ts, { u: [rows, part.rows, col + part.row0, width, part.row0] }, [gx, Math.ceil(groups / GRID_X), Math.ceil(rows / tt)]);
   }
 }

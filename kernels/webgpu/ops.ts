@@ -29,6 +29,16 @@ fn reduce(lid: u32, v: f32) -> f32 {
   return total;
 }`;
 
+/** Serial variants (software adapters, see WgpuRuntime.serial): one thread per row, 64 rows per workgroup. */
+const SERIAL_HEAD = `@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let r = gid.x + gid.y * nw.x * 64u;`;
+const serialGrid = (rows: number): [number, number, number] => {
+  const g = Math.ceil(rows / 64);
+  const x = Math.min(g, GRID_X);
+  return [x, Math.ceil(g / x), 1];
+};
+
 function need(t: GpuTensor, n: number, what: string): void {
   if (t.length < n) throw new ShapeError(`webgpu ${what}: tensor holds ${t.length} values, needs ${n}`);
 }
@@ -103,8 +113,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 }`;
 
+const RMS_SERIAL = `${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+${SERIAL_HEAD}
+  if (r >= p.a) { return; }
+  let o = r * p.b;
+  var ss = 0.0;
+  for (var c = 0u; c < p.b; c++) { let v = x[o + c]; ss += v * v; }
+  let inv = 1.0 / sqrt(ss / f32(p.b) + p.x);
+  for (var c = 0u; c < p.b; c++) { y[o + c] = x[o + c] * inv * select(w[c], 1.0 + w[c], p.c != 0u); }
+}`;
+
 export function recordRmsNorm(rt: WgpuRuntime, x: GpuTensor, w: GpuTensor, y: GpuTensor, rows: number, d: number, eps: number, addOne = false): void {
   need(x, rows * d, 'rmsNorm x'); need(w, d, 'rmsNorm weight'); need(y, rows * d, 'rmsNorm y');
+  if (rt.serial) return rt.dispatch(RMS_SERIAL, [x, w, y], { u: [rows, d, addOne ? 1 : 0], f: [eps] }, serialGrid(rows));
   rt.dispatch(RMS, [x, w, y], { u: [rows, d, addOne ? 1 : 0], f: [eps] }, rowGrid(rows));
 }
 
@@ -128,8 +152,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var c = lid; c < p.b; c += 64u) { y[o + c] = (x[o + c] - mean) * inv * w[c] + bb[c]; }
 }`;
 
+const LAYER_SERIAL = `${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> bb: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+${SERIAL_HEAD}
+  if (r >= p.a) { return; }
+  let o = r * p.b;
+  var s = 0.0;
+  for (var c = 0u; c < p.b; c++) { s += x[o + c]; }
+  let mean = s / f32(p.b);
+  var v = 0.0;
+  for (var c = 0u; c < p.b; c++) { let e = x[o + c] - mean; v += e * e; }
+  let inv = 1.0 / sqrt(v / f32(p.b) + p.x);
+  for (var c = 0u; c < p.b; c++) { y[o + c] = (x[o + c] - mean) * inv * w[c] + bb[c]; }
+}`;
+
 export function recordLayerNorm(rt: WgpuRuntime, x: GpuTensor, w: GpuTensor, b: GpuTensor, y: GpuTensor, rows: number, d: number, eps: number): void {
   need(x, rows * d, 'layerNorm x'); need(w, d, 'layerNorm weight'); need(b, d, 'layerNorm bias'); need(y, rows * d, 'layerNorm y');
+  if (rt.serial) return rt.dispatch(LAYER_SERIAL, [x, w, b, y], { u: [rows, d], f: [eps] }, serialGrid(rows));
   rt.dispatch(LAYER, [x, w, b, y], { u: [rows, d], f: [eps] }, rowGrid(rows));
 }
 
@@ -323,6 +365,58 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 }`;
 
+const ATTENTION_SERIAL = `${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> qkv: array<f32>;
+@group(0) @binding(2) var<storage, read> kc: array<f32>;
+@group(0) @binding(3) var<storage, read> vc: array<f32>;
+@group(0) @binding(4) var<storage, read> mask: array<u32>;
+@group(0) @binding(5) var<storage, read_write> pat: array<f32>;
+@group(0) @binding(6) var<storage, read_write> z: array<f32>;
+${SERIAL_HEAD}
+  let bhi = r;
+  if (bhi >= p.h * p.d * p.a) { return; }
+  let i = bhi % p.a;
+  let h = (bhi / p.a) % p.d;
+  let b = bhi / (p.a * p.d);
+  let hd = p.f;
+  let kvw = p.e * hd;
+  let kh = h / (p.d / p.e);
+  let last = p.b - p.a + i;
+  let qo = (b * p.a + i) * p.g + h * hd;
+  let po = bhi * p.b;
+  let NEG = -3.0e38;
+  var mx = NEG;
+  for (var j = 0u; j < p.b; j++) {
+    var s = NEG;
+    if (j <= last && mask[b * p.c + j] != 0u) {
+      let ko = (b * p.c + j) * kvw + kh * hd;
+      var dot = 0.0;
+      for (var c = 0u; c < hd; c++) { dot += qkv[qo + c] * kc[ko + c]; }
+      s = dot * p.x;
+      mx = max(mx, s);
+    }
+    pat[po + j] = s;
+  }
+  var total = 0.0;
+  for (var j = 0u; j < p.b; j++) {
+    let s = pat[po + j];
+    var e = 0.0;
+    if (s > NEG) { e = exp(s - mx); }
+    pat[po + j] = e;
+    total += e;
+  }
+  for (var j = 0u; j < p.b; j++) { pat[po + j] = select(0.0, pat[po + j] / total, total > 0.0); }
+  let zo = (b * p.a + i) * p.d * hd + h * hd;
+  for (var c = 0u; c < hd; c++) { z[zo + c] = 0.0; }
+  for (var j = 0u; j <= last; j++) {
+    let pj = pat[po + j];
+    if (pj != 0.0) {
+      let vo = (b * p.c + j) * kvw + kh * hd;
+      for (var c = 0u; c < hd; c++) { z[zo + c] += pj * vc[vo + c]; }
+    }
+  }
+}`;
+
 export interface AttentionCall {
   /** [batch·T, width]: queries at columns [0, nHeads·hd). */
   qkv: GpuTensor;
@@ -355,6 +449,9 @@ export function recordAttention(rt: WgpuRuntime, a: AttentionCall): void {
   need(a.z, kv.batch * t * nHeads * kv.headDim, 'attention z');
   need(a.mask, kv.batch * kv.cap, 'attention mask');
   const groups = kv.batch * nHeads * t;
+  if (rt.serial)
+    return rt.dispatch(ATTENTION_SERIAL, [a.qkv, a.kc, a.vc, a.mask, a.pattern, a.z],
+      { u: [t, s, kv.cap, nHeads, kv.nKvHeads, kv.headDim, a.width, kv.batch], f: [a.scale] }, serialGrid(groups));
   rt.dispatch(ATTENTION, [a.qkv, a.kc, a.vc, a.mask, a.pattern, a.z],
     { u: [t, s, kv.cap, nHeads, kv.nKvHeads, kv.headDim, a.width, kv.batch], f: [a.scale] }, rowGrid(groups));
 }
@@ -376,8 +473,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 
 /** In place: every row x of [rows, d] becomes x - (x·dir) dir (dir a unit vector: directional ablation). */
+const PROJECT_OUT_SERIAL = `${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read_write> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dir: array<f32>;
+${SERIAL_HEAD}
+  if (r >= p.a) { return; }
+  let o = r * p.b;
+  var dot = 0.0;
+  for (var c = 0u; c < p.b; c++) { dot += x[o + c] * dir[c]; }
+  for (var c = 0u; c < p.b; c++) { x[o + c] -= dot * dir[c]; }
+}`;
+
 export function recordProjectOut(rt: WgpuRuntime, x: GpuTensor, dir: GpuTensor, rows: number, d: number): void {
   need(x, rows * d, 'projectOut x'); need(dir, d, 'projectOut direction');
+  if (rt.serial) return rt.dispatch(PROJECT_OUT_SERIAL, [x, dir], { u: [rows, d] }, serialGrid(rows));
   rt.dispatch(PROJECT_OUT, [x, dir], { u: [rows, d] }, rowGrid(rows));
 }
 

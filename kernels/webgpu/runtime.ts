@@ -57,7 +57,16 @@ export class WgpuRuntime {
   dispatches = 0;
   submits = 0;
 
+  /**
+   * Software adapters (SwiftShader) run workgroup barriers as coroutine switches, 4-50x slower than the
+   * arithmetic around them: there kernels use one thread per row/query and no workgroup reductions.
+   * GLASSBOX_WEBGPU_SERIAL=1/0 forces either choice (tests run both on SwiftShader).
+   */
+  serial: boolean;
+
   private constructor(readonly device: GPUDevice, readonly adapter: WebgpuAdapterInfo) {
+    const env = process.env.GLASSBOX_WEBGPU_SERIAL;
+    this.serial = env === '1' ? true : env === '0' ? false : adapter.software;
     this.arenaBytes = new ArrayBuffer(SLOT * 256);
     this.arena = this.makeArena(256);
   }
