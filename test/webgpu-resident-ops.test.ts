@@ -29,10 +29,14 @@ describe.skipIf(available || !required)('resident webgpu kernels without an adap
   it('GLASSBOX_REQUIRE_WEBGPU=1: an adapter must exist', () => expect.fail('no WebGPU adapter'));
 });
 
-describe.skipIf(!available)('resident webgpu kernels vs the references', () => {
+// Both kernel variants on whatever adapter runs the tests: serial (one thread per row: what a software
+// adapter uses) and parallel (workgroup reductions: what a hardware GPU uses).
+for (const serial of [true, false])
+describe.skipIf(!available)(`resident webgpu kernels vs the references (${serial ? 'serial' : 'workgroup-parallel'})`, () => {
   let rt: WgpuRuntime;
   beforeAll(async () => {
     rt = await WgpuRuntime.create();
+    rt.serial = serial;
   });
   afterAll(() => rt?.dispose());
   const read = async (t: Parameters<WgpuRuntime['free']>[0] & object) => (await rt.read([{ t }]))[0];
@@ -72,6 +76,30 @@ describe.skipIf(!available)('resident webgpu kernels vs the references', () => {
       );
     });
   }
+
+  it('long rows (64 threads per row in the parallel variant; several row blocks) within the bound', async () => {
+    for (const [format, k] of [['f32', 2100], ['int8', 4500], ['int4', 8300]] as const) {
+      const c = { format, n: 5, k, t: 9, groupSize: 128, sym: false, perm: false, bias: true, regime: 'normal' as const, seed: 77 };
+      const w = makeWeight(c);
+      const x = inputOf(c);
+      const bias = randoms(3, c.n, 3);
+      rt.bindingCap = 2 * 4 * (format === 'f32' ? k : format === 'int8' ? Math.ceil(k / 4) : Math.ceil(k / 8)); // 2 rows per block: 3 blocks
+      const h = uploadLinear(rt, w);
+      rt.bindingCap = Infinity;
+      expect(h.parts.length).toBe(3);
+      const xt = rt.upload(x, 'x'); const bt = rt.upload(bias, 'bias'); const y = rt.tensor(c.t * c.n, 'y');
+      recordLinear(rt, h, xt, c.t, y, bt);
+      const got = await read(y);
+      const W = dequantize(w);
+      expectWithin(got, ref.linearRef(w, x, c.t, bias), (i) => {
+        const tok = Math.floor(i / c.n); const n = i % c.n;
+        let a = 0;
+        for (let kk = 0; kk < k; kk++) a += Math.abs(W[n * k + kk] * x[tok * k + kk]);
+        return (Math.ceil(k / 64) + 8) * U * a + 2 * U * Math.abs(bias[n]) + 2 * k * TINY;
+      }, `long ${format}`);
+      for (const tt of [xt, bt, y]) rt.free(tt);
+    }
+  });
 
   it('rmsNorm, layerNorm, siluGate, gelu, add, addVector, projectOut', async () => {
     await fc.assert(
@@ -148,7 +176,10 @@ describe.skipIf(!available)('resident webgpu kernels vs the references', () => {
   it('embedding, gatherRows and rope', async () => {
     const V = 37; const d = 12;
     const table = randoms(3, V * d, 1e3);
+    rt.bindingCap = 10 * d * 4; // 4 row blocks of at most 10 rows
     const tab = ops.uploadTable(rt, table, d, 'table');
+    rt.bindingCap = Infinity;
+    expect(tab.parts.length).toBe(4);
     const ids = Int32Array.from([5, 0, 36, 5, 17]);
     const idt = rt.upload(Uint32Array.from(ids), 'ids');
     const y = rt.tensor(ids.length * d, 'y');

@@ -80,9 +80,12 @@ export class WgpuRuntime {
     return new WgpuRuntime(device, info);
   }
 
+  /** Lowers the storage-binding limit below the device's (tests: exercise the row-block splits on small tensors). */
+  bindingCap = Infinity;
+
   get limits(): { maxBinding: number; maxWorkgroups: number } {
     const l = this.device.limits;
-    return { maxBinding: Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize), maxWorkgroups: l.maxComputeWorkgroupsPerDimension };
+    return { maxBinding: Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize, this.bindingCap), maxWorkgroups: l.maxComputeWorkgroupsPerDimension };
   }
 
   private makeArena(slots: number): GPUBuffer {
