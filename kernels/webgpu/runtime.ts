@@ -53,6 +53,8 @@ export class WgpuRuntime {
   private encoder: GPUCommandEncoder | null = null;
   /** Bytes of GPU memory this runtime allocated and has not freed (weights, activations, caches). */
   allocated = 0;
+  /** The most `allocated` has been (bench: GPU memory). */
+  peakAllocated = 0;
   /** Dispatches and submits since creation: the benches report them, the tests check one submit per step. */
   dispatches = 0;
   submits = 0;
@@ -99,6 +101,7 @@ export class WgpuRuntime {
       throw new ShapeError(`webgpu: ${what} needs ${bytes} bytes, over this device's ${this.limits.maxBinding}-byte storage binding limit`);
     const buffer = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     this.allocated += bytes;
+    this.peakAllocated = Math.max(this.peakAllocated, this.allocated);
     return new GpuTensor(buffer, length, nextId++);
   }
 
