@@ -15,6 +15,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { projectRootFrom } from './root.ts';
 import { describeAdapter } from '../kernels/gpujs/webgpu.ts';
 import { createBackend } from '../kernels/select.ts';
 import type { Backend, BackendName } from '../kernels/types.ts';
@@ -23,8 +24,7 @@ import { loadModel } from '../models/load.ts';
 import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { Model, WeightPrecision } from '../models/types.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const TINY = path.resolve(here, '../models/tiny-chat');
+const TINY = path.join(projectRootFrom(import.meta.url), 'models/tiny-chat');
 
 interface Row {
   model: string;
@@ -119,7 +119,9 @@ if (o.one) {
 const rows: Row[] = [];
 for (const m of o.models.split(','))
   for (const p of o.precisions.split(',')) {
-    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', `${m}:${p}`, '--prompt', o.prompt, '--tokens', o.tokens];
+    // the esbuild bundle (bench/device/, GPU machines without node_modules) runs without tsx
+    const self = fileURLToPath(import.meta.url);
+    const args = [...(self.endsWith('.mjs') ? [] : ['--import', 'tsx']), self, '--one', `${m}:${p}`, '--prompt', o.prompt, '--tokens', o.tokens];
     if (o.backend) args.push('--backend', o.backend);
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
     const line = r.stdout.trim().split('\n').pop() ?? '';

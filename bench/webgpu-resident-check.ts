@@ -2,7 +2,7 @@
  * The resident webgpu model checks as a standalone script (for a GPU machine without node_modules, where
  * vitest cannot run: bench/device-check.sh runs its esbuild bundle). Same assertions as
  * test/webgpu-model.test.ts, on all 8 golden prompts: golden logits (1e-3), golden greedy completions
- * (48 tokens), one submit per forward step, ablation/addition kernels equal to the same hooks on the
+ * (48 tokens), one submit per forward step, ablation/addition kernels equal to the same hooks on the plain-TS
  * reference backend (1e-3), a JS hook by readback. Prints one JSON object; exit 1 when a check fails,
  * 2 without an adapter.
  *
@@ -10,16 +10,15 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRootFrom } from './root.ts';
 import { ablationHooks, additionHook, projectOut, unitDirection } from '../analysis/interventions.ts';
 import { openSafetensors } from '../engine/safetensors-reader.ts';
 import { describeAdapter, webgpuAdapter } from '../kernels/gpujs/webgpu.ts';
 import { createBackend } from '../kernels/select.ts';
 import { loadModel } from '../models/load.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const i = process.argv.indexOf('--model');
-const dir = i >= 0 ? process.argv[i + 1] : path.resolve(here, '../models/tiny-chat');
+const dir = i >= 0 ? process.argv[i + 1] : path.join(projectRootFrom(import.meta.url), 'models/tiny-chat');
 const info = await webgpuAdapter();
 if (!info) {
   process.stdout.write(`${JSON.stringify({ adapter: 'none', pass: false })}\n`);
@@ -28,7 +27,8 @@ if (!info) {
 const golden = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as { file: string; input_ids: number[]; greedy_completion_ids: number[] }[];
 const prompts = golden.map((g) => g.input_ids);
 const gpuBe = await createBackend('webgpu');
-const refBe = await createBackend('wasm-simd');
+// the plain-TS reference (not wasm-simd): the esbuild bundle run on GPU machines cannot locate the .wat kernels
+const refBe = await createBackend('reference');
 const gpu = await loadModel(dir, { backend: gpuBe });
 const cpu = await loadModel(dir, { backend: refBe });
 const rt = gpuBe.resident!;
@@ -74,14 +74,14 @@ const act = (await cpu.forward(prompts, { cache: ['blocks.3.hook_resid_pre'], ca
 const d = gpu.config.dModel;
 const r = new Float32Array(d);
 for (let j = 0; j < act.length; j++) r[j % d] += act[j] / prompts.length;
-for (const [name, hooks] of [['ablation kernels vs wasm-simd hooks', ablationHooks(r)], ['addition kernel vs wasm-simd hook', [additionHook(r, 3)]]] as const)
+for (const [name, hooks] of [['ablation kernels vs reference hooks', ablationHooks(r)], ['addition kernel vs reference hook', [additionHook(r, 3)]]] as const)
   await check(`${name} (max abs diff of last logits)`, async () => {
     const s0 = rt.submits;
     const a = await gpu.forward(prompts, { hooks: [...hooks], logits: 'last' });
     if (rt.submits - s0 !== 1) return Infinity;
     return worst(a.logits, (await cpu.forward(prompts, { hooks: [...hooks], logits: 'last' })).logits);
   }, 1e-3);
-await check('JS hook by readback vs wasm-simd (max abs diff)', async () => {
+await check('JS hook by readback vs reference (max abs diff)', async () => {
   const u = unitDirection(r);
   const hooks = [{ name: 'blocks.*.hook_resid_pre', fn: (a: Float32Array) => projectOut(a, u) }];
   return worst((await gpu.forward(prompts, { hooks, logits: 'last' })).logits, (await cpu.forward(prompts, { hooks, logits: 'last' })).logits);
