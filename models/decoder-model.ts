@@ -24,7 +24,7 @@ import type {
 } from './types.ts';
 import type { NormWeights, WeightProvider } from './weight-provider.ts';
 import { cloneProvider } from './clone.ts';
-import { GpuKv, ResidentModel, residentSupports } from './resident.ts';
+import { checkResidentFits, GpuKv, ResidentModel, residentSupports } from './resident.ts';
 
 export interface BuildOptions {
   backend: Backend;
@@ -103,6 +103,12 @@ export class DecoderModel implements Model {
     this.posEmbed = provider.posEmbedding();
     if (cfg.family === 'gpt2' && !this.posEmbed) throw new ConfigError('gpt2 model without position embeddings (wpe)');
     this.finalNorm = provider.finalNorm();
+    if (opts.backend.resident) {
+      // Refuse a model the GPU cannot hold before reading its layers (the precision of a pre-quantized
+      // checkpoint is that of its first Linear).
+      const first = this.loadPrecision ?? precisionOf([provider.linear(0, 'q').weight.format]);
+      checkResidentFits(opts.backend.resident, cfg, first);
+    }
     for (let l = 0; l < cfg.nLayers; l++) {
       const lin = {} as Record<LinearRole, ModelLinear | null>;
       for (const role of ROLES) {

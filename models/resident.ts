@@ -14,7 +14,8 @@
  * Not resident (DecoderModel falls back to its per-op path): LLM.int8() mixed weights, and JavaScript
  * hooks on attn.hook_pattern (an edited pattern needs z recomputed from it).
  */
-import { NonFiniteError } from '../engine/errors.ts';
+import { GpuMemoryError, NonFiniteError } from '../engine/errors.ts';
+import { estimateMemory, linearBytes } from '../engine/memory-estimate.ts';
 import type { ModelConfig } from '../engine/types.ts';
 import type { LinearWeight } from '../kernels/types.ts';
 import { freeLinear, recordLinear, uploadLinear, type GpuLinear } from '../kernels/webgpu/linear.ts';
@@ -55,6 +56,30 @@ interface Layer {
   o: Group;
   mlpIn: Group;
   down: Group;
+}
+
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+
+/**
+ * Weight bytes the resident copy of a model takes at `precision`, from its config alone: the engine's
+ * estimate plus, for tied embeddings, the separate unembedding matrix the device holds.
+ */
+export function residentWeightBytes(cfg: ModelConfig, precision: 'f32' | 'int8' | 'int4'): number {
+  const base = estimateMemory(cfg)[precision];
+  return base + (cfg.tiedEmbeddings ? linearBytes(cfg.vocabSize, cfg.dModel, precision) : 0);
+}
+
+/** Refuses, before anything is read or uploaded, a model whose weights do not fit the GPU (sizes named). */
+export function checkResidentFits(rt: WgpuRuntime, cfg: ModelConfig, precision: 'f32' | 'int8' | 'int4'): void {
+  const budget = rt.memoryBudget;
+  if (!budget) return;
+  const need = residentWeightBytes(cfg, precision);
+  // keep 10% for activations, the KV cache and the driver
+  if (need > 0.9 * budget.bytes)
+    throw new GpuMemoryError(
+      `webgpu: the model needs ${gib(need)} of GPU memory for its ${precision} weights (${cfg.nLayers} layers, d_model ${cfg.dModel}, ` +
+        `vocab ${cfg.vocabSize}), more than 90% of the GPU's ${gib(budget.bytes)} (${budget.source}); use a smaller precision or --backend wasm-simd`,
+    );
 }
 
 /** True when every weight has a resident kernel (mixed LLM.int8() weights do not). */
@@ -203,6 +228,13 @@ export class ResidentModel {
   }
 
   newKv(batch: number, cap: number): GpuKv {
+    const budget = this.rt.memoryBudget;
+    const kvBytes = 2 * this.cfg.nLayers * batch * cap * this.cfg.nKvHeads * this.cfg.headDim * 4;
+    if (budget && this.rt.allocated + kvBytes > budget.bytes)
+      throw new GpuMemoryError(
+        `webgpu: a KV cache of ${batch} x ${cap} tokens needs ${gib(kvBytes)}; with ${gib(this.rt.allocated)} already on the GPU ` +
+          `that exceeds its ${gib(budget.bytes)} (${budget.source}); use fewer prompts per batch or fewer new tokens`,
+      );
     return new GpuKv(this.rt, this.cfg.nLayers, batch, cap, this.cfg.nKvHeads, this.cfg.headDim);
   }
 

@@ -124,6 +124,34 @@ describe.skipIf(!available)('tiny-chat resident on webgpu', () => {
     expect(worstDiff(g.cache.get('blocks.5.hook_resid_post')!.data, c.cache.get('blocks.5.hook_resid_post')!.data)).toBeLessThan(1e-3);
   });
 
+  it('refuses a model or a KV cache that does not fit the GPU memory, before uploading, naming the sizes', async () => {
+    const saved = process.env.GLASSBOX_GPU_MEMORY_MB;
+    try {
+      process.env.GLASSBOX_GPU_MEMORY_MB = '4';
+      const be = await createBackend('webgpu');
+      try {
+        const before = be.resident!.allocated;
+        await expect(loadModel(dir, { backend: be })).rejects.toThrow(/needs 0\.0\d GiB of GPU memory for its f32 weights .* 0\.00 GiB \(GLASSBOX_GPU_MEMORY_MB\)/);
+        expect(be.resident!.allocated).toBe(before); // nothing was uploaded
+        const m = await loadModel(dir, { backend: be, precision: 'int4' }); // ~3 MB: fits
+        await expect(m.forward(Array.from({ length: 8 }, () => new Array(300).fill(5)), { logits: 'none' })).rejects.toThrow(/KV cache of 8 x 300 tokens needs/);
+        m.dispose();
+      } finally {
+        be.dispose();
+      }
+      process.env.GLASSBOX_GPU_MEMORY_MB = 'lots';
+      const be2 = await createBackend('webgpu');
+      try {
+        await expect(loadModel(dir, { backend: be2 })).rejects.toThrow(/GLASSBOX_GPU_MEMORY_MB/);
+      } finally {
+        be2.dispose();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.GLASSBOX_GPU_MEMORY_MB;
+      else process.env.GLASSBOX_GPU_MEMORY_MB = saved;
+    }
+  });
+
   it('setLinear re-uploads: the resident copy follows weight edits', async () => {
     const m = gpu.clone();
     const w = m.getLinear(2, 'down');

@@ -18,6 +18,7 @@
 import gpujs from 'gpu.js';
 import { ShapeError } from '../../engine/errors.ts';
 import { webgpuAdapter, WebgpuUnavailableError, type WebgpuAdapterInfo } from '../gpujs/webgpu.ts';
+import { gpuMemoryBudget, type GpuMemoryBudget } from './memory.ts';
 
 const SLOT = 256;
 /** The parameter block every shader declares: 12 u32 then 4 f32 (64 bytes). */
@@ -80,6 +81,13 @@ export class WgpuRuntime {
     const ctx = (gpujs as unknown as { WebGPUContext: GpujsContext }).WebGPUContext;
     const { device } = await ctx.acquire();
     return new WgpuRuntime(device, info);
+  }
+
+  private budget: GpuMemoryBudget | null | undefined;
+  /** The GPU's memory (GLASSBOX_GPU_MEMORY_MB, nvidia-smi), or null when unknown; read once. */
+  get memoryBudget(): GpuMemoryBudget | null {
+    if (this.budget === undefined) this.budget = gpuMemoryBudget(this.adapter);
+    return this.budget;
   }
 
   /** Lowers the storage-binding limit below the device's (tests: exercise the row-block splits on small tensors). */
