@@ -156,8 +156,11 @@ export class DecoderModel implements Model {
   private residentFor(hooks: GenerateOptions['hooks']): ResidentModel | null {
     if (this.residentStale) this.buildResident();
     if (!this.resident) return null;
-    if ((hooks ?? []).some((h) => !h.op && /pattern|\*$/.test(h.name) && new HookRunner([h], undefined, undefined, false, new Int32Array(0), 0).matching('blocks.0.attn.hook_pattern').length))
-      return null;
+    const js = (hooks ?? []).filter((h) => !h.op);
+    if (js.length) {
+      const probe = new HookRunner(js, undefined, undefined, false, new Int32Array(0), 0);
+      for (let l = 0; l < this.config.nLayers; l++) if (probe.matching(`blocks.${l}.attn.hook_pattern`).length) return null;
+    }
     return this.resident;
   }
 

@@ -152,6 +152,15 @@ describe.skipIf(!available)('tiny-chat resident on webgpu', () => {
     }
   });
 
+  it('a JavaScript hook that may edit hook_pattern sends the call to the per-op path (z is recomputed there)', async () => {
+    const before = submits();
+    const hooks = [{ name: 'blocks.4.attn.hook_pattern', fn: () => {} }];
+    const g = await gpu.forward([prompts[0].slice(0, 2)], { hooks, logits: 'last' });
+    expect(submits()).toBe(before); // nothing went through the resident runtime
+    const c = await cpu.forward([prompts[0].slice(0, 2)], { hooks, logits: 'last' });
+    expect(worstDiff(g.logits, c.logits)).toBeLessThan(1e-3);
+  });
+
   it('setLinear re-uploads: the resident copy follows weight edits', async () => {
     const m = gpu.clone();
     const w = m.getLinear(2, 'down');
