@@ -50,6 +50,8 @@ interface Norm {
 }
 
 interface Layer {
+  /** gate|up (silu-gated MLP) or up alone (gelu MLP). */
+  gated: boolean;
   attnNorm: Norm;
   mlpNorm: Norm;
   qkv: Group;
@@ -151,6 +153,7 @@ export class ResidentModel {
     src.layers.forEach((l, i) => {
       const lin = l.lin;
       this.layers.push({
+        gated: lin.gate !== null,
         attnNorm: this.norm(l.attnNorm, `layer ${i} attn norm`),
         mlpNorm: this.norm(l.mlpNorm, `layer ${i} mlp norm`),
         qkv: this.group([lin.q!, lin.k!, lin.v!], `layer ${i} qkv`),
@@ -300,8 +303,8 @@ export class ResidentModel {
         this.normalize(mid, p.mlpNorm, h, rows);
         await site(`${B}.ln2.hook_normalized`, l, h, d);
         this.runGroup(p.mlpIn, h, rows, gu, scratch);
-        if (cfg.norm === 'layer') ops.recordGelu(rt, gu, post, rows * dMlp);
-        else ops.recordSiluGate(rt, gu, post, rows, dMlp);
+        if (p.gated) ops.recordSiluGate(rt, gu, post, rows, dMlp);
+        else ops.recordGelu(rt, gu, post, rows * dMlp);
         await site(`${B}.mlp.hook_post`, l, post, dMlp);
         this.runGroup(p.down, post, rows, mlpOut, scratch);
         await site(`${B}.hook_mlp_out`, l, mlpOut, d);
