@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRootFrom } from './root.ts';
-import { ablationHooks, additionHook, projectOut, unitDirection } from '../analysis/interventions.ts';
+import { ablationHooks, additionHook, projectOut, ablationDirection } from '../analysis/interventions.ts';
 import { openSafetensors } from '../engine/safetensors-reader.ts';
 import { describeAdapter, webgpuAdapter } from '../kernels/gpujs/webgpu.ts';
 import { createBackend } from '../kernels/select.ts';
@@ -82,7 +82,7 @@ for (const [name, hooks] of [['ablation kernels vs reference hooks', ablationHoo
     return worst(a.logits, (await cpu.forward(prompts, { hooks: [...hooks], logits: 'last' })).logits);
   }, 1e-3);
 await check('JS hook by readback vs reference (max abs diff)', async () => {
-  const u = unitDirection(r);
+  const u = ablationDirection(r);
   const hooks = [{ name: 'blocks.*.hook_resid_pre', fn: (a: Float32Array) => projectOut(a, u) }];
   return worst((await gpu.forward(prompts, { hooks, logits: 'last' })).logits, (await cpu.forward(prompts, { hooks, logits: 'last' })).logits);
 }, 1e-3);

@@ -403,9 +403,9 @@ export class ResidentModel {
         for (const hk of hooks) this.recordOp(hk, act, n, width, runner.step);
       } else {
         const [host] = await rt.read([{ t: act, length: n * width }]);
-        const out = runner.run({ name, layer, batch, pos: t, width }, host.slice());
+        const out = runner.fire({ name, layer, batch, pos: t, width }, host.slice());
         rt.write(act, out);
-        return; // runner.run cached it too
+        return; // runner.fire cached it too
       }
     }
     if (!runner.caches(name)) return;

@@ -6,9 +6,9 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runDirection } from '../analysis/direction-pipeline.ts';
-import { cosine } from '../analysis/diff-means.ts';
-import { loadPrompts } from '../analysis/prompts.ts';
+import { runDirection } from '../analysis/direction/direction-pipeline.ts';
+import { cosine } from '../analysis/vector-math.ts';
+import { loadPrompts } from '../analysis/prompts/prompts.ts';
 import { webgpuAvailable } from '../kernels/gpujs/webgpu.ts';
 import { createBackend } from '../kernels/select.ts';
 import { loadModel } from '../models/load.ts';
@@ -29,7 +29,7 @@ describe.skipIf(!available)('direction pipeline: webgpu vs wasm-simd', () => {
         const model = await loadModel(dir, { backend });
         // small profile: candidates at the last two layers only (tiny-chat's direction forms at the input of its last
         // block), no refusal filter; the same restriction on both backends keeps the comparison exact
-        return await runDirection(model, inputs, { nTrain: 8, nVal: 4, maxLayerFraction: 1.0, seed: 7, filter: false, include: (_pos, layer) => layer >= 4 });
+        return await runDirection(model, inputs, { nTrain: 8, nVal: 4, maxLayerFraction: 1.0, seed: 7, filter: false, include: (_pos: number, layer: number) => layer >= 4 });
       } finally {
         backend.dispose();
       }
@@ -37,6 +37,6 @@ describe.skipIf(!available)('direction pipeline: webgpu vs wasm-simd', () => {
     const g = await run('webgpu');
     const c = await run('wasm-simd');
     expect([g.selection.selected.pos, g.selection.selected.layer]).toEqual([c.selection.selected.pos, c.selection.selected.layer]);
-    expect(cosine(g.direction, c.direction)).toBeGreaterThanOrEqual(0.9999);
+    expect(cosine(g.direction, c.direction)!).toBeGreaterThanOrEqual(0.9999);
   }, 600_000);
 });

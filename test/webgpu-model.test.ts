@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ablationHooks, additionHook, projectOut, unitDirection } from '../analysis/interventions.ts';
+import { ablationHooks, additionHook, projectOut, ablationDirection } from '../analysis/interventions.ts';
 import { openSafetensors } from '../engine/safetensors-reader.ts';
 import { webgpuAvailable } from '../kernels/gpujs/webgpu.ts';
 import { createBackend } from '../kernels/select.ts';
@@ -111,7 +111,7 @@ describe.skipIf(!available)('tiny-chat resident on webgpu', () => {
   });
 
   it('a JavaScript hook still works on webgpu (read back, call, upload) and sees what the CPU sees', async () => {
-    const d = unitDirection(Float32Array.from({ length: gpu.config.dModel }, (_, i) => Math.sin(i)));
+    const d = ablationDirection(Float32Array.from({ length: gpu.config.dModel }, (_, i) => Math.sin(i)));
     const seen: number[] = [];
     const jsHooks = [{ name: 'blocks.*.hook_resid_pre', fn: (a: Float32Array, ctx: { layer: number | null }) => { seen.push(ctx.layer!); projectOut(a, d); } }];
     const before = submits();

@@ -1,0 +1,34 @@
+/** Seeded sampling of prompt splits, reproducible across runs and platforms. */
+
+import { mulberry32 } from '../../engine/prng.ts';
+
+/** The seeded PRNG prompt sampling uses (engine/prng.ts). */
+export const rng = mulberry32;
+
+/** Fisher-Yates shuffle into a new array. */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = items.slice();
+  const r = rng(seed);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** The first n of a seeded shuffle (all items, shuffled, when n >= length). */
+export function sample<T>(items: readonly T[], n: number, seed: number): T[] {
+  return shuffled(items, seed).slice(0, Math.max(0, n));
+}
+
+/**
+ * Disjoint train / val samples from one list. When the list holds fewer than nTrain + nVal items it is
+ * split 80/20 (train gets the rounded-down 80%) so both splits stay non-empty for lists of >= 2.
+ */
+export function trainValSplit<T>(items: readonly T[], nTrain: number, nVal: number, seed: number): { train: T[]; val: T[] } {
+  const s = shuffled(items, seed);
+  if (s.length >= nTrain + nVal) return { train: s.slice(0, nTrain), val: s.slice(nTrain, nTrain + nVal) };
+  let t = Math.floor(s.length * 0.8);
+  if (s.length >= 2) t = Math.min(Math.max(t, 1), s.length - 1);
+  return { train: s.slice(0, t), val: s.slice(t) };
+}
