@@ -10,7 +10,12 @@ const entries = ['webgpu-check', 'webgpu-resident-check', 'webgpu-matvec', 'deco
 mkdirSync(out, { recursive: true });
 for (const e of entries) {
   await build({
-    entryPoints: [`bench/${e}.ts`], outfile: `${out}/${e}.mjs`, bundle: true, platform: 'node', format: 'esm', target: 'node20',
+    entryPoints: [`bench/${e}.ts`],
+    outfile: `${out}/${e}.mjs`,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
     // gpu.js requires these CommonJS modules lazily; `gl` is an optional native module never used here
     external: ['webgpu', 'gl'],
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },

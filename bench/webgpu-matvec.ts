@@ -17,7 +17,9 @@ const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : dflt;
 };
-const shapes = arg('shapes', '1x896x4864,1x4864x896,1x2048x8192,1x4096x11008,128x2048x2048').split(',').map((s) => s.split('x').map(Number));
+const shapes = arg('shapes', '1x896x4864,1x4864x896,1x2048x8192,1x4096x11008,128x2048x2048')
+  .split(',')
+  .map((s) => s.split('x').map(Number));
 const formats = arg('formats', 'f32,int8,int4').split(',') as BenchFormat[];
 const reps = Number(arg('reps', '50'));
 const runs = Number(arg('runs', '5'));
@@ -28,7 +30,10 @@ for (const [t, k, n] of shapes) {
   for (const f of formats) {
     const w = benchWeight(f, n, k);
     const h = uploadLinear(rt, w, `${f} ${n}x${k}`);
-    const x = rt.upload(Float32Array.from({ length: t * k }, (_, i) => ((i * 37) % 101) / 101 - 0.5), 'x');
+    const x = rt.upload(
+      Float32Array.from({ length: t * k }, (_, i) => ((i * 37) % 101) / 101 - 0.5),
+      'x',
+    );
     const y = rt.tensor(t * n, 'y');
     recordLinear(rt, h, x, t, y, null); // warm-up: pipeline compile
     await rt.read([{ t: y, length: 1 }]);
@@ -42,16 +47,25 @@ for (const [t, k, n] of shapes) {
     times.sort((a, b) => a - b);
     const ms = times[Math.floor(times.length / 2)];
     const row = {
-      shape: `${t}x${k}x${n}`, format: f, weightMB: +(h.bytes / 1e6).toFixed(1), msPerCall: +ms.toFixed(4), minMs: +times[0].toFixed(4),
-      weightGBs: +(h.bytes / 1e9 / (ms / 1000)).toPrecision(3), gflops: +((2 * t * k * n) / 1e9 / (ms / 1000)).toPrecision(3),
+      shape: `${t}x${k}x${n}`,
+      format: f,
+      weightMB: +(h.bytes / 1e6).toFixed(1),
+      msPerCall: +ms.toFixed(4),
+      minMs: +times[0].toFixed(4),
+      weightGBs: +(h.bytes / 1e9 / (ms / 1000)).toPrecision(3),
+      gflops: +((2 * t * k * n) / 1e9 / (ms / 1000)).toPrecision(3),
     };
     rows.push(row);
-    process.stderr.write(`${row.shape.padEnd(14)} ${f.padEnd(5)} ${String(row.weightMB).padStart(7)} MB  ${row.msPerCall.toFixed(3).padStart(9)} ms  ${String(row.weightGBs).padStart(7)} GB/s  ${String(row.gflops).padStart(8)} GFLOP/s\n`);
+    process.stderr.write(
+      `${row.shape.padEnd(14)} ${f.padEnd(5)} ${String(row.weightMB).padStart(7)} MB  ${row.msPerCall.toFixed(3).padStart(9)} ms  ${String(row.weightGBs).padStart(7)} GB/s  ${String(row.gflops).padStart(8)} GFLOP/s\n`,
+    );
     freeLinear(rt, h);
     rt.free(x);
     rt.free(y);
   }
 }
-process.stdout.write(`${JSON.stringify({ adapter: describeAdapter(rt.adapter), serial: rt.serial, reps, runs, loadavg: loadavg(), rows })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ adapter: describeAdapter(rt.adapter), serial: rt.serial, reps, runs, loadavg: loadavg(), rows })}\n`,
+);
 rt.dispose();
 process.exit(0);

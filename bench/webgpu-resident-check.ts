@@ -24,7 +24,11 @@ if (!info) {
   process.stdout.write(`${JSON.stringify({ adapter: 'none', pass: false })}\n`);
   process.exit(2);
 }
-const golden = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as { file: string; input_ids: number[]; greedy_completion_ids: number[] }[];
+const golden = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as {
+  file: string;
+  input_ids: number[];
+  greedy_completion_ids: number[];
+}[];
 const prompts = golden.map((g) => g.input_ids);
 const gpuBe = await createBackend('webgpu');
 // the plain-TS reference (not wasm-simd): the esbuild bundle run on GPU machines cannot locate the .wat kernels
@@ -53,39 +57,59 @@ async function check(name: string, f: () => Promise<number | boolean>, limit?: n
 }
 
 await check('resident', async () => (gpu as unknown as { residentActive: boolean }).residentActive);
-await check('golden logits, 8 prompts batched (max abs diff)', async () => {
-  const s0 = rt.submits;
-  const r = await gpu.forward(prompts);
-  if (rt.submits - s0 !== 1) return Infinity;
-  const [B, T, V] = r.logitsShape;
-  let w = 0;
-  for (let b = 0; b < B; b++) {
-    const g = openSafetensors(path.join(dir, 'golden', golden[b].file));
-    w = Math.max(w, worst(r.logits.subarray((b * T + r.padding[b]) * V, (b + 1) * T * V), g.readF32('logits')));
-    g.close();
-  }
-  return w;
-}, 1e-3);
+await check(
+  'golden logits, 8 prompts batched (max abs diff)',
+  async () => {
+    const s0 = rt.submits;
+    const r = await gpu.forward(prompts);
+    if (rt.submits - s0 !== 1) return Infinity;
+    const [B, T, V] = r.logitsShape;
+    let w = 0;
+    for (let b = 0; b < B; b++) {
+      const g = openSafetensors(path.join(dir, 'golden', golden[b].file));
+      w = Math.max(w, worst(r.logits.subarray((b * T + r.padding[b]) * V, (b + 1) * T * V), g.readF32('logits')));
+      g.close();
+    }
+    return w;
+  },
+  1e-3,
+);
 await check('golden greedy completions, 8 prompts x 48 tokens', async () => {
   const g = await gpu.generate(prompts, { maxNewTokens: 48 });
   return JSON.stringify(g.tokens) === JSON.stringify(golden.map((p) => p.greedy_completion_ids));
 });
-const act = (await cpu.forward(prompts, { cache: ['blocks.3.hook_resid_pre'], cachePositions: [-1], logits: 'none' })).cache.get('blocks.3.hook_resid_pre')!.data;
+const act = (await cpu.forward(prompts, { cache: ['blocks.3.hook_resid_pre'], cachePositions: [-1], logits: 'none' })).cache.get(
+  'blocks.3.hook_resid_pre',
+)!.data;
 const d = gpu.config.dModel;
 const r = new Float32Array(d);
 for (let j = 0; j < act.length; j++) r[j % d] += act[j] / prompts.length;
-for (const [name, hooks] of [['ablation kernels vs reference hooks', ablationHooks(r)], ['addition kernel vs reference hook', [additionHook(r, 3)]]] as const)
-  await check(`${name} (max abs diff of last logits)`, async () => {
-    const s0 = rt.submits;
-    const a = await gpu.forward(prompts, { hooks: [...hooks], logits: 'last' });
-    if (rt.submits - s0 !== 1) return Infinity;
-    return worst(a.logits, (await cpu.forward(prompts, { hooks: [...hooks], logits: 'last' })).logits);
-  }, 1e-3);
-await check('JS hook by readback vs reference (max abs diff)', async () => {
-  const u = ablationDirection(r);
-  const hooks = [{ name: 'blocks.*.hook_resid_pre', fn: (a: Float32Array) => projectOut(a, u) }];
-  return worst((await gpu.forward(prompts, { hooks, logits: 'last' })).logits, (await cpu.forward(prompts, { hooks, logits: 'last' })).logits);
-}, 1e-3);
+for (const [name, hooks] of [
+  ['ablation kernels vs reference hooks', ablationHooks(r)],
+  ['addition kernel vs reference hook', [additionHook(r, 3)]],
+] as const)
+  await check(
+    `${name} (max abs diff of last logits)`,
+    async () => {
+      const s0 = rt.submits;
+      const a = await gpu.forward(prompts, { hooks: [...hooks], logits: 'last' });
+      if (rt.submits - s0 !== 1) return Infinity;
+      return worst(a.logits, (await cpu.forward(prompts, { hooks: [...hooks], logits: 'last' })).logits);
+    },
+    1e-3,
+  );
+await check(
+  'JS hook by readback vs reference (max abs diff)',
+  async () => {
+    const u = ablationDirection(r);
+    const hooks = [{ name: 'blocks.*.hook_resid_pre', fn: (a: Float32Array) => projectOut(a, u) }];
+    return worst(
+      (await gpu.forward(prompts, { hooks, logits: 'last' })).logits,
+      (await cpu.forward(prompts, { hooks, logits: 'last' })).logits,
+    );
+  },
+  1e-3,
+);
 const pass = checks.every((c) => c.pass);
 process.stdout.write(`${JSON.stringify({ adapter: describeAdapter(info), serial: rt.serial, pass, checks })}\n`);
 gpuBe.dispose();

@@ -96,7 +96,14 @@ export class GpuKv {
   readonly v: GpuTensor[];
   readonly mask: GpuTensor;
   length = 0;
-  constructor(private readonly rt: WgpuRuntime, nLayers: number, readonly batch: number, readonly cap: number, readonly nKvHeads: number, readonly headDim: number) {
+  constructor(
+    private readonly rt: WgpuRuntime,
+    nLayers: number,
+    readonly batch: number,
+    readonly cap: number,
+    readonly nKvHeads: number,
+    readonly headDim: number,
+  ) {
     const n = batch * cap * nKvHeads * headDim;
     this.k = Array.from({ length: nLayers }, (_, l) => rt.tensor(n, `layer ${l} key cache`));
     this.v = Array.from({ length: nLayers }, (_, l) => rt.tensor(n, `layer ${l} value cache`));
@@ -115,9 +122,25 @@ export interface ResidentStep {
 }
 
 interface Workspace {
-  ids: GpuTensor; cs: GpuTensor; pos: GpuTensor; pe: GpuTensor; x: GpuTensor; mid: GpuTensor; h: GpuTensor; qkv: GpuTensor;
-  z: GpuTensor; attnOut: GpuTensor; gu: GpuTensor; post: GpuTensor; mlpOut: GpuTensor; scratch: GpuTensor; pattern: GpuTensor;
-  lastIdx: GpuTensor; last: GpuTensor; lastLogits: GpuTensor; logits: GpuTensor;
+  ids: GpuTensor;
+  cs: GpuTensor;
+  pos: GpuTensor;
+  pe: GpuTensor;
+  x: GpuTensor;
+  mid: GpuTensor;
+  h: GpuTensor;
+  qkv: GpuTensor;
+  z: GpuTensor;
+  attnOut: GpuTensor;
+  gu: GpuTensor;
+  post: GpuTensor;
+  mlpOut: GpuTensor;
+  scratch: GpuTensor;
+  pattern: GpuTensor;
+  lastIdx: GpuTensor;
+  last: GpuTensor;
+  lastLogits: GpuTensor;
+  logits: GpuTensor;
 }
 
 /** One pending readback of a cached hook point. */
@@ -141,7 +164,10 @@ export class ResidentModel {
   private readonly linears: GpuLinear[] = [];
   private readonly unitVectors = new Map<Float32Array, GpuTensor>();
 
-  constructor(readonly rt: WgpuRuntime, src: ResidentSource) {
+  constructor(
+    readonly rt: WgpuRuntime,
+    src: ResidentSource,
+  ) {
     this.cfg = src.cfg;
     this.invFreq = src.invFreq;
     const before = rt.allocated;
@@ -245,7 +271,13 @@ export class ResidentModel {
    * One forward over `t` new slots per row, appending to `kv`; logits per `mode`. Hooks and caching go
    * through `runner` (its positions / step / cache). Returns host logits [batch, t or 1, V].
    */
-  async step(kv: GpuKv, runner: HookRunner, inp: ResidentStep, mode: 'all' | 'last' | 'none', checkFinite: boolean): Promise<{ logits: Float32Array; logitsShape: number[] }> {
+  async step(
+    kv: GpuKv,
+    runner: HookRunner,
+    inp: ResidentStep,
+    mode: 'all' | 'last' | 'none',
+    checkFinite: boolean,
+  ): Promise<{ logits: Float32Array; logitsShape: number[] }> {
     const { rt, cfg } = this;
     const { batch } = kv;
     const t = inp.t;
@@ -266,7 +298,8 @@ export class ResidentModel {
       if (cs) rt.write(cs, ops.ropeTables(ropePos, this.invFreq!));
       const { x, mid, h, qkv, z, attnOut, gu, post, mlpOut, scratch, pattern } = w;
       const reads: CacheRead[] = [];
-      const site = (name: string, layer: number | null, act: GpuTensor, width: number, n = rows) => this.site(runner, reads, name, layer, act, width, batch, t, n);
+      const site = (name: string, layer: number | null, act: GpuTensor, width: number, n = rows) =>
+        this.site(runner, reads, name, layer, act, width, batch, t, n);
 
       ops.recordEmbedding(rt, this.embed, w.ids, rows, x);
       await site('hook_embed', null, x, d);
@@ -293,7 +326,20 @@ export class ResidentModel {
         }
         const layout = { batch, cap: kv.cap, nKvHeads: cfg.nKvHeads, headDim: hd };
         ops.recordKvWrite(rt, qkv, kv.k[l], kv.v[l], layout, t, kv.length, qkvW, nHeads * hd, nHeads * hd + kvw);
-        ops.recordAttention(rt, { qkv, width: qkvW, kc: kv.k[l], vc: kv.v[l], mask: kv.mask, kv: layout, nHeads, t, s, scale: 1 / Math.sqrt(hd), pattern, z });
+        ops.recordAttention(rt, {
+          qkv,
+          width: qkvW,
+          kc: kv.k[l],
+          vc: kv.v[l],
+          mask: kv.mask,
+          kv: layout,
+          nHeads,
+          t,
+          s,
+          scale: 1 / Math.sqrt(hd),
+          pattern,
+          z,
+        });
         if (runner.wants(`${B}.attn.hook_pattern`)) await site(`${B}.attn.hook_pattern`, l, pattern, s, batch * nHeads * t);
         await site(`${B}.attn.hook_z`, l, z, nHeads * hd);
         this.runGroup(p.o, z, rows, attnOut, scratch);
@@ -323,14 +369,20 @@ export class ResidentModel {
         if (mode === 'last' && t > 1) {
           per = 1;
           n = batch;
-          rt.write(w.lastIdx, Uint32Array.from({ length: batch }, (_, b) => b * t + t - 1));
+          rt.write(
+            w.lastIdx,
+            Uint32Array.from({ length: batch }, (_, b) => b * t + t - 1),
+          );
           src = w.last;
           ops.recordGatherRows(rt, h, w.lastIdx, batch, d, src);
         }
         logitsT = per === 1 ? w.lastLogits : w.logits;
         this.runGroup(this.unembed, src, n, logitsT, scratch);
       }
-      const got = await rt.read([...(logitsT ? [{ t: logitsT, length: (per === 1 ? batch : rows) * V }] : []), ...reads.map((r) => ({ t: r.t }))]);
+      const got = await rt.read([
+        ...(logitsT ? [{ t: logitsT, length: (per === 1 ? batch : rows) * V }] : []),
+        ...reads.map((r) => ({ t: r.t })),
+      ]);
       const logits = logitsT ? got[0].slice() : new Float32Array(0);
       const cached = logitsT ? got.slice(1) : got;
       reads.forEach((r, i) => runner.store(r.name, { data: cached[i].slice(), shape: r.shape }));
@@ -356,12 +408,25 @@ export class ResidentModel {
     const mlpW = this.layers[0]?.mlpIn.width ?? dMlp;
     const mk = (n: number, what: string) => rt.tensor(n, what);
     w = {
-      ids: mk(rows, 'ids'), cs: mk(rows * hd, 'rope tables'), pos: mk(rows, 'positions'), pe: mk(rows * d, 'position embedding'),
-      x: mk(rows * d, 'residual'), mid: mk(rows * d, 'residual mid'), h: mk(rows * d, 'normalized'), qkv: mk(rows * qkvW, 'qkv'),
-      z: mk(rows * nHeads * hd, 'z'), attnOut: mk(rows * d, 'attn out'), gu: mk(rows * mlpW, 'mlp in'), post: mk(rows * dMlp, 'mlp post'),
-      mlpOut: mk(rows * d, 'mlp out'), scratch: mk(rows * Math.max(d, dMlp, nHeads * hd), 'perm scratch'),
-      pattern: mk(batch * nHeads * t * cap, 'attention pattern'), lastIdx: mk(batch, 'last rows'), last: mk(batch * d, 'last normalized'),
-      lastLogits: mk(batch * V, 'logits'), logits: t > 1 ? mk(rows * V, 'logits') : mk(1, 'logits'),
+      ids: mk(rows, 'ids'),
+      cs: mk(rows * hd, 'rope tables'),
+      pos: mk(rows, 'positions'),
+      pe: mk(rows * d, 'position embedding'),
+      x: mk(rows * d, 'residual'),
+      mid: mk(rows * d, 'residual mid'),
+      h: mk(rows * d, 'normalized'),
+      qkv: mk(rows * qkvW, 'qkv'),
+      z: mk(rows * nHeads * hd, 'z'),
+      attnOut: mk(rows * d, 'attn out'),
+      gu: mk(rows * mlpW, 'mlp in'),
+      post: mk(rows * dMlp, 'mlp post'),
+      mlpOut: mk(rows * d, 'mlp out'),
+      scratch: mk(rows * Math.max(d, dMlp, nHeads * hd), 'perm scratch'),
+      pattern: mk(batch * nHeads * t * cap, 'attention pattern'),
+      lastIdx: mk(batch, 'last rows'),
+      last: mk(batch * d, 'last normalized'),
+      lastLogits: mk(batch * V, 'logits'),
+      logits: t > 1 ? mk(rows * V, 'logits') : mk(1, 'logits'),
     };
     this.workspaces.set(key, w);
     return w;
@@ -395,7 +460,17 @@ export class ResidentModel {
    * and map), runs every matching hook on the host and uploads the result; cached points are gathered at
    * the requested positions into a tensor read back with the logits.
    */
-  private async site(runner: HookRunner, reads: CacheRead[], name: string, layer: number | null, act: GpuTensor, width: number, batch: number, t: number, n: number): Promise<void> {
+  private async site(
+    runner: HookRunner,
+    reads: CacheRead[],
+    name: string,
+    layer: number | null,
+    act: GpuTensor,
+    width: number,
+    batch: number,
+    t: number,
+    n: number,
+  ): Promise<void> {
     const hooks = runner.matching(name);
     const rt = this.rt;
     if (hooks.length) {
@@ -418,7 +493,10 @@ export class ResidentModel {
     }
     const ps = runner.cachedPositions(name, t);
     const idx = rt.tensor(batch * ps.length, 'cache rows');
-    rt.write(idx, Uint32Array.from({ length: batch * ps.length }, (_, i) => Math.floor(i / ps.length) * t + ps[i % ps.length]));
+    rt.write(
+      idx,
+      Uint32Array.from({ length: batch * ps.length }, (_, i) => Math.floor(i / ps.length) * t + ps[i % ps.length]),
+    );
     const out = rt.tensor(batch * ps.length * width, `cache ${name}`);
     ops.recordGatherRows(rt, act, idx, batch * ps.length, width, out);
     reads.push({ name, t: out, shape: [batch, ps.length, width] });
@@ -435,11 +513,13 @@ export class ResidentModel {
   private recordOp(hk: Hook, act: GpuTensor, rows: number, width: number, step: number): void {
     const op = hk.op!;
     if (op.kind === 'projectOut') {
-      if (op.direction.length !== width) throw new RangeError(`hook '${hk.name}': direction has ${op.direction.length} values, activation width ${width}`);
+      if (op.direction.length !== width)
+        throw new RangeError(`hook '${hk.name}': direction has ${op.direction.length} values, activation width ${width}`);
       ops.recordProjectOut(this.rt, act, this.unit(op.direction), rows, width);
     } else {
       if (op.promptOnly && step !== 0) return;
-      if (op.vector.length !== width) throw new RangeError(`hook '${hk.name}': vector has ${op.vector.length} values, activation width ${width}`);
+      if (op.vector.length !== width)
+        throw new RangeError(`hook '${hk.name}': vector has ${op.vector.length} values, activation width ${width}`);
       ops.recordAddVector(this.rt, act, this.unit(op.vector), op.coeff, rows, width);
     }
   }
@@ -453,7 +533,8 @@ export class ResidentModel {
 }
 
 function assertFiniteLogits(a: Float32Array): void {
-  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) throw new NonFiniteError(`non-finite value ${a[i]} in logits at flat index ${i}`);
+  for (let i = 0; i < a.length; i++)
+    if (a[i] - a[i] !== 0) throw new NonFiniteError(`non-finite value ${a[i]} in logits at flat index ${i}`);
 }
 
 /** Same format, K, group size and zero-point kind, and no input permutation (as runtime-linear.ts). */

@@ -29,7 +29,14 @@ describe.skipIf(!available)('direction pipeline: webgpu vs wasm-simd', () => {
         const model = await loadModel(dir, { backend });
         // small profile: candidates at the last two layers only (tiny-chat's direction forms at the input of its last
         // block), no refusal filter; the same restriction on both backends keeps the comparison exact
-        return await runDirection(model, inputs, { nTrain: 8, nVal: 4, maxLayerFraction: 1.0, seed: 7, filter: false, include: (_pos: number, layer: number) => layer >= 4 });
+        return await runDirection(model, inputs, {
+          nTrain: 8,
+          nVal: 4,
+          maxLayerFraction: 1.0,
+          seed: 7,
+          filter: false,
+          include: (_pos: number, layer: number) => layer >= 4,
+        });
       } finally {
         backend.dispose();
       }

@@ -18,11 +18,19 @@ const backend: Backend | null = available ? await createBackend('webgpu') : null
 afterAll(() => backend?.dispose());
 
 describeShared('fixtures resident on webgpu (float64 goldens: 1e-4)', () => {
-  it.skipIf(!available).each([
-    'models/fixtures/qwen2', 'models/fixtures/llama3', 'models/fixtures/gpt2', 'models/fixtures/llama_f16',
-    'models/quantized/gptq4_g32_actorder', 'models/quantized/gptq8_g128_sym', 'models/quantized/awq4_g32',
-    'models/quantized/ct_w4a16_g32', 'models/stories260k',
-  ])('%s', async (rel) => {
+  it
+    .skipIf(!available)
+    .each([
+      'models/fixtures/qwen2',
+      'models/fixtures/llama3',
+      'models/fixtures/gpt2',
+      'models/fixtures/llama_f16',
+      'models/quantized/gptq4_g32_actorder',
+      'models/quantized/gptq8_g128_sym',
+      'models/quantized/awq4_g32',
+      'models/quantized/ct_w4a16_g32',
+      'models/stories260k',
+    ])('%s', async (rel) => {
     const dir = path.join(sharedDir!, rel);
     const model = await loadModel(dir, { backend: backend! });
     expect((model as unknown as { residentActive: boolean }).residentActive).toBe(true);

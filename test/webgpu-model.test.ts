@@ -65,9 +65,16 @@ describe.skipIf(!available)('tiny-chat resident on webgpu', () => {
       const g = openSafetensors(path.join(dir, 'golden', golden[pick[b]].file));
       try {
         const pad = r.padding[b];
-        expect(worstDiff(r.logits.subarray((b * T + pad) * V, (b + 1) * T * V), g.readF32('logits')), `logits prompt ${pick[b]}`).toBeLessThan(1e-3);
+        expect(
+          worstDiff(r.logits.subarray((b * T + pad) * V, (b + 1) * T * V), g.readF32('logits')),
+          `logits prompt ${pick[b]}`,
+        ).toBeLessThan(1e-3);
         for (let l = 0; l < gpu.config.nLayers; l++)
-          for (const [mine, theirs] of [['hook_resid_pre', 'resid_pre'], ['hook_resid_mid', 'resid_mid'], ['hook_resid_post', 'resid_post']]) {
+          for (const [mine, theirs] of [
+            ['hook_resid_pre', 'resid_pre'],
+            ['hook_resid_mid', 'resid_mid'],
+            ['hook_resid_post', 'resid_post'],
+          ]) {
             const act = r.cache.get(`blocks.${l}.${mine}`)!;
             expect(act.shape).toEqual([B, T, d]);
             const got = act.data.subarray((b * T + pad) * d, (b + 1) * T * d);
@@ -113,7 +120,15 @@ describe.skipIf(!available)('tiny-chat resident on webgpu', () => {
   it('a JavaScript hook still works on webgpu (read back, call, upload) and sees what the CPU sees', async () => {
     const d = ablationDirection(Float32Array.from({ length: gpu.config.dModel }, (_, i) => Math.sin(i)));
     const seen: number[] = [];
-    const jsHooks = [{ name: 'blocks.*.hook_resid_pre', fn: (a: Float32Array, ctx: { layer: number | null }) => { seen.push(ctx.layer!); projectOut(a, d); } }];
+    const jsHooks = [
+      {
+        name: 'blocks.*.hook_resid_pre',
+        fn: (a: Float32Array, ctx: { layer: number | null }) => {
+          seen.push(ctx.layer!);
+          projectOut(a, d);
+        },
+      },
+    ];
     const before = submits();
     const g = await gpu.forward(prompts, { hooks: jsHooks, logits: 'last', cache: ['blocks.5.hook_resid_post'], cachePositions: [-1] });
     expect(submits() - before).toBe(1 + gpu.config.nLayers); // one readback per hooked site, then the rest
@@ -131,10 +146,17 @@ describe.skipIf(!available)('tiny-chat resident on webgpu', () => {
       const be = await createBackend('webgpu');
       try {
         const before = be.resident!.allocated;
-        await expect(loadModel(dir, { backend: be })).rejects.toThrow(/needs 0\.0\d GiB of GPU memory for its f32 weights .* 0\.00 GiB \(GLASSBOX_GPU_MEMORY_MB\)/);
+        await expect(loadModel(dir, { backend: be })).rejects.toThrow(
+          /needs 0\.0\d GiB of GPU memory for its f32 weights .* 0\.00 GiB \(GLASSBOX_GPU_MEMORY_MB\)/,
+        );
         expect(be.resident!.allocated).toBe(before); // nothing was uploaded
         const m = await loadModel(dir, { backend: be, precision: 'int4' }); // ~3 MB: fits
-        await expect(m.forward(Array.from({ length: 8 }, () => new Array(300).fill(5)), { logits: 'none' })).rejects.toThrow(/KV cache of 8 x 300 tokens needs/);
+        await expect(
+          m.forward(
+            Array.from({ length: 8 }, () => new Array(300).fill(5)),
+            { logits: 'none' },
+          ),
+        ).rejects.toThrow(/KV cache of 8 x 300 tokens needs/);
         m.dispose();
       } finally {
         be.dispose();

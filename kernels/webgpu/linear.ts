@@ -79,13 +79,20 @@ export function uploadLinear(rt: WgpuRuntime, w: LinearWeight, what = 'linear'):
     const part: Part = { row0: r0, rows, w: rt.upload(packed, `${what} weight`), scales: null, zeros: null };
     if (w.format !== 'f32') {
       part.scales = rt.upload(w.scales.subarray(r0 * nG, (r0 + rows) * nG), `${what} scales`);
-      if (w.format === 'int4' && w.zeros) part.zeros = rt.upload(Float32Array.from(w.zeros.subarray(r0 * nG, (r0 + rows) * nG)), `${what} zeros`);
+      if (w.format === 'int4' && w.zeros)
+        part.zeros = rt.upload(Float32Array.from(w.zeros.subarray(r0 * nG, (r0 + rows) * nG)), `${what} zeros`);
     }
     parts.push(part);
   }
   return {
-    n: w.n, k: w.k, format: w.format, groupSize, symmetric: w.format === 'int4' && !w.zeros, parts,
-    perm: w.perm ? rt.upload(Uint32Array.from(w.perm), `${what} perm`) : null, bytes,
+    n: w.n,
+    k: w.k,
+    format: w.format,
+    groupSize,
+    symmetric: w.format === 'int4' && !w.zeros,
+    parts,
+    perm: w.perm ? rt.upload(Uint32Array.from(w.perm), `${what} perm`) : null,
+    bytes,
   };
 }
 
@@ -137,21 +144,26 @@ function linearShader(h: GpuLinear, hasBias: boolean, tt: number, serial: boolea
   // one scalar accumulator per token (no private array: dynamic indexing spills on some compilers)
   // tail tiles re-read the last token instead of branching in the inner loop (stores are guarded)
   const inner = toks.map((i) => (tt === 1 ? `a0 += wv * x[kk];` : `a${i} += wv * x[x${i} + kk];`)).join(' ');
-  const body = format === 'f32'
-    ? `for (var j = lane; j < KW; j += TPR) { let kk = j; ${deq} ${inner} }`
-    : `for (var j = lane; j < KW; j += TPR) {
+  const body =
+    format === 'f32'
+      ? `for (var j = lane; j < KW; j += TPR) { let kk = j; ${deq} ${inner} }`
+      : `for (var j = lane; j < KW; j += TPR) {
          let word = w[base + j];
          for (var e = 0u; e < ${per}u; e++) {
            let kk = j * ${per}u + e;
            if (kk < K) { ${deq} ${inner} }
          }
        }`;
-  const store = (src: (i: number) => string) => toks.map((i) => `if (${i}u < tn) { y[(t0 + ${i}u) * p.d + p.c + n] = ${src(i)}${hasBias ? ' + bias[p.e + n]' : ''}; }`).join('\n      ');
-  const reduce = tpr === 1
-    ? `if (n < p.b) {
+  const store = (src: (i: number) => string) =>
+    toks
+      .map((i) => `if (${i}u < tn) { y[(t0 + ${i}u) * p.d + p.c + n] = ${src(i)}${hasBias ? ' + bias[p.e + n]' : ''}; }`)
+      .join('\n      ');
+  const reduce =
+    tpr === 1
+      ? `if (n < p.b) {
       ${store((i) => `a${i}`)}
     }`
-    : `${toks.map((i) => `red[${i}u * 64u + lid] = a${i};`).join(' ')}
+      : `${toks.map((i) => `red[${i}u * 64u + lid] = a${i};`).join(' ')}
   workgroupBarrier();
   for (var s = TPR / 2u; s > 0u; s >>= 1u) {
     if (lane < s) { ${toks.map((i) => `red[${i}u * 64u + lid] += red[${i}u * 64u + lid + s];`).join(' ')} }
@@ -211,7 +223,15 @@ export interface LinearOut {
   scratch?: GpuTensor;
 }
 
-export function recordLinear(rt: WgpuRuntime, h: GpuLinear, x: GpuTensor, rows: number, y: GpuTensor, bias: GpuTensor | null, o: LinearOut = {}): void {
+export function recordLinear(
+  rt: WgpuRuntime,
+  h: GpuLinear,
+  x: GpuTensor,
+  rows: number,
+  y: GpuTensor,
+  bias: GpuTensor | null,
+  o: LinearOut = {},
+): void {
   const width = o.width ?? h.n;
   const col = o.col ?? 0;
   const scratch = o.scratch;
@@ -236,6 +256,10 @@ export function recordLinear(rt: WgpuRuntime, h: GpuLinear, x: GpuTensor, rows: 
     ts.push(y);
     const groups = Math.ceil(part.rows / rpw);
     const gx = Math.min(groups, GRID_X);
-    rt.dispatch(code, ts, { u: [rows, part.rows, col + part.row0, width, part.row0] }, [gx, Math.ceil(groups / GRID_X), Math.ceil(rows / tt)]);
+    rt.dispatch(code, ts, { u: [rows, part.rows, col + part.row0, width, part.row0] }, [
+      gx,
+      Math.ceil(groups / GRID_X),
+      Math.ceil(rows / tt),
+    ]);
   }
 }

@@ -54,7 +54,9 @@ ${ELEM_HEAD}
 
 /** y = a + b over n elements. */
 export function recordAdd(rt: WgpuRuntime, a: GpuTensor, b: GpuTensor, y: GpuTensor, n: number): void {
-  need(a, n, 'add a'); need(b, n, 'add b'); need(y, n, 'add y');
+  need(a, n, 'add a');
+  need(b, n, 'add b');
+  need(y, n, 'add y');
   rt.dispatch(ADD, [a, b, y], { u: [n] }, grid256(n));
 }
 
@@ -72,7 +74,8 @@ ${ELEM_HEAD}
 
 /** y [rows, M] = silu(gate) · up, from gu [rows, 2M] holding gate | up per row. */
 export function recordSiluGate(rt: WgpuRuntime, gu: GpuTensor, y: GpuTensor, rows: number, m: number): void {
-  need(gu, rows * 2 * m, 'siluGate input'); need(y, rows * m, 'siluGate output');
+  need(gu, rows * 2 * m, 'siluGate input');
+  need(y, rows * m, 'siluGate output');
   rt.dispatch(SILU_GATE, [gu, y], { u: [rows * m, m] }, grid256(rows * m));
 }
 
@@ -89,7 +92,8 @@ ${ELEM_HEAD}
 
 /** GPT-2 gelu_new elementwise. */
 export function recordGelu(rt: WgpuRuntime, x: GpuTensor, y: GpuTensor, n: number): void {
-  need(x, n, 'gelu x'); need(y, n, 'gelu y');
+  need(x, n, 'gelu x');
+  need(y, n, 'gelu y');
   rt.dispatch(GELU, [x, y], { u: [n] }, grid256(n));
 }
 
@@ -126,8 +130,19 @@ ${SERIAL_HEAD}
   for (var c = 0u; c < p.b; c++) { y[o + c] = x[o + c] * inv * select(w[c], 1.0 + w[c], p.c != 0u); }
 }`;
 
-export function recordRmsNorm(rt: WgpuRuntime, x: GpuTensor, w: GpuTensor, y: GpuTensor, rows: number, d: number, eps: number, addOne = false): void {
-  need(x, rows * d, 'rmsNorm x'); need(w, d, 'rmsNorm weight'); need(y, rows * d, 'rmsNorm y');
+export function recordRmsNorm(
+  rt: WgpuRuntime,
+  x: GpuTensor,
+  w: GpuTensor,
+  y: GpuTensor,
+  rows: number,
+  d: number,
+  eps: number,
+  addOne = false,
+): void {
+  need(x, rows * d, 'rmsNorm x');
+  need(w, d, 'rmsNorm weight');
+  need(y, rows * d, 'rmsNorm y');
   if (rt.serial) return rt.dispatch(RMS_SERIAL, [x, w, y], { u: [rows, d, addOne ? 1 : 0], f: [eps] }, serialGrid(rows));
   rt.dispatch(RMS, [x, w, y], { u: [rows, d, addOne ? 1 : 0], f: [eps] }, rowGrid(rows));
 }
@@ -169,8 +184,20 @@ ${SERIAL_HEAD}
   for (var c = 0u; c < p.b; c++) { y[o + c] = (x[o + c] - mean) * inv * w[c] + bb[c]; }
 }`;
 
-export function recordLayerNorm(rt: WgpuRuntime, x: GpuTensor, w: GpuTensor, b: GpuTensor, y: GpuTensor, rows: number, d: number, eps: number): void {
-  need(x, rows * d, 'layerNorm x'); need(w, d, 'layerNorm weight'); need(b, d, 'layerNorm bias'); need(y, rows * d, 'layerNorm y');
+export function recordLayerNorm(
+  rt: WgpuRuntime,
+  x: GpuTensor,
+  w: GpuTensor,
+  b: GpuTensor,
+  y: GpuTensor,
+  rows: number,
+  d: number,
+  eps: number,
+): void {
+  need(x, rows * d, 'layerNorm x');
+  need(w, d, 'layerNorm weight');
+  need(b, d, 'layerNorm bias');
+  need(y, rows * d, 'layerNorm y');
   if (rt.serial) return rt.dispatch(LAYER_SERIAL, [x, w, b, y], { u: [rows, d], f: [eps] }, serialGrid(rows));
   rt.dispatch(LAYER, [x, w, b, y], { u: [rows, d], f: [eps] }, rowGrid(rows));
 }
@@ -208,7 +235,8 @@ export function uploadTable(rt: WgpuRuntime, table: Float32Array, d: number, wha
 
 /** y [n, d] = table rows at ids (u32 tensor of n ids, each < V). */
 export function recordEmbedding(rt: WgpuRuntime, table: GpuTable, ids: GpuTensor, n: number, y: GpuTensor): void {
-  need(ids, n, 'embedding ids'); need(y, n * table.d, 'embedding y');
+  need(ids, n, 'embedding ids');
+  need(y, n * table.d, 'embedding y');
   for (const part of table.parts)
     rt.dispatch(EMBED, [part.t, ids, y], { u: [n * table.d, table.d, part.row0, part.rows] }, grid256(n * table.d));
 }
@@ -238,8 +266,18 @@ ${ELEM_HEAD}
  * `width`). cs [rows, hd] holds cos (first half) and sin (second half) of each row's angles, computed by
  * the caller in f32 as HF does (ropeTables).
  */
-export function recordRope(rt: WgpuRuntime, x: GpuTensor, cs: GpuTensor, rows: number, heads: number, hd: number, width: number, col: number): void {
-  need(x, rows * width, 'rope x'); need(cs, rows * hd, 'rope cos/sin');
+export function recordRope(
+  rt: WgpuRuntime,
+  x: GpuTensor,
+  cs: GpuTensor,
+  rows: number,
+  heads: number,
+  hd: number,
+  width: number,
+  col: number,
+): void {
+  need(x, rows * width, 'rope x');
+  need(cs, rows * hd, 'rope cos/sin');
   const n = rows * heads * (hd / 2);
   rt.dispatch(ROPE, [x, cs], { u: [n, heads, hd, width, col] }, grid256(n));
 }
@@ -284,10 +322,22 @@ export interface KvLayout {
 }
 
 /** Writes the T new keys/values of every row (columns kCol / vCol of qkv [batch·T, width]) at slot `at`. */
-export function recordKvWrite(rt: WgpuRuntime, qkv: GpuTensor, kc: GpuTensor, vc: GpuTensor, kv: KvLayout, t: number, at: number, width: number, kCol: number, vCol: number): void {
+export function recordKvWrite(
+  rt: WgpuRuntime,
+  qkv: GpuTensor,
+  kc: GpuTensor,
+  vc: GpuTensor,
+  kv: KvLayout,
+  t: number,
+  at: number,
+  width: number,
+  kCol: number,
+  vCol: number,
+): void {
   const kvw = kv.nKvHeads * kv.headDim;
   if (at + t > kv.cap) throw new ShapeError(`webgpu KV cache full: ${at} + ${t} > ${kv.cap}`);
-  need(kc, kv.batch * kv.cap * kvw, 'kv cache'); need(vc, kv.batch * kv.cap * kvw, 'kv cache');
+  need(kc, kv.batch * kv.cap * kvw, 'kv cache');
+  need(vc, kv.batch * kv.cap * kvw, 'kv cache');
   const n = kv.batch * t * kvw;
   rt.dispatch(KV_WRITE, [qkv, kc, vc], { u: [n, t, kv.cap, at, kvw, width, kCol, vCol] }, grid256(n));
 }
@@ -450,10 +500,18 @@ export function recordAttention(rt: WgpuRuntime, a: AttentionCall): void {
   need(a.mask, kv.batch * kv.cap, 'attention mask');
   const groups = kv.batch * nHeads * t;
   if (rt.serial)
-    return rt.dispatch(ATTENTION_SERIAL, [a.qkv, a.kc, a.vc, a.mask, a.pattern, a.z],
-      { u: [t, s, kv.cap, nHeads, kv.nKvHeads, kv.headDim, a.width, kv.batch], f: [a.scale] }, serialGrid(groups));
-  rt.dispatch(ATTENTION, [a.qkv, a.kc, a.vc, a.mask, a.pattern, a.z],
-    { u: [t, s, kv.cap, nHeads, kv.nKvHeads, kv.headDim, a.width, kv.batch], f: [a.scale] }, rowGrid(groups));
+    return rt.dispatch(
+      ATTENTION_SERIAL,
+      [a.qkv, a.kc, a.vc, a.mask, a.pattern, a.z],
+      { u: [t, s, kv.cap, nHeads, kv.nKvHeads, kv.headDim, a.width, kv.batch], f: [a.scale] },
+      serialGrid(groups),
+    );
+  rt.dispatch(
+    ATTENTION,
+    [a.qkv, a.kc, a.vc, a.mask, a.pattern, a.z],
+    { u: [t, s, kv.cap, nHeads, kv.nKvHeads, kv.headDim, a.width, kv.batch], f: [a.scale] },
+    rowGrid(groups),
+  );
 }
 
 const PROJECT_OUT = `${PARAMS_WGSL}
@@ -485,7 +543,8 @@ ${SERIAL_HEAD}
 }`;
 
 export function recordProjectOut(rt: WgpuRuntime, x: GpuTensor, dir: GpuTensor, rows: number, d: number): void {
-  need(x, rows * d, 'projectOut x'); need(dir, d, 'projectOut direction');
+  need(x, rows * d, 'projectOut x');
+  need(dir, d, 'projectOut direction');
   if (rt.serial) return rt.dispatch(PROJECT_OUT_SERIAL, [x, dir], { u: [rows, d] }, serialGrid(rows));
   rt.dispatch(PROJECT_OUT, [x, dir], { u: [rows, d] }, rowGrid(rows));
 }
@@ -501,7 +560,8 @@ ${ELEM_HEAD}
 
 /** In place: every row += coeff · v (activation addition). */
 export function recordAddVector(rt: WgpuRuntime, x: GpuTensor, v: GpuTensor, coeff: number, rows: number, d: number): void {
-  need(x, rows * d, 'addVector x'); need(v, d, 'addVector vector');
+  need(x, rows * d, 'addVector x');
+  need(v, d, 'addVector vector');
   rt.dispatch(ADD_VECTOR, [x, v], { u: [rows * d, d], f: [coeff] }, grid256(rows * d));
 }
 
@@ -518,6 +578,7 @@ ${ELEM_HEAD}
 
 /** y[at + i·d ..] = x rows idx[i] (n of them, width d): last-position logits input, cached positions. */
 export function recordGatherRows(rt: WgpuRuntime, x: GpuTensor, idx: GpuTensor, n: number, d: number, y: GpuTensor, at = 0): void {
-  need(idx, n, 'gatherRows index'); need(y, at + n * d, 'gatherRows y');
+  need(idx, n, 'gatherRows index');
+  need(y, at + n * d, 'gatherRows y');
   rt.dispatch(GATHER_ROWS, [x, idx, y], { u: [n * d, d, at] }, grid256(n * d));
 }

@@ -33,7 +33,11 @@ export interface Params {
 
 /** A GPU-resident f32 (or u32) array; `length` counts 4-byte elements. */
 export class GpuTensor {
-  constructor(readonly buffer: GPUBuffer, readonly length: number, readonly id: number) {}
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly length: number,
+    readonly id: number,
+  ) {}
   get bytes(): number {
     return this.length * 4;
   }
@@ -67,7 +71,10 @@ export class WgpuRuntime {
    */
   serial: boolean;
 
-  private constructor(readonly device: GPUDevice, readonly adapter: WebgpuAdapterInfo) {
+  private constructor(
+    readonly device: GPUDevice,
+    readonly adapter: WebgpuAdapterInfo,
+  ) {
     const env = process.env.GLASSBOX_WEBGPU_SERIAL;
     this.serial = env === '1' ? true : env === '0' ? false : adapter.software;
     this.arenaBytes = new ArrayBuffer(SLOT * 256);
@@ -95,7 +102,10 @@ export class WgpuRuntime {
 
   get limits(): { maxBinding: number; maxWorkgroups: number } {
     const l = this.device.limits;
-    return { maxBinding: Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize, this.bindingCap), maxWorkgroups: l.maxComputeWorkgroupsPerDimension };
+    return {
+      maxBinding: Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize, this.bindingCap),
+      maxWorkgroups: l.maxComputeWorkgroupsPerDimension,
+    };
   }
 
   private makeArena(slots: number): GPUBuffer {
@@ -107,7 +117,10 @@ export class WgpuRuntime {
     const bytes = Math.max(4, length * 4);
     if (bytes > this.limits.maxBinding)
       throw new ShapeError(`webgpu: ${what} needs ${bytes} bytes, over this device's ${this.limits.maxBinding}-byte storage binding limit`);
-    const buffer = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const buffer = this.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
     this.allocated += bytes;
     this.peakAllocated = Math.max(this.peakAllocated, this.allocated);
     return new GpuTensor(buffer, length, nextId++);
@@ -122,7 +135,8 @@ export class WgpuRuntime {
 
   /** Overwrites `t` from element `offset` on (queue order: before the next submit's dispatches). */
   write(t: GpuTensor, data: Float32Array | Uint32Array | Int32Array, offset = 0): void {
-    if (offset + data.length > t.length) throw new ShapeError(`webgpu: write of ${data.length} at ${offset} overflows a tensor of ${t.length}`);
+    if (offset + data.length > t.length)
+      throw new ShapeError(`webgpu: write of ${data.length} at ${offset} overflows a tensor of ${t.length}`);
     if (data.length) this.device.queue.writeBuffer(t.buffer, offset * 4, data.buffer, data.byteOffset, data.byteLength);
   }
 
@@ -154,7 +168,8 @@ export class WgpuRuntime {
   dispatch(code: string, tensors: GpuTensor[], params: Params, groups: [number, number, number]): void {
     if (groups[0] === 0 || groups[1] === 0 || groups[2] === 0) return;
     const max = this.limits.maxWorkgroups;
-    if (groups.some((g) => g > max)) throw new ShapeError(`webgpu: dispatch of ${groups.join('x')} workgroups exceeds the device's ${max} per dimension`);
+    if (groups.some((g) => g > max))
+      throw new ShapeError(`webgpu: dispatch of ${groups.join('x')} workgroups exceeds the device's ${max} per dimension`);
     const pl = this.pipeline(code);
     if ((this.slot + 1) * SLOT > this.arenaBytes.byteLength) this.growArena();
     const u = new Uint32Array(this.arenaBytes, this.slot * SLOT, 16);

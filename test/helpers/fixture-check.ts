@@ -15,9 +15,11 @@ export async function checkFixture(model: Model, golden: string, tol: number): P
   const ids = idsOf(g.readRaw('input_ids') as Int32Array, g.info('input_ids').shape);
   const L = model.config.nLayers;
   const r = await model.forward(ids, { cache: ['blocks.*.hook_resid_post', 'blocks.0.hook_resid_pre', 'ln_final.hook_normalized'] });
-  if (g.has('embeddings')) expect(maxAbsDiff(r.cache.get('blocks.0.hook_resid_pre')!.data, g.readF32('embeddings')), 'embeddings').toBeLessThan(tol);
+  if (g.has('embeddings'))
+    expect(maxAbsDiff(r.cache.get('blocks.0.hook_resid_pre')!.data, g.readF32('embeddings')), 'embeddings').toBeLessThan(tol);
   for (let l = 0; l < L; l++)
-    if (g.has(`hidden.${l}`)) expect(maxAbsDiff(r.cache.get(`blocks.${l}.hook_resid_post`)!.data, g.readF32(`hidden.${l}`)), `hidden.${l}`).toBeLessThan(tol);
+    if (g.has(`hidden.${l}`))
+      expect(maxAbsDiff(r.cache.get(`blocks.${l}.hook_resid_post`)!.data, g.readF32(`hidden.${l}`)), `hidden.${l}`).toBeLessThan(tol);
   expect(maxAbsDiff(r.cache.get('ln_final.hook_normalized')!.data, g.readF32('final_norm')), 'final_norm').toBeLessThan(tol);
   expect(maxAbsDiff(r.logits, g.readF32('logits')), 'logits').toBeLessThan(tol);
   if (g.has('rope.inv_freq')) {
