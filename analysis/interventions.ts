@@ -41,7 +41,8 @@ export const ABLATION_POINTS = ['blocks.*.hook_resid_pre', 'blocks.*.hook_attn_o
 export function ablationHooks(r: ArrayLike<number>): Hook[] {
   const d = ablationDirection(r);
   const fn = (act: Float32Array) => projectOut(act, d);
-  return ABLATION_POINTS.map((name) => ({ name, fn }));
+  // `op` declares the same computation so a device backend (webgpu) runs it as a kernel, without a readback.
+  return ABLATION_POINTS.map((name) => ({ name, fn, op: { kind: 'projectOut' as const, direction: d } }));
 }
 
 export interface AdditionOptions {
@@ -60,5 +61,6 @@ export function additionHook(r: ArrayLike<number>, layer: number, opts: Addition
       if (opts.promptOnly && ctx.step !== 0) return;
       addVector(act, v, coeff);
     },
+    op: { kind: 'addVector', vector: v, coeff, promptOnly: !!opts.promptOnly },
   };
 }

@@ -3,6 +3,9 @@
  * tiny-chat model and on a synthetic Qwen2.5-0.5B-shaped model (hidden 896, 24 layers, 14/2 heads,
  * intermediate 4864, vocab 151936, tied; seeded random weights generated here, never stored).
  * Each configuration runs in its own child process so that its peak RSS is its own.
+ * With --backend webgpu the model runs resident on the device (models/resident.ts); rows then also carry
+ * the adapter, GPU memory (weights, and the peak during the run incl. KV cache and activations) and submits
+ * per decode step. On a software adapter (SwiftShader) the numbers say nothing about GPU speed.
  *
  *   npm run bench:decode [-- --json] [--models tiny-chat,qwen0.5b,llama1b] [--precisions f32,int8,int4]
  *                        [--prompt 32] [--tokens 32] [--backend NAME]
@@ -12,15 +15,16 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { projectRootFrom } from './root.ts';
+import { describeAdapter } from '../kernels/gpujs/webgpu.ts';
 import { createBackend } from '../kernels/select.ts';
-import type { BackendName } from '../kernels/types.ts';
+import type { Backend, BackendName } from '../kernels/types.ts';
 import { DecoderModel } from '../models/decoder-model.ts';
 import { loadModel } from '../models/load.ts';
 import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { Model, WeightPrecision } from '../models/types.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const TINY = path.resolve(here, '../models/tiny-chat');
+const TINY = path.join(projectRootFrom(import.meta.url), 'models/tiny-chat');
 
 interface Row {
   model: string;
@@ -33,6 +37,12 @@ interface Row {
   decodeTokens: number;
   decodeTokensPerS: number;
   peakRssMB: number;
+  /** webgpu: the adapter, whether the model ran resident, GPU MB (weights; peak), submits per decode step. */
+  adapter?: string;
+  resident?: boolean;
+  gpuWeightsMB?: number;
+  gpuPeakMB?: number;
+  submitsPerDecodeStep?: number;
 }
 
 async function build(name: string, precision: WeightPrecision, backendName?: BackendName): Promise<Model> {
@@ -54,6 +64,10 @@ async function build(name: string, precision: WeightPrecision, backendName?: Bac
   throw new Error(`unknown model ${name} (tiny-chat, qwen0.5b, llama1b)`);
 }
 
+function backendOf(model: Model): Backend | undefined {
+  return (model as unknown as { backend?: Backend }).backend;
+}
+
 async function runOne(name: string, precision: WeightPrecision, promptLen: number, tokens: number, backendName?: BackendName): Promise<Row> {
   const t0 = performance.now();
   const model = await build(name, precision, backendName);
@@ -61,8 +75,18 @@ async function runOne(name: string, precision: WeightPrecision, promptLen: numbe
   const V = model.config.vocabSize;
   const prompt = Array.from({ length: promptLen }, (_, i) => (i * 7919 + 13) % V);
   await model.generate([prompt.slice(0, 4)], { maxNewTokens: 2, stopTokens: [] }); // warm-up (kernel compile, pools)
+  const rt = backendOf(model)?.resident;
+  const submits0 = rt?.submits ?? 0;
   const g = await model.generate([prompt], { maxNewTokens: tokens, stopTokens: [], checkFinite: true });
+  const gpu = rt
+    ? {
+      adapter: describeAdapter(rt.adapter), resident: (model as DecoderModel).residentActive,
+      gpuWeightsMB: ((model as unknown as { resident: { weightBytes: number } | null }).resident?.weightBytes ?? 0) / 2 ** 20,
+      gpuPeakMB: rt.peakAllocated / 2 ** 20, submitsPerDecodeStep: (rt.submits - submits0 - 1) / Math.max(tokens - 1, 1),
+    }
+    : {};
   const row: Row = {
+    ...gpu,
     model: name, precision, backend: model.backendName, threads: 0, loadS,
     promptTokens: promptLen, prefillTokensPerS: promptLen / (g.prefillMs / 1000),
     // The last token needs no forward pass: tokens - 1 decode steps.
@@ -95,7 +119,9 @@ if (o.one) {
 const rows: Row[] = [];
 for (const m of o.models.split(','))
   for (const p of o.precisions.split(',')) {
-    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', `${m}:${p}`, '--prompt', o.prompt, '--tokens', o.tokens];
+    // the esbuild bundle (bench/device/, GPU machines without node_modules) runs without tsx
+    const self = fileURLToPath(import.meta.url);
+    const args = [...(self.endsWith('.mjs') ? [] : ['--import', 'tsx']), self, '--one', `${m}:${p}`, '--prompt', o.prompt, '--tokens', o.tokens];
     if (o.backend) args.push('--backend', o.backend);
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
     const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -107,7 +133,8 @@ for (const m of o.models.split(','))
     const row = JSON.parse(line) as Row;
     rows.push(row);
     if (!o.json)
-      process.stderr.write(`${m.padEnd(10)} ${p.padEnd(5)} ${row.backend}: load ${row.loadS.toFixed(1)} s, prefill ${row.prefillTokensPerS.toFixed(1)} tok/s (${row.promptTokens}), decode ${row.decodeTokensPerS.toFixed(2)} tok/s (${row.decodeTokens}), peak RSS ${row.peakRssMB.toFixed(0)} MB\n`);
+      process.stderr.write(`${m.padEnd(10)} ${p.padEnd(5)} ${row.backend}: load ${row.loadS.toFixed(1)} s, prefill ${row.prefillTokensPerS.toFixed(1)} tok/s (${row.promptTokens}), decode ${row.decodeTokensPerS.toFixed(2)} tok/s (${row.decodeTokens}), peak RSS ${row.peakRssMB.toFixed(0)} MB${row.adapter ? `, adapter ${row.adapter}, GPU weights ${row.gpuWeightsMB!.toFixed(0)} MB, GPU peak ${row.gpuPeakMB!.toFixed(0)} MB, ${row.submitsPerDecodeStep!.toFixed(2)} submits/step` : ''}\n`);
   }
-const result = { loadavg: loadavg(), note: 'shared 2-core machine: numbers are noisy', rows };
+const adapter = rows.find((r) => r.adapter)?.adapter ?? 'none (no webgpu row)';
+const result = { loadavg: loadavg(), adapter, note: 'shared 2-core machine: numbers are noisy', rows };
 if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);

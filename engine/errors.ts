@@ -30,3 +30,6 @@ export class InterruptedError extends GlassboxError {}
 
 /** Arrays handed to a kernel disagree with the dims it was given (names the op and the argument). */
 export class ShapeError extends GlassboxError {}
+
+/** A model (or its KV cache) does not fit the GPU's memory; the message names the sizes. */
+export class GpuMemoryError extends GlassboxError {}

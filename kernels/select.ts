@@ -1,12 +1,14 @@
 /**
  * Backend selection. Order of precedence: an explicit name, then GLASSBOX_BACKEND, then the automatic
- * choice: the wasm SIMD kernels, else (only if that module fails to load) the plain-TS reference.
- * webgpu is opt-in (GLASSBOX_BACKEND=webgpu): its kernels are correct and a single matmul is fast on a GPU,
- * but every op is a separate gpu.js call with an upload and a readback, so whole-model decode measured
- * 20x slower than wasm-simd on an H100 machine (bench/results/webgpu-model-h100.json) — choosing it
- * automatically would slow down every user with a GPU. Backend modules are imported lazily, so choosing
- * one never loads the others (gpu.js and Dawn are not loaded unless a gpu.js backend is asked for).
+ * choice: webgpu where a HARDWARE WebGPU adapter answers (models then run resident on the device,
+ * models/resident.ts), else the wasm SIMD kernels, else (only if that module fails to load) the plain-TS
+ * reference. A software adapter (SwiftShader, lavapipe/llvmpipe, a fallback adapter) is never chosen
+ * automatically: it is correct but slower than wasm-simd; asking for webgpu by name still uses one.
+ * On Linux a hardware adapter needs a GPU device node (/dev/dri/renderD*, /dev/nvidia*): without one the
+ * probe is skipped (no 18 MB Dawn load, no Vulkan warnings). GLASSBOX_NO_WEBGPU=1 also skips it.
+ * Backend modules are imported lazily, so choosing one never loads the others.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { UsageError } from '../engine/errors.ts';
 import type { Backend, BackendName } from './types.ts';
 import { createReferenceBackend } from './reference/backend.ts';
@@ -45,20 +47,46 @@ function loadWasm() {
   return wasmLoad;
 }
 
+/** Whether this machine could have a hardware GPU adapter (Linux: a DRM render node or an NVIDIA device). */
+export function gpuDeviceNodePresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  if (existsSync('/dev/nvidia0')) return true;
+  try {
+    return readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
+
+let hardwareGpu: boolean | null = null;
+
+/** Probes (once) for a hardware WebGPU adapter; false without a GPU device node or with GLASSBOX_NO_WEBGPU=1. */
+export async function hardwareWebgpuPresent(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  if (env.GLASSBOX_NO_WEBGPU === '1' || !gpuDeviceNodePresent()) return false;
+  if (hardwareGpu === null) {
+    const { hardwareWebgpuAdapter } = await import('./gpujs/webgpu.ts');
+    hardwareGpu = (await hardwareWebgpuAdapter()) !== null;
+  }
+  return hardwareGpu;
+}
+
 /**
  * The backend createBackend() would pick, answered synchronously from what is known so far: the env
- * override, else wasm-simd unless its module already failed to load, else reference.
+ * override, else webgpu if a hardware adapter was already found, else wasm-simd unless its module already
+ * failed to load, else reference.
  */
 export function defaultBackendName(env: NodeJS.ProcessEnv = process.env): BackendName {
   const fromEnv = envBackendName(env);
   if (fromEnv) return fromEnv;
+  if (hardwareGpu && env.GLASSBOX_NO_WEBGPU !== '1') return 'webgpu';
   return wasmSimdPresent() ? 'wasm-simd' : 'reference';
 }
 
-/** Like defaultBackendName(), after loading the wasm module (once). */
+/** Like defaultBackendName(), after probing for a hardware WebGPU adapter and loading the wasm module (once). */
 export async function resolveBackendName(env: NodeJS.ProcessEnv = process.env): Promise<BackendName> {
   const fromEnv = envBackendName(env);
   if (fromEnv) return fromEnv;
+  if (await hardwareWebgpuPresent(env)) return 'webgpu';
   await loadWasm();
   return defaultBackendName(env);
 }

@@ -16,6 +16,8 @@
  *    input columns; y = main·x + outlier·x[outlierCols]. Backends run it as two of the layouts above.
  */
 
+import type { WgpuRuntime } from './webgpu/runtime.ts';
+
 export type LinearWeight = F32Weight | Bf16Weight | Int8Weight | Int4Weight;
 
 export interface F32Weight {
@@ -111,6 +113,11 @@ export interface AttentionArgs {
 export interface Backend {
   readonly name: BackendName;
   readonly threads: number;
+  /**
+   * webgpu only: the device runtime on which models/resident.ts keeps a whole model (weights, activations,
+   * KV cache) and records each forward step as one submit. The per-op methods below still work.
+   */
+  readonly resident?: WgpuRuntime;
   uploadLinear(w: LinearWeight): LinearHandle;
   /** x [T, K] -> [T, N]. */
   linear(h: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array | Promise<Float32Array>;

@@ -26,6 +26,7 @@ import type {
 } from './types.ts';
 import type { NormWeights, WeightProvider } from './weight-provider.ts';
 import { cloneProvider } from './clone.ts';
+import { checkResidentFits, GpuKv, ResidentModel, residentSupports } from './resident.ts';
 
 export interface BuildOptions {
   backend: Backend;
@@ -90,6 +91,10 @@ export class DecoderModel implements Model {
   /** True when the unembedding is the embedding array itself (tied, f32). */
   private unembedIsEmbed = false;
   private readonly invFreq: Float32Array | null;
+  /** webgpu: the whole model on the device (models/resident.ts); null elsewhere or when unsupported. */
+  private resident: ResidentModel | null = null;
+  /** A weight changed since the resident copy was built: rebuilt before the next run. */
+  private residentStale = false;
   private readonly allowLongContext: boolean;
   /** The family's embedding, block and context rule (models/family.ts). */
   private readonly family: FamilyDescriptor;
@@ -118,6 +123,12 @@ export class DecoderModel implements Model {
     if (this.allowLongContext && this.family.contextLimit === 'max-positions')
       throw new UsageError(`allowLongContext: ${cfg.modelType} has learned position embeddings (${cfg.maxPositions} rows); it cannot run past them`);
     this.finalNorm = provider.finalNorm();
+    if (opts.backend.resident) {
+      // Refuse a model the GPU cannot hold before reading its layers (the precision of a pre-quantized
+      // checkpoint is that of its first Linear).
+      const first = this.loadPrecision ?? precisionOf([provider.linear(0, 'q').weight.format]);
+      checkResidentFits(opts.backend.resident, cfg, first);
+    }
     for (let l = 0; l < cfg.nLayers; l++) {
       const lin = {} as Record<LinearRole, ModelLinear | null>;
       for (const role of ROLES) {
@@ -130,6 +141,7 @@ export class DecoderModel implements Model {
     this.setUnembeddingFrom(provider.unembedding(), this.loadPrecision);
     const formats = this.layers.flatMap((p) => ROLES.flatMap((r) => (p.lin![r] ? [p.lin![r]!.weight.format] : [])));
     this.precision = precisionOf(formats);
+    this.buildResident();
     if (opts.retainWeights === false) {
       for (const p of this.layers) p.lin = null;
       this.unembedWeight = null;
@@ -141,29 +153,86 @@ export class DecoderModel implements Model {
     return allHookNames(this.config.nLayers, this.posEmbed !== null);
   }
 
+  /** Whether this call runs resident on the device (see models/resident.ts for what does not). */
+  get residentActive(): boolean {
+    return this.resident !== null;
+  }
+
+  private buildResident(): void {
+    const rt = this.backend.resident;
+    if (!rt) return;
+    this.resident?.dispose();
+    this.resident = null;
+    this.residentStale = false;
+    const layers = this.layers.map((p) => ({ attnNorm: p.attnNorm, mlpNorm: p.mlpNorm, lin: p.lin! }));
+    const unembed = this.unembedWeight ?? (this.unembedIsEmbed ? { format: 'f32' as const, n: this.config.vocabSize, k: this.config.dModel, w: this.embed } : null);
+    if (!unembed || layers.some((l) => !l.lin) || !residentSupports({ layers, unembed })) return;
+    this.resident = new ResidentModel(rt, {
+      cfg: this.config, embed: this.embed, posEmbed: this.posEmbed, finalNorm: this.finalNorm, layers, unembed, invFreq: this.invFreq,
+    });
+  }
+
+  /** The resident model for a call with these hooks, or null (per-op path): JS hooks that edit hook_pattern need it. */
+  private residentFor(hooks: GenerateOptions['hooks']): ResidentModel | null {
+    if (this.residentStale) this.buildResident();
+    if (!this.resident) return null;
+    const js = (hooks ?? []).filter((h) => !h.op);
+    if (js.length) {
+      const probe = new HookRunner({ hooks: js, checkFinite: false, positions: new Int32Array(0), step: 0 });
+      for (let l = 0; l < this.config.nLayers; l++) if (probe.matching(`blocks.${l}.attn.hook_pattern`).length) return null;
+    }
+    return this.resident;
+  }
+
+  private markStale(): void {
+    if (this.backend.resident) this.residentStale = true;
+  }
+
   async forward(prompts: number[][], opts: ForwardOptions = {}): Promise<ForwardResult> {
     const pb = leftPad(prompts, this.padId(), this.config.vocabSize);
     this.checkContext(pb.len - Math.min(...pb.padding));
-    const kv = this.newCache(pb.batch, pb.len);
-    const runner = new HookRunner({
-      hooks: opts.hooks, cacheGlobs: opts.cache, cachePositions: opts.cachePositions, checkFinite: opts.checkFinite ?? true,
-      positions: pb.positions, step: 0,
-    });
-    const out = await this.step(kv, runner, { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }, opts.logits ?? 'all', opts.checkFinite ?? true);
-    return { ...out, cache: runner.cache, padding: pb.padding };
+    const gpu = this.residentFor(opts.hooks);
+    const kv = gpu ? gpu.newKv(pb.batch, pb.len) : this.newCache(pb.batch, pb.len);
+    try {
+      const runner = new HookRunner({
+        hooks: opts.hooks, cacheGlobs: opts.cache, cachePositions: opts.cachePositions, checkFinite: opts.checkFinite ?? true,
+        positions: pb.positions, step: 0,
+      });
+      const out = await this.step(kv, runner, { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }, opts.logits ?? 'all', opts.checkFinite ?? true);
+      return { ...out, cache: runner.cache, padding: pb.padding };
+    } finally {
+      if (kv instanceof GpuKv) {
+        kv.dispose();
+        gpu!.endCall();
+      }
+    }
   }
 
   async generate(prompts: number[][], opts: GenerateOptions = {}): Promise<GenerateResult> {
     const maxNew = opts.maxNewTokens ?? 64;
     if (!(Number.isInteger(maxNew) && maxNew >= 0)) throw new UsageError(`generate: maxNewTokens must be a non-negative integer, got ${maxNew}`);
-    const checkFinite = opts.checkFinite ?? true;
-    const stop = new Set(opts.stopTokens ?? this.config.eosTokenIds);
-    const rng = makeRng(opts.seed ?? 0);
     const pb = leftPad(prompts, this.padId(), this.config.vocabSize);
     const batch = pb.batch;
     const lens = prompts.map((p) => p.length);
     this.checkContext(Math.max(...lens) + maxNew);
-    const kv = this.newCache(batch, pb.len + Math.max(maxNew, 1));
+    const gpu = this.residentFor(opts.hooks);
+    const kv = gpu ? gpu.newKv(batch, pb.len + Math.max(maxNew, 1)) : this.newCache(batch, pb.len + Math.max(maxNew, 1));
+    try {
+      return await this.generateWith(kv, prompts, pb, maxNew, opts);
+    } finally {
+      if (kv instanceof GpuKv) {
+        kv.dispose();
+        gpu!.endCall();
+      }
+    }
+  }
+
+  private async generateWith(kv: KvCache | GpuKv, prompts: number[][], pb: ReturnType<typeof leftPad>, maxNew: number, opts: GenerateOptions): Promise<GenerateResult> {
+    const checkFinite = opts.checkFinite ?? true;
+    const stop = new Set(opts.stopTokens ?? this.config.eosTokenIds);
+    const rng = makeRng(opts.seed ?? 0);
+    const lens = prompts.map((p) => p.length);
+    const batch = pb.batch;
     const tokens: number[][] = prompts.map(() => []);
     const finish: ('stop' | 'length')[] = prompts.map(() => 'length');
     const done = prompts.map(() => false);
@@ -202,8 +271,10 @@ export class DecoderModel implements Model {
    * Shapes (row-major Float32Array): ids [batch·t] -> x [batch·t, d_model] -> (each block; KV cache per layer and
    * sequence [capacity, n_kv_heads·head_dim], `kv.length` slots filled before this call) -> x [batch·t, d_model]
    * -> final norm -> logits [batch, positions, vocab] with positions = t ('all'), 1 ('last') or 0 ('none').
+   * On webgpu (GpuKv) the whole step runs resident (models/resident.ts).
    */
-  private async step(kv: KvCache, runner: HookRunner, inp: StepInput, mode: 'all' | 'last' | 'none', checkFinite: boolean) {
+  private async step(kv: KvCache | GpuKv, runner: HookRunner, inp: StepInput, mode: 'all' | 'last' | 'none', checkFinite: boolean) {
+    if (kv instanceof GpuKv) return this.resident!.step(kv, runner, inp, mode, checkFinite);
     const cfg = this.config;
     const batch = kv.batch;
     const ctx: ForwardCtx = {
@@ -247,6 +318,7 @@ export class DecoderModel implements Model {
     else if (role === 'down') p.down = new LinearGroup(this.backend, [lin.down!]);
     else p.mlpIn = new LinearGroup(this.backend, lin.gate ? [lin.gate, lin.up!] : [lin.up!]);
     p.lin = lin;
+    this.markStale();
   }
 
   getNorm(layer: number, which: NormWhich): ModelNorm {
@@ -267,6 +339,7 @@ export class DecoderModel implements Model {
     const nw = { w: norm.w, b: norm.b };
     if (which === 'attn') p.attnNorm = nw;
     else p.mlpNorm = nw;
+    this.markStale();
   }
 
   getFinalNorm(): ModelNorm {
@@ -280,6 +353,7 @@ export class DecoderModel implements Model {
   setEmbedding(table: Float32Array): void {
     expectLength(table, this.config.vocabSize * this.config.dModel, 'setEmbedding table');
     this.embed = table;
+    this.markStale();
     if (this.config.tiedEmbeddings) this.setUnembeddingFrom(null, this.precision === 'f32' || !this.quantizeUnembedding ? undefined : this.precision);
   }
 
@@ -294,6 +368,7 @@ export class DecoderModel implements Model {
     this.unembed = new LinearGroup(this.backend, [{ weight: w, bias: null }]);
     this.unembedWeight = w;
     this.unembedIsEmbed = false;
+    this.markStale();
   }
 
   /** Shares this model's backend (dispose clones before a model that owns its backend). */
@@ -304,6 +379,8 @@ export class DecoderModel implements Model {
 
   /** Drops the weights; the backend too when this model created it (its worker threads end). */
   dispose(): void {
+    this.resident?.dispose();
+    this.resident = null;
     this.layers.length = 0;
     if (this.ownsBackend) this.backend.dispose();
   }

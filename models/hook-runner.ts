@@ -33,9 +33,9 @@ export class HookRunner {
   private readonly hooks: { re: RegExp; hook: Hook }[];
   private readonly cacheGlobs: RegExp[];
   private readonly cachePositions: number[] | undefined;
-  private readonly checkFinite: boolean;
-  private readonly positions: Int32Array;
-  private readonly step: number;
+  readonly checkFinite: boolean;
+  readonly positions: Int32Array;
+  readonly step: number;
   readonly cache = new Map<string, CachedActivation>();
 
   constructor(opts: HookRunnerOptions) {
@@ -55,6 +55,31 @@ export class HookRunner {
   /** True when a user hook (not just caching) matches `name`: it may edit the activation. */
   hooked(name: string): boolean {
     return this.hooks.some((h) => h.re.test(name));
+  }
+
+  /** The hooks matching `name`, in registration order. */
+  matching(name: string): Hook[] {
+    return this.hooks.filter((h) => h.re.test(name)).map((h) => h.hook);
+  }
+
+  /** True when `name` is to be cached. */
+  caches(name: string): boolean {
+    return matchesAny(name, this.cacheGlobs);
+  }
+
+  /** The [0, pos) positions kept when caching `name` (all when no cachePositions; hook_pattern: all). */
+  cachedPositions(name: string, pos: number): number[] {
+    if (name.endsWith('hook_pattern') || !this.cachePositions) return Array.from({ length: pos }, (_, i) => i);
+    const ps = this.cachePositions.map((p) => (p < 0 ? pos + p : p));
+    for (const p of ps)
+      if (p < 0 || p >= pos) throw new UsageError(`cachePositions: position ${p} is outside the ${pos} positions of ${name}`);
+    return ps;
+  }
+
+  /** Stores an activation a device gathered itself (already position-selected). */
+  store(name: string, act: CachedActivation): void {
+    if (this.checkFinite) assertFinite(act.data, name);
+    this.cache.set(name, act);
   }
 
   /** One activation passes a hook point: runs hooks, checks and caches; returns the (possibly replaced) activation. */

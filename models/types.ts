@@ -57,10 +57,22 @@ export interface HookContext {
  */
 export type HookFn = (act: Float32Array, ctx: HookContext) => Float32Array | void;
 
+/**
+ * What a hook computes, declared so that a device backend can run it as a kernel without reading the
+ * activation back (webgpu). `fn` must compute the same thing; CPU backends always call `fn`.
+ *  - projectOut: every row x becomes x - (x·direction) direction (direction a unit vector).
+ *  - addVector: every row x becomes x + coeff·vector; promptOnly: only at the prompt forward (step 0).
+ */
+export type HookOp =
+  | { kind: 'projectOut'; direction: Float32Array }
+  | { kind: 'addVector'; vector: Float32Array; coeff: number; promptOnly: boolean };
+
 export interface Hook {
   /** Hook point name or glob (`*` matches within a dot-separated segment run, e.g. `blocks.*.hook_resid_pre`). */
   name: string;
   fn: HookFn;
+  /** The same computation as `fn`, declared (optional): lets webgpu run it on the device. */
+  op?: HookOp;
 }
 
 export interface ForwardOptions {

@@ -13,13 +13,9 @@ import { loadModel } from '../models/load.ts';
 import type { Model } from '../models/types.ts';
 import { describeShared, projectRoot, sharedDir } from './helpers/shared.ts';
 import { maxAbsDiff } from './helpers/synthetic-model.ts';
+import { checkFixture, idsOf } from './helpers/fixture-check.ts';
 
 const backend = createReferenceBackend();
-
-function idsOf(raw: ArrayLike<number>, shape: number[]): number[][] {
-  const [B, T] = shape.length === 1 ? [1, shape[0]] : shape;
-  return Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => Number(raw[b * T + t])));
-}
 
 describe('tiny-chat golden activations (embedded model, float32 goldens: 1e-3)', async () => {
   const dir = path.join(projectRoot, 'models/tiny-chat');
@@ -42,22 +38,6 @@ describe('tiny-chat golden activations (embedded model, float32 goldens: 1e-3)',
   });
 });
 
-async function checkFixture(model: Model, golden: string, tol: number): Promise<void> {
-  const g = openSafetensors(golden);
-  const ids = idsOf(g.readRaw('input_ids') as Int32Array, g.info('input_ids').shape);
-  const L = model.config.nLayers;
-  const r = await model.forward(ids, { cache: ['blocks.*.hook_resid_post', 'blocks.0.hook_resid_pre', 'ln_final.hook_normalized'] });
-  if (g.has('embeddings')) expect(maxAbsDiff(r.cache.get('blocks.0.hook_resid_pre')!.data, g.readF32('embeddings')), 'embeddings').toBeLessThan(tol);
-  for (let l = 0; l < L; l++)
-    if (g.has(`hidden.${l}`)) expect(maxAbsDiff(r.cache.get(`blocks.${l}.hook_resid_post`)!.data, g.readF32(`hidden.${l}`)), `hidden.${l}`).toBeLessThan(tol);
-  expect(maxAbsDiff(r.cache.get('ln_final.hook_normalized')!.data, g.readF32('final_norm')), 'final_norm').toBeLessThan(tol);
-  expect(maxAbsDiff(r.logits, g.readF32('logits')), 'logits').toBeLessThan(tol);
-  if (g.has('rope.inv_freq')) {
-    const rope = model.config.rope!;
-    expect(Array.from(hfInvFreq(rope))).toEqual(Array.from(g.readF32('rope.inv_freq')));
-  }
-  g.close();
-}
 
 describeShared('architecture fixtures (float64 goldens: 1e-4)', () => {
   it.each(['qwen2', 'llama3', 'gpt2', 'llama_f16'])('%s', async (name) => {

@@ -3,8 +3,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../engine/errors.ts';
 import { addRef } from '../kernels/reference/ops.ts';
 import {
-  BACKEND_ENV, createBackend, defaultBackendName, envBackendName, resolveBackendName, wasmSimdPresent,
+  BACKEND_ENV, createBackend, defaultBackendName, envBackendName, gpuDeviceNodePresent, hardwareWebgpuPresent, resolveBackendName,
+  wasmSimdPresent,
 } from '../kernels/select.ts';
+import { isSoftwareAdapter, webgpuAdapter } from '../kernels/gpujs/webgpu.ts';
 import type { BackendName } from '../kernels/types.ts';
 
 const a = Float32Array.from([1.5, -2, 3e7]);
@@ -21,14 +23,27 @@ describe('backend selection', () => {
     );
   });
 
-  it('chooses wasm-simd automatically, even where a WebGPU adapter exists (webgpu is opt-in)', async () => {
+  it('chooses webgpu automatically only with a hardware adapter; never a software one (SwiftShader here)', async () => {
     expect(wasmSimdPresent()).toBe(true);
-    const expected: BackendName = 'wasm-simd';
+    const hardware = await hardwareWebgpuPresent({});
+    const expected: BackendName = hardware ? 'webgpu' : 'wasm-simd';
+    expect(await resolveBackendName({ GLASSBOX_NO_WEBGPU: '1' })).toBe('wasm-simd');
+    expect(defaultBackendName({ GLASSBOX_NO_WEBGPU: '1' })).toBe('wasm-simd');
     expect(await resolveBackendName({})).toBe(expected);
     expect(defaultBackendName({})).toBe(expected);
     expect(await resolveBackendName({ [BACKEND_ENV]: 'webgpu' })).toBe('webgpu');
     // The override beats the automatic choice.
     expect(await resolveBackendName({ [BACKEND_ENV]: 'cpu' })).toBe('cpu');
+  });
+
+  it('classifies software adapters by name or fallback flag, and never auto-chooses the one found here if it is one', async () => {
+    for (const d of ['SwiftShader driver 5.0.0', 'llvmpipe (LLVM 15.0.6, 256 bits)', 'lavapipe', 'Microsoft Basic Render Driver'])
+      expect(isSoftwareAdapter({ description: d })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'nvidia', description: 'NVIDIA H100 80GB HBM3' })).toBe(false);
+    expect(isSoftwareAdapter({ description: 'NVIDIA H100', isFallbackAdapter: true })).toBe(true);
+    const any = await webgpuAdapter();
+    if (any?.software) expect(await hardwareWebgpuPresent({})).toBe(false);
+    if (!gpuDeviceNodePresent()) expect(await hardwareWebgpuPresent({})).toBe(false);
   });
 
   for (const name of ['reference', 'cpu', 'webasm'] as const) {

@@ -1,10 +1,15 @@
 /** `glassbox inspect <model-dir> [--json] [--tensors]`: what a model folder holds and what running it takes. */
 import type { Command } from 'commander';
 import { inspectModel, type InspectReport } from '../../engine/inspect.ts';
-import { defaultBackendName } from '../../kernels/select.ts';
+import { describeAdapter, webgpuAdapter } from '../../kernels/gpujs/webgpu.ts';
+import { resolveBackendName } from '../../kernels/select.ts';
 import { formatBytes, formatCount, printResult, table } from '../output.ts';
 
-export type InspectResult = InspectReport & { backend: string };
+export type InspectResult = InspectReport & {
+  backend: string;
+  /** The WebGPU adapter a webgpu run would use ("none" without one), and whether it is software (never auto-chosen). */
+  webgpuAdapter: string;
+};
 
 export function register(program: Command): void {
   program
@@ -13,10 +18,11 @@ export function register(program: Command): void {
     .argument('<model-dir>', 'Hugging Face model folder (config.json + safetensors)')
     .option('--json', 'print one JSON object on stdout')
     .option('--tensors', 'also list every tensor (name, dtype, shape, bytes, file)')
-    .action((dir: string, opts: { json?: boolean; tensors?: boolean }) => {
+    .action(async (dir: string, opts: { json?: boolean; tensors?: boolean }) => {
       const report = inspectModel(dir, { tensors: opts.tensors ?? false });
-      // The backend a run would pick now (env override, else the best present): inspect loads no kernels.
-      const result: InspectResult = { ...report, backend: defaultBackendName() };
+      // The backend a run would pick now (env override, else a hardware GPU, else the best CPU kernels).
+      const backend = await resolveBackendName();
+      const result: InspectResult = { ...report, backend, webgpuAdapter: describeAdapter(await webgpuAdapter()) };
       printResult(result, opts.json ?? false, formatInspect);
     });
 }
@@ -53,6 +59,7 @@ export function formatInspect(r: InspectResult): string {
     ['tokenizer', r.tokenizer ? `yes, chat template ${r.chatTemplate ? 'yes' : 'no'}` : 'none (ids only)'],
     ['quantization', quant],
     ['backend', r.backend],
+    ['webgpu adapter', r.webgpuAdapter],
   ];
   let out = table(rows);
   if (r.tensors) {

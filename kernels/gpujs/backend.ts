@@ -4,7 +4,7 @@
  * padding, flattening results). Kernels are cached by shape signature; linear and embedding kernels
  * hold their weights as constants, built once per matrix.
  */
-import { GlassboxError, UsageError } from '../../engine/errors.ts';
+import { GlassboxError, ShapeError, UsageError } from '../../engine/errors.ts';
 import { widenBf16Weight } from '../formats.ts';
 import type { Backend, LinearHandle } from '../types.ts';
 import { gpujsAttention } from './attention.ts';
@@ -14,7 +14,23 @@ import { runGpujsLinear, uploadGpujsLinear, type GpujsLinearHandle } from './lin
 import { gpujsLayerNorm, gpujsRmsNorm } from './norms.ts';
 import { gpujsRope } from './rope.ts';
 import { GpujsRuntime, type GpujsMode } from './runtime.ts';
-import { webgpuAvailable } from './webgpu.ts';
+import { webgpuAvailable, WebgpuUnavailableError } from './webgpu.ts';
+import { checkWeight, weightBytes } from '../formats.ts';
+import type { LinearWeight } from '../types.ts';
+import { WgpuRuntime } from '../webgpu/runtime.ts';
+
+interface LazyHandle extends LinearHandle {
+  weight: LinearWeight;
+  built: GpujsLinearHandle | null;
+}
+
+function checkOrThrow(w: LinearWeight): void {
+  try {
+    checkWeight(w, 'weight');
+  } catch (e) {
+    throw new ShapeError(`gpujs uploadLinear: ${(e as Error).message}`);
+  }
+}
 
 export interface GpujsBackendOptions {
   /**
@@ -25,8 +41,7 @@ export interface GpujsBackendOptions {
   threads?: boolean;
 }
 
-/** webgpu was asked for where no adapter exists. */
-export class WebgpuUnavailableError extends GlassboxError {}
+export { WebgpuUnavailableError };
 
 export async function createGpujsBackend(mode: GpujsMode, opts: GpujsBackendOptions = {}): Promise<Backend> {
   if (mode !== 'cpu' && mode !== 'webasm' && mode !== 'webgpu')
@@ -35,18 +50,38 @@ export async function createGpujsBackend(mode: GpujsMode, opts: GpujsBackendOpti
     throw new WebgpuUnavailableError('gpujs backend webgpu: no WebGPU adapter (navigator.gpu.requestAdapter() returned null)');
   const threads = mode === 'webasm' && !!opts.threads;
   const rt = new GpujsRuntime(mode, threads);
+  const resident = mode === 'webgpu' ? await WgpuRuntime.create() : undefined;
   const emb = new GpujsEmbedding(rt);
   const handles = new Set<GpujsLinearHandle>();
   return {
     name: mode,
     threads: threads ? 2 : 1,
+    resident,
     uploadLinear(w): LinearHandle {
+      // webgpu: models run resident (models/resident.ts); the per-op kernel (weights as gpu.js constants) is
+      // built on first use only, so a resident model does not hold a second copy of every matrix.
       // bf16 runs as the f32 weight it stands for (exact widening; gpu.js stores f32 constants anyway).
-      const h = uploadGpujsLinear(rt, w.format === 'bf16' ? widenBf16Weight(w) : w);
+      const weight = w.format === 'bf16' ? widenBf16Weight(w) : w;
+      if (resident) {
+        checkOrThrow(weight);
+        const lazy: LazyHandle = { n: weight.n, k: weight.k, format: weight.format, bytes: weightBytes(weight), weight, built: null };
+        return lazy;
+      }
+      const h = uploadGpujsLinear(rt, weight);
       handles.add(h);
       return h;
     },
-    linear: (h, x, t, bias) => runGpujsLinear(h as GpujsLinearHandle, x, t, bias),
+    linear: (h, x, t, bias) => {
+      const lazy = h as LazyHandle;
+      if (lazy.weight) {
+        if (!lazy.built) {
+          lazy.built = uploadGpujsLinear(rt, lazy.weight);
+          handles.add(lazy.built);
+        }
+        return runGpujsLinear(lazy.built, x, t, bias);
+      }
+      return runGpujsLinear(h as GpujsLinearHandle, x, t, bias);
+    },
     rmsNorm: (x, w, t, d, eps, addOne) => gpujsRmsNorm(rt, x, w, t, d, eps, addOne),
     layerNorm: (x, w, b, t, d, eps) => gpujsLayerNorm(rt, x, w, b, t, d, eps),
     rope: (x, pos, t, nHeads, headDim, invFreq) => gpujsRope(rt, x, pos, t, nHeads, headDim, invFreq),
@@ -60,6 +95,7 @@ export async function createGpujsBackend(mode: GpujsMode, opts: GpujsBackendOpti
       handles.clear();
       emb.dispose();
       rt.dispose();
+      resident?.dispose();
     },
   };
 }

@@ -24,7 +24,7 @@ import { U, expectWithin, randoms } from './gpujs.ts';
 
 type Regime = 'normal' | 'zeros' | 'large';
 
-interface Case {
+export interface Case {
   format: 'f32' | 'int8' | 'int4';
   n: number;
   k: number;
@@ -38,7 +38,7 @@ interface Case {
 }
 
 const dimArb = fc.oneof(fc.constantFrom(1, 2, 3, 5, 7, 13, 31, 37), fc.integer({ min: 1, max: 70 }));
-const caseArb = (format: Case['format']): fc.Arbitrary<Case> =>
+export const caseArb = (format: Case['format']): fc.Arbitrary<Case> =>
   fc.record({
     format: fc.constant(format),
     n: dimArb,
@@ -58,7 +58,7 @@ function ints(seed: number, n: number, lo: number, hi: number): number[] {
   return Array.from(r, (v, i) => (i % 7 === 0 ? (v < 0 ? lo : hi) : Math.round(lo + ((v + 1) / 2) * (hi - lo))));
 }
 
-function makeWeight(c: Case): LinearWeight {
+export function makeWeight(c: Case): LinearWeight {
   const { n, k, groupSize, seed } = c;
   const big = c.regime === 'large' ? 1e4 : 1;
   const perm = c.perm ? Int32Array.from(Array.from({ length: k }, (_, i) => i).sort((a, b) => ((a * 7919 + seed) % 101) - ((b * 7919 + seed) % 101))) : null;
@@ -74,7 +74,7 @@ function makeWeight(c: Case): LinearWeight {
   return { format: 'int4', n, k, groupSize, packed, scales, zeros, perm };
 }
 
-function inputOf(c: Case): Float32Array {
+export function inputOf(c: Case): Float32Array {
   if (c.regime === 'zeros') return new Float32Array(c.t * c.k);
   return randoms(c.seed + 5, c.t * c.k, c.regime === 'large' ? 1e3 : 1);
 }

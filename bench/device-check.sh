@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One short, prepared run on a lent GPU machine (< 8 minutes; node 20, no node_modules there):
+#   here:    node bench/device-prepare.mjs          # bundles into bench/device/ (gitignored, ~26 MB)
+#   device:  bash bench/device-check.sh             # carry bench/device; results come back under $OUT
+# Steps (each with its own timeout; a failing step is recorded and the next one still runs):
+#   1. gpu.js per-op webgpu checks (bench/webgpu-check.ts)                                   <= 60 s
+#   2. resident model checks: tiny-chat golden logits + greedy completions, one submit per
+#      step, ablation/addition kernels vs the reference (bench/webgpu-resident-check.ts)     <= 90 s
+#   3. resident matvec/GEMM timings, f32/int8/int4 (bench/webgpu-matvec.ts)                  <= 60 s
+#   4. decode bench, tiny-chat + Qwen2.5-0.5B-shaped synthetic, int8/int4 (bench/decode.ts)  <= 150 s
+#   5. direction pipeline on the 0.5B-shaped synthetic model, 32/32 prompts (bench/direction.ts) <= 100 s
+# Writes bench/results/<gpu>-{webgpu-check,resident-check,matvec,decode,direction,summary}.json (<gpu> from
+# nvidia-smi, else the WebGPU adapter name) and copies them to $OUT when set.
+set -u
+cd "$(dirname "$0")/.."
+D=bench/device
+if [ ! -f "$D/decode.mjs" ]; then echo "bench/device missing: run 'node bench/device-prepare.mjs' first and carry bench/device" >&2; exit 2; fi
+# SwiftShader is never used here unless no GPU answers (then the results say so in their "adapter" fields).
+export GLASSBOX_REQUIRE_WEBGPU=1
+name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+[ -n "$name" ] || name=$(timeout 60 node "$D/webgpu-matvec.mjs" --shapes 1x64x64 --formats f32 --reps 1 --runs 1 2>/dev/null | sed -n 's/.*"adapter":"\([^"]*\)".*/\1/p')
+GPU=$(echo "${name:-gpu}" | tr 'A-Z' 'a-z' | sed 's/nvidia //; s/[^a-z0-9]\+/-/g; s/^-//; s/-$//')
+R=bench/results
+mkdir -p "$R"
+summary="["
+step() { # name timeout_s command...
+  local n=$1 t=$2; shift 2
+  local s0=$(date +%s)
+  timeout "$t" "$@" > "$R/$GPU-$n.json" 2> "$R/$GPU-$n.log"
+  local rc=$? s1=$(date +%s)
+  echo "$n: exit $rc in $((s1 - s0)) s" >&2
+  summary="$summary{\"step\":\"$n\",\"exit\":$rc,\"seconds\":$((s1 - s0))},"
+}
+step webgpu-check 60 node "$D/webgpu-check.mjs" --calls 5
+step resident-check 90 node "$D/webgpu-resident-check.mjs"
+step matvec 60 node "$D/webgpu-matvec.mjs" --reps 50 --runs 5
+step decode 150 node "$D/decode.mjs" --json --backend webgpu --models tiny-chat,qwen0.5b --precisions int8,int4 --prompt 64 --tokens 64
+step direction 100 node "$D/direction.mjs" --synthetic qwen0.5b --backend webgpu --n-train 32 --n-val 32
+echo "${summary%,}]" > "$R/$GPU-summary.json"
+cat "$R/$GPU-summary.json"
+if [ -n "${OUT:-}" ]; then cp "$R/$GPU"-* "$OUT"/; fi
