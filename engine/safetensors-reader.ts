@@ -43,7 +43,7 @@ export interface SafetensorsFile {
 // One readSync call moves at most 2 GiB - 1; stay well below it.
 const READ_CHUNK = 1 << 30;
 
-function fileSource(file: string): ByteSource {
+export function fileSource(file: string): ByteSource {
   const f = label(file);
   let fd: number;
   try {

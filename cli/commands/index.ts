@@ -7,5 +7,6 @@ import { register as evaluate } from './eval.ts';
 import { register as orthogonalize } from './orthogonalize.ts';
 import { register as trace } from './trace.ts';
 import { register as study } from './study.ts';
+import { register as app } from './app.ts';
 
-export const commands: Array<(program: Command) => void> = [inspect, direction, evaluate, orthogonalize, generate, trace, study];
+export const commands: Array<(program: Command) => void> = [inspect, direction, evaluate, orthogonalize, generate, trace, study, app];

@@ -11,7 +11,7 @@ import { WasmKernelError } from './errors.ts';
 import * as ops from './js-ops.ts';
 import { Arena, MAX_MEMORY_BYTES } from './memory.ts';
 import { gatherIndex, gatherInput, gatherQuads, packedLayout, writePacked, type PackedLayout } from './pack.ts';
-import { ThreadPool, type KernelName } from './pool.ts';
+import { ThreadPool, type KernelName, type KernelPool } from './pool.ts';
 
 export interface WasmSimdOptions {
   /** Participating threads, the caller's included (default GLASSBOX_THREADS, else os.availableParallelism()). */
@@ -22,6 +22,12 @@ export interface WasmSimdOptions {
   minThreadedWork?: number;
   /** Byte offset where weights start in each memory (default 1024; tests put it above 2 GiB). */
   firstOffset?: number;
+  /** The compiled kernels (default: loadKernelModule(), from kernels/wasm/build/; the web app fetches its own). */
+  module?: WebAssembly.Module;
+  /** Shared memories (default true; a browser page without cross-origin isolation has no SharedArrayBuffer). */
+  sharedMemory?: boolean;
+  /** The thread pool (default: Node worker_threads; the web app passes a Web Worker pool). */
+  pool?: (threads: number, module: WebAssembly.Module) => KernelPool;
 }
 
 /** Rows a prefill kernel dequantizes at a time into each thread's scratch (matmul.wat). */
@@ -64,10 +70,12 @@ export interface WasmSimdBackend extends Backend {
 
 export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBackend {
   const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
+  const shared = opts.sharedMemory ?? true;
   const maxBytes = Math.min(MAX_MEMORY_BYTES, opts.maxMemoryBytes ?? MAX_MEMORY_BYTES);
   if (!(maxBytes >= 65536)) throw new WasmKernelError(`wasm-simd backend: maxMemoryBytes ${opts.maxMemoryBytes} is below one 64 KiB page`);
   const minWork = opts.minThreadedWork ?? MIN_THREADED_WORK;
-  const pool = new ThreadPool(threads, loadKernelModule());
+  const module = opts.module ?? loadKernelModule();
+  const pool = opts.pool ? opts.pool(threads, module) : new ThreadPool(threads, module);
   const arenas: Arena[] = [];
   const owner = Symbol('wasm-simd');
 
@@ -79,7 +87,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     const first = align(Math.max(1024, opts.firstOffset ?? 1024), 64);
     const need = sizes.reduce((a, s) => a + align(s, 64), 0) + first + reserve;
     if (need > maxBytes) throw new WasmKernelError(`${what}: needs ${need} bytes of wasm memory, more than one memory holds (${maxBytes})`);
-    const arena = new Arena(maxBytes, need, first);
+    const arena = new Arena(maxBytes, need, first, shared);
     arenas.push(arena);
     if (pool.addMemory(arena.memory) !== arenas.length - 1) throw new Error('wasm-simd: memory index out of step');
     return [arenas.length - 1, arena.alloc(sizes, reserve)!];

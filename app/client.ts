@@ -1,0 +1,95 @@
+/**
+ * The page's side of the engine worker, and `window.glassbox`: the scriptable API that tests, the browser
+ * bench and users' own scripts drive without clicking.
+ */
+import type {
+  CompressArgs, CompressOutput, DirectionArgs, GenerateArgs, GenerateOutput, ModelInfo, ModelSource, OpenArgs, Reply, Request,
+  TraceArgs, TraceOutput,
+} from './protocol.ts';
+
+type Pending = {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  onToken?: (t: { token: number; text: string; step: number }) => void;
+  onProgress?: (message: string) => void;
+};
+
+type Op = Exclude<Request['op'], 'abort'>;
+
+export class EngineClient {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private next = 1;
+
+  constructor(workerUrl: URL) {
+    this.worker = new Worker(workerUrl, { type: 'module' });
+    this.worker.onmessage = (e: MessageEvent<Reply>) => this.receive(e.data);
+    this.worker.onerror = (e) => {
+      for (const p of this.pending.values()) p.reject(new Error(`engine worker: ${e.message}`));
+      this.pending.clear();
+    };
+  }
+
+  private receive(m: Reply): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    if ('event' in m) {
+      if (m.event === 'token') p.onToken?.(m);
+      else p.onProgress?.(m.message);
+      return;
+    }
+    this.pending.delete(m.id);
+    if (m.ok) p.resolve(m.result);
+    else {
+      const err = new Error(m.error);
+      err.name = m.errorName;
+      p.reject(err);
+    }
+  }
+
+  call<T>(op: Op, args: unknown, handlers: Omit<Pending, 'resolve' | 'reject'> = {}): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...handlers });
+      this.worker.postMessage({ id, op, args } as Request);
+    });
+  }
+
+  abort(): void {
+    this.worker.postMessage({ id: 0, op: 'abort' } as Request);
+  }
+}
+
+export interface GlassboxApi {
+  /** Resolves with the model's facts once the default (or URL-given) model is loaded. */
+  ready: Promise<ModelInfo>;
+  info: ModelInfo | null;
+  open(source: ModelSource, opts?: Omit<OpenArgs, 'source'>): Promise<ModelInfo>;
+  generate(args: GenerateArgs, onToken?: (t: { token: number; text: string; step: number }) => void): Promise<GenerateOutput>;
+  trace(args: TraceArgs): Promise<TraceOutput>;
+  direction(args: DirectionArgs): Promise<number[]>;
+  compress(args: CompressArgs, onProgress?: (m: string) => void): Promise<CompressOutput>;
+  decode(ids: number[]): Promise<string>;
+  abort(): void;
+}
+
+export function createApi(client: EngineClient, initial: OpenArgs, onInfo: (i: ModelInfo) => void): GlassboxApi {
+  const api: GlassboxApi = {
+    ready: null as unknown as Promise<ModelInfo>,
+    info: null,
+    open: async (source, opts = {}) => {
+      const info = await client.call<ModelInfo>('open', { ...opts, source });
+      api.info = info;
+      onInfo(info);
+      return info;
+    },
+    generate: (args, onToken) => client.call('generate', args, { onToken }),
+    trace: (args) => client.call('trace', args),
+    direction: (args) => client.call('direction', args),
+    compress: (args, onProgress) => client.call('compress', args, { onProgress }),
+    decode: (ids) => client.call('decode', { ids }),
+    abort: () => client.abort(),
+  };
+  api.ready = api.open(initial.source, { threads: initial.threads, backend: initial.backend });
+  return api;
+}
