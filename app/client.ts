@@ -2,10 +2,9 @@
  * The page's side of the engine worker, and `window.glassbox`: the scriptable API that tests, the browser
  * bench and users' own scripts drive without clicking.
  */
-import type {
-  CompressArgs, CompressOutput, DirectionArgs, GenerateArgs, GenerateOutput, ModelInfo, ModelSource, OpenArgs, Reply, Request,
-  TraceArgs, TraceOutput,
-} from './protocol.ts';
+import type { GlassboxApi, ModelInfo, OpenArgs, Reply, Request } from './protocol.ts';
+
+export type { GlassboxApi };
 
 type Pending = {
   resolve: (v: unknown) => void;
@@ -58,19 +57,6 @@ export class EngineClient {
   abort(): void {
     this.worker.postMessage({ id: 0, op: 'abort' } as Request);
   }
-}
-
-export interface GlassboxApi {
-  /** Resolves with the model's facts once the default (or URL-given) model is loaded. */
-  ready: Promise<ModelInfo>;
-  info: ModelInfo | null;
-  open(source: ModelSource, opts?: Omit<OpenArgs, 'source'>): Promise<ModelInfo>;
-  generate(args: GenerateArgs, onToken?: (t: { token: number; text: string; step: number }) => void): Promise<GenerateOutput>;
-  trace(args: TraceArgs): Promise<TraceOutput>;
-  direction(args: DirectionArgs): Promise<number[]>;
-  compress(args: CompressArgs, onProgress?: (m: string) => void): Promise<CompressOutput>;
-  decode(ids: number[]): Promise<string>;
-  abort(): void;
 }
 
 export function createApi(client: EngineClient, initial: OpenArgs, onInfo: (i: ModelInfo) => void): GlassboxApi {

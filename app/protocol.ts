@@ -118,3 +118,18 @@ export type Reply =
   | { id: number; ok: false; error: string; errorName: string }
   | { id: number; event: 'token'; token: number; text: string; step: number }
   | { id: number; event: 'progress'; message: string };
+
+/** `window.glassbox`: the page's engine, scriptable (tests, bench:browser, users' own scripts). */
+export interface GlassboxApi {
+  /** Resolves with the model's facts once the default (or URL-given) model is loaded. */
+  ready: Promise<ModelInfo>;
+  info: ModelInfo | null;
+  open(source: ModelSource, opts?: Omit<OpenArgs, 'source'>): Promise<ModelInfo>;
+  generate(args: GenerateArgs, onToken?: (t: { token: number; text: string; step: number }) => void): Promise<GenerateOutput>;
+  trace(args: TraceArgs): Promise<TraceOutput>;
+  direction(args: DirectionArgs): Promise<number[]>;
+  compress(args: CompressArgs, onProgress?: (m: string) => void): Promise<CompressOutput>;
+  decode(ids: number[]): Promise<string>;
+  abort(): void;
+}
+

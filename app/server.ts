@@ -8,7 +8,7 @@
  * `/`, `\` or NUL, an empty segment (`//etc/passwd`), and a file whose real path (symlinks resolved) leaves the
  * served folder are refused with 403. Only regular files are served; GET and HEAD only.
  */
-import { createReadStream, realpathSync, statSync } from 'node:fs';
+import { createReadStream, readdirSync, realpathSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -42,6 +42,16 @@ const ISOLATION = {
   'Cross-Origin-Resource-Policy': 'same-origin',
   'X-Content-Type-Options': 'nosniff',
 };
+
+/**
+ * /model/.glassbox-files.json: the names of the model folder's regular files (top level only), so the page asks
+ * only for files that exist (a 404 for each optional file would be logged as a console error).
+ */
+export const FILE_LIST = '.glassbox-files.json';
+
+export function listFiles(dir: string): string[] {
+  return readdirSync(dir).filter((f) => !f.startsWith('.') && 'file' in resolveInside(dir, [f])).sort();
+}
 
 /** Why a request path was refused, or its decoded segments. */
 export function splitRequestPath(rawPath: string): string[] | { refused: string } {
@@ -97,6 +107,11 @@ export function startAppServer(opts: AppServerOptions): Promise<AppServer> {
     const rawPath = (req.url ?? '/').split(/[?#]/)[0];
     const segs = splitRequestPath(rawPath);
     if (!Array.isArray(segs)) return send(403, `refused: ${segs.refused}`);
+    if (segs.length === 2 && segs[0] === 'model' && segs[1] === FILE_LIST) {
+      const body = JSON.stringify(listFiles(modelDir));
+      res.writeHead(200, { ...ISOLATION, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' });
+      return res.end(req.method === 'HEAD' ? undefined : body);
+    }
     const [root, rest] = segs[0] === 'model' ? [modelDir, segs.slice(1)] : [appDir, segs.length ? segs : ['index.html']];
     if (rest.length === 0) return send(404, 'not found');
     const r = resolveInside(root, rest);

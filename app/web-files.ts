@@ -13,6 +13,8 @@ export const SIDE_FILES = [
   'special_tokens_map.json', 'chat_template.jinja',
 ];
 const INDEX = 'model.safetensors.index.json';
+/** Written by `glassbox app`'s server and by build:app next to the model (app/server.ts). */
+const FILE_LIST = '.glassbox-files.json';
 const SINGLE = 'model.safetensors';
 
 async function fetchBytes(url: string, required: boolean): Promise<Uint8Array | null> {
@@ -31,9 +33,14 @@ async function fetchBytes(url: string, required: boolean): Promise<Uint8Array | 
 export async function fetchFolder(base: string, onProgress?: (what: string) => void): Promise<FolderFiles> {
   const root = base.endsWith('/') ? base : `${base}/`;
   const files = new Map<string, Uint8Array>();
-  const got = await Promise.all(SIDE_FILES.map((n) => fetchBytes(root + n, n === 'config.json')));
-  SIDE_FILES.forEach((n, i) => got[i] && files.set(n, got[i]!));
-  const index = await fetchBytes(root + INDEX, false);
+  // The server (and build:app's copy) list the folder's files, so that absent optional files are not requested.
+  const listed = await fetchBytes(root + FILE_LIST, false);
+  const present = listed ? new Set(JSON.parse(new TextDecoder().decode(listed)) as string[]) : null;
+  const wanted = (n: string) => present === null || present.has(n);
+  const side = SIDE_FILES.filter(wanted);
+  const got = await Promise.all(side.map((n) => fetchBytes(root + n, n === 'config.json')));
+  side.forEach((n, i) => got[i] && files.set(n, got[i]!));
+  const index = wanted(INDEX) ? await fetchBytes(root + INDEX, false) : null;
   let weights = [SINGLE];
   if (index) {
     files.set(INDEX, index);

@@ -52,9 +52,9 @@ writeFileSync(join(out, 'matmul-unshared.wasm'), await assembleText(src, wat.rep
 for (const f of ['index.html', 'style.css']) copyFileSync(join('app', f), join(out, f));
 // The embedded model, so the static build works offline (goldens stay behind).
 mkdirSync(join(out, 'model'), { recursive: true });
-for (const f of readdirSync('models/tiny-chat')) {
-  if (statSync(join('models/tiny-chat', f)).isFile() && f !== 'README.md') copyFileSync(join('models/tiny-chat', f), join(out, 'model', f));
-}
+const modelFiles = readdirSync('models/tiny-chat').filter((f) => statSync(join('models/tiny-chat', f)).isFile() && f !== 'README.md').sort();
+for (const f of modelFiles) copyFileSync(join('models/tiny-chat', f), join(out, 'model', f));
+writeFileSync(join(out, 'model', '.glassbox-files.json'), JSON.stringify(modelFiles)); // as app/server.ts lists it
 
 const sizes = {};
 for (const f of readdirSync(out)) if (statSync(join(out, f)).isFile() && !f.endsWith('.map')) sizes[f] = statSync(join(out, f)).size;
