@@ -54,7 +54,11 @@ export class EngineClient {
     });
   }
 
+  /** Shared with the worker when the page is cross-origin isolated: lets Stop reach a running generation. */
+  readonly stopFlag = typeof SharedArrayBuffer !== 'undefined' && crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+
   abort(): void {
+    if (this.stopFlag) Atomics.store(this.stopFlag, 0, 1);
     this.worker.postMessage({ id: 0, op: 'abort' } as Request);
   }
 }
@@ -64,7 +68,7 @@ export function createApi(client: EngineClient, initial: OpenArgs, onInfo: (i: M
     ready: null as unknown as Promise<ModelInfo>,
     info: null,
     open: async (source, opts = {}) => {
-      const info = await client.call<ModelInfo>('open', { ...opts, source });
+      const info = await client.call<ModelInfo>('open', { ...opts, source, stopFlag: client.stopFlag?.buffer });
       api.info = info;
       onInfo(info);
       return info;
@@ -72,6 +76,8 @@ export function createApi(client: EngineClient, initial: OpenArgs, onInfo: (i: M
     generate: (args, onToken) => client.call('generate', args, { onToken }),
     trace: (args) => client.call('trace', args),
     direction: (args) => client.call('direction', args),
+    directions: (args) => client.call('directions', args),
+    lens: (args) => client.call('lens', args),
     compress: (args, onProgress) => client.call('compress', args, { onProgress }),
     decode: (ids) => client.call('decode', { ids }),
     abort: () => client.abort(),

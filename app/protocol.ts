@@ -10,6 +10,8 @@ export interface OpenArgs {
   threads?: number;
   /** 'wasm-simd' (default) or 'reference' (plain TS). */
   backend?: 'wasm-simd' | 'reference';
+  /** Int32 flag the page sets to stop a generation (SharedArrayBuffer, cross-origin-isolated pages only). */
+  stopFlag?: SharedArrayBuffer;
 }
 
 export interface ModelInfo {
@@ -91,6 +93,23 @@ export interface DirectionArgs {
   position?: number;
 }
 
+export interface DirectionsArgs {
+  harmful: string[];
+  harmless: string[];
+  position?: number;
+  chat?: boolean;
+  model?: ModelChoice;
+}
+
+export type LensArgs = PromptArgs;
+
+export interface LensOutput {
+  promptIds: number[];
+  tokens: string[];
+  /** [layer][position]: the top token of the lens at that layer and its probability. */
+  layers: Array<Array<{ id: number; token: string; prob: number }>>;
+}
+
 export interface CompressArgs {
   /** A `--methods` name: int8, int4-g128, wanda-50, ... */
   method: string;
@@ -109,6 +128,8 @@ export type Request =
   | { id: number; op: 'generate'; args: GenerateArgs }
   | { id: number; op: 'trace'; args: TraceArgs }
   | { id: number; op: 'direction'; args: DirectionArgs }
+  | { id: number; op: 'directions'; args: DirectionsArgs }
+  | { id: number; op: 'lens'; args: LensArgs }
   | { id: number; op: 'compress'; args: CompressArgs }
   | { id: number; op: 'decode'; args: { ids: number[] } }
   | { id: number; op: 'abort' };
@@ -128,6 +149,9 @@ export interface GlassboxApi {
   generate(args: GenerateArgs, onToken?: (t: { token: number; text: string; step: number }) => void): Promise<GenerateOutput>;
   trace(args: TraceArgs): Promise<TraceOutput>;
   direction(args: DirectionArgs): Promise<number[]>;
+  /** Every layer's direction [nLayers][dModel]. */
+  directions(args: DirectionsArgs): Promise<number[][]>;
+  lens(args: LensArgs): Promise<LensOutput>;
   compress(args: CompressArgs, onProgress?: (m: string) => void): Promise<CompressOutput>;
   decode(ids: number[]): Promise<string>;
   abort(): void;

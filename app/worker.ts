@@ -3,6 +3,7 @@
  * the page's requests (app/protocol.ts). It is a Worker because the kernel pool blocks on Atomics.wait, which a
  * page's main thread may not do, and so that decoding never freezes the page.
  */
+import './worker-shims.ts';
 import { GlassboxError } from '../engine/errors.ts';
 import { openFolderFiles } from '../engine/open-folder-files.ts';
 import { createReferenceBackend } from '../kernels/reference/backend.ts';
@@ -16,7 +17,7 @@ import { compressModel } from '../analysis/compress/apply.ts';
 import { parseMethod } from '../analysis/compress/methods.ts';
 import { fetchFolder, fileListFolder } from './web-files.ts';
 import type {
-  CompressArgs, CompressOutput, DirectionArgs, GenerateArgs, GenerateOutput, ModelInfo, OpenArgs, PromptArgs, Reply, Request,
+  CompressArgs, CompressOutput, DirectionArgs, DirectionsArgs, GenerateArgs, LensArgs, LensOutput, GenerateOutput, ModelInfo, OpenArgs, PromptArgs, Reply, Request,
   TraceArgs, TraceOutput,
 } from './protocol.ts';
 
@@ -32,6 +33,11 @@ let original: Model | null = null;
 let compressed: Model | null = null;
 let info: ModelInfo | null = null;
 let abort: AbortController | null = null;
+/**
+ * The page's Stop button: generation never returns to this worker's event loop between tokens, so an 'abort'
+ * message would wait until it ends; a flag in shared memory (cross-origin-isolated pages) is read at every token.
+ */
+let stopFlag: Int32Array | null = null;
 
 /** The kernels as build:app assembled them: importing a shared memory (threads) or a plain one (any page). */
 async function kernelModule(shared: boolean): Promise<WebAssembly.Module> {
@@ -57,6 +63,7 @@ async function open(id: number, args: OpenArgs): Promise<ModelInfo> {
   compressed?.dispose();
   original?.dispose();
   compressed = original = null;
+  if (args.stopFlag) stopFlag = new Int32Array(args.stopFlag);
   const src = args.source;
   const files = src.kind === 'url'
     ? await fetchFolder(new URL(src.base, (globalThis as unknown as { location: { href: string } }).location.href).href, (m) => progress(id, m))
@@ -123,11 +130,14 @@ async function generate(id: number, args: GenerateArgs): Promise<GenerateOutput>
   const tok = model.tokenizer;
   const out: number[] = [];
   abort = new AbortController();
+  const ac = abort;
+  if (stopFlag) Atomics.store(stopFlag, 0, 0);
   const r = await model.generate([ids], {
     maxNewTokens: args.maxTokens ?? 48,
     hooks: hooksFor(model, args),
     signal: abort.signal,
     onToken: ([t], step) => {
+      if (stopFlag && Atomics.load(stopFlag, 0)) ac.abort();
       if (t < 0) return;
       out.push(t);
       scope.postMessage({ id, event: 'token', token: t, text: tok ? tok.decode(out, { skipSpecialTokens: true }) : out.join(' '), step });
@@ -168,6 +178,61 @@ async function direction(args: DirectionArgs): Promise<number[]> {
   const mu = await mean(args.harmful);
   const nu = await mean(args.harmless);
   return Array.from(mu, (m, i) => m - nu[i]);
+}
+
+/** Every layer's diff-in-means direction at one position: [nLayers][dModel] (raw). */
+async function directions(args: DirectionsArgs): Promise<number[][]> {
+  const model = modelFor(args);
+  const { nLayers, dModel } = model.config;
+  const pos = args.position ?? -1;
+  const mean = async (prompts: string[]) => {
+    if (prompts.length === 0) throw new GlassboxError('directions: an empty prompt list');
+    const sum = new Float64Array(nLayers * dModel);
+    for (const p of prompts) {
+      const r = await model.forward([promptIds(model, { prompt: p, chat: args.chat })], { cache: ['blocks.*.hook_resid_pre'], cachePositions: [pos], logits: 'none' });
+      for (let l = 0; l < nLayers; l++) {
+        const a = r.cache.get(`blocks.${l}.hook_resid_pre`)!.data;
+        for (let i = 0; i < dModel; i++) sum[l * dModel + i] += a[i];
+      }
+    }
+    return sum.map((v) => v / prompts.length);
+  };
+  const mu = await mean(args.harmful);
+  const nu = await mean(args.harmless);
+  return Array.from({ length: nLayers }, (_, l) => Array.from({ length: dModel }, (_, i) => mu[l * dModel + i] - nu[l * dModel + i]));
+}
+
+/**
+ * Logit lens: what the model would predict if the residual stream stopped after block l. Zeroing every later
+ * block's two residual writers (attn_out, mlp_out) carries resid_post[l] unchanged to ln_final and the unembedding,
+ * so each layer's lens is one forward pass through the model's own final norm and unembedding.
+ */
+async function lens(args: LensArgs): Promise<LensOutput> {
+  const model = modelFor(args);
+  const ids = promptIds(model, args);
+  const { nLayers, vocabSize } = model.config;
+  const zero = (act: Float32Array) => {
+    act.fill(0);
+  };
+  const layers: LensOutput['layers'] = [];
+  for (let l = 0; l < nLayers; l++) {
+    const hooks: Hook[] = [...hooksFor(model, args)];
+    for (let j = l + 1; j < nLayers; j++) hooks.push({ name: `blocks.${j}.hook_attn_out`, fn: zero }, { name: `blocks.${j}.hook_mlp_out`, fn: zero });
+    const r = await model.forward([ids], { hooks, logits: 'all' });
+    const top: LensOutput['layers'][number] = [];
+    for (let t = 0; t < ids.length; t++) {
+      const row = r.logits.subarray(t * vocabSize, (t + 1) * vocabSize);
+      let best = 0;
+      let max = -Infinity;
+      for (let v = 0; v < vocabSize; v++) if (row[v] > max) (max = row[v]), (best = v);
+      let z = 0;
+      for (let v = 0; v < vocabSize; v++) z += Math.exp(row[v] - max);
+      top.push({ id: best, token: model.tokenizer ? model.tokenizer.decode([best]) : String(best), prob: 1 / z });
+    }
+    layers.push(top);
+  }
+  const tok = model.tokenizer;
+  return { promptIds: ids, tokens: ids.map((i) => (tok ? tok.decode([i]) : String(i))), layers };
 }
 
 async function compress(id: number, args: CompressArgs): Promise<CompressOutput> {
@@ -212,6 +277,8 @@ scope.onmessage = (e) => {
       else if (req.op === 'generate') result = await generate(req.id, req.args);
       else if (req.op === 'trace') result = await trace(req.args);
       else if (req.op === 'direction') result = await direction(req.args);
+      else if (req.op === 'directions') result = await directions(req.args);
+      else if (req.op === 'lens') result = await lens(req.args);
       else if (req.op === 'compress') result = await compress(req.id, req.args);
       else if (req.op === 'decode') result = modelFor({}).tokenizer?.decode(req.args.ids) ?? req.args.ids.join(' ');
       scope.postMessage({ id: req.id, ok: true, result }, transferables(result));

@@ -56,10 +56,23 @@ const modelFiles = readdirSync('models/tiny-chat').filter((f) => statSync(join('
 for (const f of modelFiles) copyFileSync(join('models/tiny-chat', f), join(out, 'model', f));
 writeFileSync(join(out, 'model', '.glassbox-files.json'), JSON.stringify(modelFiles)); // as app/server.ts lists it
 
-const sizes = {};
-for (const f of readdirSync(out)) if (statSync(join(out, f)).isFile() && !f.endsWith('.map')) sizes[f] = statSync(join(out, f)).size;
+// Bundle size: what the page loads before it can generate (entries, their static imports, the kernels, html/css)
+// and what loads only on use (vega for plots, gpu.js for other backends).
+const outputs = result.metafile.outputs;
+const rel = (p) => p.replace(/^.*?dist\/app\//, '').replace(`${out}/`, '');
+const initial = new Set();
+const visit = (file) => {
+  if (initial.has(file) || !outputs[file]) return;
+  initial.add(file);
+  for (const i of outputs[file].imports) if (i.kind === 'import-statement') visit(i.path);
+};
+for (const [file, o] of Object.entries(outputs)) if (o.entryPoint === 'app/main.ts' || o.entryPoint === 'app/worker.ts') visit(file);
+const size = (f) => statSync(f).size;
+const initialBytes = [...initial].reduce((a, f) => a + size(f), 0)
+  + ['matmul.wasm', 'index.html', 'style.css'].reduce((a, f) => a + size(join(out, f)), 0);
+const lazy = Object.keys(outputs).filter((f) => !f.endsWith('.map') && !initial.has(f)).map((f) => ({ file: rel(f), bytes: size(f) }));
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
-const code = Object.entries(sizes).filter(([f]) => !f.startsWith('model')).reduce((a, [, n]) => a + n, 0);
-console.log(`build:app -> ${out}/  ${Object.entries(sizes).map(([f, n]) => `${f} ${kb(n)}`).join(', ')}; app code total ${kb(code)} (model not counted)`);
-writeFileSync(join(out, 'build-info.json'), JSON.stringify({ sizes, appBytes: code }, null, 1));
-void result;
+const info = { initialBytes, initialFiles: [...initial].map(rel), lazy };
+writeFileSync(join(out, 'build-info.json'), JSON.stringify(info, null, 1));
+console.log(`build:app -> ${out}/: loaded at start ${kb(initialBytes)} (minified, before compression: ${info.initialFiles.join(', ')}, matmul.wasm, html, css); `
+  + `on use: ${lazy.map((l) => `${l.file} ${kb(l.bytes)}`).join(', ')}; model not counted`);
