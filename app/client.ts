@@ -9,7 +9,7 @@ export type { GlassboxApi };
 type Pending = {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  onToken?: (t: { token: number; text: string; step: number }) => void;
+  onToken?: (t: { token: number; text?: string; step: number }) => void;
   onProgress?: (message: string) => void;
 };
 

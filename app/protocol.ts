@@ -52,6 +52,8 @@ export interface PromptArgs {
 
 export interface GenerateArgs extends PromptArgs {
   maxTokens?: number;
+  /** Do not stop at end-of-sequence tokens (benchmarks decode a fixed number of tokens). */
+  ignoreEos?: boolean;
 }
 
 export interface GenerateOutput {
@@ -137,7 +139,8 @@ export type Request =
 export type Reply =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: string; errorName: string }
-  | { id: number; event: 'token'; token: number; text: string; step: number }
+  /** text: the decoded continuation so far, sent at most every 50 ms (undefined in between). */
+  | { id: number; event: 'token'; token: number; text?: string; step: number }
   | { id: number; event: 'progress'; message: string };
 
 /** `window.glassbox`: the page's engine, scriptable (tests, bench:browser, users' own scripts). */
@@ -146,7 +149,7 @@ export interface GlassboxApi {
   ready: Promise<ModelInfo>;
   info: ModelInfo | null;
   open(source: ModelSource, opts?: Omit<OpenArgs, 'source'>): Promise<ModelInfo>;
-  generate(args: GenerateArgs, onToken?: (t: { token: number; text: string; step: number }) => void): Promise<GenerateOutput>;
+  generate(args: GenerateArgs, onToken?: (t: { token: number; text?: string; step: number }) => void): Promise<GenerateOutput>;
   trace(args: TraceArgs): Promise<TraceOutput>;
   direction(args: DirectionArgs): Promise<number[]>;
   /** Every layer's direction [nLayers][dModel]. */

@@ -129,18 +129,24 @@ async function generate(id: number, args: GenerateArgs): Promise<GenerateOutput>
   const ids = promptIds(model, args);
   const tok = model.tokenizer;
   const out: number[] = [];
+  let lastText = -Infinity;
   abort = new AbortController();
   const ac = abort;
   if (stopFlag) Atomics.store(stopFlag, 0, 0);
   const r = await model.generate([ids], {
     maxNewTokens: args.maxTokens ?? 48,
+    stopTokens: args.ignoreEos ? [] : undefined,
     hooks: hooksFor(model, args),
     signal: abort.signal,
     onToken: ([t], step) => {
       if (stopFlag && Atomics.load(stopFlag, 0)) ac.abort();
       if (t < 0) return;
       out.push(t);
-      scope.postMessage({ id, event: 'token', token: t, text: tok ? tok.decode(out, { skipSpecialTokens: true }) : out.join(' '), step });
+      // Decoding the whole text costs more than a tiny model's token: the page gets it at most every 50 ms.
+      const now = performance.now();
+      const text = now - lastText >= 50 ? (tok ? tok.decode(out, { skipSpecialTokens: true }) : out.join(' ')) : undefined;
+      if (text !== undefined) lastText = now;
+      scope.postMessage({ id, event: 'token', token: t, text, step });
     },
   });
   const gen = r.tokens[0];

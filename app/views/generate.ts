@@ -21,7 +21,7 @@ export function generateView(s: AppState): HTMLElement {
         { prompt: prompt.value, chat: chat.checked, maxTokens: num(max, 48), model: which.value as 'original' | 'compressed' },
         (t) => {
           n++;
-          out.textContent = t.text;
+          if (t.text !== undefined) out.textContent = t.text;
           stats.textContent = `${n} tokens · ${((n / (performance.now() - t0)) * 1000).toFixed(1)} tokens/s`;
         },
       );

@@ -21,8 +21,8 @@ export function interventionsView(s: AppState): HTMLElement {
       const edit: GenerateArgs = kind.value === 'ablate'
         ? { ...args, ablate: d }
         : { ...args, add: { direction: d, coeff: num(coeff, 1), layer: Math.floor(num(layer, 0)), promptOnly: promptOnly.checked } };
-      before.textContent = (await s.api.generate(args, (t) => (before.textContent = t.text))).text;
-      after.textContent = (await s.api.generate(edit, (t) => (after.textContent = t.text))).text;
+      before.textContent = (await s.api.generate(args, (t) => t.text !== undefined && (before.textContent = t.text))).text;
+      after.textContent = (await s.api.generate(edit, (t) => t.text !== undefined && (after.textContent = t.text))).text;
     }),
   );
   return h('section', {},
