@@ -25,7 +25,7 @@ const api = createApi(
   {
     source: { kind: 'url', base: params.get('model') ?? 'model/' },
     threads: threadsParam && /^[1-9]\d?$/.test(threadsParam) ? Number(threadsParam) : undefined,
-    backend: params.get('backend') === 'reference' ? 'reference' : 'wasm-simd',
+    backend: params.get('backend') === 'reference' || params.get('backend') === 'webgpu' ? (params.get('backend') as 'reference' | 'webgpu') : 'wasm-simd',
   },
   (i) => {
     state.info = i;

@@ -8,8 +8,8 @@ export interface OpenArgs {
   source: ModelSource;
   /** Kernel threads (default: 1, or up to 4 when the page is cross-origin isolated). */
   threads?: number;
-  /** 'wasm-simd' (default) or 'reference' (plain TS). */
-  backend?: 'wasm-simd' | 'reference';
+  /** 'wasm-simd' (default), 'webgpu' (gpu.js on navigator.gpu) or 'reference' (plain TS). */
+  backend?: 'wasm-simd' | 'webgpu' | 'reference';
   /** Int32 flag the page sets to stop a generation (SharedArrayBuffer, cross-origin-isolated pages only). */
   stopFlag?: SharedArrayBuffer;
 }

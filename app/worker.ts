@@ -49,6 +49,11 @@ async function kernelModule(shared: boolean): Promise<WebAssembly.Module> {
 
 async function makeBackend(args: OpenArgs): Promise<{ backend: Backend; threads: number }> {
   if (args.backend === 'reference') return { backend: createReferenceBackend(), threads: 1 };
+  if (args.backend === 'webgpu') {
+    // gpu.js on the browser's own WebGPU (loaded on demand: it is most of the bundle).
+    const { createGpujsBackend } = await import('../kernels/gpujs/backend.ts');
+    return { backend: await createGpujsBackend('webgpu'), threads: 1 };
+  }
   const isolated = scope.crossOriginIsolated === true;
   const threads = Math.max(1, Math.floor(args.threads ?? (isolated ? Math.min(4, scope.navigator.hardwareConcurrency ?? 1) : 1)));
   const shared = threads > 1 || isolated;

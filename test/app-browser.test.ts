@@ -2,7 +2,8 @@
  * The web app in real headless Chromium (Debian's chromium via playwright-core; skipped with a message where it is
  * absent): the page loads tiny-chat from `glassbox app`'s server, and the engine in the tab gives the same greedy
  * ids as `glassbox generate --json`, the same ablated ids as the Node library with the same direction, the same
- * activations as a Node forward pass, and the same ids with 2 kernel threads (Web Workers over shared memory).
+ * activations as a Node forward pass, the same ids with 2 kernel threads (Web Workers over shared memory), and the
+ * same ids on the WebGPU path (SwiftShader, --enable-unsafe-webgpu).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -127,5 +128,21 @@ describe.skipIf(!chromium)('web app in headless Chromium', () => {
     expect(two.ids).toEqual(one.ids);
     expect(e2).toEqual([]);
     await p2.close();
+  });
+
+  it('the WebGPU path (gpu.js on SwiftShader) gives the same greedy ids as wasm-simd (3 tokens: SwiftShader is slow)', async () => {
+    const gpu = await launchHeadless({ webgpu: true });
+    try {
+      const { page: gpuPage, errors: gpuErrors } = await gpu.open(`${server.url}?backend=webgpu`);
+      expect((await gpuPage.evaluate(() => window.glassbox.ready)).backend).toBe('webgpu');
+      const args = { prompt: 'Hi', chat: true, maxTokens: 3 };
+      const want = await page.evaluate((a) => window.glassbox.generate(a), args);
+      const got = await gpuPage.evaluate((a) => window.glassbox.generate(a), args);
+      expect(want.ids.length).toBeGreaterThan(0);
+      expect(got.ids).toEqual(want.ids);
+      expect(gpuErrors).toEqual([]);
+    } finally {
+      await gpu.close();
+    }
   });
 });

@@ -24,6 +24,8 @@ function vulkanLoaderMissing(): boolean {
 let probe: Promise<boolean> | null = null;
 
 async function installAndProbe(): Promise<boolean> {
+  // A browser (the web app's worker) has its own navigator.gpu: nothing to install, no process to ask.
+  if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) return isWebgpuAvailable();
   if (vulkanLoaderMissing()) return false;
   try {
     const { create, globals } = (await import('webgpu')) as {
