@@ -145,4 +145,23 @@ describe.skipIf(!chromium)('web app in headless Chromium', () => {
       await gpu.close();
     }
   });
+
+  it('opens a folder of File objects (as the picker and drag and drop give them) and generates the same ids', async () => {
+    const names = ['config.json', 'generation_config.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'];
+    // Files made in the page from the served bytes; one stray entry whose name leaves the folder is ignored.
+    const run = `(async () => {
+      const names = ${JSON.stringify(names)};
+      const files = await Promise.all(names.map(async (n) => ({ name: n, file: new File([await (await fetch('model/' + n)).blob()], n) })));
+      files.push({ name: '../config.json', file: new File(['{}'], 'config.json') });
+      const info = await window.glassbox.open({ kind: 'files', label: 'picked', files });
+      const r = await window.glassbox.generate({ prompt: ${JSON.stringify(PROMPT)}, chat: true, maxTokens: ${MAX} });
+      return { label: info.label, ids: r.ids };
+    })()`;
+    const got = (await page.evaluate(run)) as { label: string; ids: number[] };
+    const want = (await node.generate([node.tokenizer!.encodeChat(PROMPT)], { maxNewTokens: MAX })).tokens[0];
+    expect(got.label).toBe('picked');
+    expect(got.ids).toEqual(want);
+    const missing = `window.glassbox.open({ kind: 'files', label: 'empty', files: [] }).then(() => 'opened', (e) => e.message)`;
+    expect(await page.evaluate(missing)).toBe('empty/config.json: file not found');
+  });
 });
