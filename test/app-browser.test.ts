@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,5 +164,29 @@ describe.skipIf(!chromium)('web app in headless Chromium', () => {
     expect(got.ids).toEqual(want);
     const missing = `window.glassbox.open({ kind: 'files', label: 'empty', files: [] }).then(() => 'opened', (e) => e.message)`;
     expect(await page.evaluate(missing)).toBe('empty/config.json: file not found');
+  });
+
+  it('from a plain static host (no COOP/COEP): single-threaded on the unshared kernels, same ids', async () => {
+    // A static server with no isolation headers, serving the built folder as any host would.
+    const plain = http.createServer((req, res) => {
+      const rel = decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/+/, '') || 'index.html';
+      const file = path.join(tmp, rel);
+      if (!file.startsWith(tmp + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return void res.writeHead(404).end();
+      const type = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' }[path.extname(file)] ?? 'application/octet-stream';
+      res.writeHead(200, { 'Content-Type': type }).end(fs.readFileSync(file));
+    });
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
+    try {
+      const { page: p, errors: e } = await browser.open(`http://127.0.0.1:${(plain.address() as { port: number }).port}/`);
+      const info = await p.evaluate(() => window.glassbox.ready);
+      expect(info).toMatchObject({ crossOriginIsolated: false, threads: 1, backend: 'wasm-simd' });
+      const got = await p.evaluate(([prompt, max]) => window.glassbox.generate({ prompt, chat: true, maxTokens: max }), [PROMPT, MAX] as const);
+      const want = (await node.generate([node.tokenizer!.encodeChat(PROMPT)], { maxNewTokens: MAX })).tokens[0];
+      expect(got.ids).toEqual(want);
+      expect(e).toEqual([]);
+      await p.close();
+    } finally {
+      plain.close();
+    }
   });
 });
