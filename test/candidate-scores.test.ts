@@ -7,12 +7,12 @@
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { candidateDirections } from '../analysis/candidate-directions.ts';
-import { scoreCandidates } from '../analysis/candidate-scores.ts';
-import type { Candidates } from '../analysis/diff-means.ts';
+import { candidateDirections } from '../analysis/direction/candidate-directions.ts';
+import { scoreCandidates } from '../analysis/direction/candidate-scores.ts';
+import type { Candidates } from '../analysis/direction/diff-means.ts';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
 import { defaultRefusalTokens, encodeInstructions } from '../analysis/model-runs.ts';
-import { loadPrompts } from '../analysis/prompts.ts';
+import { loadPrompts } from '../analysis/prompts/prompts.ts';
 import { loadModel } from '../models/load.ts';
 import type { Hook, Model } from '../models/types.ts';
 import { projectRoot } from './helpers/shared.ts';

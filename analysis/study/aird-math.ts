@@ -46,23 +46,3 @@ export function airdDirectionSwap(wc: Float32Array, wo: Float32Array, rhat: Arra
     for (let j = 0; j < dIn; j++) out[i * dIn + j] = wc[i * dIn + j] - rhatC[i] * vc[j] + rhat[i] * vo[j];
   return out;
 }
-
-export function unit(r: ArrayLike<number>): Float64Array {
-  let s = 0;
-  for (let i = 0; i < r.length; i++) s += r[i] * r[i];
-  const n = Math.sqrt(s);
-  if (!(n > 0) || !Number.isFinite(n)) throw new CompressionError('AIRD: direction has zero or non-finite norm');
-  return Float64Array.from(r, (x) => x / n);
-}
-
-/** Cosine of two flattened arrays (null when either is ~0), e.g. intended vs stored update. */
-export function cosineOrNull(a: ArrayLike<number>, b: ArrayLike<number>): number | null {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  if (!(aa > 0 && bb > 0)) return null;
-  return ab / Math.sqrt(aa * bb);
-}

@@ -15,7 +15,7 @@ import { writeCheckpoint, type TensorToWrite } from '../../engine/safetensors-wr
 import type { DType } from '../../engine/types.ts';
 import type { LinearRole, Model, NormWhich } from '../../models/types.ts';
 import { linearRoles } from '../compress/apply.ts';
-import { writeJson } from '../direction-io.ts';
+import { writeJson } from '../direction/direction-io.ts';
 
 export function saveCompressedModel(srcDir: string, model: Model, outDir: string): { files: string[] } {
   const folder = openModelFolder(srcDir);

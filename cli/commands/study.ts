@@ -12,15 +12,17 @@ import { checkOutputDir } from '../../engine/output-dir.ts';
 import { loadModel } from '../../models/load.ts';
 import { createBackend, BACKEND_NAMES } from '../../kernels/select.ts';
 import type { BackendName } from '../../kernels/types.ts';
-import { intArg, layerFractionArg, numArg } from '../../analysis/cli-args.ts';
 import { parseMethods } from '../../analysis/compress/methods.ts';
-import { readResponsePairs } from '../../analysis/ppl-text.ts';
-import { loadPrompts } from '../../analysis/prompts.ts';
-import { stderrProgress, sigintSignal } from '../../analysis/progress.ts';
+import { readResponsePairs } from '../../analysis/eval/ppl-text.ts';
+import { loadPrompts } from '../../analysis/prompts/prompts.ts';
 import { runStudy, type AirdLayerRule, type AirdSettings } from '../../analysis/study/run-study.ts';
 import { saveCompressedModel } from '../../analysis/study/save-model.ts';
 import { writeReport } from '../../analysis/report/write.ts';
 import { textSummary } from '../../analysis/report/html.ts';
+import { parseInteger, parseNumber } from '../../engine/numbers.ts';
+import { NON_NEGATIVE, POSITIVE, SEED_RANGE, layerFraction } from '../flags.ts';
+import { sigintSignal } from '../interrupt.ts';
+import { stderrProgress } from '../progress-bar.ts';
 
 export interface StudyCliOptions {
   out: string;
@@ -60,15 +62,15 @@ export function airdSettings(o: StudyCliOptions): AirdSettings | null {
   const variant = o.airdVariant.toUpperCase();
   if (!['A', 'B', 'C', 'D'].includes(variant)) throw new UsageError(`--aird-variant: expected A, B, C or D, got "${o.airdVariant}"`);
   const rules = ['source', 'lowest-cosine', 'search'];
-  const layerRule: AirdLayerRule | number = rules.includes(o.airdLayer) ? (o.airdLayer as AirdLayerRule) : intArg('--aird-layer (source, lowest-cosine, search or a block index)', o.airdLayer, 0)!;
-  const alpha = numArg('--aird-alpha', o.airdAlpha)!;
+  const layerRule: AirdLayerRule | number = rules.includes(o.airdLayer) ? (o.airdLayer as AirdLayerRule) : parseInteger(o.airdLayer, '--aird-layer (source, lowest-cosine, search or a block index)', NON_NEGATIVE);
+  const alpha = parseNumber(o.airdAlpha, '--aird-alpha');
   if (!o.aird) return null;
   return { variant: variant as AirdSettings['variant'], layerRule, keepF32: !!o.airdKeepF32, alpha };
 }
 
 export async function studyAction(modelDir: string, o: StudyCliOptions): Promise<void> {
   const methods = parseMethods(o.methods);
-  const maxLayerFraction = layerFractionArg(o.maxLayerFraction)!;
+  const maxLayerFraction = layerFraction(o.maxLayerFraction)!;
   const shipped = shippedPromptsDir();
   const pick = (given: string | undefined, file: string, flag: string) => {
     if (given) return given;
@@ -80,8 +82,12 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
   const pairs = readResponsePairs(pick(o.pairs, 'harmless_responses.jsonl', '--pairs'));
   const aird = airdSettings(o);
   const counts = {
-    nTrain: intArg('--n-train', o.nTrain, 1)!, nVal: intArg('--n-val', o.nVal, 1)!, maxTokens: intArg('--max-tokens', o.maxTokens, 1)!,
-    seed: intArg('--seed', o.seed, 0, 2 ** 32 - 1)!, nCalibration: intArg('--n-calibration', o.nCalibration, 1)!, batchSize: intArg('--batch-size', o.batchSize, 1)!,
+    nTrain: parseInteger(o.nTrain, '--n-train', POSITIVE),
+    nVal: parseInteger(o.nVal, '--n-val', POSITIVE),
+    maxTokens: parseInteger(o.maxTokens, '--max-tokens', POSITIVE),
+    seed: parseInteger(o.seed, '--seed', SEED_RANGE),
+    nCalibration: parseInteger(o.nCalibration, '--n-calibration', POSITIVE),
+    batchSize: parseInteger(o.batchSize, '--batch-size', POSITIVE),
   };
   if (o.backend && !BACKEND_NAMES.includes(o.backend as BackendName)) throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`);
   checkOutputDir(o.out);

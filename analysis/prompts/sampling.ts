@@ -1,6 +1,6 @@
 /** Seeded sampling of prompt splits, reproducible across runs and platforms. */
 
-import { mulberry32 } from '../engine/prng.ts';
+import { mulberry32 } from '../../engine/prng.ts';
 
 /** The seeded PRNG prompt sampling uses (engine/prng.ts). */
 export const rng = mulberry32;

@@ -3,12 +3,12 @@
  * base) and induce (harmless val, addition at the candidate's layer). The two ablation runs share one
  * batched pass over harmful ∪ harmless val.
  */
-import type { Model } from '../models/types.ts';
+import type { Model } from '../../models/types.ts';
 import type { Candidates } from './diff-means.ts';
-import { norm } from './diff-means.ts';
-import { ablationHooks, additionHook } from './interventions.ts';
-import { klFromLogProbs, mean } from './logit-math.ts';
-import { type RunOptions, lastLogits, logProbsOf, refusalScoresOf } from './model-runs.ts';
+import { norm } from '../vector-math.ts';
+import { ablationHooks, additionHook } from '../interventions.ts';
+import { klFromLogProbs, mean } from '../logit-math.ts';
+import { type RunOptions, lastLogits, logProbsOf, refusalScoresOf } from '../model-runs.ts';
 import type { CandidateScore } from './selection.ts';
 
 export interface ScoreOptions extends Omit<RunOptions, 'hooks'> {
@@ -28,8 +28,8 @@ const NO_SCORE = { bypass: NaN, induce: NaN, kl: NaN };
 
 export async function scoreCandidates(model: Model, cands: Candidates, harmfulVal: number[][], harmlessVal: number[][], opts: ScoreOptions): Promise<CandidateScore[]> {
   const vocab = model.config.vocabSize;
-  const run = { batchSize: opts.batchSize, signal: opts.signal, onBatch: opts.onBatch };
-  const baseLp = logProbsOf(await lastLogits(model, harmlessVal, { ...run, onBatch: undefined }), vocab);
+  const batching = { batchSize: opts.batchSize, signal: opts.signal, onBatch: opts.onBatch };
+  const baseLp = logProbsOf(await lastLogits(model, harmlessVal, { ...batching, onBatch: undefined }), vocab);
   const both = [...harmfulVal, ...harmlessVal];
   const out: CandidateScore[] = [];
   for (let p = 0; p < cands.nPos; p++)
@@ -43,11 +43,11 @@ export async function scoreCandidates(model: Model, cands: Candidates, harmfulVa
         opts.onBatch?.(both.length + harmlessVal.length);
         continue;
       }
-      const abl = await lastLogits(model, both, { ...run, hooks: ablationHooks(r) });
+      const abl = await lastLogits(model, both, { ...batching, hooks: ablationHooks(r) });
       const bypass = mean(refusalScoresOf(abl.subarray(0, harmfulVal.length * vocab), vocab, opts.refusalIds));
       const ablLp = logProbsOf(abl.subarray(harmfulVal.length * vocab), vocab);
       const kl = mean(ablLp.map((q, i) => klFromLogProbs(baseLp[i], q)));
-      const add = await lastLogits(model, harmlessVal, { ...run, hooks: [additionHook(r, layer, { coeff: opts.coeff ?? 1 })] });
+      const add = await lastLogits(model, harmlessVal, { ...batching, hooks: [additionHook(r, layer, { coeff: opts.coeff ?? 1 })] });
       const induce = mean(refusalScoresOf(add, vocab, opts.refusalIds));
       out.push({ pos, layer, bypass, induce, kl, norm: rn });
     }

@@ -2,7 +2,7 @@
  * RFC 4180 CSV parsing (quoted fields, doubled quotes, embedded commas and newlines, CRLF). Prompt files such
  * as AdvBench's harmful_behaviors.csv quote fields that contain commas, so a split(',') is not enough.
  */
-import { UsageError } from '../engine/errors.ts';
+import { UsageError } from '../../engine/errors.ts';
 
 /** Parses CSV text into rows of fields. `source` names the file in errors. */
 export function parseCsv(text: string, source = 'CSV'): string[][] {

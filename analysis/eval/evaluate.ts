@@ -2,14 +2,14 @@
  * Evaluation (method.md §2.7-2.8): greedy completions judged for refusal, refusal rate overall and per
  * category, mean refusal score, KL between two configurations (models and/or hooks), and CE / perplexity.
  */
-import { UsageError } from '../engine/errors.ts';
-import type { Hook, Model } from '../models/types.ts';
-import { DEFAULT_BATCH, chunks, nextBatch } from './batches.ts';
+import { UsageError } from '../../engine/errors.ts';
+import type { Hook, Model } from '../../models/types.ts';
+import { DEFAULT_BATCH, chunks, nextBatch } from '../batches.ts';
 import { type Judge, substringJudge } from './judge.ts';
-import { klFromLogProbs, mean } from './logit-math.ts';
-import { encodeInstructions, lastLogits, logProbsOf, refusalScoresOf, requireTokenizer } from './model-runs.ts';
+import { klFromLogProbs, mean } from '../logit-math.ts';
+import { encodeInstructions, lastLogits, logProbsOf, refusalScoresOf, requireTokenizer } from '../model-runs.ts';
 import { type CeAccumulator, addSequenceCe, ceResult, responseMask } from './perplexity.ts';
-import type { PromptItem } from './prompts.ts';
+import type { PromptItem } from '../prompts/prompts.ts';
 
 export interface GenerationOptions {
   hooks?: Hook[];

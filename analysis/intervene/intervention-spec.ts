@@ -1,8 +1,8 @@
 /** Builds the hooks of an evaluation's intervention (none, directional ablation, or activation addition). */
-import { UsageError } from '../engine/errors.ts';
-import type { Hook, Model } from '../models/types.ts';
-import { checkDirectionWidth, readDirection } from './direction-io.ts';
-import { ablationHooks, additionHook } from './interventions.ts';
+import { UsageError } from '../../engine/errors.ts';
+import type { Hook, Model } from '../../models/types.ts';
+import { checkDirectionWidth, readDirection } from '../direction/direction-io.ts';
+import { ablationHooks, additionHook } from '../interventions.ts';
 
 export type InterventionSpec =
   | { kind: 'none' }

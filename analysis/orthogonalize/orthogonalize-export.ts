@@ -12,14 +12,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../engine/dtype.ts';
-import { UsageError } from '../engine/errors.ts';
-import { readIndex } from '../engine/checkpoint.ts';
-import { openModelFolder } from '../engine/model-folder.ts';
-import { checkOutputDir } from '../engine/output-dir.ts';
-import { INDEX_FILE, SINGLE_FILE, type TensorData, type TensorToWrite, writeSafetensors } from '../engine/safetensors-writer.ts';
-import type { DType, ModelFolder, RawArray } from '../engine/types.ts';
-import { orthogonalizeColumns, orthogonalizeRows, unitF64 } from './orthogonalize.ts';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../engine/dtype.ts';
+import { UsageError } from '../../engine/errors.ts';
+import { readIndex } from '../../engine/checkpoint.ts';
+import { openModelFolder } from '../../engine/model-folder.ts';
+import { checkOutputDir } from '../../engine/output-dir.ts';
+import { INDEX_FILE, SINGLE_FILE, type TensorData, type TensorToWrite, writeSafetensors } from '../../engine/safetensors-writer.ts';
+import type { DType, ModelFolder, RawArray } from '../../engine/types.ts';
+import { orthogonalizeColumns, orthogonalizeRows } from './orthogonalize.ts';
+import { unit } from '../vector-math.ts';
 
 export interface OrthogonalizeInfo {
   pos?: number;
@@ -90,7 +91,7 @@ export function orthogonalizeFolder(srcDir: string, r: ArrayLike<number>, outDir
   try {
     const { config, weights, names } = folder;
     if (r.length !== config.dModel) throw new UsageError(`direction has ${r.length} values, ${srcDir} has d_model ${config.dModel}`);
-    const rhat = unitF64(r);
+    const rhat = unit(r);
     const plan = editPlan(folder);
     const untie = config.tiedEmbeddings;
     const embedName = `${names.embed}.weight`;

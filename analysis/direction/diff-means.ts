@@ -2,7 +2,7 @@
  * Difference-in-means accumulation: float64 running sums of resid_pre activations at the post-instruction
  * positions, per (position, layer). Float64 because r = mu - nu is a small difference of large means.
  */
-import { GlassboxError } from '../engine/errors.ts';
+import { GlassboxError } from '../../engine/errors.ts';
 
 export class MeanAccumulator {
   readonly sums: Float64Array;
@@ -52,16 +52,4 @@ export class Candidates {
     const o = (p * this.nLayers + layer) * this.dModel;
     return this.r.slice(o, o + this.dModel);
   }
-}
-
-export function norm(v: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  return Math.sqrt(s);
-}
-
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  for (let i = 0; i < a.length; i++) ab += a[i] * b[i];
-  return ab / (norm(a) * norm(b));
 }

@@ -2,10 +2,10 @@
  * Difference-in-means candidates from the model: resid_pre of every block at the last nPos positions
  * (the post-instruction tokens of left-padded prompts), accumulated in float64 (method.md §2.4).
  */
-import type { Model } from '../models/types.ts';
-import { DEFAULT_BATCH, chunks, nextBatch } from './batches.ts';
+import type { Model } from '../../models/types.ts';
+import { DEFAULT_BATCH, chunks, nextBatch } from '../batches.ts';
 import { Candidates, MeanAccumulator } from './diff-means.ts';
-import type { RunOptions } from './model-runs.ts';
+import type { RunOptions } from '../model-runs.ts';
 
 export async function accumulateMeans(model: Model, prompts: number[][], nPos: number, opts: RunOptions = {}): Promise<MeanAccumulator> {
   const { nLayers, dModel } = model.config;

@@ -41,12 +41,3 @@ export function orthogonalizeColumns(w: Float32Array, rhat: ArrayLike<number>): 
 export function orthogonalizeVector(b: Float32Array, rhat: ArrayLike<number>): Float32Array {
   return orthogonalizeRows(b, rhat);
 }
-
-/** r / |r| in f64 (the export edits in f64 and rounds once). */
-export function unitF64(r: ArrayLike<number>): Float64Array {
-  let s = 0;
-  for (let i = 0; i < r.length; i++) s += r[i] * r[i];
-  const n = Math.sqrt(s);
-  if (!(n > 0)) throw new RangeError('direction has zero norm');
-  return Float64Array.from(r as ArrayLike<number>, (x) => x / n);
-}

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../engine/errors.ts';
+import { UsageError } from '../../engine/errors.ts';
 import { parseCsv } from './csv.ts';
 
 export interface PromptItem {

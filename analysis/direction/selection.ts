@@ -1,6 +1,6 @@
 /**
  * Direction selection over per-candidate scores (method.md §2.5 with clarifications' layer filter and
- * no-survivor fallback). Pure: the scores come from analysis/candidate-scores.ts.
+ * no-survivor fallback). Pure: the scores come from analysis/direction/candidate-scores.ts.
  */
 
 export interface CandidateScore {

@@ -4,8 +4,8 @@
  * Read before any model work starts, so a bad file fails at once with a UsageError naming the file and row.
  */
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../engine/errors.ts';
-import type { Model } from '../models/types.ts';
+import { UsageError } from '../../engine/errors.ts';
+import type { Model } from '../../models/types.ts';
 import { type CeSequence, responseSequences, textSequences } from './evaluate.ts';
 
 export interface ResponsePair {

@@ -3,9 +3,10 @@
  * down_proj (and their biases) are projected off r̂. As in the folder export, a tied unembedding is kept as
  * the original embedding so that the edit equals hook ablation.
  */
-import { UsageError } from '../engine/errors.ts';
-import type { LinearRole, Model } from '../models/types.ts';
-import { orthogonalizeColumns, orthogonalizeRows, unitF64 } from './orthogonalize.ts';
+import { UsageError } from '../../engine/errors.ts';
+import type { LinearRole, Model } from '../../models/types.ts';
+import { orthogonalizeColumns, orthogonalizeRows } from './orthogonalize.ts';
+import { unit } from '../vector-math.ts';
 
 const WRITERS: LinearRole[] = ['o', 'down'];
 
@@ -14,7 +15,7 @@ export function orthogonalizeModel(model: Model, r: ArrayLike<number>): Model {
   if (config.family === 'gpt2')
     throw new UsageError('orthogonalizeModel: gpt2 position embeddings are not reachable through the Model API; use orthogonalizeFolder');
   if (r.length !== config.dModel) throw new UsageError(`orthogonalizeModel: direction has ${r.length} values, d_model is ${config.dModel}`);
-  const rhat = unitF64(r);
+  const rhat = unit(r);
   const m = model.clone();
   for (let l = 0; l < config.nLayers; l++)
     for (const role of WRITERS) {

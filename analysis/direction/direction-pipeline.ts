@@ -2,15 +2,15 @@
  * The refusal-direction pipeline (method.md §2.1-2.5): sample splits, filter by refusal score, compute
  * difference-in-means candidates at the post-instruction positions, score and select one.
  */
-import { UsageError } from '../engine/errors.ts';
-import type { Model } from '../models/types.ts';
+import { UsageError } from '../../engine/errors.ts';
+import type { Model } from '../../models/types.ts';
 import { candidateDirections } from './candidate-directions.ts';
 import { scoreCandidates, scoringWork } from './candidate-scores.ts';
 import type { Candidates } from './diff-means.ts';
-import { checkRefusalTokens, defaultRefusalTokens, encodeInstructions, refusalScores, requireTokenizer } from './model-runs.ts';
-import type { PromptItem } from './prompts.ts';
-import { type Progress, silentProgress } from './progress.ts';
-import { sample, trainValSplit } from './sampling.ts';
+import { checkRefusalTokens, defaultRefusalTokens, encodeInstructions, refusalScores, requireTokenizer } from '../model-runs.ts';
+import type { PromptItem } from '../prompts/prompts.ts';
+import { type Progress, silentProgress } from '../progress.ts';
+import { sample, trainValSplit } from '../prompts/sampling.ts';
 import { type CandidateScore, type Selection, selectDirection } from './selection.ts';
 
 export interface DirectionInputs {
@@ -88,7 +88,7 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
   const nPos = eoiIds.length;
   const warnings: string[] = [];
   const timings: Record<string, number> = {};
-  const run = { batchSize: o.batchSize, signal: o.signal };
+  const batching = { batchSize: o.batchSize, signal: o.signal };
   let t0 = performance.now();
 
   const splits = sampleSplits(inp, o.nTrain ?? 128, o.nVal ?? 32, o.seed ?? 42);
@@ -101,7 +101,7 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
     for (const key of Object.keys(splits) as (keyof Splits)[]) {
       const items = splits[key];
       const harmful = key.startsWith('harmful');
-      const scores = await refusalScores(model, encodeInstructions(model, items.map((p) => p.instruction)), refusalIds, { ...run, onBatch: (n) => progress.increment(n) });
+      const scores = await refusalScores(model, encodeInstructions(model, items.map((p) => p.instruction)), refusalIds, { ...batching, onBatch: (n) => progress.increment(n) });
       const kept = items.filter((_, i) => (harmful ? scores[i] > 0 : scores[i] < 0));
       if (kept.length === 0) warnings.push(`filtering would empty ${key} (${items.length} prompts): kept it unfiltered`);
       else splits[key] = kept;
@@ -121,13 +121,13 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
     }
   }
   progress.start('difference in means', hTrain.length + sTrain.length);
-  const candidates = await candidateDirections(model, hTrain, sTrain, nPos, { ...run, onBatch: (n) => progress.increment(n) });
+  const candidates = await candidateDirections(model, hTrain, sTrain, nPos, { ...batching, onBatch: (n) => progress.increment(n) });
   progress.stop();
   timings.meansMs = performance.now() - t0;
 
   t0 = performance.now();
   progress.start('scoring candidates', scoringWork(candidates, hVal.length, sVal.length));
-  const scores = await scoreCandidates(model, candidates, hVal, sVal, { ...run, refusalIds, include: o.include, onBatch: (n) => progress.increment(n) });
+  const scores = await scoreCandidates(model, candidates, hVal, sVal, { ...batching, refusalIds, include: o.include, onBatch: (n) => progress.increment(n) });
   progress.stop();
   timings.scoreMs = performance.now() - t0;
 
