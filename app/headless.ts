@@ -27,8 +27,15 @@ export async function launchHeadless(opts: { webgpu?: boolean } = {}): Promise<H
   if (!executablePath) throw new Error(`no Chromium at ${CHROMIUM_CANDIDATES.join(', ')} (apt-get install -y chromium)`);
   const profile = mkdtempSync(path.join(os.tmpdir(), 'glassbox-chromium-'));
   const args = [
-    '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ...(opts.webgpu ? ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'] : ['--disable-gpu']),
+    '--no-sandbox',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    ...(opts.webgpu
+      ? ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader']
+      : ['--disable-gpu']),
   ];
   const context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args });
   return {

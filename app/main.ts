@@ -25,7 +25,10 @@ const api = createApi(
   {
     source: { kind: 'url', base: params.get('model') ?? 'model/' },
     threads: threadsParam && /^[1-9]\d?$/.test(threadsParam) ? Number(threadsParam) : undefined,
-    backend: params.get('backend') === 'reference' || params.get('backend') === 'webgpu' ? (params.get('backend') as 'reference' | 'webgpu') : 'wasm-simd',
+    backend:
+      params.get('backend') === 'reference' || params.get('backend') === 'webgpu'
+        ? (params.get('backend') as 'reference' | 'webgpu')
+        : 'wasm-simd',
   },
   (i) => {
     state.info = i;
@@ -83,7 +86,10 @@ const stripTop = (p: string) => p.split('/').slice(1).join('/');
 document.getElementById('pick')!.addEventListener('change', (e) => {
   const list = [...((e.target as HTMLInputElement).files ?? [])];
   if (!list.length) return;
-  openFiles(list[0].webkitRelativePath.split('/')[0], list.map((f) => ({ name: stripTop(f.webkitRelativePath), file: f })));
+  openFiles(
+    list[0].webkitRelativePath.split('/')[0],
+    list.map((f) => ({ name: stripTop(f.webkitRelativePath), file: f })),
+  );
 });
 
 async function entryFiles(entry: FileSystemEntry, prefix: string, out: Array<{ name: string; file: File }>): Promise<void> {
@@ -106,5 +112,8 @@ document.body.addEventListener('drop', async (e) => {
   if (!entry?.isDirectory) return void (status.textContent = 'drop a model folder (config.json, model.safetensors, tokenizer.json)');
   const out: Array<{ name: string; file: File }> = [];
   await entryFiles(entry, '', out);
-  openFiles(entry.name, out.map((x) => ({ name: stripTop(x.name), file: x.file })));
+  openFiles(
+    entry.name,
+    out.map((x) => ({ name: stripTop(x.name), file: x.file })),
+  );
 });

@@ -1,8 +1,6 @@
 /** Messages between the page (app/client.ts) and the engine worker (app/worker.ts). Plain data only. */
 
-export type ModelSource =
-  | { kind: 'url'; base: string }
-  | { kind: 'files'; label: string; files: Array<{ name: string; file: Blob }> };
+export type ModelSource = { kind: 'url'; base: string } | { kind: 'files'; label: string; files: Array<{ name: string; file: Blob }> };
 
 export interface OpenArgs {
   source: ModelSource;
@@ -159,4 +157,3 @@ export interface GlassboxApi {
   decode(ids: number[]): Promise<string>;
   abort(): void;
 }
-

@@ -1,7 +1,5 @@
 /** What the views share: the engine API, the current refusal direction, and whether a compressed copy exists. */
 import type { GlassboxApi, ModelInfo } from './protocol.ts';
-import harmful from '../data/prompts/harmful.json';
-import harmless from '../data/prompts/harmless.json';
 
 export interface AppState {
   api: GlassboxApi;
@@ -16,9 +14,21 @@ export interface AppState {
   onChange: Array<() => void>;
 }
 
-/** Prompts the in-tab direction is computed from: the project's own lists (data/prompts), first 16 of each. */
-export const HARMFUL = (harmful as Array<{ instruction: string }>).slice(0, 16).map((x) => x.instruction);
-export const HARMLESS = (harmless as Array<{ instruction: string }>).slice(0, 16).map((x) => x.instruction);
+/** How many prompts of each class the in-tab direction uses. */
+export const N_PROMPTS = 16;
+
+let lists: Promise<{ harmful: string[]; harmless: string[] }> | null = null;
+
+/** The project's own prompt lists (data/prompts, copied next to the app by build:app), first N_PROMPTS of each. */
+export function promptLists(): Promise<{ harmful: string[]; harmless: string[] }> {
+  const get = async (name: string) => {
+    const res = await fetch(new URL(`prompts/${name}.json`, location.href));
+    if (!res.ok) throw new Error(`prompts/${name}.json: HTTP ${res.status}`);
+    return ((await res.json()) as Array<{ instruction: string }>).slice(0, N_PROMPTS).map((x) => x.instruction);
+  };
+  lists ??= Promise.all([get('harmful'), get('harmless')]).then(([harmful, harmless]) => ({ harmful, harmless }));
+  return lists;
+}
 
 /** The direction the interventions use: a loaded one, else the computed one at the chosen layer (computed on demand). */
 export async function currentDirection(s: AppState): Promise<number[]> {
@@ -29,9 +39,9 @@ export async function currentDirection(s: AppState): Promise<number[]> {
 
 export async function ensureDirections(s: AppState): Promise<number[][]> {
   if (!s.directions) {
-    s.directions = await s.api.directions({ harmful: HARMFUL, harmless: HARMLESS });
+    s.directions = await s.api.directions(await promptLists());
     s.layer = s.directions.length - 1;
-    s.directionSource = `diff-in-means, last position, ${HARMFUL.length}+${HARMLESS.length} prompts (data/prompts)`;
+    s.directionSource = `diff-in-means, last position, ${N_PROMPTS}+${N_PROMPTS} prompts (data/prompts)`;
     for (const f of s.onChange) f();
   }
   return s.directions;

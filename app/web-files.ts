@@ -9,11 +9,16 @@ import type { ByteSource } from '../engine/safetensors-reader.ts';
 
 /** Small files a model folder may hold besides its weights (absent ones are skipped). */
 export const SIDE_FILES = [
-  'config.json', 'quantize_config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json',
-  'special_tokens_map.json', 'chat_template.jinja',
+  'config.json',
+  'quantize_config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'chat_template.jinja',
 ];
 const INDEX = 'model.safetensors.index.json';
-/** Written by `glassbox app`'s server and by build:app next to the model (app/server.ts). */
+/** Written by `glassbox app`'s server and by build:app next to the model (cli/app-server.ts). */
 const FILE_LIST = '.glassbox-files.json';
 const SINGLE = 'model.safetensors';
 
@@ -83,7 +88,8 @@ export function fileListFolder(label: string, entries: Array<{ name: string; fil
       return {
         size: f.size,
         read(position, length) {
-          if (position < 0 || position + length > f.size) throw new RangeError(`${label}/${name}: read [${position}, ${position + length}) outside ${f.size} bytes`);
+          if (position < 0 || position + length > f.size)
+            throw new RangeError(`${label}/${name}: read [${position}, ${position + length}) outside ${f.size} bytes`);
           return new Uint8Array(reader.readAsArrayBuffer(f.slice(position, position + length)));
         },
         close() {},

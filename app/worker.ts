@@ -17,8 +17,21 @@ import { compressModel } from '../analysis/compress/apply.ts';
 import { parseMethod } from '../analysis/compress/methods.ts';
 import { fetchFolder, fileListFolder } from './web-files.ts';
 import type {
-  CompressArgs, CompressOutput, DirectionArgs, DirectionsArgs, GenerateArgs, LensArgs, LensOutput, GenerateOutput, ModelInfo, OpenArgs, PromptArgs, Reply, Request,
-  TraceArgs, TraceOutput,
+  CompressArgs,
+  CompressOutput,
+  DirectionArgs,
+  DirectionsArgs,
+  GenerateArgs,
+  LensArgs,
+  LensOutput,
+  GenerateOutput,
+  ModelInfo,
+  OpenArgs,
+  PromptArgs,
+  Reply,
+  Request,
+  TraceArgs,
+  TraceOutput,
 } from './protocol.ts';
 
 interface WorkerScope {
@@ -70,9 +83,12 @@ async function open(id: number, args: OpenArgs): Promise<ModelInfo> {
   compressed = original = null;
   if (args.stopFlag) stopFlag = new Int32Array(args.stopFlag);
   const src = args.source;
-  const files = src.kind === 'url'
-    ? await fetchFolder(new URL(src.base, (globalThis as unknown as { location: { href: string } }).location.href).href, (m) => progress(id, m))
-    : fileListFolder(src.label, src.files);
+  const files =
+    src.kind === 'url'
+      ? await fetchFolder(new URL(src.base, (globalThis as unknown as { location: { href: string } }).location.href).href, (m) =>
+          progress(id, m),
+        )
+      : fileListFolder(src.label, src.files);
   const folder = openFolderFiles(files);
   const { backend, threads } = await makeBackend(args);
   // The model owns the backend (disposed with it); weights are kept for compression and clone().
@@ -85,9 +101,17 @@ async function open(id: number, args: OpenArgs): Promise<ModelInfo> {
   original = model;
   const c = model.config;
   info = {
-    label: files.label, family: c.family, nLayers: c.nLayers, dModel: c.dModel, nHeads: c.nHeads, vocabSize: c.vocabSize,
-    hasChatTemplate: model.tokenizer?.hasChatTemplate ?? false, backend: model.backendName, threads,
-    crossOriginIsolated: scope.crossOriginIsolated === true, loadMs: performance.now() - t0,
+    label: files.label,
+    family: c.family,
+    nLayers: c.nLayers,
+    dModel: c.dModel,
+    nHeads: c.nHeads,
+    vocabSize: c.vocabSize,
+    hasChatTemplate: model.tokenizer?.hasChatTemplate ?? false,
+    backend: model.backendName,
+    threads,
+    crossOriginIsolated: scope.crossOriginIsolated === true,
+    loadMs: performance.now() - t0,
   };
   return info;
 }
@@ -156,8 +180,13 @@ async function generate(id: number, args: GenerateArgs): Promise<GenerateOutput>
   });
   const gen = r.tokens[0];
   return {
-    promptIds: ids, ids: gen, text: tok ? tok.decode(gen, { skipSpecialTokens: true }) : gen.join(' '), finish: r.finish[0],
-    tokensPerSecond: r.tokensPerSecond, prefillMs: r.prefillMs, decodeMs: r.decodeMs,
+    promptIds: ids,
+    ids: gen,
+    text: tok ? tok.decode(gen, { skipSpecialTokens: true }) : gen.join(' '),
+    finish: r.finish[0],
+    tokensPerSecond: r.tokensPerSecond,
+    prefillMs: r.prefillMs,
+    decodeMs: r.decodeMs,
   };
 }
 
@@ -200,7 +229,11 @@ async function directions(args: DirectionsArgs): Promise<number[][]> {
     if (prompts.length === 0) throw new GlassboxError('directions: an empty prompt list');
     const sum = new Float64Array(nLayers * dModel);
     for (const p of prompts) {
-      const r = await model.forward([promptIds(model, { prompt: p, chat: args.chat })], { cache: ['blocks.*.hook_resid_pre'], cachePositions: [pos], logits: 'none' });
+      const r = await model.forward([promptIds(model, { prompt: p, chat: args.chat })], {
+        cache: ['blocks.*.hook_resid_pre'],
+        cachePositions: [pos],
+        logits: 'none',
+      });
       for (let l = 0; l < nLayers; l++) {
         const a = r.cache.get(`blocks.${l}.hook_resid_pre`)!.data;
         for (let i = 0; i < dModel; i++) sum[l * dModel + i] += a[i];
@@ -228,14 +261,15 @@ async function lens(args: LensArgs): Promise<LensOutput> {
   const layers: LensOutput['layers'] = [];
   for (let l = 0; l < nLayers; l++) {
     const hooks: Hook[] = [...hooksFor(model, args)];
-    for (let j = l + 1; j < nLayers; j++) hooks.push({ name: `blocks.${j}.hook_attn_out`, fn: zero }, { name: `blocks.${j}.hook_mlp_out`, fn: zero });
+    for (let j = l + 1; j < nLayers; j++)
+      hooks.push({ name: `blocks.${j}.hook_attn_out`, fn: zero }, { name: `blocks.${j}.hook_mlp_out`, fn: zero });
     const r = await model.forward([ids], { hooks, logits: 'all' });
     const top: LensOutput['layers'][number] = [];
     for (let t = 0; t < ids.length; t++) {
       const row = r.logits.subarray(t * vocabSize, (t + 1) * vocabSize);
       let best = 0;
       let max = -Infinity;
-      for (let v = 0; v < vocabSize; v++) if (row[v] > max) (max = row[v]), (best = v);
+      for (let v = 0; v < vocabSize; v++) if (row[v] > max) ((max = row[v]), (best = v));
       let z = 0;
       for (let v = 0; v < vocabSize; v++) z += Math.exp(row[v] - max);
       top.push({ id: best, token: model.tokenizer ? model.tokenizer.decode([best]) : String(best), prob: 1 / z });

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Command } from 'commander';
 import { launchHeadless } from '../app/headless.ts';
-import { startAppServer } from '../app/server.ts';
+import { startAppServer } from '../cli/app-server.ts';
 import type { GenerateArgs, GenerateOutput } from '../app/protocol.ts';
 import { parseInteger, parseIntegerList } from '../engine/numbers.ts';
 import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
@@ -33,7 +33,10 @@ const threadList = parseIntegerList(opts.threads, '--threads', { min: 1, max: 16
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const stats = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
 
-const build = JSON.parse(readFileSync('dist/app/build-info.json', 'utf8')) as { initialBytes: number; lazy: Array<{ file: string; bytes: number }> };
+const build = JSON.parse(readFileSync('dist/app/build-info.json', 'utf8')) as {
+  initialBytes: number;
+  lazy: Array<{ file: string; bytes: number }>;
+};
 const server = await startAppServer({ appDir: 'dist/app', modelDir: MODEL, port: 0 });
 const browser = await launchHeadless();
 const rows: Array<{ threads: number; node: ReturnType<typeof stats>; chromium: ReturnType<typeof stats>; ratio: number }> = [];
@@ -68,8 +71,15 @@ try {
 }
 
 const result = {
-  bench: 'browser', model: 'tiny-chat', backend: 'wasm-simd', precision: 'f32', prompt: PROMPT, decodeTokens: tokens, runs,
-  chromium: 'Debian chromium, headless', loadavg: loadavg().map((x) => +x.toFixed(2)),
+  bench: 'browser',
+  model: 'tiny-chat',
+  backend: 'wasm-simd',
+  precision: 'f32',
+  prompt: PROMPT,
+  decodeTokens: tokens,
+  runs,
+  chromium: 'Debian chromium, headless',
+  loadavg: loadavg().map((x) => +x.toFixed(2)),
   bundle: { initialBytes: build.initialBytes, lazy: build.lazy },
   rows,
 };
@@ -77,7 +87,10 @@ console.log(JSON.stringify(result));
 if (!opts.json) {
   const f = (s: { median: number; min: number; max: number }) => `${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
   console.log('\nthreads  node tok/s (min–max)   chromium tok/s (min–max)   chromium/node');
-  for (const r of rows) console.log(`${String(r.threads).padEnd(8)} ${f(r.node).padEnd(22)} ${f(r.chromium).padEnd(26)} ${(100 * r.ratio).toFixed(0)}%`);
-  console.log(`bundle loaded at start: ${(build.initialBytes / 1024).toFixed(1)} KiB; on use: ${build.lazy.map((l) => `${l.file} ${(l.bytes / 1024).toFixed(1)} KiB`).join(', ')}`);
+  for (const r of rows)
+    console.log(`${String(r.threads).padEnd(8)} ${f(r.node).padEnd(22)} ${f(r.chromium).padEnd(26)} ${(100 * r.ratio).toFixed(0)}%`);
+  console.log(
+    `bundle loaded at start: ${(build.initialBytes / 1024).toFixed(1)} KiB; on use: ${build.lazy.map((l) => `${l.file} ${(l.bytes / 1024).toFixed(1)} KiB`).join(', ')}`,
+  );
   console.log(`load average: ${result.loadavg.join(' ')}`);
 }

@@ -34,9 +34,16 @@ function configFrom(files: FolderFiles): ModelConfig {
   const file = filePath(files, 'config.json');
   if (!files.has('config.json')) throw new ConfigError(`${file}: file not found`);
   const raw = readJson(files, 'config.json', ConfigError);
-  if (raw && typeof raw === 'object' && !Array.isArray(raw) && (raw as Record<string, unknown>).quantization_config == null && files.has('quantize_config.json')) {
+  if (
+    raw &&
+    typeof raw === 'object' &&
+    !Array.isArray(raw) &&
+    (raw as Record<string, unknown>).quantization_config == null &&
+    files.has('quantize_config.json')
+  ) {
     const q = readJson(files, 'quantize_config.json', ConfigError);
-    if (!q || typeof q !== 'object' || Array.isArray(q)) throw new ConfigError(`${filePath(files, 'quantize_config.json')}: expected a JSON object`);
+    if (!q || typeof q !== 'object' || Array.isArray(q))
+      throw new ConfigError(`${filePath(files, 'quantize_config.json')}: expected a JSON object`);
     // AutoGPTQ's quantize_config.json often omits quant_method: its presence alone means GPTQ.
     return parseConfig({ ...(raw as object), quantization_config: { quant_method: 'gptq', ...(q as object) } }, file);
   }
@@ -52,10 +59,17 @@ function weightsFrom(files: FolderFiles): WeightSource {
   if (!files.has(INDEX)) {
     let st: SafetensorsFile | null = openFile(files, SINGLE);
     const open = () => (st ??= openFile(files, SINGLE));
-    return source(files.label, () => open().tensors.map((t) => t.name), (n) => open().has(n), (n) => (open().has(n) ? open() : null), open, () => {
-      st?.close();
-      st = null;
-    });
+    return source(
+      files.label,
+      () => open().tensors.map((t) => t.name),
+      (n) => open().has(n),
+      (n) => (open().has(n) ? open() : null),
+      open,
+      () => {
+        st?.close();
+        st = null;
+      },
+    );
   }
   const f = filePath(files, INDEX);
   const wm = (readJson(files, INDEX, SafetensorsError) as { weight_map?: unknown } | null)?.weight_map;
@@ -81,11 +95,18 @@ function weightsFrom(files: FolderFiles): WeightSource {
     opened.set(shard, file);
     return file;
   };
-  return source(files.label, () => [...map.keys()], (n) => map.has(n), (n) => {
-    const s = map.get(n);
-    return s === undefined ? null : openShard(s);
-  }, () => (shards.length ? openShard(shards[0]) : null), () => {
-    for (const file of opened.values()) file.close();
-    opened.clear();
-  });
+  return source(
+    files.label,
+    () => [...map.keys()],
+    (n) => map.has(n),
+    (n) => {
+      const s = map.get(n);
+      return s === undefined ? null : openShard(s);
+    },
+    () => (shards.length ? openShard(shards[0]) : null),
+    () => {
+      for (const file of opened.values()) file.close();
+      opened.clear();
+    },
+  );
 }

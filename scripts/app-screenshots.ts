@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchHeadless } from '../app/headless.ts';
-import { startAppServer } from '../app/server.ts';
+import { startAppServer } from '../cli/app-server.ts';
 
 const studyDir = process.argv[2];
 const server = await startAppServer({ appDir: 'dist/app', modelDir: 'models/tiny-chat', port: 0 });
@@ -23,7 +23,8 @@ try {
     console.log(`docs/app-${name}.png`);
   };
   const tab = (label: string) => page.click(`nav button:has-text("${label}")`);
-  const waitEnabled = (sel: string) => page.waitForFunction(`!document.querySelector(${JSON.stringify(sel)}).disabled`, undefined, { timeout: 120_000 });
+  const waitEnabled = (sel: string) =>
+    page.waitForFunction(`!document.querySelector(${JSON.stringify(sel)}).disabled`, undefined, { timeout: 120_000 });
   const run = async (p: Page, button: string) => {
     await p.click(button);
     await waitEnabled(button);

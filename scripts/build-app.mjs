@@ -17,7 +17,10 @@ const nodeStub = {
   setup(b) {
     b.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, namespace: 'node-stub' }));
     // Bare built-ins, and Dawn (WebGPU for Node: the browser has its own navigator.gpu).
-    b.onResolve({ filter: /^(module|fs|path|os|url|crypto|worker_threads|child_process|util|webgpu)$/ }, (a) => ({ path: a.path, namespace: 'node-stub' }));
+    b.onResolve({ filter: /^(module|fs|path|os|url|crypto|worker_threads|child_process|util|webgpu)$/ }, (a) => ({
+      path: a.path,
+      namespace: 'node-stub',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (a) => ({
       contents: `const fail = (k) => () => { throw new Error(${JSON.stringify(a.path)} + '.' + String(k) + ' is not available in the browser'); };
 module.exports = new Proxy({}, { get: (_, k) => (k === '__esModule' ? undefined : k === 'default' ? module.exports : fail(k)) });`,
@@ -50,11 +53,16 @@ writeFileSync(join(out, 'matmul.wasm'), await assembleText(src, wat));
 writeFileSync(join(out, 'matmul-unshared.wasm'), await assembleText(src, wat.replace('(memory 1 65536 shared)', '(memory 1 65536)')));
 
 for (const f of ['index.html', 'style.css']) copyFileSync(join('app', f), join(out, f));
+// The project's prompt lists, for the in-tab refusal direction and Wanda's calibration (app/state.ts).
+mkdirSync(join(out, 'prompts'), { recursive: true });
+for (const f of ['harmful.json', 'harmless.json']) copyFileSync(join('data/prompts', f), join(out, 'prompts', f));
 // The embedded model, so the static build works offline (goldens stay behind).
 mkdirSync(join(out, 'model'), { recursive: true });
-const modelFiles = readdirSync('models/tiny-chat').filter((f) => statSync(join('models/tiny-chat', f)).isFile() && f !== 'README.md').sort();
+const modelFiles = readdirSync('models/tiny-chat')
+  .filter((f) => statSync(join('models/tiny-chat', f)).isFile() && f !== 'README.md')
+  .sort();
 for (const f of modelFiles) copyFileSync(join('models/tiny-chat', f), join(out, 'model', f));
-writeFileSync(join(out, 'model', '.glassbox-files.json'), JSON.stringify(modelFiles)); // as app/server.ts lists it
+writeFileSync(join(out, 'model', '.glassbox-files.json'), JSON.stringify(modelFiles)); // as cli/app-server.ts lists it
 
 // Bundle size: what the page loads before it can generate (entries, their static imports, the kernels, html/css)
 // and what loads only on use (vega for plots, gpu.js for other backends).
@@ -68,11 +76,15 @@ const visit = (file) => {
 };
 for (const [file, o] of Object.entries(outputs)) if (o.entryPoint === 'app/main.ts' || o.entryPoint === 'app/worker.ts') visit(file);
 const size = (f) => statSync(f).size;
-const initialBytes = [...initial].reduce((a, f) => a + size(f), 0)
-  + ['matmul.wasm', 'index.html', 'style.css'].reduce((a, f) => a + size(join(out, f)), 0);
-const lazy = Object.keys(outputs).filter((f) => !f.endsWith('.map') && !initial.has(f)).map((f) => ({ file: rel(f), bytes: size(f) }));
+const initialBytes =
+  [...initial].reduce((a, f) => a + size(f), 0) + ['matmul.wasm', 'index.html', 'style.css'].reduce((a, f) => a + size(join(out, f)), 0);
+const lazy = Object.keys(outputs)
+  .filter((f) => !f.endsWith('.map') && !initial.has(f))
+  .map((f) => ({ file: rel(f), bytes: size(f) }));
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
 const info = { initialBytes, initialFiles: [...initial].map(rel), lazy };
 writeFileSync(join(out, 'build-info.json'), JSON.stringify(info, null, 1));
-console.log(`build:app -> ${out}/: loaded at start ${kb(initialBytes)} (minified, before compression: ${info.initialFiles.join(', ')}, matmul.wasm, html, css); `
-  + `on use: ${lazy.map((l) => `${l.file} ${kb(l.bytes)}`).join(', ')}; model not counted`);
+console.log(
+  `build:app -> ${out}/: loaded at start ${kb(initialBytes)} (minified, before compression: ${info.initialFiles.join(', ')}, matmul.wasm, html, css); ` +
+    `on use: ${lazy.map((l) => `${l.file} ${kb(l.bytes)}`).join(', ')}; model not counted`,
+);

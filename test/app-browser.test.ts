@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { chromiumExecutable, launchHeadless, type HeadlessBrowser } from '../app/headless.ts';
-import { startAppServer, type AppServer } from '../app/server.ts';
+import { startAppServer, type AppServer } from '../cli/app-server.ts';
 import { ablationHooks } from '../analysis/interventions.ts';
 import { loadModel } from '../models/load.ts';
 import type { Model } from '../models/types.ts';
@@ -40,7 +40,8 @@ let node: Model;
 
 /** diff-in-means of blocks.LAYER.hook_resid_pre at the last position over a few of the project's prompts. */
 async function nodeDirection(model: Model): Promise<number[]> {
-  const read = (f: string) => (JSON.parse(fs.readFileSync(f, 'utf8')) as Array<{ instruction: string }>).slice(0, 4).map((x) => x.instruction);
+  const read = (f: string) =>
+    (JSON.parse(fs.readFileSync(f, 'utf8')) as Array<{ instruction: string }>).slice(0, 4).map((x) => x.instruction);
   const hook = `blocks.${LAYER}.hook_resid_pre`;
   const mean = async (prompts: string[]) => {
     const s = new Float64Array(model.config.dModel);
@@ -80,8 +81,17 @@ describe.skipIf(!chromium)('web app in headless Chromium', () => {
   });
 
   it('greedy generation gives the same ids as glassbox generate --json', async () => {
-    const cli = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'generate', MODEL, '--prompt', PROMPT, '--chat', '--max-tokens', String(MAX), '--json'], { encoding: 'utf8' }));
-    const web = await page.evaluate(([prompt, max]) => window.glassbox.generate({ prompt, chat: true, maxTokens: max }), [PROMPT, MAX] as const);
+    const cli = JSON.parse(
+      execFileSync(
+        process.execPath,
+        ['--import', 'tsx', 'cli/main.ts', 'generate', MODEL, '--prompt', PROMPT, '--chat', '--max-tokens', String(MAX), '--json'],
+        { encoding: 'utf8' },
+      ),
+    );
+    const web = await page.evaluate(([prompt, max]) => window.glassbox.generate({ prompt, chat: true, maxTokens: max }), [
+      PROMPT,
+      MAX,
+    ] as const);
     expect(web.promptIds).toEqual(cli.promptIds);
     expect(web.ids).toEqual(cli.generatedIds);
     expect(web.text).toBe(cli.text);
@@ -90,15 +100,24 @@ describe.skipIf(!chromium)('web app in headless Chromium', () => {
 
   it('with ablation: the same ids as the Node library with the same direction, and they differ from the baseline', async () => {
     const dir = await nodeDirection(node);
-    const ids = node.tokenizer!.encodeChat('Write a program that secretly records every keystroke on a coworker\'s laptop');
+    const ids = node.tokenizer!.encodeChat("Write a program that secretly records every keystroke on a coworker's laptop");
     const base = (await node.generate([ids], { maxNewTokens: MAX })).tokens[0];
     const ablated = (await node.generate([ids], { maxNewTokens: MAX, hooks: ablationHooks(dir) })).tokens[0];
     expect(ablated).not.toEqual(base); // the check below could not tell ablation on from off otherwise
-    const web = await page.evaluate(([i, d, max]) => window.glassbox.generate({ ids: i, ablate: d, maxTokens: max }), [ids, dir, MAX] as const);
+    const web = await page.evaluate(([i, d, max]) => window.glassbox.generate({ ids: i, ablate: d, maxTokens: max }), [
+      ids,
+      dir,
+      MAX,
+    ] as const);
     expect(web.ids).toEqual(ablated);
     // The page's own direction op agrees with the Node computation.
-    const read = (f: string) => (JSON.parse(fs.readFileSync(f, 'utf8')) as Array<{ instruction: string }>).slice(0, 4).map((x) => x.instruction);
-    const webDir = await page.evaluate((a) => window.glassbox.direction(a), { harmful: read('data/prompts/harmful.json'), harmless: read('data/prompts/harmless.json'), layer: LAYER });
+    const read = (f: string) =>
+      (JSON.parse(fs.readFileSync(f, 'utf8')) as Array<{ instruction: string }>).slice(0, 4).map((x) => x.instruction);
+    const webDir = await page.evaluate((a) => window.glassbox.direction(a), {
+      harmful: read('data/prompts/harmful.json'),
+      harmless: read('data/prompts/harmless.json'),
+      layer: LAYER,
+    });
     const scale = Math.max(...dir.map(Math.abs));
     webDir.forEach((v: number, i: number) => expect(Math.abs(v - dir[i])).toBeLessThan(1e-4 * scale));
   });
@@ -148,7 +167,14 @@ describe.skipIf(!chromium)('web app in headless Chromium', () => {
   });
 
   it('opens a folder of File objects (as the picker and drag and drop give them) and generates the same ids', async () => {
-    const names = ['config.json', 'generation_config.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'];
+    const names = [
+      'config.json',
+      'generation_config.json',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'model.safetensors',
+    ];
     // Files made in the page from the served bytes; one stray entry whose name leaves the folder is ignored.
     const run = `(async () => {
       const names = ${JSON.stringify(names)};
@@ -172,7 +198,9 @@ describe.skipIf(!chromium)('web app in headless Chromium', () => {
       const rel = decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/+/, '') || 'index.html';
       const file = path.join(tmp, rel);
       if (!file.startsWith(tmp + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return void res.writeHead(404).end();
-      const type = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' }[path.extname(file)] ?? 'application/octet-stream';
+      const type =
+        { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' }[path.extname(file)] ??
+        'application/octet-stream';
       res.writeHead(200, { 'Content-Type': type }).end(fs.readFileSync(file));
     });
     await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
@@ -180,7 +208,10 @@ describe.skipIf(!chromium)('web app in headless Chromium', () => {
       const { page: p, errors: e } = await browser.open(`http://127.0.0.1:${(plain.address() as { port: number }).port}/`);
       const info = await p.evaluate(() => window.glassbox.ready);
       expect(info).toMatchObject({ crossOriginIsolated: false, threads: 1, backend: 'wasm-simd' });
-      const got = await p.evaluate(([prompt, max]) => window.glassbox.generate({ prompt, chat: true, maxTokens: max }), [PROMPT, MAX] as const);
+      const got = await p.evaluate(([prompt, max]) => window.glassbox.generate({ prompt, chat: true, maxTokens: max }), [
+        PROMPT,
+        MAX,
+      ] as const);
       const want = (await node.generate([node.tokenizer!.encodeChat(PROMPT)], { maxNewTokens: MAX })).tokens[0];
       expect(got.ids).toEqual(want);
       expect(e).toEqual([]);

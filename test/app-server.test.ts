@@ -9,7 +9,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { splitRequestPath, startAppServer, type AppServer } from '../app/server.ts';
+import { splitRequestPath, startAppServer, type AppServer } from '../cli/app-server.ts';
 
 let tmp: string;
 let server: AppServer;
@@ -68,10 +68,26 @@ describe('app server', () => {
   });
 
   const refused = [
-    '/model/../secret.txt', '/model/..', '/model/sub/../../secret.txt', '/../secret.txt', '/model/%2e%2e/secret.txt',
-    '/model/%2E%2E/secret.txt', '/model/.%2e/secret.txt', '/model/..%2fsecret.txt', '/model/%2e%2e%2fsecret.txt',
-    '/model/..%5csecret.txt', '/model/sub%2f..%2f..%2fsecret.txt', '//etc/passwd', '/model//etc/passwd', '/model/%2fetc%2fpasswd',
-    '/model/C:%5cWindows', '/model/%00', '/model/%zz', '/model/./config.json', '/model/link-out.txt', '/model/dir-out/secret.txt',
+    '/model/../secret.txt',
+    '/model/..',
+    '/model/sub/../../secret.txt',
+    '/../secret.txt',
+    '/model/%2e%2e/secret.txt',
+    '/model/%2E%2E/secret.txt',
+    '/model/.%2e/secret.txt',
+    '/model/..%2fsecret.txt',
+    '/model/%2e%2e%2fsecret.txt',
+    '/model/..%5csecret.txt',
+    '/model/sub%2f..%2f..%2fsecret.txt',
+    '//etc/passwd',
+    '/model//etc/passwd',
+    '/model/%2fetc%2fpasswd',
+    '/model/C:%5cWindows',
+    '/model/%00',
+    '/model/%zz',
+    '/model/./config.json',
+    '/model/link-out.txt',
+    '/model/dir-out/secret.txt',
   ];
   it.each(refused)('refuses %s', async (p) => {
     const r = await get(p);
@@ -81,7 +97,13 @@ describe('app server', () => {
   });
 
   it('refuses traversal with 403 (not merely a missing file)', async () => {
-    for (const p of ['/model/../secret.txt', '/model/%2e%2e/secret.txt', '/model/link-out.txt', '//etc/passwd', '/model/dir-out/secret.txt'])
+    for (const p of [
+      '/model/../secret.txt',
+      '/model/%2e%2e/secret.txt',
+      '/model/link-out.txt',
+      '//etc/passwd',
+      '/model/dir-out/secret.txt',
+    ])
       expect((await get(p)).status, p).toBe(403);
   });
 
@@ -99,7 +121,7 @@ describe('app server', () => {
 });
 
 describe('app server file list', () => {
-  it('lists the model folder\'s regular files inside it, not symlinks out or folders', async () => {
+  it("lists the model folder's regular files inside it, not symlinks out or folders", async () => {
     const r = await get('/model/.glassbox-files.json');
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual(['config.json', 'link-in.json']);

@@ -11,7 +11,13 @@ import { createReferenceBackend } from '../kernels/reference/backend.ts';
 import { loadModel, loadModelFromFolder } from '../models/load.ts';
 
 const DIR = 'models/tiny-chat';
-const tinyFiles = () => new Map(fs.readdirSync(DIR).filter((f) => fs.statSync(`${DIR}/${f}`).isFile()).map((f) => [f, new Uint8Array(fs.readFileSync(`${DIR}/${f}`))]));
+const tinyFiles = () =>
+  new Map(
+    fs
+      .readdirSync(DIR)
+      .filter((f) => fs.statSync(`${DIR}/${f}`).isFile())
+      .map((f) => [f, new Uint8Array(fs.readFileSync(`${DIR}/${f}`))]),
+  );
 const text = (s: string) => new TextEncoder().encode(s);
 
 describe('FolderFiles', () => {
@@ -31,8 +37,14 @@ describe('FolderFiles', () => {
     const files = tinyFiles();
     const st = files.get('model.safetensors')!;
     files.delete('model.safetensors');
-    const header = JSON.parse(new TextDecoder().decode(st.subarray(8, 8 + Number(new DataView(st.buffer, st.byteOffset).getBigUint64(0, true)))));
-    const wm = Object.fromEntries(Object.keys(header).filter((k) => k !== '__metadata__').map((k) => [k, 'part-1.safetensors']));
+    const header = JSON.parse(
+      new TextDecoder().decode(st.subarray(8, 8 + Number(new DataView(st.buffer, st.byteOffset).getBigUint64(0, true)))),
+    );
+    const wm = Object.fromEntries(
+      Object.keys(header)
+        .filter((k) => k !== '__metadata__')
+        .map((k) => [k, 'part-1.safetensors']),
+    );
     files.set('part-1.safetensors', st);
     files.set('model.safetensors.index.json', text(JSON.stringify({ weight_map: wm })));
     const folder = openFolderFiles(memoryFolder('sharded', files));
@@ -71,6 +83,7 @@ describe('FolderFiles', () => {
 
   it('safeRelativeName accepts plain relative names only', () => {
     for (const ok of ['model.safetensors', 'sub/model-00001.safetensors', '%2e%2e']) expect(safeRelativeName(ok), ok).toBe(true);
-    for (const bad of ['', '..', '.', 'a/..', '../a', '/a', 'a//b', 'a\\b', 'C:x', 'a\0b', 'a/./b']) expect(safeRelativeName(bad), bad).toBe(false);
+    for (const bad of ['', '..', '.', 'a/..', '../a', '/a', 'a//b', 'a\\b', 'C:x', 'a\0b', 'a/./b'])
+      expect(safeRelativeName(bad), bad).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
  * between the refusal directions of the original and the compressed model (same prompts, same positions).
  */
 import { linePlot, plot } from '../plot.ts';
-import { HARMFUL, HARMLESS, ensureDirections, type AppState } from '../state.ts';
+import { N_PROMPTS, ensureDirections, promptLists, type AppState } from '../state.ts';
 import { busy, cosine, field, h } from '../ui.ts';
 
 export function compressView(s: AppState): HTMLElement {
@@ -16,21 +16,40 @@ export function compressView(s: AppState): HTMLElement {
     busy(go, status, async () => {
       status.textContent = 'compressing…';
       // Wanda calibrates on harmless prompts (as the study does); RTN needs none.
-      const r = await s.api.compress({ method: method.value, calibration: HARMLESS }, (m) => (status.textContent = m));
+      const lists = await promptLists();
+      const r = await s.api.compress({ method: method.value, calibration: lists.harmless }, (m) => (status.textContent = m));
       s.compressed = r.method;
       for (const f of s.onChange) f();
       status.textContent = `${r.method}: ${r.bitsPerWeight.toFixed(2)} bits/weight, sparsity ${(100 * r.sparsity).toFixed(1)}%, ${r.seconds.toFixed(1)} s; computing directions…`;
       const orig = await ensureDirections(s);
-      const comp = await s.api.directions({ harmful: HARMFUL, harmless: HARMLESS, model: 'compressed' });
+      const comp = await s.api.directions({ ...lists, model: 'compressed' });
       const cos = orig.map((d, l) => cosine(d, comp[l]));
       table.replaceChildren(
         h('tr', {}, h('th', {}, 'layer'), ...cos.map((_, l) => h('th', {}, String(l)))),
         h('tr', {}, h('td', {}, `cos (${r.method})`), ...cos.map((c) => h('td', {}, Number.isFinite(c) ? c.toFixed(4) : '–'))),
       );
-      await plot(chart, linePlot(`refusal direction: original vs ${r.method}`, cos.map((y, x) => ({ x, y, series: r.method })).filter((p) => Number.isFinite(p.y)), { xTitle: 'layer (resid_pre)', yTitle: 'cosine' }));
+      await plot(
+        chart,
+        linePlot(
+          `refusal direction: original vs ${r.method}`,
+          cos.map((y, x) => ({ x, y, series: r.method })).filter((p) => Number.isFinite(p.y)),
+          { xTitle: 'layer (resid_pre)', yTitle: 'cosine' },
+        ),
+      );
       status.textContent += ' done';
     }),
   );
-  return h('section', {}, h('div', { class: 'row' }, field('method', method), go), status, table, chart,
-    h('p', { class: 'note' }, `Directions: diff-in-means at the last position over ${HARMFUL.length}+${HARMLESS.length} prompts; layer 0 is null (identical inputs).`));
+  return h(
+    'section',
+    {},
+    h('div', { class: 'row' }, field('method', method), go),
+    status,
+    table,
+    chart,
+    h(
+      'p',
+      { class: 'note' },
+      `Directions: diff-in-means at the last position over ${N_PROMPTS}+${N_PROMPTS} prompts; layer 0 is null (identical inputs).`,
+    ),
+  );
 }

@@ -29,5 +29,12 @@ export function generateView(s: AppState): HTMLElement {
       stats.textContent = `${r.ids.length} tokens (${r.finish}) · decode ${r.tokensPerSecond.toFixed(1)} tokens/s · prefill ${r.prefillMs.toFixed(0)} ms (${r.promptIds.length} tokens)`;
     }),
   );
-  return h('section', {}, field('prompt', prompt), h('div', { class: 'row' }, field('chat template', chat), field('max tokens', max), field('model', which), go, stop), out, stats);
+  return h(
+    'section',
+    {},
+    field('prompt', prompt),
+    h('div', { class: 'row' }, field('chat template', chat), field('max tokens', max), field('model', which), go, stop),
+    out,
+    stats,
+  );
 }

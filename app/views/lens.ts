@@ -17,7 +17,10 @@ export function lensView(s: AppState): HTMLElement {
       const cells = r.layers.flatMap((row, l) =>
         row.map((c, p) => ({ x: `${p}:${showToken(r.tokens[p])}`, y: `L${l}`, value: c.prob, text: showToken(c.token) })),
       );
-      await plot(lensPlot, heatmap('logit lens: top token after each block (colour: its probability)', cells, { xTitle: 'position', yTitle: 'after block' }));
+      await plot(
+        lensPlot,
+        heatmap('logit lens: top token after each block (colour: its probability)', cells, { xTitle: 'position', yTitle: 'after block' }),
+      );
       const L = Math.min(Math.max(0, Math.floor(num(layer, 0))), (s.info?.nLayers ?? 1) - 1);
       const H = Math.min(Math.max(0, Math.floor(num(head, 0))), (s.info?.nHeads ?? 1) - 1);
       const name = `blocks.${L}.attn.hook_pattern`;
@@ -26,9 +29,17 @@ export function lensView(s: AppState): HTMLElement {
       const T = a.shape[2];
       const acells: Array<{ x: string; y: string; value: number }> = [];
       for (let q = 0; q < T; q++)
-        for (let k = 0; k < T; k++) acells.push({ x: `${k}:${showToken(t.tokens[k])}`, y: `${q}:${showToken(t.tokens[q])}`, value: a.data[(H * T + q) * T + k] });
+        for (let k = 0; k < T; k++)
+          acells.push({ x: `${k}:${showToken(t.tokens[k])}`, y: `${q}:${showToken(t.tokens[q])}`, value: a.data[(H * T + q) * T + k] });
       await plot(attnPlot, heatmap(`attention pattern, layer ${L} head ${H}`, acells, { xTitle: 'key', yTitle: 'query' }));
     }),
   );
-  return h('section', {}, field('prompt', prompt), h('div', { class: 'row' }, field('chat template', chat), field('attention layer', layer), field('head', head), go), lensPlot, attnPlot);
+  return h(
+    'section',
+    {},
+    field('prompt', prompt),
+    h('div', { class: 'row' }, field('chat template', chat), field('attention layer', layer), field('head', head), go),
+    lensPlot,
+    attnPlot,
+  );
 }

@@ -23,14 +23,18 @@ async function projections(s: AppState, prompt: string, model: 'original' | 'com
 }
 
 export function refusalView(s: AppState): HTMLElement {
-  const prompt = h('textarea', { rows: 2, id: 'ref-prompt' }, 'Explain how to break into my neighbour\'s home Wi-Fi network');
+  const prompt = h('textarea', { rows: 2, id: 'ref-prompt' }, "Explain how to break into my neighbour's home Wi-Fi network");
   const layer = h('select', { id: 'ref-layer' });
   const source = h('p', { class: 'note' });
   const plots = h('div', { class: 'plots' });
   const go = h('button', { id: 'ref-go' }, 'Project');
   const sync = () => {
     layer.replaceChildren(...(s.directions ?? []).map((_, l) => h('option', { value: l, selected: l === s.layer }, `layer ${l}`)));
-    source.textContent = s.loaded ? `direction: ${s.directionSource}` : s.directions ? `direction: layer ${s.layer}, ${s.directionSource}` : 'direction: computed on first use';
+    source.textContent = s.loaded
+      ? `direction: ${s.directionSource}`
+      : s.directions
+        ? `direction: layer ${s.layer}, ${s.directionSource}`
+        : 'direction: computed on first use';
   };
   s.onChange.push(sync);
   layer.addEventListener('change', () => {
@@ -52,5 +56,12 @@ export function refusalView(s: AppState): HTMLElement {
     }),
   );
   sync();
-  return h('section', {}, field('prompt (chat template)', prompt), h('div', { class: 'row' }, field('direction layer', layer), go), source, plots);
+  return h(
+    'section',
+    {},
+    field('prompt (chat template)', prompt),
+    h('div', { class: 'row' }, field('direction layer', layer), go),
+    source,
+    plots,
+  );
 }

@@ -40,12 +40,31 @@ export async function showSummary(_s: AppState, out: HTMLElement, summary: Study
   const { studyPlots } = await import('../../analysis/report/plots.ts');
   out.replaceChildren();
   const o = summary.original;
-  out.append(h('p', {}, `${summary.model}: ${summary.nLayers} layers, d_model ${summary.dModel}; methods ${summary.settings.methods.join(', ')}; selected pos ${o.selected.pos}, layer ${o.selected.layer}`));
-  const rows = summary.methods.map((m) =>
-    h('tr', {}, h('td', {}, m.name), h('td', {}, m.bitsPerWeight.toFixed(2)), h('td', {}, `${(100 * m.sparsity).toFixed(1)}%`),
-      h('td', {}, m.selectedCosine.toFixed(4))),
+  out.append(
+    h(
+      'p',
+      {},
+      `${summary.model}: ${summary.nLayers} layers, d_model ${summary.dModel}; methods ${summary.settings.methods.join(', ')}; selected pos ${o.selected.pos}, layer ${o.selected.layer}`,
+    ),
   );
-  out.append(h('table', {}, h('tr', {}, h('th', {}, 'method'), h('th', {}, 'bits/weight'), h('th', {}, 'sparsity'), h('th', {}, 'cos(selected)')), ...rows));
+  const rows = summary.methods.map((m) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, m.name),
+      h('td', {}, m.bitsPerWeight.toFixed(2)),
+      h('td', {}, `${(100 * m.sparsity).toFixed(1)}%`),
+      h('td', {}, m.selectedCosine.toFixed(4)),
+    ),
+  );
+  out.append(
+    h(
+      'table',
+      {},
+      h('tr', {}, h('th', {}, 'method'), h('th', {}, 'bits/weight'), h('th', {}, 'sparsity'), h('th', {}, 'cos(selected)')),
+      ...rows,
+    ),
+  );
   for (const p of studyPlots(summary)) {
     const el = h('div', { class: 'plot' });
     out.append(el);

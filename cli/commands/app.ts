@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../engine/errors.ts';
 import { parseInteger } from '../../engine/numbers.ts';
 import { openModelFolder } from '../../engine/model-folder.ts';
-import { startAppServer } from '../../app/server.ts';
+import { startAppServer } from '../app-server.ts';
 import { info } from '../output.ts';
 
 /** The package root: dist/cli.js sits one level below it, cli/commands/app.ts two. */

@@ -74,13 +74,17 @@ export class WebPool implements KernelPool {
       const url = URL.createObjectURL(new Blob([webWorkerSource], { type: 'text/javascript' }));
       try {
         await Promise.all(
-          Array.from({ length: nw }, (_, i) => new Promise<void>((resolve, reject) => {
-            const w = webWorker(url);
-            workers.push(w);
-            w.onmessage = () => resolve();
-            w.onerror = (e) => reject(new WasmKernelError(`wasm-simd worker ${i + 1}: ${e.message}`));
-            w.postMessage({ ctl: ctl.buffer, slot: i, module, fns: KERNELS });
-          })),
+          Array.from(
+            { length: nw },
+            (_, i) =>
+              new Promise<void>((resolve, reject) => {
+                const w = webWorker(url);
+                workers.push(w);
+                w.onmessage = () => resolve();
+                w.onerror = (e) => reject(new WasmKernelError(`wasm-simd worker ${i + 1}: ${e.message}`));
+                w.postMessage({ ctl: ctl.buffer, slot: i, module, fns: KERNELS });
+              }),
+          ),
         );
       } finally {
         URL.revokeObjectURL(url);

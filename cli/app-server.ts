@@ -31,9 +31,16 @@ export interface AppServer {
 }
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8', '.wasm': 'application/wasm', '.map': 'application/json; charset=utf-8',
-  '.png': 'image/png', '.svg': 'image/svg+xml', '.jinja': 'text/plain; charset=utf-8', '.safetensors': 'application/octet-stream',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.jinja': 'text/plain; charset=utf-8',
+  '.safetensors': 'application/octet-stream',
 };
 
 const ISOLATION = {
@@ -50,7 +57,9 @@ const ISOLATION = {
 export const FILE_LIST = '.glassbox-files.json';
 
 export function listFiles(dir: string): string[] {
-  return readdirSync(dir).filter((f) => !f.startsWith('.') && 'file' in resolveInside(dir, [f])).sort();
+  return readdirSync(dir)
+    .filter((f) => !f.startsWith('.') && 'file' in resolveInside(dir, [f]))
+    .sort();
 }
 
 /** Why a request path was refused, or its decoded segments. */
@@ -124,7 +133,9 @@ export function startAppServer(opts: AppServerOptions): Promise<AppServer> {
       'Cache-Control': 'no-cache',
     });
     if (req.method === 'HEAD') return res.end();
-    createReadStream(r.file).on('error', () => res.destroy()).pipe(res);
+    createReadStream(r.file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -133,10 +144,11 @@ export function startAppServer(opts: AppServerOptions): Promise<AppServer> {
       resolve({
         url: `http://${address}:${port}/`,
         port,
-        close: () => new Promise<void>((res) => {
-          server.closeAllConnections();
-          server.close(() => res());
-        }),
+        close: () =>
+          new Promise<void>((res) => {
+            server.closeAllConnections();
+            server.close(() => res());
+          }),
       });
     });
   });
