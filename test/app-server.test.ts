@@ -4,6 +4,7 @@
  * absolute-form targets, symlinks that point out of the folder. Raw http.request is used because fetch() would
  * normalize `..` away before the server ever saw it.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -125,5 +126,20 @@ describe('app server file list', () => {
     const r = await get('/model/.glassbox-files.json');
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual(['config.json', 'link-in.json']);
+  });
+});
+
+describe('glassbox app: bad input', () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'app', ...args], { encoding: 'utf8', timeout: 60_000 });
+  it.each([
+    [['/nonexistent-model-folder'], /^glassbox: \/nonexistent-model-folder: model folder not found\n$/],
+    [['--port', '70000'], /^glassbox: --port: expected .*70000/],
+    [['--port', 'x'], /^glassbox: --port: expected .*"x"/],
+  ])('%j exits 1 with one line naming the problem', (args, message) => {
+    const r = cli(...args);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
