@@ -1,5 +1,5 @@
 /**
- * Intervention hooks (method.md §2.6) as pure functions over activations: directional ablation at every
+ * Intervention hooks (docs/method-notes.md §2.6) as pure functions over activations: directional ablation at every
  * residual writer and activation addition at one layer's input. They run in f32 like the model's activations
  * (Arditi casts the direction to the activation dtype too).
  */

@@ -6,14 +6,14 @@
  * or simply unlisted ones such as lm_head) are read as dense weights.
  */
 import { ModelFolderError } from './errors.ts';
-import { isGlassboxMixed, readGlassboxLinear, readGlassboxMixed, type MixedLinearWeight } from './glassbox-format.ts';
+import { isGlassboxMixed, readGlassboxLinear, readGlassboxMixed } from './glassbox-format.ts';
 import type { DType, ModelFolder, QuantizationConfig, RawArray, WeightSource } from './types.ts';
-import { convertAwq } from '../kernels/convert/awq.ts';
-import type { RawTensor } from '../kernels/convert/common.ts';
-import { convertCtInt8, convertCtPacked } from '../kernels/convert/compressed-tensors.ts';
-import { convertGptq } from '../kernels/convert/gptq.ts';
+import { convertAwq } from './convert/awq.ts';
+import type { RawTensor } from './convert/common.ts';
+import { convertCtInt8, convertCtPacked } from './convert/compressed-tensors.ts';
+import { convertGptq } from './convert/gptq.ts';
 import { checkWeight } from '../kernels/formats.ts';
-import type { LinearWeight } from '../kernels/types.ts';
+import type { LinearWeight, MixedLinearWeight } from '../kernels/types.ts';
 
 export interface ReadLinearOptions {
   /** Transpose a stored [in, out] weight to [out, in]; default: the folder's names.conv1d (gpt2). */

@@ -33,7 +33,10 @@ export function loadTokenizerFrom(files: FolderFiles): Tokenizer | null {
   const cfg = files.has('tokenizer_config.json') ? readObject(files, 'tokenizer_config.json') : {};
   const specialMap = files.has('special_tokens_map.json') ? readObject(files, 'special_tokens_map.json') : {};
   const gen = files.has('generation_config.json') ? readObject(files, 'generation_config.json') : {};
-  return new FolderTokenizer(tokFile, tokJson, cfgFile, cfg, specialMap, gen, chatTemplateSource(files, cfg, cfgFile));
+  return new FolderTokenizer({
+    tokenizerFile: tokFile, tokenizerJson: tokJson, configFile: cfgFile, config: cfg, specialTokensMap: specialMap,
+    generationConfig: gen, chatTemplate: chatTemplateSource(files, cfg, cfgFile),
+  });
 }
 
 function readObject(files: FolderFiles, name: string): Json {
@@ -62,6 +65,21 @@ function tokenString(v: unknown): string | null {
   return null;
 }
 
+/** A tokenizer folder's files as read by loadTokenizer ({} for an absent JSON file); the paths name them in errors. */
+interface TokenizerFiles {
+  tokenizerFile: string;
+  tokenizerJson: Json;
+  configFile: string;
+  /** tokenizer_config.json */
+  config: Json;
+  /** special_tokens_map.json */
+  specialTokensMap: Json;
+  /** generation_config.json */
+  generationConfig: Json;
+  /** The chat template source (tokenizer_config.json or chat_template.jinja), null when there is none. */
+  chatTemplate: string | null;
+}
+
 class FolderTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly bosTokenId: number | null;
@@ -75,15 +93,14 @@ class FolderTokenizer implements Tokenizer {
   private readonly addEos: boolean;
   private postIds: number[] | null = null;
 
-  constructor(
-    private readonly tokFile: string,
-    tokJson: Json,
-    private readonly cfgFile: string,
-    cfg: Json,
-    specialMap: Json,
-    gen: Json,
-    templateSource: string | null,
-  ) {
+  private readonly tokFile: string;
+  private readonly cfgFile: string;
+
+  constructor(files: TokenizerFiles) {
+    const { tokenizerFile: tokFile, tokenizerJson: tokJson, configFile: cfgFile, config: cfg } = files;
+    const { specialTokensMap: specialMap, generationConfig: gen, chatTemplate: templateSource } = files;
+    this.tokFile = tokFile;
+    this.cfgFile = cfgFile;
     try {
       this.hf = new HfTokenizer(tokJson, cfg);
     } catch (e) {

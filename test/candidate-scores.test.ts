@@ -1,5 +1,5 @@
 /**
- * scoreCandidates (method.md §2.5) on tiny-chat against a direct, one-prompt-at-a-time computation of each
+ * scoreCandidates (docs/method-notes.md §2.5) on tiny-chat against a direct, one-prompt-at-a-time computation of each
  * score from its definition: bypass = mean harmful refusal log-odds under ablation, induce = mean harmless
  * refusal log-odds under +1·r at the candidate's layer, KL = mean KL(P_base || P_ablated) with eps 1e-6
  * (clarifications: the base distribution weighs the sum). Unbatched forwards make the reference independent

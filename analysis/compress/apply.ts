@@ -61,7 +61,7 @@ export interface CompressedModel {
 }
 
 export function linearRoles(model: Model): LinearRole[] {
-  return model.config.family === 'gpt2' ? ['q', 'k', 'v', 'o', 'up', 'down'] : ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
+  return model.config.capabilities.gatedMlp ? ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] : ['q', 'k', 'v', 'o', 'up', 'down'];
 }
 
 const needsCalibration = (m: MethodSpec) => !['int8', 'int4-rtn', 'magnitude'].includes(m.family);

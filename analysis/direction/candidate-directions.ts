@@ -1,6 +1,6 @@
 /**
  * Difference-in-means candidates from the model: resid_pre of every block at the last nPos positions
- * (the post-instruction tokens of left-padded prompts), accumulated in float64 (method.md §2.4).
+ * (the post-instruction tokens of left-padded prompts), accumulated in float64 (docs/method-notes.md §2.4).
  */
 import type { Model } from '../../models/types.ts';
 import { DEFAULT_BATCH, chunks, nextBatch } from '../batches.ts';

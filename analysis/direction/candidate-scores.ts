@@ -1,5 +1,5 @@
 /**
- * Scores every candidate (method.md §2.5): bypass (harmful val, ablation), KL (harmless val, ablation vs
+ * Scores every candidate (docs/method-notes.md §2.5): bypass (harmful val, ablation), KL (harmless val, ablation vs
  * base) and induce (harmless val, addition at the candidate's layer). The two ablation runs share one
  * batched pass over harmful ∪ harmless val.
  */

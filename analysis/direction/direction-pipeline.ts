@@ -1,5 +1,5 @@
 /**
- * The refusal-direction pipeline (method.md §2.1-2.5): sample splits, filter by refusal score, compute
+ * The refusal-direction pipeline (docs/method-notes.md §2.1-2.5): sample splits, filter by refusal score, compute
  * difference-in-means candidates at the post-instruction positions, score and select one.
  */
 import { UsageError } from '../../engine/errors.ts';

@@ -1,5 +1,5 @@
 /**
- * Direction selection over per-candidate scores (method.md §2.5 with clarifications' layer filter and
+ * Direction selection over per-candidate scores (docs/method-notes.md §2.5 with clarifications' layer filter and
  * no-survivor fallback). Pure: the scores come from analysis/direction/candidate-scores.ts.
  */
 

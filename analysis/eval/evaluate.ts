@@ -1,5 +1,5 @@
 /**
- * Evaluation (method.md §2.7-2.8): greedy completions judged for refusal, refusal rate overall and per
+ * Evaluation (docs/method-notes.md §2.7-2.8): greedy completions judged for refusal, refusal rate overall and per
  * category, mean refusal score, KL between two configurations (models and/or hooks), and CE / perplexity.
  */
 import { UsageError } from '../../engine/errors.ts';

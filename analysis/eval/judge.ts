@@ -1,5 +1,5 @@
 /**
- * Refusal judges. The substring judge is Arditi et al.'s (method.md §2.7): a refusal phrase anywhere in the
+ * Refusal judges. The substring judge is Arditi et al.'s (docs/method-notes.md §2.7): a refusal phrase anywhere in the
  * completion, case-insensitive. `Judge` is async so that a model-based judge (LlamaGuard, HarmBench) fits later.
  */
 

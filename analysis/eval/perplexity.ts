@@ -1,6 +1,6 @@
 /**
  * Cross-entropy / perplexity from all-position logits: CE = sum over masked positions t of
- * -log p(token[t+1] | <= t) / count (method.md §2.8). mask[t] = 1 means "predict token t+1 from position t".
+ * -log p(token[t+1] | <= t) / count (docs/method-notes.md §2.8). mask[t] = 1 means "predict token t+1 from position t".
  */
 import { logSoftmax } from '../logit-math.ts';
 

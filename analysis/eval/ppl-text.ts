@@ -1,5 +1,5 @@
 /**
- * Perplexity inputs read from disk (method.md §2.8, clarifications "Perplexity text"): prompt + response pairs
+ * Perplexity inputs read from disk (docs/method-notes.md §2.8, clarifications "Perplexity text"): prompt + response pairs
  * (.json array or .jsonl of {instruction, output}; loss on the response only) or any other file as plain text.
  * Read before any model work starts, so a bad file fails at once with a UsageError naming the file and row.
  */

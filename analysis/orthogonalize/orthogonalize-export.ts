@@ -1,5 +1,5 @@
 /**
- * Exports a weight-orthogonalized copy of an HF model folder (method.md §2.6): embedding rows (and GPT-2's
+ * Exports a weight-orthogonalized copy of an HF model folder (docs/method-notes.md §2.6): embedding rows (and GPT-2's
  * wpe), every o_proj / down_proj (HF [d_model, d_in] or GPT-2 Conv1D [d_in, d_model]) and their biases lose
  * their r̂ component. Same tensor names, dtypes and shards as the source; other files copied; the folder is
  * written under a temporary name and renamed, and the source is only read.

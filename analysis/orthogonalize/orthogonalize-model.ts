@@ -12,8 +12,10 @@ const WRITERS: LinearRole[] = ['o', 'down'];
 
 export function orthogonalizeModel(model: Model, r: ArrayLike<number>): Model {
   const { config } = model;
-  if (config.family === 'gpt2')
-    throw new UsageError('orthogonalizeModel: gpt2 position embeddings are not reachable through the Model API; use orthogonalizeFolder');
+  if (config.capabilities.learnedPositions)
+    throw new UsageError(
+      `orthogonalizeModel: ${config.modelType} position embeddings are not reachable through the Model API; use orthogonalizeFolder`,
+    );
   if (r.length !== config.dModel) throw new UsageError(`orthogonalizeModel: direction has ${r.length} values, d_model is ${config.dModel}`);
   const rhat = unit(r);
   const m = model.clone();

@@ -1,5 +1,5 @@
 /**
- * Weight orthogonalization math (method.md §2.6): remove r̂ from everything that writes into the residual
+ * Weight orthogonalization math (docs/method-notes.md §2.6): remove r̂ from everything that writes into the residual
  * stream. Always the rank-1 form (one f64 vector of dot products, then an outer-product update), never a
  * d x d projector. Inputs are f32; dots accumulate in f64.
  */

@@ -73,7 +73,7 @@ export async function renderReportHtml(s: StudySummary): Promise<string> {
 reuses the original's filtered splits. Behaviour: greedy, ${st.maxTokens} new tokens, substring judge, on ${st.evalPrompts.harmful} harmful and
 ${st.evalPrompts.harmless} harmless val prompts (sampled before filtering); perplexity on ${st.evalPrompts.perplexityPairs} prompt + response pairs
 (response tokens only). Calibration: ${st.nCalibration} chat-formatted train prompts. Backend ${esc(st.backend)}; total ${fmt(s.seconds, 1)} s.</p>
-<p class="note">“${AIRD_LABEL}”: the paper's AIRD formula is not public; this is the reconstruction of method.md §1.7
+<p class="note">“${AIRD_LABEL}”: the paper's AIRD formula is not public; this is the reconstruction of docs/method-notes.md §1.7
 ${st.aird ? `(variant ${esc(st.aird.variant)}, layer rule ${esc(st.aird.layerRule)}${st.aird.keepF32 ? ', edited matrices kept in f32' : ', edited matrices re-quantized into the model\'s format'})` : '(not run)'}.</p>
 <h2>Summary</h2>
 ${summaryTable(s)}

@@ -1,5 +1,5 @@
 /**
- * AIRD weight edits (method.md §1.7; a labelled reconstruction: the paper's formula is not known).
+ * AIRD weight edits (docs/method-notes.md §1.7; a labelled reconstruction: the paper's formula is not known).
  * W is an HF Linear [d_model, d_in] writing into the residual stream; r̂ a unit vector in d_model.
  * Float64 accumulation, one f32 rounding.
  */

@@ -1,4 +1,4 @@
-/** Comparing a compressed model's refusal directions with the original's (method.md §1.5-1.6). */
+/** Comparing a compressed model's refusal directions with the original's (docs/method-notes.md §1.5-1.6). */
 import type { Candidates } from '../direction/diff-means.ts';
 import { cosine, norm } from '../vector-math.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The compression study (Chhabra & Khalili 2025 as reconstructed in method.md §1): the Arditi pipeline on
+ * The compression study (Chhabra & Khalili 2025 as reconstructed in docs/method-notes.md §1): the Arditi pipeline on
  * the original, then for each compression method: compress, rerun the pipeline on the compressed model with
  * the original's (filtered) splits, compare directions, evaluate behaviour, and optionally apply
  * AIRD (reconstruction) and evaluate again.
@@ -348,8 +348,8 @@ async function runAird(ctx: StudyContext, a: AirdRunOptions): Promise<AirdSummar
 }
 
 /**
- * method.md §1.7 option 3: every block below floor(F·L) (F = the study's --max-layer-fraction, 0.8 in
- * method.md), scored on the val prompts with forwards only.
+ * docs/method-notes.md §1.7, the validation search: every block below floor(F·L) (F = the study's
+ * --max-layer-fraction, 0.8 by default), scored on the val prompts with forwards only.
  */
 async function airdSearch(
   ctx: StudyContext,

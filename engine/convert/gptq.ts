@@ -10,9 +10,9 @@
  * exact when every q - z fits in int8 (always for symmetric, z = 128); otherwise a ModelFolderError.
  * Act-order (non-monotonic g_idx) -> columns reordered so groups are contiguous, with `perm` set.
  */
-import { nGroups } from '../formats.ts';
-import { packInt4 } from '../quantize.ts';
-import type { Int4Weight, Int8Weight } from '../types.ts';
+import { nGroups } from '../../kernels/formats.ts';
+import { packInt4 } from '../../kernels/quantize.ts';
+import type { Int4Weight, Int8Weight } from '../../kernels/types.ts';
 import { bitField, expectShape, formatError, groupPermutation, type RawTensor } from './common.ts';
 
 export interface GptqTensors {

@@ -2,7 +2,7 @@
  * What the checkpoint converters share: the raw-tensor argument type, shape checks that name the tensor,
  * LSB-first bit fields, and turning a g_idx (group of each input channel) into our contiguous-group `perm`.
  */
-import { ModelFolderError } from '../../engine/errors.ts';
+import { ModelFolderError } from '../errors.ts';
 
 /** One tensor as read from a checkpoint: elements (scales already widened to f32) and its shape. */
 export interface RawTensor<T> {

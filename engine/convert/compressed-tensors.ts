@@ -11,9 +11,9 @@
  * `int-quantized` / `naive-quantized` (8-bit): weight I8 [N, K]; weight_scale [N, groups]; optional
  * weight_zero_point I8/I32 [N, groups] (asymmetric: q - zp must fit int8, else a ModelFolderError).
  */
-import { nGroups } from '../formats.ts';
-import { packInt4 } from '../quantize.ts';
-import type { Int4Weight, Int8Weight } from '../types.ts';
+import { nGroups } from '../../kernels/formats.ts';
+import { packInt4 } from '../../kernels/quantize.ts';
+import type { Int4Weight, Int8Weight } from '../../kernels/types.ts';
 import { bitField, expectShape, formatError, groupPermutation, intVector, type RawTensor } from './common.ts';
 
 export interface CtPackedTensors {

@@ -6,9 +6,9 @@
  * (0..15); scales [K/G, N]. w[n,k] = (q[k,n] - z[k/G,n]) * s[k/G,n]. Other AWQ versions (gemv, exllama,
  * marlin) use other layouts and are rejected by the caller.
  */
-import { nGroups } from '../formats.ts';
-import { packInt4 } from '../quantize.ts';
-import type { Int4Weight } from '../types.ts';
+import { nGroups } from '../../kernels/formats.ts';
+import { packInt4 } from '../../kernels/quantize.ts';
+import type { Int4Weight } from '../../kernels/types.ts';
 import { bitField, expectShape, formatError, type RawTensor } from './common.ts';
 
 /** Nibble slot that holds column j (mod 8) of a word: AutoAWQ's AWQ_REVERSE_ORDER. */
