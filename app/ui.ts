@@ -43,20 +43,5 @@ export async function busy(button: HTMLButtonElement, out: HTMLElement, work: ()
   }
 }
 
-export function unit(v: ArrayLike<number>): Float32Array {
-  let n = 0;
-  for (let i = 0; i < v.length; i++) n += v[i] * v[i];
-  n = Math.sqrt(n) + 1e-8;
-  return Float32Array.from(v as ArrayLike<number>, (x) => x / n);
-}
-
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) ((ab += a[i] * b[i]), (aa += a[i] * a[i]), (bb += b[i] * b[i]));
-  return ab / Math.sqrt(aa * bb);
-}
-
 /** A token as shown in plots: whitespace made visible. */
 export const showToken = (t: string): string => t.replace(/\n/g, '⏎').replace(/ /g, '·') || '∅';

@@ -4,7 +4,8 @@
  */
 import { linePlot, plot } from '../plot.ts';
 import { N_PROMPTS, ensureDirections, promptLists, type AppState } from '../state.ts';
-import { busy, cosine, field, h } from '../ui.ts';
+import { cosine } from '../../analysis/vector-math.ts';
+import { busy, field, h } from '../ui.ts';
 
 export function compressView(s: AppState): HTMLElement {
   const method = h('select', { id: 'cmp-method' }, ...['int8', 'int4-g128', 'wanda-50'].map((m) => h('option', { value: m }, m)));
@@ -26,13 +27,13 @@ export function compressView(s: AppState): HTMLElement {
       const cos = orig.map((d, l) => cosine(d, comp[l]));
       table.replaceChildren(
         h('tr', {}, h('th', {}, 'layer'), ...cos.map((_, l) => h('th', {}, String(l)))),
-        h('tr', {}, h('td', {}, `cos (${r.method})`), ...cos.map((c) => h('td', {}, Number.isFinite(c) ? c.toFixed(4) : '–'))),
+        h('tr', {}, h('td', {}, `cos (${r.method})`), ...cos.map((c) => h('td', {}, c === null ? '–' : c.toFixed(4)))),
       );
       await plot(
         chart,
         linePlot(
           `refusal direction: original vs ${r.method}`,
-          cos.map((y, x) => ({ x, y, series: r.method })).filter((p) => Number.isFinite(p.y)),
+          cos.flatMap((y, x) => (y === null ? [] : [{ x, y, series: r.method }])),
           { xTitle: 'layer (resid_pre)', yTitle: 'cosine' },
         ),
       );

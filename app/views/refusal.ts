@@ -4,9 +4,10 @@
  */
 import { heatmap, plot } from '../plot.ts';
 import { currentDirection, type AppState } from '../state.ts';
-import { busy, field, h, showToken, unit } from '../ui.ts';
+import { unit } from '../../analysis/vector-math.ts';
+import { busy, field, h, showToken } from '../ui.ts';
 
-async function projections(s: AppState, prompt: string, model: 'original' | 'compressed', d: Float32Array) {
+async function projections(s: AppState, prompt: string, model: 'original' | 'compressed', d: Float64Array) {
   const t = await s.api.trace({ prompt, hooks: ['blocks.*.hook_resid_pre'], model });
   const cells: Array<{ x: string; y: string; value: number }> = [];
   const w = d.length;
@@ -44,7 +45,7 @@ export function refusalView(s: AppState): HTMLElement {
   });
   go.addEventListener('click', () =>
     busy(go, plots, async () => {
-      const d = unit(await currentDirection(s));
+      const d = unit(await currentDirection(s), { name: `the layer-${s.layer} direction` });
       sync();
       plots.replaceChildren();
       for (const m of s.compressed ? (['original', 'compressed'] as const) : (['original'] as const)) {
