@@ -80,6 +80,26 @@ describe.skipIf(!chromium)('web app in headless Chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it('the views run: generate streams text, the direction heatmap and the lens draw, interventions show before/after', async () => {
+    const click = async (tab: string, button: string) => {
+      await page.click(`nav button:has-text("${tab}")`);
+      await page.click(button);
+      await page.waitForFunction(`!document.querySelector('${button}').disabled`, undefined, { timeout: 60_000 });
+      expect(await page.$$eval('main .error', (els) => els.map((e) => e.textContent))).toEqual([]);
+    };
+    await click('Generate', '#gen-go');
+    expect((await page.textContent('#gen-out'))!.length).toBeGreaterThan(0);
+    expect(await page.textContent('#gen-stats')).toMatch(/tokens\/s/);
+    await click('Refusal direction', '#ref-go');
+    expect(await page.$$('main svg')).toHaveLength(1);
+    await click('Lens & attention', '#lens-go');
+    expect(await page.$$('main svg')).toHaveLength(2);
+    await click('Interventions', '#int-go');
+    expect((await page.textContent('#int-before'))!.length).toBeGreaterThan(0);
+    expect(await page.textContent('#int-after')).not.toBe(await page.textContent('#int-before'));
+    expect(errors).toEqual([]);
+  });
+
   it('greedy generation gives the same ids as glassbox generate --json', async () => {
     const cli = JSON.parse(
       execFileSync(
