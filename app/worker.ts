@@ -195,9 +195,10 @@ async function trace(args: TraceArgs): Promise<TraceOutput> {
   const ids = promptIds(model, args);
   const r = await model.forward([ids], { cache: args.hooks, cachePositions: args.positions, hooks: hooksFor(model, args), logits: 'last' });
   const activations: TraceOutput['activations'] = {};
-  for (const [name, a] of r.cache) activations[name] = { shape: a.shape, data: a.data };
+  // Copies: their buffers are transferred to the page (detached here), so they must not be the model's own.
+  for (const [name, a] of r.cache) activations[name] = { shape: a.shape, data: a.data.slice() };
   const tok = model.tokenizer;
-  return { promptIds: ids, tokens: ids.map((i) => (tok ? tok.decode([i]) : String(i))), activations, lastLogits: r.logits };
+  return { promptIds: ids, tokens: ids.map((i) => (tok ? tok.decode([i]) : String(i))), activations, lastLogits: r.logits.slice() };
 }
 
 /** Difference in means of resid_pre at one layer and post-instruction position: harmful minus harmless (raw, not unit). */
