@@ -35,6 +35,7 @@ const stats = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max
 
 const build = JSON.parse(readFileSync('dist/app/build-info.json', 'utf8')) as {
   initialBytes: number;
+  initialGzipBytes: number;
   lazy: Array<{ file: string; bytes: number }>;
 };
 const server = await startAppServer({ appDir: 'dist/app', modelDir: MODEL, port: 0 });
@@ -80,7 +81,7 @@ const result = {
   runs,
   chromium: 'Debian chromium, headless',
   loadavg: loadavg().map((x) => +x.toFixed(2)),
-  bundle: { initialBytes: build.initialBytes, lazy: build.lazy },
+  bundle: { initialBytes: build.initialBytes, initialGzipBytes: build.initialGzipBytes, lazy: build.lazy },
   rows,
 };
 console.log(JSON.stringify(result));
@@ -90,7 +91,7 @@ if (!opts.json) {
   for (const r of rows)
     console.log(`${String(r.threads).padEnd(8)} ${f(r.node).padEnd(22)} ${f(r.chromium).padEnd(26)} ${(100 * r.ratio).toFixed(0)}%`);
   console.log(
-    `bundle loaded at start: ${(build.initialBytes / 1024).toFixed(1)} KiB; on use: ${build.lazy.map((l) => `${l.file} ${(l.bytes / 1024).toFixed(1)} KiB`).join(', ')}`,
+    `bundle loaded at start: ${(build.initialBytes / 1024).toFixed(1)} KiB (${(build.initialGzipBytes / 1024).toFixed(1)} KiB gzipped); on use: ${build.lazy.map((l) => `${l.file} ${(l.bytes / 1024).toFixed(1)} KiB`).join(', ')}`,
   );
   console.log(`load average: ${result.loadavg.join(' ')}`);
 }

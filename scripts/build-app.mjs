@@ -5,9 +5,11 @@
 // twice: with a shared memory (threads, cross-origin-isolated pages) and without (any page).
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { assembleText, wasmDir } from '../kernels/wasm/assemble.mjs';
 
+// GLASSBOX_APP_OUT (tests) names another output folder; it is emptied first, like dist/app.
 const out = process.env.GLASSBOX_APP_OUT || 'dist/app';
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -67,7 +69,7 @@ writeFileSync(join(out, 'model', '.glassbox-files.json'), JSON.stringify(modelFi
 // Bundle size: what the page loads before it can generate (entries, their static imports, the kernels, html/css)
 // and what loads only on use (vega for plots, gpu.js for other backends).
 const outputs = result.metafile.outputs;
-const rel = (p) => p.replace(/^.*?dist\/app\//, '').replace(`${out}/`, '');
+const rel = (p) => relative(out, p).split(sep).join('/');
 const initial = new Set();
 const visit = (file) => {
   if (initial.has(file) || !outputs[file]) return;
@@ -76,15 +78,16 @@ const visit = (file) => {
 };
 for (const [file, o] of Object.entries(outputs)) if (o.entryPoint === 'app/main.ts' || o.entryPoint === 'app/worker.ts') visit(file);
 const size = (f) => statSync(f).size;
-const initialBytes =
-  [...initial].reduce((a, f) => a + size(f), 0) + ['matmul.wasm', 'index.html', 'style.css'].reduce((a, f) => a + size(join(out, f)), 0);
+const initialPaths = [...initial, ...['matmul.wasm', 'index.html', 'style.css'].map((f) => join(out, f))];
+const initialBytes = initialPaths.reduce((a, f) => a + size(f), 0);
+const initialGzipBytes = initialPaths.reduce((a, f) => a + gzipSync(readFileSync(f)).length, 0);
 const lazy = Object.keys(outputs)
   .filter((f) => !f.endsWith('.map') && !initial.has(f))
   .map((f) => ({ file: rel(f), bytes: size(f) }));
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
-const info = { initialBytes, initialFiles: [...initial].map(rel), lazy };
+const info = { initialBytes, initialGzipBytes, initialFiles: [...initial].map(rel), lazy };
 writeFileSync(join(out, 'build-info.json'), JSON.stringify(info, null, 1));
 console.log(
-  `build:app -> ${out}/: loaded at start ${kb(initialBytes)} (minified, before compression: ${info.initialFiles.join(', ')}, matmul.wasm, html, css); ` +
+  `build:app -> ${out}/: loaded at start ${kb(initialBytes)} minified, ${kb(initialGzipBytes)} gzipped ( ${info.initialFiles.join(', ')}, matmul.wasm, html, css); ` +
     `on use: ${lazy.map((l) => `${l.file} ${kb(l.bytes)}`).join(', ')}; model not counted`,
 );
