@@ -1,10 +1,10 @@
 /**
- * FolderFiles for the web app's engine worker: a folder served over HTTP (fetched whole, up front, because the
+ * FolderSource for the web app's engine worker: a folder served over HTTP (fetched whole, up front, because the
  * reader is synchronous) or the user's own folder as File objects (read lazily with FileReaderSync, which only
  * Workers have). Only the files a model folder may use are requested: never a listing, never a glob.
  */
 import { ModelFolderError } from '../engine/errors.ts';
-import { memoryFolder, safeRelativeName, type FolderFiles } from '../engine/folder-files.ts';
+import { memoryFolder, safeRelativeName, type FolderSource } from '../engine/folder-source.ts';
 import type { ByteSource } from '../engine/safetensors-reader.ts';
 
 /** Small files a model folder may hold besides its weights (absent ones are skipped). */
@@ -35,7 +35,7 @@ async function fetchBytes(url: string, required: boolean): Promise<Uint8Array | 
 }
 
 /** Fetches a model folder served at `base` (ending in /): side files, then the index and its shards, or model.safetensors. */
-export async function fetchFolder(base: string, onProgress?: (what: string) => void): Promise<FolderFiles> {
+export async function fetchFolder(base: string, onProgress?: (what: string) => void): Promise<FolderSource> {
   const root = base.endsWith('/') ? base : `${base}/`;
   const files = new Map<string, Uint8Array>();
   // The server (and build:app's copy) list the folder's files, so that absent optional files are not requested.
@@ -70,7 +70,7 @@ const syncReader = (): SyncReader => new (globalThis as unknown as { FileReaderS
  * A folder the user picked or dropped: files keyed by their path relative to the folder. Names that are not
  * plain relative paths are dropped, so a shard name in an index cannot reach outside what the user gave.
  */
-export function fileListFolder(label: string, entries: Array<{ name: string; file: Blob }>): FolderFiles {
+export function fileListFolder(label: string, entries: Array<{ name: string; file: Blob }>): FolderSource {
   const byName = new Map<string, Blob>();
   for (const e of entries) if (safeRelativeName(e.name)) byName.set(e.name, e.file);
   const get = (name: string): Blob => {

@@ -5,7 +5,7 @@
  */
 import './worker-shims.ts';
 import { GlassboxError } from '../engine/errors.ts';
-import { openFolderFiles } from '../engine/open-folder-files.ts';
+import { openFolderSource } from '../engine/open-folder-source.ts';
 import { createReferenceBackend } from '../kernels/reference/backend.ts';
 import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
 import { WebPool } from '../kernels/wasm/web-pool.ts';
@@ -89,7 +89,7 @@ async function open(id: number, args: OpenArgs): Promise<ModelInfo> {
           progress(id, m),
         )
       : fileListFolder(src.label, src.files);
-  const folder = openFolderFiles(files);
+  const folder = openFolderSource(files);
   const { backend, threads } = await makeBackend(args);
   // The model owns the backend (disposed with it); weights are kept for compression and clone().
   const model = await loadModelFromFolder(folder, { backend });

@@ -1,57 +1,84 @@
 /**
- * What a model folder is made of, independent of where its files live: Node's file system
- * (engine/node-folder-files.ts), bytes in memory (fetched over HTTP by the web app), or the browser's File
- * objects (a dropped or picked folder). The safetensors reader reads through `open` (a ByteSource), the
- * config and tokenizer through `readText`. Browser-safe: no Node imports here.
+ * Which files a model folder may reach, and the one way Glassbox copies a file out of a model folder.
+ *
+ * A file of the folder may be a symlink (the Hugging Face hub cache stores every file of a snapshot as a symlink
+ * `snapshots/<rev>/<name> -> ../../blobs/<hash>`), but it must resolve inside the folder itself or, for a hub
+ * snapshot, inside that cache's `blobs/` folder. Anything else (`tokenizer.json -> ~/.ssh/id_rsa`, a shard `->
+ * /etc/...`) is refused with the file named: a model folder from an untrusted tarball cannot pull outside files
+ * into an export the user then publishes, nor make the loader read them.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeAll, writeFileAtomic } from './atomic.ts';
 import { ModelFolderError } from './errors.ts';
-import { memorySource, type ByteSource } from './safetensors-reader.ts';
+import { label, quote } from './safetensors-header.ts';
 
-export interface FolderFiles {
-  /** The folder as named in error messages (a path, a URL, or the picked folder's name). */
-  readonly label: string;
-  /** Whether `name` (a file name relative to the folder, `/`-separated) is a regular file of the folder. */
-  has(name: string): boolean;
-  /** The file as UTF-8 text; throws ModelFolderError naming it when absent or unreadable. */
-  readText(name: string): string;
-  /** The file as a positioned byte source (for safetensors). */
-  open(name: string): ByteSource;
+/** The folders a model folder's files may resolve into: its realpath, plus `<cache>/blobs` for a hub snapshot. */
+export function folderRoots(dir: string): string[] {
+  const real = fs.realpathSync(dir);
+  const roots = [real];
+  const snapshots = path.dirname(real);
+  if (path.basename(snapshots) === 'snapshots') {
+    const blobs = path.join(path.dirname(snapshots), 'blobs');
+    try {
+      if (fs.statSync(blobs).isDirectory()) roots.push(fs.realpathSync(blobs));
+    } catch {
+      /* not a hub cache */
+    }
+  }
+  return roots;
 }
 
-/** `label/name` for messages. */
-export const filePath = (files: FolderFiles, name: string): string => `${files.label.replace(/\/+$/, '')}/${name}`;
+const within = (p: string, root: string) => p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 
 /**
- * A relative name that stays inside the folder: no absolute path, no `..` or `.` segment, no backslash or
- * NUL. Used for shard names from an index and for names the browser hands over.
+ * The realpath of `dir/name`, checked to stay inside the folder's roots and to be a regular file.
+ * `what` describes the file in messages (e.g. `shard 'x' (tensor 'y')`); `where` names the file that listed it.
  */
-export function safeRelativeName(name: string): boolean {
-  if (name === '' || name.includes('\0') || name.includes('\\')) return false;
-  if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) return false;
-  return name.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
-}
-
-/** A folder whose files are byte arrays in memory, keyed by relative name. */
-export function memoryFolder(label: string, files: ReadonlyMap<string, Uint8Array>): FolderFiles {
-  const get = (name: string): Uint8Array => {
-    const b = files.get(name);
-    if (!b) throw new ModelFolderError(`${label}/${name}: file not found`);
-    return b;
+export function resolveFolderFile(dir: string, name: string, where: string = dir, what = `file ${quote(name)}`): string {
+  const bad = (why: string): never => {
+    throw new ModelFolderError(`${label(where)}: ${what} ${why}`);
   };
-  return {
-    label,
-    has: (name) => files.has(name),
-    readText: (name) => new TextDecoder('utf-8').decode(get(name)),
-    open: (name) => memorySource(get(name)),
-  };
-}
-
-/** Parses a JSON file of the folder, turning syntax errors into `ErrorClass` naming the file. */
-export function readJson(files: FolderFiles, name: string, ErrorClass: new (m: string) => Error): unknown {
-  const text = files.readText(name);
+  if (path.isAbsolute(name) || path.win32.isAbsolute(name)) bad('is an absolute path');
+  if (name.split(/[\\/]/).includes('..')) bad("leaves the folder ('..')");
+  let real = '';
   try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ErrorClass(`${filePath(files, name)}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
+    real = fs.realpathSync(path.join(dir, name));
+  } catch {
+    bad('does not exist');
+  }
+  const roots = folderRoots(dir);
+  if (!roots.some((r) => within(real, r))) {
+    bad(`resolves outside the folder (${label(real)}${roots.length > 1 ? '; only the hub cache blobs/ folder is allowed' : ''})`);
+  }
+  if (!fs.statSync(real).isFile()) bad('is not a file');
+  return real;
+}
+
+/**
+ * Copies `srcDir/name` to `destDir/name` as a regular file (never a symlink, never a file outside the source's
+ * roots), atomically and through the write guard (engine/atomic.ts).
+ */
+export function copyFolderFile(srcDir: string, name: string, destDir: string): void {
+  const real = resolveFolderFile(srcDir, name);
+  const bytes = fs.readFileSync(real);
+  writeFileAtomic(path.join(destDir, name), (fd) => writeAll(fd, bytes));
+}
+
+/** The plain files of a folder as names (symlinks included: they are resolved and checked when copied). */
+export function folderFileNames(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() || e.isSymbolicLink())
+    .filter((e) => e.isFile() || isFileLink(path.join(dir, e.name)))
+    .map((e) => e.name);
+}
+
+/** A symlink to a regular file (dangling links and links to folders are not "files" of the folder). */
+function isFileLink(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
   }
 }

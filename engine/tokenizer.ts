@@ -12,20 +12,28 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 import { ModelFolderError, UsageError } from './errors.ts';
-import { filePath, readJson, type FolderFiles } from './folder-files.ts';
-import { nodeFolderFiles } from './node-folder-files.ts';
+import { filePath, readJson, type FolderSource } from './folder-source.ts';
+import { nodeFolderSource } from './node-folder-source.ts';
 import type { ChatMessage, Tokenizer } from './types.ts';
 import { postInstructionSuffix } from './post-instruction.ts';
+import { renderLimited } from './chat-template.ts';
+import { hasNestedQuantifier, tokenizerRegexes } from './regex-guard.ts';
+
+/**
+ * Longest text encode() accepts (characters): about 250k tokens, past the context of every model Glassbox runs;
+ * a 50 MB prompt would otherwise take gigabytes in the tokenizer before the context limit could refuse it.
+ */
+export const MAX_ENCODE_CHARS = 1_000_000;
 
 type Json = Record<string, unknown>;
 
 /** Load the folder's tokenizer, or null when it has no tokenizer.json (ids-only models such as stories260k). */
 export function loadTokenizer(dir: string): Tokenizer | null {
-  return loadTokenizerFrom(nodeFolderFiles(dir));
+  return loadTokenizerFrom(nodeFolderSource(dir));
 }
 
-/** loadTokenizer over any FolderFiles (the web app's fetched or picked folders). */
-export function loadTokenizerFrom(files: FolderFiles): Tokenizer | null {
+/** loadTokenizer over any FolderSource (the web app's fetched or picked folders). */
+export function loadTokenizerFrom(files: FolderSource): Tokenizer | null {
   if (!files.has('tokenizer.json')) return null;
   const tokFile = filePath(files, 'tokenizer.json');
   const tokJson = readObject(files, 'tokenizer.json');
@@ -39,14 +47,14 @@ export function loadTokenizerFrom(files: FolderFiles): Tokenizer | null {
   });
 }
 
-function readObject(files: FolderFiles, name: string): Json {
+function readObject(files: FolderSource, name: string): Json {
   const v = readJson(files, name, ModelFolderError);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ModelFolderError(`${filePath(files, name)}: expected a JSON object`);
   return v as Json;
 }
 
 /** The template text: tokenizer_config.json's chat_template (string or named list: "default"), else chat_template.jinja. */
-function chatTemplateSource(files: FolderFiles, cfg: Json, cfgFile: string): string | null {
+function chatTemplateSource(files: FolderSource, cfg: Json, cfgFile: string): string | null {
   const t = cfg.chat_template;
   if (typeof t === 'string') return t;
   if (Array.isArray(t)) {
@@ -101,6 +109,11 @@ class FolderTokenizer implements Tokenizer {
     const { specialTokensMap: specialMap, generationConfig: gen, chatTemplate: templateSource } = files;
     this.tokFile = tokFile;
     this.cfgFile = cfgFile;
+    // Untrusted regexes: refuse the exponential-backtracking shape before the tokenizer compiles them.
+    for (const { where, regex } of tokenizerRegexes({ normalizer: tokJson.normalizer, pre_tokenizer: tokJson.pre_tokenizer })) {
+      if (hasNestedQuantifier(regex))
+        throw new ModelFolderError(`${tokFile}: ${where} regex ${JSON.stringify(regex)} has a nested quantifier (catastrophic backtracking); refused`);
+    }
     try {
       this.hf = new HfTokenizer(tokJson, cfg);
     } catch (e) {
@@ -148,6 +161,8 @@ class FolderTokenizer implements Tokenizer {
 
   encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
     const add = opts.addSpecialTokens ?? true;
+    if (text.length > MAX_ENCODE_CHARS)
+      throw new UsageError(`prompt of ${text.length} characters exceeds the ${MAX_ENCODE_CHARS}-character encode limit`);
     if (this.addBos === null) return this.hf.encode(text, { add_special_tokens: add }).ids;
     const ids = this.hf.encode(text, { add_special_tokens: false }).ids;
     if (!add) return ids;
@@ -177,7 +192,7 @@ class FolderTokenizer implements Tokenizer {
     if (!this.template) throw new ModelFolderError(`${this.cfgFile}: no chat_template (the model has no chat format)`);
     try {
       // transformers defaults add_generation_prompt to false; the template also sees the special-token strings.
-      return this.template.render({
+      return renderLimited(this.template, {
         ...this.tokenVars,
         messages,
         add_generation_prompt: opts.addGenerationPrompt ?? false,

@@ -14,6 +14,8 @@ import { klFromLogProbs, mean } from '../logit-math.ts';
 import { maxLayerOf } from '../direction/selection.ts';
 import type { PromptItem } from '../prompts/prompts.ts';
 import { type Progress, silentProgress } from '../progress.ts';
+import { addProjection, projectionProbe } from '../project/study-projection.ts';
+import type { ProjectionComparison } from '../project/study-projection.ts';
 import { AIRD_LABEL } from './aird-math.ts';
 import { type AirdOptions, type AirdVariant, applyAird, defaultEditLayer } from './aird.ts';
 import { lowestCosineLayer, perLayerCosine } from './compare.ts';
@@ -108,17 +110,22 @@ async function study(original: Model, inputs: StudyInputs, options: StudyOptions
   const directions: StudyOutput['directions'] = new Map();
   directions.set('original', selectedDirection(originalDirection));
 
+  // The projection heatmap: one harmful evaluation prompt, every model projected onto the original's direction.
+  const probeDirection = Float32Array.from(originalDirection.direction);
+  const projection = evalSets.harmful[0] ? await projectionProbe(original, evalSets.harmful[0].instruction, probeDirection) : undefined;
+
   // 3. Calibration prompts for the methods that need them, from the original's train split.
   const calibration = calibrationIds(original, originalDirection, options.nCalibration ?? 16);
 
   // 4. Each method: compress, find the compressed model's direction, compare, evaluate, optionally AIRD.
   const methods: MethodResult[] = [];
   for (const spec of options.methods) {
-    methods.push(await studyMethod(ctx, spec, { originalDirection, calibration, evaluate, directions }));
+    methods.push(await studyMethod(ctx, spec, { originalDirection, calibration, evaluate, directions, projection }));
   }
 
   // 5. The summary.
-  const summary = summarize(ctx, inputs, { originalDirection, originalEvaluation, evalSets, calibration, methods, seconds: (performance.now() - t0) / 1000 });
+  const seconds = (performance.now() - t0) / 1000;
+  const summary = summarize(ctx, inputs, { originalDirection, originalEvaluation, evalSets, calibration, methods, seconds, projection });
   return { summary, directions };
 }
 
@@ -171,6 +178,8 @@ interface MethodStepInputs {
   evaluate: Evaluate;
   /** Receives the compressed model's selected direction under the method's name. */
   directions: StudyOutput['directions'];
+  /** Receives the compressed model's projection onto the original direction (the report's heatmap). */
+  projection: ProjectionComparison | undefined;
 }
 
 /** One compression method, start to end. */
@@ -179,6 +188,7 @@ async function studyMethod(ctx: StudyContext, spec: MethodSpec, inp: MethodStepI
   const compressed = await compress(ctx, spec, inp.calibration);
   try {
     await ctx.options.onCompressed?.(spec.name, compressed.model);
+    if (inp.projection) await addProjection(inp.projection, spec.name, compressed.model, Float32Array.from(originalDirection.direction));
     const compressedDirection = await findCompressedDirection(ctx, spec.name, compressed.model, originalDirection);
     inp.directions.set(spec.name, selectedDirection(compressedDirection));
     // Cosine per layer at the original's selected position (index into the candidates' positions).
@@ -248,6 +258,7 @@ interface SummaryInputs {
   calibration: number[][];
   methods: MethodResult[];
   seconds: number;
+  projection: ProjectionComparison | undefined;
 }
 
 function summarize(ctx: StudyContext, inputs: StudyInputs, s: SummaryInputs): StudySummary {
@@ -286,6 +297,7 @@ function summarize(ctx: StudyContext, inputs: StudyInputs, s: SummaryInputs): St
     },
     warnings: ctx.warnings,
     seconds: s.seconds,
+    ...(s.projection ? { projection: s.projection } : {}),
   };
 }
 

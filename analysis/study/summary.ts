@@ -1,4 +1,5 @@
 /** summary.json: every number the study report shows (the HTML is rendered from this object alone). */
+import type { ProjectionComparison } from '../project/study-projection.ts';
 
 export interface RatePair {
   harmful: number;
@@ -82,4 +83,6 @@ export interface StudySummary {
   orderings: { bySelectedCosineDesc: string[]; byHarmfulRefusalDesc: string[]; byKlAsc: string[] };
   warnings: string[];
   seconds: number;
+  /** resid_pre · r̂ (original direction) on one harmful val prompt, per model: the report's projection heatmaps. */
+  projection?: ProjectionComparison;
 }

@@ -1,11 +1,11 @@
-/** FolderFiles over Node's file system (the CLI and library); the web app has its own (app/). */
+/** FolderSource over Node's file system (the CLI and library); the web app has its own (app/). */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ModelFolderError } from './errors.ts';
-import type { FolderFiles } from './folder-files.ts';
+import type { FolderSource } from './folder-source.ts';
 import { fileSource } from './safetensors-reader.ts';
 
-export function nodeFolderFiles(dir: string): FolderFiles {
+export function nodeFolderSource(dir: string): FolderSource {
   const full = (name: string) => path.join(dir, name);
   return {
     label: dir,

@@ -1,12 +1,12 @@
 /**
- * Model folders whose files are not on Node's file system (the web app's fetched or picked folders): FolderFiles in
+ * Model folders whose files are not on Node's file system (the web app's fetched or picked folders): FolderSource in
  * memory open to the same model as the path does, and the same bad folders are refused with messages naming the file.
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ModelFolderError } from '../engine/errors.ts';
-import { memoryFolder, safeRelativeName } from '../engine/folder-files.ts';
-import { openFolderFiles } from '../engine/open-folder-files.ts';
+import { memoryFolder, safeRelativeName } from '../engine/folder-source.ts';
+import { openFolderSource } from '../engine/open-folder-source.ts';
 import { createReferenceBackend } from '../kernels/reference/backend.ts';
 import { loadModel, loadModelFromFolder } from '../models/load.ts';
 
@@ -20,9 +20,9 @@ const tinyFiles = () =>
   );
 const text = (s: string) => new TextEncoder().encode(s);
 
-describe('FolderFiles', () => {
+describe('FolderSource', () => {
   it('a folder in memory loads the same model as the path: same tokens, same logits', async () => {
-    const mem = await loadModelFromFolder(openFolderFiles(memoryFolder('mem', tinyFiles())), { backend: createReferenceBackend() });
+    const mem = await loadModelFromFolder(openFolderSource(memoryFolder('mem', tinyFiles())), { backend: createReferenceBackend() });
     const disk = await loadModel(DIR, { backend: createReferenceBackend() });
     const ids = disk.tokenizer!.encodeChat('How do I bake bread?');
     expect(mem.tokenizer!.encodeChat('How do I bake bread?')).toEqual(ids);
@@ -47,7 +47,7 @@ describe('FolderFiles', () => {
     );
     files.set('part-1.safetensors', st);
     files.set('model.safetensors.index.json', text(JSON.stringify({ weight_map: wm })));
-    const folder = openFolderFiles(memoryFolder('sharded', files));
+    const folder = openFolderSource(memoryFolder('sharded', files));
     expect(folder.weights.readF32('model.norm.weight').length).toBe(folder.config.dModel);
     folder.close();
   });
@@ -59,26 +59,42 @@ describe('FolderFiles', () => {
     return memoryFolder('bad', files);
   };
   it.each(['../model.safetensors', '/etc/passwd', 'a/../../x', 'C:\\x', './model.safetensors'])('refuses the shard name %s', (shard) => {
-    expect(() => openFolderFiles(withIndex(shard))).toThrow(ModelFolderError);
-    expect(() => openFolderFiles(withIndex(shard))).toThrow(/bad\/model\.safetensors\.index\.json: shard .* leaves the folder/);
+    expect(() => openFolderSource(withIndex(shard))).toThrow(ModelFolderError);
+    expect(() => openFolderSource(withIndex(shard))).toThrow(/bad\/model\.safetensors\.index\.json: shard .* leaves the folder/);
   });
 
   it('names what is missing or malformed', () => {
     const noShard = withIndex('missing.safetensors');
-    expect(() => openFolderFiles(noShard)).toThrow(/shard 'missing.safetensors' .* does not exist/);
+    expect(() => openFolderSource(noShard)).toThrow(/shard 'missing.safetensors' .* does not exist/);
     const noConfig = tinyFiles();
     noConfig.delete('config.json');
-    expect(() => openFolderFiles(memoryFolder('nc', noConfig))).toThrow(ConfigError);
-    expect(() => openFolderFiles(memoryFolder('nc', noConfig))).toThrow('nc/config.json: file not found');
+    expect(() => openFolderSource(memoryFolder('nc', noConfig))).toThrow(ConfigError);
+    expect(() => openFolderSource(memoryFolder('nc', noConfig))).toThrow('nc/config.json: file not found');
     const badJson = tinyFiles();
     badJson.set('config.json', text('{'));
-    expect(() => openFolderFiles(memoryFolder('bj', badJson))).toThrow(/^bj\/config\.json: not valid JSON/);
+    expect(() => openFolderSource(memoryFolder('bj', badJson))).toThrow(/^bj\/config\.json: not valid JSON/);
     const noWeights = tinyFiles();
     noWeights.delete('model.safetensors');
-    expect(() => openFolderFiles(memoryFolder('nw', noWeights))).toThrow(/nw: no weights/);
+    expect(() => openFolderSource(memoryFolder('nw', noWeights))).toThrow(/nw: no weights/);
+    // A tokenizer that can produce an id past the embedding (an added token at id 5000; vocab_size is 2048).
+    const bigTok = tinyFiles();
+    const tj = JSON.parse(new TextDecoder().decode(bigTok.get('tokenizer.json')!));
+    tj.added_tokens.push({
+      id: 5000,
+      content: '<|extra|>',
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    });
+    bigTok.set('tokenizer.json', text(JSON.stringify(tj)));
+    expect(() => openFolderSource(memoryFolder('bt2', bigTok))).toThrow(
+      'bt2/tokenizer.json: the tokenizer has 5001 ids, more than config.json vocab_size 2048',
+    );
     const badTok = tinyFiles();
     badTok.set('tokenizer_config.json', text('[]'));
-    expect(() => openFolderFiles(memoryFolder('bt', badTok))).toThrow('bt/tokenizer_config.json: expected a JSON object');
+    expect(() => openFolderSource(memoryFolder('bt', badTok))).toThrow('bt/tokenizer_config.json: expected a JSON object');
   });
 
   it('safeRelativeName accepts plain relative names only', () => {

@@ -1,12 +1,12 @@
 /**
- * A ModelFolder over FolderFiles: what openModelFolder does for a path, for folders whose files are not on
+ * A ModelFolder over FolderSource: what openModelFolder does for a path, for folders whose files are not on
  * Node's file system (the web app's fetched or picked folders). Same rules: config.json (+ quantize_config.json),
  * model.safetensors.index.json or model.safetensors (never a glob), shard names that stay inside the folder.
  */
 import { source } from './checkpoint.ts';
 import { parseConfig } from './config.ts';
 import { ConfigError, ModelFolderError, SafetensorsError } from './errors.ts';
-import { filePath, readJson, safeRelativeName, type FolderFiles } from './folder-files.ts';
+import { filePath, readJson, safeRelativeName, type FolderSource } from './folder-source.ts';
 import { moduleNames } from './names.ts';
 import { openSource, type SafetensorsFile } from './safetensors-reader.ts';
 import { quote } from './safetensors-header.ts';
@@ -16,13 +16,19 @@ import type { ModelConfig, ModelFolder, WeightSource } from './types.ts';
 const INDEX = 'model.safetensors.index.json';
 const SINGLE = 'model.safetensors';
 
-export function openFolderFiles(files: FolderFiles): ModelFolder {
+export function openFolderSource(files: FolderSource): ModelFolder {
   const config = configFrom(files);
   if (!files.has(INDEX) && !files.has(SINGLE)) throw new ModelFolderError(`${files.label}: no weights (expected ${INDEX} or ${SINGLE})`);
   const weights = weightsFrom(files);
   try {
     const names = moduleNames(config, weights);
     const tokenizer = loadTokenizerFrom(files);
+    // As openModelFolder: ids the tokenizer can produce must index the embedding.
+    if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
+      throw new ModelFolderError(
+        `${filePath(files, 'tokenizer.json')}: the tokenizer has ${tokenizer.vocabSize} ids, more than config.json vocab_size ${config.vocabSize}`,
+      );
+    }
     return { dir: files.label, config, names, weights, tokenizer, close: () => weights.close() };
   } catch (e) {
     weights.close();
@@ -30,7 +36,7 @@ export function openFolderFiles(files: FolderFiles): ModelFolder {
   }
 }
 
-function configFrom(files: FolderFiles): ModelConfig {
+function configFrom(files: FolderSource): ModelConfig {
   const file = filePath(files, 'config.json');
   if (!files.has('config.json')) throw new ConfigError(`${file}: file not found`);
   const raw = readJson(files, 'config.json', ConfigError);
@@ -50,12 +56,12 @@ function configFrom(files: FolderFiles): ModelConfig {
   return parseConfig(raw, file);
 }
 
-function openFile(files: FolderFiles, name: string): SafetensorsFile {
+function openFile(files: FolderSource, name: string): SafetensorsFile {
   const where = filePath(files, name);
   return openSource(files.open(name), where, where);
 }
 
-function weightsFrom(files: FolderFiles): WeightSource {
+function weightsFrom(files: FolderSource): WeightSource {
   if (!files.has(INDEX)) {
     let st: SafetensorsFile | null = openFile(files, SINGLE);
     const open = () => (st ??= openFile(files, SINGLE));
