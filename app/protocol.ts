@@ -106,7 +106,9 @@ export type LensArgs = PromptArgs;
 export interface LensOutput {
   promptIds: number[];
   tokens: string[];
-  /** [layer][position]: the top token of the lens at that layer and its probability. */
+  /** Row labels: `L{l} resid_pre` for each block's input (L0 = the embeddings), then `output`. */
+  rows: string[];
+  /** [row][position]: the top token of the lens there and its probability. */
   layers: Array<Array<{ id: number; token: string; prob: number }>>;
 }
 

@@ -15,6 +15,7 @@ import type { Hook, Model } from '../models/types.ts';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
 import { compressModel } from '../analysis/compress/apply.ts';
 import { parseMethod } from '../analysis/compress/methods.ts';
+import { logitLens } from '../analysis/lens/logit-lens.ts';
 import { fetchFolder, fileListFolder } from './web-files.ts';
 import type {
   CompressArgs,
@@ -247,38 +248,18 @@ async function directions(args: DirectionsArgs): Promise<number[][]> {
   return Array.from({ length: nLayers }, (_, l) => Array.from({ length: dModel }, (_, i) => mu[l * dModel + i] - nu[l * dModel + i]));
 }
 
-/**
- * Logit lens: what the model would predict if the residual stream stopped after block l. Zeroing every later
- * block's two residual writers (attn_out, mlp_out) carries resid_post[l] unchanged to ln_final and the unembedding,
- * so each layer's lens is one forward pass through the model's own final norm and unembedding.
- */
+/** Logit lens through the library's analysis/lens (TransformerLens accumulated_resid: resid_pre of each block, then the output). */
 async function lens(args: LensArgs): Promise<LensOutput> {
   const model = modelFor(args);
   const ids = promptIds(model, args);
-  const { nLayers, vocabSize } = model.config;
-  const zero = (act: Float32Array) => {
-    act.fill(0);
+  if (args.ablate || args.add) throw new GlassboxError('lens: interventions are not supported here; use trace');
+  const r = await logitLens(model, ids, { topK: 1 });
+  return {
+    promptIds: ids,
+    tokens: r.tokens,
+    rows: r.layers.map((l) => (l.hook === 'logits' ? 'output' : `L${l.layer} resid_pre`)),
+    layers: r.layers.map((l) => l.positions.map((p) => p.top[0])),
   };
-  const layers: LensOutput['layers'] = [];
-  for (let l = 0; l < nLayers; l++) {
-    const hooks: Hook[] = [...hooksFor(model, args)];
-    for (let j = l + 1; j < nLayers; j++)
-      hooks.push({ name: `blocks.${j}.hook_attn_out`, fn: zero }, { name: `blocks.${j}.hook_mlp_out`, fn: zero });
-    const r = await model.forward([ids], { hooks, logits: 'all' });
-    const top: LensOutput['layers'][number] = [];
-    for (let t = 0; t < ids.length; t++) {
-      const row = r.logits.subarray(t * vocabSize, (t + 1) * vocabSize);
-      let best = 0;
-      let max = -Infinity;
-      for (let v = 0; v < vocabSize; v++) if (row[v] > max) ((max = row[v]), (best = v));
-      let z = 0;
-      for (let v = 0; v < vocabSize; v++) z += Math.exp(row[v] - max);
-      top.push({ id: best, token: model.tokenizer ? model.tokenizer.decode([best]) : String(best), prob: 1 / z });
-    }
-    layers.push(top);
-  }
-  const tok = model.tokenizer;
-  return { promptIds: ids, tokens: ids.map((i) => (tok ? tok.decode([i]) : String(i))), layers };
 }
 
 async function compress(id: number, args: CompressArgs): Promise<CompressOutput> {

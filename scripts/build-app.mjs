@@ -23,6 +23,15 @@ const nodeStub = {
       path: a.path,
       namespace: 'node-stub',
     }));
+    // node:os is called at run time (decoder-model sizes the KV cache from totalmem): answer from navigator.
+    b.onLoad({ filter: /^(node:)?os$/, namespace: 'node-stub' }, () => ({
+      contents: `export const totalmem = () => (globalThis.navigator?.deviceMemory ?? 4) * 2 ** 30;
+export const availableParallelism = () => globalThis.navigator?.hardwareConcurrency ?? 1;
+export const cpus = () => Array.from({ length: availableParallelism() }, () => ({}));
+export const loadavg = () => [0, 0, 0];
+export default { totalmem, availableParallelism, cpus, loadavg };`,
+      loader: 'js',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (a) => ({
       contents: `const fail = (k) => () => { throw new Error(${JSON.stringify(a.path)} + '.' + String(k) + ' is not available in the browser'); };
 module.exports = new Proxy({}, { get: (_, k) => (k === '__esModule' ? undefined : k === 'default' ? module.exports : fail(k)) });`,

@@ -15,11 +15,14 @@ export function lensView(s: AppState): HTMLElement {
     busy(go, lensPlot, async () => {
       const r = await s.api.lens({ prompt: prompt.value, chat: chat.checked });
       const cells = r.layers.flatMap((row, l) =>
-        row.map((c, p) => ({ x: `${p}:${showToken(r.tokens[p])}`, y: `L${l}`, value: c.prob, text: showToken(c.token) })),
+        row.map((c, p) => ({ x: `${p}:${showToken(r.tokens[p])}`, y: r.rows[l], value: c.prob, text: showToken(c.token) })),
       );
       await plot(
         lensPlot,
-        heatmap('logit lens: top token after each block (colour: its probability)', cells, { xTitle: 'position', yTitle: 'after block' }),
+        heatmap('logit lens: top token decoded from each block input (colour: its probability)', cells, {
+          xTitle: 'position',
+          yTitle: 'residual stream',
+        }),
       );
       const L = Math.min(Math.max(0, Math.floor(num(layer, 0))), (s.info?.nLayers ?? 1) - 1);
       const H = Math.min(Math.max(0, Math.floor(num(head, 0))), (s.info?.nHeads ?? 1) - 1);
