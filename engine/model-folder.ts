@@ -9,6 +9,7 @@ import { openWeights } from './checkpoint.ts';
 import { readConfig } from './config.ts';
 import { ModelFolderError } from './errors.ts';
 import { moduleNames } from './names.ts';
+import { checkLayerCount, checkTensorShapes } from './validate-shapes.ts';
 import { loadTokenizer } from './tokenizer.ts';
 import { protectSourceFolder } from './output-dir.ts';
 import { folderRoots, resolveFolderFile } from './folder-files.ts';
@@ -50,7 +51,11 @@ export function openModelFolder(dir: string): ModelFolder {
   }
   const weights: WeightSource = openWeights(abs);
   try {
+    // The one validation pass (engine/validate-shapes.ts): the layer count before the per-layer name table is
+    // built (1e9 layers fail here, not in a heap abort), then every shape against the tensors present.
+    checkLayerCount(config, weights);
     const names = moduleNames(config, weights);
+    checkTensorShapes(config, names, weights);
     const tokenizer = loadTokenizer(abs);
     // Ids the tokenizer can produce must index the embedding: caught here, not when a decode fails.
     if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
