@@ -8,6 +8,7 @@ import { parseConfig } from './config.ts';
 import { ConfigError, ModelFolderError, SafetensorsError } from './errors.ts';
 import { filePath, readJson, safeRelativeName, type FolderSource } from './folder-source.ts';
 import { moduleNames } from './names.ts';
+import { checkLayerCount, checkTensorShapes } from './validate-shapes.ts';
 import { openSource, type SafetensorsFile } from './safetensors-reader.ts';
 import { quote } from './safetensors-header.ts';
 import { loadTokenizerFrom } from './tokenizer.ts';
@@ -21,7 +22,10 @@ export function openFolderSource(files: FolderSource): ModelFolder {
   if (!files.has(INDEX) && !files.has(SINGLE)) throw new ModelFolderError(`${files.label}: no weights (expected ${INDEX} or ${SINGLE})`);
   const weights = weightsFrom(files);
   try {
+    // The same validation pass as openModelFolder (engine/validate-shapes.ts).
+    checkLayerCount(config, weights);
     const names = moduleNames(config, weights);
+    checkTensorShapes(config, names, weights);
     const tokenizer = loadTokenizerFrom(files);
     // As openModelFolder: ids the tokenizer can produce must index the embedding.
     if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
