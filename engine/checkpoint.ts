@@ -65,8 +65,8 @@ export function openWeights(dirOrFile: string): WeightSource {
   throw new ModelFolderError(`${label(dirOrFile)}: no ${SINGLE_FILE} or ${INDEX_FILE}`);
 }
 
-/** WeightSource methods over a name -> opened-file lookup. */
-function source(
+/** WeightSource methods over a name -> opened-file lookup (also used by engine/open-folder-files.ts). */
+export function source(
   where: string,
   names: () => string[],
   has: (name: string) => boolean,

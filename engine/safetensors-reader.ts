@@ -46,7 +46,7 @@ export const MAX_TENSOR_BYTES = 2 ** 32;
 // One readSync call moves at most 2 GiB - 1; stay well below it.
 const READ_CHUNK = 1 << 30;
 
-function fileSource(file: string): ByteSource {
+export function fileSource(file: string): ByteSource {
   const f = label(file);
   let fd: number;
   try {

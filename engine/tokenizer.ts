@@ -9,12 +9,11 @@
  *  - A model without a chat template: encodeChat(x) = encode(x) (BOS per the config) and
  *    postInstructionIds() = [] (there is no end-of-instruction marker to read directions at).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 import { ModelFolderError, UsageError } from './errors.ts';
-import { readJsonFile } from './config.ts';
+import { filePath, readJson, type FolderSource } from './folder-source.ts';
+import { nodeFolderSource } from './node-folder-source.ts';
 import type { ChatMessage, Tokenizer } from './types.ts';
 import { postInstructionSuffix } from './post-instruction.ts';
 import { renderLimited } from './chat-template.ts';
@@ -30,29 +29,32 @@ type Json = Record<string, unknown>;
 
 /** Load the folder's tokenizer, or null when it has no tokenizer.json (ids-only models such as stories260k). */
 export function loadTokenizer(dir: string): Tokenizer | null {
-  const tokFile = path.join(dir, 'tokenizer.json');
-  if (!existsSync(tokFile)) return null;
-  const tokJson = readObject(tokFile);
-  const cfgFile = path.join(dir, 'tokenizer_config.json');
-  const cfg = existsSync(cfgFile) ? readObject(cfgFile) : {};
-  const mapFile = path.join(dir, 'special_tokens_map.json');
-  const specialMap = existsSync(mapFile) ? readObject(mapFile) : {};
-  const genFile = path.join(dir, 'generation_config.json');
-  const gen = existsSync(genFile) ? readObject(genFile) : {};
+  return loadTokenizerFrom(nodeFolderSource(dir));
+}
+
+/** loadTokenizer over any FolderSource (the web app's fetched or picked folders). */
+export function loadTokenizerFrom(files: FolderSource): Tokenizer | null {
+  if (!files.has('tokenizer.json')) return null;
+  const tokFile = filePath(files, 'tokenizer.json');
+  const tokJson = readObject(files, 'tokenizer.json');
+  const cfgFile = filePath(files, 'tokenizer_config.json');
+  const cfg = files.has('tokenizer_config.json') ? readObject(files, 'tokenizer_config.json') : {};
+  const specialMap = files.has('special_tokens_map.json') ? readObject(files, 'special_tokens_map.json') : {};
+  const gen = files.has('generation_config.json') ? readObject(files, 'generation_config.json') : {};
   return new FolderTokenizer({
     tokenizerFile: tokFile, tokenizerJson: tokJson, configFile: cfgFile, config: cfg, specialTokensMap: specialMap,
-    generationConfig: gen, chatTemplate: chatTemplateSource(dir, cfg, cfgFile),
+    generationConfig: gen, chatTemplate: chatTemplateSource(files, cfg, cfgFile),
   });
 }
 
-function readObject(file: string): Json {
-  const v = readJsonFile(file, ModelFolderError);
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ModelFolderError(`${file}: expected a JSON object`);
+function readObject(files: FolderSource, name: string): Json {
+  const v = readJson(files, name, ModelFolderError);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ModelFolderError(`${filePath(files, name)}: expected a JSON object`);
   return v as Json;
 }
 
 /** The template text: tokenizer_config.json's chat_template (string or named list: "default"), else chat_template.jinja. */
-function chatTemplateSource(dir: string, cfg: Json, cfgFile: string): string | null {
+function chatTemplateSource(files: FolderSource, cfg: Json, cfgFile: string): string | null {
   const t = cfg.chat_template;
   if (typeof t === 'string') return t;
   if (Array.isArray(t)) {
@@ -61,8 +63,7 @@ function chatTemplateSource(dir: string, cfg: Json, cfgFile: string): string | n
     if (typeof chosen?.template !== 'string') throw new ModelFolderError(`${cfgFile}: chat_template list has no "default" template`);
     return chosen.template;
   }
-  const jinjaFile = path.join(dir, 'chat_template.jinja');
-  return existsSync(jinjaFile) ? readFileSync(jinjaFile, 'utf8') : null;
+  return files.has('chat_template.jinja') ? files.readText('chat_template.jinja') : null;
 }
 
 /** A special-token entry is a string or an AddedToken dict ({content: ...}). */

@@ -35,7 +35,11 @@ export interface LoadOptions {
 }
 
 export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Model> {
-  const folder = openModelFolder(dir);
+  return loadModelFromFolder(openModelFolder(dir), opts);
+}
+
+/** loadModel over an opened folder (the web app opens its folders from fetched or picked files); closes it. */
+export async function loadModelFromFolder(folder: ModelFolder, opts: LoadOptions = {}): Promise<Model> {
   const backend = opts.backend ?? (await createBackend());
   try {
     const prequantized = folder.config.quantization !== null;

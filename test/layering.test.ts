@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { collectEdges, folderCycles, layeringViolations, relativeImports, terminalUses, terminalUsesUnder } from './helpers/layering.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FOLDERS = ['kernels', 'engine', 'models', 'analysis', 'cli', 'bench'];
+const FOLDERS = ['kernels', 'engine', 'models', 'analysis', 'cli', 'app', 'bench'];
 
 describe('layering: kernels ← engine ← models ← analysis ← cli/bench', () => {
   const edges = collectEdges(ROOT, FOLDERS);

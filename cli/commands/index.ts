@@ -12,5 +12,6 @@ import { register as lens } from './lens.ts';
 import { register as patch } from './patch.ts';
 import { register as attention } from './attention.ts';
 import { register as sae } from './sae.ts';
+import { register as app } from './app.ts';
 
-export const commands: Array<(program: Command) => void> = [inspect, direction, evaluate, orthogonalize, generate, trace, study, project, lens, patch, attention, sae];
+export const commands: Array<(program: Command) => void> = [inspect, direction, evaluate, orthogonalize, generate, trace, study, project, lens, patch, attention, sae, app];

@@ -119,6 +119,9 @@ async function adapterOf(gpu: GpuLike, icd: string | null): Promise<WebgpuAdapte
 /** The system's own adapter (no ICD override): hardware or not, as the system answers. */
 function probeSystem(): Promise<WebgpuAdapterInfo | null> {
   hardwareProbe ??= (async () => {
+    // A browser (the web app's worker) has its own navigator.gpu: nothing to install, no process to ask.
+    const own = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
+    if (own) return adapterOf(own, null).catch(() => null);
     const m = await loadModule();
     if (!m) return null;
     const gpu = m.create([]);

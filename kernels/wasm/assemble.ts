@@ -67,7 +67,7 @@ export function loadKernelBinary(name = 'matmul'): Uint8Array {
 export function loadKernelModule(name = 'matmul'): WebAssembly.Module {
   let m = cache.get(name);
   if (!m) {
-    m = new WebAssembly.Module(loadKernelBinary(name));
+    m = new WebAssembly.Module(loadKernelBinary(name) as Uint8Array<ArrayBuffer>);
     cache.set(name, m);
   }
   return m;

@@ -13,7 +13,7 @@ import * as ops from './js-ops.ts';
 import { Arena, MAX_MEMORY_BYTES } from './memory.ts';
 import { gatherIndex, gatherInput, gatherQuads, packedLayout, writePacked, type PackedLayout } from './pack.ts';
 import { dotGather, dotLayout, writeDotDecodeX, writeDotPacked, writeDotPrefillX, type DotLayout } from './pack-dot.ts';
-import { ThreadPool, type KernelName } from './pool.ts';
+import { ThreadPool, type KernelName, type KernelPool } from './pool.ts';
 
 export interface WasmSimdOptions {
   /** Participating threads, the caller's included (default GLASSBOX_THREADS, else os.availableParallelism()). */
@@ -29,6 +29,12 @@ export interface WasmSimdOptions {
    * integer-dot kernels, activations quantized to int16 per block, kernels/dot-quant.ts).
    */
   exact?: boolean;
+  /** The compiled kernels (default: loadKernelModule(), from kernels/wasm/build/; the web app fetches its own). */
+  module?: WebAssembly.Module;
+  /** Shared memories (default true; a browser page without cross-origin isolation has no SharedArrayBuffer). */
+  sharedMemory?: boolean;
+  /** The thread pool (default: Node worker_threads; the web app passes a Web Worker pool). */
+  pool?: (threads: number, module: WebAssembly.Module) => KernelPool;
 }
 
 /** Rows a prefill kernel dequantizes at a time into each thread's scratch (matmul.wat). */
@@ -80,7 +86,8 @@ class WasmLinear implements LinearHandle {
 }
 
 /** GLASSBOX_EXACT=1 selects the exact f32-activation kernels for int8/int4 (0 or unset: integer-dot). */
-export function exactFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+// A browser page has no process: there the default is the integer-dot kernels.
+export function exactFromEnv(env: NodeJS.ProcessEnv = typeof process === 'undefined' ? {} : process.env): boolean {
   const v = env.GLASSBOX_EXACT;
   if (v === undefined || v === '' || v === '0') return false;
   if (v === '1') return true;
@@ -103,11 +110,13 @@ export interface WasmSimdBackend extends Backend {
 
 export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBackend {
   const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
+  const shared = opts.sharedMemory ?? true;
   const maxBytes = Math.min(MAX_MEMORY_BYTES, opts.maxMemoryBytes ?? MAX_MEMORY_BYTES);
   if (!(maxBytes >= 65536)) throw new WasmKernelError(`wasm-simd backend: maxMemoryBytes ${opts.maxMemoryBytes} is below one 64 KiB page`);
   const minWork = opts.minThreadedWork ?? MIN_THREADED_WORK;
   const exact = opts.exact ?? exactFromEnv();
-  const pool = new ThreadPool(threads, loadKernelModule());
+  const module = opts.module ?? loadKernelModule();
+  const pool = opts.pool ? opts.pool(threads, module) : new ThreadPool(threads, module);
   const arenas: Arena[] = [];
   const owner = Symbol('wasm-simd');
 
@@ -119,7 +128,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     const first = align(Math.max(1024, opts.firstOffset ?? 1024), 64);
     const need = sizes.reduce((a, s) => a + align(s, 64), 0) + first + reserve;
     if (need > maxBytes) throw new WasmKernelError(`${what}: needs ${need} bytes of wasm memory, more than one memory holds (${maxBytes})`);
-    const arena = new Arena(maxBytes, need, first);
+    const arena = new Arena(maxBytes, need, first, shared);
     arenas.push(arena);
     if (pool.addMemory(arena.memory) !== arenas.length - 1) throw new Error('wasm-simd: memory index out of step');
     return [arenas.length - 1, arena.alloc(sizes, reserve)!];

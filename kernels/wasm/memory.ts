@@ -16,10 +16,11 @@ export class Arena {
   top = 1024;
 
   /** firstOffset: where weights start (tests use > 2 GiB to exercise unsigned pointers). */
-  constructor(readonly maxBytes: number, initialBytes = 16 * PAGE, firstOffset = 1024) {
+  /** shared: false only where SharedArrayBuffer is unavailable (a browser page without cross-origin isolation). */
+  constructor(readonly maxBytes: number, initialBytes = 16 * PAGE, firstOffset = 1024, shared = true) {
     const maximum = Math.max(1, Math.floor(maxBytes / PAGE));
     const initial = Math.min(maximum, Math.max(1, Math.ceil(initialBytes / PAGE)));
-    this.memory = new WebAssembly.Memory({ initial, maximum, shared: true });
+    this.memory = new WebAssembly.Memory({ initial, maximum, shared });
     this.top = Math.max(1024, firstOffset);
   }
 

@@ -10,12 +10,23 @@ import { ARG0, MAX_ARGS, SLOT, workerSource } from './worker-source.ts';
 export const KERNELS = ['f32_mv', 'i8_mv', 'i4_mv', 'i4s_mv', 'f32_mm', 'i8_mm', 'i4_mm', 'i8d_mv', 'i4d_mv', 'i8d_mm', 'i4d_mm', 'bf16_mv', 'bf16_mm', 'sum_f32'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
-type Exports = Record<KernelName, (...args: number[]) => void>;
+export type Exports = Record<KernelName, (...args: number[]) => void>;
+
+/** What the backend needs from a pool: Node's ThreadPool here, Web Workers in the browser (kernels/wasm/web-pool.ts). */
+export interface KernelPool {
+  /** Participants, the calling thread included. */
+  readonly threads: number;
+  /** Instantiates the kernels on a new memory in every thread; returns its index. */
+  addMemory(memory: WebAssembly.Memory): number;
+  /** Runs kernel `fn` on memory `mem`; participant i gets args ++ ranges[i]; ranges[0] runs on the caller. */
+  run(mem: number, fn: KernelName, args: number[], ranges: number[][]): void;
+  dispose(): void;
+}
 
 /** How long the main thread waits for a worker before declaring it dead. */
 const WORKER_TIMEOUT_MS = 120_000;
 
-export class ThreadPool {
+export class ThreadPool implements KernelPool {
   /** Participants, the main thread included. */
   readonly threads: number;
   private readonly ctl: Int32Array;

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 // bench sits one step above cli: benchmarks may borrow the CLI's terminal helpers (progress bar), never the reverse.
-export const LAYERS: Record<string, number> = { kernels: 0, engine: 1, models: 2, analysis: 3, cli: 4, bench: 5 };
+// app (the web app and its server) is a top layer beside cli: cli's `glassbox app` starts its server.
+export const LAYERS: Record<string, number> = { kernels: 0, engine: 1, models: 2, analysis: 3, cli: 4, app: 4, bench: 5 };
 
 // The one exception: kernels throw the project's typed errors and parse env numbers strictly, and both modules
 // import nothing else, so kernels stay free of model knowledge.

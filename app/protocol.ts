@@ -1,0 +1,161 @@
+/** Messages between the page (app/client.ts) and the engine worker (app/worker.ts). Plain data only. */
+
+export type ModelSource = { kind: 'url'; base: string } | { kind: 'files'; label: string; files: Array<{ name: string; file: Blob }> };
+
+export interface OpenArgs {
+  source: ModelSource;
+  /** Kernel threads (default: 1, or up to 4 when the page is cross-origin isolated). */
+  threads?: number;
+  /** 'wasm-simd' (default), 'webgpu' (gpu.js on navigator.gpu) or 'reference' (plain TS). */
+  backend?: 'wasm-simd' | 'webgpu' | 'reference';
+  /** Int32 flag the page sets to stop a generation (SharedArrayBuffer, cross-origin-isolated pages only). */
+  stopFlag?: SharedArrayBuffer;
+}
+
+export interface ModelInfo {
+  label: string;
+  family: string;
+  nLayers: number;
+  dModel: number;
+  nHeads: number;
+  vocabSize: number;
+  hasChatTemplate: boolean;
+  backend: string;
+  threads: number;
+  crossOriginIsolated: boolean;
+  loadMs: number;
+}
+
+/** Which model a request runs on: the loaded one, or the compressed copy made by `compress`. */
+export type ModelChoice = 'original' | 'compressed';
+
+export interface Addition {
+  direction: number[];
+  coeff: number;
+  layer: number;
+  promptOnly?: boolean;
+}
+
+export interface PromptArgs {
+  prompt?: string;
+  /** Token ids instead of a prompt. */
+  ids?: number[];
+  /** Wrap the prompt in the chat template (default true when the model has one). */
+  chat?: boolean;
+  model?: ModelChoice;
+  /** Ablate this direction (any norm) at every layer and position, as `eval --ablate`. */
+  ablate?: number[] | null;
+  add?: Addition | null;
+}
+
+export interface GenerateArgs extends PromptArgs {
+  maxTokens?: number;
+  /** Do not stop at end-of-sequence tokens (benchmarks decode a fixed number of tokens). */
+  ignoreEos?: boolean;
+}
+
+export interface GenerateOutput {
+  promptIds: number[];
+  ids: number[];
+  text: string;
+  finish: 'stop' | 'length';
+  tokensPerSecond: number;
+  prefillMs: number;
+  decodeMs: number;
+}
+
+export interface TraceArgs extends PromptArgs {
+  /** Hook point names or globs (`blocks.*.hook_resid_pre`). */
+  hooks: string[];
+  /** Positions to keep (negative from the end; default all). */
+  positions?: number[];
+}
+
+export interface Tensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface TraceOutput {
+  promptIds: number[];
+  /** The prompt's tokens as text, one per id. */
+  tokens: string[];
+  activations: Record<string, Tensor>;
+  /** Logits at the last position [vocab]. */
+  lastLogits: Float32Array;
+}
+
+export interface DirectionArgs {
+  harmful: string[];
+  harmless: string[];
+  layer: number;
+  /** Post-instruction position, from the end (default -1). */
+  position?: number;
+}
+
+export interface DirectionsArgs {
+  harmful: string[];
+  harmless: string[];
+  position?: number;
+  chat?: boolean;
+  model?: ModelChoice;
+}
+
+export type LensArgs = PromptArgs;
+
+export interface LensOutput {
+  promptIds: number[];
+  tokens: string[];
+  /** Row labels: `L{l} resid_pre` for each block's input (L0 = the embeddings), then `output`. */
+  rows: string[];
+  /** [row][position]: the top token of the lens there and its probability. */
+  layers: Array<Array<{ id: number; token: string; prob: number }>>;
+}
+
+export interface CompressArgs {
+  /** A `--methods` name: int8, int4-g128, wanda-50, ... */
+  method: string;
+  calibration?: string[];
+}
+
+export interface CompressOutput {
+  method: string;
+  bitsPerWeight: number;
+  sparsity: number;
+  seconds: number;
+}
+
+export type Request =
+  | { id: number; op: 'open'; args: OpenArgs }
+  | { id: number; op: 'generate'; args: GenerateArgs }
+  | { id: number; op: 'trace'; args: TraceArgs }
+  | { id: number; op: 'direction'; args: DirectionArgs }
+  | { id: number; op: 'directions'; args: DirectionsArgs }
+  | { id: number; op: 'lens'; args: LensArgs }
+  | { id: number; op: 'compress'; args: CompressArgs }
+  | { id: number; op: 'decode'; args: { ids: number[] } }
+  | { id: number; op: 'abort' };
+
+export type Reply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: string; errorName: string }
+  /** text: the decoded continuation so far, sent at most every 50 ms (undefined in between). */
+  | { id: number; event: 'token'; token: number; text?: string; step: number }
+  | { id: number; event: 'progress'; message: string };
+
+/** `window.glassbox`: the page's engine, scriptable (tests, bench:browser, users' own scripts). */
+export interface GlassboxApi {
+  /** Resolves with the model's facts once the default (or URL-given) model is loaded. */
+  ready: Promise<ModelInfo>;
+  info: ModelInfo | null;
+  open(source: ModelSource, opts?: Omit<OpenArgs, 'source'>): Promise<ModelInfo>;
+  generate(args: GenerateArgs, onToken?: (t: { token: number; text?: string; step: number }) => void): Promise<GenerateOutput>;
+  trace(args: TraceArgs): Promise<TraceOutput>;
+  direction(args: DirectionArgs): Promise<number[]>;
+  /** Every layer's direction [nLayers][dModel]. */
+  directions(args: DirectionsArgs): Promise<number[][]>;
+  lens(args: LensArgs): Promise<LensOutput>;
+  compress(args: CompressArgs, onProgress?: (m: string) => void): Promise<CompressOutput>;
+  decode(ids: number[]): Promise<string>;
+  abort(): void;
+}
