@@ -8,7 +8,10 @@ import type { Model } from '../../models/types.ts';
 import { compressModel, weightStats } from '../compress/apply.ts';
 import type { MethodSpec } from '../compress/methods.ts';
 import { cosine } from '../diff-means.ts';
-import { runDirection, sampleSplits, type DirectionResult } from '../direction-pipeline.ts';
+import { runDirection, type DirectionResult } from '../direction-pipeline.ts';
+import { calibrationSequences, type CalibrationSource } from '../compress/calibration-data.ts';
+import { cosineIntervals, promptResiduals, splitHalfCosine, type PromptResiduals } from './direction-intervals.ts';
+import { studySplits } from './splits.ts';
 import { encodeInstructions, lastLogits, logProbsOf, refusalScoresOf } from '../model-runs.ts';
 import { klFromLogProbs, mean } from '../logit-math.ts';
 import { maxLayerOf } from '../selection.ts';
@@ -33,6 +36,11 @@ export interface StudyInputs {
   modelName: string;
   harmful: PromptItem[];
   harmless: PromptItem[];
+  /** Held-out test lists (--eval-harmful / --eval-harmless); without them the test split comes from the lists above. */
+  harmfulTest?: PromptItem[];
+  harmlessTest?: PromptItem[];
+  /** File names of the lists, for summary.json's `splits` (indices into these files). */
+  files?: { harmful: string; harmless: string; harmfulTest?: string; harmlessTest?: string };
   pairs: { instruction: string; output: string }[];
 }
 
@@ -41,11 +49,17 @@ export interface StudyOptions {
   aird: AirdSettings | null;
   nTrain: number;
   nVal: number;
+  /** Held-out test prompts per class (reported rates, KL); default 100 (Arditi's n_test). */
+  nTest?: number;
   maxTokens: number;
   seed: number;
   maxLayerFraction: number;
-  /** Calibration prompts per class taken from the train split (default 16: 32 prompts). */
+  /** Calibration sequences = 2 × nCalibration (default 16: 32 sequences). */
   nCalibration?: number;
+  /** Calibration data (default: the 'prompts' behaviour; the CLI passes the shipped generic text). */
+  calibration?: CalibrationSource;
+  /** Bootstrap replicates of every cosine / KL interval (default 1000). */
+  bootstrap?: number;
   batchSize?: number;
   signal?: AbortSignal;
   progress?: Progress;
@@ -83,14 +97,19 @@ async function studyBody(original: Model, inp: StudyInputs, o: StudyOptions, pro
   const dirOpts = { nTrain: o.nTrain, nVal: o.nVal, seed: o.seed, maxLayerFraction: o.maxLayerFraction, batchSize: o.batchSize, signal: o.signal, progress };
 
   log('original: refusal direction');
-  const dirO = await runDirection(original, { harmful: inp.harmful, harmless: inp.harmless }, dirOpts);
+  const nTest = o.nTest ?? 100;
+  const dirO = await runDirection(original, { harmful: inp.harmful, harmless: inp.harmless, harmfulTest: inp.harmfulTest, harmlessTest: inp.harmlessTest }, { ...dirOpts, nTest });
   warnings.push(...dirO.warnings.map((w) => `original: ${w}`));
   const refusalTokens = dirO.refusalTokens;
-  // Behaviour is measured on the val split as sampled (before the refusal-score filter), so it is not biased
-  // towards prompts the original already refuses.
-  const raw = sampleSplits({ harmful: inp.harmful, harmless: inp.harmless }, o.nTrain, o.nVal, o.seed);
-  const sets: EvalSets = { harmful: raw.harmfulVal, harmless: raw.harmlessVal, pairs: inp.pairs };
-  const evalSettings = { maxTokens: o.maxTokens, refusalTokens, batchSize: o.batchSize, signal: o.signal };
+  // Held-out evaluation: behaviour is measured on the test split, which selected nothing (the val prompts chose the
+  // direction and the AIRD block); as sampled, before the refusal-score filter, so not biased towards prompts the
+  // original already refuses.
+  const test = dirO.sampledSplits;
+  const sets: EvalSets = { harmful: test.harmfulTest, harmless: test.harmlessTest, pairs: inp.pairs };
+  const sp = dirO.splits;
+  log(`prompts: train ${sp.harmfulTrain.length}+${sp.harmlessTrain.length}, val ${sp.harmfulVal.length}+${sp.harmlessVal.length} (after the refusal-score filter) select; test ${sets.harmful.length}+${sets.harmless.length} report`);
+  const boot = { replicates: o.bootstrap ?? 1000, seed: o.seed + 1 };
+  const evalSettings = { maxTokens: o.maxTokens, refusalTokens, batchSize: o.batchSize, signal: o.signal, bootstrap: boot.replicates, bootstrapSeed: boot.seed };
   const evaluate = async (label: string, m: Model, ref: Model | null) => {
     progress.start(label, evalWork(sets, ref !== null));
     const r = await evaluateModel(m, ref, sets, { ...evalSettings, onBatch: (n) => progress.increment(n) });
@@ -103,9 +122,14 @@ async function studyBody(original: Model, inp: StudyInputs, o: StudyOptions, pro
   const sel = dirO.selection.selected;
   directions.set('original', { r: Float32Array.from(dirO.direction), pos: sel.pos, layer: sel.layer });
   const pIdx = sel.pos + dirO.candidates.nPos;
+  const trainIds = { harmful: encodeInstructions(original, sp.harmfulTrain.map((p) => p.instruction)), harmless: encodeInstructions(original, sp.harmlessTrain.map((p) => p.instruction)) };
+  const residualsOf = (m: Model, pos: number) => promptResiduals(m, trainIds.harmful, trainIds.harmless, pos, { batchSize: o.batchSize, signal: o.signal });
+  const residO = await residualsOf(original, sel.pos);
+  const splitHalfO = splitHalfCosine(residO, sel.layer, boot);
 
   const nCal = o.nCalibration ?? 16;
-  const calibration = encodeInstructions(original, [...dirO.splits.harmfulTrain.slice(0, nCal), ...dirO.splits.harmlessTrain.slice(0, nCal)].map((p) => p.instruction));
+  const cal = calibrationSequences(original, o.calibration ?? { kind: 'prompts' }, { n: 2 * nCal, harmfulTrain: sp.harmfulTrain, harmlessTrain: sp.harmlessTrain });
+  const calibration = cal.ids;
   const fixedSplits = {
     harmful: dirO.splits.harmfulTrain, harmless: dirO.splits.harmlessTrain,
     harmfulVal: dirO.splits.harmfulVal, harmlessVal: dirO.splits.harmlessVal,
@@ -125,11 +149,13 @@ async function studyBody(original: Model, inp: StudyInputs, o: StudyOptions, pro
     const cs = dirC.selection.selected;
     directions.set(spec.name, { r: Float32Array.from(dirC.direction), pos: cs.pos, layer: cs.layer });
     const plc = perLayerCosine(dirO.candidates, dirC.candidates, pIdx);
+    const cosI = await directionIntervals(residO, await residualsOf(c.model, sel.pos), cs.pos === sel.pos ? null : await residualsOf(c.model, cs.pos), plc, sel.layer, cs.layer, boot);
     const ev = await evaluate(`evaluate ${spec.name}`, c.model, original);
     const result: MethodResult = {
       name: spec.name, bits: c.bits, bitsPerWeight: c.bitsPerWeight, sparsity: c.sparsity.global.sparsity,
-      sparsityPerLayer: c.sparsity.perLayer.map((x) => x.sparsity), selected: selectedOf(dirC), perLayerCosine: plc,
-      selectedCosine: cosine(dirO.direction, dirC.direction), compressSeconds: c.seconds, details: c.details, ...ev,
+      sparsityPerLayer: c.sparsity.perLayer.map((x) => x.sparsity), selected: selectedOf(dirC), perLayerCosine: cosI.perLayer,
+      selectedCosine: { ...cosI.selected, value: cosine(dirO.direction, dirC.direction) }, splitHalfCosine: cosI.splitHalf,
+      compressSeconds: c.seconds, details: c.details, ...ev,
     };
     if (o.aird) result.aird = await runAird(original, c.model, c.inputScales, dirO, dirC, plc, o.aird, sets, evaluate, o, warnings, log, spec.name);
     methods.push(result);
@@ -140,18 +166,19 @@ async function studyBody(original: Model, inp: StudyInputs, o: StudyOptions, pro
   const summary: StudySummary = {
     model: inp.modelName, nLayers: L, dModel: original.config.dModel,
     settings: {
-      methods: o.methods.map((m) => m.name), nTrain: o.nTrain, nVal: o.nVal, maxTokens: o.maxTokens, seed: o.seed,
-      maxLayerFraction: o.maxLayerFraction, nCalibration: calibration.length,
+      methods: o.methods.map((m) => m.name), nTrain: o.nTrain, nVal: o.nVal, nTest, maxTokens: o.maxTokens, seed: o.seed,
+      maxLayerFraction: o.maxLayerFraction, nCalibration: calibration.length, calibration: cal.label, bootstrap: boot.replicates,
       evalPrompts: { harmful: sets.harmful.length, harmless: sets.harmless.length, perplexityPairs: sets.pairs.length },
       refusalTokens, backend: original.backendName,
       aird: o.aird ? { variant: o.aird.variant, layerRule: String(o.aird.layerRule), keepF32: o.aird.keepF32 } : null,
     },
-    original: { ...origEval, selected: selectedOf(dirO), bitsPerWeight: origStats.bitsPerWeight, sparsity: origStats.sparsity.global.sparsity },
+    original: { ...origEval, selected: selectedOf(dirO), bitsPerWeight: origStats.bitsPerWeight, sparsity: origStats.sparsity.global.sparsity, splitHalfCosine: splitHalfO },
     methods,
+    splits: studySplits(inp, dirO.sampledSplits),
     orderings: {
-      bySelectedCosineDesc: names([...methods].sort((a, b) => b.selectedCosine - a.selectedCosine)),
-      byHarmfulRefusalDesc: names([...methods].sort((a, b) => b.refusalRate.harmful - a.refusalRate.harmful)),
-      byKlAsc: names([...methods].sort((a, b) => a.kl - b.kl)),
+      bySelectedCosineDesc: names([...methods].sort((a, b) => b.selectedCosine.value - a.selectedCosine.value)),
+      byHarmfulRefusalDesc: names([...methods].sort((a, b) => b.refusalRate.harmful.rate - a.refusalRate.harmful.rate)),
+      byKlAsc: names([...methods].sort((a, b) => a.kl.value - b.kl.value)),
     },
     warnings,
     seconds: (performance.now() - t0) / 1000,
@@ -167,6 +194,7 @@ async function runAird(
   const base = { variant: s.variant, direction: dirO.direction, compressedDirection: dirC.direction, alpha: s.alpha, keepF32: s.keepF32, inputScales };
   let layer: number;
   let search: AirdSummary['search'];
+  let fellBack = false;
   if (typeof s.layerRule === 'number') layer = s.layerRule;
   else if (s.layerRule === 'lowest-cosine') {
     const low = lowestCosineLayer(plc);
@@ -175,9 +203,10 @@ async function runAird(
   } else if (s.layerRule === 'search') {
     log(`${name}: AIRD layer search`);
     search = await airdSearch(original, compressed, base, dirO, o);
-    const ok = search.filter((x) => x.kl < 0.1 && x.harmlessScore < 0);
+    const ok = search.filter((x) => x.passed);
     const pool = ok.length ? ok : search;
-    if (!ok.length) warnings.push(`${name}: AIRD search: no layer met KL < 0.1 and harmless refusal score < 0; took the highest harmful score`);
+    fellBack = !ok.length;
+    if (fellBack) warnings.push(`${name}: AIRD search: no layer met KL < 0.1 and harmless refusal score < 0; took the highest harmful score (fellBack)`);
     layer = pool.reduce((a, b) => (b.harmfulScore > a.harmfulScore ? b : a)).layer;
   } else layer = defaultEditLayer(dirO.selection.selected.layer);
   log(`${name}: ${AIRD_LABEL} variant ${s.variant} at block ${layer}`);
@@ -187,7 +216,7 @@ async function runAird(
   edit.model.dispose();
   return {
     label: AIRD_LABEL, variant: s.variant, layer, layerRule: String(s.layerRule), matrices: edit.matrices,
-    sparsity: st.sparsity.global.sparsity, bitsPerWeight: st.bitsPerWeight, survival: edit.survival, keptF32: edit.keptF32, search, ...ev,
+    sparsity: st.sparsity.global.sparsity, bitsPerWeight: st.bitsPerWeight, survival: edit.survival, keptF32: edit.keptF32, search, fellBack, ...ev,
   };
 }
 
@@ -211,15 +240,31 @@ async function airdSearch(
       const h = await lastLogits(m, hv, run);
       const sl = await lastLogits(m, sv, run);
       const lp = logProbsOf(sl, vocab);
-      out.push({
+      const row = {
         layer: l,
         harmfulScore: mean(refusalScoresOf(h, vocab, dirO.refusalTokens)),
         harmlessScore: mean(refusalScoresOf(sl, vocab, dirO.refusalTokens)),
         kl: mean(lp.map((p, i) => klFromLogProbs(baseLp[i], p))),
-      });
+      };
+      // method.md §1.7 option 3's condition.
+      out.push({ ...row, passed: row.kl < 0.1 && row.harmlessScore < 0 });
     } finally {
       m.dispose();
     }
   }
   return out;
+}
+
+/** Bootstrap intervals of one compressed model's cosines with the original, and its own split-half floor. */
+async function directionIntervals(
+  residO: PromptResiduals, residCAtOriginalPos: PromptResiduals, residCAtOwnPos: PromptResiduals | null, plc: (number | null)[],
+  originalLayer: number, ownLayer: number, boot: { replicates: number; seed: number },
+): Promise<{ perLayer: MethodResult['perLayerCosine']; selected: MethodResult['selectedCosine']; splitHalf: MethodResult['splitHalfCosine'] }> {
+  const layers = plc.flatMap((c, l) => (c === null ? [] : [l]));
+  const per = cosineIntervals(residO, residCAtOriginalPos, layers.map((l) => ({ la: l, lb: l })), boot);
+  const perLayer: MethodResult['perLayerCosine'] = plc.map((c) => (c === null ? null : { value: c, lo: NaN, hi: NaN }));
+  layers.forEach((l, i) => (perLayer[l] = { ...per[i], value: plc[l]! }));
+  const own = residCAtOwnPos ?? residCAtOriginalPos;
+  const [selected] = cosineIntervals(residO, own, [{ la: originalLayer, lb: ownLayer }], boot);
+  return { perLayer, selected, splitHalf: splitHalfCosine(own, ownLayer, boot) };
 }

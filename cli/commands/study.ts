@@ -17,7 +17,10 @@ import { parseMethods } from '../../analysis/compress/methods.ts';
 import { readResponsePairs } from '../../analysis/ppl-text.ts';
 import { loadPrompts } from '../../analysis/prompts.ts';
 import { stderrProgress, sigintSignal } from '../../analysis/progress.ts';
-import { runStudy, type AirdLayerRule, type AirdSettings } from '../../analysis/study/run-study.ts';
+import { type AirdLayerRule, type AirdSettings } from '../../analysis/study/run-study.ts';
+import { runStudySeeds } from '../../analysis/study/seeds.ts';
+import type { CalibrationSource } from '../../analysis/compress/calibration-data.ts';
+import { parseInteger } from '../../engine/numbers.ts';
 import { saveCompressedModel } from '../../analysis/study/save-model.ts';
 import { writeReport } from '../../analysis/report/write.ts';
 import { textSummary } from '../../analysis/report/html.ts';
@@ -38,6 +41,12 @@ export interface StudyCliOptions {
   nCalibration: string;
   harmful?: string;
   harmless?: string;
+  nTest: string;
+  evalHarmful?: string;
+  evalHarmless?: string;
+  calibration: string;
+  bootstrap: string;
+  seeds: string;
   pairs?: string;
   saveModels?: boolean;
   backend?: string;
@@ -53,6 +62,27 @@ export function shippedPromptsDir(): string | null {
     dir = path.dirname(dir);
   }
   return null;
+}
+
+/**
+ * --calibration: 'generic' (the shipped data/calibration/generic.txt), 'prompts' (the old behaviour: chat-formatted
+ * train prompts, half harmful) or a plain-text file (paragraphs separated by blank lines).
+ */
+export function calibrationSource(value: string): CalibrationSource {
+  if (value === 'prompts') return { kind: 'prompts' };
+  let file = value;
+  if (value === 'generic') {
+    const dir = shippedPromptsDir();
+    if (!dir) throw new UsageError('--calibration generic: the shipped data/calibration folder was not found (pass --calibration FILE)');
+    file = path.join(path.dirname(dir), 'calibration', 'generic.txt');
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--calibration: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected generic, prompts or a text file`);
+  }
+  return { kind: 'text', name: value === 'generic' ? 'generic (data/calibration/generic.txt)' : path.basename(file), text };
 }
 
 /** AIRD settings, or null without --aird. The --aird-* values are checked either way, so a typo never passes silently. */
@@ -75,13 +105,19 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
     if (!shipped) throw new UsageError(`${flag}: no prompt list given and the shipped data/prompts folder was not found`);
     return path.join(shipped, file);
   };
-  const harmful = loadPrompts(pick(o.harmful, 'harmful.json', '--harmful'));
-  const harmless = loadPrompts(pick(o.harmless, 'harmless.json', '--harmless'));
+  const files = { harmful: pick(o.harmful, 'harmful.json', '--harmful'), harmless: pick(o.harmless, 'harmless.json', '--harmless'), harmfulTest: o.evalHarmful, harmlessTest: o.evalHarmless };
+  const harmful = loadPrompts(files.harmful);
+  const harmless = loadPrompts(files.harmless);
+  const harmfulTest = o.evalHarmful ? loadPrompts(o.evalHarmful) : undefined;
+  const harmlessTest = o.evalHarmless ? loadPrompts(o.evalHarmless) : undefined;
+  const calibration = calibrationSource(o.calibration);
   const pairs = readResponsePairs(pick(o.pairs, 'harmless_responses.jsonl', '--pairs'));
   const aird = airdSettings(o);
   const counts = {
     nTrain: intArg('--n-train', o.nTrain, 1)!, nVal: intArg('--n-val', o.nVal, 1)!, maxTokens: intArg('--max-tokens', o.maxTokens, 1)!,
     seed: intArg('--seed', o.seed, 0, 2 ** 32 - 1)!, nCalibration: intArg('--n-calibration', o.nCalibration, 1)!, batchSize: intArg('--batch-size', o.batchSize, 1)!,
+    nTest: parseInteger(o.nTest, '--n-test', { min: 1 }), bootstrap: parseInteger(o.bootstrap, '--bootstrap', { min: 10 }),
+    nSeeds: parseInteger(o.seeds, '--seeds', { min: 1, max: 1000 }),
   };
   if (o.backend && !BACKEND_NAMES.includes(o.backend as BackendName)) throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`);
   checkOutputDir(o.out);
@@ -95,8 +131,9 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
   const { signal, dispose } = sigintSignal();
   const log = (l: string) => process.stderr.write(`glassbox study: ${l}\n`);
   try {
-    const out = await runStudy(model, { modelName: path.basename(path.resolve(modelDir)), harmful, harmless, pairs }, {
-      methods, aird, maxLayerFraction, ...counts,
+    const inputs = { modelName: path.basename(path.resolve(modelDir)), harmful, harmless, harmfulTest, harmlessTest, files, pairs };
+    const out = await runStudySeeds(model, inputs, {
+      methods, aird, maxLayerFraction, ...counts, calibration,
       signal, progress: stderrProgress(), log,
       onCompressed: o.saveModels
         ? (name, m) => {
@@ -131,10 +168,16 @@ export function register(program: Command): void {
     .option('--aird-alpha <x>', 'variant D coefficient', '1')
     .option('--max-layer-fraction <f>', 'drop candidate layers >= floor(F * L)', '0.8')
     .option('--n-train <n>', 'train prompts per class (lists shorter than n-train + n-val are split 80/20)', '128')
-    .option('--n-val <n>', 'val prompts per class (selection and evaluation)', '32')
+    .option('--n-val <n>', 'val prompts per class (select the direction and the AIRD block; never reported on)', '32')
+    .option('--n-test <n>', 'held-out test prompts per class that every reported rate and KL is measured on (lists shorter than train + val + test are split 60/20/20)', '100')
+    .option('--eval-harmful <file>', 'held-out harmful test prompts (default: split off --harmful)')
+    .option('--eval-harmless <file>', 'held-out harmless test prompts (default: split off --harmless)')
+    .option('--calibration <src>', 'calibration data: generic (shipped generic text), prompts (train prompts, the old behaviour) or a text file', 'generic')
+    .option('--bootstrap <n>', 'bootstrap replicates of the cosine and KL intervals', '1000')
+    .option('--seeds <n>', 'rerun the whole study over N split seeds (--seed, --seed + 1, ...) and report mean ± sd', '1')
     .option('--max-tokens <n>', 'greedy new tokens per evaluation completion', '48')
     .option('--seed <n>', 'sampling seed', '42')
-    .option('--n-calibration <n>', 'calibration prompts per class (from the train split)', '16')
+    .option('--n-calibration <n>', 'calibration sequences = 2 × N (generic paragraphs, or N train prompts per class)', '16')
     .option('--harmful <file>', 'harmful prompt list (default: the shipped data/prompts/harmful.json)')
     .option('--harmless <file>', 'harmless prompt list (default: the shipped data/prompts/harmless.json)')
     .option('--pairs <file>', 'prompt + response JSONL for perplexity (default: data/prompts/harmless_responses.jsonl)')
