@@ -27,7 +27,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 describe('method names', () => {
   it('parses the documented names and rejects others with a UsageError naming the flag', () => {
-    expect(parseMethods('int8,llm-int8,int4-g32,int4-g64,int4-g128,gptq4,awq4,magnitude-50,wanda-50,wanda-2:4,wanda-4:8,sparsegpt-50,sparsegpt-2:4').length).toBe(13);
+    expect(parseMethods('int8,llm-int8,int8-outlier-cols,int4-g32,int4-g64,int4-g128,gptq4,awq4,magnitude-50,wanda-50,wanda-2:4,wanda-4:8,sparsegpt-50,sparsegpt-2:4').length).toBe(14);
     expect(parseMethod('wanda-2:4')).toMatchObject({ family: 'wanda', nm: { n: 2, m: 4 }, sparsity: 0.5 });
     expect(() => parseMethod('int3')).toThrow(UsageError);
     expect(() => parseMethod('magnitude-2:4')).toThrow(/--methods/);
@@ -71,10 +71,10 @@ describe('compressModel on a synthetic 2-layer model', () => {
     }
   });
 
-  it('llm-int8 keeps exactly the columns whose calibration |x| exceeds the threshold', async () => {
+  it('int8-outlier-cols (the first wave\'s static variant) keeps exactly the columns whose calibration |x| exceeds the threshold', async () => {
     const m = tinyModel();
     const stats = await collectInputStats(m, calib, [0, 1], {});
-    const c = await compressModel(m, { ...parseMethod('llm-int8'), threshold: 1.5 } as never, { calibration: calib });
+    const c = await compressModel(m, { ...parseMethod('int8-outlier-cols'), threshold: 1.5 } as never, { calibration: calib });
     for (let l = 0; l < 2; l++) {
       const w = c.model.getLinear(l, 'down').weight;
       expect(w.format).toBe('mixed');
@@ -84,7 +84,7 @@ describe('compressModel on a synthetic 2-layer model', () => {
     }
     await lastLogitsOf(c.model); // runs on the int8 + f32 path
     // No column above the threshold: plain int8 (a mixed weight would need an empty [N, 0] f32 part).
-    const none = await compressModel(m, { ...parseMethod('llm-int8'), threshold: 1e9 } as never, { calibration: calib });
+    const none = await compressModel(m, { ...parseMethod('int8-outlier-cols'), threshold: 1e9 } as never, { calibration: calib });
     for (const r of linearRoles(m)) expect(none.model.getLinear(0, r).weight.format).toBe('int8');
     expect(maxAbsDiff(await lastLogitsOf(none.model), await lastLogitsOf((await compressModel(m, parseMethod('int8'), { calibration: [] })).model))).toBe(0);
   });

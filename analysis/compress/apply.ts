@@ -64,7 +64,7 @@ export function linearRoles(model: Model): LinearRole[] {
   return model.config.family === 'gpt2' ? ['q', 'k', 'v', 'o', 'up', 'down'] : ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 }
 
-const needsCalibration = (m: MethodSpec) => !['int8', 'int4-rtn', 'magnitude'].includes(m.family);
+const needsCalibration = (m: MethodSpec) => !['int8', 'llm-int8', 'int4-rtn', 'magnitude'].includes(m.family);
 const sequential = (m: MethodSpec) => ['wanda', 'sparsegpt', 'gptq', 'awq'].includes(m.family);
 
 export async function compressModel(original: Model, method: MethodSpec, opts: CompressOptions): Promise<CompressedModel> {
@@ -86,7 +86,7 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
   const details: Record<string, unknown> = {};
   const name = (l: number, r: LinearRole) => `${method.name}: blocks.${l}.${r}`;
   let allStats: Map<number, LayerStats> | null = null;
-  if (method.family === 'llm-int8') allStats = await collectInputStats(model, opts.calibration, [...Array(L).keys()], {}, opts.batchSize);
+  if (method.family === 'int8-outlier-cols') allStats = await collectInputStats(model, opts.calibration, [...Array(L).keys()], {}, opts.batchSize);
   const outlierCounts: Record<string, number> = {};
   const awqAlphas: Record<string, number> = {};
   const awqLosses: Record<string, AwqGroupLoss> = {};
@@ -115,7 +115,11 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
       switch (method.family) {
         case 'int8': out.set(r, quantizeInt8PerChannel(w, n, k, nm)); break;
         case 'int4-rtn': out.set(r, quantizeInt4Group(w, n, k, Math.min(method.groupSize, k), nm)); break;
-        case 'llm-int8': {
+        case 'llm-int8':
+          // Vector-wise int8 weight; activations are quantized per token and outlier columns picked at run time.
+          out.set(r, { format: 'w8a8', n, k, weight: quantizeInt8PerChannel(w, n, k, nm), threshold: method.threshold });
+          break;
+        case 'int8-outlier-cols': {
           const m = quantizeLlmInt8(w, n, k, statOf(r).absMax, method.threshold, nm);
           outlierCounts[`${l}.${r}`] = m.outlierCols.length;
           // No outlier column: a plain int8 Linear (an empty f32 part would be a [N, 0] matrix).
@@ -132,7 +136,8 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
     for (const r of roles) model.setLinear(l, r, { weight: out.get(r)!, bias: cur.get(r)!.bias });
     opts.onLayer?.(l, L);
   }
-  if (method.family === 'llm-int8') details.outlierColumns = outlierCounts;
+  if (method.family === 'int8-outlier-cols') details.outlierColumns = outlierCounts;
+  if (method.family === 'llm-int8') details.activations = `int8 per token, outlier columns |x| > ${method.threshold} in f32 at run time`;
   if (method.family === 'awq') {
     details.awqAlpha = awqAlphas;
     details.awqLoss = awqLosses;

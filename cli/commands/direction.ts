@@ -13,6 +13,7 @@ import { sigintSignal, stderrProgress } from '../../analysis/progress.ts';
 import { InterruptedError, UsageError } from '../../engine/errors.ts';
 import { checkOutputDir } from '../../engine/output-dir.ts';
 import { loadModel } from '../../models/load.ts';
+import { parseInteger } from '../../engine/numbers.ts';
 import { info, printResult, table } from '../output.ts';
 
 interface Opts {
@@ -20,6 +21,9 @@ interface Opts {
   harmless: string;
   harmfulVal?: string;
   harmlessVal?: string;
+  nTest?: string;
+  evalHarmful?: string;
+  evalHarmless?: string;
   out: string;
   nTrain?: string;
   nVal?: string;
@@ -42,6 +46,9 @@ export function register(program: Command): void {
     .requiredOption('--harmless <file>', 'harmless prompts')
     .option('--harmful-val <file>', 'harmful validation prompts (default: sampled from --harmful, disjoint from train)')
     .option('--harmless-val <file>', 'harmless validation prompts (default: sampled from --harmless)')
+    .option('--n-test <n>', 'held-out test prompts per class, written to splits.json and never used for selection (0: none)', '100')
+    .option('--eval-harmful <file>', 'held-out harmful test prompts (default: split off --harmful)')
+    .option('--eval-harmless <file>', 'held-out harmless test prompts (default: split off --harmless)')
     .requiredOption('--out <dir>', 'output folder')
     .option('--n-train <n>', 'train prompts per class', '128')
     .option('--n-val <n>', 'validation prompts per class', '32')
@@ -58,9 +65,12 @@ export function register(program: Command): void {
       const harmless = loadPrompts(o.harmless);
       const harmfulVal = o.harmfulVal ? loadPrompts(o.harmfulVal) : undefined;
       const harmlessVal = o.harmlessVal ? loadPrompts(o.harmlessVal) : undefined;
+      const harmfulTest = o.evalHarmful ? loadPrompts(o.evalHarmful) : undefined;
+      const harmlessTest = o.evalHarmless ? loadPrompts(o.evalHarmless) : undefined;
       const opts = {
         nTrain: intArg('--n-train', o.nTrain, 1),
         nVal: intArg('--n-val', o.nVal, 1),
+        nTest: parseInteger(o.nTest ?? '100', '--n-test', { min: 0 }),
         seed: intArg('--seed', o.seed, 0, 2 ** 32 - 1),
         maxLayerFraction: layerFractionArg(o.maxLayerFraction),
         refusalTokens: idListArg('--refusal-tokens', o.refusalTokens),
@@ -78,7 +88,7 @@ export function register(program: Command): void {
       const { signal, dispose } = sigintSignal();
       let res: DirectionResult;
       try {
-        res = await runDirection(model, { harmful, harmless, harmfulVal, harmlessVal }, { ...opts, include: layerFilter(layers), signal, progress: stderrProgress() });
+        res = await runDirection(model, { harmful, harmless, harmfulVal, harmlessVal, harmfulTest, harmlessTest }, { ...opts, include: layerFilter(layers), signal, progress: stderrProgress() });
       } catch (e) {
         if (e instanceof InterruptedError) throw new InterruptedError(`direction: interrupted (${e.message}); nothing written to ${o.out}`);
         throw e;
@@ -95,6 +105,7 @@ export function register(program: Command): void {
           ['|r|', s.norm.toFixed(3)],
           ['survivors', `${s.survivors} of ${s.candidates}`],
           ['prompts (after filter)', `train ${s.counts.harmfulTrain}+${s.counts.harmlessTrain}, val ${s.counts.harmfulVal}+${s.counts.harmlessVal}`],
+          ['held-out test (splits.json)', `${s.heldOut.harmfulTest}+${s.heldOut.harmlessTest} (selected nothing; evaluate on these)`],
           ['time', `${s.seconds.toFixed(1)} s on ${s.backend}`],
           ['written', path.resolve(o.out)],
         ]),
@@ -122,6 +133,8 @@ export interface SelectedJson extends CandidateScore {
   seed: number;
   counts: Record<string, number>;
   sampled: Record<string, number>;
+  /** Held-out test prompts written to splits.json (harmfulTest / harmlessTest), never used for selection. */
+  heldOut: { harmfulTest: number; harmlessTest: number };
   warnings: string[];
   seconds: number;
   backend: string;
@@ -142,7 +155,9 @@ function writeOutputs(
     res.scores.map((c, i) => ({ ...c, failed: reasons[i].failed })),
   );
   const counts = Object.fromEntries(Object.entries(res.splits).map(([k, v]) => [k, v.length]));
-  writeJson(path.join(out, 'splits.json'), res.splits);
+  // Selection splits (after the filter) plus the held-out test split (as sampled): eval --ablate/--add DIR drops
+  // any prompt of the selection splits, so reported numbers never come from prompts that selected the direction.
+  writeJson(path.join(out, 'splits.json'), { ...res.splits, harmfulTest: res.sampledSplits.harmfulTest, harmlessTest: res.sampledSplits.harmlessTest });
   const sel: SelectedJson = {
     pos: selected.pos,
     layer: selected.layer,
@@ -162,6 +177,7 @@ function writeOutputs(
     seed: o.seed ?? 42,
     counts,
     sampled: res.sampled,
+    heldOut: { harmfulTest: res.sampledSplits.harmfulTest.length, harmlessTest: res.sampledSplits.harmlessTest.length },
     warnings: res.warnings,
     seconds: o.seconds,
     backend: o.backend,

@@ -15,7 +15,9 @@ import { sigintSignal, stderrProgress } from '../../analysis/progress.ts';
 import { sample } from '../../analysis/sampling.ts';
 import { InterruptedError, UsageError } from '../../engine/errors.ts';
 import { loadModel } from '../../models/load.ts';
-import { printResult, table } from '../output.ts';
+import { info, printResult, table } from '../output.ts';
+import { selectionPrompts, withoutSelectionPrompts } from '../../analysis/eval/held-out.ts';
+import { wilson } from '../../analysis/stats/intervals.ts';
 
 interface Opts {
   prompts: string;
@@ -33,6 +35,7 @@ interface Opts {
   kl?: boolean;
   klBase?: string;
   ppl?: string;
+  includeSelectionPrompts?: boolean;
   json?: boolean;
 }
 
@@ -56,6 +59,7 @@ export function register(program: Command): void {
     .option('--kl', 'also report KL(base || evaluated) at the last prompt position')
     .option('--kl-base <model-dir>', 'the base of --kl: another model folder (default: this model without intervention)')
     .option('--ppl <file>', 'also report CE / perplexity: .jsonl of {instruction, output} (response-only loss) or a text file')
+    .option('--include-selection-prompts', "keep prompts that selected the --ablate/--add direction (its splits.json train/val); dropped by default")
     .option('--json', 'print one JSON object on stdout')
     .action(async (dir: string, o: Opts) => {
       if (o.ablate && o.add) throw new UsageError('--ablate and --add cannot be combined');
@@ -63,6 +67,17 @@ export function register(program: Command): void {
       const maxNewTokens = intArg('--max-tokens', o.maxTokens, 1, MAX_NEW_TOKENS_LIMIT)!;
       const batchSize = intArg('--batch-size', o.batchSize, 1);
       let items = loadPrompts(o.prompts);
+      // Held out by default: never report on a prompt that selected the direction being tested.
+      const dirOf = o.ablate ?? o.add;
+      const selection = dirOf && !o.includeSelectionPrompts ? selectionPrompts(dirOf) : null;
+      let droppedSelection = 0;
+      if (selection) {
+        const h = withoutSelectionPrompts(items, selection);
+        items = h.kept;
+        droppedSelection = h.dropped;
+        if (items.length === 0) throw new UsageError(`--prompts: every prompt of ${o.prompts} selected the direction in ${dirOf} (its splits.json); pass held-out prompts or --include-selection-prompts`);
+        if (droppedSelection) info(`held out: dropped ${droppedSelection} prompt(s) that selected the direction (${dirOf}/splits.json train/val)`);
+      }
       const n = intArg('--n', o.n, 1);
       if (n !== undefined) items = sample(items, n, intArg('--seed', o.seed, 0, 2 ** 32 - 1)!);
       const spec: InterventionSpec = o.ablate
@@ -96,8 +111,11 @@ export function register(program: Command): void {
         }
         const result = {
           refusalRate: ev.refusalRate,
+          /** Wilson 95% interval of the refusal rate. */
+          refusalRateCi: wilson(ev.completions.filter((c) => c.refused).length, ev.n),
           refusalScore: ev.refusalScore,
           n: ev.n,
+          droppedSelectionPrompts: droppedSelection,
           perCategory: ev.perCategory,
           ...extra,
           intervention: iv.describe,
@@ -110,7 +128,7 @@ export function register(program: Command): void {
           const rows = [
             ['prompts', `${r.n} (${o.prompts})`],
             ['intervention', JSON.stringify(r.intervention)],
-            ['refusal rate', `${(r.refusalRate * 100).toFixed(1)}%`],
+            ['refusal rate', `${(r.refusalRate * 100).toFixed(1)}% [${(r.refusalRateCi.lo * 100).toFixed(1)}, ${(r.refusalRateCi.hi * 100).toFixed(1)}] (Wilson 95%, n = ${r.n})`],
             ['refusal score', r.refusalScore.toFixed(3)],
             ...Object.entries(r.perCategory).map(([k, v]) => [`  ${k}`, `${(v.refusalRate * 100).toFixed(1)}% of ${v.n}`]),
           ];
