@@ -61,6 +61,18 @@ function cosineTable(s: StudySummary): string {
   return table(head, s.methods.map((m) => [m.name, ...m.perLayerCosine.map((c) => (c === null ? 'null' : ci(c)))]), 'num');
 }
 
+/** --seeds: mean ± sd over split seeds of each model's headline numbers. */
+function seedsSection(s: StudySummary): string {
+  if (!s.seeds) return '';
+  const ms = (x: { mean: number; sd: number } | undefined, d: number, p = false) =>
+    x ? (p ? `${(100 * x.mean).toFixed(1)}% ± ${(100 * x.sd).toFixed(1)}` : `${fmt(x.mean, d)} ± ${fmt(x.sd, d)}`) : '–';
+  const rows = Object.entries(s.seeds.overSeeds).map(([name, o]) => [name, ms(o.selectedCosine, 4), ms(o.splitHalfCosine, 4), ms(o.harmfulRefusal, 1, true),
+    ms(o.harmlessRefusal, 1, true), ms(o.kl, 4), ms(o.airdHarmfulRefusal, 1, true)]);
+  return `<h2>Over ${s.seeds.seeds.length} split seeds (${esc(s.seeds.seeds.join(', '))}): mean ± sd</h2>` +
+    table(['model', 'cos(selected)', 'split-half cos', 'refusal harmful', 'refusal harmless', 'KL vs original', 'AIRD refusal harmful'], rows) +
+    '<p>Each seed draws new train / val / test splits and reruns the whole study; the tables above are the first seed\'s.</p>';
+}
+
 const CSS = `body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}figure{margin:1.5em 0;overflow-x:auto}figcaption{font-weight:bold;margin-bottom:.4em}
@@ -94,6 +106,7 @@ ${figures}
 ${selectionTable(s)}
 <h2>Per-layer cosine at the original's position</h2>
 ${cosineTable(s)}
+${seedsSection(s)}
 <h2>Orderings (reported, not asserted)</h2>
 <ul><li>by selected-direction cosine: ${esc(s.orderings.bySelectedCosineDesc.join(' > ') || '–')}</li>
 <li>by harmful refusal rate: ${esc(s.orderings.byHarmfulRefusalDesc.join(' > ') || '–')}</li>

@@ -19,6 +19,7 @@ import { loadPrompts } from '../../analysis/prompts.ts';
 import { stderrProgress, sigintSignal } from '../../analysis/progress.ts';
 import { type AirdLayerRule, type AirdSettings } from '../../analysis/study/run-study.ts';
 import { runStudySeeds } from '../../analysis/study/seeds.ts';
+import { mergeParts } from '../../analysis/study/merge.ts';
 import type { CalibrationSource } from '../../analysis/compress/calibration-data.ts';
 import { parseInteger } from '../../engine/numbers.ts';
 import { saveCompressedModel } from '../../analysis/study/save-model.ts';
@@ -28,6 +29,7 @@ import { textSummary } from '../../analysis/report/html.ts';
 export interface StudyCliOptions {
   out: string;
   methods: string;
+  only?: string;
   aird?: boolean;
   airdVariant: string;
   airdLayer: string;
@@ -96,8 +98,18 @@ export function airdSettings(o: StudyCliOptions): AirdSettings | null {
   return { variant: variant as AirdSettings['variant'], layerRule, keepF32: !!o.airdKeepF32, alpha };
 }
 
+/** `glassbox study merge PART... --out R`: one report from parts run separately (analysis/study/merge.ts). */
+export async function mergeAction(parts: string[], o: Pick<StudyCliOptions, 'out'>): Promise<void> {
+  if (parts.length === 0) throw new UsageError('study merge: give the part folders to merge (study merge PART... --out R)');
+  checkOutputDir(o.out);
+  const out = mergeParts(parts);
+  const written = await writeReport(o.out, out);
+  process.stdout.write(`${textSummary(out.summary)}\nmerged ${parts.length} part(s)\nreport: ${written.html}\nsummary: ${written.summary}\n`);
+}
+
 export async function studyAction(modelDir: string, o: StudyCliOptions): Promise<void> {
-  const methods = parseMethods(o.methods);
+  const methods = parseMethods(o.only ?? o.methods);
+  if (o.only !== undefined && methods.length !== 1) throw new UsageError(`--only: expected one method, got "${o.only}" (use --methods for a list)`);
   const maxLayerFraction = layerFractionArg(o.maxLayerFraction)!;
   const shipped = shippedPromptsDir();
   const pick = (given: string | undefined, file: string, flag: string) => {
@@ -158,9 +170,11 @@ export function register(program: Command): void {
   program
     .command('study')
     .description('compression study: compress with each method, compare refusal directions and behaviour with the original, AIRD (reconstruction), HTML report')
-    .argument('<model-dir>', 'Hugging Face model folder')
+    .argument('<model-dir>', 'Hugging Face model folder, or "merge" to merge study parts')
+    .argument('[parts...]', 'with "merge": the study --out folders to merge into --out')
     .requiredOption('--out <dir>', 'report folder (report.html, summary.json, directions/)')
     .option('--methods <list>', 'comma-separated: int8, llm-int8, int4-g32, int4-g64, int4-g128 (any int4-gN), gptq4, gptq4-act, awq4, magnitude-50, wanda-50, wanda-2:4, wanda-4:8, sparsegpt-50, sparsegpt-2:4 (pruning: any percentage 1-99 or N:M)', 'int8,int4-g128,wanda-50')
+    .option('--only <method>', 'run one method only (a study part for `study merge`; with --seed S)')
     .option('--aird', 'apply AIRD (reconstruction) to each compressed model and evaluate it')
     .option('--aird-variant <v>', 'A (projection restore), B (direction swap), C (restore the block), D (activation-addition bias)', 'A')
     .option('--aird-layer <rule>', 'source (block before the original\'s layer), lowest-cosine, search, or a block index', 'source')
@@ -184,5 +198,9 @@ export function register(program: Command): void {
     .option('--save-models', 'also save each compressed model as a loadable folder under <out>/models/')
     .option('--backend <name>', `kernel backend (${BACKEND_NAMES.join(', ')})`)
     .option('--batch-size <n>', 'prompts per forward', '32')
-    .action(studyAction);
+    .action(async (modelDir: string, parts: string[], o: StudyCliOptions) => {
+      if (modelDir === 'merge') return mergeAction(parts, o);
+      if (parts.length) throw new UsageError(`study: unexpected arguments ${parts.join(' ')} (one model folder; "study merge PART..." merges parts)`);
+      return studyAction(modelDir, o);
+    });
 }
