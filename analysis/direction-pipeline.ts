@@ -11,7 +11,7 @@ import { checkRefusalTokens, defaultRefusalTokens, encodeInstructions, refusalSc
 import type { PromptItem } from './prompts.ts';
 import { type Progress, silentProgress } from './progress.ts';
 import { sample, threeWaySplit, trainValSplit } from './sampling.ts';
-import { type CandidateScore, type Selection, selectDirection } from './selection.ts';
+import { type CandidateScore, type Selection, maxLayerOf, selectDirection } from './selection.ts';
 
 export interface DirectionInputs {
   harmful: PromptItem[];
@@ -39,6 +39,11 @@ export interface DirectionOptions {
   progress?: Progress;
   /** Score only some candidates (quick profiles, tests). */
   include?: (pos: number, layer: number) => boolean;
+  /**
+   * Also score candidates at layers the --max-layer-fraction filter drops afterwards (default false: they could
+   * never be selected, and at 0.8 they are a fifth of the scoring cost).
+   */
+  scoreAllLayers?: boolean;
 }
 
 export interface Splits {
@@ -162,7 +167,9 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
 
   t0 = performance.now();
   progress.start('scoring candidates', scoringWork(candidates, hVal.length, sVal.length));
-  const scores = await scoreCandidates(model, candidates, hVal, sVal, { ...run, refusalIds, include: o.include, onBatch: (n) => progress.increment(n) });
+  const maxLayer = maxLayerOf(model.config.nLayers, o.maxLayerFraction ?? 0.8);
+  const include = o.scoreAllLayers ? o.include : (pos: number, layer: number) => layer < maxLayer && (o.include?.(pos, layer) ?? true);
+  const scores = await scoreCandidates(model, candidates, hVal, sVal, { ...run, refusalIds, include, onBatch: (n) => progress.increment(n) });
   progress.stop();
   timings.scoreMs = performance.now() - t0;
 

@@ -54,6 +54,8 @@ export interface StudyOptions {
   maxTokens: number;
   seed: number;
   maxLayerFraction: number;
+  /** Score candidates at layers the layer filter drops too (default false). */
+  scoreAllLayers?: boolean;
   /** Calibration sequences = 2 × nCalibration (default 16: 32 sequences). */
   nCalibration?: number;
   /** Calibration data (default: the 'prompts' behaviour; the CLI passes the shipped generic text). */
@@ -94,7 +96,7 @@ async function studyBody(original: Model, inp: StudyInputs, o: StudyOptions, pro
   const log = o.log ?? (() => {});
   const L = original.config.nLayers;
   const warnings: string[] = [];
-  const dirOpts = { nTrain: o.nTrain, nVal: o.nVal, seed: o.seed, maxLayerFraction: o.maxLayerFraction, batchSize: o.batchSize, signal: o.signal, progress };
+  const dirOpts = { nTrain: o.nTrain, nVal: o.nVal, seed: o.seed, maxLayerFraction: o.maxLayerFraction, scoreAllLayers: o.scoreAllLayers, batchSize: o.batchSize, signal: o.signal, progress };
 
   log('original: refusal direction');
   const nTest = o.nTest ?? 100;

@@ -34,6 +34,7 @@ interface Opts {
   batchSize?: string;
   layers?: string;
   filter: boolean;
+  scoreAllLayers?: boolean;
   json?: boolean;
 }
 
@@ -59,6 +60,7 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'prompts per forward', '32')
     .option('--layers <list>', 'score only candidates at these layers (comma-separated; quick runs)')
     .option('--no-filter', 'keep prompts the base model scores on the "wrong" side')
+    .option('--score-all-layers', 'also score candidates at layers --max-layer-fraction drops (slower; they are never selected)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (dir: string, o: Opts) => {
       const harmful = loadPrompts(o.harmful);
@@ -76,6 +78,7 @@ export function register(program: Command): void {
         refusalTokens: idListArg('--refusal-tokens', o.refusalTokens),
         batchSize: intArg('--batch-size', o.batchSize, 1),
         filter: o.filter,
+        scoreAllLayers: !!o.scoreAllLayers,
       };
       const layers = idListArg('--layers', o.layers);
       const precision = quantArg(o.quant);

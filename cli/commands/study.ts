@@ -30,6 +30,7 @@ export interface StudyCliOptions {
   out: string;
   methods: string;
   only?: string;
+  scoreAllLayers?: boolean;
   aird?: boolean;
   airdVariant: string;
   airdLayer: string;
@@ -145,7 +146,7 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
   try {
     const inputs = { modelName: path.basename(path.resolve(modelDir)), harmful, harmless, harmfulTest, harmlessTest, files, pairs };
     const out = await runStudySeeds(model, inputs, {
-      methods, aird, maxLayerFraction, ...counts, calibration,
+      methods, aird, maxLayerFraction, ...counts, calibration, scoreAllLayers: !!o.scoreAllLayers,
       signal, progress: stderrProgress(), log,
       onCompressed: o.saveModels
         ? (name, m) => {
@@ -181,6 +182,7 @@ export function register(program: Command): void {
     .option('--aird-keep-f32', 'keep AIRD-edited matrices in f32 instead of re-quantizing them')
     .option('--aird-alpha <x>', 'variant D coefficient', '1')
     .option('--max-layer-fraction <f>', 'drop candidate layers >= floor(F * L)', '0.8')
+    .option('--score-all-layers', 'also score candidates at layers the layer filter drops (slower; they are never selected)')
     .option('--n-train <n>', 'train prompts per class (lists shorter than n-train + n-val are split 80/20)', '128')
     .option('--n-val <n>', 'val prompts per class (select the direction and the AIRD block; never reported on)', '32')
     .option('--n-test <n>', 'held-out test prompts per class that every reported rate and KL is measured on (lists shorter than train + val + test are split 60/20/20)', '100')
