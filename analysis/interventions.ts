@@ -1,15 +1,17 @@
 /**
- * Intervention hooks (method.md §2.6) as pure functions over activations: directional ablation at every
+ * Intervention hooks (docs/method-notes.md §2.6) as pure functions over activations: directional ablation at every
  * residual writer and activation addition at one layer's input. They run in f32 like the model's activations
  * (Arditi casts the direction to the activation dtype too).
  */
 import type { Hook, HookContext } from '../models/types.ts';
-import { norm } from './diff-means.ts';
+import { unit } from './vector-math.ts';
 
-/** d / (|d| + 1e-8) in f32, as Arditi's hook_utils normalizes. */
-export function unitDirection(r: ArrayLike<number>): Float32Array {
-  const n = norm(r) + 1e-8;
-  return Float32Array.from(r as ArrayLike<number>, (x) => x / n);
+/** Arditi's hook_utils divides by |d| + 1e-8 (never fails on a zero direction); the hooks follow it. */
+export const ABLATION_EPSILON = 1e-8;
+
+/** The f32 unit direction the ablation hooks project out: d / (|d| + 1e-8), computed in f64, rounded once. */
+export function ablationDirection(r: ArrayLike<number>): Float32Array {
+  return Float32Array.from(unit(r, { epsilon: ABLATION_EPSILON }));
 }
 
 /** In place: every row x of act [rows, width] becomes x - (x·d)d. The dot is accumulated in f64. */
@@ -37,7 +39,7 @@ export const ABLATION_POINTS = ['blocks.*.hook_resid_pre', 'blocks.*.hook_attn_o
 
 /** Directional ablation of r̂ at every layer and position (generated tokens included: hooks fire per step). */
 export function ablationHooks(r: ArrayLike<number>): Hook[] {
-  const d = unitDirection(r);
+  const d = ablationDirection(r);
   const fn = (act: Float32Array) => projectOut(act, d);
   return ABLATION_POINTS.map((name) => ({ name, fn }));
 }

@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runDirection } from '../analysis/direction-pipeline.ts';
-import { loadPrompts } from '../analysis/prompts.ts';
-import { stderrProgress } from '../analysis/progress.ts';
+import { runDirection } from '../analysis/direction/direction-pipeline.ts';
+import { loadPrompts } from '../analysis/prompts/prompts.ts';
+import { stderrProgress } from '../cli/progress-bar.ts';
 import { loadModel } from '../models/load.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -7,11 +7,36 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
-import type { Family, ModelConfig, RopeConfig } from './types.ts';
+import type { Family, ModelCapabilities, ModelConfig, RopeConfig } from './types.ts';
 import { parseQuantization } from './config-quant.ts';
 import { fieldReader, type FieldReader } from './config-fields.ts';
 
-export const SUPPORTED_MODEL_TYPES: readonly Family[] = ['llama', 'mistral', 'qwen2', 'gpt2'];
+/**
+ * The config table, keyed by model_type: how each family's config.json reads into the normalized shape, and
+ * the family's capability flags. Adding a family adds a row here (plus its name map in names.ts and its
+ * descriptor file in models/); nothing else branches on the family name.
+ */
+interface FamilyConfigEntry {
+  shape: (f: FieldReader) => Shape;
+  capabilities: ModelCapabilities;
+}
+
+const LLAMA_CAPABILITIES: ModelCapabilities = { gatedMlp: true, learnedPositions: false, fusedQkv: false };
+const GPT2_CAPABILITIES: ModelCapabilities = { gatedMlp: false, learnedPositions: true, fusedQkv: true };
+
+const FAMILY_CONFIGS: Record<Family, FamilyConfigEntry> = {
+  llama: { shape: (f) => llamaShape(f, 'llama'), capabilities: LLAMA_CAPABILITIES },
+  mistral: { shape: (f) => llamaShape(f, 'mistral'), capabilities: LLAMA_CAPABILITIES },
+  qwen2: { shape: (f) => llamaShape(f, 'qwen2'), capabilities: LLAMA_CAPABILITIES },
+  gpt2: { shape: gpt2Shape, capabilities: GPT2_CAPABILITIES },
+};
+
+export const SUPPORTED_MODEL_TYPES: readonly Family[] = Object.keys(FAMILY_CONFIGS) as Family[];
+
+/** The capability flags of a supported model_type (a fresh copy). */
+export function familyCapabilities(family: Family): ModelCapabilities {
+  return { ...FAMILY_CONFIGS[family].capabilities };
+}
 
 /** Normalize a parsed config.json. `file` names the source in error messages. */
 export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
@@ -30,7 +55,7 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
     );
   }
   const family = modelType as Family;
-  const shape = family === 'gpt2' ? gpt2Shape(f) : llamaShape(f, family);
+  const shape = FAMILY_CONFIGS[family].shape(f);
   const quantization = obj.quantization_config == null ? null : parseQuantization(obj.quantization_config, file);
   const torchDtype = f.str('torch_dtype', null) ?? f.str('dtype', null);
   return {
@@ -38,6 +63,7 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
     modelType,
     architectures: f.strList('architectures'),
     ...shape,
+    capabilities: familyCapabilities(family),
     bosTokenId: f.optInt('bos_token_id'),
     eosTokenIds: f.intList('eos_token_id'),
     padTokenId: f.optInt('pad_token_id'),
@@ -49,7 +75,16 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
 
 type Shape = Omit<
   ModelConfig,
-  'family' | 'modelType' | 'architectures' | 'bosTokenId' | 'eosTokenIds' | 'padTokenId' | 'torchDtype' | 'quantization' | 'raw'
+  | 'family'
+  | 'modelType'
+  | 'architectures'
+  | 'capabilities'
+  | 'bosTokenId'
+  | 'eosTokenIds'
+  | 'padTokenId'
+  | 'torchDtype'
+  | 'quantization'
+  | 'raw'
 >;
 
 function headGeometry(f: FieldReader, dModel: number, nHeads: number, nKvHeads: number, explicitHeadDim: number | null) {

@@ -25,7 +25,7 @@
  */
 import { ModelFolderError, ShapeError } from './errors.ts';
 import { checkWeight, dequantize, nGroups } from '../kernels/formats.ts';
-import type { F32Weight, Int4Weight, Int8Weight, LinearWeight } from '../kernels/types.ts';
+import type { Int4Weight, Int8Weight, LinearWeight, MixedLinearWeight } from '../kernels/types.ts';
 import type { W8A8Weight } from '../kernels/w8a8/types.ts';
 import type { DType, QuantizationConfig, RawArray, WeightSource } from './types.ts';
 
@@ -36,20 +36,6 @@ export interface NamedTensor {
   dtype: DType;
   shape: number[];
   data: RawArray;
-}
-
-/**
- * An LLM.int8()-style mixed Linear: input columns `outlierCols` run in f32 (`outlier` is [N, nOut]), the rest on
- * the int8 kernel (`main` has those columns zeroed); the two results are added. models/types.ts re-exports it as
- * MixedWeight.
- */
-export interface MixedLinearWeight {
-  format: 'mixed';
-  n: number;
-  k: number;
-  main: Int8Weight;
-  outlierCols: Int32Array;
-  outlier: F32Weight;
 }
 
 /** The config.json `quantization_config` of a folder saved in this format. */

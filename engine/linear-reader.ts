@@ -6,15 +6,15 @@
  * or simply unlisted ones such as lm_head) are read as dense weights.
  */
 import { ModelFolderError } from './errors.ts';
-import { isGlassboxMixed, isGlassboxW8A8, readGlassboxLinear, readGlassboxMixed, readGlassboxW8A8, type MixedLinearWeight } from './glassbox-format.ts';
+import { isGlassboxMixed, isGlassboxW8A8, readGlassboxLinear, readGlassboxMixed, readGlassboxW8A8 } from './glassbox-format.ts';
 import type { W8A8Weight } from '../kernels/w8a8/types.ts';
 import type { DType, ModelFolder, QuantizationConfig, RawArray, WeightSource } from './types.ts';
-import { convertAwq } from '../kernels/convert/awq.ts';
-import type { RawTensor } from '../kernels/convert/common.ts';
-import { convertCtInt8, convertCtPacked } from '../kernels/convert/compressed-tensors.ts';
-import { convertGptq } from '../kernels/convert/gptq.ts';
+import { convertAwq } from './convert/awq.ts';
+import type { RawTensor } from './convert/common.ts';
+import { convertCtInt8, convertCtPacked } from './convert/compressed-tensors.ts';
+import { convertGptq } from './convert/gptq.ts';
 import { checkWeight } from '../kernels/formats.ts';
-import type { LinearWeight } from '../kernels/types.ts';
+import type { LinearWeight, MixedLinearWeight } from '../kernels/types.ts';
 
 export interface ReadLinearOptions {
   /** Transpose a stored [in, out] weight to [out, in]; default: the folder's names.conv1d (gpt2). */

@@ -32,11 +32,11 @@ export function estimateMemory(c: ModelConfig): MemoryEstimate {
   const kv = c.nKvHeads * c.headDim;
   // [N, K] of each Linear of one block.
   const linears: Array<[number, number]> = [[q, c.dModel], [kv, c.dModel], [kv, c.dModel], [c.dModel, q], [c.dMlp, c.dModel], [c.dModel, c.dMlp]];
-  if (c.family !== 'gpt2') linears.push([c.dMlp, c.dModel]); // gate
+  if (c.capabilities.gatedMlp) linears.push([c.dMlp, c.dModel]); // gate
   const biases = (c.qkvBias ? q + 2 * kv : 0) + (c.outBias ? c.dModel : 0) + (c.mlpBias ? c.dMlp + c.dModel : 0);
   const norms = (c.norm === 'layer' ? 2 : 1) * c.dModel;
   let f32Fixed = c.vocabSize * c.dModel + norms + c.nLayers * (2 * norms + biases);
-  if (c.family === 'gpt2') f32Fixed += c.maxPositions * c.dModel;
+  if (c.capabilities.learnedPositions) f32Fixed += c.maxPositions * c.dModel; // position table (wpe)
   const at = (p: Precision) => {
     let bytes = 4 * f32Fixed;
     for (const [n, k] of linears) bytes += c.nLayers * linearBytes(n, k, p);

@@ -5,13 +5,21 @@
  * the first missing tensor named, not halfway through a forward pass.
  */
 import { ModelFolderError } from './errors.ts';
-import type { LayerModuleNames, ModelConfig, ModuleNames, WeightSource } from './types.ts';
+import type { Family, LayerModuleNames, ModelConfig, ModuleNames, WeightSource } from './types.ts';
 
 /** A Linear's weight is stored under one of these suffixes: dense, GPTQ/AWQ, compressed-tensors pack-quantized. */
 export const LINEAR_WEIGHT_SUFFIXES = ['.weight', '.qweight', '.weight_packed'] as const;
 
+/** The name table, keyed by model_type: adding a family adds a row here (and in config.ts). */
+const FAMILY_NAMES: Record<Family, (config: ModelConfig, weights: WeightSource) => ModuleNames> = {
+  llama: llamaNames,
+  mistral: llamaNames,
+  qwen2: llamaNames,
+  gpt2: gpt2Names,
+};
+
 export function moduleNames(config: ModelConfig, weights: WeightSource): ModuleNames {
-  const names = config.family === 'gpt2' ? gpt2Names(config, weights) : llamaNames(config, weights);
+  const names = FAMILY_NAMES[config.family](config, weights);
   verify(config, names, weights);
   return names;
 }
@@ -115,7 +123,7 @@ function verify(config: ModelConfig, names: ModuleNames, weights: WeightSource):
     needNorm(l.mlpNorm);
     if (l.gate) needLinear(l.gate, config.mlpBias);
     needLinear(l.up, config.mlpBias);
-    needLinear(l.down, config.family === 'gpt2' ? config.outBias : config.mlpBias);
+    needLinear(l.down, config.mlpBias);
   }
   needNorm(names.finalNorm);
   if (names.lmHead) needLinear(names.lmHead, false);

@@ -31,7 +31,10 @@ export function loadTokenizer(dir: string): Tokenizer | null {
   const specialMap = existsSync(mapFile) ? readObject(mapFile) : {};
   const genFile = path.join(dir, 'generation_config.json');
   const gen = existsSync(genFile) ? readObject(genFile) : {};
-  return new FolderTokenizer(tokFile, tokJson, cfgFile, cfg, specialMap, gen, chatTemplateSource(dir, cfg, cfgFile));
+  return new FolderTokenizer({
+    tokenizerFile: tokFile, tokenizerJson: tokJson, configFile: cfgFile, config: cfg, specialTokensMap: specialMap,
+    generationConfig: gen, chatTemplate: chatTemplateSource(dir, cfg, cfgFile),
+  });
 }
 
 function readObject(file: string): Json {
@@ -61,6 +64,21 @@ function tokenString(v: unknown): string | null {
   return null;
 }
 
+/** A tokenizer folder's files as read by loadTokenizer ({} for an absent JSON file); the paths name them in errors. */
+interface TokenizerFiles {
+  tokenizerFile: string;
+  tokenizerJson: Json;
+  configFile: string;
+  /** tokenizer_config.json */
+  config: Json;
+  /** special_tokens_map.json */
+  specialTokensMap: Json;
+  /** generation_config.json */
+  generationConfig: Json;
+  /** The chat template source (tokenizer_config.json or chat_template.jinja), null when there is none. */
+  chatTemplate: string | null;
+}
+
 class FolderTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly bosTokenId: number | null;
@@ -74,15 +92,14 @@ class FolderTokenizer implements Tokenizer {
   private readonly addEos: boolean;
   private postIds: number[] | null = null;
 
-  constructor(
-    private readonly tokFile: string,
-    tokJson: Json,
-    private readonly cfgFile: string,
-    cfg: Json,
-    specialMap: Json,
-    gen: Json,
-    templateSource: string | null,
-  ) {
+  private readonly tokFile: string;
+  private readonly cfgFile: string;
+
+  constructor(files: TokenizerFiles) {
+    const { tokenizerFile: tokFile, tokenizerJson: tokJson, configFile: cfgFile, config: cfg } = files;
+    const { specialTokensMap: specialMap, generationConfig: gen, chatTemplate: templateSource } = files;
+    this.tokFile = tokFile;
+    this.cfgFile = cfgFile;
     try {
       this.hf = new HfTokenizer(tokJson, cfg);
     } catch (e) {

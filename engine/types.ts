@@ -73,6 +73,22 @@ export interface QuantizationConfig {
   raw: Record<string, unknown>;
 }
 
+/**
+ * Capability flags of a model family. Code outside the family files (models/llama.ts, models/gpt2.ts) and the
+ * config/name tables (engine/config.ts, engine/names.ts) branches on these, never on `family`.
+ */
+export interface ModelCapabilities {
+  /** MLP is down(silu(gate(x)) * up(x)) with a `gate` Linear (llama family); false: down(gelu(up(x))) (gpt2). */
+  gatedMlp: boolean;
+  /**
+   * Positions are a learned table added to the token embedding (gpt2 wpe): the model has a position-embedding
+   * tensor and cannot run past `maxPositions`. False: RoPE inside attention, no position tensor.
+   */
+  learnedPositions: boolean;
+  /** q, k and v are stored as one fused module (gpt2 c_attn), split at load: they cannot be written back one by one. */
+  fusedQkv: boolean;
+}
+
 /** One config for every supported family (HF field names normalized). */
 export interface ModelConfig {
   family: Family;
@@ -92,12 +108,15 @@ export interface ModelConfig {
   tiedEmbeddings: boolean;
   /** q/k/v projections carry biases (qwen2; gpt2 all linears). */
   qkvBias: boolean;
-  /** o_proj / down_proj (and gpt2 c_proj, c_fc) carry biases. */
+  /** o_proj (gpt2 attn.c_proj) carries a bias. */
   outBias: boolean;
+  /** gate/up/down (gpt2 mlp.c_fc, mlp.c_proj) carry biases. */
   mlpBias: boolean;
   rope: RopeConfig | null; // null: learned absolute positions (gpt2)
   /** Effective sliding window (null when unused). */
   slidingWindow: number | null;
+  /** What the family's network does, as flags (set by the family's entry in config.ts): test these, never the family name. */
+  capabilities: ModelCapabilities;
   bosTokenId: number | null;
   eosTokenIds: number[];
   padTokenId: number | null;

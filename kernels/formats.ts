@@ -5,15 +5,18 @@
  *  - kernels/quantize.ts: RTN quantizers into these layouts (int8 symmetric absmax/127; int4 asymmetric
  *    min/max over a range that includes 0, or symmetric absmax/7 with z = 8), fake-quantize helpers, nibble
  *    pack/unpack. Any group size; nGroups = ceil(K / G), the last group may be partial.
- *  - kernels/convert/{gptq,awq,compressed-tensors}.ts: exact converters from other projects' checkpoint
- *    layouts (../shared/docs/quant-formats.md). GPTQ act-order becomes `perm` (a stable sort of the input
- *    channels by g_idx, so each group is contiguous); 8-bit GPTQ/CT becomes int8 holding q - z.
+ *  - engine/convert/{gptq,awq,compressed-tensors}.ts: exact converters from other projects' checkpoint
+ *    layouts (they read files and run no kernel, so they live on the engine side). GPTQ act-order becomes
+ *    `perm` (a stable sort of the input channels by g_idx, so each group is contiguous); 8-bit GPTQ/CT
+ *    becomes int8 holding q - z.
  *  - engine/glassbox-format.ts: our saved format, these layouts stored as they are:
  *      <m>.qweight I8 [N, K] (int8) or U8 [N, ceil(K/2)] (int4 nibbles), <m>.scales F32 [N, nGroups],
  *      <m>.qzeros U8 [N, nGroups] (int4 asymmetric only), <m>.qshape I32 [3] = [N, K, G],
  *      <m>.g_perm I32 [K] (only with perm); f32 modules as plain <m>.weight F32 [N, K];
  *      config.json quantization_config {quant_method: 'glassbox', bits, group_size, sym, format_version: 1}.
  *  - engine/linear-reader.ts: readLinear(folder, module) picks the right one from the tensors present.
+ * The mixed int8 + f32 layout (LLM.int8()) is MixedLinearWeight in kernels/types.ts.
+ * The whole path from a checkpoint file to a kernel: kernels/README.md "From checkpoint file to kernel".
  */
 import type { F32Weight, Int4Weight, Int8Weight, LinearWeight } from './types.ts';
 

@@ -11,6 +11,8 @@
  *          s = scales[n*nGroups + g], z = zeros[n*nGroups + g] (asymmetric) or 8 (zeros null: symmetric).
  *  - perm (optional, any format): an input-channel gather; the layer computes y = W' x[perm], used to
  *    keep GPTQ act-order groups contiguous. dequantize() undoes it.
+ *  - mixed (MixedLinearWeight below, LLM.int8()): an int8 `main` plus a small f32 `outlier` matrix over a few
+ *    input columns; y = main·x + outlier·x[outlierCols]. Backends run it as two of the layouts above.
  */
 
 export type LinearWeight = F32Weight | Int8Weight | Int4Weight;
@@ -43,6 +45,20 @@ export interface Int4Weight {
   /** Per-group zero points 0..15, or null for symmetric (z = 8). */
   zeros: Uint8Array | null;
   perm?: Int32Array | null;
+}
+
+/**
+ * An LLM.int8()-style mixed Linear: input columns `outlierCols` run in f32 (`outlier` is [N, nOut]), the rest on
+ * the int8 kernel (`main` has those columns zeroed); the two results are added. No backend takes it whole:
+ * `main` and `outlier` are uploaded as two Linears. engine/glassbox-format.ts stores it on disk.
+ */
+export interface MixedLinearWeight {
+  format: 'mixed';
+  n: number;
+  k: number;
+  main: Int8Weight;
+  outlierCols: Int32Array;
+  outlier: F32Weight;
 }
 
 export type BackendName = 'wasm-simd' | 'webasm' | 'cpu' | 'webgpu' | 'reference';

@@ -1,19 +1,20 @@
 /**
  * The Model implementation shared by every family: parameters uploaded once, the forward loop
  * (embed -> blocks -> final norm -> logits), hooks and caching, and KV-cached batched generation.
- * The family-specific block math lives in llama.ts and gpt2.ts.
+ * The family-specific math lives in llama.ts and gpt2.ts, reached through their descriptors (families.ts).
+ * Reading order: models/README.md.
  */
 import { ConfigError, InterruptedError, UsageError } from '../engine/errors.ts';
 import type { ModelConfig, Tokenizer } from '../engine/types.ts';
 import type { Backend } from '../kernels/types.ts';
 import { hfInvFreq } from './rope.ts';
+import type { FamilyDescriptor } from './family.ts';
+import { familyOf } from './families.ts';
 import type { ForwardCtx, LayerParams } from './forward-context.ts';
 import { hookAt, layerParams, normalize } from './forward-context.ts';
-import { gpt2Block, gpt2Embed } from './gpt2.ts';
 import { allHookNames } from './hook-names.ts';
 import { assertFinite, HookRunner } from './hook-runner.ts';
 import { KvCache } from './kv-cache.ts';
-import { llamaBlock, llamaEmbed } from './llama.ts';
 import { leftPad } from './padding.ts';
 import { DEFAULT_INT4_GROUP, precisionOf, toPrecision } from './precision.ts';
 import { LinearGroup } from './runtime-linear.ts';
@@ -50,8 +51,9 @@ export interface BuildOptions {
 const ROLES: LinearRole[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 
 interface StepInput {
+  /** Token ids [batch·t], row-major (sequence b's t new tokens at b·t .. b·t + t - 1), left-padded. */
   ids: Int32Array;
-  /** [batch * t], -1 at padding. */
+  /** Absolute positions [batch·t], -1 at padding. */
   positions: Int32Array;
   /** Per row, validity of the t new slots. */
   valid: Uint8Array[];
@@ -78,6 +80,8 @@ export class DecoderModel implements Model {
   /** True when the unembedding is the embedding array itself (tied, f32). */
   private unembedIsEmbed = false;
   private readonly invFreq: Float32Array | null;
+  /** The family's embedding, block and context rule (models/family.ts). */
+  private readonly family: FamilyDescriptor;
 
   constructor(provider: WeightProvider, opts: BuildOptions) {
     const cfg = provider.config;
@@ -89,19 +93,21 @@ export class DecoderModel implements Model {
     this.loadPrecision = opts.precision;
     this.ownsBackend = opts.ownsBackend ?? false;
     this.quantizeUnembedding = opts.quantizeUnembedding ?? true;
-    if (cfg.family !== 'gpt2' && !cfg.rope) throw new ConfigError(`config.json: ${cfg.modelType} model has no RoPE settings`);
+    this.family = familyOf(cfg);
+    if (this.family.positions === 'rope' && !cfg.rope) throw new ConfigError(`config.json: ${cfg.modelType} model has no RoPE settings`);
     if (cfg.nHeads % cfg.nKvHeads !== 0)
       throw new ConfigError(`config.json: num_attention_heads ${cfg.nHeads} is not a multiple of num_key_value_heads ${cfg.nKvHeads}`);
     this.invFreq = cfg.rope ? hfInvFreq(cfg.rope) : null;
     this.embed = provider.embedding();
     expectLength(this.embed, cfg.vocabSize * cfg.dModel, 'token embedding');
     this.posEmbed = provider.posEmbedding();
-    if (cfg.family === 'gpt2' && !this.posEmbed) throw new ConfigError('gpt2 model without position embeddings (wpe)');
+    if (this.family.embedding === 'token+learned-positions' && !this.posEmbed)
+      throw new ConfigError(`${cfg.modelType} model without position embeddings (wpe)`);
     this.finalNorm = provider.finalNorm();
     for (let l = 0; l < cfg.nLayers; l++) {
       const lin = {} as Record<LinearRole, ModelLinear | null>;
       for (const role of ROLES) {
-        if (role === 'gate' && cfg.family === 'gpt2') { lin[role] = null; continue; }
+        if (!this.family.linearRoles.includes(role)) { lin[role] = null; continue; }
         lin[role] = this.convert(provider.linear(l, role), `layer ${l} ${role}`, this.loadPrecision);
       }
       this.checkShapes(l, lin);
@@ -125,7 +131,10 @@ export class DecoderModel implements Model {
     const pb = leftPad(prompts, this.padId(), this.config.vocabSize);
     this.checkContext(pb.len - Math.min(...pb.padding));
     const kv = this.newCache(pb.batch, pb.len);
-    const runner = new HookRunner(opts.hooks, opts.cache, opts.cachePositions, opts.checkFinite ?? true, pb.positions, 0);
+    const runner = new HookRunner({
+      hooks: opts.hooks, cacheGlobs: opts.cache, cachePositions: opts.cachePositions, checkFinite: opts.checkFinite ?? true,
+      positions: pb.positions, step: 0,
+    });
     const out = await this.step(kv, runner, { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }, opts.logits ?? 'all', opts.checkFinite ?? true);
     return { ...out, cache: runner.cache, padding: pb.padding };
   }
@@ -146,7 +155,7 @@ export class DecoderModel implements Model {
     const done = prompts.map(() => false);
 
     const t0 = performance.now();
-    let runner = new HookRunner(opts.hooks, undefined, undefined, checkFinite, pb.positions, 0);
+    let runner = new HookRunner({ hooks: opts.hooks, checkFinite, positions: pb.positions, step: 0 });
     let { logits } = await this.step(kv, runner, { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }, 'last', checkFinite);
     const prefillMs = performance.now() - t0;
     const t1 = performance.now();
@@ -166,7 +175,7 @@ export class DecoderModel implements Model {
       const ids = Int32Array.from(next, (id) => (id < 0 ? this.padId() : id));
       const positions = Int32Array.from(lens, (n) => n + step - 1);
       const valid = prompts.map(() => Uint8Array.of(1));
-      runner = new HookRunner(opts.hooks, undefined, undefined, checkFinite, positions, step);
+      runner = new HookRunner({ hooks: opts.hooks, checkFinite, positions, step });
       ({ logits } = await this.step(kv, runner, { ids, positions, valid, t: 1 }, 'last', checkFinite));
     }
     const decodeMs = performance.now() - t1;
@@ -174,7 +183,12 @@ export class DecoderModel implements Model {
     return { tokens, finish, prefillMs, decodeMs, tokensPerSecond: n / Math.max((prefillMs + decodeMs) / 1000, 1e-9) };
   }
 
-  /** One forward over `t` new slots per row, appending to the KV cache; logits per `mode`. */
+  /**
+   * One forward over `t` new slots per row, appending to the KV cache; logits per `mode`.
+   * Shapes (row-major Float32Array): ids [batch·t] -> x [batch·t, d_model] -> (each block; KV cache per layer and
+   * sequence [capacity, n_kv_heads·head_dim], `kv.length` slots filled before this call) -> x [batch·t, d_model]
+   * -> final norm -> logits [batch, positions, vocab] with positions = t ('all'), 1 ('last') or 0 ('none').
+   */
   private async step(kv: KvCache, runner: HookRunner, inp: StepInput, mode: 'all' | 'last' | 'none', checkFinite: boolean) {
     const cfg = this.config;
     const batch = kv.batch;
@@ -183,12 +197,11 @@ export class DecoderModel implements Model {
       ropePos: Int32Array.from(inp.positions, (p) => Math.max(p, 0)), invFreq: this.invFreq,
     };
     kv.appendMask(inp.valid, inp.t);
-    let x = cfg.family === 'gpt2'
-      ? await gpt2Embed(ctx, this.embed, this.posEmbed!, inp.ids)
-      : await llamaEmbed(ctx, this.embed, inp.ids);
-    const block = cfg.family === 'gpt2' ? gpt2Block : llamaBlock;
-    for (let l = 0; l < cfg.nLayers; l++) x = await block(ctx, l, this.layers[l], x);
+    // x [batch·t, d_model]: the residual stream of the t new positions of every sequence.
+    let x = await this.family.embed(ctx, { tokens: this.embed, positions: this.posEmbed }, inp.ids);
+    for (let l = 0; l < cfg.nLayers; l++) x = await this.family.block(ctx, l, this.layers[l], x);
     kv.advance(inp.t);
+    // normed [batch·t, d_model]
     const normed = hookAt(ctx, 'ln_final.hook_normalized', null, await normalize(ctx, x, this.finalNorm), cfg.dModel);
     if (mode === 'none') return { logits: new Float32Array(0), logitsShape: [batch, 0, cfg.vocabSize] };
     let rows = normed;
@@ -198,7 +211,7 @@ export class DecoderModel implements Model {
       rows = new Float32Array(batch * cfg.dModel);
       for (let b = 0; b < batch; b++) rows.set(normed.subarray(((b + 1) * inp.t - 1) * cfg.dModel, (b + 1) * inp.t * cfg.dModel), b * cfg.dModel);
     }
-    const logits = await this.unembed.run1(rows, batch * per);
+    const logits = await this.unembed.apply(rows, batch * per); // logits [batch, per, vocab]
     if (checkFinite) assertFinite(logits, 'logits');
     return { logits, logitsShape: [batch, per, cfg.vocabSize] };
   }
@@ -345,12 +358,13 @@ export class DecoderModel implements Model {
     const win = this.config.slidingWindow;
     if (win !== null && realLen > win)
       throw new ConfigError(`config.json: sliding_window ${win} is smaller than the ${realLen}-token context; sliding-window attention is not implemented`);
-    if (this.config.family === 'gpt2' && realLen > this.config.maxPositions)
-      throw new UsageError(`context of ${realLen} tokens exceeds gpt2's ${this.config.maxPositions} positions`);
+    if (this.family.contextLimit === 'max-positions' && realLen > this.config.maxPositions)
+      throw new UsageError(`context of ${realLen} tokens exceeds ${this.config.modelType}'s ${this.config.maxPositions} positions`);
   }
 
   private newCache(batch: number, capacity: number): KvCache {
-    return new KvCache(this.config.nLayers, batch, capacity, this.config.nKvHeads, this.config.headDim);
+    const { nLayers, nKvHeads, headDim } = this.config;
+    return new KvCache({ nLayers, batch, capacity, nKvHeads, headDim });
   }
 
   private padId(): number {

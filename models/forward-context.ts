@@ -47,7 +47,7 @@ export interface ForwardCtx {
 
 /** Runs hooks/caching/NaN checks on an activation of `width` per (row, pos). */
 export function hookAt(ctx: ForwardCtx, name: string, layer: number | null, act: Float32Array, width: number): Float32Array {
-  return ctx.runner.run({ name, layer, batch: ctx.batch, pos: ctx.t, width }, act);
+  return ctx.runner.fire({ name, layer, batch: ctx.batch, pos: ctx.t, width }, act);
 }
 
 export async function normalize(ctx: ForwardCtx, x: Float32Array, nw: NormWeights): Promise<Float32Array> {

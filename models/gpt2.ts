@@ -1,36 +1,72 @@
 /**
- * The GPT-2 decoder block: LayerNorm -> q/k/v (c_attn split at load) -> attention over the KV cache ->
+ * The GPT-2 decoder: LayerNorm -> q/k/v (c_attn split at load) -> attention over the KV cache ->
  * c_proj -> residual -> LayerNorm -> gelu_new(c_fc) -> mlp.c_proj -> residual. Positions are learned
  * (wpe), added once at the embedding.
+ * Shapes: rows = batch·t (t new positions per sequence in this call), d = d_model, H heads of hd = head_dim.
  */
 import { attend } from './attention.ts';
+import type { EmbeddingTables, FamilyDescriptor } from './family.ts';
 import { hookAt, normalize, type ForwardCtx, type LayerParams } from './forward-context.ts';
 
-export async function gpt2Embed(ctx: ForwardCtx, wte: Float32Array, wpe: Float32Array, ids: Int32Array): Promise<Float32Array> {
+/** ids [rows] -> x = wte[ids] + wpe[positions] [rows, d]. */
+export async function gpt2Embed(ctx: ForwardCtx, tables: EmbeddingTables, ids: Int32Array): Promise<Float32Array> {
   const d = ctx.cfg.dModel;
+  const wpe = tables.positions!;
   const maxPos = wpe.length / d;
   for (const p of ctx.ropePos)
     if (p >= maxPos) throw new RangeError(`gpt2: position ${p} exceeds the ${maxPos} learned positions (wpe)`);
-  const tok = hookAt(ctx, 'hook_embed', null, await ctx.backend.embedding(wte, ids, d), d);
-  const pos = hookAt(ctx, 'hook_pos_embed', null, await ctx.backend.embedding(wpe, ctx.ropePos, d), d);
+  const tok = hookAt(ctx, 'hook_embed', null, await ctx.backend.embedding(tables.tokens, ids, d), d); // [rows, d]
+  const pos = hookAt(ctx, 'hook_pos_embed', null, await ctx.backend.embedding(wpe, ctx.ropePos, d), d); // [rows, d]
   return await ctx.backend.add(tok, pos);
 }
 
+/**
+ * resid [rows, d] -> resid [rows, d]. Appends layer l's k, v [rows, H·hd] to the KV cache, which holds per layer and
+ * sequence [capacity, H·hd]; attention reads all cached positions [0, kv.length + t).
+ */
 export async function gpt2Block(ctx: ForwardCtx, l: number, p: LayerParams, resid: Float32Array): Promise<Float32Array> {
   const { backend, cfg } = ctx;
   const rows = ctx.batch * ctx.t;
   const d = cfg.dModel;
   const b = `blocks.${l}`;
-  const x = hookAt(ctx, `${b}.hook_resid_pre`, l, resid, d);
+  const x = hookAt(ctx, `${b}.hook_resid_pre`, l, resid, d); // x [rows, d]
 
   const h = hookAt(ctx, `${b}.ln1.hook_normalized`, l, await normalize(ctx, x, p.attnNorm), d);
-  const [q, k, v] = await p.qkv.run(h, rows);
-  const z = hookAt(ctx, `${b}.attn.hook_z`, l, await attend(ctx, l, q, k, v), cfg.nHeads * cfg.headDim);
-  const attnOut = hookAt(ctx, `${b}.hook_attn_out`, l, await p.o.run1(z, rows), d);
+  const [q, k, v] = await p.qkv.applyEach(h, rows); // q, k, v [rows, H·hd] (the three row blocks of c_attn)
+  const z = hookAt(ctx, `${b}.attn.hook_z`, l, await attend(ctx, l, q, k, v), cfg.nHeads * cfg.headDim); // z [rows, H·hd]
+  const attnOut = hookAt(ctx, `${b}.hook_attn_out`, l, await p.o.apply(z, rows), d); // attn.c_proj: [rows, d]
   const mid = hookAt(ctx, `${b}.hook_resid_mid`, l, await backend.add(x, attnOut), d);
 
   const h2 = hookAt(ctx, `${b}.ln2.hook_normalized`, l, await normalize(ctx, mid, p.mlpNorm), d);
-  const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await backend.gelu(await p.mlpIn.run1(h2, rows)), cfg.dMlp);
-  const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, await p.down.run1(post, rows), d);
+  const fc = await p.mlpIn.apply(h2, rows); // c_fc: [rows, d_mlp]
+  const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await backend.gelu(fc), cfg.dMlp); // gelu_new(c_fc) [rows, d_mlp]
+  const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, await p.down.apply(post, rows), d); // mlp.c_proj: [rows, d]
   return hookAt(ctx, `${b}.hook_resid_post`, l, await backend.add(mid, mlpOut), d);
 }
+
+export const GPT2_FAMILY: FamilyDescriptor = {
+  modelTypes: ['gpt2'],
+  embedding: 'token+learned-positions',
+  positions: 'learned',
+  blockLayout: 'LayerNorm -> c_attn (q|k|v) -> attention -> attn.c_proj -> +resid -> LayerNorm -> gelu_new(c_fc) -> mlp.c_proj -> +resid',
+  norm: 'layer',
+  mlp: 'gelu',
+  contextLimit: 'max-positions',
+  linearRoles: ['q', 'k', 'v', 'o', 'up', 'down'],
+  // q, k and v are the three row blocks of one fused Conv1D, c_attn ([in, out] on disk, transposed at load).
+  linearNames: { q: 'attn.c_attn', k: 'attn.c_attn', v: 'attn.c_attn', o: 'attn.c_proj', up: 'mlp.c_fc', down: 'mlp.c_proj' },
+  residualWriters: ['o', 'down'],
+  tiedEmbeddingsDefault: true,
+  embed: gpt2Embed,
+  block: gpt2Block,
+  syntheticFields: (_modelType, { nHeads }) => ({
+    nKvHeads: nHeads,
+    norm: 'layer',
+    normEps: 1e-5,
+    act: 'gelu_new',
+    qkvBias: true,
+    outBias: true,
+    mlpBias: true,
+    rope: null,
+  }),
+};

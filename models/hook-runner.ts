@@ -14,21 +14,37 @@ export interface HookSite {
   width: number;
 }
 
+export interface HookRunnerOptions {
+  /** User hooks; each runs at the hook points its glob `name` matches. */
+  hooks?: Hook[];
+  /** Globs of the hook points whose activations are copied into `cache` (none when undefined). */
+  cacheGlobs?: string[];
+  /** Positions kept in cached activations (negative: from the end); all positions when undefined. */
+  cachePositions?: number[];
+  /** Throw NonFiniteError on NaN/Inf in any activation passing a hook point. */
+  checkFinite: boolean;
+  /** Absolute position of every (row, pos) of this call [batch·t], -1 at padding (hooks see it). */
+  positions: Int32Array;
+  /** Generation step: 0 for the prompt forward, k for the k-th decoded token (hooks see it). */
+  step: number;
+}
+
 export class HookRunner {
   private readonly hooks: { re: RegExp; hook: Hook }[];
   private readonly cacheGlobs: RegExp[];
+  private readonly cachePositions: number[] | undefined;
+  private readonly checkFinite: boolean;
+  private readonly positions: Int32Array;
+  private readonly step: number;
   readonly cache = new Map<string, CachedActivation>();
 
-  constructor(
-    hooks: Hook[] | undefined,
-    cacheGlobs: string[] | undefined,
-    private readonly cachePositions: number[] | undefined,
-    private readonly checkFinite: boolean,
-    private readonly positions: Int32Array,
-    private readonly step: number,
-  ) {
-    this.hooks = (hooks ?? []).map((hook) => ({ re: globToRegExp(hook.name), hook }));
-    this.cacheGlobs = (cacheGlobs ?? []).map(globToRegExp);
+  constructor(opts: HookRunnerOptions) {
+    this.hooks = (opts.hooks ?? []).map((hook) => ({ re: globToRegExp(hook.name), hook }));
+    this.cacheGlobs = (opts.cacheGlobs ?? []).map(globToRegExp);
+    this.cachePositions = opts.cachePositions;
+    this.checkFinite = opts.checkFinite;
+    this.positions = opts.positions;
+    this.step = opts.step;
   }
 
   /** True when `name` is hooked or cached: optional activations (hook_pattern) are computed only then. */
@@ -41,8 +57,8 @@ export class HookRunner {
     return this.hooks.some((h) => h.re.test(name));
   }
 
-  /** Runs hooks, checks and caches; returns the (possibly replaced) activation. */
-  run(site: HookSite, act: Float32Array): Float32Array {
+  /** One activation passes a hook point: runs hooks, checks and caches; returns the (possibly replaced) activation. */
+  fire(site: HookSite, act: Float32Array): Float32Array {
     let cur = act;
     let ctx: HookContext | null = null;
     for (const { re, hook } of this.hooks) {

@@ -5,3 +5,5 @@ export { syntheticConfig, syntheticProvider, type SyntheticShape } from './synth
 export type { WeightProvider, NormWeights } from './weight-provider.ts';
 export { allHookNames, globToRegExp } from './hook-names.ts';
 export type * from './types.ts';
+export { familyDescriptor, familyOf, FAMILY_DESCRIPTORS } from './families.ts';
+export type { FamilyDescriptor } from './family.ts';

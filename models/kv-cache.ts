@@ -2,6 +2,15 @@
  * Per-layer, per-row key/value cache: slots [capacity, nKvHeads, headDim]. Every row of a batch shares
  * the same slot layout (left padding makes the rows advance in lockstep), so one `length` serves all.
  */
+export interface KvCacheShape {
+  nLayers: number;
+  /** Sequences (rows) in the batch. */
+  batch: number;
+  capacity: number;
+  nKvHeads: number;
+  headDim: number;
+}
+
 export class KvCache {
   readonly k: Float32Array[][]; // [layer][row]
   readonly v: Float32Array[][];
@@ -10,7 +19,14 @@ export class KvCache {
   length = 0;
   private readonly rowWidth: number;
 
-  constructor(nLayers: number, readonly batch: number, readonly capacity: number, nKvHeads: number, headDim: number) {
+  readonly batch: number;
+  /** Slots per sequence: prompt length + new tokens. */
+  readonly capacity: number;
+
+  constructor(shape: KvCacheShape) {
+    const { nLayers, batch, capacity, nKvHeads, headDim } = shape;
+    this.batch = batch;
+    this.capacity = capacity;
     this.rowWidth = nKvHeads * headDim;
     const make = () => Array.from({ length: nLayers }, () => Array.from({ length: batch }, () => new Float32Array(capacity * this.rowWidth)));
     this.k = make();

@@ -51,8 +51,8 @@ export class LinearGroup {
     }
   }
 
-  /** x [t, K] -> one [t, N_i] per member. */
-  async run(x: Float32Array, t: number): Promise<Float32Array[]> {
+  /** x [t, K] -> one [t, N_i] per member (q|k|v, gate|up: members sharing their input). */
+  async applyEach(x: Float32Array, t: number): Promise<Float32Array[]> {
     if (!this.fused) return Promise.all(this.members.map((m) => runMember(this.backend, m, x, t)));
     const { handle, bias, widths } = this.fused;
     const y = await this.backend.linear(handle, x, t, bias);
@@ -67,9 +67,9 @@ export class LinearGroup {
     });
   }
 
-  /** Single-member convenience. */
-  async run1(x: Float32Array, t: number): Promise<Float32Array> {
-    return (await this.run(x, t))[0];
+  /** x [t, K] -> [t, N] for a one-member group (o, down, lm_head; the first member otherwise). */
+  async apply(x: Float32Array, t: number): Promise<Float32Array> {
+    return (await this.applyEach(x, t))[0];
   }
 }
 

@@ -3,13 +3,15 @@
  * WeightProvider that generates each tensor on request, so nothing is stored and a large model never
  * exists in f32 all at once.
  */
-import type { ModelConfig } from '../engine/types.ts';
+import { familyCapabilities } from '../engine/config.ts';
+import type { Family, ModelConfig } from '../engine/types.ts';
+import { familyDescriptor } from './families.ts';
 import { makeRng } from './sampler.ts';
 import type { LinearRole, ModelLinear } from './types.ts';
 import type { NormWeights, WeightProvider } from './weight-provider.ts';
 
 export interface SyntheticShape {
-  family?: 'llama' | 'qwen2' | 'mistral' | 'gpt2';
+  family?: Family;
   nLayers: number;
   dModel: number;
   nHeads: number;
@@ -23,14 +25,13 @@ export interface SyntheticShape {
 
 export function syntheticConfig(s: SyntheticShape): ModelConfig {
   const family = s.family ?? 'llama';
-  const gpt2 = family === 'gpt2';
   const headDim = s.headDim ?? s.dModel / s.nHeads;
   return {
     family, modelType: family, architectures: [], nLayers: s.nLayers, dModel: s.dModel, nHeads: s.nHeads,
-    nKvHeads: gpt2 ? s.nHeads : s.nKvHeads, headDim, dMlp: s.dMlp, vocabSize: s.vocabSize,
-    maxPositions: s.maxPositions ?? 2048, norm: gpt2 ? 'layer' : 'rms', normEps: gpt2 ? 1e-5 : 1e-6,
-    act: gpt2 ? 'gelu_new' : 'silu', tiedEmbeddings: s.tied ?? true, qkvBias: gpt2 || family === 'qwen2',
-    outBias: gpt2, mlpBias: gpt2, rope: gpt2 ? null : { theta: 10000, scaling: { type: 'none' }, dim: headDim },
+    headDim, dMlp: s.dMlp, vocabSize: s.vocabSize, maxPositions: s.maxPositions ?? 2048, tiedEmbeddings: s.tied ?? true,
+    // norm, act, biases, RoPE and the KV-head count follow the family (its descriptor file).
+    ...familyDescriptor(family).syntheticFields(family, { nHeads: s.nHeads, nKvHeads: s.nKvHeads, headDim }),
+    capabilities: familyCapabilities(family),
     slidingWindow: null, bosTokenId: 1, eosTokenIds: [2], padTokenId: 0, torchDtype: 'float32', quantization: null, raw: {},
   };
 }
@@ -63,7 +64,7 @@ export function syntheticProvider(cfg: ModelConfig, seed = 1): WeightProvider {
     config: cfg,
     tokenizer: null,
     embedding: () => randn(V * d, 0.2, rngFor(1)),
-    posEmbedding: () => (cfg.family === 'gpt2' ? randn(cfg.maxPositions * d, 0.3, rngFor(2)) : null),
+    posEmbedding: () => (cfg.capabilities.learnedPositions ? randn(cfg.maxPositions * d, 0.3, rngFor(2)) : null),
     norm: (l, which) => norm(100 + l * 2 + (which === 'mlp' ? 1 : 0)),
     finalNorm: () => norm(3),
     linear: (l, role): ModelLinear => {

@@ -15,8 +15,7 @@
  * The ln/z/post points are the inputs of the Linear layers: compression calibration reads them.
  */
 import type { ModelConfig, Tokenizer } from '../engine/types.ts';
-import type { MixedLinearWeight } from '../engine/glassbox-format.ts';
-import type { LinearWeight } from '../kernels/types.ts';
+import type { LinearWeight, MixedLinearWeight } from '../kernels/types.ts';
 import type { W8A8Weight } from '../kernels/w8a8/types.ts';
 
 /** The seven Linear roles of a decoder block (gpt2's fused c_attn is split into q, k, v at load). */
@@ -24,8 +23,8 @@ export type LinearRole = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
 
 /**
  * LLM.int8()-style mixed decomposition: input columns `outlierCols` run in f32 (`outlier` is [N, nOut]),
- * the rest on the int8 kernel (`main` has those columns zeroed); the two results are added. Defined with its
- * saved layout in engine/glassbox-format.ts.
+ * the rest on the int8 kernel (`main` has those columns zeroed); the two results are added. Defined with the
+ * other runtime layouts in kernels/types.ts; engine/glassbox-format.ts stores it on disk.
  */
 export type MixedWeight = MixedLinearWeight;
 

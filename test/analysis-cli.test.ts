@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { register as direction } from '../cli/commands/direction.ts';
 import { register as evaluate } from '../cli/commands/eval.ts';
 import { register as orthogonalize } from '../cli/commands/orthogonalize.ts';
-import { readDirection } from '../analysis/direction-io.ts';
-import { isRefusal } from '../analysis/judge.ts';
+import { readDirection } from '../analysis/direction/direction-io.ts';
+import { isRefusal } from '../analysis/eval/judge.ts';
 import { GlassboxError, UsageError } from '../engine/errors.ts';
 import { projectRoot } from './helpers/shared.ts';
 

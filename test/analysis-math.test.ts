@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Candidates, MeanAccumulator, cosine, norm } from '../analysis/diff-means.ts';
-import { ablationHooks, additionHook, projectOut, unitDirection } from '../analysis/interventions.ts';
-import { REFUSAL_SUBSTRINGS, isRefusal, substringJudge } from '../analysis/judge.ts';
+import { Candidates, MeanAccumulator } from '../analysis/direction/diff-means.ts';
+import { cosine, norm, unit } from '../analysis/vector-math.ts';
+import { ablationDirection, ablationHooks, additionHook, projectOut } from '../analysis/interventions.ts';
+import { REFUSAL_SUBSTRINGS, isRefusal, substringJudge } from '../analysis/eval/judge.ts';
 import { klDivergence, logSoftmax, refusalScore } from '../analysis/logit-math.ts';
-import { orthogonalizeColumns, orthogonalizeRows, unitF64 } from '../analysis/orthogonalize.ts';
-import { addSequenceCe, ceResult, responseMask } from '../analysis/perplexity.ts';
-import { type CandidateScore, maxLayerOf, selectDirection } from '../analysis/selection.ts';
+import { orthogonalizeColumns, orthogonalizeRows } from '../analysis/orthogonalize/orthogonalize.ts';
+import { addSequenceCe, ceResult, responseMask } from '../analysis/eval/perplexity.ts';
+import { type CandidateScore, maxLayerOf, selectDirection } from '../analysis/direction/selection.ts';
 import type { HookContext } from '../models/types.ts';
 
 const f32 = (n: number, min = -4, max = 4) =>
@@ -94,7 +95,7 @@ describe('interventions', () => {
   it('ablation leaves zero projection on d and is idempotent', () => {
     fc.assert(
       fc.property(f32(6).filter((r) => norm(r) > 0.1), f32(18), (r, x) => {
-        const d = unitDirection(r);
+        const d = ablationDirection(r);
         const a = x.slice();
         projectOut(a, d);
         for (let row = 0; row < 3; row++) {
@@ -132,7 +133,7 @@ describe('weight orthogonalization', () => {
   it('rows and columns forms remove r̂ from outputs and equal (I - r̂r̂ᵀ) applied densely', () => {
     fc.assert(
       fc.property(f32(4).filter((r) => norm(r) > 0.1), f32(12), (r, w) => {
-        const rh = unitF64(r);
+        const rh = unit(r);
         const P = (i: number, j: number) => (i === j ? 1 : 0) - rh[i] * rh[j];
         // W [d=4, dIn=3]: dense (I - r̂r̂ᵀ) W as the independent reference.
         const cols = orthogonalizeColumns(w, rh);
@@ -154,7 +155,7 @@ describe('weight orthogonalization', () => {
     );
   });
   it('rejects a zero direction', () => {
-    expect(() => unitF64([0, 0])).toThrow(RangeError);
+    expect(() => unit([0, 0])).toThrow(/direction has zero or non-finite norm/);
   });
 });
 

@@ -11,18 +11,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openSafetensors } from '../engine/safetensors-reader.ts';
 import { openWeights } from '../engine/checkpoint.ts';
 import { bf16ToF32, f32ToBf16 } from '../engine/dtype.ts';
-import { accumulateMeans, candidateDirections } from '../analysis/candidate-directions.ts';
-import type { Candidates } from '../analysis/diff-means.ts';
-import { unitDirection, ablationHooks } from '../analysis/interventions.ts';
-import { crossEntropy, evaluateRefusal, responseSequences, textSequences } from '../analysis/evaluate.ts';
+import { accumulateMeans, candidateDirections } from '../analysis/direction/candidate-directions.ts';
+import type { Candidates } from '../analysis/direction/diff-means.ts';
+import { ablationDirection, ablationHooks } from '../analysis/interventions.ts';
+import { crossEntropy, evaluateRefusal, responseSequences, textSequences } from '../analysis/eval/evaluate.ts';
 import { logSoftmax } from '../analysis/logit-math.ts';
 import { defaultRefusalTokens, lastLogits, refusalScores } from '../analysis/model-runs.ts';
 import { refusalScore } from '../analysis/logit-math.ts';
-import { orthogonalizeModel } from '../analysis/orthogonalize-model.ts';
-import { orthogonalizeFolder } from '../analysis/orthogonalize-export.ts';
-import { orthogonalizeColumns, orthogonalizeRows, unitF64 } from '../analysis/orthogonalize.ts';
-import { loadPrompts } from '../analysis/prompts.ts';
-import { runDirection } from '../analysis/direction-pipeline.ts';
+import { orthogonalizeModel } from '../analysis/orthogonalize/orthogonalize-model.ts';
+import { orthogonalizeFolder } from '../analysis/orthogonalize/orthogonalize-export.ts';
+import { orthogonalizeColumns, orthogonalizeRows } from '../analysis/orthogonalize/orthogonalize.ts';
+import { unit } from '../analysis/vector-math.ts';
+import { loadPrompts } from '../analysis/prompts/prompts.ts';
+import { runDirection } from '../analysis/direction/direction-pipeline.ts';
 import { InterruptedError } from '../engine/errors.ts';
 import { loadModel } from '../models/load.ts';
 import type { Hook, Model } from '../models/types.ts';
@@ -189,7 +190,7 @@ describe('interventions on the model', () => {
   };
 
   it('after ablation every residual activation has zero projection on d, generated tokens included', async () => {
-    const d = unitDirection(r);
+    const d = ablationDirection(r);
     const tok = model.tokenizer!;
     const ids = probe.map((s) => tok.encodeChat(s));
     const points = ['hook_resid_pre', 'hook_attn_out', 'hook_mlp_out', 'hook_resid_mid', 'hook_resid_post'].map((p) => `blocks.*.${p}`);
@@ -264,7 +265,7 @@ describe('orthogonalized checkpoint export', () => {
     try {
       expect(dst.names().sort()).toEqual([...src.names(), 'lm_head.weight'].sort());
       expect(dst.metadata().glassbox_direction_layer).toBe('5');
-      const rh = unitF64(r);
+      const rh = unit(r);
       for (const n of src.names()) {
         expect(dst.info(n).dtype).toBe(src.info(n).dtype);
         const a = src.readRaw(n) as Uint16Array;

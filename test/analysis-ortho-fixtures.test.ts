@@ -9,8 +9,8 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { openWeights, readIndex } from '../engine/checkpoint.ts';
 import { ablationHooks } from '../analysis/interventions.ts';
-import { orthogonalizeFolder } from '../analysis/orthogonalize-export.ts';
-import { rng } from '../analysis/sampling.ts';
+import { orthogonalizeFolder } from '../analysis/orthogonalize/orthogonalize-export.ts';
+import { rng } from '../analysis/prompts/sampling.ts';
 import { loadModel } from '../models/load.ts';
 import { describeShared, sharedDir } from './helpers/shared.ts';
 

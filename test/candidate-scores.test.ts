@@ -1,5 +1,5 @@
 /**
- * scoreCandidates (method.md §2.5) on tiny-chat against a direct, one-prompt-at-a-time computation of each
+ * scoreCandidates (docs/method-notes.md §2.5) on tiny-chat against a direct, one-prompt-at-a-time computation of each
  * score from its definition: bypass = mean harmful refusal log-odds under ablation, induce = mean harmless
  * refusal log-odds under +1·r at the candidate's layer, KL = mean KL(P_base || P_ablated) with eps 1e-6
  * (clarifications: the base distribution weighs the sum). Unbatched forwards make the reference independent
@@ -7,12 +7,12 @@
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { candidateDirections } from '../analysis/candidate-directions.ts';
-import { scoreCandidates } from '../analysis/candidate-scores.ts';
-import type { Candidates } from '../analysis/diff-means.ts';
+import { candidateDirections } from '../analysis/direction/candidate-directions.ts';
+import { scoreCandidates } from '../analysis/direction/candidate-scores.ts';
+import type { Candidates } from '../analysis/direction/diff-means.ts';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
 import { defaultRefusalTokens, encodeInstructions } from '../analysis/model-runs.ts';
-import { loadPrompts } from '../analysis/prompts.ts';
+import { loadPrompts } from '../analysis/prompts/prompts.ts';
 import { loadModel } from '../models/load.ts';
 import type { Hook, Model } from '../models/types.ts';
 import { projectRoot } from './helpers/shared.ts';

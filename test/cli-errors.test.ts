@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeDirection } from '../analysis/direction-io.ts';
+import { writeDirection } from '../analysis/direction/direction-io.ts';
 import { glassbox, oneLineError } from './helpers/cli-process.ts';
 import { projectRoot } from './helpers/shared.ts';
 
@@ -93,7 +93,7 @@ describe('CLI bad input: one line on stderr, exit 1, nothing written', () => {
     ]);
     expect(oneLineError(variant)).toMatch(/--aird-variant: expected A, B, C or D, got "Z"/);
     expect(oneLineError(block)).toBe('glassbox: --aird-layer: block 6 is outside 0..5');
-    expect(oneLineError(alpha)).toMatch(/--aird-alpha: "x" is not a number/);
+    expect(oneLineError(alpha)).toMatch(/--aird-alpha: expected a finite number, got "x"/);
     expect(oneLineError(pairs)).toMatch(/empty\.jsonl: no prompt \+ response pairs/);
     expect(existsSync(out)).toBe(false);
   });

@@ -7,9 +7,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ModelFolderError } from '../engine/errors.ts';
-import { convertAwq } from '../kernels/convert/awq.ts';
-import { convertCtInt8, convertCtPacked } from '../kernels/convert/compressed-tensors.ts';
-import { convertGptq } from '../kernels/convert/gptq.ts';
+import { convertAwq } from '../engine/convert/awq.ts';
+import { convertCtInt8, convertCtPacked } from '../engine/convert/compressed-tensors.ts';
+import { convertGptq } from '../engine/convert/gptq.ts';
 import { dequantize } from '../kernels/formats.ts';
 
 /** Deterministic PRNG so each property run builds reproducible tensors from one seed. */

@@ -4,10 +4,10 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../engine/errors.ts';
-import { parseCsv } from '../analysis/csv.ts';
-import { loadPrompts, parsePrompts } from '../analysis/prompts.ts';
-import { sample, trainValSplit } from '../analysis/sampling.ts';
-import { sampleSplits } from '../analysis/direction-pipeline.ts';
+import { parseCsv } from '../analysis/prompts/csv.ts';
+import { loadPrompts, parsePrompts } from '../analysis/prompts/prompts.ts';
+import { sample, trainValSplit } from '../analysis/prompts/sampling.ts';
+import { sampleSplits } from '../analysis/direction/direction-pipeline.ts';
 import { describeShared, projectRoot, sharedDir } from './helpers/shared.ts';
 
 /** Independent CSV writer: quote every field, double embedded quotes. */

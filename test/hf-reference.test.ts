@@ -18,10 +18,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { type RefusalEval, evaluateRefusal } from '../analysis/evaluate.ts';
-import { isRefusal } from '../analysis/judge.ts';
+import { type RefusalEval, evaluateRefusal } from '../analysis/eval/evaluate.ts';
+import { isRefusal } from '../analysis/eval/judge.ts';
 import { defaultRefusalTokens } from '../analysis/model-runs.ts';
-import type { PromptItem } from '../analysis/prompts.ts';
+import type { PromptItem } from '../analysis/prompts/prompts.ts';
 import { loadModel } from '../models/load.ts';
 import type { Model } from '../models/types.ts';
 import { describeShared, projectRoot, sharedDir } from './helpers/shared.ts';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { removeStaleTemps } from '../analysis/orthogonalize-export.ts';
+import { removeStaleTemps } from '../analysis/orthogonalize/orthogonalize-export.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-ortho-tmp-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { airdDirectionSwap, airdProjectionRestore, unit } from '../analysis/study/aird-math.ts';
+import { airdDirectionSwap, airdProjectionRestore } from '../analysis/study/aird-math.ts';
+import { unit } from '../analysis/vector-math.ts';
 import { applyAird } from '../analysis/study/aird.ts';
 import { perLayerCosine, lowestCosineLayer } from '../analysis/study/compare.ts';
 import { compressModel, linearRoles } from '../analysis/compress/apply.ts';
 import { parseMethod } from '../analysis/compress/methods.ts';
 import { denseOf } from '../analysis/compress/dense.ts';
-import { Candidates } from '../analysis/diff-means.ts';
+import { Candidates } from '../analysis/direction/diff-means.ts';
 import { DecoderModel } from '../models/decoder-model.ts';
 import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import { createReferenceBackend } from '../kernels/reference/backend.ts';

@@ -61,7 +61,7 @@ export interface CompressedModel {
 }
 
 export function linearRoles(model: Model): LinearRole[] {
-  return model.config.family === 'gpt2' ? ['q', 'k', 'v', 'o', 'up', 'down'] : ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
+  return model.config.capabilities.gatedMlp ? ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] : ['q', 'k', 'v', 'o', 'up', 'down'];
 }
 
 const needsCalibration = (m: MethodSpec) => !['int8', 'llm-int8', 'int4-rtn', 'magnitude'].includes(m.family);
@@ -107,7 +107,9 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
     const dense = new Map<LinearRole, Float32Array>(roles.map((r) => [r, denseOf(cur.get(r)!.weight)]));
     const out = new Map<LinearRole, ModelLinear['weight']>();
     if (method.family === 'gptq') await gptqTrueSequential(model, l, roles, cur, dense, method, opts, out);
-    if (method.family === 'awq') awqLayer(model, l, roles, dense, cur, statOf, method.groupSize, out, awqAlphas, awqLosses, inputScales);
+    if (method.family === 'awq') {
+      awqLayer(model, l, { roles, dense, current: cur, statOf, groupSize: method.groupSize }, { out, alphas: awqAlphas, losses: awqLosses, inputScales });
+    }
     for (const r of roles) {
       if (out.has(r)) continue;
       const { n, k } = cur.get(r)!.weight;
@@ -195,12 +197,27 @@ export function weightStats(model: Model): { bitsPerWeight: number; sparsity: Sp
  * the groups before it, then folded; every Linear is finally rounded to int4 as it then stands (W·diag(s) for
  * scaled ones, plain RTN for the rest), and the folded norms are set on the model.
  */
-function awqLayer(
-  model: Model, l: number, roles: LinearRole[], dense: Map<LinearRole, Float32Array>, cur: Map<LinearRole, ModelLinear>,
-  statOf: (r: LinearRole) => import('./calibrate.ts').InputStats, groupSize: number,
-  out: Map<LinearRole, ModelLinear['weight']>, alphas: Record<string, number>, losses: Record<string, AwqGroupLoss>,
-  inputScales: Map<string, Float32Array>,
-): void {
+interface AwqLayerInputs {
+  roles: LinearRole[];
+  /** Each role's weight as dense f32 [n, k]. */
+  dense: Map<LinearRole, Float32Array>;
+  /** Each role's Linear as the model holds it now (its bias is replaced by the folded one). */
+  current: Map<LinearRole, ModelLinear>;
+  statOf: (r: LinearRole) => import('./calibrate.ts').InputStats;
+  groupSize: number;
+}
+
+/** Where awqLayer writes: the int4 weights per role, and the per-linear alpha / group loss / scales for the report. */
+interface AwqLayerRecords {
+  out: Map<LinearRole, ModelLinear['weight']>;
+  alphas: Record<string, number>;
+  losses: Record<string, AwqGroupLoss>;
+  inputScales: Map<string, Float32Array>;
+}
+
+function awqLayer(model: Model, l: number, inp: AwqLayerInputs, rec: AwqLayerRecords): void {
+  const { roles, dense, current: cur, statOf, groupSize } = inp;
+  const { out, alphas, losses, inputScales } = rec;
   const block: AwqBlock = {
     lin: new Map(roles.map((r) => [r, { w: dense.get(r)!, n: cur.get(r)!.weight.n, k: cur.get(r)!.weight.k, bias: cur.get(r)!.bias }])),
     norms: { attn: model.getNorm(l, 'attn'), mlp: model.getNorm(l, 'mlp') },

@@ -9,7 +9,7 @@
 import { UsageError } from '../../engine/errors.ts';
 import type { Model } from '../../models/types.ts';
 import { encodeInstructions, requireTokenizer } from '../model-runs.ts';
-import type { PromptItem } from '../prompts.ts';
+import type { PromptItem } from '../prompts/prompts.ts';
 
 export type CalibrationSource = { kind: 'prompts' } | { kind: 'text'; name: string; text: string };
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../engine/errors.ts';
-import type { PromptItem } from '../prompts.ts';
+import type { PromptItem } from '../prompts/prompts.ts';
 
 const SELECTING = ['harmfulTrain', 'harmlessTrain', 'harmfulVal', 'harmlessVal'] as const;
 

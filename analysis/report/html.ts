@@ -93,7 +93,7 @@ ${st.evalPrompts.harmless} harmless <b>test</b> prompts that selected nothing (s
 perplexity on ${st.evalPrompts.perplexityPairs} prompt + response pairs (response tokens only). Calibration: ${esc(st.calibration)} (${st.nCalibration} sequences).
 Intervals: Wilson 95% for rates; percentile bootstrap (${st.bootstrap} replicates over prompts) for cosines and KL; the split-half cosine is the
 noise floor of a direction from half the train prompts. Backend ${esc(st.backend)}; total ${fmt(s.seconds, 1)} s.</p>
-<p class="note">“${AIRD_LABEL}”: the paper's AIRD formula is not public; this is the reconstruction of method.md §1.7
+<p class="note">“${AIRD_LABEL}”: the paper's AIRD formula is not public; this is the reconstruction of docs/method-notes.md §1.7
 ${st.aird ? `(variant ${esc(st.aird.variant)}, layer rule ${esc(st.aird.layerRule)}${st.aird.keepF32 ? ', edited matrices kept in f32' : ', edited matrices re-quantized into the model\'s format'})` : '(not run)'}.</p>
 <h2>Summary</h2>
 ${summaryTable(s)}

@@ -1,7 +1,7 @@
 /** Writes a study's output folder: report.html, summary.json and directions/<model>/ direction folders. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeDirection, writeJson } from '../direction-io.ts';
+import { writeDirection, writeJson } from '../direction/direction-io.ts';
 import { writeFileAtomic, writeAll } from '../../engine/atomic.ts';
 import type { StudyOutput } from '../study/run-study.ts';
 import { renderReportHtml } from './html.ts';

@@ -1,5 +1,5 @@
 /**
- * AIRD weight edits (method.md §1.7; a labelled reconstruction: the paper's formula is not known).
+ * AIRD weight edits (docs/method-notes.md §1.7; a labelled reconstruction: the paper's formula is not known).
  * W is an HF Linear [d_model, d_in] writing into the residual stream; r̂ a unit vector in d_model.
  * Float64 accumulation, one f32 rounding.
  */
@@ -45,24 +45,4 @@ export function airdDirectionSwap(wc: Float32Array, wo: Float32Array, rhat: Arra
   for (let i = 0; i < d; i++)
     for (let j = 0; j < dIn; j++) out[i * dIn + j] = wc[i * dIn + j] - rhatC[i] * vc[j] + rhat[i] * vo[j];
   return out;
-}
-
-export function unit(r: ArrayLike<number>): Float64Array {
-  let s = 0;
-  for (let i = 0; i < r.length; i++) s += r[i] * r[i];
-  const n = Math.sqrt(s);
-  if (!(n > 0) || !Number.isFinite(n)) throw new CompressionError('AIRD: direction has zero or non-finite norm');
-  return Float64Array.from(r, (x) => x / n);
-}
-
-/** Cosine of two flattened arrays (null when either is ~0), e.g. intended vs stored update. */
-export function cosineOrNull(a: ArrayLike<number>, b: ArrayLike<number>): number | null {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  if (!(aa > 0 && bb > 0)) return null;
-  return ab / Math.sqrt(aa * bb);
 }

@@ -9,7 +9,8 @@ import { linearRoles } from '../compress/apply.ts';
 import { denseOf } from '../compress/dense.ts';
 import { CompressionError } from '../compress/errors.ts';
 import { requantizeLike } from '../compress/requantize.ts';
-import { airdDirectionSwap, airdProjectionRestore, cosineOrNull, unit } from './aird-math.ts';
+import { airdDirectionSwap, airdProjectionRestore } from './aird-math.ts';
+import { cosine, unit } from '../vector-math.ts';
 
 export type AirdVariant = 'A' | 'B' | 'C' | 'D';
 
@@ -73,8 +74,8 @@ export function applyAird(original: Model, compressed: Model, o: AirdOptions): A
     model.setLinear(l, 'down', { weight: cur.weight, bias });
   } else {
     matrices = o.matrices ?? ['o', 'down'];
-    const rhat = unit(o.direction);
-    const rhatC = o.variant === 'B' ? unit(o.compressedDirection ?? (() => { throw new CompressionError('AIRD variant B needs the compressed model\'s direction'); })()) : null;
+    const rhat = unit(o.direction, { name: 'AIRD: direction' });
+    const rhatC = o.variant === 'B' ? unit(o.compressedDirection ?? (() => { throw new CompressionError('AIRD variant B needs the compressed model\'s direction'); })(), { name: 'AIRD: compressed direction' }) : null;
     for (const r of matrices) {
       const cur = model.getLinear(l, r);
       const wc = denseOf(cur.weight);
@@ -91,7 +92,7 @@ export function applyAird(original: Model, compressed: Model, o: AirdOptions): A
         intended[i] = edited[i] - wc[i];
         got[i] = sd[i] - wc[i];
       }
-      survival[r] = cosineOrNull(intended, got);
+      survival[r] = cosine(intended, got);
       model.setLinear(l, r, { weight: stored, bias: cur.bias });
     }
   }

@@ -1,6 +1,6 @@
-/** Comparing a compressed model's refusal directions with the original's (method.md §1.5-1.6). */
-import { type Candidates, norm } from '../diff-means.ts';
-import { cosineOrNull } from './aird-math.ts';
+/** Comparing a compressed model's refusal directions with the original's (docs/method-notes.md §1.5-1.6). */
+import type { Candidates } from '../direction/diff-means.ts';
+import { cosine, norm } from '../vector-math.ts';
 
 /**
  * cos(r_o^(p,l), r_c^(p,l)) for every layer l at position index p (0..nPos-1). null where either vector's
@@ -15,7 +15,7 @@ export function perLayerCosine(orig: Candidates, comp: Candidates, p: number, re
   const mc = Math.max(...nc.filter(Number.isFinite));
   return Array.from({ length: L }, (_, l) => {
     if (!(no[l] > rel * mo) || !(nc[l] > rel * mc)) return null;
-    return cosineOrNull(orig.get(p, l), comp.get(p, l));
+    return cosine(orig.get(p, l), comp.get(p, l));
   });
 }
 

@@ -10,7 +10,8 @@ import { DEFAULT_BATCH, chunks, nextBatch } from '../batches.ts';
 import type { RunOptions } from '../model-runs.ts';
 import { mulberry32 } from '../../engine/prng.ts';
 import { type Interval, percentileInterval, resampleCounts } from '../stats/intervals.ts';
-import { shuffled } from '../sampling.ts';
+import { shuffled } from '../prompts/sampling.ts';
+import { cosine } from '../vector-math.ts';
 
 /** Per-prompt resid_pre of every block at one relative position: harmful / harmless [n, nLayers, dModel]. */
 export interface PromptResiduals {
@@ -67,17 +68,8 @@ export function weightedDiff(r: PromptResiduals, layer: number, wh: Float64Array
   return out;
 }
 
-function cos(a: Float64Array, b: Float64Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : NaN;
-}
+/** The one cosine (analysis/vector-math.ts), NaN where a norm is zero (a replicate with no direction). */
+const cos = (a: Float64Array, b: Float64Array): number => cosine(a, b) ?? NaN;
 
 export interface BootstrapOptions {
   replicates?: number; // 1000

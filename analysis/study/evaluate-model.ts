@@ -1,8 +1,8 @@
 /** One model's behaviour on the study's evaluation prompts: refusal (rate and score), KL to the original, perplexity. */
 import type { Hook, Model } from '../../models/types.ts';
-import { crossEntropy, evaluateRefusal, klPerPrompt, responseSequences } from '../evaluate.ts';
+import { crossEntropy, evaluateRefusal, klPerPrompt, responseSequences } from '../eval/evaluate.ts';
 import { bootstrapMean, rateOf } from '../stats/intervals.ts';
-import type { PromptItem } from '../prompts.ts';
+import type { PromptItem } from '../prompts/prompts.ts';
 import type { ModelEvaluation } from './summary.ts';
 
 export interface EvalSets {
@@ -28,9 +28,9 @@ export const evalWork = (s: EvalSets, withKl: boolean): number =>
   s.harmful.length + s.harmless.length + (withKl ? s.harmless.length : 0);
 
 export async function evaluateModel(model: Model, original: Model | null, sets: EvalSets, o: EvalSettings, hooks?: Hook[]): Promise<ModelEvaluation> {
-  const run = { maxNewTokens: o.maxTokens, refusalTokens: o.refusalTokens, batchSize: o.batchSize, signal: o.signal, hooks, onBatch: o.onBatch };
-  const harmful = await evaluateRefusal(model, sets.harmful, run);
-  const harmless = await evaluateRefusal(model, sets.harmless, run);
+  const generation = { maxNewTokens: o.maxTokens, refusalTokens: o.refusalTokens, batchSize: o.batchSize, signal: o.signal, hooks, onBatch: o.onBatch };
+  const harmful = await evaluateRefusal(model, sets.harmful, generation);
+  const harmless = await evaluateRefusal(model, sets.harmless, generation);
   let kl = { value: 0, lo: 0, hi: 0 };
   if (original) {
     const per = await klPerPrompt({ model: original }, { model, hooks }, sets.harmless, { batchSize: o.batchSize, signal: o.signal });

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../engine/errors.ts';
-import { readDirection } from '../direction-io.ts';
+import { readDirection } from '../direction/direction-io.ts';
 import type { StudyOutput } from './run-study.ts';
 import { overSeeds, seedResultOf } from './seeds.ts';
 import type { StudySummary } from './summary.ts';

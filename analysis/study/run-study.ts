@@ -1,27 +1,27 @@
 /**
- * The compression study (Chhabra & Khalili 2025 as reconstructed in method.md §1): the Arditi pipeline on
+ * The compression study (Chhabra & Khalili 2025 as reconstructed in docs/method-notes.md §1): the Arditi pipeline on
  * the original, then for each compression method: compress, rerun the pipeline on the compressed model with
  * the original's (filtered) splits, compare directions, evaluate behaviour, and optionally apply
  * AIRD (reconstruction) and evaluate again.
  */
 import type { Model } from '../../models/types.ts';
-import { compressModel, weightStats } from '../compress/apply.ts';
+import { type CompressedModel, compressModel, weightStats } from '../compress/apply.ts';
 import type { MethodSpec } from '../compress/methods.ts';
-import { cosine } from '../diff-means.ts';
-import { runDirection, type DirectionResult } from '../direction-pipeline.ts';
+import { cosine } from '../vector-math.ts';
+import { type DirectionInputs, type DirectionOptions, type DirectionResult, runDirection } from '../direction/direction-pipeline.ts';
 import { calibrationSequences, type CalibrationSource } from '../compress/calibration-data.ts';
 import { cosineIntervals, promptResiduals, splitHalfCosine, type PromptResiduals } from './direction-intervals.ts';
 import { studySplits } from './splits.ts';
 import { encodeInstructions, lastLogits, logProbsOf, refusalScoresOf } from '../model-runs.ts';
 import { klFromLogProbs, mean } from '../logit-math.ts';
-import { maxLayerOf } from '../selection.ts';
-import type { PromptItem } from '../prompts.ts';
+import { maxLayerOf } from '../direction/selection.ts';
+import type { PromptItem } from '../prompts/prompts.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { AIRD_LABEL } from './aird-math.ts';
-import { applyAird, defaultEditLayer, type AirdVariant } from './aird.ts';
+import { type AirdOptions, type AirdVariant, applyAird, defaultEditLayer } from './aird.ts';
 import { lowestCosineLayer, perLayerCosine } from './compare.ts';
 import { evaluateModel, evalWork, type EvalSets } from './evaluate-model.ts';
-import type { AirdSummary, MethodResult, SelectedSource, StudySummary } from './summary.ts';
+import type { AirdSummary, Interval, MethodResult, ModelEvaluation, SelectedSource, StudySummary } from './summary.ts';
 
 export type AirdLayerRule = 'source' | 'lowest-cosine' | 'search';
 
@@ -76,197 +76,377 @@ export interface StudyOutput {
   directions: Map<string, { r: Float32Array; pos: number; layer: number }>;
 }
 
-const selectedOf = (d: DirectionResult): SelectedSource => {
-  const s = d.selection.selected;
-  return { pos: s.pos, layer: s.layer, filtered: d.selection.filtered, bypass: s.bypass, induce: s.induce, kl: s.kl };
-};
+/** Evaluates a model (against a reference model for KL, or none), under a progress label. */
+type Evaluate = (label: string, model: Model, reference: Model | null) => Promise<ModelEvaluation>;
 
-export async function runStudy(original: Model, inp: StudyInputs, o: StudyOptions): Promise<StudyOutput> {
-  const progress = o.progress ?? silentProgress;
+/** What every step of the study shares. */
+interface StudyContext {
+  original: Model;
+  options: StudyOptions;
+  progress: Progress;
+  log: (line: string) => void;
+  /** Warnings for summary.json, in the order they arise. */
+  warnings: string[];
+  /** Settings of every direction run (original and compressed). */
+  directionOptions: DirectionOptions;
+  /** Bootstrap replicates and seed of every interval. */
+  bootstrap: { replicates: number; seed: number };
+}
+
+export async function runStudy(original: Model, inputs: StudyInputs, options: StudyOptions): Promise<StudyOutput> {
+  const progress = options.progress ?? silentProgress;
   try {
-    return await studyBody(original, inp, o, progress);
+    return await study(original, inputs, options, progress);
   } finally {
     // A bar left running (error mid-step) would keep its timer, and the process, alive.
     progress.stop();
   }
 }
 
-async function studyBody(original: Model, inp: StudyInputs, o: StudyOptions, progress: Progress): Promise<StudyOutput> {
+/** The study's procedure, step by step. */
+async function study(original: Model, inputs: StudyInputs, options: StudyOptions, progress: Progress): Promise<StudyOutput> {
   const t0 = performance.now();
-  const log = o.log ?? (() => {});
-  const L = original.config.nLayers;
-  const warnings: string[] = [];
-  const dirOpts = { nTrain: o.nTrain, nVal: o.nVal, seed: o.seed, maxLayerFraction: o.maxLayerFraction, scoreAllLayers: o.scoreAllLayers, batchSize: o.batchSize, signal: o.signal, progress };
-
-  log('original: refusal direction');
-  const nTest = o.nTest ?? 100;
-  const dirO = await runDirection(original, { harmful: inp.harmful, harmless: inp.harmless, harmfulTest: inp.harmfulTest, harmlessTest: inp.harmlessTest }, { ...dirOpts, nTest });
-  warnings.push(...dirO.warnings.map((w) => `original: ${w}`));
-  const refusalTokens = dirO.refusalTokens;
-  // Held-out evaluation: behaviour is measured on the test split, which selected nothing (the val prompts chose the
-  // direction and the AIRD block); as sampled, before the refusal-score filter, so not biased towards prompts the
-  // original already refuses.
-  const test = dirO.sampledSplits;
-  const sets: EvalSets = { harmful: test.harmfulTest, harmless: test.harmlessTest, pairs: inp.pairs };
-  const sp = dirO.splits;
-  log(`prompts: train ${sp.harmfulTrain.length}+${sp.harmlessTrain.length}, val ${sp.harmfulVal.length}+${sp.harmlessVal.length} (after the refusal-score filter) select; test ${sets.harmful.length}+${sets.harmless.length} report`);
-  const boot = { replicates: o.bootstrap ?? 1000, seed: o.seed + 1 };
-  const evalSettings = { maxTokens: o.maxTokens, refusalTokens, batchSize: o.batchSize, signal: o.signal, bootstrap: boot.replicates, bootstrapSeed: boot.seed };
-  const evaluate = async (label: string, m: Model, ref: Model | null) => {
-    progress.start(label, evalWork(sets, ref !== null));
-    const r = await evaluateModel(m, ref, sets, { ...evalSettings, onBatch: (n) => progress.increment(n) });
-    progress.stop();
-    return r;
+  const { nTrain, nVal, seed, maxLayerFraction, batchSize, signal, scoreAllLayers } = options;
+  const ctx: StudyContext = {
+    original,
+    options,
+    progress,
+    log: options.log ?? (() => {}),
+    warnings: [],
+    directionOptions: { nTrain, nVal, seed, maxLayerFraction, scoreAllLayers, batchSize, signal, progress },
+    bootstrap: { replicates: options.bootstrap ?? 1000, seed: seed + 1 },
   };
-  const origEval = await evaluate('evaluate original', original, null);
-  const origStats = weightStats(original);
+
+  // 1. The original model's refusal direction (sample, filter, difference in means, select).
+  const originalDirection = await findOriginalDirection(ctx, inputs);
+
+  // 2. Its behaviour on the held-out test prompts, and its own noise floor (split-half over the train prompts).
+  const evalSets = evaluationSets(ctx, inputs, originalDirection);
+  const evaluate = evaluator(ctx, evalSets, originalDirection.refusalTokens);
+  const originalEvaluation = await evaluate('evaluate original', original, null);
   const directions: StudyOutput['directions'] = new Map();
-  const sel = dirO.selection.selected;
-  directions.set('original', { r: Float32Array.from(dirO.direction), pos: sel.pos, layer: sel.layer });
-  const pIdx = sel.pos + dirO.candidates.nPos;
-  const trainIds = { harmful: encodeInstructions(original, sp.harmfulTrain.map((p) => p.instruction)), harmless: encodeInstructions(original, sp.harmlessTrain.map((p) => p.instruction)) };
-  const residualsOf = (m: Model, pos: number) => promptResiduals(m, trainIds.harmful, trainIds.harmless, pos, { batchSize: o.batchSize, signal: o.signal });
-  const residO = await residualsOf(original, sel.pos);
-  const splitHalfO = splitHalfCosine(residO, sel.layer, boot);
+  directions.set('original', selectedDirection(originalDirection));
+  const residualsOf = trainResiduals(ctx, originalDirection);
+  const originalResiduals = await residualsOf(original, originalDirection.selection.selected.pos);
+  const originalSplitHalf = splitHalfCosine(originalResiduals, originalDirection.selection.selected.layer, ctx.bootstrap);
 
-  const nCal = o.nCalibration ?? 16;
-  const cal = calibrationSequences(original, o.calibration ?? { kind: 'prompts' }, { n: 2 * nCal, harmfulTrain: sp.harmfulTrain, harmlessTrain: sp.harmlessTrain });
+  // 3. Calibration data for the methods that need it (generic text by default).
+  const nCal = options.nCalibration ?? 16;
+  const { harmfulTrain, harmlessTrain } = originalDirection.splits;
+  const cal = calibrationSequences(original, options.calibration ?? { kind: 'prompts' }, { n: 2 * nCal, harmfulTrain, harmlessTrain });
   const calibration = cal.ids;
-  const fixedSplits = {
-    harmful: dirO.splits.harmfulTrain, harmless: dirO.splits.harmlessTrain,
-    harmfulVal: dirO.splits.harmfulVal, harmlessVal: dirO.splits.harmlessVal,
-  };
+
+  // 4. Each method: compress, find the compressed model's direction, compare, evaluate, optionally AIRD.
   const methods: MethodResult[] = [];
-  for (const spec of o.methods) {
-    log(`${spec.name}: compressing`);
-    progress.start(`compress ${spec.name}`, L);
-    const c = await compressModel(original, spec, { calibration, batchSize: o.batchSize, signal: o.signal, onLayer: () => progress.increment(1) });
-    progress.stop();
-    await o.onCompressed?.(spec.name, c.model);
-    log(`${spec.name}: refusal direction`);
-    // Same prompts as the original's (already filtered), no re-filtering: the candidates differ only by the weights.
-    const big = Number.MAX_SAFE_INTEGER;
-    const dirC = await runDirection(c.model, fixedSplits, { ...dirOpts, nTrain: big, nVal: big, filter: false, refusalTokens });
-    warnings.push(...dirC.warnings.map((w) => `${spec.name}: ${w}`));
-    const cs = dirC.selection.selected;
-    directions.set(spec.name, { r: Float32Array.from(dirC.direction), pos: cs.pos, layer: cs.layer });
-    const plc = perLayerCosine(dirO.candidates, dirC.candidates, pIdx);
-    const cosI = await directionIntervals(residO, await residualsOf(c.model, sel.pos), cs.pos === sel.pos ? null : await residualsOf(c.model, cs.pos), plc, sel.layer, cs.layer, boot);
-    const ev = await evaluate(`evaluate ${spec.name}`, c.model, original);
-    const result: MethodResult = {
-      name: spec.name, bits: c.bits, bitsPerWeight: c.bitsPerWeight, sparsity: c.sparsity.global.sparsity,
-      sparsityPerLayer: c.sparsity.perLayer.map((x) => x.sparsity), selected: selectedOf(dirC), perLayerCosine: cosI.perLayer,
-      selectedCosine: { ...cosI.selected, value: cosine(dirO.direction, dirC.direction) }, splitHalfCosine: cosI.splitHalf,
-      compressSeconds: c.seconds, details: c.details, ...ev,
-    };
-    if (o.aird) result.aird = await runAird(original, c.model, c.inputScales, dirO, dirC, plc, o.aird, sets, evaluate, o, warnings, log, spec.name);
-    methods.push(result);
-    c.model.dispose();
+  for (const spec of options.methods) {
+    methods.push(await studyMethod(ctx, spec, { originalDirection, calibration, evaluate, directions, residualsOf, originalResiduals }));
   }
 
+  // 5. The summary.
+  const summary = summarize(ctx, inputs, {
+    originalDirection, originalEvaluation, originalSplitHalf, evalSets, calibration, calibrationLabel: cal.label, methods, seconds: (performance.now() - t0) / 1000,
+  });
+  return { summary, directions };
+}
+
+async function findOriginalDirection(ctx: StudyContext, inputs: StudyInputs): Promise<DirectionResult> {
+  ctx.log('original: refusal direction');
+  const { harmful, harmless, harmfulTest, harmlessTest } = inputs;
+  const result = await runDirection(ctx.original, { harmful, harmless, harmfulTest, harmlessTest }, { ...ctx.directionOptions, nTest: ctx.options.nTest ?? 100 });
+  ctx.warnings.push(...result.warnings.map((w) => `original: ${w}`));
+  return result;
+}
+
+/**
+ * Held-out evaluation: behaviour is measured on the test split, which selected nothing (the val prompts chose the
+ * direction and the AIRD block); as sampled, before the refusal-score filter, so not biased towards prompts the
+ * original already refuses.
+ */
+function evaluationSets(ctx: StudyContext, inputs: StudyInputs, originalDirection: DirectionResult): EvalSets {
+  const { harmfulTest, harmlessTest } = originalDirection.sampledSplits;
+  const sp = originalDirection.splits;
+  ctx.log(`prompts: train ${sp.harmfulTrain.length}+${sp.harmlessTrain.length}, val ${sp.harmfulVal.length}+${sp.harmlessVal.length} (after the refusal-score filter) select; test ${harmfulTest.length}+${harmlessTest.length} report`);
+  return { harmful: harmfulTest, harmless: harmlessTest, pairs: inputs.pairs };
+}
+
+/** Per-prompt residuals of a model over the original's (filtered) train prompts at one position (bootstrap input). */
+function trainResiduals(ctx: StudyContext, originalDirection: DirectionResult): (model: Model, pos: number) => Promise<PromptResiduals> {
+  const { harmfulTrain, harmlessTrain } = originalDirection.splits;
+  const harmful = encodeInstructions(ctx.original, harmfulTrain.map((p) => p.instruction));
+  const harmless = encodeInstructions(ctx.original, harmlessTrain.map((p) => p.instruction));
+  return (model, pos) => promptResiduals(model, harmful, harmless, pos, { batchSize: ctx.options.batchSize, signal: ctx.options.signal });
+}
+
+function evaluator(ctx: StudyContext, sets: EvalSets, refusalTokens: number[]): Evaluate {
+  const { progress, options: o } = ctx;
+  const settings = { maxTokens: o.maxTokens, refusalTokens, batchSize: o.batchSize, signal: o.signal, bootstrap: ctx.bootstrap.replicates, bootstrapSeed: ctx.bootstrap.seed };
+  return async (label, model, reference) => {
+    progress.start(label, evalWork(sets, reference !== null));
+    const evaluation = await evaluateModel(model, reference, sets, { ...settings, onBatch: (n) => progress.increment(n) });
+    progress.stop();
+    return evaluation;
+  };
+}
+
+function selectedDirection(d: DirectionResult): { r: Float32Array; pos: number; layer: number } {
+  const { pos, layer } = d.selection.selected;
+  return { r: Float32Array.from(d.direction), pos, layer };
+}
+
+const selectedOf = (d: DirectionResult): SelectedSource => {
+  const s = d.selection.selected;
+  return { pos: s.pos, layer: s.layer, filtered: d.selection.filtered, bypass: s.bypass, induce: s.induce, kl: s.kl };
+};
+
+interface MethodStepInputs {
+  originalDirection: DirectionResult;
+  calibration: number[][];
+  evaluate: Evaluate;
+  /** Receives the compressed model's selected direction under the method's name. */
+  directions: StudyOutput['directions'];
+  /** Per-prompt train residuals of a model at a position, and the original's at its selected position. */
+  residualsOf: (model: Model, pos: number) => Promise<PromptResiduals>;
+  originalResiduals: PromptResiduals;
+}
+
+/** One compression method, start to end. */
+async function studyMethod(ctx: StudyContext, spec: MethodSpec, inp: MethodStepInputs): Promise<MethodResult> {
+  const { originalDirection, evaluate } = inp;
+  const compressed = await compress(ctx, spec, inp.calibration);
+  try {
+    await ctx.options.onCompressed?.(spec.name, compressed.model);
+    const compressedDirection = await findCompressedDirection(ctx, spec.name, compressed.model, originalDirection);
+    inp.directions.set(spec.name, selectedDirection(compressedDirection));
+    // Cosine per layer at the original's selected position (index into the candidates' positions).
+    const selectedPosIndex = originalDirection.selection.selected.pos + originalDirection.candidates.nPos;
+    const perLayer = perLayerCosine(originalDirection.candidates, compressedDirection.candidates, selectedPosIndex);
+    const intervals = await directionIntervals(ctx, inp, compressed.model, compressedDirection, perLayer);
+    const evaluation = await evaluate(`evaluate ${spec.name}`, compressed.model, ctx.original);
+    const result: MethodResult = {
+      name: spec.name,
+      bits: compressed.bits,
+      bitsPerWeight: compressed.bitsPerWeight,
+      sparsity: compressed.sparsity.global.sparsity,
+      sparsityPerLayer: compressed.sparsity.perLayer.map((x) => x.sparsity),
+      selected: selectedOf(compressedDirection),
+      perLayerCosine: intervals.perLayer,
+      selectedCosine: { ...intervals.selected, value: cosine(originalDirection.direction, compressedDirection.direction) ?? NaN },
+      splitHalfCosine: intervals.splitHalf,
+      compressSeconds: compressed.seconds,
+      details: compressed.details,
+      ...evaluation,
+    };
+    if (ctx.options.aird) {
+      result.aird = await runAird(ctx, {
+        methodName: spec.name,
+        settings: ctx.options.aird,
+        compressed,
+        originalDirection,
+        compressedDirection,
+        perLayerCosine: perLayer,
+        evaluate,
+      });
+    }
+    return result;
+  } finally {
+    compressed.model.dispose();
+  }
+}
+
+async function compress(ctx: StudyContext, spec: MethodSpec, calibration: number[][]): Promise<CompressedModel> {
+  const { progress, options: o } = ctx;
+  ctx.log(`${spec.name}: compressing`);
+  progress.start(`compress ${spec.name}`, ctx.original.config.nLayers);
+  const compressed = await compressModel(ctx.original, spec, { calibration, batchSize: o.batchSize, signal: o.signal, onLayer: () => progress.increment(1) });
+  progress.stop();
+  return compressed;
+}
+
+/** The compressed model's direction from the original's (already filtered) splits: the candidates differ only by the weights. */
+async function findCompressedDirection(ctx: StudyContext, name: string, compressed: Model, originalDirection: DirectionResult): Promise<DirectionResult> {
+  ctx.log(`${name}: refusal direction`);
+  const { harmfulTrain, harmlessTrain, harmfulVal, harmlessVal } = originalDirection.splits;
+  const sameSplits: DirectionInputs = { harmful: harmfulTrain, harmless: harmlessTrain, harmfulVal, harmlessVal };
+  const all = Number.MAX_SAFE_INTEGER; // take every prompt of the given splits, no re-sampling
+  const result = await runDirection(compressed, sameSplits, {
+    ...ctx.directionOptions,
+    nTrain: all,
+    nVal: all,
+    filter: false,
+    refusalTokens: originalDirection.refusalTokens,
+  });
+  ctx.warnings.push(...result.warnings.map((w) => `${name}: ${w}`));
+  return result;
+}
+
+/** Bootstrap intervals of one compressed model's cosines with the original, and its own split-half floor. */
+async function directionIntervals(
+  ctx: StudyContext, inp: MethodStepInputs, compressed: Model, compressedDirection: DirectionResult, perLayer: (number | null)[],
+): Promise<{ perLayer: MethodResult['perLayerCosine']; selected: Interval; splitHalf: Interval }> {
+  const original = inp.originalDirection.selection.selected;
+  const own = compressedDirection.selection.selected;
+  const atOriginalPos = await inp.residualsOf(compressed, original.pos);
+  const atOwnPos = own.pos === original.pos ? atOriginalPos : await inp.residualsOf(compressed, own.pos);
+  const layers = perLayer.flatMap((c, l) => (c === null ? [] : [l]));
+  const perLayerIntervals = cosineIntervals(inp.originalResiduals, atOriginalPos, layers.map((l) => ({ la: l, lb: l })), ctx.bootstrap);
+  const withIntervals: MethodResult['perLayerCosine'] = perLayer.map((c) => (c === null ? null : { value: c, lo: NaN, hi: NaN }));
+  layers.forEach((l, i) => (withIntervals[l] = { ...perLayerIntervals[i], value: perLayer[l]! }));
+  const [selected] = cosineIntervals(inp.originalResiduals, atOwnPos, [{ la: original.layer, lb: own.layer }], ctx.bootstrap);
+  return { perLayer: withIntervals, selected, splitHalf: splitHalfCosine(atOwnPos, own.layer, ctx.bootstrap) };
+}
+
+interface SummaryInputs {
+  originalDirection: DirectionResult;
+  originalEvaluation: ModelEvaluation;
+  originalSplitHalf: Interval;
+  calibrationLabel: string;
+  evalSets: EvalSets;
+  calibration: number[][];
+  methods: MethodResult[];
+  seconds: number;
+}
+
+function summarize(ctx: StudyContext, inputs: StudyInputs, s: SummaryInputs): StudySummary {
+  const { original, options: o } = ctx;
+  const { methods, evalSets } = s;
+  const originalStats = weightStats(original);
   const names = (xs: MethodResult[]) => xs.map((m) => m.name);
-  const summary: StudySummary = {
-    model: inp.modelName, nLayers: L, dModel: original.config.dModel,
+  return {
+    model: inputs.modelName,
+    nLayers: original.config.nLayers,
+    dModel: original.config.dModel,
     settings: {
-      methods: o.methods.map((m) => m.name), nTrain: o.nTrain, nVal: o.nVal, nTest, maxTokens: o.maxTokens, seed: o.seed,
-      maxLayerFraction: o.maxLayerFraction, nCalibration: calibration.length, calibration: cal.label, bootstrap: boot.replicates,
-      evalPrompts: { harmful: sets.harmful.length, harmless: sets.harmless.length, perplexityPairs: sets.pairs.length },
-      refusalTokens, backend: original.backendName,
+      methods: o.methods.map((m) => m.name),
+      nTrain: o.nTrain,
+      nVal: o.nVal,
+      nTest: o.nTest ?? 100,
+      maxTokens: o.maxTokens,
+      seed: o.seed,
+      maxLayerFraction: o.maxLayerFraction,
+      nCalibration: s.calibration.length,
+      calibration: s.calibrationLabel,
+      bootstrap: ctx.bootstrap.replicates,
+      evalPrompts: { harmful: evalSets.harmful.length, harmless: evalSets.harmless.length, perplexityPairs: evalSets.pairs.length },
+      refusalTokens: s.originalDirection.refusalTokens,
+      backend: original.backendName,
       aird: o.aird ? { variant: o.aird.variant, layerRule: String(o.aird.layerRule), keepF32: o.aird.keepF32 } : null,
     },
-    original: { ...origEval, selected: selectedOf(dirO), bitsPerWeight: origStats.bitsPerWeight, sparsity: origStats.sparsity.global.sparsity, splitHalfCosine: splitHalfO },
+    original: {
+      ...s.originalEvaluation,
+      selected: selectedOf(s.originalDirection),
+      bitsPerWeight: originalStats.bitsPerWeight,
+      sparsity: originalStats.sparsity.global.sparsity,
+      splitHalfCosine: s.originalSplitHalf,
+    },
     methods,
-    splits: studySplits(inp, dirO.sampledSplits),
+    splits: studySplits(inputs, s.originalDirection.sampledSplits),
     orderings: {
       bySelectedCosineDesc: names([...methods].sort((a, b) => b.selectedCosine.value - a.selectedCosine.value)),
       byHarmfulRefusalDesc: names([...methods].sort((a, b) => b.refusalRate.harmful.rate - a.refusalRate.harmful.rate)),
       byKlAsc: names([...methods].sort((a, b) => a.kl.value - b.kl.value)),
     },
-    warnings,
-    seconds: (performance.now() - t0) / 1000,
+    warnings: ctx.warnings,
+    seconds: s.seconds,
   };
-  return { summary, directions };
 }
 
-async function runAird(
-  original: Model, compressed: Model, inputScales: Map<string, Float32Array>, dirO: DirectionResult, dirC: DirectionResult, plc: (number | null)[],
-  s: AirdSettings, sets: EvalSets, evaluate: (label: string, m: Model, ref: Model | null) => Promise<import('./summary.ts').ModelEvaluation>,
-  o: StudyOptions, warnings: string[], log: (l: string) => void, name: string,
-): Promise<AirdSummary> {
-  const base = { variant: s.variant, direction: dirO.direction, compressedDirection: dirC.direction, alpha: s.alpha, keepF32: s.keepF32, inputScales };
+export interface AirdRunOptions {
+  methodName: string;
+  settings: AirdSettings;
+  compressed: CompressedModel;
+  originalDirection: DirectionResult;
+  compressedDirection: DirectionResult;
+  /** cos(original, compressed) per layer at the original's selected position (the lowest-cosine rule reads it). */
+  perLayerCosine: (number | null)[];
+  evaluate: Evaluate;
+}
+
+/** AIRD (reconstruction) on one compressed model: choose the block, edit it, evaluate the edited model. */
+async function runAird(ctx: StudyContext, a: AirdRunOptions): Promise<AirdSummary> {
+  const { settings: s, methodName: name, originalDirection } = a;
+  const edit: Omit<AirdOptions, 'editLayer'> = {
+    variant: s.variant,
+    direction: originalDirection.direction,
+    compressedDirection: a.compressedDirection.direction,
+    alpha: s.alpha,
+    keepF32: s.keepF32,
+    inputScales: a.compressed.inputScales,
+  };
+  const sourceLayer = originalDirection.selection.selected.layer;
   let layer: number;
   let search: AirdSummary['search'];
   let fellBack = false;
   if (typeof s.layerRule === 'number') layer = s.layerRule;
   else if (s.layerRule === 'lowest-cosine') {
-    const low = lowestCosineLayer(plc);
-    if (low === null) warnings.push(`${name}: AIRD lowest-cosine: no layer has a cosine; used the source layer`);
-    layer = defaultEditLayer(low ?? dirO.selection.selected.layer);
+    const lowest = lowestCosineLayer(a.perLayerCosine);
+    if (lowest === null) ctx.warnings.push(`${name}: AIRD lowest-cosine: no layer has a cosine; used the source layer`);
+    layer = defaultEditLayer(lowest ?? sourceLayer);
   } else if (s.layerRule === 'search') {
-    log(`${name}: AIRD layer search`);
-    search = await airdSearch(original, compressed, base, dirO, o);
-    const ok = search.filter((x) => x.passed);
-    const pool = ok.length ? ok : search;
-    fellBack = !ok.length;
-    if (fellBack) warnings.push(`${name}: AIRD search: no layer met KL < 0.1 and harmless refusal score < 0; took the highest harmful score (fellBack)`);
-    layer = pool.reduce((a, b) => (b.harmfulScore > a.harmfulScore ? b : a)).layer;
-  } else layer = defaultEditLayer(dirO.selection.selected.layer);
-  log(`${name}: ${AIRD_LABEL} variant ${s.variant} at block ${layer}`);
-  const edit = applyAird(original, compressed, { ...base, editLayer: layer });
-  const ev = await evaluate(`evaluate ${name}+AIRD`, edit.model, original);
-  const st = weightStats(edit.model);
-  edit.model.dispose();
+    ctx.log(`${name}: AIRD layer search`);
+    search = await airdSearch(ctx, a.compressed.model, edit, originalDirection);
+    const acceptable = search.filter((x) => x.passed);
+    const pool = acceptable.length ? acceptable : search;
+    fellBack = !acceptable.length;
+    if (fellBack) ctx.warnings.push(`${name}: AIRD search: no layer met KL < 0.1 and harmless refusal score < 0; took the highest harmful score (fellBack)`);
+    layer = pool.reduce((best, x) => (x.harmfulScore > best.harmfulScore ? x : best)).layer;
+  } else layer = defaultEditLayer(sourceLayer);
+  ctx.log(`${name}: ${AIRD_LABEL} variant ${s.variant} at block ${layer}`);
+  const edited = applyAird(ctx.original, a.compressed.model, { ...edit, editLayer: layer });
+  const evaluation = await a.evaluate(`evaluate ${name}+AIRD`, edited.model, ctx.original);
+  const stats = weightStats(edited.model);
+  edited.model.dispose();
   return {
-    label: AIRD_LABEL, variant: s.variant, layer, layerRule: String(s.layerRule), matrices: edit.matrices,
-    sparsity: st.sparsity.global.sparsity, bitsPerWeight: st.bitsPerWeight, survival: edit.survival, keptF32: edit.keptF32, search, fellBack, ...ev,
+    label: AIRD_LABEL,
+    variant: s.variant,
+    layer,
+    layerRule: String(s.layerRule),
+    matrices: edited.matrices,
+    sparsity: stats.sparsity.global.sparsity,
+    bitsPerWeight: stats.bitsPerWeight,
+    survival: edited.survival,
+    keptF32: edited.keptF32,
+    search,
+    fellBack,
+    ...evaluation,
   };
 }
 
 /**
- * method.md §1.7 option 3: every block below floor(F·L) (F = the study's --max-layer-fraction, 0.8 in
- * method.md), scored on the val prompts with forwards only.
+ * docs/method-notes.md §1.7, the validation search: every block below floor(F·L) (F = the study's
+ * --max-layer-fraction, 0.8 by default), scored on the val prompts with forwards only.
  */
 async function airdSearch(
-  original: Model, compressed: Model, base: Omit<Parameters<typeof applyAird>[2], 'editLayer'>, dirO: DirectionResult, o: StudyOptions,
+  ctx: StudyContext,
+  compressed: Model,
+  edit: Omit<AirdOptions, 'editLayer'>,
+  originalDirection: DirectionResult,
 ): Promise<NonNullable<AirdSummary['search']>> {
+  const { original, options: o } = ctx;
   const vocab = original.config.vocabSize;
-  const hv = encodeInstructions(original, dirO.splits.harmfulVal.map((p) => p.instruction));
-  const sv = encodeInstructions(original, dirO.splits.harmlessVal.map((p) => p.instruction));
-  const run = { batchSize: o.batchSize, signal: o.signal };
-  const baseLp = logProbsOf(await lastLogits(original, sv, run), vocab);
+  const { harmfulVal, harmlessVal } = originalDirection.splits;
+  const harmfulValIds = encodeInstructions(original, harmfulVal.map((p) => p.instruction));
+  const harmlessValIds = encodeInstructions(original, harmlessVal.map((p) => p.instruction));
+  const batching = { batchSize: o.batchSize, signal: o.signal };
+  const originalHarmlessLogProbs = logProbsOf(await lastLogits(original, harmlessValIds, batching), vocab);
   const out: NonNullable<AirdSummary['search']> = [];
   const top = Math.max(1, maxLayerOf(original.config.nLayers, o.maxLayerFraction));
-  for (let l = 0; l < top; l++) {
-    const m = applyAird(original, compressed, { ...base, editLayer: l }).model;
+  for (let layer = 0; layer < top; layer++) {
+    const m = applyAird(original, compressed, { ...edit, editLayer: layer }).model;
     try {
-      const h = await lastLogits(m, hv, run);
-      const sl = await lastLogits(m, sv, run);
-      const lp = logProbsOf(sl, vocab);
+      const harmfulLogits = await lastLogits(m, harmfulValIds, batching);
+      const harmlessLogits = await lastLogits(m, harmlessValIds, batching);
+      const harmlessLogProbs = logProbsOf(harmlessLogits, vocab);
       const row = {
-        layer: l,
-        harmfulScore: mean(refusalScoresOf(h, vocab, dirO.refusalTokens)),
-        harmlessScore: mean(refusalScoresOf(sl, vocab, dirO.refusalTokens)),
-        kl: mean(lp.map((p, i) => klFromLogProbs(baseLp[i], p))),
+        layer,
+        harmfulScore: mean(refusalScoresOf(harmfulLogits, vocab, originalDirection.refusalTokens)),
+        harmlessScore: mean(refusalScoresOf(harmlessLogits, vocab, originalDirection.refusalTokens)),
+        kl: mean(harmlessLogProbs.map((p, i) => klFromLogProbs(originalHarmlessLogProbs[i], p))),
       };
-      // method.md §1.7 option 3's condition.
+      // docs/method-notes.md §1.7 option 3's condition.
       out.push({ ...row, passed: row.kl < 0.1 && row.harmlessScore < 0 });
     } finally {
       m.dispose();
     }
   }
   return out;
-}
-
-/** Bootstrap intervals of one compressed model's cosines with the original, and its own split-half floor. */
-async function directionIntervals(
-  residO: PromptResiduals, residCAtOriginalPos: PromptResiduals, residCAtOwnPos: PromptResiduals | null, plc: (number | null)[],
-  originalLayer: number, ownLayer: number, boot: { replicates: number; seed: number },
-): Promise<{ perLayer: MethodResult['perLayerCosine']; selected: MethodResult['selectedCosine']; splitHalf: MethodResult['splitHalfCosine'] }> {
-  const layers = plc.flatMap((c, l) => (c === null ? [] : [l]));
-  const per = cosineIntervals(residO, residCAtOriginalPos, layers.map((l) => ({ la: l, lb: l })), boot);
-  const perLayer: MethodResult['perLayerCosine'] = plc.map((c) => (c === null ? null : { value: c, lo: NaN, hi: NaN }));
-  layers.forEach((l, i) => (perLayer[l] = { ...per[i], value: plc[l]! }));
-  const own = residCAtOwnPos ?? residCAtOriginalPos;
-  const [selected] = cosineIntervals(residO, own, [{ la: originalLayer, lb: ownLayer }], boot);
-  return { perLayer, selected, splitHalf: splitHalfCosine(own, ownLayer, boot) };
 }

@@ -15,12 +15,13 @@ import { writeCheckpoint, type TensorToWrite } from '../../engine/safetensors-wr
 import type { DType } from '../../engine/types.ts';
 import type { LinearRole, Model, NormWhich } from '../../models/types.ts';
 import { linearRoles } from '../compress/apply.ts';
-import { writeJson } from '../direction-io.ts';
+import { writeJson } from '../direction/direction-io.ts';
 
 export function saveCompressedModel(srcDir: string, model: Model, outDir: string): { files: string[] } {
   const folder = openModelFolder(srcDir);
   try {
-    if (folder.config.family === 'gpt2') throw new UsageError(`${srcDir}: saving compressed gpt2 models (fused c_attn) is not supported`);
+    if (folder.config.capabilities.fusedQkv)
+      throw new UsageError(`${srcDir}: saving compressed ${folder.config.modelType} models (fused c_attn) is not supported`);
     const roles = linearRoles(model);
     const modules = new Map<string, { layer: number; role: LinearRole }>();
     folder.names.layers.forEach((ln, layer) => {

@@ -3,8 +3,8 @@
  * selection) and which were evaluated (test), as indices into the files they came from, so anyone can check
  * that no reported number was measured on a prompt that selected anything.
  */
-import type { HeldOutSplits } from '../direction-pipeline.ts';
-import type { PromptItem } from '../prompts.ts';
+import type { HeldOutSplits } from '../direction/direction-pipeline.ts';
+import type { PromptItem } from '../prompts/prompts.ts';
 import type { StudyInputs } from './run-study.ts';
 import type { SplitIndices, StudySplits } from './summary.ts';
 

@@ -1,20 +1,21 @@
 /**
  * `glassbox direction <model-dir> --harmful F --harmless F --out DIR`: the Arditi et al. refusal-direction
- * pipeline. Writes direction.safetensors, selected.json, candidates.json and splits.json to DIR.
+ * pipeline. Writes direction.safetensors, selected.json, candidates.json and splits.json to DIR
+ * (format: analysis/direction/direction-io.ts).
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { idListArg, intArg, layerFractionArg, quantArg } from '../../analysis/cli-args.ts';
-import { type DirectionResult, runDirection } from '../../analysis/direction-pipeline.ts';
-import { writeDirection, writeJson } from '../../analysis/direction-io.ts';
-import { loadPrompts } from '../../analysis/prompts.ts';
-import type { CandidateScore } from '../../analysis/selection.ts';
-import { sigintSignal, stderrProgress } from '../../analysis/progress.ts';
+import { type DirectionResult, runDirection } from '../../analysis/direction/direction-pipeline.ts';
+import { writeDirectionFolder } from '../../analysis/direction/direction-io.ts';
+import { loadPrompts } from '../../analysis/prompts/prompts.ts';
 import { InterruptedError, UsageError } from '../../engine/errors.ts';
 import { checkOutputDir } from '../../engine/output-dir.ts';
 import { loadModel } from '../../models/load.ts';
 import { parseInteger } from '../../engine/numbers.ts';
+import { POSITIVE, SEED_RANGE, layerFraction, optionalInteger, optionalIntegerList, precisionFlag } from '../flags.ts';
+import { sigintSignal } from '../interrupt.ts';
 import { info, printResult, table } from '../output.ts';
+import { stderrProgress } from '../progress-bar.ts';
 
 interface Opts {
   harmful: string;
@@ -63,43 +64,50 @@ export function register(program: Command): void {
     .option('--score-all-layers', 'also score candidates at layers --max-layer-fraction drops (slower; they are never selected)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (dir: string, o: Opts) => {
-      const harmful = loadPrompts(o.harmful);
-      const harmless = loadPrompts(o.harmless);
-      const harmfulVal = o.harmfulVal ? loadPrompts(o.harmfulVal) : undefined;
-      const harmlessVal = o.harmlessVal ? loadPrompts(o.harmlessVal) : undefined;
-      const harmfulTest = o.evalHarmful ? loadPrompts(o.evalHarmful) : undefined;
-      const harmlessTest = o.evalHarmless ? loadPrompts(o.evalHarmless) : undefined;
+      // Flags.
+      const inputs = {
+        harmful: loadPrompts(o.harmful),
+        harmless: loadPrompts(o.harmless),
+        harmfulVal: o.harmfulVal ? loadPrompts(o.harmfulVal) : undefined,
+        harmlessVal: o.harmlessVal ? loadPrompts(o.harmlessVal) : undefined,
+        harmfulTest: o.evalHarmful ? loadPrompts(o.evalHarmful) : undefined,
+        harmlessTest: o.evalHarmless ? loadPrompts(o.evalHarmless) : undefined,
+      };
       const opts = {
-        nTrain: intArg('--n-train', o.nTrain, 1),
-        nVal: intArg('--n-val', o.nVal, 1),
+        nTrain: optionalInteger(o.nTrain, '--n-train', POSITIVE),
+        nVal: optionalInteger(o.nVal, '--n-val', POSITIVE),
         nTest: parseInteger(o.nTest ?? '100', '--n-test', { min: 0 }),
-        seed: intArg('--seed', o.seed, 0, 2 ** 32 - 1),
-        maxLayerFraction: layerFractionArg(o.maxLayerFraction),
-        refusalTokens: idListArg('--refusal-tokens', o.refusalTokens),
-        batchSize: intArg('--batch-size', o.batchSize, 1),
+        seed: optionalInteger(o.seed, '--seed', SEED_RANGE),
+        maxLayerFraction: layerFraction(o.maxLayerFraction),
+        refusalTokens: optionalIntegerList(o.refusalTokens, '--refusal-tokens'),
+        batchSize: optionalInteger(o.batchSize, '--batch-size', POSITIVE),
         filter: o.filter,
         scoreAllLayers: !!o.scoreAllLayers,
       };
-      const layers = idListArg('--layers', o.layers);
-      const precision = quantArg(o.quant);
+      const layers = optionalIntegerList(o.layers, '--layers');
+      const precision = precisionFlag(o.quant);
       checkOutputDir(o.out);
       const t0 = performance.now();
       // Hooks only: no host-side weight copy beside the backend's (one copy of the weights in memory).
       const model = await loadModel(dir, { precision, retainWeights: false });
-      const bad = layers?.find((l) => l >= model.config.nLayers);
-      if (bad !== undefined) throw new UsageError(`--layers: ${bad} is outside 0..${model.config.nLayers - 1}`);
+      const backend = model.backendName;
       const { signal, dispose } = sigintSignal();
       let res: DirectionResult;
       try {
-        res = await runDirection(model, { harmful, harmless, harmfulVal, harmlessVal, harmfulTest, harmlessTest }, { ...opts, include: layerFilter(layers), signal, progress: stderrProgress() });
+        const bad = layers?.find((l) => l >= model.config.nLayers);
+        if (bad !== undefined) throw new UsageError(`--layers: ${bad} is outside 0..${model.config.nLayers - 1}`);
+        // The library call.
+        res = await runDirection(model, inputs, { ...opts, include: layerFilter(layers), signal, progress: stderrProgress() });
       } catch (e) {
         if (e instanceof InterruptedError) throw new InterruptedError(`direction: interrupted (${e.message}); nothing written to ${o.out}`);
         throw e;
       } finally {
         dispose();
+        model.dispose();
       }
       const seconds = (performance.now() - t0) / 1000;
-      const summary = writeOutputs(o.out, dir, precision, res, { ...opts, seconds, backend: model.backendName });
+      const summary = writeDirectionFolder(o.out, res, { ...opts, model: path.basename(path.resolve(dir)), precision, seconds, backend });
+      // Print.
       for (const w of res.warnings) info(`warning: ${w}`);
       printResult(summary, o.json ?? false, (s) =>
         table([
@@ -120,71 +128,4 @@ function layerFilter(layers: number[] | undefined): ((pos: number, layer: number
   if (!layers) return undefined;
   const set = new Set(layers);
   return (_pos, layer) => set.has(layer);
-}
-
-/** selected.json: the selected candidate's scores plus how it was obtained. */
-export interface SelectedJson extends CandidateScore {
-  filtered: boolean;
-  survivors: number;
-  candidates: number;
-  model: string;
-  precision: string;
-  nLayers: number;
-  refusalTokens: number[];
-  eoiTokens: number[];
-  maxLayerFraction: number;
-  seed: number;
-  counts: Record<string, number>;
-  sampled: Record<string, number>;
-  /** Held-out test prompts written to splits.json (harmfulTest / harmlessTest), never used for selection. */
-  heldOut: { harmfulTest: number; harmlessTest: number };
-  warnings: string[];
-  seconds: number;
-  backend: string;
-}
-
-function writeOutputs(
-  out: string,
-  modelDir: string,
-  precision: string,
-  res: DirectionResult,
-  o: { maxLayerFraction?: number; seed?: number; seconds: number; backend: string },
-): SelectedJson {
-  const { selected, filtered, survivors, reasons } = res.selection;
-  const model = path.basename(path.resolve(modelDir));
-  writeDirection(out, { r: Float32Array.from(res.direction), pos: selected.pos, layer: selected.layer, model }, { precision });
-  writeJson(
-    path.join(out, 'candidates.json'),
-    res.scores.map((c, i) => ({ ...c, failed: reasons[i].failed })),
-  );
-  const counts = Object.fromEntries(Object.entries(res.splits).map(([k, v]) => [k, v.length]));
-  // Selection splits (after the filter) plus the held-out test split (as sampled): eval --ablate/--add DIR drops
-  // any prompt of the selection splits, so reported numbers never come from prompts that selected the direction.
-  writeJson(path.join(out, 'splits.json'), { ...res.splits, harmfulTest: res.sampledSplits.harmfulTest, harmlessTest: res.sampledSplits.harmlessTest });
-  const sel: SelectedJson = {
-    pos: selected.pos,
-    layer: selected.layer,
-    bypass: selected.bypass,
-    induce: selected.induce,
-    kl: selected.kl,
-    norm: selected.norm,
-    filtered,
-    survivors: survivors.length,
-    candidates: res.scores.length,
-    model,
-    precision,
-    nLayers: res.candidates.nLayers,
-    refusalTokens: res.refusalTokens,
-    eoiTokens: res.eoiIds,
-    maxLayerFraction: o.maxLayerFraction ?? 0.8,
-    seed: o.seed ?? 42,
-    counts,
-    sampled: res.sampled,
-    heldOut: { harmfulTest: res.sampledSplits.harmfulTest.length, harmlessTest: res.sampledSplits.harmlessTest.length },
-    warnings: res.warnings,
-    seconds: o.seconds,
-    backend: o.backend,
-  };
-  writeJson(path.join(out, 'selected.json'), sel);
-  return sel;
 }

@@ -5,19 +5,23 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { idListArg, intArg, numArg, quantArg } from '../../analysis/cli-args.ts';
-import { MAX_NEW_TOKENS_LIMIT, crossEntropy, evaluateRefusal, klBetween } from '../../analysis/evaluate.ts';
-import { type InterventionSpec, buildIntervention } from '../../analysis/intervention-spec.ts';
+import { runEvaluation } from '../../analysis/eval/eval-run.ts';
+import { MAX_NEW_TOKENS_LIMIT } from '../../analysis/eval/evaluate.ts';
+import { readPplSource } from '../../analysis/eval/ppl-text.ts';
+import { type InterventionSpec, buildIntervention } from '../../analysis/intervene/intervention-spec.ts';
 import { checkRefusalTokens, defaultRefusalTokens, requireTokenizer } from '../../analysis/model-runs.ts';
-import { pplSequences, readPplSource } from '../../analysis/ppl-text.ts';
-import { loadPrompts } from '../../analysis/prompts.ts';
-import { sigintSignal, stderrProgress } from '../../analysis/progress.ts';
-import { sample } from '../../analysis/sampling.ts';
+import { loadPrompts } from '../../analysis/prompts/prompts.ts';
+import { sample } from '../../analysis/prompts/sampling.ts';
 import { InterruptedError, UsageError } from '../../engine/errors.ts';
+import { parseInteger, parseNumber } from '../../engine/numbers.ts';
 import { loadModel } from '../../models/load.ts';
+import type { Model } from '../../models/types.ts';
+import { NON_NEGATIVE, POSITIVE, SEED_RANGE, optionalInteger, optionalIntegerList, precisionFlag } from '../flags.ts';
+import { sigintSignal } from '../interrupt.ts';
 import { info, printResult, table } from '../output.ts';
 import { selectionPrompts, withoutSelectionPrompts } from '../../analysis/eval/held-out.ts';
 import { wilson } from '../../analysis/stats/intervals.ts';
+import { stderrProgress } from '../progress-bar.ts';
 
 interface Opts {
   prompts: string;
@@ -62,69 +66,68 @@ export function register(program: Command): void {
     .option('--include-selection-prompts', "keep prompts that selected the --ablate/--add direction (its splits.json train/val); dropped by default")
     .option('--json', 'print one JSON object on stdout')
     .action(async (dir: string, o: Opts) => {
+      // Flags.
       if (o.ablate && o.add) throw new UsageError('--ablate and --add cannot be combined');
       if (!o.add && (o.promptOnly || o.layer !== undefined)) throw new UsageError('--layer / --prompt-only need --add');
-      const maxNewTokens = intArg('--max-tokens', o.maxTokens, 1, MAX_NEW_TOKENS_LIMIT)!;
-      const batchSize = intArg('--batch-size', o.batchSize, 1);
+      const maxNewTokens = parseInteger(o.maxTokens ?? '64', '--max-tokens', { min: 1, max: MAX_NEW_TOKENS_LIMIT });
+      const batchSize = optionalInteger(o.batchSize, '--batch-size', POSITIVE);
       let items = loadPrompts(o.prompts);
       // Held out by default: never report on a prompt that selected the direction being tested.
-      const dirOf = o.ablate ?? o.add;
-      const selection = dirOf && !o.includeSelectionPrompts ? selectionPrompts(dirOf) : null;
+      const directionDir = o.ablate ?? o.add;
+      const selection = directionDir && !o.includeSelectionPrompts ? selectionPrompts(directionDir) : null;
       let droppedSelection = 0;
       if (selection) {
-        const h = withoutSelectionPrompts(items, selection);
-        items = h.kept;
-        droppedSelection = h.dropped;
-        if (items.length === 0) throw new UsageError(`--prompts: every prompt of ${o.prompts} selected the direction in ${dirOf} (its splits.json); pass held-out prompts or --include-selection-prompts`);
-        if (droppedSelection) info(`held out: dropped ${droppedSelection} prompt(s) that selected the direction (${dirOf}/splits.json train/val)`);
+        const kept = withoutSelectionPrompts(items, selection);
+        items = kept.kept;
+        droppedSelection = kept.dropped;
+        if (items.length === 0)
+          throw new UsageError(`--prompts: every prompt of ${o.prompts} selected the direction in ${directionDir} (its splits.json); pass held-out prompts or --include-selection-prompts`);
+        if (droppedSelection) info(`held out: dropped ${droppedSelection} prompt(s) that selected the direction (${directionDir}/splits.json train/val)`);
       }
-      const n = intArg('--n', o.n, 1);
-      if (n !== undefined) items = sample(items, n, intArg('--seed', o.seed, 0, 2 ** 32 - 1)!);
+      const n = optionalInteger(o.n, '--n', POSITIVE);
+      if (n !== undefined) items = sample(items, n, parseInteger(o.seed ?? '42', '--seed', SEED_RANGE));
       const spec: InterventionSpec = o.ablate
         ? { kind: 'ablate', direction: o.ablate }
         : o.add
-          ? { kind: 'add', direction: o.add, coeff: numArg('--coeff', o.coeff)!, layer: intArg('--layer', o.layer, 0), promptOnly: o.promptOnly ?? false }
+          ? {
+              kind: 'add',
+              direction: o.add,
+              coeff: parseNumber(o.coeff ?? '1', '--coeff'),
+              layer: optionalInteger(o.layer, '--layer', NON_NEGATIVE),
+              promptOnly: o.promptOnly ?? false,
+            }
           : { kind: 'none' };
+      const precision = precisionFlag(o.quant);
+      const refusalTokenFlag = optionalIntegerList(o.refusalTokens, '--refusal-tokens');
       // Every input is read and checked before the (long) generation starts, so a bad --ppl or --kl-base fails at once.
-      const pplSource = o.ppl ? readPplSource(o.ppl) : undefined;
+      const ppl = o.ppl ? readPplSource(o.ppl) : undefined;
       // Hooks only: no host-side weight copy beside the backend's (one copy of the weights in memory).
-      const model = await loadModel(dir, { precision: quantArg(o.quant), retainWeights: false });
-      const tok = requireTokenizer(model, dir);
-      const refusalTokens = idListArg('--refusal-tokens', o.refusalTokens) ?? defaultRefusalTokens(tok);
-      checkRefusalTokens(refusalTokens, model.config.vocabSize);
-      const iv = buildIntervention(model, spec);
-      const klBase = o.klBase ? await loadModel(o.klBase, { precision: quantArg(o.quant), retainWeights: false }) : o.kl ? model : undefined;
-      if (klBase && klBase.config.vocabSize !== model.config.vocabSize)
-        throw new UsageError(`--kl-base: ${o.klBase} has vocabulary size ${klBase.config.vocabSize}, ${dir} has ${model.config.vocabSize}`);
+      const model = await loadModel(dir, { precision, retainWeights: false });
+      let otherBase: Model | undefined;
       const { signal, dispose } = sigintSignal();
-      const progress = stderrProgress();
-      const t0 = performance.now();
       try {
-        progress.start('generating', items.length);
-        const ev = await evaluateRefusal(model, items, { hooks: iv.hooks, maxNewTokens, batchSize, signal, refusalTokens, onBatch: (k) => progress.increment(k) });
-        progress.stop();
-        const extra: { kl?: number; ce?: number; perplexity?: number; pplTokens?: number } = {};
-        if (klBase) extra.kl = await klBetween({ model: klBase }, { model, hooks: iv.hooks }, items, { batchSize, signal });
-        if (pplSource) {
-          const ppl = await crossEntropy(model, pplSequences(model, pplSource), { hooks: iv.hooks, signal });
-          Object.assign(extra, { ce: ppl.ce, perplexity: ppl.perplexity, pplTokens: ppl.tokens });
-        }
-        const result = {
-          refusalRate: ev.refusalRate,
-          /** Wilson 95% interval of the refusal rate. */
-          refusalRateCi: wilson(ev.completions.filter((c) => c.refused).length, ev.n),
-          refusalScore: ev.refusalScore,
-          n: ev.n,
-          droppedSelectionPrompts: droppedSelection,
-          perCategory: ev.perCategory,
-          ...extra,
-          intervention: iv.describe,
-          model: path.basename(path.resolve(dir)),
+        const refusalTokens = refusalTokenFlag ?? defaultRefusalTokens(requireTokenizer(model, dir));
+        checkRefusalTokens(refusalTokens, model.config.vocabSize);
+        const intervention = buildIntervention(model, spec);
+        if (o.klBase) otherBase = await loadModel(o.klBase, { precision, retainWeights: false });
+        const klBase = otherBase ?? (o.kl ? model : undefined);
+        if (klBase && klBase.config.vocabSize !== model.config.vocabSize)
+          throw new UsageError(`--kl-base: ${o.klBase} has vocabulary size ${klBase.config.vocabSize}, ${dir} has ${model.config.vocabSize}`);
+        // The library call.
+        const result = await runEvaluation(model, items, {
+          modelName: path.basename(path.resolve(dir)),
+          intervention,
           maxNewTokens,
-          seconds: (performance.now() - t0) / 1000,
-          completions: ev.completions,
-        };
-        printResult(result, o.json ?? false, (r) => {
+          batchSize,
+          refusalTokens,
+          klBase,
+          ppl,
+          signal,
+          progress: stderrProgress(),
+        });
+        // Print.
+        const withCi = { ...result, droppedSelectionPrompts: droppedSelection, refusalRateCi: wilson(result.completions.filter((c) => c.refused).length, result.n) };
+        printResult(withCi, o.json ?? false, (r) => {
           const rows = [
             ['prompts', `${r.n} (${o.prompts})`],
             ['intervention', JSON.stringify(r.intervention)],
@@ -141,8 +144,9 @@ export function register(program: Command): void {
         if (e instanceof InterruptedError) throw new InterruptedError(`eval: interrupted (${e.message}); nothing printed`);
         throw e;
       } finally {
-        progress.stop();
         dispose();
+        otherBase?.dispose();
+        model.dispose();
       }
     });
 }

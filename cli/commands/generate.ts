@@ -3,22 +3,14 @@
  * streamed to stdout as it decodes, or one JSON object with --json.
  */
 import type { Command } from 'commander';
-import { InterruptedError, UsageError } from '../../engine/errors.ts';
-import type { Tokenizer } from '../../engine/types.ts';
+import { InterruptedError } from '../../engine/errors.ts';
+import { parseInteger, parseNumber } from '../../engine/numbers.ts';
 import { loadModel } from '../../models/load.ts';
 import type { WeightPrecision } from '../../models/types.ts';
+import { type ModelFlags, NON_NEGATIVE, POSITIVE, SEED_RANGE, optionalInteger, optionalNumber, precisionFlags } from '../flags.ts';
+import { sigintSignal } from '../interrupt.ts';
 import { info, printResult } from '../output.ts';
-
-export interface PromptOptions {
-  prompt?: string;
-  chat?: boolean;
-  ids?: string;
-}
-
-export interface ModelOptions {
-  quant?: string;
-  groupSize?: string;
-}
+import { type PromptFlags, promptIds } from '../prompt-flags.ts';
 
 export interface GenerateJson {
   promptIds: number[];
@@ -32,45 +24,7 @@ export interface GenerateJson {
   backend: string;
 }
 
-/** The prompt's token ids from --ids, or --prompt encoded (chat-formatted with --chat). */
-export function promptIds(opts: PromptOptions, tokenizer: Tokenizer | null, vocabSize: number): number[] {
-  if ((opts.prompt === undefined) === (opts.ids === undefined)) throw new UsageError('give exactly one of --prompt TEXT or --ids 1,2,3');
-  if (opts.ids !== undefined) {
-    if (opts.chat) throw new UsageError('--chat applies to --prompt TEXT only; --ids are used as given');
-    const ids = opts.ids.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-    const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
-    if (ids.length === 0 || bad !== undefined) throw new UsageError(`--ids: expected comma-separated token ids in 0..${vocabSize - 1}, got '${opts.ids}'`);
-    return ids;
-  }
-  if (!tokenizer) throw new UsageError('--prompt: this model folder has no tokenizer.json; pass --ids instead');
-  if (opts.chat) {
-    if (!tokenizer.hasChatTemplate) throw new UsageError('--chat: tokenizer_config.json has no chat_template');
-    return tokenizer.encodeChat(opts.prompt!);
-  }
-  return tokenizer.encode(opts.prompt!);
-}
-
-export function parsePrecision(opts: ModelOptions): { precision: WeightPrecision; groupSize?: number } {
-  const q = opts.quant ?? 'f32';
-  if (q !== 'f32' && q !== 'int8' && q !== 'int4') throw new UsageError(`--quant: expected int8 or int4, got '${q}'`);
-  const groupSize = opts.groupSize === undefined ? undefined : positiveInt(opts.groupSize, '--group-size');
-  if (groupSize !== undefined && q !== 'int4') throw new UsageError(`--group-size: only applies to --quant int4 (got --quant ${q})`);
-  return { precision: q, groupSize };
-}
-
-function positiveInt(s: string, flag: string, min = 1): number {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag}: expected an integer >= ${min}, got '${s}'`);
-  return n;
-}
-
-function number(s: string, flag: string, lo: number, hi: number): number {
-  const n = Number(s);
-  if (!Number.isFinite(n) || n < lo || n > hi) throw new UsageError(`${flag}: expected a number in [${lo}, ${hi}], got '${s}'`);
-  return n;
-}
-
-interface GenerateFlags extends PromptOptions, ModelOptions {
+interface GenerateFlags extends PromptFlags, ModelFlags {
   maxTokens: string;
   temperature: string;
   topK?: string;
@@ -96,24 +50,24 @@ export function register(program: Command): void {
     .option('--group-size <g>', 'int4 group size (default 128)')
     .option('--json', 'print one JSON object {promptIds, generatedIds, text, tokensPerSecond, ...} on stdout')
     .action(async (dir: string, flags: GenerateFlags) => {
-      const { precision, groupSize } = parsePrecision(flags);
-      const maxNewTokens = positiveInt(flags.maxTokens, '--max-tokens', 0);
-      const temperature = number(flags.temperature, '--temperature', 0, 100);
-      const topK = flags.topK === undefined ? undefined : positiveInt(flags.topK, '--top-k');
-      const topP = flags.topP === undefined ? undefined : number(flags.topP, '--top-p', 0, 1);
-      const seed = positiveInt(flags.seed, '--seed', 0);
+      // Flags.
+      const { precision, groupSize } = precisionFlags(flags);
+      const maxNewTokens = parseInteger(flags.maxTokens, '--max-tokens', NON_NEGATIVE);
+      const temperature = parseNumber(flags.temperature, '--temperature', { min: 0, max: 100 });
+      const topK = optionalInteger(flags.topK, '--top-k', POSITIVE);
+      const topP = optionalNumber(flags.topP, '--top-p', { min: 0, max: 1 });
+      const seed = parseInteger(flags.seed, '--seed', SEED_RANGE);
       const model = await loadModel(dir, { precision, groupSize, retainWeights: false });
-      const ids = promptIds(flags, model.tokenizer, model.config.vocabSize);
       const tok = model.tokenizer;
-      const ac = new AbortController();
-      const onSigint = () => ac.abort();
-      process.once('SIGINT', onSigint);
+      const { signal, dispose } = sigintSignal('the current token');
       const generated: number[] = [];
       let shown = '';
       const json = flags.json ?? false;
       try {
+        const ids = promptIds(flags, model.tokenizer, model.config.vocabSize);
+        // The library call, streaming tokens to stdout as they come.
         const r = await model.generate([ids], {
-          maxNewTokens, temperature, topK, topP, seed, signal: ac.signal,
+          maxNewTokens, temperature, topK, topP, seed, signal,
           onToken: ([id]) => {
             if (id < 0) return;
             generated.push(id);
@@ -124,6 +78,7 @@ export function register(program: Command): void {
             shown = text;
           },
         });
+        // Print.
         const text = tok ? tok.decode(r.tokens[0], { skipSpecialTokens: true }) : r.tokens[0].join(' ');
         const result: GenerateJson = {
           promptIds: ids, generatedIds: r.tokens[0], text, tokensPerSecond: r.tokensPerSecond, finish: r.finish[0],
@@ -138,7 +93,7 @@ export function register(program: Command): void {
         if (e instanceof InterruptedError) throw new InterruptedError(`generate: interrupted after ${generated.length} tokens`);
         throw e;
       } finally {
-        process.off('SIGINT', onSigint);
+        dispose();
         model.dispose();
       }
     });

@@ -1,8 +1,8 @@
 /** `glassbox orthogonalize <model-dir> --direction DIR --out NEW_DIR`: export a weight-orthogonalized copy. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { readDirection } from '../../analysis/direction-io.ts';
-import { orthogonalizeFolder } from '../../analysis/orthogonalize-export.ts';
+import { readDirection } from '../../analysis/direction/direction-io.ts';
+import { orthogonalizeFolder } from '../../analysis/orthogonalize/orthogonalize-export.ts';
 import { info, printResult, table } from '../output.ts';
 
 export function register(program: Command): void {

@@ -12,19 +12,20 @@ import { checkOutputDir } from '../../engine/output-dir.ts';
 import { loadModel } from '../../models/load.ts';
 import { createBackend, BACKEND_NAMES } from '../../kernels/select.ts';
 import type { BackendName } from '../../kernels/types.ts';
-import { intArg, layerFractionArg, numArg } from '../../analysis/cli-args.ts';
 import { parseMethods } from '../../analysis/compress/methods.ts';
-import { readResponsePairs } from '../../analysis/ppl-text.ts';
-import { loadPrompts } from '../../analysis/prompts.ts';
-import { stderrProgress, sigintSignal } from '../../analysis/progress.ts';
+import { readResponsePairs } from '../../analysis/eval/ppl-text.ts';
+import { loadPrompts } from '../../analysis/prompts/prompts.ts';
 import { type AirdLayerRule, type AirdSettings } from '../../analysis/study/run-study.ts';
 import { runStudySeeds } from '../../analysis/study/seeds.ts';
 import { mergeParts } from '../../analysis/study/merge.ts';
 import type { CalibrationSource } from '../../analysis/compress/calibration-data.ts';
-import { parseInteger } from '../../engine/numbers.ts';
 import { saveCompressedModel } from '../../analysis/study/save-model.ts';
 import { writeReport } from '../../analysis/report/write.ts';
 import { textSummary } from '../../analysis/report/html.ts';
+import { parseInteger, parseNumber } from '../../engine/numbers.ts';
+import { NON_NEGATIVE, POSITIVE, SEED_RANGE, layerFraction } from '../flags.ts';
+import { sigintSignal } from '../interrupt.ts';
+import { stderrProgress } from '../progress-bar.ts';
 
 export interface StudyCliOptions {
   out: string;
@@ -88,17 +89,6 @@ export function calibrationSource(value: string): CalibrationSource {
   return { kind: 'text', name: value === 'generic' ? 'generic (data/calibration/generic.txt)' : path.basename(file), text };
 }
 
-/** AIRD settings, or null without --aird. The --aird-* values are checked either way, so a typo never passes silently. */
-export function airdSettings(o: StudyCliOptions): AirdSettings | null {
-  const variant = o.airdVariant.toUpperCase();
-  if (!['A', 'B', 'C', 'D'].includes(variant)) throw new UsageError(`--aird-variant: expected A, B, C or D, got "${o.airdVariant}"`);
-  const rules = ['source', 'lowest-cosine', 'search'];
-  const layerRule: AirdLayerRule | number = rules.includes(o.airdLayer) ? (o.airdLayer as AirdLayerRule) : intArg('--aird-layer (source, lowest-cosine, search or a block index)', o.airdLayer, 0)!;
-  const alpha = numArg('--aird-alpha', o.airdAlpha)!;
-  if (!o.aird) return null;
-  return { variant: variant as AirdSettings['variant'], layerRule, keepF32: !!o.airdKeepF32, alpha };
-}
-
 /** `glassbox study merge PART... --out R`: one report from parts run separately (analysis/study/merge.ts). */
 export async function mergeAction(parts: string[], o: Pick<StudyCliOptions, 'out'>): Promise<void> {
   if (parts.length === 0) throw new UsageError('study merge: give the part folders to merge (study merge PART... --out R)');
@@ -108,10 +98,21 @@ export async function mergeAction(parts: string[], o: Pick<StudyCliOptions, 'out
   process.stdout.write(`${textSummary(out.summary)}\nmerged ${parts.length} part(s)\nreport: ${written.html}\nsummary: ${written.summary}\n`);
 }
 
+/** AIRD settings, or null without --aird. The --aird-* values are checked either way, so a typo never passes silently. */
+export function airdSettings(o: StudyCliOptions): AirdSettings | null {
+  const variant = o.airdVariant.toUpperCase();
+  if (!['A', 'B', 'C', 'D'].includes(variant)) throw new UsageError(`--aird-variant: expected A, B, C or D, got "${o.airdVariant}"`);
+  const rules = ['source', 'lowest-cosine', 'search'];
+  const layerRule: AirdLayerRule | number = rules.includes(o.airdLayer) ? (o.airdLayer as AirdLayerRule) : parseInteger(o.airdLayer, '--aird-layer (source, lowest-cosine, search or a block index)', NON_NEGATIVE);
+  const alpha = parseNumber(o.airdAlpha, '--aird-alpha');
+  if (!o.aird) return null;
+  return { variant: variant as AirdSettings['variant'], layerRule, keepF32: !!o.airdKeepF32, alpha };
+}
+
 export async function studyAction(modelDir: string, o: StudyCliOptions): Promise<void> {
   const methods = parseMethods(o.only ?? o.methods);
   if (o.only !== undefined && methods.length !== 1) throw new UsageError(`--only: expected one method, got "${o.only}" (use --methods for a list)`);
-  const maxLayerFraction = layerFractionArg(o.maxLayerFraction)!;
+  const maxLayerFraction = layerFraction(o.maxLayerFraction)!;
   const shipped = shippedPromptsDir();
   const pick = (given: string | undefined, file: string, flag: string) => {
     if (given) return given;
@@ -127,9 +128,14 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
   const pairs = readResponsePairs(pick(o.pairs, 'harmless_responses.jsonl', '--pairs'));
   const aird = airdSettings(o);
   const counts = {
-    nTrain: intArg('--n-train', o.nTrain, 1)!, nVal: intArg('--n-val', o.nVal, 1)!, maxTokens: intArg('--max-tokens', o.maxTokens, 1)!,
-    seed: intArg('--seed', o.seed, 0, 2 ** 32 - 1)!, nCalibration: intArg('--n-calibration', o.nCalibration, 1)!, batchSize: intArg('--batch-size', o.batchSize, 1)!,
-    nTest: parseInteger(o.nTest, '--n-test', { min: 1 }), bootstrap: parseInteger(o.bootstrap, '--bootstrap', { min: 10 }),
+    nTrain: parseInteger(o.nTrain, '--n-train', POSITIVE),
+    nVal: parseInteger(o.nVal, '--n-val', POSITIVE),
+    maxTokens: parseInteger(o.maxTokens, '--max-tokens', POSITIVE),
+    seed: parseInteger(o.seed, '--seed', SEED_RANGE),
+    nCalibration: parseInteger(o.nCalibration, '--n-calibration', POSITIVE),
+    batchSize: parseInteger(o.batchSize, '--batch-size', POSITIVE),
+    nTest: parseInteger(o.nTest, '--n-test', POSITIVE),
+    bootstrap: parseInteger(o.bootstrap, '--bootstrap', { min: 10 }),
     nSeeds: parseInteger(o.seeds, '--seeds', { min: 1, max: 1000 }),
   };
   if (o.backend && !BACKEND_NAMES.includes(o.backend as BackendName)) throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`);
@@ -174,7 +180,7 @@ export function register(program: Command): void {
     .argument('<model-dir>', 'Hugging Face model folder, or "merge" to merge study parts')
     .argument('[parts...]', 'with "merge": the study --out folders to merge into --out')
     .requiredOption('--out <dir>', 'report folder (report.html, summary.json, directions/)')
-    .option('--methods <list>', 'comma-separated: int8, llm-int8, int4-g32, int4-g64, int4-g128 (any int4-gN), gptq4, gptq4-act, awq4, magnitude-50, wanda-50, wanda-2:4, wanda-4:8, sparsegpt-50, sparsegpt-2:4 (pruning: any percentage 1-99 or N:M)', 'int8,int4-g128,wanda-50')
+    .option('--methods <list>', 'comma-separated: int8, llm-int8 (W8A8), int8-outlier-cols, int4-g32, int4-g64, int4-g128 (any int4-gN), gptq4, gptq4-act, awq4, magnitude-50, wanda-50, wanda-2:4, wanda-4:8, sparsegpt-50, sparsegpt-2:4 (pruning: any percentage 1-99 or N:M)', 'int8,int4-g128,wanda-50')
     .option('--only <method>', 'run one method only (a study part for `study merge`; with --seed S)')
     .option('--aird', 'apply AIRD (reconstruction) to each compressed model and evaluate it')
     .option('--aird-variant <v>', 'A (projection restore), B (direction swap), C (restore the block), D (activation-addition bias)', 'A')
@@ -183,7 +189,7 @@ export function register(program: Command): void {
     .option('--aird-alpha <x>', 'variant D coefficient', '1')
     .option('--max-layer-fraction <f>', 'drop candidate layers >= floor(F * L)', '0.8')
     .option('--score-all-layers', 'also score candidates at layers the layer filter drops (slower; they are never selected)')
-    .option('--n-train <n>', 'train prompts per class (lists shorter than n-train + n-val are split 80/20)', '128')
+    .option('--n-train <n>', 'train prompts per class', '128')
     .option('--n-val <n>', 'val prompts per class (select the direction and the AIRD block; never reported on)', '32')
     .option('--n-test <n>', 'held-out test prompts per class that every reported rate and KL is measured on (lists shorter than train + val + test are split 60/20/20)', '100')
     .option('--eval-harmful <file>', 'held-out harmful test prompts (default: split off --harmful)')

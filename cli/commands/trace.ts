@@ -4,24 +4,20 @@
  * `logits` [batch, pos, vocab] and `input_ids` I32 [batch, pos] to a safetensors file.
  */
 import type { Command } from 'commander';
-import path from 'node:path';
+import { type TraceJson, traceToFile } from '../../analysis/trace/trace-run.ts';
 import { UsageError } from '../../engine/errors.ts';
 import { checkOutputFile } from '../../engine/output-dir.ts';
-import { writeSafetensors, type TensorToWrite } from '../../engine/safetensors-writer.ts';
 import { loadModel } from '../../models/load.ts';
+import { type ModelFlags, precisionFlags } from '../flags.ts';
 import { info, printResult } from '../output.ts';
-import { parsePrecision, promptIds, type ModelOptions, type PromptOptions } from './generate.ts';
+import { type PromptFlags, promptIds } from '../prompt-flags.ts';
 
-interface TraceFlags extends PromptOptions, ModelOptions {
+export type { TraceJson };
+
+interface TraceFlags extends PromptFlags, ModelFlags {
   out: string;
   hooks: string;
   json?: boolean;
-}
-
-export interface TraceJson {
-  out: string;
-  promptIds: number[];
-  tensors: { name: string; shape: number[] }[];
 }
 
 export function register(program: Command): void {
@@ -38,29 +34,17 @@ export function register(program: Command): void {
     .option('--group-size <g>', 'int4 group size (default 128)')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (dir: string, flags: TraceFlags) => {
-      const { precision, groupSize } = parsePrecision(flags);
+      // Flags.
+      const { precision, groupSize } = precisionFlags(flags);
       if (!flags.out.endsWith('.safetensors')) throw new UsageError(`--out: expected a .safetensors file name, got '${flags.out}'`);
       checkOutputFile(flags.out);
       const globs = flags.hooks.split(',').map((s) => s.trim()).filter(Boolean);
       const model = await loadModel(dir, { precision, groupSize, retainWeights: false });
       try {
         const ids = promptIds(flags, model.tokenizer, model.config.vocabSize);
-        const known = model.hookNames();
-        const r = await model.forward([ids], { cache: globs });
-        if (r.cache.size === 0) throw new UsageError(`--hooks: '${flags.hooks}' matches no hook point (e.g. ${known[1]}, blocks.*.hook_resid_pre)`);
-        // Keep firing order in the file, as hookNames() lists them.
-        const tensors: TensorToWrite[] = known.filter((n) => r.cache.has(n)).map((name) => {
-          const a = r.cache.get(name)!;
-          return { name, dtype: 'F32', shape: a.shape, data: a.data };
-        });
-        tensors.push({ name: 'logits', dtype: 'F32', shape: r.logitsShape, data: r.logits });
-        tensors.push({ name: 'input_ids', dtype: 'I32', shape: [1, ids.length], data: Int32Array.from(ids) });
-        writeSafetensors(flags.out, tensors, {
-          format: 'pt', model: path.resolve(dir), precision: model.precision, hooks: globs.join(','), prompt_ids: ids.join(','),
-        });
-        const result: TraceJson = { out: path.resolve(flags.out), promptIds: ids, tensors: tensors.map((t) => ({ name: t.name, shape: t.shape })) };
+        const result = await traceToFile(model, ids, { globs, hooksFlag: flags.hooks, out: flags.out, modelDir: dir });
         if (flags.json) printResult(result, true);
-        else info(`wrote ${tensors.length} tensors to ${flags.out}`);
+        else info(`wrote ${result.tensors.length} tensors to ${flags.out}`);
       } finally {
         model.dispose();
       }
