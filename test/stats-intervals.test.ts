@@ -74,7 +74,11 @@ describe('direction intervals', () => {
     expect(same.value).toBeCloseTo(1, 12);
     expect(same.lo).toBeCloseTo(1, 12);
     const noise = mulberry32(9);
-    const b = { ...a, harmful: a.harmful.map((x) => x + 0.3 * (noise() - 0.5)), harmless: a.harmless.map((x) => x + 0.3 * (noise() - 0.5)) };
+    const b = {
+      ...a,
+      harmful: a.harmful.map((x) => x + 0.3 * (noise() - 0.5)),
+      harmless: a.harmless.map((x) => x + 0.3 * (noise() - 0.5)),
+    };
     const [diff] = cosineIntervals(a, b, [{ la: 1, lb: 1 }], { replicates: 200 });
     expect(diff.value).toBeLessThan(1);
     expect(diff.lo).toBeLessThan(diff.hi);

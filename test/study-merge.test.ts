@@ -20,7 +20,8 @@ async function part(name: string, methods: string[], seed: number, patch: (s: St
   if (seed !== 1) for (const m of s.methods) m.refusalRate.harmful = { ...m.refusalRate.harmful, rate: m.refusalRate.harmful.rate - 0.1 };
   patch(s);
   const dirs = new Map([['original', { r: Float32Array.of(1, 0, 0, 0, 0, 0, 0, 0), pos: -1, layer: 2 }]]);
-  for (const m of s.methods) dirs.set(m.name, { r: Float32Array.of(1, 0.1, 0, 0, 0, 0, 0, 0), pos: m.selected.pos, layer: m.selected.layer });
+  for (const m of s.methods)
+    dirs.set(m.name, { r: Float32Array.of(1, 0.1, 0, 0, 0, 0, 0, 0), pos: m.selected.pos, layer: m.selected.layer });
   const dir = path.join(tmp, name);
   // writeReport renders the HTML too; parts are ordinary study --out folders.
   await writeReport(dir, { summary: s, directions: dirs });
@@ -28,7 +29,7 @@ async function part(name: string, methods: string[], seed: number, patch: (s: St
 }
 
 describe('study merge', () => {
-  it('merges one seed\'s parts into one report with every method, in part order', async () => {
+  it("merges one seed's parts into one report with every method, in part order", async () => {
     const a = await part('a', ['int8'], 1);
     const b = await part('b', ['int4-g128', 'wanda-50'], 1);
     const out = mergeParts([a, b]);
@@ -41,7 +42,12 @@ describe('study merge', () => {
   });
 
   it('several seeds: the lowest seed reports, `seeds` holds each seed and mean ± sd', async () => {
-    const parts = [await part('s1a', ['int8'], 1), await part('s2a', ['int8'], 2), await part('s1b', ['wanda-50'], 1), await part('s2b', ['wanda-50'], 2)];
+    const parts = [
+      await part('s1a', ['int8'], 1),
+      await part('s2a', ['int8'], 2),
+      await part('s1b', ['wanda-50'], 1),
+      await part('s2b', ['wanda-50'], 2),
+    ];
     const out = mergeParts(parts);
     expect(out.summary.settings.seed).toBe(1);
     expect(out.summary.seeds!.seeds).toEqual([1, 2]);

@@ -33,9 +33,23 @@ const case_ = fc.record({
   outlierP: fc.constantFrom(0, 0.05, 0.3),
 });
 
-function build({ t, n, k, seed, threshold, outlierP }: { t: number; n: number; k: number; seed: number; threshold: number; outlierP: number }) {
+function build({
+  t,
+  n,
+  k,
+  seed,
+  threshold,
+  outlierP,
+}: {
+  t: number;
+  n: number;
+  k: number;
+  seed: number;
+  threshold: number;
+  outlierP: number;
+}) {
   let s = seed >>> 0;
-  const rand = () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32);
+  const rand = () => (s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32;
   const dense = Float32Array.from({ length: n * k }, () => rand() * 2 - 1);
   const x = Float32Array.from({ length: t * k }, () => (rand() < outlierP ? (rand() * 2 - 1) * 20 : (rand() * 2 - 1) * 1.5));
   // Exact ties (x / s = m + 0.5) exercise the half-to-even rounding.
@@ -96,7 +110,13 @@ describe('W8A8 kernel (LLM.int8)', () => {
   });
 
   it('an all-outlier input runs entirely in f32; a zero row gives the bias', () => {
-    const w: W8A8Weight = { format: 'w8a8', n: 2, k: 3, weight: quantizeInt8(Float32Array.of(1, 2, 3, -1, 0.5, 0.25), 2, 3, 3), threshold: 1 };
+    const w: W8A8Weight = {
+      format: 'w8a8',
+      n: 2,
+      k: 3,
+      weight: quantizeInt8(Float32Array.of(1, 2, 3, -1, 0.5, 0.25), 2, 3, 3),
+      threshold: 1,
+    };
     const x = Float32Array.of(10, -20, 30, 0, 0, 0);
     const { y, outlierCols } = w8a8Linear(w, x, 2, Float32Array.of(0.5, -0.5));
     expect(outlierCols).toBe(3);
@@ -108,7 +128,9 @@ describe('W8A8 kernel (LLM.int8)', () => {
   it('rejects weights it cannot run, naming the problem', () => {
     const ok: W8A8Weight = { format: 'w8a8', n: 2, k: 4, weight: quantizeInt8(new Float32Array(8).fill(1), 2, 4, 4), threshold: 6 };
     expect(() => checkW8A8(ok)).not.toThrow();
-    expect(() => checkW8A8({ ...ok, weight: quantizeInt8(new Float32Array(8).fill(1), 2, 4, 2) }, 'blocks.0.q')).toThrow(/blocks\.0\.q: expected an int8 \[2, 4\] weight with one scale per output row/);
+    expect(() => checkW8A8({ ...ok, weight: quantizeInt8(new Float32Array(8).fill(1), 2, 4, 2) }, 'blocks.0.q')).toThrow(
+      /blocks\.0\.q: expected an int8 \[2, 4\] weight with one scale per output row/,
+    );
     expect(() => checkW8A8({ ...ok, threshold: 0 })).toThrow(GlassboxError);
     expect(() => w8a8Linear(ok, new Float32Array(3), 1)).toThrow(/input has 3 values, want 1x4/);
   });

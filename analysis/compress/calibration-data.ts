@@ -17,7 +17,14 @@ export type CalibrationSource = { kind: 'prompts' } | { kind: 'text'; name: stri
 export function calibrationParagraphs(text: string): string[] {
   return text
     .split(/\r?\n\s*\r?\n/)
-    .map((p) => p.split(/\r?\n/).filter((l) => !l.trimStart().startsWith('#')).join(' ').replace(/\s+/g, ' ').trim())
+    .map((p) =>
+      p
+        .split(/\r?\n/)
+        .filter((l) => !l.trimStart().startsWith('#'))
+        .join(' ')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    )
     .filter((p) => p.length > 0);
 }
 
@@ -36,13 +43,22 @@ export function calibrationSequences(model: Model, source: CalibrationSource, r:
   if (source.kind === 'prompts') {
     const half = Math.ceil(r.n / 2);
     const items = [...r.harmfulTrain.slice(0, half), ...r.harmlessTrain.slice(0, half)];
-    return { ids: encodeInstructions(model, items.map((p) => p.instruction)), label: 'prompts (chat-formatted train prompts, half harmful)' };
+    return {
+      ids: encodeInstructions(
+        model,
+        items.map((p) => p.instruction),
+      ),
+      label: 'prompts (chat-formatted train prompts, half harmful)',
+    };
   }
   const tok = requireTokenizer(model, 'calibration');
   const paras = calibrationParagraphs(source.text);
   if (paras.length === 0) throw new UsageError(`--calibration: ${source.name} holds no text paragraphs`);
   const max = r.maxTokens ?? 128;
-  const ids = paras.slice(0, r.n).map((p) => tok.encode(p).slice(0, max)).filter((x) => x.length >= 2);
+  const ids = paras
+    .slice(0, r.n)
+    .map((p) => tok.encode(p).slice(0, max))
+    .filter((x) => x.length >= 2);
   if (ids.length === 0) throw new UsageError(`--calibration: ${source.name}: every paragraph encodes to fewer than 2 tokens`);
   return { ids, label: `${source.name} (${ids.length} paragraphs, ≤ ${max} tokens each)` };
 }

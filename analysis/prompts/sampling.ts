@@ -38,9 +38,16 @@ export function trainValSplit<T>(items: readonly T[], nTrain: number, nVal: numb
  * list holds fewer than nTrain + nVal + nTest items it is split 60/20/20 (val and test rounded down, each kept
  * non-empty for lists of >= 3), so no prompt is ever in two splits.
  */
-export function threeWaySplit<T>(items: readonly T[], nTrain: number, nVal: number, nTest: number, seed: number): { train: T[]; val: T[]; test: T[] } {
+export function threeWaySplit<T>(
+  items: readonly T[],
+  nTrain: number,
+  nVal: number,
+  nTest: number,
+  seed: number,
+): { train: T[]; val: T[]; test: T[] } {
   const s = shuffled(items, seed);
-  if (s.length >= nTrain + nVal + nTest) return { train: s.slice(0, nTrain), val: s.slice(nTrain, nTrain + nVal), test: s.slice(nTrain + nVal, nTrain + nVal + nTest) };
+  if (s.length >= nTrain + nVal + nTest)
+    return { train: s.slice(0, nTrain), val: s.slice(nTrain, nTrain + nVal), test: s.slice(nTrain + nVal, nTrain + nVal + nTest) };
   let v = Math.floor(s.length * 0.2);
   let t = Math.floor(s.length * 0.2);
   if (s.length >= 3) {

@@ -44,7 +44,9 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 
 /** 2.5% and 97.5% percentiles of replicate values (NaN replicates dropped). */
 export function percentileInterval(value: number, replicates: ArrayLike<number>): Interval {
-  const xs = Float64Array.from(replicates).filter((x) => !Number.isNaN(x)).sort();
+  const xs = Float64Array.from(replicates)
+    .filter((x) => !Number.isNaN(x))
+    .sort();
   return { value, lo: quantileSorted(xs, 0.025), hi: quantileSorted(xs, 0.975) };
 }
 

@@ -28,7 +28,12 @@ async function residualsOf(model: Model, prompts: number[][], relPos: number, op
   const out = new Float32Array(prompts.length * L * d);
   for (const { start, items } of chunks(prompts, opts.batchSize ?? DEFAULT_BATCH)) {
     await nextBatch(opts.signal, 'direction intervals');
-    const res = await model.forward(items, { cache: ['blocks.*.hook_resid_pre'], cachePositions: [relPos], logits: 'none', hooks: opts.hooks });
+    const res = await model.forward(items, {
+      cache: ['blocks.*.hook_resid_pre'],
+      cachePositions: [relPos],
+      logits: 'none',
+      hooks: opts.hooks,
+    });
     for (let l = 0; l < L; l++) {
       const a = res.cache.get(`blocks.${l}.hook_resid_pre`);
       if (!a) throw new Error(`forward did not return blocks.${l}.hook_resid_pre`);
@@ -39,11 +44,20 @@ async function residualsOf(model: Model, prompts: number[][], relPos: number, op
   return out;
 }
 
-export async function promptResiduals(model: Model, harmful: number[][], harmless: number[][], relPos: number, opts: RunOptions = {}): Promise<PromptResiduals> {
+export async function promptResiduals(
+  model: Model,
+  harmful: number[][],
+  harmless: number[][],
+  relPos: number,
+  opts: RunOptions = {},
+): Promise<PromptResiduals> {
   return {
     harmful: await residualsOf(model, harmful, relPos, opts),
     harmless: await residualsOf(model, harmless, relPos, opts),
-    nHarmful: harmful.length, nHarmless: harmless.length, nLayers: model.config.nLayers, dModel: model.config.dModel,
+    nHarmful: harmful.length,
+    nHarmless: harmless.length,
+    nLayers: model.config.nLayers,
+    dModel: model.config.dModel,
   };
 }
 
@@ -80,8 +94,14 @@ export interface BootstrapOptions {
  * Paired bootstrap of cos(diff_a at layer la, diff_b at layer lb) for each pair: both models' residuals come from
  * the same prompts (same order), and each replicate resamples harmful and harmless prompts with replacement.
  */
-export function cosineIntervals(a: PromptResiduals, b: PromptResiduals, pairs: { la: number; lb: number }[], o: BootstrapOptions = {}): Interval[] {
-  if (a.nHarmful !== b.nHarmful || a.nHarmless !== b.nHarmless) throw new RangeError('cosineIntervals: the two models saw different prompt counts');
+export function cosineIntervals(
+  a: PromptResiduals,
+  b: PromptResiduals,
+  pairs: { la: number; lb: number }[],
+  o: BootstrapOptions = {},
+): Interval[] {
+  if (a.nHarmful !== b.nHarmful || a.nHarmless !== b.nHarmless)
+    throw new RangeError('cosineIntervals: the two models saw different prompt counts');
   const B = o.replicates ?? 1000;
   const rand = mulberry32(o.seed ?? 1);
   const values = pairs.map((p) => cos(weightedDiff(a, p.la, null, null), weightedDiff(b, p.lb, null, null)));
@@ -105,7 +125,10 @@ export function splitHalfCosine(r: PromptResiduals, layer: number, o: BootstrapO
   const seed = o.seed ?? 1;
   const reps = new Float64Array(B);
   const halves = (n: number, s: number) => {
-    const idx = shuffled(Array.from({ length: n }, (_, i) => i), s);
+    const idx = shuffled(
+      Array.from({ length: n }, (_, i) => i),
+      s,
+    );
     const w1 = new Float64Array(n);
     const w2 = new Float64Array(n);
     idx.forEach((i, j) => ((j < Math.floor(n / 2) ? w1 : w2)[i] = 1));

@@ -13,7 +13,11 @@ export function seedResultOf(s: StudySummary): SeedResult {
     seed: s.settings.seed,
     original: { selected: s.original.selected, refusalRate: s.original.refusalRate, splitHalfCosine: s.original.splitHalfCosine },
     methods: s.methods.map((m) => ({
-      name: m.name, selected: m.selected, selectedCosine: m.selectedCosine, refusalRate: m.refusalRate, kl: m.kl,
+      name: m.name,
+      selected: m.selected,
+      selectedCosine: m.selectedCosine,
+      refusalRate: m.refusalRate,
+      kl: m.kl,
       aird: m.aird ? { layer: m.aird.layer, fellBack: m.aird.fellBack, refusalRate: m.aird.refusalRate, kl: m.aird.kl } : undefined,
     })),
   };

@@ -18,7 +18,15 @@ function indicesIn(file: string, list: readonly PromptItem[], items: readonly Pr
 /** Splits as sampled (before the refusal-score filter: the selecting prompts are a subset of train and val). */
 export function studySplits(inp: StudyInputs, s: HeldOutSplits): StudySplits {
   const f = inp.files ?? { harmful: 'harmful', harmless: 'harmless' };
-  const side = (list: PromptItem[], testList: PromptItem[] | undefined, file: string, testFile: string | undefined, tr: PromptItem[], va: PromptItem[], te: PromptItem[]) => ({
+  const side = (
+    list: PromptItem[],
+    testList: PromptItem[] | undefined,
+    file: string,
+    testFile: string | undefined,
+    tr: PromptItem[],
+    va: PromptItem[],
+    te: PromptItem[],
+  ) => ({
     train: indicesIn(file, list, tr),
     val: indicesIn(file, list, va),
     test: testList ? indicesIn(testFile ?? 'eval', testList, te) : indicesIn(file, list, te),

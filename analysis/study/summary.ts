@@ -123,8 +123,14 @@ export interface StudySplits {
 export interface SeedResult {
   seed: number;
   original: { selected: SelectedSource; refusalRate: ModelEvaluation['refusalRate']; splitHalfCosine: Interval };
-  methods: { name: string; selected: SelectedSource; selectedCosine: Interval; refusalRate: ModelEvaluation['refusalRate']; kl: Interval;
-    aird?: { layer: number; fellBack: boolean; refusalRate: ModelEvaluation['refusalRate']; kl: Interval } }[];
+  methods: {
+    name: string;
+    selected: SelectedSource;
+    selectedCosine: Interval;
+    refusalRate: ModelEvaluation['refusalRate'];
+    kl: Interval;
+    aird?: { layer: number; fellBack: boolean; refusalRate: ModelEvaluation['refusalRate']; kl: Interval };
+  }[];
 }
 
 export interface MeanSd {
@@ -137,6 +143,15 @@ export interface SeedRuns {
   seeds: number[];
   perSeed: SeedResult[];
   /** Per model name ('original' and each method): mean ± sd over seeds. */
-  overSeeds: Record<string, { selectedCosine?: MeanSd; harmfulRefusal: MeanSd; harmlessRefusal: MeanSd; kl?: MeanSd;
-    airdHarmfulRefusal?: MeanSd; splitHalfCosine?: MeanSd }>;
+  overSeeds: Record<
+    string,
+    {
+      selectedCosine?: MeanSd;
+      harmfulRefusal: MeanSd;
+      harmlessRefusal: MeanSd;
+      kl?: MeanSd;
+      airdHarmfulRefusal?: MeanSd;
+      splitHalfCosine?: MeanSd;
+    }
+  >;
 }

@@ -15,11 +15,17 @@ function roundHalfEven(v: number): number {
 }
 
 /** y [T, N] = LLM.int8(x [T, K], W) (+ bias), and the outlier columns chosen for this call. */
-export function w8a8LinearRef(w: W8A8Weight, x: Float32Array, t: number, bias?: Float32Array | null): { y: Float32Array; outlierCols: number[] } {
+export function w8a8LinearRef(
+  w: W8A8Weight,
+  x: Float32Array,
+  t: number,
+  bias?: Float32Array | null,
+): { y: Float32Array; outlierCols: number[] } {
   const { n, k } = w;
   const q = w.weight.q;
   const sw = w.weight.scales;
-  if (w.weight.groupSize !== k || w.weight.scales.length !== n) throw new GlassboxError('w8a8 reference: the weight must have one scale per output row');
+  if (w.weight.groupSize !== k || w.weight.scales.length !== n)
+    throw new GlassboxError('w8a8 reference: the weight must have one scale per output row');
   const outlierCols: number[] = [];
   for (let j = 0; j < k; j++) {
     let outlier = false;

@@ -17,14 +17,27 @@ function rne(v: number): number {
 
 export function checkW8A8(w: W8A8Weight, where = 'w8a8'): void {
   const { n, k, weight } = w;
-  if (weight.format !== 'int8' || weight.n !== n || weight.k !== k || weight.groupSize !== k || weight.scales.length !== n || weight.q.length !== n * k || weight.perm)
+  if (
+    weight.format !== 'int8' ||
+    weight.n !== n ||
+    weight.k !== k ||
+    weight.groupSize !== k ||
+    weight.scales.length !== n ||
+    weight.q.length !== n * k ||
+    weight.perm
+  )
     throw new GlassboxError(`${where}: expected an int8 [${n}, ${k}] weight with one scale per output row and no permutation`);
   if (!(w.threshold > 0)) throw new GlassboxError(`${where}: outlier threshold ${w.threshold} must be > 0`);
   if (k > MAX_K) throw new GlassboxError(`${where}: K = ${k} would overflow the int32 accumulator (max ${MAX_K})`);
 }
 
 /** y [T, N] = LLM.int8(x [T, K], W) (+ bias). `outlierCols` is how many input columns ran in f32 in this call. */
-export function w8a8Linear(w: W8A8Weight, x: Float32Array, t: number, bias?: Float32Array | null): { y: Float32Array; outlierCols: number } {
+export function w8a8Linear(
+  w: W8A8Weight,
+  x: Float32Array,
+  t: number,
+  bias?: Float32Array | null,
+): { y: Float32Array; outlierCols: number } {
   const { n, k, threshold } = w;
   const q = w.weight.q;
   const sw = w.weight.scales;
