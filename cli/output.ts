@@ -2,20 +2,23 @@
  * Output helpers shared by the commands. The contract: with --json, stdout carries exactly one JSON object
  * and nothing else (so `glassbox x --json | jq` always works); progress and info lines go to stderr.
  */
+import { terminalSafe } from './terminal.ts';
 
 /** Print a command's result: one JSON object on stdout with `json`, else `text(obj)` (or a key: value list). */
 export function printResult<T extends object>(obj: T, json: boolean, text?: (obj: T) => string): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(obj)}\n`);
+    // JSON.stringify escapes C0 controls but not DEL/C1 (U+009B is a CSI): escape those too, still valid JSON.
+    process.stdout.write(`${JSON.stringify(obj).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`);
     return;
   }
-  const out = text ? text(obj) : keyValues(obj as Record<string, unknown>);
+  // Names and strings from model folders may carry escape sequences: printed escaped (cli/terminal.ts).
+  const out = terminalSafe(text ? text(obj) : keyValues(obj as Record<string, unknown>), true);
   process.stdout.write(out.endsWith('\n') ? out : `${out}\n`);
 }
 
 /** Progress / informational line: always stderr, never mixed into --json output. */
 export function info(message: string): void {
-  process.stderr.write(`${message}\n`);
+  process.stderr.write(`${terminalSafe(message, true)}\n`);
 }
 
 function keyValues(obj: Record<string, unknown>): string {

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { assertNotInSource, fsError } from './output-dir.ts';
 
 export interface TempFile {
   readonly fd: number;
@@ -14,10 +15,21 @@ export interface TempFile {
   closed: boolean;
 }
 
-/** Creates an exclusive temporary file next to `target`. */
+/**
+ * Creates an exclusive temporary file next to `target`. Every file Glassbox writes starts here, so this is where
+ * a destination inside a source model folder is refused (engine/output-dir.ts) and where EPERM/EACCES/ENOSPC
+ * become one-line errors naming the file.
+ */
 export function createTemp(target: string): TempFile {
+  assertNotInSource(target);
   const tmpPath = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-  return { fd: fs.openSync(tmpPath, 'wx', 0o644), tmpPath, target, closed: false };
+  let fd: number;
+  try {
+    fd = fs.openSync(tmpPath, 'wx', 0o644);
+  } catch (e) {
+    throw fsError(e, target, 'write');
+  }
+  return { fd, tmpPath, target, closed: false };
 }
 
 /** Writes all of `bytes` at the current position. */
@@ -31,7 +43,11 @@ export function commitTemp(t: TempFile): void {
   fs.fsyncSync(t.fd);
   fs.closeSync(t.fd);
   t.closed = true;
-  fs.renameSync(t.tmpPath, t.target);
+  try {
+    fs.renameSync(t.tmpPath, t.target);
+  } catch (e) {
+    throw fsError(e, t.target, 'write');
+  }
 }
 
 /** Closes (if still open) and removes the temp file; never throws (it runs while another error unwinds). */

@@ -7,9 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ModelFolderError, SafetensorsError } from './errors.ts';
 import { toF32 } from './dtype.ts';
+import { assertFiniteTensor } from './finite-scan.ts';
 import { openSafetensors, type SafetensorsFile } from './safetensors-reader.ts';
 import { label, quote, MAX_HEADER_BYTES } from './safetensors-header.ts';
 import { INDEX_FILE, SINGLE_FILE } from './safetensors-writer.ts';
+import { resolveFolderFile } from './folder-files.ts';
 import type { RawArray, TensorInfo, WeightSource } from './types.ts';
 
 export { INDEX_FILE, SINGLE_FILE };
@@ -37,26 +39,13 @@ export function readIndex(dir: string): Map<string, string> {
   if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) throw new SafetensorsError(`${f}: weight_map is not an object`);
   const map = new Map<string, string>();
   const checked = new Set<string>();
-  const realDir = fs.realpathSync(dir);
   for (const [name, shard] of Object.entries(wm as Record<string, unknown>)) {
     if (typeof shard !== 'string' || shard === '') throw new SafetensorsError(`${f}: weight_map entry ${quote(name)} is not a file name`);
     map.set(name, shard);
     if (checked.has(shard)) continue;
     checked.add(shard);
-    const bad = (why: string): never => {
-      throw new ModelFolderError(`${f}: shard ${quote(shard)} (tensor ${quote(name)}) ${why}`);
-    };
-    if (path.isAbsolute(shard) || path.win32.isAbsolute(shard)) bad('is an absolute path');
-    if (shard.split(/[\\/]/).includes('..')) bad("leaves the folder ('..')");
-    const p = path.join(dir, shard);
-    let real = '';
-    try {
-      real = fs.realpathSync(p);
-    } catch {
-      bad('does not exist');
-    }
-    if (!real.startsWith(realDir + path.sep)) bad(`resolves outside the folder (${label(real)})`);
-    if (!fs.statSync(real).isFile()) bad('is not a file');
+    // Inside the folder, or (hub cache) inside the cache's blobs/: engine/folder-files.ts.
+    resolveFolderFile(dir, shard, indexPath, `shard ${quote(shard)} (tensor ${quote(name)})`);
   }
   return map;
 }
@@ -95,10 +84,16 @@ function source(
     names,
     has,
     info: (name): TensorInfo => get(name).info(name),
-    readRaw: (name): RawArray => get(name).readRaw(name),
+    // Every weight read is scanned for NaN/Inf (engine/finite-scan.ts): a bad checkpoint fails at load naming the
+    // tensor, instead of wrong tokens later (the activation guard cannot see e.g. an Inf in a masked-out row).
+    readRaw: (name): RawArray => {
+      const f = get(name);
+      return assertFiniteTensor(f.info(name).dtype, f.readRaw(name), name, f.path);
+    },
     readF32: (name) => {
       const f = get(name);
-      return toF32(f.info(name).dtype, f.readRaw(name));
+      const dtype = f.info(name).dtype;
+      return toF32(dtype, assertFiniteTensor(dtype, f.readRaw(name), name, f.path));
     },
     metadata: () => ({ ...(first()?.metadata ?? {}) }),
     close,

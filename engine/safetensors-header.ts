@@ -84,6 +84,12 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number, file: str
   }
   if (!isPlainObject(json)) fail('header is not a JSON object');
   const obj = json as Record<string, unknown>;
+  // JSON.parse keeps the last of two equal keys silently; a header naming one tensor twice is malformed.
+  if (topLevelKeyCount(text) !== Object.keys(obj).length) {
+    const seen = new Set<string>();
+    const dup = topLevelKeys(text).find((k) => (seen.has(k) ? true : (seen.add(k), false)));
+    fail(`tensor ${quote(dup ?? '?')} appears twice in the header`);
+  }
 
   const metadata: [string, string][] = [];
   const entries: HeaderEntry[] = [];
@@ -130,3 +136,29 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number, file: str
 
   return { dataStart, entries, metadata: Object.fromEntries(metadata) };
 }
+
+/**
+ * The keys of the top-level object of (already valid) JSON text, in order, duplicates kept. A linear scan:
+ * strings are skipped with their escapes, depth counts braces and brackets, and a depth-1 string followed by
+ * ':' is a key.
+ */
+export function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (depth === 1) {
+        let j = i + 1;
+        while (j < text.length && /\s/.test(text[j])) j++;
+        if (text[j] === ':') keys.push(JSON.parse(text.slice(start, i + 1)) as string);
+      }
+    } else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return keys;
+}
+
+const topLevelKeyCount = (text: string): number => topLevelKeys(text).length;

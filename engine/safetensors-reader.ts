@@ -40,6 +40,9 @@ export interface SafetensorsFile {
   close(): void;
 }
 
+/** The largest tensor read into one array (Node's Buffer / typed-array limit, 4 GiB). */
+export const MAX_TENSOR_BYTES = 2 ** 32;
+
 // One readSync call moves at most 2 GiB - 1; stay well below it.
 const READ_CHUNK = 1 << 30;
 
@@ -127,6 +130,8 @@ export function openSource(src: ByteSource, file: string, absPath: string): Safe
   };
   const readBytes = (name: string): Uint8Array => {
     const e = entry(name);
+    if (e.byteLength > MAX_TENSOR_BYTES)
+      throw new SafetensorsError(`${label(file)}: tensor ${quote(name)} is ${e.byteLength} bytes; tensors over 4 GiB (${MAX_TENSOR_BYTES} bytes) cannot be read into one array`);
     return src.read(e.start, e.byteLength);
   };
   // readBytes returns a fresh buffer at offset 0, so the typed array can view it without a second copy.

@@ -4,11 +4,13 @@
  * so a failure never leaves a partial file. Header: compact JSON padded with spaces to a multiple of 8.
  */
 import fs from 'node:fs';
+import { makeOutputDir } from './output-dir.ts';
 import path from 'node:path';
 import { SafetensorsError, UsageError } from './errors.ts';
 import { DTYPE_BYTES, bytesOf, isDType, rawArrayKind } from './dtype.ts';
 import { createTemp, commitTemp, discardTemp, writeAll, writeFileAtomic, type TempFile } from './atomic.ts';
 import { label, quote } from './safetensors-header.ts';
+import { drainSteps } from './steps.ts';
 import type { DType, RawArray } from './types.ts';
 
 export type TensorData = RawArray | Uint8Array;
@@ -145,15 +147,34 @@ export function writeSafetensors(
   metadata?: Record<string, string>,
   opts: WriteOptions = {},
 ): void {
+  drainSteps(writeSafetensorsSteps(file, tensors, metadata, opts));
+}
+
+/**
+ * writeSafetensors one tensor per step (engine/steps.ts), so a caller can yield to the event loop between tensors
+ * and see Ctrl-C; closing the generator early removes the temp file.
+ */
+export function* writeSafetensorsSteps(
+  file: string,
+  tensors: Iterable<TensorToWrite>,
+  metadata?: Record<string, string>,
+  opts: WriteOptions = {},
+): Generator<void, void> {
   refuseSourceDir(path.dirname(path.resolve(file)), opts.sourceDir, file);
   const planned = plan(file, tensors, metadata);
   const tmp = createTemp(path.resolve(file));
+  let committed = false;
   try {
-    writeTensors(tmp, file, planned, metadata);
+    writeAll(tmp.fd, headerBytes(planned, metadata));
+    for (const { t, bytes } of planned) {
+      const data = typeof t.data === 'function' ? t.data() : t.data;
+      writeAll(tmp.fd, checkData(file, t, data, bytes));
+      yield;
+    }
     commitTemp(tmp);
-  } catch (e) {
-    discardTemp(tmp);
-    throw e;
+    committed = true;
+  } finally {
+    if (!committed) discardTemp(tmp);
   }
 }
 
@@ -170,7 +191,7 @@ export function writeCheckpoint(dir: string, tensors: Iterable<TensorToWrite>, o
     throw new UsageError(`${label(dir)}: maxShardBytes ${maxShardBytes} is not a positive integer`);
   const planned = plan(path.join(dir, SINGLE_FILE), tensors, metadata);
   const totalSize = planned.reduce((s, p) => s + p.bytes, 0);
-  fs.mkdirSync(dir, { recursive: true });
+  makeOutputDir(dir);
   const abs = path.resolve(dir);
 
   const groups: Planned[][] = [[]];

@@ -17,6 +17,14 @@ import { ModelFolderError, UsageError } from './errors.ts';
 import { readJsonFile } from './config.ts';
 import type { ChatMessage, Tokenizer } from './types.ts';
 import { postInstructionSuffix } from './post-instruction.ts';
+import { renderLimited } from './chat-template.ts';
+import { hasNestedQuantifier, tokenizerRegexes } from './regex-guard.ts';
+
+/**
+ * Longest text encode() accepts (characters): about 250k tokens, past the context of every model Glassbox runs;
+ * a 50 MB prompt would otherwise take gigabytes in the tokenizer before the context limit could refuse it.
+ */
+export const MAX_ENCODE_CHARS = 1_000_000;
 
 type Json = Record<string, unknown>;
 
@@ -100,6 +108,11 @@ class FolderTokenizer implements Tokenizer {
     const { specialTokensMap: specialMap, generationConfig: gen, chatTemplate: templateSource } = files;
     this.tokFile = tokFile;
     this.cfgFile = cfgFile;
+    // Untrusted regexes: refuse the exponential-backtracking shape before the tokenizer compiles them.
+    for (const { where, regex } of tokenizerRegexes({ normalizer: tokJson.normalizer, pre_tokenizer: tokJson.pre_tokenizer })) {
+      if (hasNestedQuantifier(regex))
+        throw new ModelFolderError(`${tokFile}: ${where} regex ${JSON.stringify(regex)} has a nested quantifier (catastrophic backtracking); refused`);
+    }
     try {
       this.hf = new HfTokenizer(tokJson, cfg);
     } catch (e) {
@@ -147,6 +160,8 @@ class FolderTokenizer implements Tokenizer {
 
   encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
     const add = opts.addSpecialTokens ?? true;
+    if (text.length > MAX_ENCODE_CHARS)
+      throw new UsageError(`prompt of ${text.length} characters exceeds the ${MAX_ENCODE_CHARS}-character encode limit`);
     if (this.addBos === null) return this.hf.encode(text, { add_special_tokens: add }).ids;
     const ids = this.hf.encode(text, { add_special_tokens: false }).ids;
     if (!add) return ids;
@@ -176,7 +191,7 @@ class FolderTokenizer implements Tokenizer {
     if (!this.template) throw new ModelFolderError(`${this.cfgFile}: no chat_template (the model has no chat format)`);
     try {
       // transformers defaults add_generation_prompt to false; the template also sees the special-token strings.
-      return this.template.render({
+      return renderLimited(this.template, {
         ...this.tokenVars,
         messages,
         add_generation_prompt: opts.addGenerationPrompt ?? false,

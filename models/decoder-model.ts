@@ -4,6 +4,7 @@
  * The family-specific math lives in llama.ts and gpt2.ts, reached through their descriptors (families.ts).
  * Reading order: models/README.md.
  */
+import { totalmem } from 'node:os';
 import { ConfigError, InterruptedError, UsageError } from '../engine/errors.ts';
 import type { ModelConfig, Tokenizer } from '../engine/types.ts';
 import type { Backend } from '../kernels/types.ts';
@@ -46,7 +47,16 @@ export interface BuildOptions {
    * hold a second copy; pass false for inference-only use (generate / trace / benchmarks) to hold one.
    */
   retainWeights?: boolean;
+  /**
+   * Let contexts run past config.json's max_position_embeddings (default false: refused with a one-line error).
+   * Only for RoPE models, where positions past the trained range are computable (quality is the user's call, e.g.
+   * with rope_scaling); a model with learned position embeddings (GPT-2 wpe) has no rows past n_positions.
+   */
+  allowLongContext?: boolean;
 }
+
+/** The KV cache may take at most this share of the machine's memory (a larger one is refused, not attempted). */
+const KV_MEMORY_SHARE = 0.5;
 
 const ROLES: LinearRole[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 
@@ -80,6 +90,7 @@ export class DecoderModel implements Model {
   /** True when the unembedding is the embedding array itself (tied, f32). */
   private unembedIsEmbed = false;
   private readonly invFreq: Float32Array | null;
+  private readonly allowLongContext: boolean;
   /** The family's embedding, block and context rule (models/family.ts). */
   private readonly family: FamilyDescriptor;
 
@@ -103,6 +114,9 @@ export class DecoderModel implements Model {
     this.posEmbed = provider.posEmbedding();
     if (this.family.embedding === 'token+learned-positions' && !this.posEmbed)
       throw new ConfigError(`${cfg.modelType} model without position embeddings (wpe)`);
+    this.allowLongContext = opts.allowLongContext ?? false;
+    if (this.allowLongContext && this.family.contextLimit === 'max-positions')
+      throw new UsageError(`allowLongContext: ${cfg.modelType} has learned position embeddings (${cfg.maxPositions} rows); it cannot run past them`);
     this.finalNorm = provider.finalNorm();
     for (let l = 0; l < cfg.nLayers; l++) {
       const lin = {} as Record<LinearRole, ModelLinear | null>;
@@ -255,6 +269,10 @@ export class DecoderModel implements Model {
     else p.mlpNorm = nw;
   }
 
+  getFinalNorm(): ModelNorm {
+    return this.finalNorm;
+  }
+
   getEmbedding(): Float32Array {
     return this.embed;
   }
@@ -281,7 +299,7 @@ export class DecoderModel implements Model {
   /** Shares this model's backend (dispose clones before a model that owns its backend). */
   clone(): Model {
     this.assertRetained('clone');
-    return new DecoderModel(cloneProvider(this.exportProvider()), { backend: this.backend, groupSize: this.groupSize, quantizeUnembedding: this.quantizeUnembedding });
+    return new DecoderModel(cloneProvider(this.exportProvider()), { backend: this.backend, groupSize: this.groupSize, quantizeUnembedding: this.quantizeUnembedding, allowLongContext: this.allowLongContext });
   }
 
   /** Drops the weights; the backend too when this model created it (its worker threads end). */
@@ -358,12 +376,25 @@ export class DecoderModel implements Model {
     const win = this.config.slidingWindow;
     if (win !== null && realLen > win)
       throw new ConfigError(`config.json: sliding_window ${win} is smaller than the ${realLen}-token context; sliding-window attention is not implemented`);
-    if (this.family.contextLimit === 'max-positions' && realLen > this.config.maxPositions)
-      throw new UsageError(`context of ${realLen} tokens exceeds ${this.config.modelType}'s ${this.config.maxPositions} positions`);
+    // Every family is refused past config.json's positions by default; RoPE families ('sliding-window-only': no
+    // table to run out of) may go past them with allowLongContext.
+    const max = this.config.maxPositions;
+    const hard = this.family.contextLimit === 'max-positions';
+    if (realLen > max && (hard || !this.allowLongContext)) {
+      const field = hard ? 'n_positions' : 'max_position_embeddings';
+      const hint = hard ? '' : '; --allow-long-context runs past it';
+      throw new UsageError(`context of ${realLen} tokens exceeds ${field} ${max} in config.json (prompt + new tokens${hint})`);
+    }
   }
 
+  /** The cache is preallocated: its size is checked against memory first, so a huge --max-tokens is one line. */
   private newCache(batch: number, capacity: number): KvCache {
     const { nLayers, nKvHeads, headDim } = this.config;
+    const bytes = 2 * 4 * nLayers * batch * capacity * nKvHeads * headDim;
+    const limit = Math.floor(totalmem() * KV_MEMORY_SHARE);
+    const perRow = capacity * nKvHeads * headDim;
+    if (bytes > limit || perRow > 2 ** 32 - 1)
+      throw new UsageError(`KV cache for ${capacity} positions x batch ${batch} needs ${bytes} bytes, more than ${limit} bytes (half of this machine's memory)`);
     return new KvCache({ nLayers, batch, capacity, nKvHeads, headDim });
   }
 

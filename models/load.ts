@@ -26,6 +26,8 @@ export interface LoadOptions {
   quantizeUnembedding?: boolean;
   /** Keep host-side weights for getLinear/setLinear/clone (default true; see BuildOptions). */
   retainWeights?: boolean;
+  /** Run past config.json's max_position_embeddings (RoPE models only; see BuildOptions). */
+  allowLongContext?: boolean;
 }
 
 export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Model> {
@@ -41,6 +43,7 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
       quantizeUnembedding: opts.quantizeUnembedding,
       ownsBackend: !opts.backend,
       retainWeights: opts.retainWeights,
+      allowLongContext: opts.allowLongContext,
     });
   } catch (e) {
     if (!opts.backend) backend.dispose();

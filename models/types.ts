@@ -157,6 +157,11 @@ export interface Model {
   getNorm(layer: number, which: NormWhich): ModelNorm;
   /** Replace a block norm's parameters (same shapes; b must be given exactly when the family's norm has a bias). */
   setNorm(layer: number, which: NormWhich, norm: ModelNorm): void;
+  /**
+   * The final norm's parameters (ln_final / model.norm; no copy: do not mutate). Available on inference-only
+   * models too: the logit lens applies it to every layer's residual stream.
+   */
+  getFinalNorm(): ModelNorm;
   /** Token embedding [vocab, d_model] f32 (no copy). */
   getEmbedding(): Float32Array;
   setEmbedding(table: Float32Array): void;

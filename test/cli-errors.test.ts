@@ -115,7 +115,7 @@ describe('CLI bad input: one line on stderr, exit 1, nothing written', () => {
     expect(oneLineError(ortho)).toBe(`glassbox: --out: ${under}: ${notDir} exists and is not a folder`);
   });
 
-  it('Ctrl-C during `direction` stops after the current batch: exit 1, an "interrupted" line, nothing written', async () => {
+  it('Ctrl-C during `direction` stops after the current batch: exit 130 (128 + SIGINT), an "interrupted" line, nothing written', async () => {
     const out = path.join(tmp, 'interrupted');
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/main.ts'), 'direction', TINY, '--harmful', HARMFUL, '--harmless', HARMLESS, '--out', out, '--max-layer-fraction', '1'], { cwd: projectRoot });
     let stderr = '';
@@ -129,7 +129,7 @@ describe('CLI bad input: one line on stderr, exit 1, nothing written', () => {
       });
       child.on('close', resolve);
     });
-    expect(code, stderr).toBe(1);
+    expect(code, stderr).toBe(130);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/interrupt received/);
     expect(stderr.trimEnd().split('\n').at(-1)).toMatch(/^glassbox: direction: interrupted \(.*\); nothing written to /);

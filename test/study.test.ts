@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectDirection } from '../analysis/project/projection.ts';
 import { loadModel } from '../models/load.ts';
 import type { Model } from '../models/types.ts';
 import { loadPrompts } from '../analysis/prompts/prompts.ts';
@@ -59,6 +60,22 @@ describe('study on tiny-chat (quick profile)', () => {
     expect(summary.model).toBe('tiny-chat');
     expect(summary.methods.map((m) => m.name)).toEqual(['int8', 'wanda-50']);
     expect(summary.original.selected.layer).toBeGreaterThanOrEqual(0);
+  });
+
+  it('projects one harmful prompt onto the original direction for every model (report heatmaps)', async () => {
+    const pj = summary.projection!;
+    expect(pj.models.map((m) => m.name)).toEqual(['original', 'int8', 'wanda-50']);
+    const ids = original.tokenizer!.encodeChat(pj.prompt);
+    expect(pj.tokens).toHaveLength(ids.length);
+    for (const m of pj.models) {
+      expect(m.values).toHaveLength(summary.nLayers);
+      for (const row of m.values) expect(row).toHaveLength(ids.length);
+    }
+    const again = await projectDirection(original, ids, out.directions.get('original')!.r, { hooks: ['hook_resid_pre'] });
+    expect(pj.models[0].values).toEqual(again.hooks.hook_resid_pre);
+    const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('Refusal-direction projection per token and layer');
+    expect(html.match(/<svg xmlns="http:\/\/www.w3.org\/2000\/svg" class="heatmap"/g)).toHaveLength(3);
   });
 
   it.skipIf(!chromiumPath)('the written report.html loads in headless Chromium without console errors, every plot present', () => {

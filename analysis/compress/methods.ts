@@ -54,6 +54,8 @@ export function parseMethod(name: string): MethodSpec {
 export function parseMethods(list: string): MethodSpec[] {
   const names = list.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new UsageError('--methods: empty list');
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new UsageError(`--methods: "${dup}" is listed twice`);
   return names.map(parseMethod);
 }
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { UsageError } from '../../engine/errors.ts';
 import { openSafetensors } from '../../engine/safetensors-reader.ts';
 import { writeFileAtomic, writeAll } from '../../engine/atomic.ts';
+import { makeOutputDir } from '../../engine/output-dir.ts';
 import { writeSafetensors } from '../../engine/safetensors-writer.ts';
 import type { DirectionResult, Splits } from './direction-pipeline.ts';
 import type { CandidateScore, FilterReason } from './selection.ts';
@@ -25,7 +26,11 @@ export interface DirectionFile {
 }
 
 export function writeDirection(dir: string, d: Omit<DirectionFile, 'metadata'>, extra: Record<string, string> = {}): void {
-  fs.mkdirSync(dir, { recursive: true });
+  // A zero or non-finite direction cannot be normalized: never write one (every reader would divide by zero).
+  let ss = 0;
+  for (const x of d.r) ss += x * x;
+  if (!(ss > 0) || !Number.isFinite(ss)) throw new UsageError(`${dir}: refusing to write a direction with zero or non-finite norm`);
+  makeOutputDir(dir);
   const metadata = { ...extra, pos: String(d.pos), layer: String(d.layer), model: d.model, format: 'glassbox-direction' };
   writeSafetensors(path.join(dir, DIRECTION_FILE), [{ name: DIRECTION_TENSOR, dtype: 'F32', shape: [d.r.length], data: d.r }], metadata);
 }
@@ -50,6 +55,7 @@ export function readDirection(dirOrFile: string): DirectionFile {
     const layer = Number(m.layer);
     if (!Number.isInteger(pos) || !Number.isInteger(layer)) throw new UsageError(`${file}: __metadata__ pos/layer missing or not integers`);
     if (!r.every(Number.isFinite)) throw new UsageError(`${file}: tensor "${DIRECTION_TENSOR}" holds NaN/Inf`);
+    if (r.every((x) => x === 0)) throw new UsageError(`${file}: tensor "${DIRECTION_TENSOR}" has zero norm`);
     return { r, pos, layer, model: m.model ?? '', metadata: m };
   } finally {
     st.close();

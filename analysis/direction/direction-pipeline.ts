@@ -177,5 +177,9 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
   if (!selection.filtered) warnings.push('no candidate passed the filters: selected the best bypass within the layer filter (filtered: false)');
   const { pos, layer } = selection.selected;
   const direction = candidates.get(pos + nPos, layer);
+  let ss = 0;
+  for (const x of direction) ss += x * x;
+  if (!(ss > 0) || !Number.isFinite(ss))
+    throw new UsageError(`direction: the selected direction (pos ${pos}, layer ${layer}) has zero norm: harmful and harmless activations coincide (degenerate prompt data); nothing written`);
   return { splits, sampledSplits, sampled, refusalTokens: refusalIds, eoiIds, candidates, scores, selection, direction, warnings, timings };
 }

@@ -3,7 +3,7 @@
  * (.json array or .jsonl of {instruction, output}; loss on the response only) or any other file as plain text.
  * Read before any model work starts, so a bad file fails at once with a UsageError naming the file and row.
  */
-import { readFileSync } from 'node:fs';
+import { readUtf8File } from '../../engine/text-file.ts';
 import { UsageError } from '../../engine/errors.ts';
 import type { Model } from '../../models/types.ts';
 import { type CeSequence, responseSequences, textSequences } from './evaluate.ts';
@@ -16,11 +16,7 @@ export interface ResponsePair {
 export type PplSource = { kind: 'pairs'; pairs: ResponsePair[] } | { kind: 'text'; text: string };
 
 function readText(file: string, flag: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${flag}: ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  return readUtf8File(file, flag);
 }
 
 function parseJson(text: string, where: string): unknown {

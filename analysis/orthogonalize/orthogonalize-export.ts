@@ -15,9 +15,12 @@ import { randomBytes } from 'node:crypto';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../engine/dtype.ts';
 import { UsageError } from '../../engine/errors.ts';
 import { readIndex } from '../../engine/checkpoint.ts';
+import { drainSteps, runSteps } from '../../engine/steps.ts';
 import { openModelFolder } from '../../engine/model-folder.ts';
-import { checkOutputDir } from '../../engine/output-dir.ts';
-import { INDEX_FILE, SINGLE_FILE, type TensorData, type TensorToWrite, writeSafetensors } from '../../engine/safetensors-writer.ts';
+import { checkOutputDir, fsError, makeOutputDir, realPathOf } from '../../engine/output-dir.ts';
+import { copyFolderFile, folderFileNames } from '../../engine/folder-files.ts';
+import { writeAll, writeFileAtomic } from '../../engine/atomic.ts';
+import { INDEX_FILE, SINGLE_FILE, type TensorData, type TensorToWrite, writeSafetensorsSteps } from '../../engine/safetensors-writer.ts';
 import type { DType, ModelFolder, RawArray } from '../../engine/types.ts';
 import { orthogonalizeColumns, orthogonalizeRows } from './orthogonalize.ts';
 import { unit } from '../vector-math.ts';
@@ -79,15 +82,32 @@ function fromF32(dtype: DType, x: Float32Array): TensorData {
   return x;
 }
 
+/** The export, synchronously (library use, tests). */
 export function orthogonalizeFolder(srcDir: string, r: ArrayLike<number>, outDir: string, info: OrthogonalizeInfo = {}): OrthogonalizeReport {
+  return drainSteps(orthogonalizeSteps(srcDir, r, outDir, info));
+}
+
+/**
+ * The export with a breath between tensors, so Ctrl-C is seen: on `signal` the temp folder (and the open temp
+ * file) are removed and an InterruptedError is thrown; nothing is left beside the target.
+ */
+export async function orthogonalizeFolderAsync(
+  srcDir: string, r: ArrayLike<number>, outDir: string, info: OrthogonalizeInfo & { signal?: AbortSignal } = {},
+): Promise<OrthogonalizeReport> {
+  return runSteps(orthogonalizeSteps(srcDir, r, outDir, info), info.signal, 'orthogonalize');
+}
+
+function* orthogonalizeSteps(srcDir: string, r: ArrayLike<number>, outDir: string, info: OrthogonalizeInfo): Generator<void, OrthogonalizeReport> {
   const src = path.resolve(srcDir);
-  const out = path.resolve(outDir);
-  if (out === src) throw new UsageError(`${outDir}: refusing to overwrite the source model folder`);
-  checkOutputDir(outDir);
-  if (fs.existsSync(out) && fs.readdirSync(out).length > 0) throw new UsageError(`${outDir}: already exists and is not empty`);
+  // --out may be a symlink to a folder: the export goes where it points (the temp folder must sit beside the real
+  // target for the final rename to be atomic).
+  const out = realPathOf(outDir);
+  checkOutputDir(outDir, '--out', [src]);
+  if (fs.existsSync(out) && fs.readdirSync(out).length > 0) throw new UsageError(`--out: ${outDir}: already exists and is not empty`);
   const folder = openModelFolder(src);
   removeStaleTemps(out);
   const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  let done = false;
   try {
     const { config, weights, names } = folder;
     if (r.length !== config.dModel) throw new UsageError(`direction has ${r.length} values, ${srcDir} has d_model ${config.dModel}`);
@@ -109,7 +129,7 @@ export function orthogonalizeFolder(srcDir: string, r: ArrayLike<number>, outDir
     }
     if (untie) byFile.get(shardOf.get(embedName) ?? SINGLE_FILE)!.push(headName);
 
-    fs.mkdirSync(tmp, { recursive: true });
+    makeOutputDir(tmp);
     const metadata = {
       ...weights.metadata(),
       glassbox_edit: 'refusal-direction weight orthogonalization (embedding, o_proj, down_proj, output biases)',
@@ -138,7 +158,7 @@ export function orthogonalizeFolder(srcDir: string, r: ArrayLike<number>, outDir
     };
     const files: string[] = [];
     for (const [file, tensorNames] of byFile) {
-      writeSafetensors(path.join(tmp, file), tensorNames.map(tensor), metadata, { sourceDir: src });
+      yield* writeSafetensorsSteps(path.join(tmp, file), tensorNames.map(tensor), metadata, { sourceDir: src });
       files.push(file);
       info.onFile?.(file, files.length, byFile.size);
     }
@@ -148,29 +168,39 @@ export function orthogonalizeFolder(srcDir: string, r: ArrayLike<number>, outDir
       for (const [f, ns] of byFile) for (const n of ns) wm[n] = f;
       let total = 0;
       for (const ns of byFile.values()) for (const n of ns) total += weights.info(n === headName && untie ? embedName : n).byteLength;
-      fs.writeFileSync(path.join(tmp, INDEX_FILE), JSON.stringify({ ...idx, metadata: { ...(idx.metadata ?? {}), total_size: total }, weight_map: wm }, null, 2) + '\n');
+      writeText(path.join(tmp, INDEX_FILE), JSON.stringify({ ...idx, metadata: { ...(idx.metadata ?? {}), total_size: total }, weight_map: wm }, null, 2) + '\n');
       files.push(INDEX_FILE);
     }
     // Everything else (config, tokenizer, generation config, README) is copied; goldens and other weights are not.
-    for (const f of fs.readdirSync(src)) {
-      const p = path.join(src, f);
-      if (!fs.statSync(p).isFile() || f.endsWith('.safetensors') || f === INDEX_FILE || OTHER_WEIGHTS.test(f)) continue;
+    // Symlinks are resolved and must stay inside the source (or its hub cache's blobs/): engine/folder-files.ts.
+    for (const f of folderFileNames(src)) {
+      if (f.endsWith('.safetensors') || f === INDEX_FILE || OTHER_WEIGHTS.test(f)) continue;
       if (f === 'config.json' && untie) {
-        const cfg = JSON.parse(fs.readFileSync(p, 'utf8')) as Record<string, unknown>;
-        cfg.tie_word_embeddings = false;
-        fs.writeFileSync(path.join(tmp, f), JSON.stringify(cfg, null, 2) + '\n');
-      } else fs.copyFileSync(p, path.join(tmp, f));
+        const cfg = { ...config.raw, tie_word_embeddings: false };
+        writeText(path.join(tmp, f), JSON.stringify(cfg, null, 2) + '\n');
+      } else copyFolderFile(src, f, tmp);
       files.push(f);
     }
-    if (fs.existsSync(out)) fs.rmdirSync(out); // empty (checked above)
-    fs.renameSync(tmp, out);
+    // rename(2) replaces an empty folder; a folder another export filled meanwhile gives ENOTEMPTY/EEXIST.
+    try {
+      fs.renameSync(tmp, out);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new UsageError(`--out: ${outDir}: another process wrote it meanwhile (${code}); nothing replaced`);
+      throw fsError(e, outDir, 'create the export folder', '--out');
+    }
+    done = true;
     return { outDir: out, edited: [...plan.keys()], untied: untie, files };
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
   } finally {
+    // Also runs when an interrupted generator is closed (return()), where a catch block would not.
+    if (!done) fs.rmSync(tmp, { recursive: true, force: true });
     folder.close();
   }
+}
+
+function writeText(file: string, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  writeFileAtomic(file, (fd) => writeAll(fd, bytes));
 }
 
 /**

@@ -2,7 +2,7 @@
  * Prompt lists: JSON (array of strings, or of objects with instruction / goal / prompt and optional category),
  * JSONL (one such string or object per line) and CSV (a header row; the instruction/goal/prompt column).
  */
-import { readFileSync } from 'node:fs';
+import { readUtf8File } from '../../engine/text-file.ts';
 import path from 'node:path';
 import { UsageError } from '../../engine/errors.ts';
 import { parseCsv } from './csv.ts';
@@ -77,12 +77,7 @@ export function loadPrompts(file: string): PromptItem[] {
   const ext = path.extname(file).toLowerCase().slice(1);
   if (ext !== 'json' && ext !== 'jsonl' && ext !== 'csv')
     throw new UsageError(`${file}: unknown prompt file type .${ext} (use .json, .jsonl or .csv)`);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${file}: cannot read prompt file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const text = readUtf8File(file);
   const items = parsePrompts(text, ext, file);
   if (items.length === 0) throw new UsageError(`${file}: no prompts`);
   return items;

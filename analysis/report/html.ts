@@ -3,6 +3,7 @@ import type { Interval, MethodResult, Rate, StudySummary } from '../study/summar
 import { AIRD_LABEL } from '../study/aird-math.ts';
 import { studyPlots } from './plots.ts';
 import { renderSvg } from './render.ts';
+import { projectionComparisonView } from './interp-views.ts';
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -102,6 +103,7 @@ ${summaryTable(s)}
 ${airdTable(s.methods)}
 <h2>Plots</h2>
 ${figures}
+${s.projection ? projectionComparisonView(s.projection) : ''}
 <h2>Selected direction per model (source and quality)</h2>
 ${selectionTable(s)}
 <h2>Per-layer cosine at the original's position</h2>

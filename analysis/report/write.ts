@@ -1,5 +1,5 @@
 /** Writes a study's output folder: report.html, summary.json and directions/<model>/ direction folders. */
-import fs from 'node:fs';
+import { makeOutputDir } from '../../engine/output-dir.ts';
 import path from 'node:path';
 import { writeDirection, writeJson } from '../direction/direction-io.ts';
 import { writeFileAtomic, writeAll } from '../../engine/atomic.ts';
@@ -13,7 +13,7 @@ export interface WrittenReport {
 }
 
 export async function writeReport(outDir: string, out: StudyOutput): Promise<WrittenReport> {
-  fs.mkdirSync(outDir, { recursive: true });
+  makeOutputDir(outDir);
   const summary = path.join(outDir, 'summary.json');
   writeJson(summary, out.summary);
   const dirs: string[] = [];

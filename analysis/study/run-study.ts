@@ -17,6 +17,8 @@ import { klFromLogProbs, mean } from '../logit-math.ts';
 import { maxLayerOf } from '../direction/selection.ts';
 import type { PromptItem } from '../prompts/prompts.ts';
 import { type Progress, silentProgress } from '../progress.ts';
+import { addProjection, projectionProbe } from '../project/study-projection.ts';
+import type { ProjectionComparison } from '../project/study-projection.ts';
 import { AIRD_LABEL } from './aird-math.ts';
 import { type AirdOptions, type AirdVariant, applyAird, defaultEditLayer } from './aird.ts';
 import { lowestCosineLayer, perLayerCosine } from './compare.ts';
@@ -130,6 +132,10 @@ async function study(original: Model, inputs: StudyInputs, options: StudyOptions
   const originalResiduals = await residualsOf(original, originalDirection.selection.selected.pos);
   const originalSplitHalf = splitHalfCosine(originalResiduals, originalDirection.selection.selected.layer, ctx.bootstrap);
 
+  // The projection heatmap: one harmful evaluation prompt, every model projected onto the original's direction.
+  const probeDirection = Float32Array.from(originalDirection.direction);
+  const projection = evalSets.harmful[0] ? await projectionProbe(original, evalSets.harmful[0].instruction, probeDirection) : undefined;
+
   // 3. Calibration data for the methods that need it (generic text by default).
   const nCal = options.nCalibration ?? 16;
   const { harmfulTrain, harmlessTrain } = originalDirection.splits;
@@ -139,12 +145,13 @@ async function study(original: Model, inputs: StudyInputs, options: StudyOptions
   // 4. Each method: compress, find the compressed model's direction, compare, evaluate, optionally AIRD.
   const methods: MethodResult[] = [];
   for (const spec of options.methods) {
-    methods.push(await studyMethod(ctx, spec, { originalDirection, calibration, evaluate, directions, residualsOf, originalResiduals }));
+    methods.push(await studyMethod(ctx, spec, { originalDirection, calibration, evaluate, directions, residualsOf, originalResiduals, projection }));
   }
 
   // 5. The summary.
+  const seconds = (performance.now() - t0) / 1000;
   const summary = summarize(ctx, inputs, {
-    originalDirection, originalEvaluation, originalSplitHalf, evalSets, calibration, calibrationLabel: cal.label, methods, seconds: (performance.now() - t0) / 1000,
+    originalDirection, originalEvaluation, originalSplitHalf, evalSets, calibration, calibrationLabel: cal.label, methods, seconds, projection,
   });
   return { summary, directions };
 }
@@ -207,6 +214,8 @@ interface MethodStepInputs {
   /** Per-prompt train residuals of a model at a position, and the original's at its selected position. */
   residualsOf: (model: Model, pos: number) => Promise<PromptResiduals>;
   originalResiduals: PromptResiduals;
+  /** Receives the compressed model's projection onto the original direction (the report's heatmap). */
+  projection: ProjectionComparison | undefined;
 }
 
 /** One compression method, start to end. */
@@ -215,6 +224,7 @@ async function studyMethod(ctx: StudyContext, spec: MethodSpec, inp: MethodStepI
   const compressed = await compress(ctx, spec, inp.calibration);
   try {
     await ctx.options.onCompressed?.(spec.name, compressed.model);
+    if (inp.projection) await addProjection(inp.projection, spec.name, compressed.model, Float32Array.from(originalDirection.direction));
     const compressedDirection = await findCompressedDirection(ctx, spec.name, compressed.model, originalDirection);
     inp.directions.set(spec.name, selectedDirection(compressedDirection));
     // Cosine per layer at the original's selected position (index into the candidates' positions).
@@ -304,6 +314,7 @@ interface SummaryInputs {
   calibration: number[][];
   methods: MethodResult[];
   seconds: number;
+  projection: ProjectionComparison | undefined;
 }
 
 function summarize(ctx: StudyContext, inputs: StudyInputs, s: SummaryInputs): StudySummary {
@@ -347,6 +358,7 @@ function summarize(ctx: StudyContext, inputs: StudyInputs, s: SummaryInputs): St
     },
     warnings: ctx.warnings,
     seconds: s.seconds,
+    ...(s.projection ? { projection: s.projection } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
  * folds its scales into them) in F32, and the original folder's other tensors (embeddings, final norm) as
  * they were: compression leaves those alone.
  */
-import fs from 'node:fs';
+import { copyFolderFile, folderFileNames } from '../../engine/folder-files.ts';
 import path from 'node:path';
 import { UsageError } from '../../engine/errors.ts';
 import { glassboxQuantizationConfig, linearToTensors } from '../../engine/glassbox-format.ts';
@@ -66,10 +66,10 @@ export function saveCompressedModel(srcDir: string, model: Model, outDir: string
     if (quant) config.quantization_config = glassboxQuantizationConfig(quant.bits, quant.groupSize, quant.sym);
     writeJson(path.join(outDir, 'config.json'), config);
     const copied: string[] = [];
-    for (const f of fs.readdirSync(srcDir)) {
-      const p = path.join(srcDir, f);
-      if (f === 'config.json' || (WEIGHT_FILES as readonly string[]).includes(f) || f.endsWith('.safetensors') || !fs.statSync(p).isFile()) continue;
-      fs.copyFileSync(p, path.join(outDir, f));
+    // Symlinks are resolved and must stay inside the source (or its hub cache's blobs/): engine/folder-files.ts.
+    for (const f of folderFileNames(srcDir)) {
+      if (f === 'config.json' || (WEIGHT_FILES as readonly string[]).includes(f) || f.endsWith('.safetensors')) continue;
+      copyFolderFile(srcDir, f, outDir);
       copied.push(path.join(outDir, f));
     }
     return { files: [...ck.files, path.join(outDir, 'config.json'), ...copied] };

@@ -1,5 +1,6 @@
 /** summary.json: every number the study report shows (the HTML is rendered from this object alone). */
 import type { Interval, Rate } from '../stats/intervals.ts';
+import type { ProjectionComparison } from '../project/study-projection.ts';
 
 export type { Interval, Rate };
 
@@ -105,6 +106,8 @@ export interface StudySummary {
   orderings: { bySelectedCosineDesc: string[]; byHarmfulRefusalDesc: string[]; byKlAsc: string[] };
   warnings: string[];
   seconds: number;
+  /** resid_pre · r̂ (original direction) on one harmful val prompt, per model: the report's projection heatmaps. */
+  projection?: ProjectionComparison;
 }
 
 export interface SplitIndices {

@@ -86,7 +86,7 @@ export function register(program: Command): void {
       };
       const layers = optionalIntegerList(o.layers, '--layers');
       const precision = precisionFlag(o.quant);
-      checkOutputDir(o.out);
+      checkOutputDir(o.out, '--out', [dir]);
       const t0 = performance.now();
       // Hooks only: no host-side weight copy beside the backend's (one copy of the weights in memory).
       const model = await loadModel(dir, { precision, retainWeights: false });

@@ -11,6 +11,7 @@ import { type ModelFlags, NON_NEGATIVE, POSITIVE, SEED_RANGE, optionalInteger, o
 import { sigintSignal } from '../interrupt.ts';
 import { info, printResult } from '../output.ts';
 import { type PromptFlags, promptIds } from '../prompt-flags.ts';
+import { terminalSafe } from '../terminal.ts';
 
 export interface GenerateJson {
   promptIds: number[];
@@ -25,6 +26,7 @@ export interface GenerateJson {
 }
 
 interface GenerateFlags extends PromptFlags, ModelFlags {
+  allowLongContext?: boolean;
   maxTokens: string;
   temperature: string;
   topK?: string;
@@ -48,6 +50,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'sampling seed', '0')
     .option('--quant <format>', 'quantize the linears at load: int8 (per channel) or int4 (group 128)')
     .option('--group-size <g>', 'int4 group size (default 128)')
+    .option('--allow-long-context', "run past config.json's max_position_embeddings (RoPE models only)")
     .option('--json', 'print one JSON object {promptIds, generatedIds, text, tokensPerSecond, ...} on stdout')
     .action(async (dir: string, flags: GenerateFlags) => {
       // Flags.
@@ -57,7 +60,7 @@ export function register(program: Command): void {
       const topK = optionalInteger(flags.topK, '--top-k', POSITIVE);
       const topP = optionalNumber(flags.topP, '--top-p', { min: 0, max: 1 });
       const seed = parseInteger(flags.seed, '--seed', SEED_RANGE);
-      const model = await loadModel(dir, { precision, groupSize, retainWeights: false });
+      const model = await loadModel(dir, { precision, groupSize, retainWeights: false, allowLongContext: flags.allowLongContext });
       const tok = model.tokenizer;
       const { signal, dispose } = sigintSignal('the current token');
       const generated: number[] = [];
@@ -74,7 +77,7 @@ export function register(program: Command): void {
             if (json) return;
             // Decode the whole continuation each time: a multi-byte character may span tokens.
             const text = tok ? tok.decode(generated, { skipSpecialTokens: true }) : `${generated.join(' ')}`;
-            if (text.startsWith(shown)) process.stdout.write(text.slice(shown.length));
+            if (text.startsWith(shown)) process.stdout.write(terminalSafe(text.slice(shown.length), true));
             shown = text;
           },
         });

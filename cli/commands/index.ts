@@ -7,5 +7,10 @@ import { register as evaluate } from './eval.ts';
 import { register as orthogonalize } from './orthogonalize.ts';
 import { register as trace } from './trace.ts';
 import { register as study } from './study.ts';
+import { register as project } from './project.ts';
+import { register as lens } from './lens.ts';
+import { register as patch } from './patch.ts';
+import { register as attention } from './attention.ts';
+import { register as sae } from './sae.ts';
 
-export const commands: Array<(program: Command) => void> = [inspect, direction, evaluate, orthogonalize, generate, trace, study];
+export const commands: Array<(program: Command) => void> = [inspect, direction, evaluate, orthogonalize, generate, trace, study, project, lens, patch, attention, sae];

@@ -2,7 +2,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { readDirection } from '../../analysis/direction/direction-io.ts';
-import { orthogonalizeFolder } from '../../analysis/orthogonalize/orthogonalize-export.ts';
+import { orthogonalizeFolderAsync } from '../../analysis/orthogonalize/orthogonalize-export.ts';
+import { sigintSignal } from '../interrupt.ts';
 import { info, printResult, table } from '../output.ts';
 
 export function register(program: Command): void {
@@ -13,12 +14,14 @@ export function register(program: Command): void {
     .requiredOption('--direction <dir>', 'folder written by `glassbox direction` (or a direction.safetensors)')
     .requiredOption('--out <dir>', 'new model folder (must not exist or be empty)')
     .option('--json', 'print one JSON object on stdout')
-    .action((dir: string, o: { direction: string; out: string; json?: boolean }) => {
+    .action(async (dir: string, o: { direction: string; out: string; json?: boolean }) => {
       const d = readDirection(o.direction);
-      const rep = orthogonalizeFolder(dir, d.r, o.out, {
-        pos: d.pos, layer: d.layer, source: path.resolve(o.direction),
+      // Ctrl-C between tensors removes the temp folder and exits 130 (engine/steps.ts).
+      const { signal, dispose } = sigintSignal();
+      const rep = await orthogonalizeFolderAsync(dir, d.r, o.out, {
+        pos: d.pos, layer: d.layer, source: path.resolve(o.direction), signal,
         onFile: (file, done, total) => info(`orthogonalize: wrote ${file} (${done}/${total})`),
-      });
+      }).finally(dispose);
       printResult({ ...rep, pos: d.pos, layer: d.layer }, o.json ?? false, (r) =>
         table([
           ['written', r.outDir],

@@ -26,6 +26,7 @@ import { parseInteger, parseNumber } from '../../engine/numbers.ts';
 import { NON_NEGATIVE, POSITIVE, SEED_RANGE, layerFraction } from '../flags.ts';
 import { sigintSignal } from '../interrupt.ts';
 import { stderrProgress } from '../progress-bar.ts';
+import { terminalSafe } from '../terminal.ts';
 
 export interface StudyCliOptions {
   out: string;
@@ -139,7 +140,7 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
     nSeeds: parseInteger(o.seeds, '--seeds', { min: 1, max: 1000 }),
   };
   if (o.backend && !BACKEND_NAMES.includes(o.backend as BackendName)) throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`);
-  checkOutputDir(o.out);
+  checkOutputDir(o.out, '--out', [modelDir]);
   const backend = o.backend ? await createBackend(o.backend as BackendName) : undefined;
   const model = await loadModel(modelDir, { backend });
   const nLayers = model.config.nLayers;
@@ -148,6 +149,8 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
     throw new UsageError(`--aird-layer: block ${aird.layerRule} is outside 0..${nLayers - 1}`);
   }
   const { signal, dispose } = sigintSignal();
+  // Models saved by this run: an interrupted or failed study removes them (a partial set would look complete).
+  const saved: string[] = [];
   const log = (l: string) => process.stderr.write(`glassbox study: ${l}\n`);
   try {
     const inputs = { modelName: path.basename(path.resolve(modelDir)), harmful, harmless, harmfulTest, harmlessTest, files, pairs };
@@ -157,15 +160,20 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
       onCompressed: o.saveModels
         ? (name, m) => {
             const dir = path.join(o.out, 'models', name.replace(/[^A-Za-z0-9._-]/g, '_'));
+            saved.push(dir);
             saveCompressedModel(modelDir, m, dir);
             log(`${name}: saved to ${dir}`);
           }
         : undefined,
     });
     const written = await writeReport(o.out, out);
-    process.stdout.write(`${textSummary(out.summary)}\nreport: ${written.html}\nsummary: ${written.summary}\n`);
+    process.stdout.write(terminalSafe(`${textSummary(out.summary)}\nreport: ${written.html}\nsummary: ${written.summary}\n`, true));
   } catch (e) {
-    if (e instanceof InterruptedError) throw new InterruptedError(`study: interrupted (${e.message}); no report written to ${o.out}`);
+    for (const dir of saved) fs.rmSync(dir, { recursive: true, force: true });
+    const models = path.join(o.out, 'models');
+    if (saved.length > 0 && fs.existsSync(models) && fs.readdirSync(models).length === 0) fs.rmdirSync(models);
+    const removed = saved.length > 0 ? `; removed the ${saved.length} model folder(s) it had saved` : '';
+    if (e instanceof InterruptedError) throw new InterruptedError(`study: interrupted (${e.message}); no report written to ${o.out}${removed}`);
     throw e;
   } finally {
     dispose();

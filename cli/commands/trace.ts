@@ -18,6 +18,7 @@ interface TraceFlags extends PromptFlags, ModelFlags {
   out: string;
   hooks: string;
   json?: boolean;
+  allowLongContext?: boolean;
 }
 
 export function register(program: Command): void {
@@ -32,14 +33,15 @@ export function register(program: Command): void {
     .option('--hooks <globs>', 'comma-separated hook names/globs (`*` within a segment, `**` across)', 'blocks.*.hook_resid_post')
     .option('--quant <format>', 'quantize the linears at load: int8 or int4')
     .option('--group-size <g>', 'int4 group size (default 128)')
+    .option('--allow-long-context', "run past config.json's max_position_embeddings (RoPE models only)")
     .option('--json', 'print a JSON summary on stdout')
     .action(async (dir: string, flags: TraceFlags) => {
       // Flags.
       const { precision, groupSize } = precisionFlags(flags);
       if (!flags.out.endsWith('.safetensors')) throw new UsageError(`--out: expected a .safetensors file name, got '${flags.out}'`);
-      checkOutputFile(flags.out);
+      checkOutputFile(flags.out, '--out', [dir]);
       const globs = flags.hooks.split(',').map((s) => s.trim()).filter(Boolean);
-      const model = await loadModel(dir, { precision, groupSize, retainWeights: false });
+      const model = await loadModel(dir, { precision, groupSize, retainWeights: false, allowLongContext: flags.allowLongContext });
       try {
         const ids = promptIds(flags, model.tokenizer, model.config.vocabSize);
         const result = await traceToFile(model, ids, { globs, hooksFlag: flags.hooks, out: flags.out, modelDir: dir });

@@ -6,6 +6,9 @@
  * so a decode loop rebuilds its kernels once per bucket instead of on every token; the causal limit
  * comes in as a number argument (it is not a loop bound, so gpu.js' loopMaxIterations never applies).
  * Softmax is the stable form in f32: exp(score - rowMax) / Σ.
+ * NaN/Inf: GLSL/WGSL max() and comparisons with NaN are undefined, so a NaN score could be taken for a masked
+ * slot and the row come out as zeros. The host checks q and the visible keys first (O(T·d + S·d), small beside
+ * the kernels) and returns NaN for the whole call when any is non-finite, so the NaN guard always fires.
  */
 import { ShapeError } from '../../engine/errors.ts';
 import type { AttentionArgs } from '../types.ts';
@@ -61,9 +64,24 @@ function checkArgs(a: AttentionArgs): void {
   if (a.patternOut) expectLength('attention', 'patternOut', a.patternOut, nHeads * t * s);
 }
 
+/** True when q or any visible key holds NaN/Inf (see the header comment). */
+function nonFiniteInputs(a: AttentionArgs): boolean {
+  for (let i = 0; i < a.q.length; i++) if (a.q[i] - a.q[i] !== 0) return true;
+  const w = a.nKvHeads * a.headDim;
+  for (let j = 0; j < a.s; j++) {
+    if (!a.keyValid[j]) continue;
+    for (let c = j * w; c < (j + 1) * w; c++) if (a.k[c] - a.k[c] !== 0) return true;
+  }
+  return false;
+}
+
 export async function gpujsAttention(rt: GpujsRuntime, a: AttentionArgs): Promise<Float32Array> {
   checkArgs(a);
   const { t, s, nHeads: H, nKvHeads: KV, headDim: HD } = a;
+  if (nonFiniteInputs(a)) {
+    a.patternOut?.fill(NaN);
+    return new Float32Array(t * H * HD).fill(NaN);
+  }
   const sb = Math.ceil(s / KEY_BUCKET) * KEY_BUCKET;
   const kvLen = sb * KV * HD;
   const k = new Float32Array(kvLen);

@@ -73,7 +73,10 @@ export function ropeRef(x: Float32Array, pos: Int32Array, t: number, nHeads: num
   return y;
 }
 
-/** Causal GQA attention with padding mask; see AttentionArgs. Query rows that see no key output zeros. */
+/**
+ * Causal GQA attention with padding mask; see AttentionArgs. Query rows that see no key output zeros; a row whose
+ * visible scores are NaN (or all -Inf from non-finite q/k) outputs NaN, never zeros, so the NaN guard sees it.
+ */
 export function attentionRef(a: AttentionArgs): Float32Array {
   const { q, k, v, t, s, nHeads, nKvHeads, headDim, keyValid, scale } = a;
   const out = new Float32Array(t * nHeads * headDim);
@@ -85,15 +88,19 @@ export function attentionRef(a: AttentionArgs): Float32Array {
       const kh = Math.floor(h / group);
       const qo = (i * nHeads + h) * headDim;
       let max = -Infinity;
+      let visible = false;
       for (let j = 0; j <= last; j++) {
         if (!keyValid[j]) { scores[j] = -Infinity; continue; }
+        visible = true;
         let dot = 0;
         const ko = (j * nKvHeads + kh) * headDim;
         for (let c = 0; c < headDim; c++) dot += q[qo + c] * k[ko + c];
         scores[j] = dot * scale;
-        if (scores[j] > max) max = scores[j];
+        // NaN is sticky (NaN > max is false): a NaN score must poison the row, not be skipped.
+        if (scores[j] > max || scores[j] !== scores[j]) max = scores[j];
       }
-      if (max === -Infinity) continue;
+      if (!visible) continue;
+      if (max === -Infinity) max = NaN; // every visible score -Inf: exp(-Inf - -Inf) is NaN anyway; say so
       let sum = 0;
       for (let j = 0; j <= last; j++) {
         const e = keyValid[j] ? Math.exp(scores[j] - max) : 0;

@@ -3,6 +3,7 @@
  * (matmul.wat) over resident, repacked weights in shared memories, split across a worker pool by
  * output rows. The other ops run as plain f32 JS (js-ops.ts).
  */
+import { integerFromEnv } from '../../engine/numbers.ts';
 import { availableParallelism } from 'node:os';
 import { checkWeight } from '../formats.ts';
 import type { Backend, LinearHandle, LinearWeight } from '../types.ts';
@@ -52,9 +53,11 @@ class WasmLinear implements LinearHandle {
   ) {}
 }
 
+/** More workers than this never helps (each holds a wasm instance); a typo such as 1000000 is refused. */
+export const MAX_THREADS = 256;
+
 export function defaultThreads(): number {
-  const env = Number(process.env.GLASSBOX_THREADS);
-  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+  return integerFromEnv(process.env, 'GLASSBOX_THREADS', { min: 1, max: MAX_THREADS }) ?? availableParallelism();
 }
 
 export interface WasmSimdBackend extends Backend {

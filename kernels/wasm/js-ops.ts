@@ -31,11 +31,13 @@ export function attention(a: AttentionArgs): Float32Array {
       const kh = Math.floor(h / group);
       const qo = (i * nHeads + h) * d;
       let max = -Infinity;
+      let visible = false;
       for (let j = 0; j <= last; j++) {
         if (!keyValid[j]) {
           scores[j] = -Infinity;
           continue;
         }
+        visible = true;
         const ko = j * kvStride + kh * d;
         let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
         let c = 0;
@@ -48,9 +50,10 @@ export function attention(a: AttentionArgs): Float32Array {
         for (; c < d; c++) d0 += q[qo + c] * k[ko + c];
         const sc = (d0 + d1 + (d2 + d3)) * scale;
         scores[j] = sc;
-        if (sc > max) max = sc;
+        if (sc > max || sc !== sc) max = sc; // NaN is sticky: it poisons the row, as in the reference
       }
-      if (max === -Infinity) continue; // no visible key: zeros, as the reference
+      if (!visible) continue; // no visible key: zeros, as the reference
+      if (max === -Infinity) max = NaN; // visible keys but all scores -Inf: NaN, as the reference
       let sum = 0;
       for (let j = 0; j <= last; j++) {
         const e = keyValid[j] ? Math.exp(scores[j] - max) : 0;

@@ -1,0 +1,55 @@
+/**
+ * The list of single patches an activation-patching sweep runs, and how one patch copies clean values into a row.
+ *   patchExperiments(sites, nLayers, nPos, nHeads): Experiment[]
+ *   applyPatch(e, act, row, clean, dims): void — copies the clean slice into batch row `row` of `act` in place.
+ */
+export type PatchSite = 'resid_pre' | 'attn_out' | 'mlp_out' | 'heads';
+export const PATCH_SITES: readonly PatchSite[] = ['resid_pre', 'attn_out', 'mlp_out', 'heads'];
+
+export interface Experiment {
+  site: PatchSite;
+  layer: number;
+  /** resid_pre: the one position patched (undefined: every position). */
+  pos?: number;
+  /** heads: the head whose hook_z slice is patched (every position). */
+  head?: number;
+}
+
+export function hookOf(e: Experiment): string {
+  const b = `blocks.${e.layer}`;
+  if (e.site === 'resid_pre') return `${b}.hook_resid_pre`;
+  if (e.site === 'attn_out') return `${b}.hook_attn_out`;
+  if (e.site === 'mlp_out') return `${b}.hook_mlp_out`;
+  return `${b}.attn.hook_z`;
+}
+
+export function patchExperiments(sites: readonly PatchSite[], nLayers: number, nPos: number, nHeads: number): Experiment[] {
+  const out: Experiment[] = [];
+  for (const site of sites)
+    for (let layer = 0; layer < nLayers; layer++) {
+      if (site === 'resid_pre') for (let pos = 0; pos < nPos; pos++) out.push({ site, layer, pos });
+      else if (site === 'heads') for (let head = 0; head < nHeads; head++) out.push({ site, layer, head });
+      else out.push({ site, layer });
+    }
+  return out;
+}
+
+export interface PatchDims {
+  /** Positions per row. */
+  t: number;
+  /** Activation width (d_model, or n_heads·d_head for hook_z). */
+  width: number;
+  headDim: number;
+}
+
+/** `clean` is the clean run's activation at the same hook, [1, t, width]. */
+export function applyPatch(e: Experiment, act: Float32Array, row: number, clean: Float32Array, { t, width, headDim }: PatchDims): void {
+  const base = row * t * width;
+  if (e.site === 'resid_pre' && e.pos !== undefined) {
+    const p = e.pos;
+    act.set(clean.subarray(p * width, (p + 1) * width), base + p * width);
+  } else if (e.site === 'heads') {
+    const o = e.head! * headDim;
+    for (let p = 0; p < t; p++) act.set(clean.subarray(p * width + o, p * width + o + headDim), base + p * width + o);
+  } else act.set(clean, base);
+}
