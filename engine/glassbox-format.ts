@@ -26,6 +26,7 @@
 import { ModelFolderError, ShapeError } from './errors.ts';
 import { checkWeight, dequantize, nGroups } from '../kernels/formats.ts';
 import type { Int4Weight, Int8Weight, LinearWeight, MixedLinearWeight } from '../kernels/types.ts';
+import type { W8A8Weight } from '../kernels/w8a8/types.ts';
 import type { DType, QuantizationConfig, RawArray, WeightSource } from './types.ts';
 
 export const GLASSBOX_FORMAT_VERSION = 1;
@@ -43,8 +44,11 @@ export function glassboxQuantizationConfig(bits: number, groupSize: number, sym:
 }
 
 /** The tensors that store one Linear weight (the bias is not included). */
-export function linearToTensors(module: string, w: LinearWeight | MixedLinearWeight): NamedTensor[] {
+export function linearToTensors(module: string, w: LinearWeight | MixedLinearWeight | W8A8Weight): NamedTensor[] {
   if (w.format === 'mixed') return mixedToTensors(module, w);
+  // LLM.int8() W8A8: the per-row int8 weight, plus its run-time outlier threshold (the marker the reader keys on).
+  if (w.format === 'w8a8')
+    return [...linearToTensors(module, w.weight), { name: `${module}.llm_int8_threshold`, dtype: 'F32', shape: [1], data: Float32Array.of(w.threshold) }];
   checkWeight(w, module);
   const { n, k } = w;
   if (w.format === 'f32') {
@@ -135,6 +139,22 @@ function mixedToTensors(module: string, w: MixedLinearWeight): NamedTensor[] {
     { name: `${module}.outlier_cols`, dtype: 'I32', shape: [nOut], data: w.outlierCols },
     { name: `${module}.outlier_weight`, dtype: 'F32', shape: [w.n, nOut], data: w.outlier.w },
   ];
+}
+
+/** True when `module` was saved as an LLM.int8() W8A8 Linear (int8 weight + run-time outlier threshold). */
+export const isGlassboxW8A8 = (weights: WeightSource, module: string): boolean => weights.has(`${module}.llm_int8_threshold`);
+
+/** Reads a module written by linearToTensors from a W8A8Weight. */
+export function readGlassboxW8A8(weights: WeightSource, module: string, quant: QuantizationConfig | null): W8A8Weight {
+  const weight = readGlassboxLinear(weights, module, quant);
+  const tn = `${module}.llm_int8_threshold`;
+  const ti = weights.info(tn);
+  if (ti.dtype !== 'F32' || ti.shape.length !== 1 || ti.shape[0] !== 1) throw new ModelFolderError(`${weights.path}: tensor ${tn} is ${ti.dtype} [${ti.shape.join(', ')}], expected F32 [1]`);
+  const threshold = weights.readF32(tn)[0];
+  if (weight.format !== 'int8' || weight.groupSize !== weight.k || weight.perm)
+    throw new ModelFolderError(`${weights.path}: tensor ${module}.qweight of an LLM.int8() module must be I8 with one scale per output row`);
+  if (!(threshold > 0)) throw new ModelFolderError(`${weights.path}: tensor ${tn} holds ${threshold}, expected a threshold > 0`);
+  return { format: 'w8a8', n: weight.n, k: weight.k, weight, threshold };
 }
 
 /** True when `module` was saved as a mixed int8 + f32-outlier Linear. */

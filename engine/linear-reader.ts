@@ -6,7 +6,8 @@
  * or simply unlisted ones such as lm_head) are read as dense weights.
  */
 import { ModelFolderError } from './errors.ts';
-import { isGlassboxMixed, readGlassboxLinear, readGlassboxMixed } from './glassbox-format.ts';
+import { isGlassboxMixed, isGlassboxW8A8, readGlassboxLinear, readGlassboxMixed, readGlassboxW8A8 } from './glassbox-format.ts';
+import type { W8A8Weight } from '../kernels/w8a8/types.ts';
 import type { DType, ModelFolder, QuantizationConfig, RawArray, WeightSource } from './types.ts';
 import { convertAwq } from './convert/awq.ts';
 import type { RawTensor } from './convert/common.ts';
@@ -49,13 +50,17 @@ export function isNotConverted(quant: QuantizationConfig | null, module: string)
 
 /** A block Linear as a model runs it: readLinear's layouts, or a glassbox-saved LLM.int8() mixed weight. */
 export interface LayerLinearRead {
-  weight: LinearWeight | MixedLinearWeight;
+  weight: LinearWeight | MixedLinearWeight | W8A8Weight;
   bias: Float32Array | null;
 }
 
 /** Like readLinear, and also reads the mixed int8 + f32-outlier modules of glassbox folders. */
 export function readLayerLinear(folder: LinearSource, module: string, opts: ReadLinearOptions = {}): LayerLinearRead {
   const quant = folder.config.quantization;
+  if (quant?.method === 'glassbox' && isGlassboxW8A8(folder.weights, module)) {
+    const weight = readGlassboxW8A8(folder.weights, module, quant);
+    return { weight, bias: readBias(folder.weights, module, weight.n) };
+  }
   if (!(quant?.method === 'glassbox' && isGlassboxMixed(folder.weights, module))) return readLinear(folder, module, opts);
   const weight = readGlassboxMixed(folder.weights, module, quant);
   try {
@@ -74,6 +79,9 @@ export function readLinear(folder: LinearSource, module: string, opts: ReadLinea
   // Reading only the int8 part would silently drop the outlier columns.
   if (quant?.method === 'glassbox' && isGlassboxMixed(weights, module))
     throw new ModelFolderError(`${weights.path}: ${module} is an LLM.int8() mixed module (int8 + f32 outlier columns); read it with readLayerLinear`);
+  // Reading only the int8 weight would silently drop the run-time activation quantization.
+  if (quant?.method === 'glassbox' && isGlassboxW8A8(weights, module))
+    throw new ModelFolderError(`${weights.path}: ${module} is an LLM.int8() W8A8 module (int8 weight + run-time outlier threshold); read it with readLayerLinear`);
   let weight: LinearWeight;
   if (isNotConverted(quant, module) || !quant) {
     weight = readDense(weights, module, opts.transposeConv1d ?? folder.names.conv1d);

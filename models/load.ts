@@ -97,7 +97,10 @@ export function folderProvider(folder: ModelFolder): WeightProvider {
     if (weight.n !== qw + 2 * kw) throw new ConfigError(`${module}: ${weight.n} outputs, config implies ${qw + 2 * kw}`);
     const [r0, r1] = role === 'q' ? [0, qw] : role === 'k' ? [qw, qw + kw] : [qw + kw, qw + 2 * kw];
     if (role === 'v') fused = null;
-    return { weight: sliceRows(weight as Exclude<typeof weight, { format: 'mixed' }>, r0, r1), bias: bias ? bias.slice(r0, r1) : null };
+    return {
+      weight: sliceRows(weight as Exclude<typeof weight, { format: 'mixed' | 'w8a8' }>, r0, r1),
+      bias: bias ? bias.slice(r0, r1) : null,
+    };
   };
   return {
     config: cfg,

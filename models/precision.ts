@@ -25,7 +25,7 @@ export function precisionOf(formats: Iterable<LayerWeight['format']>): WeightPre
   let p: WeightPrecision = 'f32';
   for (const f of formats) {
     if (f === 'int4') return 'int4';
-    if (f === 'int8' || f === 'mixed') p = 'int8';
+    if (f === 'int8' || f === 'mixed' || f === 'w8a8') p = 'int8';
     else if (f === 'bf16' && p === 'f32') p = 'bf16';
   }
   return p;

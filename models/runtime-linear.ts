@@ -7,15 +7,19 @@
  */
 import type { Backend, LinearHandle, LinearWeight } from '../kernels/types.ts';
 import { concatRows } from './split-rows.ts';
+import { checkW8A8, w8a8Linear } from '../kernels/w8a8/matmul.ts';
+import type { W8A8Weight } from '../kernels/w8a8/types.ts';
 import type { ModelLinear } from './types.ts';
 
 /** What running one Linear needs once uploaded (no reference to its host-side weight arrays). */
 interface Member {
-  handle: LinearHandle;
+  handle: LinearHandle | null;
   bias: Float32Array | null;
   /** MixedWeight only: the f32 outlier part and the input columns it reads. */
   outlierHandle: LinearHandle | null;
   outlierCols: Int32Array | null;
+  /** LLM.int8() W8A8: runs on the JS int8 × int8 kernel from its int8 weight (no backend handle). */
+  w8a8: W8A8Weight | null;
   k: number;
 }
 
@@ -24,7 +28,7 @@ export class LinearGroup {
   private readonly members: Member[];
 
   constructor(private readonly backend: Backend, lins: ModelLinear[]) {
-    const plain = lins.map((l) => l.weight).filter((w): w is LinearWeight => w.format !== 'mixed');
+    const plain = lins.map((l) => l.weight).filter((w): w is LinearWeight => w.format !== 'mixed' && w.format !== 'w8a8');
     // The reference backend keeps the uploaded array itself: fusing there would only double the memory.
     if (lins.length > 1 && backend.name !== 'reference' && plain.length === lins.length && fusable(plain)) {
       const widths = plain.map((w) => w.n);
@@ -37,8 +41,12 @@ export class LinearGroup {
       this.fused = null;
       this.members = lins.map(({ weight: w, bias }) => {
         if (w.format === 'mixed')
-          return { bias, k: w.k, handle: backend.uploadLinear(w.main), outlierHandle: backend.uploadLinear(w.outlier), outlierCols: w.outlierCols };
-        return { bias, k: w.k, handle: backend.uploadLinear(w), outlierHandle: null, outlierCols: null };
+          return { bias, k: w.k, handle: backend.uploadLinear(w.main), outlierHandle: backend.uploadLinear(w.outlier), outlierCols: w.outlierCols, w8a8: null };
+        if (w.format === 'w8a8') {
+          checkW8A8(w);
+          return { bias, k: w.k, handle: null, outlierHandle: null, outlierCols: null, w8a8: w };
+        }
+        return { bias, k: w.k, handle: backend.uploadLinear(w), outlierHandle: null, outlierCols: null, w8a8: null };
       });
     }
   }
@@ -66,11 +74,13 @@ export class LinearGroup {
 }
 
 async function runMember(backend: Backend, m: Member, x: Float32Array, t: number): Promise<Float32Array> {
+  if (m.w8a8) return w8a8Linear(m.w8a8, x, t, m.bias).y;
+  if (!m.handle) throw new Error('runtime linear: no uploaded weight');
   if (!m.outlierHandle) return await backend.linear(m.handle, x, t, m.bias);
   const cols = m.outlierCols!;
   const xo = new Float32Array(t * cols.length);
   for (let i = 0; i < t; i++) for (let j = 0; j < cols.length; j++) xo[i * cols.length + j] = x[i * m.k + cols[j]];
-  const main = await backend.linear(m.handle, x, t, m.bias);
+  const main = await backend.linear(m.handle!, x, t, m.bias);
   const extra = await backend.linear(m.outlierHandle!, xo, t, null);
   return await backend.add(main, extra);
 }

@@ -16,6 +16,7 @@
  */
 import type { ModelConfig, Tokenizer } from '../engine/types.ts';
 import type { LinearWeight, MixedLinearWeight } from '../kernels/types.ts';
+import type { W8A8Weight } from '../kernels/w8a8/types.ts';
 
 /** The seven Linear roles of a decoder block (gpt2's fused c_attn is split into q, k, v at load). */
 export type LinearRole = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
@@ -27,8 +28,11 @@ export type LinearRole = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
  */
 export type MixedWeight = MixedLinearWeight;
 
+/** LLM.int8() W8A8 with run-time outlier columns (kernels/w8a8/types.ts). */
+export type { W8A8Weight } from '../kernels/w8a8/types.ts';
+
 /** Weight of one Linear as the model runs it, HF orientation [out, in]. */
-export type LayerWeight = LinearWeight | MixedWeight;
+export type LayerWeight = LinearWeight | MixedWeight | W8A8Weight;
 
 export interface ModelLinear {
   weight: LayerWeight;

@@ -81,6 +81,26 @@ describe('glassbox eval', () => {
     expect(add.ce).toBeCloseTo(Math.log(add.perplexity), 9);
   });
 
+  it('held out by default: prompts that selected the direction (its splits.json) are dropped, and the rate has a Wilson interval', async () => {
+    const splits = JSON.parse(fs.readFileSync(path.join(dirOut, 'splits.json'), 'utf8'));
+    expect(splits.harmfulTest.length).toBeGreaterThan(0);
+    const sel = new Set([...splits.harmfulTrain, ...splits.harmfulVal, ...splits.harmlessTrain, ...splits.harmlessVal].map((p: { instruction: string }) => p.instruction));
+    expect(splits.harmfulTest.some((p: { instruction: string }) => sel.has(p.instruction))).toBe(false);
+    const file = path.join(tmp, 'mixed.json');
+    fs.writeFileSync(file, JSON.stringify([...splits.harmfulTrain.slice(0, 3), ...splits.harmfulTest.slice(0, 2)]));
+    const r = JSON.parse(await cli('eval', TINY, '--prompts', file, '--max-tokens', '2', '--ablate', dirOut, '--json'));
+    expect(r.n).toBe(2);
+    expect(r.droppedSelectionPrompts).toBe(3);
+    expect(r.completions.map((c: { instruction: string }) => c.instruction)).toEqual(splits.harmfulTest.slice(0, 2).map((p: { instruction: string }) => p.instruction));
+    expect(r.refusalRateCi.n).toBe(2);
+    expect(r.refusalRateCi.lo).toBeLessThanOrEqual(r.refusalRate);
+    const all = JSON.parse(await cli('eval', TINY, '--prompts', file, '--max-tokens', '2', '--ablate', dirOut, '--include-selection-prompts', '--json'));
+    expect(all.n).toBe(5);
+    const only = path.join(tmp, 'only-train.json');
+    fs.writeFileSync(only, JSON.stringify(splits.harmfulTrain.slice(0, 2)));
+    await expect(cli('eval', TINY, '--prompts', only, '--ablate', dirOut)).rejects.toThrow(/selected the direction/);
+  });
+
   it('rejects bad usage with one-line typed errors', async () => {
     await expect(cli('eval', TINY, '--prompts', path.join(tmp, 'missing.json'))).rejects.toThrow(UsageError);
     await expect(cli('eval', TINY, '--prompts', HARMFUL, '--ablate', dirOut, '--add', dirOut)).rejects.toThrow(/cannot be combined/);
@@ -95,14 +115,15 @@ describe('glassbox orthogonalize', () => {
     const out = path.join(tmp, 'ortho');
     const rep = JSON.parse(await cli('orthogonalize', TINY, '--direction', dirOut, '--out', out, '--json'));
     expect(rep.untied).toBe(true);
-    const viaHooks = JSON.parse(await cli('eval', TINY, '--prompts', HARMFUL, '--n', '8', '--max-tokens', '16', '--ablate', dirOut, '--json'));
+    // Same prompts both ways: the hook run keeps the direction's selection prompts as the export run does.
+    const viaHooks = JSON.parse(await cli('eval', TINY, '--prompts', HARMFUL, '--n', '8', '--max-tokens', '16', '--ablate', dirOut, '--include-selection-prompts', '--json'));
     const viaWeights = JSON.parse(await cli('eval', out, '--prompts', HARMFUL, '--n', '8', '--max-tokens', '16', '--json'));
     // bf16 rounding of the edited weights moves refusal scores by ~1e-2 (see analysis-model.test.ts).
     expect(Math.abs(viaWeights.refusalScore - viaHooks.refusalScore)).toBeLessThan(0.1);
     expect(viaWeights.refusalRate).toBeCloseTo(viaHooks.refusalRate, 5);
     // KL between two models: the export against the original equals ablation's KL up to bf16 rounding.
     const klModels = JSON.parse(await cli('eval', out, '--prompts', HARMLESS, '--n', '8', '--max-tokens', '1', '--kl-base', TINY, '--json'));
-    const klHooks = JSON.parse(await cli('eval', TINY, '--prompts', HARMLESS, '--n', '8', '--max-tokens', '1', '--ablate', dirOut, '--kl', '--json'));
+    const klHooks = JSON.parse(await cli('eval', TINY, '--prompts', HARMLESS, '--n', '8', '--max-tokens', '1', '--ablate', dirOut, '--include-selection-prompts', '--kl', '--json'));
     expect(klModels.kl).toBeGreaterThan(0);
     expect(Math.abs(klModels.kl - klHooks.kl)).toBeLessThan(0.02 * klHooks.kl + 1e-3);
   });

@@ -71,6 +71,20 @@ describe('direction pipeline', () => {
     await expect(runDirection(model, { harmful, harmless }, { nTrain: 8, nVal: 4, batchSize: 4, signal: ctl.signal, progress })).rejects.toThrow(InterruptedError);
     expect(batches).toBe(1);
   });
+
+  it('does not score candidates at layers the layer filter drops, unless asked (--score-all-layers)', async () => {
+    const o = { nTrain: 4, nVal: 2, maxLayerFraction: 0.5, filter: false, include: (pos: number) => pos === -1 };
+    const cut = await runDirection(model, { harmful, harmless }, o);
+    const all = await runDirection(model, { harmful, harmless }, { ...o, scoreAllLayers: true });
+    for (const c of cut.scores) if (c.pos === -1 && c.layer >= 3) expect(Number.isNaN(c.bypass)).toBe(true);
+    expect(all.scores.some((c) => c.layer >= 3 && Number.isFinite(c.bypass))).toBe(true);
+    // Layers below the cut are scored identically, and both pick the same candidate.
+    for (const c of cut.scores.filter((x) => x.layer < 3)) {
+      const a = all.scores.find((x) => x.pos === c.pos && x.layer === c.layer)!;
+      expect(Number.isNaN(c.bypass) ? Number.isNaN(a.bypass) : c.bypass === a.bypass).toBe(true);
+    }
+    expect([cut.selection.selected.pos, cut.selection.selected.layer]).toEqual([all.selection.selected.pos, all.selection.selected.layer]);
+  });
 });
 
 describe('tiny-chat specifics', () => {

@@ -7,6 +7,7 @@ import { parseMethod, parseMethods } from '../analysis/compress/methods.ts';
 import { collectInputStats } from '../analysis/compress/calibrate.ts';
 import { denseOf } from '../analysis/compress/dense.ts';
 import { wandaPrune } from '../analysis/compress/prune.ts';
+import { gptqQuantize } from '../analysis/compress/gptq.ts';
 import { UsageError } from '../engine/errors.ts';
 import type { Model } from '../models/types.ts';
 
@@ -27,7 +28,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 describe('method names', () => {
   it('parses the documented names and rejects others with a UsageError naming the flag', () => {
-    expect(parseMethods('int8,llm-int8,int4-g32,int4-g64,int4-g128,gptq4,awq4,magnitude-50,wanda-50,wanda-2:4,wanda-4:8,sparsegpt-50,sparsegpt-2:4').length).toBe(13);
+    expect(parseMethods('int8,llm-int8,int8-outlier-cols,int4-g32,int4-g64,int4-g128,gptq4,awq4,magnitude-50,wanda-50,wanda-2:4,wanda-4:8,sparsegpt-50,sparsegpt-2:4').length).toBe(14);
     expect(parseMethod('wanda-2:4')).toMatchObject({ family: 'wanda', nm: { n: 2, m: 4 }, sparsity: 0.5 });
     expect(() => parseMethod('int3')).toThrow(UsageError);
     expect(() => parseMethod('magnitude-2:4')).toThrow(/--methods/);
@@ -71,10 +72,10 @@ describe('compressModel on a synthetic 2-layer model', () => {
     }
   });
 
-  it('llm-int8 keeps exactly the columns whose calibration |x| exceeds the threshold', async () => {
+  it('int8-outlier-cols (the first wave\'s static variant) keeps exactly the columns whose calibration |x| exceeds the threshold', async () => {
     const m = tinyModel();
     const stats = await collectInputStats(m, calib, [0, 1], {});
-    const c = await compressModel(m, { ...parseMethod('llm-int8'), threshold: 1.5 } as never, { calibration: calib });
+    const c = await compressModel(m, { ...parseMethod('int8-outlier-cols'), threshold: 1.5 } as never, { calibration: calib });
     for (let l = 0; l < 2; l++) {
       const w = c.model.getLinear(l, 'down').weight;
       expect(w.format).toBe('mixed');
@@ -84,7 +85,7 @@ describe('compressModel on a synthetic 2-layer model', () => {
     }
     await lastLogitsOf(c.model); // runs on the int8 + f32 path
     // No column above the threshold: plain int8 (a mixed weight would need an empty [N, 0] f32 part).
-    const none = await compressModel(m, { ...parseMethod('llm-int8'), threshold: 1e9 } as never, { calibration: calib });
+    const none = await compressModel(m, { ...parseMethod('int8-outlier-cols'), threshold: 1e9 } as never, { calibration: calib });
     for (const r of linearRoles(m)) expect(none.model.getLinear(0, r).weight.format).toBe('int8');
     expect(maxAbsDiff(await lastLogitsOf(none.model), await lastLogitsOf((await compressModel(m, parseMethod('int8'), { calibration: [] })).model))).toBe(0);
   });
@@ -105,5 +106,33 @@ describe('compressModel on a synthetic 2-layer model', () => {
         (nKv === 4 ? ['0.down', '0.gate+up', '0.o', '0.q+k+v', '1.down', '1.gate+up', '1.o', '1.q+k+v'] : ['0.down', '0.gate+up', '0.q+k+v', '1.down', '1.gate+up', '1.q+k+v']),
       );
     }
+  });
+});
+
+describe('GPTQ true-sequential', () => {
+  it('each stage is quantized on the activations of the already-quantized predecessors of its block', async () => {
+    const m = tinyModel();
+    const c = await compressModel(m, parseMethod('gptq4'), { calibration: calib });
+    // Independent recomputation for layer 0: set the compressed q/k/v on a fresh clone, collect o_proj's input
+    // Hessian there, quantize o_proj with it; then the same for gate/up (after o) and down (after gate/up).
+    const ref = m.clone();
+    const stages: { point: 'attnIn' | 'oIn' | 'mlpIn' | 'downIn'; roles: ('q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down')[] }[] = [
+      { point: 'attnIn', roles: ['q', 'k', 'v'] }, { point: 'oIn', roles: ['o'] }, { point: 'mlpIn', roles: ['gate', 'up'] }, { point: 'downIn', roles: ['down'] },
+    ];
+    for (const { point, roles } of stages) {
+      const h = (await collectInputStats(ref, calib, [0], { hessian: true })).get(0)!.get(point)!.hessian!.h;
+      for (const r of roles) {
+        const w = m.getLinear(0, r);
+        const q = gptqQuantize(denseOf(w.weight), w.weight.n, w.weight.k, h, { groupSize: Math.min(128, w.weight.k), actOrder: false }, r);
+        expect(maxAbsDiff(denseOf(c.model.getLinear(0, r).weight), denseOf(q)), `blocks.0.${r}`).toBe(0);
+        ref.setLinear(0, r, { weight: q, bias: w.bias });
+      }
+    }
+    // Not the old behaviour: o_proj calibrated on the dense block's input would differ.
+    const dense = (await collectInputStats(m, calib, [0], { hessian: true })).get(0)!.get('oIn')!.hessian!.h;
+    const w = m.getLinear(0, 'o');
+    const old = gptqQuantize(denseOf(w.weight), w.weight.n, w.weight.k, dense, { groupSize: Math.min(128, w.weight.k), actOrder: false }, 'o');
+    expect(maxAbsDiff(denseOf(c.model.getLinear(0, 'o').weight), denseOf(old))).toBeGreaterThan(0);
+    for (const x of [ref, c.model, m]) x.dispose();
   });
 });

@@ -8,32 +8,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderReportHtml, textSummary } from '../analysis/report/html.ts';
 import { studyPlots } from '../analysis/report/plots.ts';
-import type { MethodResult, StudySummary } from '../analysis/study/summary.ts';
+import { fixtureSummary } from './helpers/study-fixture.ts';
 import { chromiumPath, loadInChromium } from './helpers/chromium.ts';
-
-function method(name: string, i: number, aird: boolean): MethodResult {
-  const ev = { refusalRate: { harmful: 0.9 - 0.1 * i, harmless: 0.05 * i }, refusalScore: { harmful: 3 - i, harmless: -4 + i }, kl: 0.01 * (i + 1), perplexity: 20 + i };
-  return {
-    name, bits: i < 2 ? [8, 4][i] : undefined, bitsPerWeight: [8.2, 4.5, 32][i], sparsity: [0.01, 0.05, 0.5][i], sparsityPerLayer: [0.5, 0.5, 0.5, 0.5],
-    selected: { pos: -1 - (i % 2), layer: 2 + (i % 2), filtered: i !== 1, bypass: -2, induce: 3, kl: 0.05 }, perLayerCosine: [null, 0.999 - 0.01 * i, 0.998 - 0.02 * i, 0.997 - 0.03 * i],
-    selectedCosine: 0.9987 - 0.02 * i, compressSeconds: 1, details: {}, ...ev,
-    aird: aird ? { label: 'AIRD (reconstruction)', variant: 'A', layer: 1, layerRule: 'source', matrices: ['o', 'down'], sparsity: [0.01, 0.05, 0.47][i], bitsPerWeight: [8.2, 4.5, 32][i],
-      survival: { o: 0.5, down: null }, keptF32: false, ...ev, refusalRate: { harmful: 0.95, harmless: 0.1 }, kl: 0.0123 } : undefined,
-  };
-}
-
-export function fixtureSummary(): StudySummary {
-  const methods = [method('int8', 0, true), method('int4-g128', 1, true), method('wanda-50', 2, false)];
-  return {
-    model: 'fixture<&>', nLayers: 4, dModel: 8,
-    settings: { methods: methods.map((m) => m.name), nTrain: 16, nVal: 8, maxTokens: 16, seed: 1, maxLayerFraction: 1, nCalibration: 32,
-      evalPrompts: { harmful: 8, harmless: 8, perplexityPairs: 8 }, refusalTokens: [78], backend: 'reference', aird: { variant: 'A', layerRule: 'source', keepF32: false } },
-    original: { refusalRate: { harmful: 1, harmless: 0 }, refusalScore: { harmful: 4, harmless: -5 }, kl: 0, perplexity: 19.5, bitsPerWeight: 32, sparsity: 0,
-      selected: { pos: -1, layer: 2, filtered: true, bypass: -2, induce: 3, kl: 0.05 } },
-    methods, orderings: { bySelectedCosineDesc: ['int8', 'int4-g128', 'wanda-50'], byHarmfulRefusalDesc: ['int8', 'int4-g128', 'wanda-50'], byKlAsc: ['int8', 'int4-g128', 'wanda-50'] },
-    warnings: ['a <warning>'], seconds: 12.3,
-  };
-}
 
 describe('report.html', () => {
   const s = fixtureSummary();
@@ -50,7 +26,9 @@ describe('report.html', () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!vega\.github\.io|www\.w3\.org)/);
     expect(html).toContain('fixture&lt;&amp;&gt;');
     expect(html).toContain('a &lt;warning&gt;');
-    expect(html).toContain('0.9987'); // int8's selected cosine
+    expect(html).toContain('0.9987 [0.9977, 0.9997]'); // int8's selected cosine with its interval
+    expect(html).toContain('90.0% [69.9, 97.2] n=20'); // int8's harmful refusal rate, Wilson 18/20
+    expect(html).toContain('fell back');
     expect(html).toContain('0.0123'); // AIRD KL
     expect(html).toContain('AIRD (reconstruction)');
     expect(html.match(/<td>null<\/td>/g)?.length).toBe(3); // layer 0 of every method

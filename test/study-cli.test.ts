@@ -8,7 +8,7 @@ import { projectRoot } from './helpers/shared.ts';
 const defaults: StudyCliOptions = {
   // Never written: every case fails first. Under the temp folder so the --out check passes for any user.
   out: path.join(os.tmpdir(), 'glassbox-study-cli-never-written'), methods: 'int8', airdVariant: 'A', airdLayer: 'source', airdAlpha: '1', maxLayerFraction: '1.0',
-  nTrain: '4', nVal: '2', maxTokens: '4', seed: '1', nCalibration: '2', batchSize: '8',
+  nTrain: '4', nVal: '2', maxTokens: '4', seed: '1', nCalibration: '2', batchSize: '8', nTest: '2', calibration: 'generic', bootstrap: '100', seeds: '1',
 };
 
 describe('glassbox study: argument errors are one-line UsageErrors naming the flag', () => {
@@ -22,6 +22,11 @@ describe('glassbox study: argument errors are one-line UsageErrors naming the fl
     [{ aird: true, airdLayer: 'middle' }, /--aird-layer/],
     [{ harmful: '/nonexistent/harmful.json' }, /nonexistent\/harmful\.json/],
     [{ backend: 'tpu' }, /--backend/],
+    [{ nTest: '0' }, /--n-test/],
+    [{ seeds: 'two' }, /--seeds/],
+    [{ bootstrap: '5' }, /--bootstrap/],
+    [{ calibration: '/nonexistent/corpus.txt' }, /--calibration: cannot read \/nonexistent\/corpus\.txt/],
+    [{ evalHarmful: '/nonexistent/eval.json' }, /nonexistent\/eval\.json/],
   ] as const)
     it(`rejects ${JSON.stringify(patch)}`, async () => {
       const err = await studyAction(path.join(projectRoot, 'models/tiny-chat'), { ...defaults, ...patch }).catch((e) => e);

@@ -20,7 +20,8 @@ import type { LinearWeight } from '../models/weight-formats.ts';
 function expectSameLinears(saved: Model, reloaded: Model): void {
   // An absent perm and `perm: null` mean the same (no input gather).
   const flat = (w: LinearWeight) => ({ ...w, perm: w.perm ?? null });
-  const norm = (w: LayerWeight) => (w.format === 'mixed' ? { ...w, main: flat(w.main), outlier: flat(w.outlier) } : flat(w));
+  const norm = (w: LayerWeight) =>
+    w.format === 'mixed' ? { ...w, main: flat(w.main), outlier: flat(w.outlier) } : w.format === 'w8a8' ? { ...w, weight: flat(w.weight) } : flat(w);
   for (let l = 0; l < reloaded.config.nLayers; l++)
     for (const r of linearRoles(reloaded))
       expect(norm(reloaded.getLinear(l, r).weight), `blocks.${l}.${r}`).toEqual(norm(saved.getLinear(l, r).weight));
@@ -53,12 +54,12 @@ describe('saveCompressedModel', () => {
     }
   });
 
-  it('LLM.int8() mixed weights round-trip: reloaded logits equal the in-memory compressed model\'s', async () => {
+  it('int8-outlier-cols mixed weights round-trip: reloaded logits equal the in-memory compressed model\'s', async () => {
     const original = await loadModel(TINY);
     const tok = original.tokenizer!;
     const calib = ['Tell me a story about a dragon and a knight', 'How do I bake bread?'].map((s) => tok.encodeChat(s));
     // tiny-chat's activations stay below LLM.int8()'s 6.0 in many layers: a lower threshold gives outliers everywhere.
-    const c = await compressModel(original, { ...parseMethod('llm-int8'), threshold: 1.5 } as never, { calibration: calib });
+    const c = await compressModel(original, { ...parseMethod('int8-outlier-cols'), threshold: 1.5 } as never, { calibration: calib });
     const mixed = [...Array(c.model.config.nLayers).keys()].flatMap((l) => linearRoles(c.model).map((r) => c.model.getLinear(l, r).weight)).filter((w) => w.format === 'mixed');
     expect(mixed.length).toBeGreaterThan(0);
     const out = path.join(dir, 'llm-int8');

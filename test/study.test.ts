@@ -27,7 +27,7 @@ import { studyPlots } from '../analysis/report/plots.ts';
 
 const TINY = path.join(projectRoot, 'models/tiny-chat');
 const PROMPTS = path.join(projectRoot, 'data/prompts');
-const Q = { nTrain: 16, nVal: 8, maxTokens: 16, seed: 42 };
+const Q = { nTrain: 16, nVal: 8, nTest: 8, maxTokens: 16, seed: 42, bootstrap: 200 };
 
 describe('study on tiny-chat (quick profile)', () => {
   let original: Model;
@@ -89,7 +89,45 @@ describe('study on tiny-chat (quick profile)', () => {
     const c = summary.methods[0].perLayerCosine;
     expect(c.length).toBe(6);
     expect(c[0]).toBeNull();
-    for (const x of c.slice(1)) expect(x).toBeGreaterThanOrEqual(0.99);
+    for (const x of c.slice(1)) {
+      expect(x!.value).toBeGreaterThanOrEqual(0.99);
+      expect(x!.lo).toBeLessThanOrEqual(x!.value + 1e-12);
+      expect(x!.hi).toBeGreaterThanOrEqual(x!.value - 1e-12);
+    }
+  });
+
+  it('every rate carries a Wilson interval, every cosine and KL a bootstrap interval, every model a split-half floor', () => {
+    const rates = [summary.original, ...summary.methods, ...summary.methods.map((m) => m.aird!)].flatMap((e) => [e.refusalRate.harmful, e.refusalRate.harmless]);
+    for (const r of rates) {
+      expect(r.n).toBeGreaterThan(0);
+      expect(r.lo).toBeLessThanOrEqual(r.rate);
+      expect(r.hi).toBeGreaterThanOrEqual(r.rate);
+      expect(Number.isInteger(Math.round(r.rate * r.n)) && Math.abs(r.rate * r.n - Math.round(r.rate * r.n)) < 1e-9).toBe(true);
+    }
+    for (const m of summary.methods) {
+      for (const x of [m.selectedCosine, m.kl, m.splitHalfCosine]) {
+        expect(Number.isFinite(x.lo) && Number.isFinite(x.hi)).toBe(true);
+        expect(x.lo).toBeLessThanOrEqual(x.hi);
+      }
+      expect(m.kl.lo).toBeLessThanOrEqual(m.kl.value);
+      expect(m.kl.hi).toBeGreaterThanOrEqual(m.kl.value);
+    }
+    const sh = summary.original.splitHalfCosine;
+    expect(sh.value).toBeGreaterThan(0);
+    expect(sh.value).toBeLessThanOrEqual(1);
+  });
+
+  it('splits: the test prompts are disjoint from the selecting (train, val) prompts, by index and by text', () => {
+    expect(summary.splits.disjoint).toBe(true);
+    for (const side of ['harmful', 'harmless'] as const) {
+      const sp = summary.splits[side];
+      const sel = new Set([...sp.train.indices, ...sp.val.indices]);
+      expect(sp.test.indices.length).toBe(summary.settings.evalPrompts[side]);
+      expect(sp.test.indices.every((i) => i >= 0 && !sel.has(i))).toBe(true);
+      const list = side === 'harmful' ? harmful : harmless;
+      const selText = new Set([...sel].map((i) => list[i].instruction));
+      expect(sp.test.indices.some((i) => selText.has(list[i].instruction))).toBe(false);
+    }
   });
 
   it('selected cosines match the saved direction files', () => {
@@ -99,12 +137,12 @@ describe('study on tiny-chat (quick profile)', () => {
       const d = readDirection(path.join(dir, 'directions', m.name));
       expect({ pos: d.pos, layer: d.layer }).toEqual({ pos: m.selected.pos, layer: m.selected.layer });
       // Direction files hold f32 copies of float64 vectors: cosines agree to ~1e-7.
-      expect(cosine(o.r, d.r)).toBeCloseTo(m.selectedCosine, 5);
+      expect(cosine(o.r, d.r)).toBeCloseTo(m.selectedCosine.value, 5);
     }
   });
 
   it('saved compressed models reload with the reported sparsity, format and KL', async () => {
-    const sets = sampleSplits({ harmful, harmless }, Q.nTrain, Q.nVal, Q.seed);
+    const sets = sampleSplits({ harmful, harmless }, Q.nTrain, Q.nVal, Q.seed, Q.nTest);
     for (const m of summary.methods) {
       const re = await loadModel(path.join(dir, 'models', m.name));
       const fmt = re.getLinear(0, 'q').weight.format;
@@ -113,18 +151,19 @@ describe('study on tiny-chat (quick profile)', () => {
       expect(st.sparsity.global.sparsity).toBe(m.sparsity);
       expect(st.bitsPerWeight).toBeCloseTo(m.bitsPerWeight, 10);
       // Same weights, same prompts, same backend: the KL recomputed from the reloaded model is the same number.
-      const kl = await klBetween({ model: original }, { model: re }, sets.harmlessVal);
-      expect(kl).toBeCloseTo(m.kl, 8);
+      const kl = await klBetween({ model: original }, { model: re }, sets.harmlessTest);
+      expect(kl).toBeCloseTo(m.kl.value, 8);
       re.dispose();
     }
   });
 
-  it("the original's refusal rates match a recomputation on the evaluation prompts", async () => {
-    const sets = sampleSplits({ harmful, harmless }, Q.nTrain, Q.nVal, Q.seed);
-    const h = await evaluateRefusal(original, sets.harmfulVal, { maxNewTokens: Q.maxTokens, refusalTokens: summary.settings.refusalTokens });
-    expect(h.refusalRate).toBe(summary.original.refusalRate.harmful);
+  it("the original's refusal rates match a recomputation on the held-out test prompts", async () => {
+    const sets = sampleSplits({ harmful, harmless }, Q.nTrain, Q.nVal, Q.seed, Q.nTest);
+    const h = await evaluateRefusal(original, sets.harmfulTest, { maxNewTokens: Q.maxTokens, refusalTokens: summary.settings.refusalTokens });
+    expect(h.refusalRate).toBe(summary.original.refusalRate.harmful.rate);
+    expect(h.n).toBe(summary.original.refusalRate.harmful.n);
     expect(h.refusalScore).toBeCloseTo(summary.original.refusalScore.harmful, 8);
-    expect(summary.settings.evalPrompts.harmful).toBe(sets.harmfulVal.length);
+    expect(summary.settings.evalPrompts.harmful).toBe(sets.harmfulTest.length);
   });
 
   it('AIRD (reconstruction) is labelled, densifies one block of the pruned model and reports survival', () => {
@@ -137,6 +176,7 @@ describe('study on tiny-chat (quick profile)', () => {
     expect(w.aird!.survival.o).toBeCloseTo(1, 6);
     const i8 = summary.methods.find((m) => m.name === 'int8')!;
     expect(i8.aird!.survival.down).not.toBeNull();
-    for (const m of summary.methods) for (const x of [m.aird!.kl, m.aird!.perplexity, m.aird!.refusalRate.harmful]) expect(Number.isFinite(x)).toBe(true);
+    for (const m of summary.methods) for (const x of [m.aird!.kl.value, m.aird!.perplexity, m.aird!.refusalRate.harmful.rate]) expect(Number.isFinite(x)).toBe(true);
+    for (const m of summary.methods) expect(m.aird!.fellBack).toBe(false);
   });
 });

@@ -64,7 +64,7 @@ export function linearRoles(model: Model): LinearRole[] {
   return model.config.capabilities.gatedMlp ? ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] : ['q', 'k', 'v', 'o', 'up', 'down'];
 }
 
-const needsCalibration = (m: MethodSpec) => !['int8', 'int4-rtn', 'magnitude'].includes(m.family);
+const needsCalibration = (m: MethodSpec) => !['int8', 'llm-int8', 'int4-rtn', 'magnitude'].includes(m.family);
 const sequential = (m: MethodSpec) => ['wanda', 'sparsegpt', 'gptq', 'awq'].includes(m.family);
 
 export async function compressModel(original: Model, method: MethodSpec, opts: CompressOptions): Promise<CompressedModel> {
@@ -86,7 +86,7 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
   const details: Record<string, unknown> = {};
   const name = (l: number, r: LinearRole) => `${method.name}: blocks.${l}.${r}`;
   let allStats: Map<number, LayerStats> | null = null;
-  if (method.family === 'llm-int8') allStats = await collectInputStats(model, opts.calibration, [...Array(L).keys()], {}, opts.batchSize);
+  if (method.family === 'int8-outlier-cols') allStats = await collectInputStats(model, opts.calibration, [...Array(L).keys()], {}, opts.batchSize);
   const outlierCounts: Record<string, number> = {};
   const awqAlphas: Record<string, number> = {};
   const awqLosses: Record<string, AwqGroupLoss> = {};
@@ -94,8 +94,8 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
   for (let l = 0; l < L; l++) {
     await nextBatch(opts.signal, `${method.name}: compression`);
     let stats: LayerStats | undefined = allStats?.get(l);
-    if (sequential(method)) {
-      const want = { hessian: method.family === 'gptq' || method.family === 'sparsegpt', sampleRows: method.family === 'awq' ? (opts.awqSampleRows ?? 256) : 0 };
+    if (sequential(method) && method.family !== 'gptq') {
+      const want = { hessian: method.family === 'sparsegpt', sampleRows: method.family === 'awq' ? (opts.awqSampleRows ?? 256) : 0 };
       stats = (await collectInputStats(model, opts.calibration, [l], want, opts.batchSize)).get(l);
     }
     const statOf = (r: LinearRole) => {
@@ -106,6 +106,7 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
     const cur = new Map<LinearRole, ModelLinear>(roles.map((r) => [r, model.getLinear(l, r)]));
     const dense = new Map<LinearRole, Float32Array>(roles.map((r) => [r, denseOf(cur.get(r)!.weight)]));
     const out = new Map<LinearRole, ModelLinear['weight']>();
+    if (method.family === 'gptq') await gptqTrueSequential(model, l, roles, cur, dense, method, opts, out);
     if (method.family === 'awq') {
       awqLayer(model, l, { roles, dense, current: cur, statOf, groupSize: method.groupSize }, { out, alphas: awqAlphas, losses: awqLosses, inputScales });
     }
@@ -117,14 +118,18 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
       switch (method.family) {
         case 'int8': out.set(r, quantizeInt8PerChannel(w, n, k, nm)); break;
         case 'int4-rtn': out.set(r, quantizeInt4Group(w, n, k, Math.min(method.groupSize, k), nm)); break;
-        case 'llm-int8': {
+        case 'llm-int8':
+          // Vector-wise int8 weight; activations are quantized per token and outlier columns picked at run time.
+          out.set(r, { format: 'w8a8', n, k, weight: quantizeInt8PerChannel(w, n, k, nm), threshold: method.threshold });
+          break;
+        case 'int8-outlier-cols': {
           const m = quantizeLlmInt8(w, n, k, statOf(r).absMax, method.threshold, nm);
           outlierCounts[`${l}.${r}`] = m.outlierCols.length;
           // No outlier column: a plain int8 Linear (an empty f32 part would be a [N, 0] matrix).
           out.set(r, m.outlierCols.length ? m : m.main);
           break;
         }
-        case 'gptq': out.set(r, gptqQuantize(w, n, k, statOf(r).hessian!.h, { groupSize: Math.min(method.groupSize, k), actOrder: method.actOrder }, nm)); break;
+        case 'gptq': break; // gptqTrueSequential
         case 'magnitude': out.set(r, { format: 'f32', n, k, w: magnitudePrune(w, n, k, method.sparsity, nm) }); break;
         case 'wanda': out.set(r, { format: 'f32', n, k, w: wandaPrune(w, n, k, statOf(r).sumSq, method.nm ? { kind: 'nm', ...method.nm } : { kind: 'unstructured', sparsity: method.sparsity }, nm) }); break;
         case 'sparsegpt': out.set(r, { format: 'f32', n, k, w: sparseGptPrune(w, n, k, statOf(r).hessian!.h, method.nm ? { nm: method.nm } : { sparsity: method.sparsity }, nm) }); break;
@@ -134,7 +139,8 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
     for (const r of roles) model.setLinear(l, r, { weight: out.get(r)!, bias: cur.get(r)!.bias });
     opts.onLayer?.(l, L);
   }
-  if (method.family === 'llm-int8') details.outlierColumns = outlierCounts;
+  if (method.family === 'int8-outlier-cols') details.outlierColumns = outlierCounts;
+  if (method.family === 'llm-int8') details.activations = `int8 per token, outlier columns |x| > ${method.threshold} in f32 at run time`;
   if (method.family === 'awq') {
     details.awqAlpha = awqAlphas;
     details.awqLoss = awqLosses;
@@ -144,6 +150,31 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
     model, method, bits: 'bits' in method ? method.bits : undefined, bitsPerWeight: stats.bitsPerWeight,
     sparsity: stats.sparsity, details, inputScales, seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/**
+ * GPTQ true-sequential (the reference's --true-sequential): within a block, q/k/v are quantized on the block's
+ * input, then o_proj on the attention output computed with the already-quantized q/k/v, then gate/up on the MLP input
+ * after the quantized attention, then down_proj on the MLP hidden state of the quantized gate/up. Each stage re-runs
+ * the calibration prompts with the quantized predecessors set on the model.
+ */
+async function gptqTrueSequential(
+  model: Model, l: number, roles: LinearRole[], cur: Map<LinearRole, ModelLinear>, dense: Map<LinearRole, Float32Array>,
+  method: Extract<MethodSpec, { family: 'gptq' }>, opts: CompressOptions, out: Map<LinearRole, ModelLinear['weight']>,
+): Promise<void> {
+  for (const point of ['attnIn', 'oIn', 'mlpIn', 'downIn'] as InputPoint[]) {
+    const stage = roles.filter((r) => INPUT_OF[r] === point);
+    if (!stage.length) continue;
+    const st = (await collectInputStats(model, opts.calibration, [l], { hessian: true }, opts.batchSize, [point])).get(l)?.get(point);
+    for (const r of stage) {
+      const nm = `${method.name}: blocks.${l}.${r}`;
+      if (!st?.hessian) throw new CompressionError(`${nm}: no calibration activations reached ${point}`);
+      const { n, k } = cur.get(r)!.weight;
+      const q = gptqQuantize(dense.get(r)!, n, k, st.hessian.h, { groupSize: Math.min(method.groupSize, k), actOrder: method.actOrder }, nm);
+      out.set(r, q);
+      model.setLinear(l, r, { weight: q, bias: cur.get(r)!.bias });
+    }
+  }
 }
 
 /** Stored bits per weight and sparsity of a model's decoder-block linears. */

@@ -6,11 +6,13 @@ import { dequantizeMixed } from './llm-int8.ts';
 
 export function denseOf(w: LayerWeight): Float32Array {
   if (w.format === 'mixed') return dequantizeMixed(w, dequantize);
+  if (w.format === 'w8a8') return dequantize(w.weight);
   return dequantize(w);
 }
 
 /** Bytes the weight occupies as stored (scales, zeros and outlier columns included). */
 export function storedBytes(w: LayerWeight): number {
   if (w.format === 'mixed') return weightBytes(w.main) + weightBytes(w.outlier) + w.outlierCols.length * 4;
+  if (w.format === 'w8a8') return weightBytes(w.weight);
   return weightBytes(w);
 }

@@ -4,6 +4,7 @@ import { UsageError } from '../../engine/errors.ts';
 export type MethodSpec =
   | { name: string; family: 'int8'; bits: 8 }
   | { name: string; family: 'llm-int8'; bits: 8; threshold: number }
+  | { name: string; family: 'int8-outlier-cols'; bits: 8; threshold: number }
   | { name: string; family: 'int4-rtn'; bits: 4; groupSize: number }
   | { name: string; family: 'gptq'; bits: 4; groupSize: number; actOrder: boolean }
   | { name: string; family: 'awq'; bits: 4; groupSize: number }
@@ -12,7 +13,7 @@ export type MethodSpec =
   | { name: string; family: 'sparsegpt'; sparsity: number; nm: { n: number; m: number } | null };
 
 export const METHOD_NAMES = [
-  'int8', 'llm-int8', 'int4-g32', 'int4-g64', 'int4-g128', 'gptq4', 'gptq4-act', 'awq4',
+  'int8', 'llm-int8', 'int8-outlier-cols', 'int4-g32', 'int4-g64', 'int4-g128', 'gptq4', 'gptq4-act', 'awq4',
   'magnitude-50', 'wanda-50', 'wanda-2:4', 'wanda-4:8', 'sparsegpt-50', 'sparsegpt-2:4',
 ] as const;
 
@@ -20,7 +21,10 @@ export const METHOD_NAMES = [
 export function parseMethod(name: string): MethodSpec {
   const n = name.trim();
   if (n === 'int8') return { name: n, family: 'int8', bits: 8 };
+  // LLM.int8(): W8A8 with run-time outlier columns (kernels/w8a8). The first wave's weight-only variant with outlier
+  // columns fixed at calibration time keeps a name of its own.
   if (n === 'llm-int8') return { name: n, family: 'llm-int8', bits: 8, threshold: 6.0 };
+  if (n === 'int8-outlier-cols') return { name: n, family: 'int8-outlier-cols', bits: 8, threshold: 6.0 };
   let m = /^int4-g(\d+)$/.exec(n);
   if (m) {
     if (Number(m[1]) < 1) throw new UsageError(`--methods: "${name}" needs a group size of at least 1`);

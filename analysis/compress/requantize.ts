@@ -18,6 +18,8 @@ export function requantizeLike(like: LayerWeight, dense: Float32Array, name = 'w
       return quantizeInt8(dense, n, k, like.groupSize, name);
     case 'int4':
       return quantizeInt4(dense, n, k, like.groupSize, { sym: like.zeros === null }, name);
+    case 'w8a8':
+      return { ...like, weight: quantizeInt8(dense, n, k, k, name) };
     case 'mixed': {
       // Same outlier columns: mark exactly those as above threshold.
       const amax = new Float32Array(k);

@@ -81,6 +81,8 @@ export interface SelectedJson extends CandidateScore {
   seed: number;
   counts: Record<string, number>;
   sampled: Record<string, number>;
+  /** Held-out test prompts written to splits.json (harmfulTest / harmlessTest), never used for selection. */
+  heldOut: { harmfulTest: number; harmlessTest: number };
   warnings: string[];
   seconds: number;
   backend: string;
@@ -89,8 +91,11 @@ export interface SelectedJson extends CandidateScore {
 /** One entry of candidates.json: a candidate's scores and the selection filters it failed. */
 export type CandidateJson = CandidateScore & { failed: FilterReason[] };
 
-/** splits.json: the prompts of each split after filtering. */
-export type SplitsJson = Splits;
+/**
+ * splits.json: the prompts of each selection split after filtering, plus the held-out test split (as sampled) that
+ * selected nothing. `eval --ablate/--add DIR` drops any prompt of the selection splits (analysis/eval/held-out.ts).
+ */
+export type SplitsJson = Splits & { harmfulTest: Splits['harmfulTrain']; harmlessTest: Splits['harmlessTrain'] };
 
 export interface DirectionFolderInfo {
   /** The model folder's name. */
@@ -110,7 +115,7 @@ export function writeDirectionFolder(out: string, res: DirectionResult, info: Di
   const candidates: CandidateJson[] = res.scores.map((c, i) => ({ ...c, failed: reasons[i].failed }));
   writeJson(path.join(out, 'candidates.json'), candidates);
   const counts = Object.fromEntries(Object.entries(res.splits).map(([k, v]) => [k, v.length]));
-  const splits: SplitsJson = res.splits;
+  const splits: SplitsJson = { ...res.splits, harmfulTest: res.sampledSplits.harmfulTest, harmlessTest: res.sampledSplits.harmlessTest };
   writeJson(path.join(out, 'splits.json'), splits);
   const sel: SelectedJson = {
     pos: selected.pos,
@@ -131,6 +136,7 @@ export function writeDirectionFolder(out: string, res: DirectionResult, info: Di
     seed: info.seed ?? 42,
     counts,
     sampled: res.sampled,
+    heldOut: { harmfulTest: res.sampledSplits.harmfulTest.length, harmlessTest: res.sampledSplits.harmlessTest.length },
     warnings: res.warnings,
     seconds: info.seconds,
     backend: info.backend,

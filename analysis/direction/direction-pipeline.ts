@@ -10,8 +10,8 @@ import type { Candidates } from './diff-means.ts';
 import { checkRefusalTokens, defaultRefusalTokens, encodeInstructions, refusalScores, requireTokenizer } from '../model-runs.ts';
 import type { PromptItem } from '../prompts/prompts.ts';
 import { type Progress, silentProgress } from '../progress.ts';
-import { sample, trainValSplit } from '../prompts/sampling.ts';
-import { type CandidateScore, type Selection, selectDirection } from './selection.ts';
+import { sample, threeWaySplit, trainValSplit } from '../prompts/sampling.ts';
+import { type CandidateScore, type Selection, maxLayerOf, selectDirection } from './selection.ts';
 
 export interface DirectionInputs {
   harmful: PromptItem[];
@@ -19,11 +19,16 @@ export interface DirectionInputs {
   /** Separate val lists; without them val is sampled from the train lists, disjoint from the train sample. */
   harmfulVal?: PromptItem[];
   harmlessVal?: PromptItem[];
+  /** Separate held-out test lists (--eval-harmful / --eval-harmless); without them test is split off the train lists. */
+  harmfulTest?: PromptItem[];
+  harmlessTest?: PromptItem[];
 }
 
 export interface DirectionOptions {
   nTrain?: number; // 128
   nVal?: number; // 32
+  /** Held-out test prompts per class, never used for selection (0: no test split). Default 0. */
+  nTest?: number;
   seed?: number; // 42
   maxLayerFraction?: number; // 0.8
   refusalTokens?: number[];
@@ -34,6 +39,11 @@ export interface DirectionOptions {
   progress?: Progress;
   /** Score only some candidates (quick profiles, tests). */
   include?: (pos: number, layer: number) => boolean;
+  /**
+   * Also score candidates at layers the --max-layer-fraction filter drops afterwards (default false: they could
+   * never be selected, and at 0.8 they are a fifth of the scoring cost).
+   */
+  scoreAllLayers?: boolean;
 }
 
 export interface Splits {
@@ -43,8 +53,17 @@ export interface Splits {
   harmlessVal: PromptItem[];
 }
 
+/** The four selection splits plus the held-out test split that reported numbers are measured on. */
+export interface HeldOutSplits extends Splits {
+  harmfulTest: PromptItem[];
+  harmlessTest: PromptItem[];
+}
+
 export interface DirectionResult {
+  /** Selection splits after the refusal-score filter. */
   splits: Splits;
+  /** Every split as sampled (before filtering), the unfiltered held-out test split included. */
+  sampledSplits: HeldOutSplits;
   /** Sizes before filtering. */
   sampled: Record<keyof Splits, number>;
   refusalTokens: number[];
@@ -58,15 +77,31 @@ export interface DirectionResult {
   timings: Record<string, number>;
 }
 
-/** Samples the four splits as Arditi's run_pipeline does (one seed; val disjoint from train). */
-export function sampleSplits(inp: DirectionInputs, nTrain: number, nVal: number, seed: number): Splits {
-  const pick = (train: PromptItem[], val: PromptItem[] | undefined, off: number) => {
-    if (val) return { train: sample(train, nTrain, seed + off), val: sample(val, nVal, seed + off + 1) };
-    return trainValSplit(train, nTrain, nVal, seed + off);
+/**
+ * Samples the splits as Arditi's run_pipeline does (one seed; val disjoint from train), plus a held-out test split
+ * (nTest > 0) that selects nothing: from the test files when given, else split off the train lists (three-way
+ * 60/20/20 when a list is short; with a val file, train/test 80/20). Test prompts whose text also appears in
+ * train or val (possible only with separate files) are dropped, so the test split is disjoint by text.
+ */
+export function sampleSplits(inp: DirectionInputs, nTrain: number, nVal: number, seed: number, nTest = 0): HeldOutSplits {
+  const pick = (train: PromptItem[], val: PromptItem[] | undefined, test: PromptItem[] | undefined, off: number) => {
+    const testOf = (items: PromptItem[]) => (nTest > 0 ? sample(items, nTest, seed + off + 7) : []);
+    if (val && test) return { train: sample(train, nTrain, seed + off), val: sample(val, nVal, seed + off + 1), test: testOf(test) };
+    if (val) {
+      if (nTest <= 0) return { train: sample(train, nTrain, seed + off), val: sample(val, nVal, seed + off + 1), test: [] };
+      const tt = trainValSplit(train, nTrain, nTest, seed + off);
+      return { train: tt.train, val: sample(val, nVal, seed + off + 1), test: tt.val };
+    }
+    if (test || nTest <= 0) return { ...trainValSplit(train, nTrain, nVal, seed + off), test: test ? testOf(test) : [] };
+    return threeWaySplit(train, nTrain, nVal, nTest, seed + off);
   };
-  const h = pick(inp.harmful, inp.harmfulVal, 0);
-  const s = pick(inp.harmless, inp.harmlessVal, 2);
-  return { harmfulTrain: h.train, harmfulVal: h.val, harmlessTrain: s.train, harmlessVal: s.val };
+  const disjoint = (p: { train: PromptItem[]; val: PromptItem[]; test: PromptItem[] }) => {
+    const used = new Set([...p.train, ...p.val].map((x) => x.instruction.trim()));
+    return { ...p, test: p.test.filter((x) => !used.has(x.instruction.trim())) };
+  };
+  const h = disjoint(pick(inp.harmful, inp.harmfulVal, inp.harmfulTest, 0));
+  const s = disjoint(pick(inp.harmless, inp.harmlessVal, inp.harmlessTest, 2));
+  return { harmfulTrain: h.train, harmfulVal: h.val, harmlessTrain: s.train, harmlessVal: s.val, harmfulTest: h.test, harmlessTest: s.test };
 }
 
 export async function runDirection(model: Model, inp: DirectionInputs, o: DirectionOptions = {}): Promise<DirectionResult> {
@@ -91,9 +126,14 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
   const batching = { batchSize: o.batchSize, signal: o.signal };
   let t0 = performance.now();
 
-  const splits = sampleSplits(inp, o.nTrain ?? 128, o.nVal ?? 32, o.seed ?? 42);
+  const sampledSplits = sampleSplits(inp, o.nTrain ?? 128, o.nVal ?? 32, o.seed ?? 42, o.nTest ?? 0);
+  const { harmfulTest, harmlessTest, ...selecting } = sampledSplits;
+  const splits: Splits = { ...selecting };
   const sampled = Object.fromEntries(Object.entries(splits).map(([k, v]) => [k, v.length])) as Record<keyof Splits, number>;
   for (const [k, v] of Object.entries(splits)) if (v.length === 0) throw new UsageError(`direction: split ${k} is empty (too few prompts)`);
+  if ((o.nTest ?? 0) > 0)
+    for (const [k, v] of Object.entries({ harmfulTest, harmlessTest }))
+      if (v.length === 0) throw new UsageError(`direction: held-out split ${k} is empty (too few prompts, or every test prompt is also a train/val prompt)`);
 
   if (o.filter ?? true) {
     const total = Object.values(splits).reduce((a, v) => a + v.length, 0);
@@ -127,7 +167,9 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
 
   t0 = performance.now();
   progress.start('scoring candidates', scoringWork(candidates, hVal.length, sVal.length));
-  const scores = await scoreCandidates(model, candidates, hVal, sVal, { ...batching, refusalIds, include: o.include, onBatch: (n) => progress.increment(n) });
+  const maxLayer = maxLayerOf(model.config.nLayers, o.maxLayerFraction ?? 0.8);
+  const include = o.scoreAllLayers ? o.include : (pos: number, layer: number) => layer < maxLayer && (o.include?.(pos, layer) ?? true);
+  const scores = await scoreCandidates(model, candidates, hVal, sVal, { ...batching, refusalIds, include, onBatch: (n) => progress.increment(n) });
   progress.stop();
   timings.scoreMs = performance.now() - t0;
 
@@ -139,5 +181,5 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
   for (const x of direction) ss += x * x;
   if (!(ss > 0) || !Number.isFinite(ss))
     throw new UsageError(`direction: the selected direction (pos ${pos}, layer ${layer}) has zero norm: harmful and harmless activations coincide (degenerate prompt data); nothing written`);
-  return { splits, sampled, refusalTokens: refusalIds, eoiIds, candidates, scores, selection, direction, warnings, timings };
+  return { splits, sampledSplits, sampled, refusalTokens: refusalIds, eoiIds, candidates, scores, selection, direction, warnings, timings };
 }

@@ -87,13 +87,18 @@ export interface Config {
   hooks?: Hook[];
 }
 
-/** Mean KL(P_a || P_b) of last-position distributions over chat prompts. */
-export async function klBetween(a: Config, b: Config, items: readonly PromptItem[], o: { batchSize?: number; signal?: AbortSignal } = {}): Promise<number> {
+/** KL(P_a || P_b) of last-position distributions, per chat prompt (for intervals over prompts). */
+export async function klPerPrompt(a: Config, b: Config, items: readonly PromptItem[], o: { batchSize?: number; signal?: AbortSignal } = {}): Promise<number[]> {
   const ids = encodeInstructions(a.model, items.map((p) => p.instruction));
   const vocab = a.model.config.vocabSize;
   const la = logProbsOf(await lastLogits(a.model, ids, { ...o, hooks: a.hooks }), vocab);
   const lb = logProbsOf(await lastLogits(b.model, ids, { ...o, hooks: b.hooks }), vocab);
-  return mean(la.map((p, i) => klFromLogProbs(p, lb[i])));
+  return la.map((p, i) => klFromLogProbs(p, lb[i]));
+}
+
+/** Mean KL(P_a || P_b) of last-position distributions over chat prompts. */
+export async function klBetween(a: Config, b: Config, items: readonly PromptItem[], o: { batchSize?: number; signal?: AbortSignal } = {}): Promise<number> {
+  return mean(await klPerPrompt(a, b, items, o));
 }
 
 export interface CeSequence {

@@ -32,3 +32,28 @@ export function trainValSplit<T>(items: readonly T[], nTrain: number, nVal: numb
   if (s.length >= 2) t = Math.min(Math.max(t, 1), s.length - 1);
   return { train: s.slice(0, t), val: s.slice(t) };
 }
+
+/**
+ * Disjoint train / val / test samples from one list (held-out evaluation: val selects, test reports). When the
+ * list holds fewer than nTrain + nVal + nTest items it is split 60/20/20 (val and test rounded down, each kept
+ * non-empty for lists of >= 3), so no prompt is ever in two splits.
+ */
+export function threeWaySplit<T>(
+  items: readonly T[],
+  nTrain: number,
+  nVal: number,
+  nTest: number,
+  seed: number,
+): { train: T[]; val: T[]; test: T[] } {
+  const s = shuffled(items, seed);
+  if (s.length >= nTrain + nVal + nTest)
+    return { train: s.slice(0, nTrain), val: s.slice(nTrain, nTrain + nVal), test: s.slice(nTrain + nVal, nTrain + nVal + nTest) };
+  let v = Math.floor(s.length * 0.2);
+  let t = Math.floor(s.length * 0.2);
+  if (s.length >= 3) {
+    v = Math.max(v, 1);
+    t = Math.max(t, 1);
+  }
+  const tr = s.length - v - t;
+  return { train: s.slice(0, tr), val: s.slice(tr, tr + v), test: s.slice(tr + v) };
+}

@@ -1,5 +1,5 @@
 /** The one-file HTML report: tables and inline SVG plots, no scripts, no external resources. */
-import type { MethodResult, StudySummary } from '../study/summary.ts';
+import type { Interval, MethodResult, Rate, StudySummary } from '../study/summary.ts';
 import { AIRD_LABEL } from '../study/aird-math.ts';
 import { studyPlots } from './plots.ts';
 import { renderSvg } from './render.ts';
@@ -13,6 +13,11 @@ export function fmt(x: number | null | undefined, digits = 3): string {
   return x.toFixed(digits);
 }
 const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–');
+/** A rate with its Wilson 95% interval and n: "87.0% [70.5, 95.5] n=23". */
+export const rateCi = (r: Rate): string => (Number.isFinite(r.rate) ? `${pct(r.rate)} [${(100 * r.lo).toFixed(1)}, ${(100 * r.hi).toFixed(1)}] n=${r.n}` : '–');
+/** A value with its 95% interval: "0.9990 [0.9981, 0.9995]". */
+export const ci = (x: Interval | null | undefined, digits = 4): string =>
+  x ? (Number.isFinite(x.lo) ? `${fmt(x.value, digits)} [${fmt(x.lo, digits)}, ${fmt(x.hi, digits)}]` : fmt(x.value, digits)) : '–';
 
 function table(head: string[], rows: string[][], cls = ''): string {
   return `<table class="${cls}"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
@@ -22,24 +27,25 @@ function table(head: string[], rows: string[][], cls = ''): string {
 function summaryTable(s: StudySummary): string {
   const o = s.original;
   const rows = [
-    ['original', '–', fmt(o.bitsPerWeight, 2), pct(o.sparsity), `(${o.selected.pos}, ${o.selected.layer})`, '1.000', pct(o.refusalRate.harmful), pct(o.refusalRate.harmless), fmt(o.kl, 4), fmt(o.perplexity, 2)],
+    ['original', '–', fmt(o.bitsPerWeight, 2), pct(o.sparsity), `(${o.selected.pos}, ${o.selected.layer})`, '1.000', ci(o.splitHalfCosine), rateCi(o.refusalRate.harmful), rateCi(o.refusalRate.harmless), fmt(o.kl.value, 4), fmt(o.perplexity, 2)],
     ...s.methods.map((m) => [m.name, m.bits ? String(m.bits) : '–', fmt(m.bitsPerWeight, 2), pct(m.sparsity), `(${m.selected.pos}, ${m.selected.layer})${m.selected.filtered ? '' : '*'}`,
-      fmt(m.selectedCosine, 4), pct(m.refusalRate.harmful), pct(m.refusalRate.harmless), fmt(m.kl, 4), fmt(m.perplexity, 2)]),
+      ci(m.selectedCosine), ci(m.splitHalfCosine), rateCi(m.refusalRate.harmful), rateCi(m.refusalRate.harmless), ci(m.kl), fmt(m.perplexity, 2)]),
   ];
-  return table(['model', 'bits', 'bits/weight (stored)', 'sparsity', 'selected (pos, layer)', 'cos(selected)', 'refusal harmful', 'refusal harmless', 'KL vs original', 'perplexity'], rows);
+  return table(['model', 'bits', 'bits/weight (stored)', 'sparsity', 'selected (pos, layer)', 'cos(selected) [95% bootstrap]', 'split-half cos (noise floor)', 'refusal harmful [Wilson 95%]', 'refusal harmless [Wilson 95%]', 'KL vs original [95%]', 'perplexity'], rows);
 }
 
 function airdTable(ms: MethodResult[]): string {
   const rows = ms.filter((m) => m.aird).map((m) => {
     const a = m.aird!;
     const surv = Object.entries(a.survival).map(([k, v]) => `${k} ${fmt(v, 3)}`).join(', ') || '–';
-    return [m.name, a.variant, `${a.layer} (${a.layerRule})`, a.matrices.join(', '), `${pct(m.sparsity)} → ${pct(a.sparsity)}`,
-      `${pct(m.refusalRate.harmful)} → ${pct(a.refusalRate.harmful)}`, `${pct(m.refusalRate.harmless)} → ${pct(a.refusalRate.harmless)}`,
-      `${fmt(m.kl, 4)} → ${fmt(a.kl, 4)}`, `${fmt(m.perplexity, 2)} → ${fmt(a.perplexity, 2)}`, `${surv}${a.keptF32 ? ' (kept f32)' : ''}`];
+    return [m.name, a.variant, `${a.layer} (${a.layerRule}${a.fellBack ? ', fell back: no block met the condition' : ''})`, a.matrices.join(', '), `${pct(m.sparsity)} → ${pct(a.sparsity)}`,
+      `${rateCi(m.refusalRate.harmful)} → ${rateCi(a.refusalRate.harmful)}`, `${rateCi(m.refusalRate.harmless)} → ${rateCi(a.refusalRate.harmless)}`,
+      `${ci(m.kl)} → ${ci(a.kl)}`, `${fmt(m.perplexity, 2)} → ${fmt(a.perplexity, 2)}`, `${surv}${a.keptF32 ? ' (kept f32)' : ''}`];
   });
   if (!rows.length) return '<p>AIRD was not run (pass <code>--aird</code>).</p>';
   const searches = ms.filter((m) => m.aird?.search).map((m) => `<h3>Layer search: ${esc(m.name)}</h3>` +
-    table(['edited block', 'harmful refusal score', 'harmless refusal score', 'KL vs original'], m.aird!.search!.map((x) => [String(x.layer), fmt(x.harmfulScore), fmt(x.harmlessScore), fmt(x.kl, 4)])));
+    (m.aird!.fellBack ? '<p class="note">No block met KL &lt; 0.1 and harmless refusal score &lt; 0: the block with the highest harmful score was taken (fellBack).</p>' : '') +
+    table(['edited block', 'harmful refusal score (val)', 'harmless refusal score (val)', 'KL vs original (val)', 'met the condition'], m.aird!.search!.map((x) => [String(x.layer), fmt(x.harmfulScore), fmt(x.harmlessScore), fmt(x.kl, 4), x.passed ? 'yes' : 'no'])));
   const head = ['method', 'variant', 'edited block (rule)', 'matrices', 'sparsity', 'refusal harmful', 'refusal harmless', 'KL vs original', 'perplexity', 'update survival cos'];
   return table(head, rows) + searches.join('');
 }
@@ -53,7 +59,19 @@ function selectionTable(s: StudySummary): string {
 
 function cosineTable(s: StudySummary): string {
   const head = ['method', ...Array.from({ length: s.nLayers }, (_, l) => `L${l}`)];
-  return table(head, s.methods.map((m) => [m.name, ...m.perLayerCosine.map((c) => (c === null ? 'null' : fmt(c, 4)))]), 'num');
+  return table(head, s.methods.map((m) => [m.name, ...m.perLayerCosine.map((c) => (c === null ? 'null' : ci(c)))]), 'num');
+}
+
+/** --seeds: mean ± sd over split seeds of each model's headline numbers. */
+function seedsSection(s: StudySummary): string {
+  if (!s.seeds) return '';
+  const ms = (x: { mean: number; sd: number } | undefined, d: number, p = false) =>
+    x ? (p ? `${(100 * x.mean).toFixed(1)}% ± ${(100 * x.sd).toFixed(1)}` : `${fmt(x.mean, d)} ± ${fmt(x.sd, d)}`) : '–';
+  const rows = Object.entries(s.seeds.overSeeds).map(([name, o]) => [name, ms(o.selectedCosine, 4), ms(o.splitHalfCosine, 4), ms(o.harmfulRefusal, 1, true),
+    ms(o.harmlessRefusal, 1, true), ms(o.kl, 4), ms(o.airdHarmfulRefusal, 1, true)]);
+  return `<h2>Over ${s.seeds.seeds.length} split seeds (${esc(s.seeds.seeds.join(', '))}): mean ± sd</h2>` +
+    table(['model', 'cos(selected)', 'split-half cos', 'refusal harmful', 'refusal harmless', 'KL vs original', 'AIRD refusal harmful'], rows) +
+    '<p>Each seed draws new train / val / test splits and reruns the whole study; the tables above are the first seed\'s.</p>';
 }
 
 const CSS = `body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -71,9 +89,11 @@ export async function renderReportHtml(s: StudySummary): Promise<string> {
 <h1>Refusal direction under compression: ${esc(s.model)}</h1>
 <p>${s.nLayers} layers, d_model ${s.dModel}. Directions: difference in means at the post-instruction positions, Arditi selection
 (${st.nTrain} train / ${st.nVal} val prompts per class, seed ${st.seed}, max layer fraction ${st.maxLayerFraction}); every compressed model
-reuses the original's filtered splits. Behaviour: greedy, ${st.maxTokens} new tokens, substring judge, on ${st.evalPrompts.harmful} harmful and
-${st.evalPrompts.harmless} harmless val prompts (sampled before filtering); perplexity on ${st.evalPrompts.perplexityPairs} prompt + response pairs
-(response tokens only). Calibration: ${st.nCalibration} chat-formatted train prompts. Backend ${esc(st.backend)}; total ${fmt(s.seconds, 1)} s.</p>
+reuses the original's filtered splits. Behaviour is <b>held out</b>: greedy, ${st.maxTokens} new tokens, substring judge, on ${st.evalPrompts.harmful} harmful and
+${st.evalPrompts.harmless} harmless <b>test</b> prompts that selected nothing (summary.json <code>splits</code>${s.splits.disjoint ? ', disjoint by text' : ', NOT disjoint'});
+perplexity on ${st.evalPrompts.perplexityPairs} prompt + response pairs (response tokens only). Calibration: ${esc(st.calibration)} (${st.nCalibration} sequences).
+Intervals: Wilson 95% for rates; percentile bootstrap (${st.bootstrap} replicates over prompts) for cosines and KL; the split-half cosine is the
+noise floor of a direction from half the train prompts. Backend ${esc(st.backend)}; total ${fmt(s.seconds, 1)} s.</p>
 <p class="note">“${AIRD_LABEL}”: the paper's AIRD formula is not public; this is the reconstruction of docs/method-notes.md §1.7
 ${st.aird ? `(variant ${esc(st.aird.variant)}, layer rule ${esc(st.aird.layerRule)}${st.aird.keepF32 ? ', edited matrices kept in f32' : ', edited matrices re-quantized into the model\'s format'})` : '(not run)'}.</p>
 <h2>Summary</h2>
@@ -88,6 +108,7 @@ ${s.projection ? projectionComparisonView(s.projection) : ''}
 ${selectionTable(s)}
 <h2>Per-layer cosine at the original's position</h2>
 ${cosineTable(s)}
+${seedsSection(s)}
 <h2>Orderings (reported, not asserted)</h2>
 <ul><li>by selected-direction cosine: ${esc(s.orderings.bySelectedCosineDesc.join(' > ') || '–')}</li>
 <li>by harmful refusal rate: ${esc(s.orderings.byHarmfulRefusalDesc.join(' > ') || '–')}</li>
@@ -100,10 +121,14 @@ ${s.warnings.length ? `<h2>Warnings</h2><ul>${s.warnings.map((w) => `<li>${esc(w
 
 /** A few lines for the terminal. */
 export function textSummary(s: StudySummary): string {
-  const lines = [`${s.model}: original selects (pos ${s.original.selected.pos}, layer ${s.original.selected.layer}); refusal harmful ${pct(s.original.refusalRate.harmful)}, harmless ${pct(s.original.refusalRate.harmless)}, ppl ${fmt(s.original.perplexity, 2)}`];
+  const o = s.original;
+  const lines = [
+    `${s.model}: original selects (pos ${o.selected.pos}, layer ${o.selected.layer}); split-half cos ${ci(o.splitHalfCosine)}; ppl ${fmt(o.perplexity, 2)}`,
+    `  refusal on held-out test prompts: harmful ${rateCi(o.refusalRate.harmful)}, harmless ${rateCi(o.refusalRate.harmless)}`,
+  ];
   for (const m of s.methods) {
-    let l = `  ${m.name.padEnd(14)} sel (${m.selected.pos}, ${m.selected.layer}) cos ${fmt(m.selectedCosine, 4)}  refusal ${pct(m.refusalRate.harmful)}/${pct(m.refusalRate.harmless)}  KL ${fmt(m.kl, 4)}  ppl ${fmt(m.perplexity, 2)}  sparsity ${pct(m.sparsity)}`;
-    if (m.aird) l += `\n  ${''.padEnd(14)} ${AIRD_LABEL} block ${m.aird.layer}: refusal ${pct(m.aird.refusalRate.harmful)}/${pct(m.aird.refusalRate.harmless)}  KL ${fmt(m.aird.kl, 4)}  ppl ${fmt(m.aird.perplexity, 2)}  sparsity ${pct(m.aird.sparsity)}`;
+    let l = `  ${m.name.padEnd(14)} sel (${m.selected.pos}, ${m.selected.layer}) cos ${ci(m.selectedCosine)}  refusal ${rateCi(m.refusalRate.harmful)} / ${rateCi(m.refusalRate.harmless)}  KL ${ci(m.kl)}  sparsity ${pct(m.sparsity)}`;
+    if (m.aird) l += `\n  ${''.padEnd(14)} ${AIRD_LABEL} block ${m.aird.layer}${m.aird.fellBack ? ' (search fell back)' : ''}: refusal ${rateCi(m.aird.refusalRate.harmful)} / ${rateCi(m.aird.refusalRate.harmless)}  KL ${ci(m.aird.kl)}`;
     lines.push(l);
   }
   return lines.join('\n');

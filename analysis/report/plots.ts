@@ -2,7 +2,10 @@
  * Vega-Lite specs of the study report, built from summary.json alone. Each returns a spec with inline data;
  * render.ts turns it into SVG. Nulls (no cosine at layer 0) are dropped from the data, not drawn as 0.
  */
-import type { StudySummary } from '../study/summary.ts';
+import type { Interval, Rate, StudySummary } from '../study/summary.ts';
+
+const STAGES = ['original', 'compressed', 'AIRD (reconstruction)'];
+const finiteOr = (x: number, fallback: number) => (Number.isFinite(x) ? x : fallback);
 
 export type VlSpec = Record<string, unknown>;
 
@@ -21,17 +24,19 @@ const base = (title: string, data: unknown[], rest: VlSpec): VlSpec => ({
 });
 
 export function perLayerCosinePlot(s: StudySummary): PlotDef {
-  const data = s.methods.flatMap((m) => m.perLayerCosine.flatMap((c, layer) => (c === null ? [] : [{ method: m.name, layer, cosine: c }])));
+  const data = s.methods.flatMap((m) =>
+    m.perLayerCosine.flatMap((c, layer) => (c === null ? [] : [{ method: m.name, layer, cosine: c.value, lo: finiteOr(c.lo, c.value), hi: finiteOr(c.hi, c.value) }])));
+  const x = { field: 'layer', type: 'ordinal', title: 'layer (resid_pre)' };
+  const color = { field: 'method', type: 'nominal', scale: { scheme: 'category20' } };
   return {
     id: 'per-layer-cosine',
-    title: 'Per-layer cosine with the original direction',
+    title: 'Per-layer cosine with the original direction (bars: bootstrap 95% over train prompts)',
     spec: base(`cos(r_o, r_c) per layer at the original's position ${s.original.selected.pos}`, data, {
-      width: 420, height: 240, mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'layer', type: 'ordinal', title: 'layer (resid_pre)' },
-        y: { field: 'cosine', type: 'quantitative', title: 'cosine', scale: { zero: false } },
-        color: { field: 'method', type: 'nominal', scale: { scheme: 'category20' } },
-      },
+      width: 420, height: 240,
+      layer: [
+        { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'cosine', type: 'quantitative', title: 'cosine', scale: { zero: false } }, color } },
+        { mark: { type: 'rule' }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
+      ],
     }),
   };
 }
@@ -39,25 +44,30 @@ export function perLayerCosinePlot(s: StudySummary): PlotDef {
 export function refusalRatePlot(s: StudySummary): PlotDef {
   const data: unknown[] = [];
   for (const set of ['harmful', 'harmless'] as const) {
-    data.push({ model: 'original', stage: 'original', set, rate: s.original.refusalRate[set] });
+    const row = (model: string, stage: string, r: Rate) => ({ model, stage, set, rate: r.rate, lo: r.lo, hi: r.hi });
+    data.push(row('original', 'original', s.original.refusalRate[set]));
     for (const m of s.methods) {
-      data.push({ model: m.name, stage: 'compressed', set, rate: m.refusalRate[set] });
-      if (m.aird) data.push({ model: m.name, stage: 'AIRD (reconstruction)', set, rate: m.aird.refusalRate[set] });
+      data.push(row(m.name, 'compressed', m.refusalRate[set]));
+      if (m.aird) data.push(row(m.name, 'AIRD (reconstruction)', m.aird.refusalRate[set]));
     }
   }
   return {
     id: 'refusal-rates',
-    title: 'Refusal rate per method, before and after AIRD (reconstruction)',
-    spec: base('Refusal rate (substring judge, greedy)', data, {
-      width: { step: 36 }, height: 160,
-      mark: 'bar',
-      encoding: {
-        // Facets stacked in rows so that a dozen methods still fit the page width.
-        row: { field: 'set', type: 'nominal', title: 'prompts' },
-        x: { field: 'model', type: 'nominal', title: null, sort: null },
-        xOffset: { field: 'stage', type: 'nominal', sort: ['original', 'compressed', 'AIRD (reconstruction)'] },
-        y: { field: 'rate', type: 'quantitative', title: 'refusal rate', scale: { domain: [0, 1] } },
-        color: { field: 'stage', type: 'nominal', sort: ['original', 'compressed', 'AIRD (reconstruction)'] },
+    title: 'Refusal rate per method, before and after AIRD (reconstruction); bars: Wilson 95%',
+    spec: base('Refusal rate on held-out test prompts (substring judge, greedy)', data, {
+      // Facets stacked in rows so that a dozen methods still fit the page width.
+      facet: { row: { field: 'set', type: 'nominal', title: 'prompts' } },
+      spec: {
+        width: { step: 36 }, height: 160,
+        encoding: {
+          x: { field: 'model', type: 'nominal', title: null, sort: null },
+          xOffset: { field: 'stage', type: 'nominal', sort: STAGES },
+          color: { field: 'stage', type: 'nominal', sort: STAGES },
+        },
+        layer: [
+          { mark: 'bar', encoding: { y: { field: 'rate', type: 'quantitative', title: 'refusal rate', scale: { domain: [0, 1] } } } },
+          { mark: { type: 'rule', color: 'black' }, encoding: { y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { value: 'black' } } },
+        ],
       },
     }),
   };
@@ -65,10 +75,12 @@ export function refusalRatePlot(s: StudySummary): PlotDef {
 
 /** KL or perplexity against bits per weight or sparsity: one point per model (AIRD points hollow). */
 export function tradeoffPlot(s: StudySummary, y: 'kl' | 'perplexity', x: 'bitsPerWeight' | 'sparsity'): PlotDef {
-  const data: unknown[] = [{ model: 'original', stage: 'original', x: s.original[x], y: s.original[y] }];
+  const yOf = (e: { kl: Interval; perplexity: number }) =>
+    y === 'kl' ? { y: e.kl.value, lo: finiteOr(e.kl.lo, e.kl.value), hi: finiteOr(e.kl.hi, e.kl.value) } : { y: e.perplexity, lo: e.perplexity, hi: e.perplexity };
+  const data: unknown[] = [{ model: 'original', stage: 'original', x: s.original[x], ...yOf(s.original) }];
   for (const m of s.methods) {
-    data.push({ model: m.name, stage: 'compressed', x: m[x], y: m[y] });
-    if (m.aird) data.push({ model: m.name, stage: 'AIRD (reconstruction)', x: m.aird[x], y: m.aird[y] });
+    data.push({ model: m.name, stage: 'compressed', x: m[x], ...yOf(m) });
+    if (m.aird) data.push({ model: m.name, stage: 'AIRD (reconstruction)', x: m.aird[x], ...yOf(m.aird) });
   }
   const yTitle = y === 'kl' ? 'KL(original || model), harmless' : 'response perplexity';
   const xTitle = x === 'bitsPerWeight' ? 'stored bits per weight' : 'global sparsity';
@@ -86,6 +98,10 @@ export function tradeoffPlot(s: StudySummary, y: 'kl' | 'perplexity', x: 'bitsPe
             color: { field: 'model', type: 'nominal', scale: { scheme: 'category20' } },
             shape: { field: 'stage', type: 'nominal' },
           },
+        },
+        {
+          mark: { type: 'rule' },
+          encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'model', type: 'nominal' } },
         },
         {
           mark: { type: 'text', dx: 8, align: 'left', fontSize: 9 },

@@ -1,6 +1,7 @@
 /** One model's behaviour on the study's evaluation prompts: refusal (rate and score), KL to the original, perplexity. */
 import type { Hook, Model } from '../../models/types.ts';
-import { crossEntropy, evaluateRefusal, klBetween, responseSequences } from '../eval/evaluate.ts';
+import { crossEntropy, evaluateRefusal, klPerPrompt, responseSequences } from '../eval/evaluate.ts';
+import { bootstrapMean, rateOf } from '../stats/intervals.ts';
 import type { PromptItem } from '../prompts/prompts.ts';
 import type { ModelEvaluation } from './summary.ts';
 
@@ -17,6 +18,9 @@ export interface EvalSettings {
   batchSize?: number;
   signal?: AbortSignal;
   onBatch?: (n: number) => void;
+  /** Bootstrap replicates and seed of the KL interval. */
+  bootstrap?: number;
+  bootstrapSeed?: number;
 }
 
 /** Prompt work units evaluateModel reports through onBatch (for a progress total). */
@@ -27,14 +31,15 @@ export async function evaluateModel(model: Model, original: Model | null, sets: 
   const generation = { maxNewTokens: o.maxTokens, refusalTokens: o.refusalTokens, batchSize: o.batchSize, signal: o.signal, hooks, onBatch: o.onBatch };
   const harmful = await evaluateRefusal(model, sets.harmful, generation);
   const harmless = await evaluateRefusal(model, sets.harmless, generation);
-  let kl = 0;
+  let kl = { value: 0, lo: 0, hi: 0 };
   if (original) {
-    kl = await klBetween({ model: original }, { model, hooks }, sets.harmless, { batchSize: o.batchSize, signal: o.signal });
+    const per = await klPerPrompt({ model: original }, { model, hooks }, sets.harmless, { batchSize: o.batchSize, signal: o.signal });
+    kl = bootstrapMean(per, { replicates: o.bootstrap, seed: o.bootstrapSeed });
     o.onBatch?.(sets.harmless.length);
   }
   const ppl = sets.pairs.length ? (await crossEntropy(model, responseSequences(model, sets.pairs), { hooks, signal: o.signal })).perplexity : NaN;
   return {
-    refusalRate: { harmful: harmful.refusalRate, harmless: harmless.refusalRate },
+    refusalRate: { harmful: rateOf(harmful.completions.map((c) => c.refused)), harmless: rateOf(harmless.completions.map((c) => c.refused)) },
     refusalScore: { harmful: harmful.refusalScore, harmless: harmless.refusalScore },
     kl,
     perplexity: ppl,

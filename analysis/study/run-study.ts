@@ -8,7 +8,10 @@ import type { Model } from '../../models/types.ts';
 import { type CompressedModel, compressModel, weightStats } from '../compress/apply.ts';
 import type { MethodSpec } from '../compress/methods.ts';
 import { cosine } from '../vector-math.ts';
-import { type DirectionInputs, type DirectionOptions, type DirectionResult, runDirection, sampleSplits } from '../direction/direction-pipeline.ts';
+import { type DirectionInputs, type DirectionOptions, type DirectionResult, runDirection } from '../direction/direction-pipeline.ts';
+import { calibrationSequences, type CalibrationSource } from '../compress/calibration-data.ts';
+import { cosineIntervals, promptResiduals, splitHalfCosine, type PromptResiduals } from './direction-intervals.ts';
+import { studySplits } from './splits.ts';
 import { encodeInstructions, lastLogits, logProbsOf, refusalScoresOf } from '../model-runs.ts';
 import { klFromLogProbs, mean } from '../logit-math.ts';
 import { maxLayerOf } from '../direction/selection.ts';
@@ -20,7 +23,7 @@ import { AIRD_LABEL } from './aird-math.ts';
 import { type AirdOptions, type AirdVariant, applyAird, defaultEditLayer } from './aird.ts';
 import { lowestCosineLayer, perLayerCosine } from './compare.ts';
 import { evaluateModel, evalWork, type EvalSets } from './evaluate-model.ts';
-import type { AirdSummary, MethodResult, ModelEvaluation, SelectedSource, StudySummary } from './summary.ts';
+import type { AirdSummary, Interval, MethodResult, ModelEvaluation, SelectedSource, StudySummary } from './summary.ts';
 
 export type AirdLayerRule = 'source' | 'lowest-cosine' | 'search';
 
@@ -35,6 +38,11 @@ export interface StudyInputs {
   modelName: string;
   harmful: PromptItem[];
   harmless: PromptItem[];
+  /** Held-out test lists (--eval-harmful / --eval-harmless); without them the test split comes from the lists above. */
+  harmfulTest?: PromptItem[];
+  harmlessTest?: PromptItem[];
+  /** File names of the lists, for summary.json's `splits` (indices into these files). */
+  files?: { harmful: string; harmless: string; harmfulTest?: string; harmlessTest?: string };
   pairs: { instruction: string; output: string }[];
 }
 
@@ -43,11 +51,19 @@ export interface StudyOptions {
   aird: AirdSettings | null;
   nTrain: number;
   nVal: number;
+  /** Held-out test prompts per class (reported rates, KL); default 100 (Arditi's n_test). */
+  nTest?: number;
   maxTokens: number;
   seed: number;
   maxLayerFraction: number;
-  /** Calibration prompts per class taken from the train split (default 16: 32 prompts). */
+  /** Score candidates at layers the layer filter drops too (default false). */
+  scoreAllLayers?: boolean;
+  /** Calibration sequences = 2 × nCalibration (default 16: 32 sequences). */
   nCalibration?: number;
+  /** Calibration data (default: the 'prompts' behaviour; the CLI passes the shipped generic text). */
+  calibration?: CalibrationSource;
+  /** Bootstrap replicates of every cosine / KL interval (default 1000). */
+  bootstrap?: number;
   batchSize?: number;
   signal?: AbortSignal;
   progress?: Progress;
@@ -75,6 +91,8 @@ interface StudyContext {
   warnings: string[];
   /** Settings of every direction run (original and compressed). */
   directionOptions: DirectionOptions;
+  /** Bootstrap replicates and seed of every interval. */
+  bootstrap: { replicates: number; seed: number };
 }
 
 export async function runStudy(original: Model, inputs: StudyInputs, options: StudyOptions): Promise<StudyOutput> {
@@ -90,76 +108,91 @@ export async function runStudy(original: Model, inputs: StudyInputs, options: St
 /** The study's procedure, step by step. */
 async function study(original: Model, inputs: StudyInputs, options: StudyOptions, progress: Progress): Promise<StudyOutput> {
   const t0 = performance.now();
-  const { nTrain, nVal, seed, maxLayerFraction, batchSize, signal } = options;
+  const { nTrain, nVal, seed, maxLayerFraction, batchSize, signal, scoreAllLayers } = options;
   const ctx: StudyContext = {
     original,
     options,
     progress,
     log: options.log ?? (() => {}),
     warnings: [],
-    directionOptions: { nTrain, nVal, seed, maxLayerFraction, batchSize, signal, progress },
+    directionOptions: { nTrain, nVal, seed, maxLayerFraction, scoreAllLayers, batchSize, signal, progress },
+    bootstrap: { replicates: options.bootstrap ?? 1000, seed: seed + 1 },
   };
 
   // 1. The original model's refusal direction (sample, filter, difference in means, select).
   const originalDirection = await findOriginalDirection(ctx, inputs);
 
-  // 2. Its behaviour on the evaluation prompts.
-  const evalSets = evaluationSets(inputs, options);
+  // 2. Its behaviour on the held-out test prompts, and its own noise floor (split-half over the train prompts).
+  const evalSets = evaluationSets(ctx, inputs, originalDirection);
   const evaluate = evaluator(ctx, evalSets, originalDirection.refusalTokens);
   const originalEvaluation = await evaluate('evaluate original', original, null);
   const directions: StudyOutput['directions'] = new Map();
   directions.set('original', selectedDirection(originalDirection));
+  const residualsOf = trainResiduals(ctx, originalDirection);
+  const originalResiduals = await residualsOf(original, originalDirection.selection.selected.pos);
+  const originalSplitHalf = splitHalfCosine(originalResiduals, originalDirection.selection.selected.layer, ctx.bootstrap);
 
   // The projection heatmap: one harmful evaluation prompt, every model projected onto the original's direction.
   const probeDirection = Float32Array.from(originalDirection.direction);
   const projection = evalSets.harmful[0] ? await projectionProbe(original, evalSets.harmful[0].instruction, probeDirection) : undefined;
 
-  // 3. Calibration prompts for the methods that need them, from the original's train split.
-  const calibration = calibrationIds(original, originalDirection, options.nCalibration ?? 16);
+  // 3. Calibration data for the methods that need it (generic text by default).
+  const nCal = options.nCalibration ?? 16;
+  const { harmfulTrain, harmlessTrain } = originalDirection.splits;
+  const cal = calibrationSequences(original, options.calibration ?? { kind: 'prompts' }, { n: 2 * nCal, harmfulTrain, harmlessTrain });
+  const calibration = cal.ids;
 
   // 4. Each method: compress, find the compressed model's direction, compare, evaluate, optionally AIRD.
   const methods: MethodResult[] = [];
   for (const spec of options.methods) {
-    methods.push(await studyMethod(ctx, spec, { originalDirection, calibration, evaluate, directions, projection }));
+    methods.push(await studyMethod(ctx, spec, { originalDirection, calibration, evaluate, directions, residualsOf, originalResiduals, projection }));
   }
 
   // 5. The summary.
   const seconds = (performance.now() - t0) / 1000;
-  const summary = summarize(ctx, inputs, { originalDirection, originalEvaluation, evalSets, calibration, methods, seconds, projection });
+  const summary = summarize(ctx, inputs, {
+    originalDirection, originalEvaluation, originalSplitHalf, evalSets, calibration, calibrationLabel: cal.label, methods, seconds, projection,
+  });
   return { summary, directions };
 }
 
 async function findOriginalDirection(ctx: StudyContext, inputs: StudyInputs): Promise<DirectionResult> {
   ctx.log('original: refusal direction');
-  const result = await runDirection(ctx.original, { harmful: inputs.harmful, harmless: inputs.harmless }, ctx.directionOptions);
+  const { harmful, harmless, harmfulTest, harmlessTest } = inputs;
+  const result = await runDirection(ctx.original, { harmful, harmless, harmfulTest, harmlessTest }, { ...ctx.directionOptions, nTest: ctx.options.nTest ?? 100 });
   ctx.warnings.push(...result.warnings.map((w) => `original: ${w}`));
   return result;
 }
 
 /**
- * Behaviour is measured on the val split as sampled (before the refusal-score filter), so it is not biased
- * towards prompts the original already refuses.
+ * Held-out evaluation: behaviour is measured on the test split, which selected nothing (the val prompts chose the
+ * direction and the AIRD block); as sampled, before the refusal-score filter, so not biased towards prompts the
+ * original already refuses.
  */
-function evaluationSets(inputs: StudyInputs, o: StudyOptions): EvalSets {
-  const sampled = sampleSplits({ harmful: inputs.harmful, harmless: inputs.harmless }, o.nTrain, o.nVal, o.seed);
-  return { harmful: sampled.harmfulVal, harmless: sampled.harmlessVal, pairs: inputs.pairs };
+function evaluationSets(ctx: StudyContext, inputs: StudyInputs, originalDirection: DirectionResult): EvalSets {
+  const { harmfulTest, harmlessTest } = originalDirection.sampledSplits;
+  const sp = originalDirection.splits;
+  ctx.log(`prompts: train ${sp.harmfulTrain.length}+${sp.harmlessTrain.length}, val ${sp.harmfulVal.length}+${sp.harmlessVal.length} (after the refusal-score filter) select; test ${harmfulTest.length}+${harmlessTest.length} report`);
+  return { harmful: harmfulTest, harmless: harmlessTest, pairs: inputs.pairs };
+}
+
+/** Per-prompt residuals of a model over the original's (filtered) train prompts at one position (bootstrap input). */
+function trainResiduals(ctx: StudyContext, originalDirection: DirectionResult): (model: Model, pos: number) => Promise<PromptResiduals> {
+  const { harmfulTrain, harmlessTrain } = originalDirection.splits;
+  const harmful = encodeInstructions(ctx.original, harmfulTrain.map((p) => p.instruction));
+  const harmless = encodeInstructions(ctx.original, harmlessTrain.map((p) => p.instruction));
+  return (model, pos) => promptResiduals(model, harmful, harmless, pos, { batchSize: ctx.options.batchSize, signal: ctx.options.signal });
 }
 
 function evaluator(ctx: StudyContext, sets: EvalSets, refusalTokens: number[]): Evaluate {
   const { progress, options: o } = ctx;
-  const settings = { maxTokens: o.maxTokens, refusalTokens, batchSize: o.batchSize, signal: o.signal };
+  const settings = { maxTokens: o.maxTokens, refusalTokens, batchSize: o.batchSize, signal: o.signal, bootstrap: ctx.bootstrap.replicates, bootstrapSeed: ctx.bootstrap.seed };
   return async (label, model, reference) => {
     progress.start(label, evalWork(sets, reference !== null));
     const evaluation = await evaluateModel(model, reference, sets, { ...settings, onBatch: (n) => progress.increment(n) });
     progress.stop();
     return evaluation;
   };
-}
-
-function calibrationIds(original: Model, originalDirection: DirectionResult, perClass: number): number[][] {
-  const { harmfulTrain, harmlessTrain } = originalDirection.splits;
-  const prompts = [...harmfulTrain.slice(0, perClass), ...harmlessTrain.slice(0, perClass)];
-  return encodeInstructions(original, prompts.map((p) => p.instruction));
 }
 
 function selectedDirection(d: DirectionResult): { r: Float32Array; pos: number; layer: number } {
@@ -178,6 +211,9 @@ interface MethodStepInputs {
   evaluate: Evaluate;
   /** Receives the compressed model's selected direction under the method's name. */
   directions: StudyOutput['directions'];
+  /** Per-prompt train residuals of a model at a position, and the original's at its selected position. */
+  residualsOf: (model: Model, pos: number) => Promise<PromptResiduals>;
+  originalResiduals: PromptResiduals;
   /** Receives the compressed model's projection onto the original direction (the report's heatmap). */
   projection: ProjectionComparison | undefined;
 }
@@ -194,6 +230,7 @@ async function studyMethod(ctx: StudyContext, spec: MethodSpec, inp: MethodStepI
     // Cosine per layer at the original's selected position (index into the candidates' positions).
     const selectedPosIndex = originalDirection.selection.selected.pos + originalDirection.candidates.nPos;
     const perLayer = perLayerCosine(originalDirection.candidates, compressedDirection.candidates, selectedPosIndex);
+    const intervals = await directionIntervals(ctx, inp, compressed.model, compressedDirection, perLayer);
     const evaluation = await evaluate(`evaluate ${spec.name}`, compressed.model, ctx.original);
     const result: MethodResult = {
       name: spec.name,
@@ -202,8 +239,9 @@ async function studyMethod(ctx: StudyContext, spec: MethodSpec, inp: MethodStepI
       sparsity: compressed.sparsity.global.sparsity,
       sparsityPerLayer: compressed.sparsity.perLayer.map((x) => x.sparsity),
       selected: selectedOf(compressedDirection),
-      perLayerCosine: perLayer,
-      selectedCosine: cosine(originalDirection.direction, compressedDirection.direction) ?? NaN,
+      perLayerCosine: intervals.perLayer,
+      selectedCosine: { ...intervals.selected, value: cosine(originalDirection.direction, compressedDirection.direction) ?? NaN },
+      splitHalfCosine: intervals.splitHalf,
       compressSeconds: compressed.seconds,
       details: compressed.details,
       ...evaluation,
@@ -251,9 +289,27 @@ async function findCompressedDirection(ctx: StudyContext, name: string, compress
   return result;
 }
 
+/** Bootstrap intervals of one compressed model's cosines with the original, and its own split-half floor. */
+async function directionIntervals(
+  ctx: StudyContext, inp: MethodStepInputs, compressed: Model, compressedDirection: DirectionResult, perLayer: (number | null)[],
+): Promise<{ perLayer: MethodResult['perLayerCosine']; selected: Interval; splitHalf: Interval }> {
+  const original = inp.originalDirection.selection.selected;
+  const own = compressedDirection.selection.selected;
+  const atOriginalPos = await inp.residualsOf(compressed, original.pos);
+  const atOwnPos = own.pos === original.pos ? atOriginalPos : await inp.residualsOf(compressed, own.pos);
+  const layers = perLayer.flatMap((c, l) => (c === null ? [] : [l]));
+  const perLayerIntervals = cosineIntervals(inp.originalResiduals, atOriginalPos, layers.map((l) => ({ la: l, lb: l })), ctx.bootstrap);
+  const withIntervals: MethodResult['perLayerCosine'] = perLayer.map((c) => (c === null ? null : { value: c, lo: NaN, hi: NaN }));
+  layers.forEach((l, i) => (withIntervals[l] = { ...perLayerIntervals[i], value: perLayer[l]! }));
+  const [selected] = cosineIntervals(inp.originalResiduals, atOwnPos, [{ la: original.layer, lb: own.layer }], ctx.bootstrap);
+  return { perLayer: withIntervals, selected, splitHalf: splitHalfCosine(atOwnPos, own.layer, ctx.bootstrap) };
+}
+
 interface SummaryInputs {
   originalDirection: DirectionResult;
   originalEvaluation: ModelEvaluation;
+  originalSplitHalf: Interval;
+  calibrationLabel: string;
   evalSets: EvalSets;
   calibration: number[][];
   methods: MethodResult[];
@@ -274,10 +330,13 @@ function summarize(ctx: StudyContext, inputs: StudyInputs, s: SummaryInputs): St
       methods: o.methods.map((m) => m.name),
       nTrain: o.nTrain,
       nVal: o.nVal,
+      nTest: o.nTest ?? 100,
       maxTokens: o.maxTokens,
       seed: o.seed,
       maxLayerFraction: o.maxLayerFraction,
       nCalibration: s.calibration.length,
+      calibration: s.calibrationLabel,
+      bootstrap: ctx.bootstrap.replicates,
       evalPrompts: { harmful: evalSets.harmful.length, harmless: evalSets.harmless.length, perplexityPairs: evalSets.pairs.length },
       refusalTokens: s.originalDirection.refusalTokens,
       backend: original.backendName,
@@ -288,12 +347,14 @@ function summarize(ctx: StudyContext, inputs: StudyInputs, s: SummaryInputs): St
       selected: selectedOf(s.originalDirection),
       bitsPerWeight: originalStats.bitsPerWeight,
       sparsity: originalStats.sparsity.global.sparsity,
+      splitHalfCosine: s.originalSplitHalf,
     },
     methods,
+    splits: studySplits(inputs, s.originalDirection.sampledSplits),
     orderings: {
-      bySelectedCosineDesc: names([...methods].sort((a, b) => b.selectedCosine - a.selectedCosine)),
-      byHarmfulRefusalDesc: names([...methods].sort((a, b) => b.refusalRate.harmful - a.refusalRate.harmful)),
-      byKlAsc: names([...methods].sort((a, b) => a.kl - b.kl)),
+      bySelectedCosineDesc: names([...methods].sort((a, b) => b.selectedCosine.value - a.selectedCosine.value)),
+      byHarmfulRefusalDesc: names([...methods].sort((a, b) => b.refusalRate.harmful.rate - a.refusalRate.harmful.rate)),
+      byKlAsc: names([...methods].sort((a, b) => a.kl.value - b.kl.value)),
     },
     warnings: ctx.warnings,
     seconds: s.seconds,
@@ -326,6 +387,7 @@ async function runAird(ctx: StudyContext, a: AirdRunOptions): Promise<AirdSummar
   const sourceLayer = originalDirection.selection.selected.layer;
   let layer: number;
   let search: AirdSummary['search'];
+  let fellBack = false;
   if (typeof s.layerRule === 'number') layer = s.layerRule;
   else if (s.layerRule === 'lowest-cosine') {
     const lowest = lowestCosineLayer(a.perLayerCosine);
@@ -334,9 +396,10 @@ async function runAird(ctx: StudyContext, a: AirdRunOptions): Promise<AirdSummar
   } else if (s.layerRule === 'search') {
     ctx.log(`${name}: AIRD layer search`);
     search = await airdSearch(ctx, a.compressed.model, edit, originalDirection);
-    const acceptable = search.filter((x) => x.kl < 0.1 && x.harmlessScore < 0);
+    const acceptable = search.filter((x) => x.passed);
     const pool = acceptable.length ? acceptable : search;
-    if (!acceptable.length) ctx.warnings.push(`${name}: AIRD search: no layer met KL < 0.1 and harmless refusal score < 0; took the highest harmful score`);
+    fellBack = !acceptable.length;
+    if (fellBack) ctx.warnings.push(`${name}: AIRD search: no layer met KL < 0.1 and harmless refusal score < 0; took the highest harmful score (fellBack)`);
     layer = pool.reduce((best, x) => (x.harmfulScore > best.harmfulScore ? x : best)).layer;
   } else layer = defaultEditLayer(sourceLayer);
   ctx.log(`${name}: ${AIRD_LABEL} variant ${s.variant} at block ${layer}`);
@@ -355,6 +418,7 @@ async function runAird(ctx: StudyContext, a: AirdRunOptions): Promise<AirdSummar
     survival: edited.survival,
     keptF32: edited.keptF32,
     search,
+    fellBack,
     ...evaluation,
   };
 }
@@ -384,12 +448,14 @@ async function airdSearch(
       const harmfulLogits = await lastLogits(m, harmfulValIds, batching);
       const harmlessLogits = await lastLogits(m, harmlessValIds, batching);
       const harmlessLogProbs = logProbsOf(harmlessLogits, vocab);
-      out.push({
+      const row = {
         layer,
         harmfulScore: mean(refusalScoresOf(harmfulLogits, vocab, originalDirection.refusalTokens)),
         harmlessScore: mean(refusalScoresOf(harmlessLogits, vocab, originalDirection.refusalTokens)),
         kl: mean(harmlessLogProbs.map((p, i) => klFromLogProbs(originalHarmlessLogProbs[i], p))),
-      });
+      };
+      // docs/method-notes.md §1.7 option 3's condition.
+      out.push({ ...row, passed: row.kl < 0.1 && row.harmlessScore < 0 });
     } finally {
       m.dispose();
     }

@@ -49,7 +49,7 @@ export function saveCompressedModel(srcDir: string, model: Model, outDir: string
       const w = lin.weight;
       formats.add(w.format);
       if (w.format !== 'f32' && w.format !== 'bf16' && !quant) {
-        const q = w.format === 'mixed' ? w.main : w;
+        const q = w.format === 'mixed' ? w.main : w.format === 'w8a8' ? w.weight : w;
         quant = { bits: q.format === 'int8' ? 8 : 4, groupSize: q.groupSize, sym: q.format === 'int8' || q.zeros === null };
       }
       tensors.push(...linearToTensors(module, w).map((t) => ({ ...t, dtype: t.dtype as DType })));

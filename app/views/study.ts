@@ -54,7 +54,7 @@ export async function showSummary(_s: AppState, out: HTMLElement, summary: Study
       h('td', {}, m.name),
       h('td', {}, m.bitsPerWeight.toFixed(2)),
       h('td', {}, `${(100 * m.sparsity).toFixed(1)}%`),
-      h('td', {}, m.selectedCosine.toFixed(4)),
+      h('td', {}, `${m.selectedCosine.value.toFixed(4)} [${m.selectedCosine.lo.toFixed(4)}, ${m.selectedCosine.hi.toFixed(4)}]`),
     ),
   );
   out.append(

@@ -11,6 +11,7 @@ import { loadPrompts } from '../../analysis/prompts/prompts.ts';
 import { InterruptedError, UsageError } from '../../engine/errors.ts';
 import { checkOutputDir } from '../../engine/output-dir.ts';
 import { loadModel } from '../../models/load.ts';
+import { parseInteger } from '../../engine/numbers.ts';
 import { POSITIVE, SEED_RANGE, layerFraction, optionalInteger, optionalIntegerList, precisionFlag } from '../flags.ts';
 import { sigintSignal } from '../interrupt.ts';
 import { info, printResult, table } from '../output.ts';
@@ -22,6 +23,9 @@ interface Opts {
   harmless: string;
   harmfulVal?: string;
   harmlessVal?: string;
+  nTest?: string;
+  evalHarmful?: string;
+  evalHarmless?: string;
   out: string;
   nTrain?: string;
   nVal?: string;
@@ -32,6 +36,7 @@ interface Opts {
   batchSize?: string;
   layers?: string;
   filter: boolean;
+  scoreAllLayers?: boolean;
   json?: boolean;
 }
 
@@ -44,6 +49,9 @@ export function register(program: Command): void {
     .requiredOption('--harmless <file>', 'harmless prompts')
     .option('--harmful-val <file>', 'harmful validation prompts (default: sampled from --harmful, disjoint from train)')
     .option('--harmless-val <file>', 'harmless validation prompts (default: sampled from --harmless)')
+    .option('--n-test <n>', 'held-out test prompts per class, written to splits.json and never used for selection (0: none)', '100')
+    .option('--eval-harmful <file>', 'held-out harmful test prompts (default: split off --harmful)')
+    .option('--eval-harmless <file>', 'held-out harmless test prompts (default: split off --harmless)')
     .requiredOption('--out <dir>', 'output folder')
     .option('--n-train <n>', 'train prompts per class', '128')
     .option('--n-val <n>', 'validation prompts per class', '32')
@@ -55,6 +63,7 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'prompts per forward', '32')
     .option('--layers <list>', 'score only candidates at these layers (comma-separated; quick runs)')
     .option('--no-filter', 'keep prompts the base model scores on the "wrong" side')
+    .option('--score-all-layers', 'also score candidates at layers --max-layer-fraction drops (slower; they are never selected)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (dir: string, o: Opts) => {
       // Flags.
@@ -63,15 +72,19 @@ export function register(program: Command): void {
         harmless: loadPrompts(o.harmless),
         harmfulVal: o.harmfulVal ? loadPrompts(o.harmfulVal) : undefined,
         harmlessVal: o.harmlessVal ? loadPrompts(o.harmlessVal) : undefined,
+        harmfulTest: o.evalHarmful ? loadPrompts(o.evalHarmful) : undefined,
+        harmlessTest: o.evalHarmless ? loadPrompts(o.evalHarmless) : undefined,
       };
       const opts = {
         nTrain: optionalInteger(o.nTrain, '--n-train', POSITIVE),
         nVal: optionalInteger(o.nVal, '--n-val', POSITIVE),
+        nTest: parseInteger(o.nTest ?? '100', '--n-test', { min: 0 }),
         seed: optionalInteger(o.seed, '--seed', SEED_RANGE),
         maxLayerFraction: layerFraction(o.maxLayerFraction),
         refusalTokens: optionalIntegerList(o.refusalTokens, '--refusal-tokens'),
         batchSize: optionalInteger(o.batchSize, '--batch-size', POSITIVE),
         filter: o.filter,
+        scoreAllLayers: !!o.scoreAllLayers,
       };
       const layers = optionalIntegerList(o.layers, '--layers');
       const precision = precisionFlag(o.quant, o.precision);
@@ -106,6 +119,7 @@ export function register(program: Command): void {
           ['|r|', s.norm.toFixed(3)],
           ['survivors', `${s.survivors} of ${s.candidates}`],
           ['prompts (after filter)', `train ${s.counts.harmfulTrain}+${s.counts.harmlessTrain}, val ${s.counts.harmfulVal}+${s.counts.harmlessVal}`],
+          ['held-out test (splits.json)', `${s.heldOut.harmfulTest}+${s.heldOut.harmlessTest} (selected nothing; evaluate on these)`],
           ['time', `${s.seconds.toFixed(1)} s on ${s.backend}`],
           ['written', path.resolve(o.out)],
         ]),

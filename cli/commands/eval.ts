@@ -18,7 +18,9 @@ import { loadModel } from '../../models/load.ts';
 import type { Model } from '../../models/types.ts';
 import { NON_NEGATIVE, POSITIVE, SEED_RANGE, optionalInteger, optionalIntegerList, precisionFlag } from '../flags.ts';
 import { sigintSignal } from '../interrupt.ts';
-import { printResult, table } from '../output.ts';
+import { info, printResult, table } from '../output.ts';
+import { selectionPrompts, withoutSelectionPrompts } from '../../analysis/eval/held-out.ts';
+import { wilson } from '../../analysis/stats/intervals.ts';
 import { stderrProgress } from '../progress-bar.ts';
 
 interface Opts {
@@ -38,6 +40,7 @@ interface Opts {
   kl?: boolean;
   klBase?: string;
   ppl?: string;
+  includeSelectionPrompts?: boolean;
   json?: boolean;
 }
 
@@ -62,6 +65,7 @@ export function register(program: Command): void {
     .option('--kl', 'also report KL(base || evaluated) at the last prompt position')
     .option('--kl-base <model-dir>', 'the base of --kl: another model folder (default: this model without intervention)')
     .option('--ppl <file>', 'also report CE / perplexity: .jsonl of {instruction, output} (response-only loss) or a text file')
+    .option('--include-selection-prompts', "keep prompts that selected the --ablate/--add direction (its splits.json train/val); dropped by default")
     .option('--json', 'print one JSON object on stdout')
     .action(async (dir: string, o: Opts) => {
       // Flags.
@@ -70,6 +74,18 @@ export function register(program: Command): void {
       const maxNewTokens = parseInteger(o.maxTokens ?? '64', '--max-tokens', { min: 1, max: MAX_NEW_TOKENS_LIMIT });
       const batchSize = optionalInteger(o.batchSize, '--batch-size', POSITIVE);
       let items = loadPrompts(o.prompts);
+      // Held out by default: never report on a prompt that selected the direction being tested.
+      const directionDir = o.ablate ?? o.add;
+      const selection = directionDir && !o.includeSelectionPrompts ? selectionPrompts(directionDir) : null;
+      let droppedSelection = 0;
+      if (selection) {
+        const kept = withoutSelectionPrompts(items, selection);
+        items = kept.kept;
+        droppedSelection = kept.dropped;
+        if (items.length === 0)
+          throw new UsageError(`--prompts: every prompt of ${o.prompts} selected the direction in ${directionDir} (its splits.json); pass held-out prompts or --include-selection-prompts`);
+        if (droppedSelection) info(`held out: dropped ${droppedSelection} prompt(s) that selected the direction (${directionDir}/splits.json train/val)`);
+      }
       const n = optionalInteger(o.n, '--n', POSITIVE);
       if (n !== undefined) items = sample(items, n, parseInteger(o.seed ?? '42', '--seed', SEED_RANGE));
       const spec: InterventionSpec = o.ablate
@@ -112,11 +128,12 @@ export function register(program: Command): void {
           progress: stderrProgress(),
         });
         // Print.
-        printResult(result, o.json ?? false, (r) => {
+        const withCi = { ...result, droppedSelectionPrompts: droppedSelection, refusalRateCi: wilson(result.completions.filter((c) => c.refused).length, result.n) };
+        printResult(withCi, o.json ?? false, (r) => {
           const rows = [
             ['prompts', `${r.n} (${o.prompts})`],
             ['intervention', JSON.stringify(r.intervention)],
-            ['refusal rate', `${(r.refusalRate * 100).toFixed(1)}%`],
+            ['refusal rate', `${(r.refusalRate * 100).toFixed(1)}% [${(r.refusalRateCi.lo * 100).toFixed(1)}, ${(r.refusalRateCi.hi * 100).toFixed(1)}] (Wilson 95%, n = ${r.n})`],
             ['refusal score', r.refusalScore.toFixed(3)],
             ...Object.entries(r.perCategory).map(([k, v]) => [`  ${k}`, `${(v.refusalRate * 100).toFixed(1)}% of ${v.n}`]),
           ];

@@ -15,7 +15,10 @@ import type { BackendName } from '../../kernels/types.ts';
 import { parseMethods } from '../../analysis/compress/methods.ts';
 import { readResponsePairs } from '../../analysis/eval/ppl-text.ts';
 import { loadPrompts } from '../../analysis/prompts/prompts.ts';
-import { runStudy, type AirdLayerRule, type AirdSettings } from '../../analysis/study/run-study.ts';
+import { type AirdLayerRule, type AirdSettings } from '../../analysis/study/run-study.ts';
+import { runStudySeeds } from '../../analysis/study/seeds.ts';
+import { mergeParts } from '../../analysis/study/merge.ts';
+import type { CalibrationSource } from '../../analysis/compress/calibration-data.ts';
 import { saveCompressedModel } from '../../analysis/study/save-model.ts';
 import { writeReport } from '../../analysis/report/write.ts';
 import { textSummary } from '../../analysis/report/html.ts';
@@ -29,6 +32,8 @@ export interface StudyCliOptions {
   precision?: string;
   out: string;
   methods: string;
+  only?: string;
+  scoreAllLayers?: boolean;
   aird?: boolean;
   airdVariant: string;
   airdLayer: string;
@@ -42,6 +47,12 @@ export interface StudyCliOptions {
   nCalibration: string;
   harmful?: string;
   harmless?: string;
+  nTest: string;
+  evalHarmful?: string;
+  evalHarmless?: string;
+  calibration: string;
+  bootstrap: string;
+  seeds: string;
   pairs?: string;
   saveModels?: boolean;
   backend?: string;
@@ -57,6 +68,36 @@ export function shippedPromptsDir(): string | null {
     dir = path.dirname(dir);
   }
   return null;
+}
+
+/**
+ * --calibration: 'generic' (the shipped data/calibration/generic.txt), 'prompts' (the old behaviour: chat-formatted
+ * train prompts, half harmful) or a plain-text file (paragraphs separated by blank lines).
+ */
+export function calibrationSource(value: string): CalibrationSource {
+  if (value === 'prompts') return { kind: 'prompts' };
+  let file = value;
+  if (value === 'generic') {
+    const dir = shippedPromptsDir();
+    if (!dir) throw new UsageError('--calibration generic: the shipped data/calibration folder was not found (pass --calibration FILE)');
+    file = path.join(path.dirname(dir), 'calibration', 'generic.txt');
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--calibration: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected generic, prompts or a text file`);
+  }
+  return { kind: 'text', name: value === 'generic' ? 'generic (data/calibration/generic.txt)' : path.basename(file), text };
+}
+
+/** `glassbox study merge PART... --out R`: one report from parts run separately (analysis/study/merge.ts). */
+export async function mergeAction(parts: string[], o: Pick<StudyCliOptions, 'out'>): Promise<void> {
+  if (parts.length === 0) throw new UsageError('study merge: give the part folders to merge (study merge PART... --out R)');
+  checkOutputDir(o.out);
+  const out = mergeParts(parts);
+  const written = await writeReport(o.out, out);
+  process.stdout.write(`${textSummary(out.summary)}\nmerged ${parts.length} part(s)\nreport: ${written.html}\nsummary: ${written.summary}\n`);
 }
 
 /** AIRD settings, or null without --aird. The --aird-* values are checked either way, so a typo never passes silently. */
@@ -78,7 +119,8 @@ function studyPrecision(v: string | undefined): 'auto' | 'f32' | 'bf16' {
 }
 
 export async function studyAction(modelDir: string, o: StudyCliOptions): Promise<void> {
-  const methods = parseMethods(o.methods);
+  const methods = parseMethods(o.only ?? o.methods);
+  if (o.only !== undefined && methods.length !== 1) throw new UsageError(`--only: expected one method, got "${o.only}" (use --methods for a list)`);
   const maxLayerFraction = layerFraction(o.maxLayerFraction)!;
   const shipped = shippedPromptsDir();
   const pick = (given: string | undefined, file: string, flag: string) => {
@@ -86,8 +128,12 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
     if (!shipped) throw new UsageError(`${flag}: no prompt list given and the shipped data/prompts folder was not found`);
     return path.join(shipped, file);
   };
-  const harmful = loadPrompts(pick(o.harmful, 'harmful.json', '--harmful'));
-  const harmless = loadPrompts(pick(o.harmless, 'harmless.json', '--harmless'));
+  const files = { harmful: pick(o.harmful, 'harmful.json', '--harmful'), harmless: pick(o.harmless, 'harmless.json', '--harmless'), harmfulTest: o.evalHarmful, harmlessTest: o.evalHarmless };
+  const harmful = loadPrompts(files.harmful);
+  const harmless = loadPrompts(files.harmless);
+  const harmfulTest = o.evalHarmful ? loadPrompts(o.evalHarmful) : undefined;
+  const harmlessTest = o.evalHarmless ? loadPrompts(o.evalHarmless) : undefined;
+  const calibration = calibrationSource(o.calibration);
   const pairs = readResponsePairs(pick(o.pairs, 'harmless_responses.jsonl', '--pairs'));
   const aird = airdSettings(o);
   const counts = {
@@ -97,6 +143,9 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
     seed: parseInteger(o.seed, '--seed', SEED_RANGE),
     nCalibration: parseInteger(o.nCalibration, '--n-calibration', POSITIVE),
     batchSize: parseInteger(o.batchSize, '--batch-size', POSITIVE),
+    nTest: parseInteger(o.nTest, '--n-test', POSITIVE),
+    bootstrap: parseInteger(o.bootstrap, '--bootstrap', { min: 10 }),
+    nSeeds: parseInteger(o.seeds, '--seeds', { min: 1, max: 1000 }),
   };
   if (o.backend && !BACKEND_NAMES.includes(o.backend as BackendName)) throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`);
   checkOutputDir(o.out, '--out', [modelDir]);
@@ -112,8 +161,9 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
   const saved: string[] = [];
   const log = (l: string) => process.stderr.write(`glassbox study: ${l}\n`);
   try {
-    const out = await runStudy(model, { modelName: path.basename(path.resolve(modelDir)), harmful, harmless, pairs }, {
-      methods, aird, maxLayerFraction, ...counts,
+    const inputs = { modelName: path.basename(path.resolve(modelDir)), harmful, harmless, harmfulTest, harmlessTest, files, pairs };
+    const out = await runStudySeeds(model, inputs, {
+      methods, aird, maxLayerFraction, ...counts, calibration, scoreAllLayers: !!o.scoreAllLayers,
       signal, progress: stderrProgress(), log,
       onCompressed: o.saveModels
         ? (name, m) => {
@@ -143,20 +193,29 @@ export function register(program: Command): void {
   program
     .command('study')
     .description('compression study: compress with each method, compare refusal directions and behaviour with the original, AIRD (reconstruction), HTML report')
-    .argument('<model-dir>', 'Hugging Face model folder')
+    .argument('<model-dir>', 'Hugging Face model folder, or "merge" to merge study parts')
+    .argument('[parts...]', 'with "merge": the study --out folders to merge into --out')
     .requiredOption('--out <dir>', 'report folder (report.html, summary.json, directions/)')
-    .option('--methods <list>', 'comma-separated: int8, llm-int8, int4-g32, int4-g64, int4-g128 (any int4-gN), gptq4, gptq4-act, awq4, magnitude-50, wanda-50, wanda-2:4, wanda-4:8, sparsegpt-50, sparsegpt-2:4 (pruning: any percentage 1-99 or N:M)', 'int8,int4-g128,wanda-50')
+    .option('--methods <list>', 'comma-separated: int8, llm-int8 (W8A8), int8-outlier-cols, int4-g32, int4-g64, int4-g128 (any int4-gN), gptq4, gptq4-act, awq4, magnitude-50, wanda-50, wanda-2:4, wanda-4:8, sparsegpt-50, sparsegpt-2:4 (pruning: any percentage 1-99 or N:M)', 'int8,int4-g128,wanda-50')
+    .option('--only <method>', 'run one method only (a study part for `study merge`; with --seed S)')
     .option('--aird', 'apply AIRD (reconstruction) to each compressed model and evaluate it')
     .option('--aird-variant <v>', 'A (projection restore), B (direction swap), C (restore the block), D (activation-addition bias)', 'A')
     .option('--aird-layer <rule>', 'source (block before the original\'s layer), lowest-cosine, search, or a block index', 'source')
     .option('--aird-keep-f32', 'keep AIRD-edited matrices in f32 instead of re-quantizing them')
     .option('--aird-alpha <x>', 'variant D coefficient', '1')
     .option('--max-layer-fraction <f>', 'drop candidate layers >= floor(F * L)', '0.8')
-    .option('--n-train <n>', 'train prompts per class (lists shorter than n-train + n-val are split 80/20)', '128')
-    .option('--n-val <n>', 'val prompts per class (selection and evaluation)', '32')
+    .option('--score-all-layers', 'also score candidates at layers the layer filter drops (slower; they are never selected)')
+    .option('--n-train <n>', 'train prompts per class', '128')
+    .option('--n-val <n>', 'val prompts per class (select the direction and the AIRD block; never reported on)', '32')
+    .option('--n-test <n>', 'held-out test prompts per class that every reported rate and KL is measured on (lists shorter than train + val + test are split 60/20/20)', '100')
+    .option('--eval-harmful <file>', 'held-out harmful test prompts (default: split off --harmful)')
+    .option('--eval-harmless <file>', 'held-out harmless test prompts (default: split off --harmless)')
+    .option('--calibration <src>', 'calibration data: generic (shipped generic text), prompts (train prompts, the old behaviour) or a text file', 'generic')
+    .option('--bootstrap <n>', 'bootstrap replicates of the cosine and KL intervals', '1000')
+    .option('--seeds <n>', 'rerun the whole study over N split seeds (--seed, --seed + 1, ...) and report mean ± sd', '1')
     .option('--max-tokens <n>', 'greedy new tokens per evaluation completion', '48')
     .option('--seed <n>', 'sampling seed', '42')
-    .option('--n-calibration <n>', 'calibration prompts per class (from the train split)', '16')
+    .option('--n-calibration <n>', 'calibration sequences = 2 × N (generic paragraphs, or N train prompts per class)', '16')
     .option('--harmful <file>', 'harmful prompt list (default: the shipped data/prompts/harmful.json)')
     .option('--harmless <file>', 'harmless prompt list (default: the shipped data/prompts/harmless.json)')
     .option('--pairs <file>', 'prompt + response JSONL for perplexity (default: data/prompts/harmless_responses.jsonl)')
@@ -164,5 +223,9 @@ export function register(program: Command): void {
     .option('--backend <name>', `kernel backend (${BACKEND_NAMES.join(', ')})`)
     .option('--precision <p>', 'base model weights: auto (the checkpoint dtype), f32 or bf16 (default f32); --methods compress from it')
     .option('--batch-size <n>', 'prompts per forward', '32')
-    .action(studyAction);
+    .action(async (modelDir: string, parts: string[], o: StudyCliOptions) => {
+      if (modelDir === 'merge') return mergeAction(parts, o);
+      if (parts.length) throw new UsageError(`study: unexpected arguments ${parts.join(' ')} (one model folder; "study merge PART..." merges parts)`);
+      return studyAction(modelDir, o);
+    });
 }
