@@ -54,14 +54,20 @@ export function logProbsOf(logits: Float32Array, vocab: number): Float64Array[] 
 }
 
 /** Per-prompt refusal scores (last position, float64). */
-export async function refusalScores(model: Model, prompts: number[][], refusalIds: readonly number[], opts: RunOptions = {}): Promise<Float64Array> {
+export async function refusalScores(
+  model: Model,
+  prompts: number[][],
+  refusalIds: readonly number[],
+  opts: RunOptions = {},
+): Promise<Float64Array> {
   return refusalScoresOf(await lastLogits(model, prompts, opts), model.config.vocabSize, refusalIds);
 }
 
 /** Refusal token ids must index the vocabulary (an id past it would make every refusal score NaN). */
 export function checkRefusalTokens(ids: readonly number[], vocabSize: number, flag = '--refusal-tokens'): void {
   for (const id of ids)
-    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) throw new UsageError(`${flag}: id ${id} is outside the vocabulary (0..${vocabSize - 1})`);
+    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize))
+      throw new UsageError(`${flag}: id ${id} is outside the vocabulary (0..${vocabSize - 1})`);
 }
 
 /**

@@ -50,14 +50,30 @@ async function build(name: string, precision: WeightPrecision, backendName?: Bac
   if (name === 'tiny-chat') return loadModel(TINY, { precision, backend, retainWeights: false });
   if (name === 'qwen0.5b') {
     const cfg = syntheticConfig({
-      family: 'qwen2', nLayers: 24, dModel: 896, nHeads: 14, nKvHeads: 2, dMlp: 4864, vocabSize: 151936, tied: true, maxPositions: 32768,
+      family: 'qwen2',
+      nLayers: 24,
+      dModel: 896,
+      nHeads: 14,
+      nKvHeads: 2,
+      dMlp: 4864,
+      vocabSize: 151936,
+      tied: true,
+      maxPositions: 32768,
     });
     return new DecoderModel(syntheticProvider(cfg, 1), { backend, precision, retainWeights: false });
   }
   if (name === 'llama1b') {
     // Llama-3.2-1B's shapes (untied here so the int8 unembedding is exercised as a separate matrix).
     const cfg = syntheticConfig({
-      family: 'llama', nLayers: 16, dModel: 2048, nHeads: 32, nKvHeads: 8, dMlp: 8192, vocabSize: 128256, tied: false, maxPositions: 131072,
+      family: 'llama',
+      nLayers: 16,
+      dModel: 2048,
+      nHeads: 32,
+      nKvHeads: 8,
+      dMlp: 8192,
+      vocabSize: 128256,
+      tied: false,
+      maxPositions: 131072,
     });
     return new DecoderModel(syntheticProvider(cfg, 1), { backend, precision, retainWeights: false });
   }
@@ -68,7 +84,13 @@ function backendOf(model: Model): Backend | undefined {
   return (model as unknown as { backend?: Backend }).backend;
 }
 
-async function runOne(name: string, precision: WeightPrecision, promptLen: number, tokens: number, backendName?: BackendName): Promise<Row> {
+async function runOne(
+  name: string,
+  precision: WeightPrecision,
+  promptLen: number,
+  tokens: number,
+  backendName?: BackendName,
+): Promise<Row> {
   const t0 = performance.now();
   const model = await build(name, precision, backendName);
   const loadS = (performance.now() - t0) / 1000;
@@ -80,17 +102,25 @@ async function runOne(name: string, precision: WeightPrecision, promptLen: numbe
   const g = await model.generate([prompt], { maxNewTokens: tokens, stopTokens: [], checkFinite: true });
   const gpu = rt
     ? {
-      adapter: describeAdapter(rt.adapter), resident: (model as DecoderModel).residentActive,
-      gpuWeightsMB: ((model as unknown as { resident: { weightBytes: number } | null }).resident?.weightBytes ?? 0) / 2 ** 20,
-      gpuPeakMB: rt.peakAllocated / 2 ** 20, submitsPerDecodeStep: (rt.submits - submits0 - 1) / Math.max(tokens - 1, 1),
-    }
+        adapter: describeAdapter(rt.adapter),
+        resident: (model as DecoderModel).residentActive,
+        gpuWeightsMB: ((model as unknown as { resident: { weightBytes: number } | null }).resident?.weightBytes ?? 0) / 2 ** 20,
+        gpuPeakMB: rt.peakAllocated / 2 ** 20,
+        submitsPerDecodeStep: (rt.submits - submits0 - 1) / Math.max(tokens - 1, 1),
+      }
     : {};
   const row: Row = {
     ...gpu,
-    model: name, precision, backend: model.backendName, threads: 0, loadS,
-    promptTokens: promptLen, prefillTokensPerS: promptLen / (g.prefillMs / 1000),
+    model: name,
+    precision,
+    backend: model.backendName,
+    threads: 0,
+    loadS,
+    promptTokens: promptLen,
+    prefillTokensPerS: promptLen / (g.prefillMs / 1000),
     // The last token needs no forward pass: tokens - 1 decode steps.
-    decodeTokens: tokens, decodeTokensPerS: (tokens - 1) / (g.decodeMs / 1000),
+    decodeTokens: tokens,
+    decodeTokensPerS: (tokens - 1) / (g.decodeMs / 1000),
     peakRssMB: process.resourceUsage().maxRSS / 1024,
   };
   model.dispose();
@@ -106,7 +136,15 @@ const program = new Command()
   .option('--backend <name>', 'backend (default: createBackend())')
   .option('--one <model:precision>', 'internal: run one configuration and print its row as JSON');
 program.parse();
-const o = program.opts<{ json?: boolean; models: string; precisions: string; prompt: string; tokens: string; backend?: BackendName; one?: string }>();
+const o = program.opts<{
+  json?: boolean;
+  models: string;
+  precisions: string;
+  prompt: string;
+  tokens: string;
+  backend?: BackendName;
+  one?: string;
+}>();
 
 if (o.one) {
   const [m, p] = o.one.split(':');
@@ -121,7 +159,16 @@ for (const m of o.models.split(','))
   for (const p of o.precisions.split(',')) {
     // the esbuild bundle (bench/device/, GPU machines without node_modules) runs without tsx
     const self = fileURLToPath(import.meta.url);
-    const args = [...(self.endsWith('.mjs') ? [] : ['--import', 'tsx']), self, '--one', `${m}:${p}`, '--prompt', o.prompt, '--tokens', o.tokens];
+    const args = [
+      ...(self.endsWith('.mjs') ? [] : ['--import', 'tsx']),
+      self,
+      '--one',
+      `${m}:${p}`,
+      '--prompt',
+      o.prompt,
+      '--tokens',
+      o.tokens,
+    ];
     if (o.backend) args.push('--backend', o.backend);
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
     const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -133,7 +180,9 @@ for (const m of o.models.split(','))
     const row = JSON.parse(line) as Row;
     rows.push(row);
     if (!o.json)
-      process.stderr.write(`${m.padEnd(10)} ${p.padEnd(5)} ${row.backend}: load ${row.loadS.toFixed(1)} s, prefill ${row.prefillTokensPerS.toFixed(1)} tok/s (${row.promptTokens}), decode ${row.decodeTokensPerS.toFixed(2)} tok/s (${row.decodeTokens}), peak RSS ${row.peakRssMB.toFixed(0)} MB${row.adapter ? `, adapter ${row.adapter}, GPU weights ${row.gpuWeightsMB!.toFixed(0)} MB, GPU peak ${row.gpuPeakMB!.toFixed(0)} MB, ${row.submitsPerDecodeStep!.toFixed(2)} submits/step` : ''}\n`);
+      process.stderr.write(
+        `${m.padEnd(10)} ${p.padEnd(5)} ${row.backend}: load ${row.loadS.toFixed(1)} s, prefill ${row.prefillTokensPerS.toFixed(1)} tok/s (${row.promptTokens}), decode ${row.decodeTokensPerS.toFixed(2)} tok/s (${row.decodeTokens}), peak RSS ${row.peakRssMB.toFixed(0)} MB${row.adapter ? `, adapter ${row.adapter}, GPU weights ${row.gpuWeightsMB!.toFixed(0)} MB, GPU peak ${row.gpuPeakMB!.toFixed(0)} MB, ${row.submitsPerDecodeStep!.toFixed(2)} submits/step` : ''}\n`,
+      );
   }
 const adapter = rows.find((r) => r.adapter)?.adapter ?? 'none (no webgpu row)';
 const result = { loadavg: loadavg(), adapter, note: 'shared 2-core machine: numbers are noisy', rows };

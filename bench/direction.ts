@@ -39,7 +39,10 @@ const inputs = useShared
       harmfulVal: loadPrompts(path.join(shared, 'harmful_val.json')),
       harmlessVal: loadPrompts(path.join(shared, 'harmless_val.json')),
     }
-  : { harmful: loadPrompts(path.join(root, 'data/prompts/harmful.json')), harmless: loadPrompts(path.join(root, 'data/prompts/harmless.json')) };
+  : {
+      harmful: loadPrompts(path.join(root, 'data/prompts/harmful.json')),
+      harmless: loadPrompts(path.join(root, 'data/prompts/harmless.json')),
+    };
 
 const t0 = performance.now();
 const backendArg = arg('backend', '');
@@ -49,7 +52,17 @@ async function build() {
   if (!synthetic) return loadModel(modelDir, { backend });
   if (synthetic !== 'qwen0.5b') throw new Error(`--synthetic: only qwen0.5b, got ${synthetic}`);
   const tok = (await loadModel(path.join(root, 'models/tiny-chat'), { backend: await createBackend('reference') })).tokenizer;
-  const cfg = syntheticConfig({ family: 'qwen2', nLayers: 24, dModel: 896, nHeads: 14, nKvHeads: 2, dMlp: 4864, vocabSize: 151936, tied: true, maxPositions: 32768 });
+  const cfg = syntheticConfig({
+    family: 'qwen2',
+    nLayers: 24,
+    dModel: 896,
+    nHeads: 14,
+    nKvHeads: 2,
+    dMlp: 4864,
+    vocabSize: 151936,
+    tied: true,
+    maxPositions: 32768,
+  });
   const cfgWithTok = { ...cfg, bosTokenId: 1, eosTokenIds: [2], padTokenId: 0 };
   const provider = { ...syntheticProvider(cfgWithTok, 1), tokenizer: tok };
   return new DecoderModel(provider, { backend, precision: arg('precision', 'int8') as WeightPrecision, retainWeights: false });

@@ -43,10 +43,20 @@ for (const mode of modes) {
       times.push(performance.now() - t0);
     }
     const ms = median(times);
-    console.log(JSON.stringify({
-      mode, threads: be.threads, format, shape: `${tokens}x${k}x${n}`, uploadMs: +uploadMs.toFixed(1), firstCallMs: +firstMs.toFixed(1),
-      ms: +ms.toFixed(2), minMs: +Math.min(...times).toFixed(2), gflops: +((2 * tokens * n * k) / ms / 1e6).toFixed(2), weightBytes: h.bytes,
-    }));
+    console.log(
+      JSON.stringify({
+        mode,
+        threads: be.threads,
+        format,
+        shape: `${tokens}x${k}x${n}`,
+        uploadMs: +uploadMs.toFixed(1),
+        firstCallMs: +firstMs.toFixed(1),
+        ms: +ms.toFixed(2),
+        minMs: +Math.min(...times).toFixed(2),
+        gflops: +((2 * tokens * n * k) / ms / 1e6).toFixed(2),
+        weightBytes: h.bytes,
+      }),
+    );
   }
   be.dispose();
 }

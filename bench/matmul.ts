@@ -91,7 +91,12 @@ function makeWeight(dtype: string, n: number, k: number, r: () => number): Linea
 const dtypeLabel = (dtype: string) => (dtype.startsWith('int4') ? `${dtype}-g${INT4_GROUP}` : dtype === 'int8' ? 'int8-ch' : dtype);
 
 async function timeCalls(
-  b: Backend, w: LinearWeight, t: number, reps: number, copies: number, r: () => number,
+  b: Backend,
+  w: LinearWeight,
+  t: number,
+  reps: number,
+  copies: number,
+  r: () => number,
 ): Promise<{ ms: number; msMin: number; cpuMs: number; cpuMsMin: number; bytes: number }> {
   const hs = Array.from({ length: copies }, () => b.uploadLinear(w));
   const x = Float32Array.from({ length: t * w.k }, () => r() - 0.5);
@@ -141,7 +146,15 @@ async function main() {
     .option('--save <file>', 'also write the JSON result here (e.g. bench/results/matmul-DATE.json)')
     .parse(process.argv);
   const o = program.opts<{
-    json?: boolean; quick?: boolean; backends: string; threads: string; shapes: string; dtypes: string; kernels: string; copies: string; save?: string;
+    json?: boolean;
+    quick?: boolean;
+    backends: string;
+    threads: string;
+    shapes: string;
+    dtypes: string;
+    kernels: string;
+    copies: string;
+    save?: string;
   }>();
   const loadBefore = loadavg();
   const reps = o.quick ? 5 : 15;
@@ -153,18 +166,29 @@ async function main() {
   const passes = o.quick ? 4 : 9;
   const bwBefore = measureReadBandwidth(2, probeBytes, passes);
   const bw1 = measureReadBandwidth(1, probeBytes, passes);
-  log(`read bandwidth (sum_f32, ${bwBefore.bytes >> 20} MiB, before): 2 threads ${bwBefore.bestGBs.toFixed(1)} GB/s best, ${bwBefore.medianGBs.toFixed(1)} median; 1 thread ${bw1.bestGBs.toFixed(1)} best`);
+  log(
+    `read bandwidth (sum_f32, ${bwBefore.bytes >> 20} MiB, before): 2 threads ${bwBefore.bestGBs.toFixed(1)} GB/s best, ${bwBefore.medianGBs.toFixed(1)} median; 1 thread ${bw1.bestGBs.toFixed(1)} best`,
+  );
 
   // One phase per backend family, each created just before and disposed right after its rows: another
   // backend's idle worker threads must not compete for the 2 cores while wasm-simd is timed.
   const phases: (() => Promise<{ label: string; threads: number; b: Backend }[]>)[] = [];
-  for (const name of o.backends.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const name of o.backends
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (name === 'wasm-simd')
       for (const kern of o.kernels.split(',').map((s) => s.trim()))
         phases.push(async () =>
-          o.threads.split(',').map(Number).map((th) => ({
-            label: kern === 'exact' ? 'wasm-simd-exact' : name, threads: th, b: createWasmSimdBackend({ threads: th, exact: kern === 'exact' }),
-          })));
+          o.threads
+            .split(',')
+            .map(Number)
+            .map((th) => ({
+              label: kern === 'exact' ? 'wasm-simd-exact' : name,
+              threads: th,
+              b: createWasmSimdBackend({ threads: th, exact: kern === 'exact' }),
+            })),
+        );
     else
       phases.push(async () => {
         const b = await otherBackend(name);
@@ -173,7 +197,10 @@ async function main() {
   }
 
   const rows: Row[] = [];
-  if (!o.json) console.log('shape (TxKxN)    dtype     backend    thr  median ms   min ms  GFLOP/s  weight MB  weight GB/s  of read BW  copies  vs ggml');
+  if (!o.json)
+    console.log(
+      'shape (TxKxN)    dtype     backend    thr  median ms   min ms  GFLOP/s  weight MB  weight GB/s  of read BW  copies  vs ggml',
+    );
   for (const phase of phases) {
     const backends = await phase();
     const shapes = o.shapes.split(',');
@@ -187,12 +214,23 @@ async function main() {
         const w = makeWeight(dtype, n, k, r);
         for (const { label, threads, b } of backends) {
           try {
-            const copies = t > 1 ? 1 : o.copies === 'auto' ? Math.max(2, Math.ceil(STREAM_BYTES / approxBytes(w))) : Math.max(1, Number(o.copies));
+            const copies =
+              t > 1 ? 1 : o.copies === 'auto' ? Math.max(2, Math.ceil(STREAM_BYTES / approxBytes(w))) : Math.max(1, Number(o.copies));
             const { ms, msMin, cpuMs, cpuMsMin, bytes } = await timeCalls(b, w, t, reps, copies, r);
             const row: Row = {
-              shape, dtype: dtypeLabel(dtype), backend: label, threads, ms, msMin, ...(threads === 1 ? { cpuMs, cpuMsMin } : {}),
-              gflops: (2 * t * k * n) / ms / 1e6, weightBytes: bytes, weightGBs: bytes / ms / 1e6, bandwidthGBs: 0,
-              fractionOfBandwidth: 0, copies,
+              shape,
+              dtype: dtypeLabel(dtype),
+              backend: label,
+              threads,
+              ms,
+              msMin,
+              ...(threads === 1 ? { cpuMs, cpuMsMin } : {}),
+              gflops: (2 * t * k * n) / ms / 1e6,
+              weightBytes: bytes,
+              weightGBs: bytes / ms / 1e6,
+              bandwidthGBs: 0,
+              fractionOfBandwidth: 0,
+              copies,
             };
             const g = GGML[`${shape}:${dtype}`];
             if (g && (threads === 1 || threads === 2)) {
@@ -208,7 +246,7 @@ async function main() {
             rows.push(row);
             if (!o.json)
               console.log(
-                `${shape.padEnd(16)} ${row.dtype.padEnd(9)} ${label.padEnd(10)} ${String(threads).padStart(3)} ${ms.toFixed(3).padStart(10)} ${msMin.toFixed(3).padStart(8)} ${row.gflops.toFixed(1).padStart(8)} ${(bytes / 1e6).toFixed(1).padStart(10)} ${row.weightGBs.toFixed(1).padStart(12)} ${(100 * row.weightGBs / bwBefore.bestGBs).toFixed(0).padStart(10)}% ${String(copies).padStart(7)} ${row.speedVsGgml ? `${row.speedVsGgml.toFixed(2)}x ${row.ggmlFormat}` : ''}`,
+                `${shape.padEnd(16)} ${row.dtype.padEnd(9)} ${label.padEnd(10)} ${String(threads).padStart(3)} ${ms.toFixed(3).padStart(10)} ${msMin.toFixed(3).padStart(8)} ${row.gflops.toFixed(1).padStart(8)} ${(bytes / 1e6).toFixed(1).padStart(10)} ${row.weightGBs.toFixed(1).padStart(12)} ${((100 * row.weightGBs) / bwBefore.bestGBs).toFixed(0).padStart(10)}% ${String(copies).padStart(7)} ${row.speedVsGgml ? `${row.speedVsGgml.toFixed(2)}x ${row.ggmlFormat}` : ''}`,
               );
           } catch (e) {
             log(`${shape} ${dtype} ${label}: ${(e as Error).message}`);
@@ -220,7 +258,9 @@ async function main() {
   }
   const bwAfter = measureReadBandwidth(2, probeBytes, passes);
   const bandwidthGBs = Math.max(bwBefore.bestGBs, bwAfter.bestGBs);
-  log(`read bandwidth (after): 2 threads ${bwAfter.bestGBs.toFixed(1)} GB/s best; used: ${bandwidthGBs.toFixed(1)} GB/s (table "of read BW" used the first probe)`);
+  log(
+    `read bandwidth (after): 2 threads ${bwAfter.bestGBs.toFixed(1)} GB/s best; used: ${bandwidthGBs.toFixed(1)} GB/s (table "of read BW" used the first probe)`,
+  );
   for (const r of rows) {
     r.bandwidthGBs = bandwidthGBs;
     r.fractionOfBandwidth = r.weightGBs / bandwidthGBs;
@@ -229,8 +269,12 @@ async function main() {
   const find = (shape: string, dtype: string, threads = 2) =>
     rows.find((r) => r.shape === shape && r.dtype === dtypeLabel(dtype) && r.backend === 'wasm-simd' && r.threads === threads);
   const [f32, i8, i4, i4s, pre, pre1] = [
-    find('1x4096x11008', 'f32'), find('1x4096x11008', 'int8'), find('1x4096x11008', 'int4'), find('1x4096x11008', 'int4s'),
-    find('128x2048x2048', 'int8'), find('128x2048x2048', 'int8', 1),
+    find('1x4096x11008', 'f32'),
+    find('1x4096x11008', 'int8'),
+    find('1x4096x11008', 'int4'),
+    find('1x4096x11008', 'int4s'),
+    find('128x2048x2048', 'int8'),
+    find('128x2048x2048', 'int8', 1),
   ];
   const pct = (r: Row) => `${(r.fractionOfBandwidth * 100).toFixed(0)}%`;
   const targets: Record<string, number> = {};
@@ -239,7 +283,10 @@ async function main() {
     log(`target int8 1x4096x11008 2T >= 75% of read BW: ${pct(i8)} (${i8.weightGBs.toFixed(1)} of ${bandwidthGBs.toFixed(1)} GB/s)`);
   }
   if (f32) log(`         f32 1x4096x11008 2T: ${pct(f32)} of read BW`);
-  for (const [name, r] of [['int4', i4], ['int4s', i4s]] as const)
+  for (const [name, r] of [
+    ['int4', i4],
+    ['int4s', i4s],
+  ] as const)
     if (r && i8) {
       targets[`${name}SpeedupOverInt8`] = i8.ms / r.ms;
       log(`target ${name} >= 1.6x int8 (1x4096x11008 2T): ${(i8.ms / r.ms).toFixed(2)}x (${r.ms.toFixed(2)} vs ${i8.ms.toFixed(2)} ms)`);
@@ -247,16 +294,29 @@ async function main() {
   if (pre) {
     targets.prefillInt8Gflops2T = pre.gflops;
     targets.prefillInt8VsGgmlQ8_0 = pre.speedVsGgml ?? NaN;
-    log(`target prefill 128x2048x2048 int8 >= ggml q8_0: 2T ${pre.gflops.toFixed(1)} GFLOP/s vs ${pre.ggmlGflops} (${pre.speedVsGgml?.toFixed(2)}x)` +
-      (pre1 ? `; 1T ${pre1.gflops.toFixed(1)} vs ${pre1.ggmlGflops} (${pre1.speedVsGgml?.toFixed(2)}x)` : ''));
+    log(
+      `target prefill 128x2048x2048 int8 >= ggml q8_0: 2T ${pre.gflops.toFixed(1)} GFLOP/s vs ${pre.ggmlGflops} (${pre.speedVsGgml?.toFixed(2)}x)` +
+        (pre1 ? `; 1T ${pre1.gflops.toFixed(1)} vs ${pre1.ggmlGflops} (${pre1.speedVsGgml?.toFixed(2)}x)` : ''),
+    );
   }
   const loadAfter = loadavg();
-  log(`load average before ${loadBefore.map((v) => v.toFixed(2)).join(' ')}, after ${loadAfter.map((v) => v.toFixed(2)).join(' ')} (2 cores)`);
+  log(
+    `load average before ${loadBefore.map((v) => v.toFixed(2)).join(' ')}, after ${loadAfter.map((v) => v.toFixed(2)).join(' ')} (2 cores)`,
+  );
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGB: Math.round(totalmem() / 1e9), node: process.version };
   const result = {
-    date: new Date().toISOString(), machine, loadavgBefore: loadBefore, loadavgAfter: loadAfter,
-    bandwidthGBs, bandwidthBeforeGBs: bwBefore.bestGBs, bandwidthAfterGBs: bwAfter.bestGBs, bandwidth1ThreadGBs: bw1.bestGBs,
-    ggmlRunBandwidthGBs: GGML_RUN_BANDWIDTH_GBS, int4GroupSize: INT4_GROUP, targets, rows,
+    date: new Date().toISOString(),
+    machine,
+    loadavgBefore: loadBefore,
+    loadavgAfter: loadAfter,
+    bandwidthGBs,
+    bandwidthBeforeGBs: bwBefore.bestGBs,
+    bandwidthAfterGBs: bwAfter.bestGBs,
+    bandwidth1ThreadGBs: bw1.bestGBs,
+    ggmlRunBandwidthGBs: GGML_RUN_BANDWIDTH_GBS,
+    int4GroupSize: INT4_GROUP,
+    targets,
+    rows,
   };
   if (o.json) console.log(JSON.stringify(result, null, 1));
   if (o.save) {

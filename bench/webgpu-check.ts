@@ -31,13 +31,13 @@ let seed = 12345;
 const rnd = (n: number, scale = 1) =>
   Float32Array.from({ length: n }, () => {
     seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    return (seed / 2 ** 32 * 2 - 1) * scale;
+    return ((seed / 2 ** 32) * 2 - 1) * scale;
   });
 
 function relErr(y: Float32Array, r: Float32Array): number {
   let e = 0;
   let m = 0;
-  for (let i = 0; i < r.length; i++) (e = Math.max(e, Math.abs(y[i] - r[i]))), (m = Math.max(m, Math.abs(r[i])));
+  for (let i = 0; i < r.length; i++) ((e = Math.max(e, Math.abs(y[i] - r[i]))), (m = Math.max(m, Math.abs(r[i]))));
   return y.length !== r.length || Number.isNaN(e) ? Infinity : e / (m || 1);
 }
 
@@ -48,7 +48,7 @@ function linearErr(w: LinearWeight, x: Float32Array, t: number, y: Float32Array)
     for (let j = 0; j < w.n; j++) {
       let s = 0;
       let a = 0;
-      for (let c = 0; c < w.k; c++) (s += W[j * w.k + c] * x[i * w.k + c]), (a += Math.abs(W[j * w.k + c] * x[i * w.k + c]));
+      for (let c = 0; c < w.k; c++) ((s += W[j * w.k + c] * x[i * w.k + c]), (a += Math.abs(W[j * w.k + c] * x[i * w.k + c])));
       worst = Math.max(worst, Math.abs(y[i * w.n + j] - s) / (a || 1));
     }
   return Number.isNaN(worst) ? Infinity : worst;
@@ -57,13 +57,21 @@ function linearErr(w: LinearWeight, x: Float32Array, t: number, y: Float32Array)
 async function checks(be: Backend) {
   const out: { op: string; err: number; limit: number; ok: boolean }[] = [];
   const push = (op: string, err: number, limit: number) => out.push({ op, err, limit, ok: err <= limit });
-  for (const [n, k, t] of [[37, 70, 3], [300, 257, 1]]) {
+  for (const [n, k, t] of [
+    [37, 70, 3],
+    [300, 257, 1],
+  ]) {
     const ws: LinearWeight[] = [
       { format: 'f32', n, k, w: rnd(n * k) },
       { format: 'int8', n, k, groupSize: 32, q: Int8Array.from(rnd(n * k, 127), Math.round), scales: rnd(n * Math.ceil(k / 32), 0.02) },
       {
-        format: 'int4', n, k, groupSize: 32, packed: Uint8Array.from(rnd(n * Math.ceil(k / 2), 255), Math.abs),
-        scales: rnd(n * Math.ceil(k / 32), 0.02), zeros: Uint8Array.from(rnd(n * Math.ceil(k / 32), 15), Math.abs),
+        format: 'int4',
+        n,
+        k,
+        groupSize: 32,
+        packed: Uint8Array.from(rnd(n * Math.ceil(k / 2), 255), Math.abs),
+        scales: rnd(n * Math.ceil(k / 32), 0.02),
+        zeros: Uint8Array.from(rnd(n * Math.ceil(k / 32), 15), Math.abs),
         perm: Int32Array.from({ length: k }, (_, i) => k - 1 - i),
       },
     ];
@@ -73,22 +81,45 @@ async function checks(be: Backend) {
       push(`linear ${w.format} ${t}x${k}x${n}`, linearErr(w, x, t, y), (k / 4 + 40) * U);
     }
   }
-  const t = 5, d = 96, H = 4, KV = 2, hd = 16, s = 70;
-  const x = rnd(t * d, 10), w = rnd(d), b = rnd(d);
+  const t = 5,
+    d = 96,
+    H = 4,
+    KV = 2,
+    hd = 16,
+    s = 70;
+  const x = rnd(t * d, 10),
+    w = rnd(d),
+    b = rnd(d);
   push('rmsNorm', relErr(await be.rmsNorm(x, w, t, d, 1e-5, true), ref.rmsNormRef(x, w, t, d, 1e-5, true)), 1e-5);
   push('layerNorm', relErr(await be.layerNorm(x, w, b, t, d, 1e-5), ref.layerNormRef(x, w, b, t, d, 1e-5)), 1e-5);
-  const xr = rnd(t * H * hd), pos = Int32Array.from([0, 1, 100, 2048, 8000]), inv = hfInvFreq({ dim: hd, theta: 10000, scaling: { type: 'none' } });
+  const xr = rnd(t * H * hd),
+    pos = Int32Array.from([0, 1, 100, 2048, 8000]),
+    inv = hfInvFreq({ dim: hd, theta: 10000, scaling: { type: 'none' } });
   push('rope', relErr(await be.rope(xr, pos, t, H, hd, inv), ref.ropeRef(xr, pos, t, H, hd, inv)), 1e-5);
   const keyValid = Uint8Array.from({ length: s }, (_, j) => (j < 3 ? 0 : 1));
-  const a = { q: rnd(t * H * hd, 2), k: rnd(s * KV * hd, 2), v: rnd(s * KV * hd), t, s, nHeads: H, nKvHeads: KV, headDim: hd, keyValid, scale: 0.25 };
-  const p1 = new Float32Array(H * t * s), p2 = new Float32Array(H * t * s);
+  const a = {
+    q: rnd(t * H * hd, 2),
+    k: rnd(s * KV * hd, 2),
+    v: rnd(s * KV * hd),
+    t,
+    s,
+    nHeads: H,
+    nKvHeads: KV,
+    headDim: hd,
+    keyValid,
+    scale: 0.25,
+  };
+  const p1 = new Float32Array(H * t * s),
+    p2 = new Float32Array(H * t * s);
   push('attention', relErr(await be.attention({ ...a, patternOut: p1 }), ref.attentionRef({ ...a, patternOut: p2 })), 1e-5);
   push('attention pattern', relErr(p1, p2), 1e-5);
-  const g = rnd(1000, 30), u = rnd(1000, 3);
+  const g = rnd(1000, 30),
+    u = rnd(1000, 3);
   push('siluGate', relErr(await be.siluGate(g, u), ref.siluGateRef(g, u)), 1e-5);
   push('gelu', relErr(await be.gelu(g), ref.geluRef(g)), 1e-5);
   push('add', relErr(await be.add(g, u), ref.addRef(g, u)), 0);
-  const table = rnd(50 * d), ids = Int32Array.from([49, 0, 7]);
+  const table = rnd(50 * d),
+    ids = Int32Array.from([49, 0, 7]);
   push('embedding', relErr(await be.embedding(table, ids, d), ref.embeddingRef(table, ids, d)), 0);
   return out;
 }
@@ -108,7 +139,13 @@ async function timings(be: Backend) {
       ts.push(performance.now() - t0);
     }
     const ms = ts.sort((p, q) => p - q)[ts.length >> 1];
-    rows.push({ format, shape: `1x${benchK}x${benchN}`, firstCallMs: +firstCallMs.toFixed(1), ms: +ms.toFixed(3), gflops: +((2 * benchN * benchK) / ms / 1e6).toFixed(2) });
+    rows.push({
+      format,
+      shape: `1x${benchK}x${benchN}`,
+      firstCallMs: +firstCallMs.toFixed(1),
+      ms: +ms.toFixed(3),
+      gflops: +((2 * benchN * benchK) / ms / 1e6).toFixed(2),
+    });
   }
   return rows;
 }

@@ -32,7 +32,9 @@ const backend = await createBackend(backendName).catch((e: Error) => {
 const dir = path.resolve(arg('model', path.join(root, 'models/tiny-chat')));
 const model = await loadModel(dir, { backend });
 const prompts = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as Array<{
-  file: string; input_ids: number[]; greedy_completion_ids: number[];
+  file: string;
+  input_ids: number[];
+  greedy_completion_ids: number[];
 }>;
 let maxLogit = 0;
 for (const p of prompts) {
@@ -42,7 +44,10 @@ for (const p of prompts) {
   for (let i = 0; i < want.length; i++) maxLogit = Math.max(maxLogit, Math.abs(r.logits[i] - want[i]));
   g.close();
 }
-const gen = await model.generate(prompts.map((p) => p.input_ids), { maxNewTokens: 48 });
+const gen = await model.generate(
+  prompts.map((p) => p.input_ids),
+  { maxNewTokens: 48 },
+);
 const same = prompts.filter((p, i) => JSON.stringify(p.greedy_completion_ids) === JSON.stringify(gen.tokens[i])).length;
 out.tinyChat = { goldenMaxAbsLogit: maxLogit, greedyMatches: `${same}/${prompts.length}`, batchTokensPerSecond: gen.tokensPerSecond };
 const one = await model.generate([prompts[0].input_ids], { maxNewTokens: 32, stopTokens: [] });

@@ -36,7 +36,8 @@ const read = best(() => {
 });
 fs.rmSync(file);
 const result = {
-  mb: MB, loadavg: os.loadavg()[0],
+  mb: MB,
+  loadavg: os.loadavg()[0],
   scanGBs: { f32: gbs(scanF32), bf16: gbs(scanBf16), f16: gbs(scanF16) },
   pageCacheReadGBs: gbs(read),
   scanShareOfRead: { f32: scanF32 / (scanF32 + read), bf16: scanBf16 / (scanBf16 + read) },

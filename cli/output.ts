@@ -8,7 +8,9 @@ import { terminalSafe } from './terminal.ts';
 export function printResult<T extends object>(obj: T, json: boolean, text?: (obj: T) => string): void {
   if (json) {
     // JSON.stringify escapes C0 controls but not DEL/C1 (U+009B is a CSI): escape those too, still valid JSON.
-    process.stdout.write(`${JSON.stringify(obj).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(obj).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`,
+    );
     return;
   }
   // Names and strings from model folders may carry escape sequences: printed escaped (cli/terminal.ts).

@@ -36,7 +36,8 @@ function boundedRange(): (start: number, stop?: number, step?: number) => number
     const count = Math.max(0, Math.ceil((stop - start) / step));
     if (!(count <= MAX_RANGE)) throw new TemplateLimitError(`range() of ${count} items exceeds the ${MAX_RANGE}-item limit`);
     total += count;
-    if (total > MAX_RANGE_TOTAL) throw new TemplateLimitError(`range() calls produced more than ${MAX_RANGE_TOTAL} items in one render (nested loops?)`);
+    if (total > MAX_RANGE_TOTAL)
+      throw new TemplateLimitError(`range() calls produced more than ${MAX_RANGE_TOTAL} items in one render (nested loops?)`);
     const out: number[] = [];
     for (let i = 0; i < count; i++) out.push(start + i * step);
     return out;
@@ -48,14 +49,22 @@ function strftimeNow(format: string): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return format.replace(/%[YmdbBHM%]/g, (t) => {
     switch (t) {
-      case '%Y': return String(d.getFullYear());
-      case '%m': return pad(d.getMonth() + 1);
-      case '%d': return pad(d.getDate());
-      case '%b': return d.toLocaleString('en-US', { month: 'short' });
-      case '%B': return d.toLocaleString('en-US', { month: 'long' });
-      case '%H': return pad(d.getHours());
-      case '%M': return pad(d.getMinutes());
-      default: return '%';
+      case '%Y':
+        return String(d.getFullYear());
+      case '%m':
+        return pad(d.getMonth() + 1);
+      case '%d':
+        return pad(d.getDate());
+      case '%b':
+        return d.toLocaleString('en-US', { month: 'short' });
+      case '%B':
+        return d.toLocaleString('en-US', { month: 'long' });
+      case '%H':
+        return pad(d.getHours());
+      case '%M':
+        return pad(d.getMinutes());
+      default:
+        return '%';
     }
   });
 }
@@ -64,7 +73,12 @@ function strftimeNow(format: string): string {
 export function renderLimited(template: Template, items: Record<string, unknown>): string {
   const env = new Environment();
   const globals: Record<string, unknown> = {
-    false: false, true: true, none: null, False: false, True: true, None: null,
+    false: false,
+    true: true,
+    none: null,
+    False: false,
+    True: true,
+    None: null,
     raise_exception: (args: unknown) => {
       throw new Error(String(args));
     },

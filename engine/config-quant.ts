@@ -101,7 +101,9 @@ function compressedTensors(f: FieldReader, obj: Record<string, unknown>): Quanti
   const first = schemes[0];
   const differs = schemes.find((s) => s.bits !== first.bits || s.groupSize !== first.groupSize || s.sym !== first.sym);
   if (differs) {
-    throw new ConfigError(`${f.file}: config_groups.${differs.name} differs from config_groups.${first.name} (one weight scheme supported)`);
+    throw new ConfigError(
+      `${f.file}: config_groups.${differs.name} differs from config_groups.${first.name} (one weight scheme supported)`,
+    );
   }
   return {
     method: 'compressed-tensors',
@@ -124,7 +126,8 @@ function weightScheme(file: string, name: string, group: unknown) {
   const strategy = w.str('strategy', 'group');
   let groupSize: number;
   if (strategy === 'group') groupSize = w.posInt('group_size');
-  else if (strategy === 'channel') groupSize = -1; // one scale per output row = one group spanning K
+  else if (strategy === 'channel')
+    groupSize = -1; // one scale per output row = one group spanning K
   else throw new ConfigError(`${where}: unsupported strategy "${strategy}" (supported: group, channel)`);
   const actorder = (weights as Record<string, unknown>).actorder;
   return {

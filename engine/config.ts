@@ -50,9 +50,7 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
     throw new ConfigError(`${file}: missing field model_type (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
   }
   if (!(SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType)) {
-    throw new ConfigError(
-      `${file}: unsupported model_type "${modelType}" (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
-    );
+    throw new ConfigError(`${file}: unsupported model_type "${modelType}" (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
   }
   const family = modelType as Family;
   const shape = FAMILY_CONFIGS[family].shape(f);
@@ -90,9 +88,7 @@ type Shape = Omit<
 function headGeometry(f: FieldReader, dModel: number, nHeads: number, nKvHeads: number, explicitHeadDim: number | null) {
   const file = f.file;
   if (explicitHeadDim === null && dModel % nHeads !== 0) {
-    throw new ConfigError(
-      `${file}: hidden size ${dModel} is not divisible by num_attention_heads ${nHeads} (and no head_dim is given)`,
-    );
+    throw new ConfigError(`${file}: hidden size ${dModel} is not divisible by num_attention_heads ${nHeads} (and no head_dim is given)`);
   }
   if (nHeads % nKvHeads !== 0) {
     throw new ConfigError(`${file}: num_key_value_heads ${nKvHeads} does not divide num_attention_heads ${nHeads}`);

@@ -13,7 +13,18 @@
 import type { DType, RawArray } from './types.ts';
 
 export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 };
 
 export const DTYPES = Object.keys(DTYPE_BYTES) as DType[];
@@ -31,14 +42,23 @@ const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** The typed-array constructor that holds one dtype's elements (see RawArray in engine/types.ts). */
 export function rawArrayKind(dtype: DType): string {
   switch (dtype) {
-    case 'F64': return 'Float64Array';
-    case 'F32': return 'Float32Array';
-    case 'F16': case 'BF16': return 'Uint16Array';
-    case 'I64': return 'BigInt64Array';
-    case 'I32': return 'Int32Array';
-    case 'I16': return 'Int16Array';
-    case 'I8': return 'Int8Array';
-    default: return 'Uint8Array'; // U8, BOOL, F8_*
+    case 'F64':
+      return 'Float64Array';
+    case 'F32':
+      return 'Float32Array';
+    case 'F16':
+    case 'BF16':
+      return 'Uint16Array';
+    case 'I64':
+      return 'BigInt64Array';
+    case 'I32':
+      return 'Int32Array';
+    case 'I16':
+      return 'Int16Array';
+    case 'I8':
+      return 'Int8Array';
+    default:
+      return 'Uint8Array'; // U8, BOOL, F8_*
   }
 }
 
@@ -60,14 +80,23 @@ export function rawFromBytes(dtype: DType, bytes: Uint8Array, copy = true): RawA
   }
   const n = bytes.byteLength / size;
   switch (dtype) {
-    case 'F64': return new Float64Array(buf, off, n);
-    case 'F32': return new Float32Array(buf, off, n);
-    case 'F16': case 'BF16': return new Uint16Array(buf, off, n);
-    case 'I64': return new BigInt64Array(buf, off, n);
-    case 'I32': return new Int32Array(buf, off, n);
-    case 'I16': return new Int16Array(buf, off, n);
-    case 'I8': return new Int8Array(buf, off, n);
-    default: return new Uint8Array(buf, off, n);
+    case 'F64':
+      return new Float64Array(buf, off, n);
+    case 'F32':
+      return new Float32Array(buf, off, n);
+    case 'F16':
+    case 'BF16':
+      return new Uint16Array(buf, off, n);
+    case 'I64':
+      return new BigInt64Array(buf, off, n);
+    case 'I32':
+      return new Int32Array(buf, off, n);
+    case 'I16':
+      return new Int16Array(buf, off, n);
+    case 'I8':
+      return new Int8Array(buf, off, n);
+    default:
+      return new Uint8Array(buf, off, n);
   }
 }
 
@@ -107,7 +136,8 @@ function f16ToF32Table(): Uint32Array {
     const e = (h >>> 10) & 0x1f;
     let m = h & 0x3ff;
     let bits: number;
-    if (e === 0x1f) bits = 0x7f800000 | (m << 13); // Inf / NaN, payload kept
+    if (e === 0x1f)
+      bits = 0x7f800000 | (m << 13); // Inf / NaN, payload kept
     else if (e !== 0) bits = ((e + 112) << 23) | (m << 13);
     else if (m === 0) bits = 0;
     else {
@@ -176,7 +206,8 @@ function e4m3ToF32Table(): Float32Array {
     const e = (b >>> 3) & 0xf;
     const m = b & 7;
     if (e === 0xf && m === 7) t[b] = NaN;
-    else if (e === 0) t[b] = sign * m * 2 ** -9; // subnormal: m/8 * 2^-6
+    else if (e === 0)
+      t[b] = sign * m * 2 ** -9; // subnormal: m/8 * 2^-6
     else t[b] = sign * (1 + m / 8) * 2 ** (e - 7);
   }
   return (e4m3Table = t);
@@ -227,11 +258,16 @@ export function bigintToF32(v: bigint): number {
  */
 export function toF32(dtype: DType, raw: RawArray): Float32Array {
   switch (dtype) {
-    case 'F32': return raw as Float32Array;
-    case 'F16': return f16ToF32(raw as Uint16Array);
-    case 'BF16': return bf16ToF32(raw as Uint16Array);
-    case 'F8_E4M3': return f8e4m3ToF32(raw as Uint8Array);
-    case 'F8_E5M2': return f8e5m2ToF32(raw as Uint8Array);
+    case 'F32':
+      return raw as Float32Array;
+    case 'F16':
+      return f16ToF32(raw as Uint16Array);
+    case 'BF16':
+      return bf16ToF32(raw as Uint16Array);
+    case 'F8_E4M3':
+      return f8e4m3ToF32(raw as Uint8Array);
+    case 'F8_E5M2':
+      return f8e5m2ToF32(raw as Uint8Array);
     case 'I64': {
       const src = raw as BigInt64Array;
       const out = new Float32Array(src.length);

@@ -48,7 +48,10 @@ export function linearToTensors(module: string, w: LinearWeight | MixedLinearWei
   if (w.format === 'mixed') return mixedToTensors(module, w);
   // LLM.int8() W8A8: the per-row int8 weight, plus its run-time outlier threshold (the marker the reader keys on).
   if (w.format === 'w8a8')
-    return [...linearToTensors(module, w.weight), { name: `${module}.llm_int8_threshold`, dtype: 'F32', shape: [1], data: Float32Array.of(w.threshold) }];
+    return [
+      ...linearToTensors(module, w.weight),
+      { name: `${module}.llm_int8_threshold`, dtype: 'F32', shape: [1], data: Float32Array.of(w.threshold) },
+    ];
   checkWeight(w, module);
   const { n, k } = w;
   if (w.format === 'f32') {
@@ -93,15 +96,19 @@ export function readGlassboxLinear(weights: WeightSource, module: string, quant:
   if (weights.has(`${module}.qshape`)) {
     tensor('qshape', ['I32'], 1);
     const s = weights.readRaw(`${module}.qshape`) as Int32Array;
-    if (s.length !== 3 || s[0] !== n) throw new ModelFolderError(`${where('qshape')} [${Array.from(s).join(', ')}] does not match qweight [${qi.shape.join(', ')}]`);
+    if (s.length !== 3 || s[0] !== n)
+      throw new ModelFolderError(`${where('qshape')} [${Array.from(s).join(', ')}] does not match qweight [${qi.shape.join(', ')}]`);
     k = s[1];
     groupSize = s[2];
   } else if (groups === 1) groupSize = k;
   else groupSize = quant && quant.groupSize > 0 ? quant.groupSize : -1;
   const wantCols = int8 ? k : Math.ceil(k / 2);
-  if (!(k > 0) || cols !== wantCols) throw new ModelFolderError(`${where('qweight')} has shape [${qi.shape.join(', ')}], expected [${n}, ${wantCols}]`);
+  if (!(k > 0) || cols !== wantCols)
+    throw new ModelFolderError(`${where('qweight')} has shape [${qi.shape.join(', ')}], expected [${n}, ${wantCols}]`);
   if (!(groupSize > 0) || nGroups(k, groupSize) !== groups || si.shape[0] !== n)
-    throw new ModelFolderError(`${where('scales')} has shape [${si.shape.join(', ')}], expected [${n}, ceil(${k} / group size ${groupSize})]`);
+    throw new ModelFolderError(
+      `${where('scales')} has shape [${si.shape.join(', ')}], expected [${n}, ceil(${k} / group size ${groupSize})]`,
+    );
   const scales = weights.readF32(`${module}.scales`);
   let perm: Int32Array | null = null;
   if (weights.has(`${module}.g_perm`)) {
@@ -130,7 +137,9 @@ export function readGlassboxLinear(weights: WeightSource, module: string, quant:
 function mixedToTensors(module: string, w: MixedLinearWeight): NamedTensor[] {
   const nOut = w.outlierCols.length;
   if (w.main.n !== w.n || w.main.k !== w.k || w.outlier.n !== w.n || w.outlier.k !== nOut)
-    throw new ShapeError(`${module}: mixed weight parts [${w.main.n}, ${w.main.k}] + [${w.outlier.n}, ${w.outlier.k}] do not fit [${w.n}, ${w.k}] with ${nOut} outlier columns`);
+    throw new ShapeError(
+      `${module}: mixed weight parts [${w.main.n}, ${w.main.k}] + [${w.outlier.n}, ${w.outlier.k}] do not fit [${w.n}, ${w.k}] with ${nOut} outlier columns`,
+    );
   const bad = outlierColsProblem(w.outlierCols, w.k);
   if (bad) throw new ShapeError(`${module}.outlier_cols ${bad}`);
   checkWeight(w.outlier, `${module}.outlier_weight`);
@@ -149,10 +158,13 @@ export function readGlassboxW8A8(weights: WeightSource, module: string, quant: Q
   const weight = readGlassboxLinear(weights, module, quant);
   const tn = `${module}.llm_int8_threshold`;
   const ti = weights.info(tn);
-  if (ti.dtype !== 'F32' || ti.shape.length !== 1 || ti.shape[0] !== 1) throw new ModelFolderError(`${weights.path}: tensor ${tn} is ${ti.dtype} [${ti.shape.join(', ')}], expected F32 [1]`);
+  if (ti.dtype !== 'F32' || ti.shape.length !== 1 || ti.shape[0] !== 1)
+    throw new ModelFolderError(`${weights.path}: tensor ${tn} is ${ti.dtype} [${ti.shape.join(', ')}], expected F32 [1]`);
   const threshold = weights.readF32(tn)[0];
   if (weight.format !== 'int8' || weight.groupSize !== weight.k || weight.perm)
-    throw new ModelFolderError(`${weights.path}: tensor ${module}.qweight of an LLM.int8() module must be I8 with one scale per output row`);
+    throw new ModelFolderError(
+      `${weights.path}: tensor ${module}.qweight of an LLM.int8() module must be I8 with one scale per output row`,
+    );
   if (!(threshold > 0)) throw new ModelFolderError(`${weights.path}: tensor ${tn} holds ${threshold}, expected a threshold > 0`);
   return { format: 'w8a8', n: weight.n, k: weight.k, weight, threshold };
 }
@@ -163,11 +175,14 @@ export const isGlassboxMixed = (weights: WeightSource, module: string): boolean 
 /** Reads a module written by linearToTensors from a MixedLinearWeight. */
 export function readGlassboxMixed(weights: WeightSource, module: string, quant: QuantizationConfig | null): MixedLinearWeight {
   const main = readGlassboxLinear(weights, module, quant);
-  if (main.format !== 'int8') throw new ModelFolderError(`${weights.path}: tensor ${module}.qweight of a mixed module must be I8 (int8 main part)`);
+  if (main.format !== 'int8')
+    throw new ModelFolderError(`${weights.path}: tensor ${module}.qweight of a mixed module must be I8 (int8 main part)`);
   const { n, k } = main;
   const ci = weights.info(`${module}.outlier_cols`);
   if (ci.dtype !== 'I32' || ci.shape.length !== 1)
-    throw new ModelFolderError(`${weights.path}: tensor ${module}.outlier_cols is ${ci.dtype} [${ci.shape.join(', ')}], expected I32 [nOut]`);
+    throw new ModelFolderError(
+      `${weights.path}: tensor ${module}.outlier_cols is ${ci.dtype} [${ci.shape.join(', ')}], expected I32 [nOut]`,
+    );
   const nOut = ci.shape[0];
   const outlierCols = weights.readRaw(`${module}.outlier_cols`) as Int32Array;
   const bad = outlierColsProblem(outlierCols, k);

@@ -78,43 +78,63 @@ export function readLinear(folder: LinearSource, module: string, opts: ReadLinea
   const has = (suffix: string) => weights.has(`${module}${suffix}`);
   // Reading only the int8 part would silently drop the outlier columns.
   if (quant?.method === 'glassbox' && isGlassboxMixed(weights, module))
-    throw new ModelFolderError(`${weights.path}: ${module} is an LLM.int8() mixed module (int8 + f32 outlier columns); read it with readLayerLinear`);
+    throw new ModelFolderError(
+      `${weights.path}: ${module} is an LLM.int8() mixed module (int8 + f32 outlier columns); read it with readLayerLinear`,
+    );
   // Reading only the int8 weight would silently drop the run-time activation quantization.
   if (quant?.method === 'glassbox' && isGlassboxW8A8(weights, module))
-    throw new ModelFolderError(`${weights.path}: ${module} is an LLM.int8() W8A8 module (int8 weight + run-time outlier threshold); read it with readLayerLinear`);
+    throw new ModelFolderError(
+      `${weights.path}: ${module} is an LLM.int8() W8A8 module (int8 weight + run-time outlier threshold); read it with readLayerLinear`,
+    );
   let weight: LinearWeight;
   if (isNotConverted(quant, module) || !quant) {
     weight = readDense(weights, module, opts.transposeConv1d ?? folder.names.conv1d);
   } else if (quant.method === 'gptq' && has('.qweight')) {
-    weight = convertGptq(module, {
-      qweight: int32(weights, module, 'qweight'),
-      qzeros: int32(weights, module, 'qzeros'),
-      scales: floats(weights, module, 'scales'),
-      gIdx: has('.g_idx') ? int32(weights, module, 'g_idx') : null,
-    }, { bits: quant.bits, groupSize: quant.groupSize, checkpointFormat: quant.checkpointFormat });
+    weight = convertGptq(
+      module,
+      {
+        qweight: int32(weights, module, 'qweight'),
+        qzeros: int32(weights, module, 'qzeros'),
+        scales: floats(weights, module, 'scales'),
+        gIdx: has('.g_idx') ? int32(weights, module, 'g_idx') : null,
+      },
+      { bits: quant.bits, groupSize: quant.groupSize, checkpointFormat: quant.checkpointFormat },
+    );
   } else if (quant.method === 'awq' && has('.qweight')) {
-    weight = convertAwq(module, {
-      qweight: int32(weights, module, 'qweight'),
-      qzeros: int32(weights, module, 'qzeros'),
-      scales: floats(weights, module, 'scales'),
-    }, { bits: quant.bits, groupSize: quant.groupSize });
+    weight = convertAwq(
+      module,
+      {
+        qweight: int32(weights, module, 'qweight'),
+        qzeros: int32(weights, module, 'qzeros'),
+        scales: floats(weights, module, 'scales'),
+      },
+      { bits: quant.bits, groupSize: quant.groupSize },
+    );
   } else if (quant.method === 'compressed-tensors' && has('.weight_packed')) {
-    weight = convertCtPacked(module, {
-      weightPacked: int32(weights, module, 'weight_packed'),
-      weightScale: floats(weights, module, 'weight_scale'),
-      weightShape: tensor(weights, module, 'weight_shape', ['I64', 'I32']) as RawTensor<BigInt64Array | Int32Array>,
-      weightZeroPoint: has('.weight_zero_point') ? int32(weights, module, 'weight_zero_point') : null,
-      weightGIdx: has('.weight_g_idx') ? int32(weights, module, 'weight_g_idx') : null,
-    }, { bits: quant.bits, groupSize: quant.groupSize });
+    weight = convertCtPacked(
+      module,
+      {
+        weightPacked: int32(weights, module, 'weight_packed'),
+        weightScale: floats(weights, module, 'weight_scale'),
+        weightShape: tensor(weights, module, 'weight_shape', ['I64', 'I32']) as RawTensor<BigInt64Array | Int32Array>,
+        weightZeroPoint: has('.weight_zero_point') ? int32(weights, module, 'weight_zero_point') : null,
+        weightGIdx: has('.weight_g_idx') ? int32(weights, module, 'weight_g_idx') : null,
+      },
+      { bits: quant.bits, groupSize: quant.groupSize },
+    );
   } else if (quant.method === 'compressed-tensors' && has('.weight') && weights.info(`${module}.weight`).dtype === 'I8') {
-    weight = convertCtInt8(module, {
-      weight: tensor(weights, module, 'weight', ['I8']) as RawTensor<Int8Array>,
-      weightScale: floats(weights, module, 'weight_scale'),
-      weightZeroPoint: has('.weight_zero_point')
-        ? (tensor(weights, module, 'weight_zero_point', ['I8', 'I32']) as RawTensor<Int8Array | Int32Array>)
-        : null,
-      weightGIdx: has('.weight_g_idx') ? int32(weights, module, 'weight_g_idx') : null,
-    }, { bits: 8, groupSize: quant.groupSize });
+    weight = convertCtInt8(
+      module,
+      {
+        weight: tensor(weights, module, 'weight', ['I8']) as RawTensor<Int8Array>,
+        weightScale: floats(weights, module, 'weight_scale'),
+        weightZeroPoint: has('.weight_zero_point')
+          ? (tensor(weights, module, 'weight_zero_point', ['I8', 'I32']) as RawTensor<Int8Array | Int32Array>)
+          : null,
+        weightGIdx: has('.weight_g_idx') ? int32(weights, module, 'weight_g_idx') : null,
+      },
+      { bits: 8, groupSize: quant.groupSize },
+    );
   } else if (quant.method === 'glassbox' && has('.qweight')) {
     weight = readGlassboxLinear(weights, module, quant);
   } else {
@@ -137,8 +157,7 @@ function tensor(weights: WeightSource, module: string, suffix: string, dtypes: D
   return { data: weights.readRaw(name), shape: info.shape };
 }
 
-const int32 = (weights: WeightSource, module: string, suffix: string) =>
-  tensor(weights, module, suffix, ['I32']) as RawTensor<Int32Array>;
+const int32 = (weights: WeightSource, module: string, suffix: string) => tensor(weights, module, suffix, ['I32']) as RawTensor<Int32Array>;
 
 function floats(weights: WeightSource, module: string, suffix: string): RawTensor<Float32Array> {
   const { shape } = tensor(weights, module, suffix, FLOAT_DTYPES);

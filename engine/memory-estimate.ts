@@ -31,7 +31,14 @@ export function estimateMemory(c: ModelConfig): MemoryEstimate {
   const q = c.nHeads * c.headDim;
   const kv = c.nKvHeads * c.headDim;
   // [N, K] of each Linear of one block.
-  const linears: Array<[number, number]> = [[q, c.dModel], [kv, c.dModel], [kv, c.dModel], [c.dModel, q], [c.dMlp, c.dModel], [c.dModel, c.dMlp]];
+  const linears: Array<[number, number]> = [
+    [q, c.dModel],
+    [kv, c.dModel],
+    [kv, c.dModel],
+    [c.dModel, q],
+    [c.dMlp, c.dModel],
+    [c.dModel, c.dMlp],
+  ];
   if (c.capabilities.gatedMlp) linears.push([c.dMlp, c.dModel]); // gate
   const biases = (c.qkvBias ? q + 2 * kv : 0) + (c.outBias ? c.dModel : 0) + (c.mlpBias ? c.dMlp + c.dModel : 0);
   const norms = (c.norm === 'layer' ? 2 : 1) * c.dModel;

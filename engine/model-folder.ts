@@ -16,8 +16,15 @@ import { folderRoots, resolveFolderFile } from './folder-files.ts';
 
 /** The files of a model folder the loader opens (shards are checked when the index is read). */
 const READ_FILES = [
-  'config.json', 'quantize_config.json', 'model.safetensors', 'model.safetensors.index.json', 'tokenizer.json',
-  'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'chat_template.jinja',
+  'config.json',
+  'quantize_config.json',
+  'model.safetensors',
+  'model.safetensors.index.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'generation_config.json',
+  'chat_template.jinja',
 ];
 
 /** Exists as a directory entry (a dangling symlink included, so it is reported rather than skipped). */

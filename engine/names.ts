@@ -85,9 +85,7 @@ function gpt2Names(config: ModelConfig, weights: WeightSource): ModuleNames {
 function lmHead(config: ModelConfig, weights: WeightSource, name: string): string | null {
   if (config.tiedEmbeddings) return null;
   if (!hasLinear(weights, name)) {
-    throw new ModelFolderError(
-      `${weights.path}: missing tensor ${name}.weight (config.json has tie_word_embeddings false)`,
-    );
+    throw new ModelFolderError(`${weights.path}: missing tensor ${name}.weight (config.json has tie_word_embeddings false)`);
   }
   return name;
 }

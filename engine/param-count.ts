@@ -12,7 +12,17 @@
  */
 import type { ModelConfig, WeightSource } from './types.ts';
 
-const QUANT_METADATA = ['.scales', '.qzeros', '.g_idx', '.qshape', '.g_perm', '.weight_scale', '.weight_zero_point', '.weight_shape', '.weight_g_idx'];
+const QUANT_METADATA = [
+  '.scales',
+  '.qzeros',
+  '.g_idx',
+  '.qshape',
+  '.g_perm',
+  '.weight_scale',
+  '.weight_zero_point',
+  '.weight_shape',
+  '.weight_g_idx',
+];
 const BUFFERS = [/\.attn\.bias$/, /\.attn\.masked_bias$/, /\.rotary_emb\.inv_freq$/];
 
 const numel = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -15,10 +15,7 @@ import { ModelFolderError } from './errors.ts';
 const SENTINEL = 'GLASSBOXSENTINELxqz';
 const PROBES = ['How do I bake bread?', 'Write a poem about the sea', 'List three colors.', 'Count to 10', 'hello ', SENTINEL];
 
-export function postInstructionSuffix(
-  render: (instruction: string) => string,
-  encode: (text: string) => number[],
-): number[] {
+export function postInstructionSuffix(render: (instruction: string) => string, encode: (text: string) => number[]): number[] {
   const text = render(SENTINEL);
   const at = text.indexOf(SENTINEL);
   if (at < 0 || text.indexOf(SENTINEL, at + 1) >= 0) {

@@ -10,7 +10,10 @@
 /** True when `re` has a quantified group that contains a quantifier. */
 export function hasNestedQuantifier(re: string): boolean {
   const stack: boolean[] = [false]; // per open group: does it contain a repetition?
-  const isRepeat = (i: number) => re[i] === '+' || re[i] === '*' || (re[i] === '{' && /^\{\d*,?\d*\}/.test(re.slice(i)) && !/^\{[01]\}/.test(re.slice(i)) && !/^\{0?,1\}/.test(re.slice(i)));
+  const isRepeat = (i: number) =>
+    re[i] === '+' ||
+    re[i] === '*' ||
+    (re[i] === '{' && /^\{\d*,?\d*\}/.test(re.slice(i)) && !/^\{[01]\}/.test(re.slice(i)) && !/^\{0?,1\}/.test(re.slice(i)));
   for (let i = 0; i < re.length; i++) {
     const c = re[i];
     if (c === '\\') {

@@ -29,12 +29,18 @@ export interface ParsedHeader {
 }
 
 /** A name quoted for a one-line message (control characters escaped). */
-export const quote = (s: string): string => `'${JSON.stringify(s).slice(1, -1).replace(/\u2028|\u2029/g, ' ')}'`;
+export const quote = (s: string): string =>
+  `'${JSON.stringify(s)
+    .slice(1, -1)
+    .replace(/\u2028|\u2029/g, ' ')}'`;
 
 const oneLine = (s: string): string => s.replace(/[\u0000-\u001f\u2028\u2029]/g, ' ');
 
 /** A file label safe for a one-line message. */
-export const label = (s: string): string => JSON.stringify(s).slice(1, -1).replace(/\u2028|\u2029/g, ' ');
+export const label = (s: string): string =>
+  JSON.stringify(s)
+    .slice(1, -1)
+    .replace(/\u2028|\u2029/g, ' ');
 
 const shapeText = (shape: number[]) => `[${shape.join(', ')}]`;
 
@@ -54,8 +60,7 @@ export function parseHeaderLength(prefix: Uint8Array, fileSize: number, file: st
   return Number(n);
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
@@ -110,8 +115,7 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number, file: str
     if (!Array.isArray(e.shape) || !e.shape.every(isIndex)) fail(`${t} shape is not a list of non-negative integers`);
     const shape = e.shape as number[];
     const off = e.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every(isIndex))
-      fail(`${t} data_offsets is not a pair of non-negative integers`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(isIndex)) fail(`${t} data_offsets is not a pair of non-negative integers`);
     const [begin, end] = off as number[];
     if (begin > end) fail(`${t} data_offsets [${begin}, ${end}] end before they begin`);
     if (end > dataSize) fail(`${t} data_offsets [${begin}, ${end}] exceed the ${dataSize}-byte data region`);

@@ -89,7 +89,8 @@ export function memorySource(bytes: Uint8Array): ByteSource {
   return {
     size: bytes.byteLength,
     read(position, length) {
-      if (position < 0 || position + length > bytes.byteLength) throw new RangeError(`read [${position}, ${position + length}) outside ${bytes.byteLength} bytes`);
+      if (position < 0 || position + length > bytes.byteLength)
+        throw new RangeError(`read [${position}, ${position + length}) outside ${bytes.byteLength} bytes`);
       return bytes.slice(position, position + length);
     },
     close() {},
@@ -120,7 +121,11 @@ export function openSource(src: ByteSource, file: string, absPath: string): Safe
   const byName = new Map<string, HeaderEntry>();
   for (const e of header.entries) byName.set(e.name, e);
   const tensors: TensorInfo[] = header.entries.map((e) => ({
-    name: e.name, dtype: e.dtype, shape: e.shape, byteLength: e.byteLength, file: absPath,
+    name: e.name,
+    dtype: e.dtype,
+    shape: e.shape,
+    byteLength: e.byteLength,
+    file: absPath,
   }));
   const infos = new Map(tensors.map((t) => [t.name, t]));
   const entry = (name: string): HeaderEntry => {
@@ -131,7 +136,9 @@ export function openSource(src: ByteSource, file: string, absPath: string): Safe
   const readBytes = (name: string): Uint8Array => {
     const e = entry(name);
     if (e.byteLength > MAX_TENSOR_BYTES)
-      throw new SafetensorsError(`${label(file)}: tensor ${quote(name)} is ${e.byteLength} bytes; tensors over 4 GiB (${MAX_TENSOR_BYTES} bytes) cannot be read into one array`);
+      throw new SafetensorsError(
+        `${label(file)}: tensor ${quote(name)} is ${e.byteLength} bytes; tensors over 4 GiB (${MAX_TENSOR_BYTES} bytes) cannot be read into one array`,
+      );
     return src.read(e.start, e.byteLength);
   };
   // readBytes returns a fresh buffer at offset 0, so the typed array can view it without a second copy.

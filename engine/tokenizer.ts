@@ -42,14 +42,20 @@ export function loadTokenizerFrom(files: FolderSource): Tokenizer | null {
   const specialMap = files.has('special_tokens_map.json') ? readObject(files, 'special_tokens_map.json') : {};
   const gen = files.has('generation_config.json') ? readObject(files, 'generation_config.json') : {};
   return new FolderTokenizer({
-    tokenizerFile: tokFile, tokenizerJson: tokJson, configFile: cfgFile, config: cfg, specialTokensMap: specialMap,
-    generationConfig: gen, chatTemplate: chatTemplateSource(files, cfg, cfgFile),
+    tokenizerFile: tokFile,
+    tokenizerJson: tokJson,
+    configFile: cfgFile,
+    config: cfg,
+    specialTokensMap: specialMap,
+    generationConfig: gen,
+    chatTemplate: chatTemplateSource(files, cfg, cfgFile),
   });
 }
 
 function readObject(files: FolderSource, name: string): Json {
   const v = readJson(files, name, ModelFolderError);
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ModelFolderError(`${filePath(files, name)}: expected a JSON object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new ModelFolderError(`${filePath(files, name)}: expected a JSON object`);
   return v as Json;
 }
 
@@ -112,7 +118,9 @@ class FolderTokenizer implements Tokenizer {
     // Untrusted regexes: refuse the exponential-backtracking shape before the tokenizer compiles them.
     for (const { where, regex } of tokenizerRegexes({ normalizer: tokJson.normalizer, pre_tokenizer: tokJson.pre_tokenizer })) {
       if (hasNestedQuantifier(regex))
-        throw new ModelFolderError(`${tokFile}: ${where} regex ${JSON.stringify(regex)} has a nested quantifier (catastrophic backtracking); refused`);
+        throw new ModelFolderError(
+          `${tokFile}: ${where} regex ${JSON.stringify(regex)} has a nested quantifier (catastrophic backtracking); refused`,
+        );
     }
     try {
       this.hf = new HfTokenizer(tokJson, cfg);

@@ -3,8 +3,7 @@
  * (models/, analysis/, cli/) talks to checkpoints only through these.
  */
 
-export type DType =
-  | 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL' | 'F8_E4M3' | 'F8_E5M2';
+export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL' | 'F8_E4M3' | 'F8_E5M2';
 
 export interface TensorInfo {
   name: string;
@@ -17,8 +16,7 @@ export interface TensorInfo {
 }
 
 /** A typed array holding a tensor's raw elements (F16/BF16 as Uint16Array, BOOL/U8 as Uint8Array, I64 as BigInt64Array). */
-export type RawArray =
-  | Float64Array | Float32Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+export type RawArray = Float64Array | Float32Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
 /**
  * Lazy read access to the tensors of one checkpoint (single file or sharded). Opening reads headers only;

@@ -20,7 +20,9 @@ export function checkLayerCount(config: ModelConfig, weights: WeightSource, file
   const count = weights.names().length;
   if (config.nLayers > count) {
     const field = 'n_layer' in config.raw ? 'n_layer' : 'num_hidden_layers';
-    throw new ConfigError(`${file}: ${field} ${config.nLayers} exceeds the ${count} tensors in ${label(weights.path)} (each layer stores several)`);
+    throw new ConfigError(
+      `${file}: ${field} ${config.nLayers} exceeds the ${count} tensors in ${label(weights.path)} (each layer stores several)`,
+    );
   }
 }
 
@@ -34,7 +36,8 @@ export function checkTensorShapes(config: ModelConfig, names: ModuleNames, weigh
   };
   const exact = (tensor: string, want: number[], fields: string) => {
     const { shape } = weights.info(tensor);
-    if (shape.length !== want.length) fail(tensor, `has rank ${shape.length} (shape ${shapeText(shape)}), want ${shapeText(want)} from config.json ${fields}`);
+    if (shape.length !== want.length)
+      fail(tensor, `has rank ${shape.length} (shape ${shapeText(shape)}), want ${shapeText(want)} from config.json ${fields}`);
     if (shape.some((x, i) => x !== want[i])) fail(tensor, `has shape ${shapeText(shape)}, config.json ${fields} imply ${shapeText(want)}`);
   };
   const dField = 'n_embd' in config.raw ? 'n_embd' : 'hidden_size';

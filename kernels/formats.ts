@@ -60,8 +60,7 @@ export function dequantize(w: LinearWeight): Float32Array {
   else if (w.format === 'bf16') bf16Widen(w.w, out);
   else if (w.format === 'int8') {
     const g = nGroups(k, w.groupSize);
-    for (let r = 0; r < n; r++)
-      for (let c = 0; c < k; c++) out[r * k + c] = w.q[r * k + c] * w.scales[r * g + Math.floor(c / w.groupSize)];
+    for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) out[r * k + c] = w.q[r * k + c] * w.scales[r * g + Math.floor(c / w.groupSize)];
   } else {
     const g = nGroups(k, w.groupSize);
     const rowBytes = Math.ceil(k / 2);

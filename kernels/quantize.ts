@@ -27,13 +27,11 @@ const roundHalfAway = (x: number): number => (x < 0 ? -Math.round(-x) : Math.rou
 const clamp = (x: number, lo: number, hi: number): number => (x < lo ? lo : x > hi ? hi : x);
 
 function checkArgs(w: Float32Array, n: number, k: number, groupSize: number, name: string): number {
-  if (!(Number.isInteger(n) && Number.isInteger(k) && n > 0 && k > 0))
-    throw new RangeError(`${name}: bad dims [${n}, ${k}]`);
+  if (!(Number.isInteger(n) && Number.isInteger(k) && n > 0 && k > 0)) throw new RangeError(`${name}: bad dims [${n}, ${k}]`);
   if (w.length !== n * k) throw new RangeError(`${name}: ${w.length} values for [${n}, ${k}]`);
   if (!(Number.isInteger(groupSize) && groupSize > 0)) throw new RangeError(`${name}: bad group size ${groupSize}`);
   for (let i = 0; i < w.length; i++)
-    if (!Number.isFinite(w[i]))
-      throw new NonFiniteError(`${name}: non-finite value ${w[i]} at [${Math.floor(i / k)}, ${i % k}]`);
+    if (!Number.isFinite(w[i])) throw new NonFiniteError(`${name}: non-finite value ${w[i]} at [${Math.floor(i / k)}, ${i % k}]`);
   return nGroups(k, groupSize);
 }
 
@@ -58,9 +56,7 @@ export function quantizeInt8(w: Float32Array, n: number, k: number, groupSize = 
 }
 
 /** RTN int4 into the packed nibble layout, asymmetric (per-group zero points) or symmetric (z = 8). */
-export function quantizeInt4(
-  w: Float32Array, n: number, k: number, groupSize: number, opts: Int4Options, name = 'weight',
-): Int4Weight {
+export function quantizeInt4(w: Float32Array, n: number, k: number, groupSize: number, opts: Int4Options, name = 'weight'): Int4Weight {
   const g = checkArgs(w, n, k, groupSize, name);
   const codes = new Uint8Array(n * k);
   const scales = new Float32Array(n * g);
@@ -81,8 +77,7 @@ export function quantizeInt4(
       if (!opts.sym) z = s === 0 ? 0 : clamp(roundHalfAway(-lo / s), 0, 15);
       scales[r * g + gi] = s;
       if (zeros) zeros[r * g + gi] = z;
-      for (let c = c0; c < c1; c++)
-        codes[r * k + c] = s === 0 ? z : clamp(roundHalfAway(w[r * k + c] / s) + z, 0, 15);
+      for (let c = c0; c < c1; c++) codes[r * k + c] = s === 0 ? z : clamp(roundHalfAway(w[r * k + c] / s) + z, 0, 15);
     }
   return { format: 'int4', n, k, groupSize, packed: packInt4(codes, n, k), scales, zeros };
 }
@@ -122,8 +117,7 @@ export function fakeQuantizeInt8(w: Float32Array, n: number, k: number, groupSiz
   const qw = quantizeInt8(w, n, k, groupSize);
   const g = nGroups(k, groupSize);
   const out = new Float32Array(n * k);
-  for (let r = 0; r < n; r++)
-    for (let c = 0; c < k; c++) out[r * k + c] = qw.q[r * k + c] * qw.scales[r * g + Math.floor(c / groupSize)];
+  for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) out[r * k + c] = qw.q[r * k + c] * qw.scales[r * g + Math.floor(c / groupSize)];
   return out;
 }
 

@@ -125,7 +125,14 @@ export interface Backend {
   rmsNorm(x: Float32Array, w: Float32Array, t: number, d: number, eps: number, addOne?: boolean): Float32Array | Promise<Float32Array>;
   layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, t: number, d: number, eps: number): Float32Array | Promise<Float32Array>;
   /** rotate_half RoPE on x [T, nHeads, headDim] at absolute positions pos[T], with inv_freq [headDim/2]. */
-  rope(x: Float32Array, pos: Int32Array, t: number, nHeads: number, headDim: number, invFreq: Float32Array): Float32Array | Promise<Float32Array>;
+  rope(
+    x: Float32Array,
+    pos: Int32Array,
+    t: number,
+    nHeads: number,
+    headDim: number,
+    invFreq: Float32Array,
+  ): Float32Array | Promise<Float32Array>;
   /** Causal GQA attention with a padding mask; returns [T, nHeads*headDim]. */
   attention(a: AttentionArgs): Float32Array | Promise<Float32Array>;
   /** silu(gate) * up, elementwise. */

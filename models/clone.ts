@@ -5,10 +5,14 @@ import type { NormWeights, WeightProvider } from './weight-provider.ts';
 export function copyLayerWeight(w: LayerWeight): LayerWeight {
   const perm = 'perm' in w && w.perm ? w.perm.slice() : w.format === 'mixed' || w.format === 'w8a8' ? undefined : null;
   switch (w.format) {
-    case 'f32': return { ...w, w: w.w.slice(), perm };
-    case 'bf16': return { ...w, w: w.w.slice(), perm };
-    case 'int8': return { ...w, q: w.q.slice(), scales: w.scales.slice(), perm };
-    case 'int4': return { ...w, packed: w.packed.slice(), scales: w.scales.slice(), zeros: w.zeros ? w.zeros.slice() : null, perm };
+    case 'f32':
+      return { ...w, w: w.w.slice(), perm };
+    case 'bf16':
+      return { ...w, w: w.w.slice(), perm };
+    case 'int8':
+      return { ...w, q: w.q.slice(), scales: w.scales.slice(), perm };
+    case 'int4':
+      return { ...w, packed: w.packed.slice(), scales: w.scales.slice(), zeros: w.zeros ? w.zeros.slice() : null, perm };
     case 'w8a8':
       return { ...w, weight: copyLayerWeight(w.weight) as typeof w.weight };
     case 'mixed':

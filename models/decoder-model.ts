@@ -21,8 +21,17 @@ import { DEFAULT_INT4_GROUP, precisionOf, toPrecision } from './precision.ts';
 import { LinearGroup } from './runtime-linear.ts';
 import { makeRng, sampleToken } from './sampler.ts';
 import type {
-  ForwardOptions, ForwardResult, GenerateOptions, GenerateResult, LayerWeight, LinearRole, Model, ModelLinear,
-  ModelNorm, NormWhich, WeightPrecision,
+  ForwardOptions,
+  ForwardResult,
+  GenerateOptions,
+  GenerateResult,
+  LayerWeight,
+  LinearRole,
+  Model,
+  ModelLinear,
+  ModelNorm,
+  NormWhich,
+  WeightPrecision,
 } from './types.ts';
 import type { NormWeights, WeightProvider } from './weight-provider.ts';
 import { cloneProvider } from './clone.ts';
@@ -121,7 +130,9 @@ export class DecoderModel implements Model {
       throw new ConfigError(`${cfg.modelType} model without position embeddings (wpe)`);
     this.allowLongContext = opts.allowLongContext ?? false;
     if (this.allowLongContext && this.family.contextLimit === 'max-positions')
-      throw new UsageError(`allowLongContext: ${cfg.modelType} has learned position embeddings (${cfg.maxPositions} rows); it cannot run past them`);
+      throw new UsageError(
+        `allowLongContext: ${cfg.modelType} has learned position embeddings (${cfg.maxPositions} rows); it cannot run past them`,
+      );
     this.finalNorm = provider.finalNorm();
     if (opts.backend.resident) {
       // Refuse a model the GPU cannot hold before reading its layers (the precision of a pre-quantized
@@ -132,7 +143,10 @@ export class DecoderModel implements Model {
     for (let l = 0; l < cfg.nLayers; l++) {
       const lin = {} as Record<LinearRole, ModelLinear | null>;
       for (const role of ROLES) {
-        if (!this.family.linearRoles.includes(role)) { lin[role] = null; continue; }
+        if (!this.family.linearRoles.includes(role)) {
+          lin[role] = null;
+          continue;
+        }
         lin[role] = this.convert(provider.linear(l, role), `layer ${l} ${role}`, this.loadPrecision);
       }
       this.checkShapes(l, lin);
@@ -165,10 +179,18 @@ export class DecoderModel implements Model {
     this.resident = null;
     this.residentStale = false;
     const layers = this.layers.map((p) => ({ attnNorm: p.attnNorm, mlpNorm: p.mlpNorm, lin: p.lin! }));
-    const unembed = this.unembedWeight ?? (this.unembedIsEmbed ? { format: 'f32' as const, n: this.config.vocabSize, k: this.config.dModel, w: this.embed } : null);
+    const unembed =
+      this.unembedWeight ??
+      (this.unembedIsEmbed ? { format: 'f32' as const, n: this.config.vocabSize, k: this.config.dModel, w: this.embed } : null);
     if (!unembed || layers.some((l) => !l.lin) || !residentSupports({ layers, unembed })) return;
     this.resident = new ResidentModel(rt, {
-      cfg: this.config, embed: this.embed, posEmbed: this.posEmbed, finalNorm: this.finalNorm, layers, unembed, invFreq: this.invFreq,
+      cfg: this.config,
+      embed: this.embed,
+      posEmbed: this.posEmbed,
+      finalNorm: this.finalNorm,
+      layers,
+      unembed,
+      invFreq: this.invFreq,
     });
   }
 
@@ -195,10 +217,20 @@ export class DecoderModel implements Model {
     const kv = gpu ? gpu.newKv(pb.batch, pb.len) : this.newCache(pb.batch, pb.len);
     try {
       const runner = new HookRunner({
-        hooks: opts.hooks, cacheGlobs: opts.cache, cachePositions: opts.cachePositions, checkFinite: opts.checkFinite ?? true,
-        positions: pb.positions, step: 0,
+        hooks: opts.hooks,
+        cacheGlobs: opts.cache,
+        cachePositions: opts.cachePositions,
+        checkFinite: opts.checkFinite ?? true,
+        positions: pb.positions,
+        step: 0,
       });
-      const out = await this.step(kv, runner, { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }, opts.logits ?? 'all', opts.checkFinite ?? true);
+      const out = await this.step(
+        kv,
+        runner,
+        { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len },
+        opts.logits ?? 'all',
+        opts.checkFinite ?? true,
+      );
       return { ...out, cache: runner.cache, padding: pb.padding };
     } finally {
       if (kv instanceof GpuKv) {
@@ -210,7 +242,8 @@ export class DecoderModel implements Model {
 
   async generate(prompts: number[][], opts: GenerateOptions = {}): Promise<GenerateResult> {
     const maxNew = opts.maxNewTokens ?? 64;
-    if (!(Number.isInteger(maxNew) && maxNew >= 0)) throw new UsageError(`generate: maxNewTokens must be a non-negative integer, got ${maxNew}`);
+    if (!(Number.isInteger(maxNew) && maxNew >= 0))
+      throw new UsageError(`generate: maxNewTokens must be a non-negative integer, got ${maxNew}`);
     const pb = leftPad(prompts, this.padId(), this.config.vocabSize);
     const batch = pb.batch;
     const lens = prompts.map((p) => p.length);
@@ -227,7 +260,13 @@ export class DecoderModel implements Model {
     }
   }
 
-  private async generateWith(kv: KvCache | GpuKv, prompts: number[][], pb: ReturnType<typeof leftPad>, maxNew: number, opts: GenerateOptions): Promise<GenerateResult> {
+  private async generateWith(
+    kv: KvCache | GpuKv,
+    prompts: number[][],
+    pb: ReturnType<typeof leftPad>,
+    maxNew: number,
+    opts: GenerateOptions,
+  ): Promise<GenerateResult> {
     const checkFinite = opts.checkFinite ?? true;
     const stop = new Set(opts.stopTokens ?? this.config.eosTokenIds);
     const rng = makeRng(opts.seed ?? 0);
@@ -247,7 +286,11 @@ export class DecoderModel implements Model {
       const next = prompts.map((_, b) => {
         if (done[b]) return -1;
         const id = sampleToken(logits.subarray(b * V, (b + 1) * V), opts, rng);
-        if (stop.has(id)) { done[b] = true; finish[b] = 'stop'; return -1; }
+        if (stop.has(id)) {
+          done[b] = true;
+          finish[b] = 'stop';
+          return -1;
+        }
         tokens[b].push(id);
         return id;
       });
@@ -278,8 +321,14 @@ export class DecoderModel implements Model {
     const cfg = this.config;
     const batch = kv.batch;
     const ctx: ForwardCtx = {
-      backend: this.backend, cfg, runner, kv, batch, t: inp.t,
-      ropePos: Int32Array.from(inp.positions, (p) => Math.max(p, 0)), invFreq: this.invFreq,
+      backend: this.backend,
+      cfg,
+      runner,
+      kv,
+      batch,
+      t: inp.t,
+      ropePos: Int32Array.from(inp.positions, (p) => Math.max(p, 0)),
+      invFreq: this.invFreq,
     };
     kv.appendMask(inp.valid, inp.t);
     // x [batch·t, d_model]: the residual stream of the t new positions of every sequence.
@@ -294,7 +343,8 @@ export class DecoderModel implements Model {
     if (mode === 'last' && inp.t > 1) {
       per = 1;
       rows = new Float32Array(batch * cfg.dModel);
-      for (let b = 0; b < batch; b++) rows.set(normed.subarray(((b + 1) * inp.t - 1) * cfg.dModel, (b + 1) * inp.t * cfg.dModel), b * cfg.dModel);
+      for (let b = 0; b < batch; b++)
+        rows.set(normed.subarray(((b + 1) * inp.t - 1) * cfg.dModel, (b + 1) * inp.t * cfg.dModel), b * cfg.dModel);
     }
     const logits = await this.unembed.apply(rows, batch * per); // logits [batch, per, vocab]
     if (checkFinite) assertFinite(logits, 'logits');
@@ -309,7 +359,8 @@ export class DecoderModel implements Model {
     const old = this.layerLinear(layer, role);
     if (w.weight.n !== old.weight.n || w.weight.k !== old.weight.k)
       throw new UsageError(`setLinear: layer ${layer} ${role} is [${old.weight.n}, ${old.weight.k}], got [${w.weight.n}, ${w.weight.k}]`);
-    if (w.bias && w.bias.length !== w.weight.n) throw new UsageError(`setLinear: layer ${layer} ${role} bias has ${w.bias.length} values, want ${w.weight.n}`);
+    if (w.bias && w.bias.length !== w.weight.n)
+      throw new UsageError(`setLinear: layer ${layer} ${role} bias has ${w.bias.length} values, want ${w.weight.n}`);
     const p = this.layers[layer];
     const lin = { ...p.lin!, [role]: { weight: w.weight, bias: w.bias } };
     // Re-upload only the group holding this role.
@@ -354,7 +405,8 @@ export class DecoderModel implements Model {
     expectLength(table, this.config.vocabSize * this.config.dModel, 'setEmbedding table');
     this.embed = table;
     this.markStale();
-    if (this.config.tiedEmbeddings) this.setUnembeddingFrom(null, this.precision === 'f32' || !this.quantizeUnembedding ? undefined : this.precision);
+    if (this.config.tiedEmbeddings)
+      this.setUnembeddingFrom(null, this.precision === 'f32' || !this.quantizeUnembedding ? undefined : this.precision);
   }
 
   getUnembedding(): LayerWeight {
@@ -374,7 +426,12 @@ export class DecoderModel implements Model {
   /** Shares this model's backend (dispose clones before a model that owns its backend). */
   clone(): Model {
     this.assertRetained('clone');
-    return new DecoderModel(cloneProvider(this.exportProvider()), { backend: this.backend, groupSize: this.groupSize, quantizeUnembedding: this.quantizeUnembedding, allowLongContext: this.allowLongContext });
+    return new DecoderModel(cloneProvider(this.exportProvider()), {
+      backend: this.backend,
+      groupSize: this.groupSize,
+      quantizeUnembedding: this.quantizeUnembedding,
+      allowLongContext: this.allowLongContext,
+    });
   }
 
   /** Drops the weights; the backend too when this model created it (its worker threads end). */
@@ -423,7 +480,8 @@ export class DecoderModel implements Model {
   /** Weight access is refused on inference-only models (retainWeights false), norms included, for one contract. */
   private layerAt(layer: number, what: string): LayerParams {
     this.assertRetained(`layer ${layer} ${what}`);
-    if (!(Number.isInteger(layer) && layer >= 0 && layer < this.layers.length)) throw new UsageError(`layer ${layer} is outside 0..${this.layers.length - 1}`);
+    if (!(Number.isInteger(layer) && layer >= 0 && layer < this.layers.length))
+      throw new UsageError(`layer ${layer} is outside 0..${this.layers.length - 1}`);
     return this.layers[layer];
   }
 
@@ -436,8 +494,13 @@ export class DecoderModel implements Model {
   private checkShapes(l: number, lins: Record<LinearRole, ModelLinear | null>): void {
     const { dModel: d, nHeads, nKvHeads, headDim: hd, dMlp } = this.config;
     const want: Record<LinearRole, [number, number]> = {
-      q: [nHeads * hd, d], k: [nKvHeads * hd, d], v: [nKvHeads * hd, d], o: [d, nHeads * hd],
-      gate: [dMlp, d], up: [dMlp, d], down: [d, dMlp],
+      q: [nHeads * hd, d],
+      k: [nKvHeads * hd, d],
+      v: [nKvHeads * hd, d],
+      o: [d, nHeads * hd],
+      gate: [dMlp, d],
+      up: [dMlp, d],
+      down: [d, dMlp],
     };
     for (const role of ROLES) {
       const lin = lins[role];
@@ -452,7 +515,9 @@ export class DecoderModel implements Model {
   private checkContext(realLen: number): void {
     const win = this.config.slidingWindow;
     if (win !== null && realLen > win)
-      throw new ConfigError(`config.json: sliding_window ${win} is smaller than the ${realLen}-token context; sliding-window attention is not implemented`);
+      throw new ConfigError(
+        `config.json: sliding_window ${win} is smaller than the ${realLen}-token context; sliding-window attention is not implemented`,
+      );
     // Every family is refused past config.json's positions by default; RoPE families ('sliding-window-only': no
     // table to run out of) may go past them with allowLongContext.
     const max = this.config.maxPositions;
@@ -471,7 +536,9 @@ export class DecoderModel implements Model {
     const limit = Math.floor(totalmem() * KV_MEMORY_SHARE);
     const perRow = capacity * nKvHeads * headDim;
     if (bytes > limit || perRow > 2 ** 32 - 1)
-      throw new UsageError(`KV cache for ${capacity} positions x batch ${batch} needs ${bytes} bytes, more than ${limit} bytes (half of this machine's memory)`);
+      throw new UsageError(
+        `KV cache for ${capacity} positions x batch ${batch} needs ${bytes} bytes, more than ${limit} bytes (half of this machine's memory)`,
+      );
     return new KvCache({ nLayers, batch, capacity, nKvHeads, headDim });
   }
 
@@ -485,4 +552,3 @@ export class DecoderModel implements Model {
 function expectLength(a: Float32Array, n: number, what: string): void {
   if (a.length !== n) throw new ConfigError(`${what}: ${a.length} values, config implies ${n}`);
 }
-

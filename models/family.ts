@@ -21,10 +21,7 @@ export type EmbedFn = (ctx: ForwardCtx, tables: EmbeddingTables, ids: Int32Array
 export type BlockFn = (ctx: ForwardCtx, layer: number, params: LayerParams, resid: Float32Array) => Promise<Float32Array>;
 
 /** The family-specific fields of a synthetic (seeded random-weight) config: see synthetic.ts. */
-export type SyntheticFamilyFields = Pick<
-  ModelConfig,
-  'nKvHeads' | 'norm' | 'normEps' | 'act' | 'qkvBias' | 'outBias' | 'mlpBias' | 'rope'
->;
+export type SyntheticFamilyFields = Pick<ModelConfig, 'nKvHeads' | 'norm' | 'normEps' | 'act' | 'qkvBias' | 'outBias' | 'mlpBias' | 'rope'>;
 
 export interface FamilyDescriptor {
   /** config.json `model_type` values this descriptor serves (the registry's keys). */

@@ -21,9 +21,16 @@ export interface LayerParams {
 }
 
 /** Uploads one layer's Linears as groups. */
-export function layerParams(backend: Backend, attnNorm: NormWeights, mlpNorm: NormWeights, lin: Record<LinearRole, ModelLinear | null>): LayerParams {
+export function layerParams(
+  backend: Backend,
+  attnNorm: NormWeights,
+  mlpNorm: NormWeights,
+  lin: Record<LinearRole, ModelLinear | null>,
+): LayerParams {
   return {
-    attnNorm, mlpNorm, lin,
+    attnNorm,
+    mlpNorm,
+    lin,
     qkv: new LinearGroup(backend, [lin.q!, lin.k!, lin.v!]),
     o: new LinearGroup(backend, [lin.o!]),
     mlpIn: new LinearGroup(backend, lin.gate ? [lin.gate, lin.up!] : [lin.up!]),

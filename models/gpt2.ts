@@ -13,8 +13,7 @@ export async function gpt2Embed(ctx: ForwardCtx, tables: EmbeddingTables, ids: I
   const d = ctx.cfg.dModel;
   const wpe = tables.positions!;
   const maxPos = wpe.length / d;
-  for (const p of ctx.ropePos)
-    if (p >= maxPos) throw new RangeError(`gpt2: position ${p} exceeds the ${maxPos} learned positions (wpe)`);
+  for (const p of ctx.ropePos) if (p >= maxPos) throw new RangeError(`gpt2: position ${p} exceeds the ${maxPos} learned positions (wpe)`);
   const tok = hookAt(ctx, 'hook_embed', null, await ctx.backend.embedding(tables.tokens, ids, d), d); // [rows, d]
   const pos = hookAt(ctx, 'hook_pos_embed', null, await ctx.backend.embedding(wpe, ctx.ropePos, d), d); // [rows, d]
   return await ctx.backend.add(tok, pos);

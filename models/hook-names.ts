@@ -34,7 +34,10 @@ export function globToRegExp(glob: string): RegExp {
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];
     if (c === '*') {
-      if (glob[i + 1] === '*') { re += '.*'; i++; } else re += '[^.]+';
+      if (glob[i + 1] === '*') {
+        re += '.*';
+        i++;
+      } else re += '[^.]+';
     } else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);

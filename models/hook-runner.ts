@@ -92,7 +92,9 @@ export class HookRunner {
       const out = hook.fn(cur, ctx);
       if (out !== undefined && out !== null) {
         if (!(out instanceof Float32Array) || out.length !== cur.length)
-          throw new UsageError(`hook '${hook.name}' at ${site.name} returned ${describe(out)}, expected Float32Array of length ${cur.length}`);
+          throw new UsageError(
+            `hook '${hook.name}' at ${site.name} returned ${describe(out)}, expected Float32Array of length ${cur.length}`,
+          );
         cur = out;
       }
     }

@@ -28,7 +28,8 @@ export class KvCache {
     this.batch = batch;
     this.capacity = capacity;
     this.rowWidth = nKvHeads * headDim;
-    const make = () => Array.from({ length: nLayers }, () => Array.from({ length: batch }, () => new Float32Array(capacity * this.rowWidth)));
+    const make = () =>
+      Array.from({ length: nLayers }, () => Array.from({ length: batch }, () => new Float32Array(capacity * this.rowWidth)));
     this.k = make();
     this.v = make();
     this.valid = Array.from({ length: batch }, () => new Uint8Array(capacity));
@@ -48,7 +49,11 @@ export class KvCache {
 
   /** Views of row b's keys/values/mask over the first `s` slots. */
   view(l: number, b: number, s: number): { k: Float32Array; v: Float32Array; valid: Uint8Array } {
-    return { k: this.k[l][b].subarray(0, s * this.rowWidth), v: this.v[l][b].subarray(0, s * this.rowWidth), valid: this.valid[b].subarray(0, s) };
+    return {
+      k: this.k[l][b].subarray(0, s * this.rowWidth),
+      v: this.v[l][b].subarray(0, s * this.rowWidth),
+      valid: this.valid[b].subarray(0, s),
+    };
   }
 
   advance(t: number): void {

@@ -21,7 +21,10 @@ export function hfInvFreq(rope: RopeConfig): Float32Array {
     for (let i = 0; i < half; i++) {
       const wl = f(f(1 / inv[i]) * f(2 * Math.PI));
       const scaled = wl > lowWl ? f(inv[i] / factor) : inv[i];
-      if (wl < highWl || wl > lowWl) { inv[i] = scaled; continue; }
+      if (wl < highWl || wl > lowWl) {
+        inv[i] = scaled;
+        continue;
+      }
       const smooth = f(f(f(f(f(1 / wl) * old) - lo)) / f(hi - lo));
       inv[i] = f(f(f(f(1 - smooth) * scaled) / factor) + f(smooth * scaled));
     }

@@ -27,21 +27,29 @@ export class LinearGroup {
   private readonly fused: { handle: LinearHandle; bias: Float32Array | null; widths: number[] } | null;
   private readonly members: Member[];
 
-  constructor(private readonly backend: Backend, lins: ModelLinear[]) {
+  constructor(
+    private readonly backend: Backend,
+    lins: ModelLinear[],
+  ) {
     const plain = lins.map((l) => l.weight).filter((w): w is LinearWeight => w.format !== 'mixed' && w.format !== 'w8a8');
     // The reference backend keeps the uploaded array itself: fusing there would only double the memory.
     if (lins.length > 1 && backend.name !== 'reference' && plain.length === lins.length && fusable(plain)) {
       const widths = plain.map((w) => w.n);
-      const bias = lins.some((l) => l.bias)
-        ? concatF32(lins.map((l) => l.bias ?? new Float32Array(l.weight.n)))
-        : null;
+      const bias = lins.some((l) => l.bias) ? concatF32(lins.map((l) => l.bias ?? new Float32Array(l.weight.n))) : null;
       this.fused = { handle: backend.uploadLinear(concatRows(plain)), bias, widths };
       this.members = [];
     } else {
       this.fused = null;
       this.members = lins.map(({ weight: w, bias }) => {
         if (w.format === 'mixed')
-          return { bias, k: w.k, handle: backend.uploadLinear(w.main), outlierHandle: backend.uploadLinear(w.outlier), outlierCols: w.outlierCols, w8a8: null };
+          return {
+            bias,
+            k: w.k,
+            handle: backend.uploadLinear(w.main),
+            outlierHandle: backend.uploadLinear(w.outlier),
+            outlierCols: w.outlierCols,
+            w8a8: null,
+          };
         if (w.format === 'w8a8') {
           checkW8A8(w);
           return { bias, k: w.k, handle: null, outlierHandle: null, outlierCols: null, w8a8: w };
@@ -99,6 +107,9 @@ function fusable(ws: LinearWeight[]): boolean {
 function concatF32(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }

@@ -12,8 +12,14 @@ export function sliceRows(w: LinearWeight, r0: number, r1: number): LinearWeight
   if (w.format === 'int8') return { format: 'int8', n, k, groupSize: w.groupSize, q: w.q.slice(r0 * k, r1 * k), scales, perm };
   const rb = Math.ceil(k / 2);
   return {
-    format: 'int4', n, k, groupSize: w.groupSize, packed: w.packed.slice(r0 * rb, r1 * rb), scales,
-    zeros: w.zeros ? w.zeros.slice(r0 * g, r1 * g) : null, perm,
+    format: 'int4',
+    n,
+    k,
+    groupSize: w.groupSize,
+    packed: w.packed.slice(r0 * rb, r1 * rb),
+    scales,
+    zeros: w.zeros ? w.zeros.slice(r0 * g, r1 * g) : null,
+    perm,
   };
 }
 
@@ -24,17 +30,64 @@ export function concatRows(ws: LinearWeight[]): LinearWeight {
   const cat = <T extends Float32Array | Int8Array | Uint8Array | Uint16Array>(parts: T[], make: (len: number) => T): T => {
     const out = make(parts.reduce((s, p) => s + p.length, 0));
     let o = 0;
-    for (const p of parts) { out.set(p, o); o += p.length; }
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
     return out;
   };
-  if (a.format === 'f32') return { format: 'f32', n, k: a.k, w: cat(ws.map((w) => (w as typeof a).w), (l) => new Float32Array(l)) };
-  if (a.format === 'bf16') return { format: 'bf16', n, k: a.k, w: cat(ws.map((w) => (w as typeof a).w), (l) => new Uint16Array(l)) };
-  const scales = cat(ws.map((w) => (w as typeof a).scales), (l) => new Float32Array(l));
-  if (a.format === 'int8') return { format: 'int8', n, k: a.k, groupSize: a.groupSize, q: cat(ws.map((w) => (w as typeof a).q), (l) => new Int8Array(l)), scales };
+  if (a.format === 'f32')
+    return {
+      format: 'f32',
+      n,
+      k: a.k,
+      w: cat(
+        ws.map((w) => (w as typeof a).w),
+        (l) => new Float32Array(l),
+      ),
+    };
+  if (a.format === 'bf16')
+    return {
+      format: 'bf16',
+      n,
+      k: a.k,
+      w: cat(
+        ws.map((w) => (w as typeof a).w),
+        (l) => new Uint16Array(l),
+      ),
+    };
+  const scales = cat(
+    ws.map((w) => (w as typeof a).scales),
+    (l) => new Float32Array(l),
+  );
+  if (a.format === 'int8')
+    return {
+      format: 'int8',
+      n,
+      k: a.k,
+      groupSize: a.groupSize,
+      q: cat(
+        ws.map((w) => (w as typeof a).q),
+        (l) => new Int8Array(l),
+      ),
+      scales,
+    };
   const int4 = ws as (typeof a)[];
   return {
-    format: 'int4', n, k: a.k, groupSize: a.groupSize, scales,
-    packed: cat(int4.map((w) => w.packed), (l) => new Uint8Array(l)),
-    zeros: a.zeros ? cat(int4.map((w) => w.zeros!), (l) => new Uint8Array(l)) : null,
+    format: 'int4',
+    n,
+    k: a.k,
+    groupSize: a.groupSize,
+    scales,
+    packed: cat(
+      int4.map((w) => w.packed),
+      (l) => new Uint8Array(l),
+    ),
+    zeros: a.zeros
+      ? cat(
+          int4.map((w) => w.zeros!),
+          (l) => new Uint8Array(l),
+        )
+      : null,
   };
 }

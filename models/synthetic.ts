@@ -27,12 +27,27 @@ export function syntheticConfig(s: SyntheticShape): ModelConfig {
   const family = s.family ?? 'llama';
   const headDim = s.headDim ?? s.dModel / s.nHeads;
   return {
-    family, modelType: family, architectures: [], nLayers: s.nLayers, dModel: s.dModel, nHeads: s.nHeads,
-    headDim, dMlp: s.dMlp, vocabSize: s.vocabSize, maxPositions: s.maxPositions ?? 2048, tiedEmbeddings: s.tied ?? true,
+    family,
+    modelType: family,
+    architectures: [],
+    nLayers: s.nLayers,
+    dModel: s.dModel,
+    nHeads: s.nHeads,
+    headDim,
+    dMlp: s.dMlp,
+    vocabSize: s.vocabSize,
+    maxPositions: s.maxPositions ?? 2048,
+    tiedEmbeddings: s.tied ?? true,
     // norm, act, biases, RoPE and the KV-head count follow the family (its descriptor file).
     ...familyDescriptor(family).syntheticFields(family, { nHeads: s.nHeads, nKvHeads: s.nKvHeads, headDim }),
     capabilities: familyCapabilities(family),
-    slidingWindow: null, bosTokenId: 1, eosTokenIds: [2], padTokenId: 0, torchDtype: 'float32', quantization: null, raw: {},
+    slidingWindow: null,
+    bosTokenId: 1,
+    eosTokenIds: [2],
+    padTokenId: 0,
+    torchDtype: 'float32',
+    quantization: null,
+    raw: {},
   };
 }
 
@@ -49,12 +64,16 @@ export function syntheticProvider(cfg: ModelConfig, seed = 1): WeightProvider {
   const { dModel: d, nHeads, nKvHeads, headDim: hd, dMlp, vocabSize: V } = cfg;
   const rngFor = (tag: number) => makeRng((seed * 1000003 + tag * 7919) >>> 0);
   const dims: Record<LinearRole, [number, number]> = {
-    q: [nHeads * hd, d], k: [nKvHeads * hd, d], v: [nKvHeads * hd, d], o: [d, nHeads * hd],
-    gate: [dMlp, d], up: [dMlp, d], down: [d, dMlp],
+    q: [nHeads * hd, d],
+    k: [nKvHeads * hd, d],
+    v: [nKvHeads * hd, d],
+    o: [d, nHeads * hd],
+    gate: [dMlp, d],
+    up: [dMlp, d],
+    down: [d, dMlp],
   };
   const roles: LinearRole[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
-  const hasBias = (role: LinearRole) =>
-    ['q', 'k', 'v'].includes(role) ? cfg.qkvBias : role === 'o' ? cfg.outBias : cfg.mlpBias;
+  const hasBias = (role: LinearRole) => (['q', 'k', 'v'].includes(role) ? cfg.qkvBias : role === 'o' ? cfg.outBias : cfg.mlpBias);
   const norm = (tag: number): NormWeights => {
     const rng = rngFor(tag);
     const w = Float32Array.from({ length: d }, () => 1 + (rng() - 0.5) * 0.2);

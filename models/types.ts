@@ -68,8 +68,7 @@ export type HookFn = (act: Float32Array, ctx: HookContext) => Float32Array | voi
  *  - addVector: every row x becomes x + coeff·vector; promptOnly: only at the prompt forward (step 0).
  */
 export type HookOp =
-  | { kind: 'projectOut'; direction: Float32Array }
-  | { kind: 'addVector'; vector: Float32Array; coeff: number; promptOnly: boolean };
+  { kind: 'projectOut'; direction: Float32Array } | { kind: 'addVector'; vector: Float32Array; coeff: number; promptOnly: boolean };
 
 export interface Hook {
   /** Hook point name or glob (`*` matches within a dot-separated segment run, e.g. `blocks.*.hook_resid_pre`). */

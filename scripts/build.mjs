@@ -26,6 +26,8 @@ for (const name of ['matmul']) {
   try {
     await assembleToBuild(name);
   } catch (e) {
-    console.warn(`build: kernels/wasm/${name}.wat not pre-assembled (${e instanceof Error ? e.message : e}); it will be assembled at first use`);
+    console.warn(
+      `build: kernels/wasm/${name}.wat not pre-assembled (${e instanceof Error ? e.message : e}); it will be assembled at first use`,
+    );
   }
 }

@@ -41,7 +41,25 @@ const dirOut = path.join(tmp, 'dir');
 
 describe('glassbox direction', () => {
   it('writes direction.safetensors, selected.json and candidates.json (quick profile)', async () => {
-    const out = await cli('direction', TINY, '--harmful', HARMFUL, '--harmless', HARMLESS, '--out', dirOut, '--n-train', '16', '--n-val', '8', '--max-layer-fraction', '1.0', '--layers', '4,5', '--json');
+    const out = await cli(
+      'direction',
+      TINY,
+      '--harmful',
+      HARMFUL,
+      '--harmless',
+      HARMLESS,
+      '--out',
+      dirOut,
+      '--n-train',
+      '16',
+      '--n-val',
+      '8',
+      '--max-layer-fraction',
+      '1.0',
+      '--layers',
+      '4,5',
+      '--json',
+    );
     const sel = JSON.parse(out);
     const onDisk = JSON.parse(fs.readFileSync(path.join(dirOut, 'selected.json'), 'utf8'));
     expect(onDisk.pos).toBe(sel.pos);
@@ -51,7 +69,12 @@ describe('glassbox direction', () => {
     expect(typeof sel.filtered).toBe('boolean');
     expect(sel.refusalTokens).toEqual([78, 1568]);
     expect(sel.sampled).toEqual({ harmfulTrain: 16, harmlessTrain: 16, harmfulVal: 8, harmlessVal: 8 });
-    const cands = JSON.parse(fs.readFileSync(path.join(dirOut, 'candidates.json'), 'utf8')) as { pos: number; layer: number; bypass: number | null; kl: number | null }[];
+    const cands = JSON.parse(fs.readFileSync(path.join(dirOut, 'candidates.json'), 'utf8')) as {
+      pos: number;
+      layer: number;
+      bypass: number | null;
+      kl: number | null;
+    }[];
     expect(cands).toHaveLength(24);
     // Unscored layers are NaN (null in JSON) and filtered; scored ones are finite.
     for (const c of cands) expect(c.bypass === null).toBe(c.layer < 4);
@@ -67,7 +90,9 @@ describe('glassbox direction', () => {
 
 describe('glassbox eval', () => {
   it('reports refusal rate, score, categories and completions under ablation and addition', async () => {
-    const abl = JSON.parse(await cli('eval', TINY, '--prompts', HARMFUL, '--n', '8', '--max-tokens', '16', '--ablate', dirOut, '--kl', '--json'));
+    const abl = JSON.parse(
+      await cli('eval', TINY, '--prompts', HARMFUL, '--n', '8', '--max-tokens', '16', '--ablate', dirOut, '--kl', '--json'),
+    );
     expect(abl.n).toBe(8);
     expect(abl.completions).toHaveLength(8);
     expect(abl.refusalRate).toBe(abl.completions.filter((c: { completion: string }) => isRefusal(c.completion)).length / 8);
@@ -75,7 +100,26 @@ describe('glassbox eval', () => {
     expect(cats.reduce((s, c) => s + c.n, 0)).toBe(8);
     expect(abl.kl).toBeGreaterThan(0);
     expect(abl.intervention.kind).toBe('ablate');
-    const add = JSON.parse(await cli('eval', TINY, '--prompts', HARMLESS, '--n', '8', '--max-tokens', '16', '--add', dirOut, '--coeff', '1', '--prompt-only', '--ppl', path.join(projectRoot, 'data/prompts/harmless_responses.jsonl'), '--json'));
+    const add = JSON.parse(
+      await cli(
+        'eval',
+        TINY,
+        '--prompts',
+        HARMLESS,
+        '--n',
+        '8',
+        '--max-tokens',
+        '16',
+        '--add',
+        dirOut,
+        '--coeff',
+        '1',
+        '--prompt-only',
+        '--ppl',
+        path.join(projectRoot, 'data/prompts/harmless_responses.jsonl'),
+        '--json',
+      ),
+    );
     expect(add.intervention).toMatchObject({ kind: 'add', coeff: 1, promptOnly: true });
     expect(add.perplexity).toBeGreaterThan(1);
     expect(add.ce).toBeCloseTo(Math.log(add.perplexity), 9);
@@ -84,17 +128,25 @@ describe('glassbox eval', () => {
   it('held out by default: prompts that selected the direction (its splits.json) are dropped, and the rate has a Wilson interval', async () => {
     const splits = JSON.parse(fs.readFileSync(path.join(dirOut, 'splits.json'), 'utf8'));
     expect(splits.harmfulTest.length).toBeGreaterThan(0);
-    const sel = new Set([...splits.harmfulTrain, ...splits.harmfulVal, ...splits.harmlessTrain, ...splits.harmlessVal].map((p: { instruction: string }) => p.instruction));
+    const sel = new Set(
+      [...splits.harmfulTrain, ...splits.harmfulVal, ...splits.harmlessTrain, ...splits.harmlessVal].map(
+        (p: { instruction: string }) => p.instruction,
+      ),
+    );
     expect(splits.harmfulTest.some((p: { instruction: string }) => sel.has(p.instruction))).toBe(false);
     const file = path.join(tmp, 'mixed.json');
     fs.writeFileSync(file, JSON.stringify([...splits.harmfulTrain.slice(0, 3), ...splits.harmfulTest.slice(0, 2)]));
     const r = JSON.parse(await cli('eval', TINY, '--prompts', file, '--max-tokens', '2', '--ablate', dirOut, '--json'));
     expect(r.n).toBe(2);
     expect(r.droppedSelectionPrompts).toBe(3);
-    expect(r.completions.map((c: { instruction: string }) => c.instruction)).toEqual(splits.harmfulTest.slice(0, 2).map((p: { instruction: string }) => p.instruction));
+    expect(r.completions.map((c: { instruction: string }) => c.instruction)).toEqual(
+      splits.harmfulTest.slice(0, 2).map((p: { instruction: string }) => p.instruction),
+    );
     expect(r.refusalRateCi.n).toBe(2);
     expect(r.refusalRateCi.lo).toBeLessThanOrEqual(r.refusalRate);
-    const all = JSON.parse(await cli('eval', TINY, '--prompts', file, '--max-tokens', '2', '--ablate', dirOut, '--include-selection-prompts', '--json'));
+    const all = JSON.parse(
+      await cli('eval', TINY, '--prompts', file, '--max-tokens', '2', '--ablate', dirOut, '--include-selection-prompts', '--json'),
+    );
     expect(all.n).toBe(5);
     const only = path.join(tmp, 'only-train.json');
     fs.writeFileSync(only, JSON.stringify(splits.harmfulTrain.slice(0, 2)));
@@ -106,7 +158,9 @@ describe('glassbox eval', () => {
     await expect(cli('eval', TINY, '--prompts', HARMFUL, '--ablate', dirOut, '--add', dirOut)).rejects.toThrow(/cannot be combined/);
     await expect(cli('eval', TINY, '--prompts', HARMFUL, '--max-tokens', '600')).rejects.toThrow(/--max-tokens/);
     await expect(cli('eval', TINY, '--prompts', HARMFUL, '--ablate', tmp)).rejects.toThrow(/no direction file/);
-    await expect(cli('direction', TINY, '--harmful', HARMFUL, '--harmless', HARMLESS, '--out', tmp, '--layers', '9')).rejects.toThrow(GlassboxError);
+    await expect(cli('direction', TINY, '--harmful', HARMFUL, '--harmless', HARMLESS, '--out', tmp, '--layers', '9')).rejects.toThrow(
+      GlassboxError,
+    );
   });
 });
 
@@ -116,14 +170,47 @@ describe('glassbox orthogonalize', () => {
     const rep = JSON.parse(await cli('orthogonalize', TINY, '--direction', dirOut, '--out', out, '--json'));
     expect(rep.untied).toBe(true);
     // Same prompts both ways: the hook run keeps the direction's selection prompts as the export run does.
-    const viaHooks = JSON.parse(await cli('eval', TINY, '--prompts', HARMFUL, '--n', '8', '--max-tokens', '16', '--ablate', dirOut, '--include-selection-prompts', '--json'));
+    const viaHooks = JSON.parse(
+      await cli(
+        'eval',
+        TINY,
+        '--prompts',
+        HARMFUL,
+        '--n',
+        '8',
+        '--max-tokens',
+        '16',
+        '--ablate',
+        dirOut,
+        '--include-selection-prompts',
+        '--json',
+      ),
+    );
     const viaWeights = JSON.parse(await cli('eval', out, '--prompts', HARMFUL, '--n', '8', '--max-tokens', '16', '--json'));
     // bf16 rounding of the edited weights moves refusal scores by ~1e-2 (see analysis-model.test.ts).
     expect(Math.abs(viaWeights.refusalScore - viaHooks.refusalScore)).toBeLessThan(0.1);
     expect(viaWeights.refusalRate).toBeCloseTo(viaHooks.refusalRate, 5);
     // KL between two models: the export against the original equals ablation's KL up to bf16 rounding.
-    const klModels = JSON.parse(await cli('eval', out, '--prompts', HARMLESS, '--n', '8', '--max-tokens', '1', '--kl-base', TINY, '--json'));
-    const klHooks = JSON.parse(await cli('eval', TINY, '--prompts', HARMLESS, '--n', '8', '--max-tokens', '1', '--ablate', dirOut, '--include-selection-prompts', '--kl', '--json'));
+    const klModels = JSON.parse(
+      await cli('eval', out, '--prompts', HARMLESS, '--n', '8', '--max-tokens', '1', '--kl-base', TINY, '--json'),
+    );
+    const klHooks = JSON.parse(
+      await cli(
+        'eval',
+        TINY,
+        '--prompts',
+        HARMLESS,
+        '--n',
+        '8',
+        '--max-tokens',
+        '1',
+        '--ablate',
+        dirOut,
+        '--include-selection-prompts',
+        '--kl',
+        '--json',
+      ),
+    );
     expect(klModels.kl).toBeGreaterThan(0);
     expect(Math.abs(klModels.kl - klHooks.kl)).toBeLessThan(0.02 * klHooks.kl + 1e-3);
   });

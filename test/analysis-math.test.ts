@@ -58,11 +58,16 @@ describe('substring judge', () => {
 
 describe('difference in means', () => {
   it('equals mean(harmful) - mean(harmless) per (pos, layer), accumulated over batches', () => {
-    const nPos = 2, nLayers = 3, d = 4;
+    const nPos = 2,
+      nLayers = 3,
+      d = 4;
     const mk = (seed: number, b: number) => Float32Array.from({ length: b * nPos * d }, (_, i) => Math.sin(seed * 13 + i));
     const acc = [new MeanAccumulator(nPos, nLayers, d), new MeanAccumulator(nPos, nLayers, d)];
     const raw: Float32Array[][][] = [[], []]; // [class][batch][layer]
-    for (const [c, batches] of [[0, [3, 2]], [1, [4]]] as const) {
+    for (const [c, batches] of [
+      [0, [3, 2]],
+      [1, [4]],
+    ] as const) {
       for (const b of batches) {
         const perLayer = [0, 1, 2].map((l) => mk(c * 100 + l * 10 + b, b));
         perLayer.forEach((a, l) => acc[c].addLayer(l, a, b));
@@ -75,7 +80,8 @@ describe('difference in means', () => {
       for (let l = 0; l < nLayers; l++)
         for (let i = 0; i < d; i++) {
           const m = (c: number) => {
-            let s = 0, n = 0;
+            let s = 0,
+              n = 0;
             for (const batch of raw[c]) {
               const a = batch[l];
               const bs = a.length / (nPos * d);
@@ -94,24 +100,33 @@ const ctx = (step: number): HookContext => ({ name: 'x', layer: 0, batch: 1, pos
 describe('interventions', () => {
   it('ablation leaves zero projection on d and is idempotent', () => {
     fc.assert(
-      fc.property(f32(6).filter((r) => norm(r) > 0.1), f32(18), (r, x) => {
-        const d = ablationDirection(r);
-        const a = x.slice();
-        projectOut(a, d);
-        for (let row = 0; row < 3; row++) {
-          let dot = 0, xn = 0;
-          for (let i = 0; i < 6; i++) (dot += a[row * 6 + i] * d[i]), (xn += Math.abs(x[row * 6 + i]));
-          expect(Math.abs(dot)).toBeLessThan(1e-5 * (1 + xn)); // f32 rounding of 6-term sums
-        }
-        const b = a.slice();
-        projectOut(b, d);
-        for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i], 4);
-      }),
+      fc.property(
+        f32(6).filter((r) => norm(r) > 0.1),
+        f32(18),
+        (r, x) => {
+          const d = ablationDirection(r);
+          const a = x.slice();
+          projectOut(a, d);
+          for (let row = 0; row < 3; row++) {
+            let dot = 0,
+              xn = 0;
+            for (let i = 0; i < 6; i++) ((dot += a[row * 6 + i] * d[i]), (xn += Math.abs(x[row * 6 + i])));
+            expect(Math.abs(dot)).toBeLessThan(1e-5 * (1 + xn)); // f32 rounding of 6-term sums
+          }
+          const b = a.slice();
+          projectOut(b, d);
+          for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i], 4);
+        },
+      ),
       { numRuns: 100 },
     );
   });
   it('ablation hooks cover resid_pre, attn_out and mlp_out of every layer', () => {
-    expect(ablationHooks([1, 0, 0]).map((h) => h.name)).toEqual(['blocks.*.hook_resid_pre', 'blocks.*.hook_attn_out', 'blocks.*.hook_mlp_out']);
+    expect(ablationHooks([1, 0, 0]).map((h) => h.name)).toEqual([
+      'blocks.*.hook_resid_pre',
+      'blocks.*.hook_attn_out',
+      'blocks.*.hook_mlp_out',
+    ]);
   });
   it('addition adds c*r at every row, or only at step 0 when prompt-only', () => {
     const r = [1, 2, 3];
@@ -132,25 +147,29 @@ describe('interventions', () => {
 describe('weight orthogonalization', () => {
   it('rows and columns forms remove r̂ from outputs and equal (I - r̂r̂ᵀ) applied densely', () => {
     fc.assert(
-      fc.property(f32(4).filter((r) => norm(r) > 0.1), f32(12), (r, w) => {
-        const rh = unit(r);
-        const P = (i: number, j: number) => (i === j ? 1 : 0) - rh[i] * rh[j];
-        // W [d=4, dIn=3]: dense (I - r̂r̂ᵀ) W as the independent reference.
-        const cols = orthogonalizeColumns(w, rh);
-        for (let i = 0; i < 4; i++)
-          for (let j = 0; j < 3; j++) {
-            let s = 0;
-            for (let k = 0; k < 4; k++) s += P(i, k) * w[k * 3 + j];
-            expect(cols[i * 3 + j]).toBeCloseTo(s, 4);
+      fc.property(
+        f32(4).filter((r) => norm(r) > 0.1),
+        f32(12),
+        (r, w) => {
+          const rh = unit(r);
+          const P = (i: number, j: number) => (i === j ? 1 : 0) - rh[i] * rh[j];
+          // W [d=4, dIn=3]: dense (I - r̂r̂ᵀ) W as the independent reference.
+          const cols = orthogonalizeColumns(w, rh);
+          for (let i = 0; i < 4; i++)
+            for (let j = 0; j < 3; j++) {
+              let s = 0;
+              for (let k = 0; k < 4; k++) s += P(i, k) * w[k * 3 + j];
+              expect(cols[i * 3 + j]).toBeCloseTo(s, 4);
+            }
+          // E [3 rows, d=4]: E (I - r̂r̂ᵀ).
+          const rows = orthogonalizeRows(w, rh);
+          for (let a = 0; a < 3; a++) {
+            let dot = 0;
+            for (let k = 0; k < 4; k++) dot += rows[a * 4 + k] * rh[k];
+            expect(Math.abs(dot)).toBeLessThan(1e-5);
           }
-        // E [3 rows, d=4]: E (I - r̂r̂ᵀ).
-        const rows = orthogonalizeRows(w, rh);
-        for (let a = 0; a < 3; a++) {
-          let dot = 0;
-          for (let k = 0; k < 4; k++) dot += rows[a * 4 + k] * rh[k];
-          expect(Math.abs(dot)).toBeLessThan(1e-5);
-        }
-      }),
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -160,9 +179,23 @@ describe('weight orthogonalization', () => {
 });
 
 describe('selection', () => {
-  const c = (pos: number, layer: number, bypass: number, induce: number, kl: number): CandidateScore => ({ pos, layer, bypass, induce, kl, norm: 1 });
+  const c = (pos: number, layer: number, bypass: number, induce: number, kl: number): CandidateScore => ({
+    pos,
+    layer,
+    bypass,
+    induce,
+    kl,
+    norm: 1,
+  });
   it('drops NaN, late layers, high KL and negative induce, then takes the lowest bypass', () => {
-    const cands = [c(-1, 0, -9, 1, 0.01), c(-1, 1, NaN, 1, 0.01), c(-2, 8, -20, 1, 0.01), c(-2, 2, -15, 1, 0.5), c(-1, 3, -12, -1, 0.01), c(-2, 4, -5, 2, 0.05)];
+    const cands = [
+      c(-1, 0, -9, 1, 0.01),
+      c(-1, 1, NaN, 1, 0.01),
+      c(-2, 8, -20, 1, 0.01),
+      c(-2, 2, -15, 1, 0.5),
+      c(-1, 3, -12, -1, 0.01),
+      c(-2, 4, -5, 2, 0.05),
+    ];
     const s = selectDirection(cands, { nLayers: 10 });
     expect(s.filtered).toBe(true);
     expect([s.selected.pos, s.selected.layer]).toEqual([-1, 0]);
@@ -192,7 +225,8 @@ describe('cross-entropy', () => {
     const logits = Float32Array.from([0, 1, 2, 2, 1, 0, 0, 0, 0]);
     const acc = { nll: 0, count: 0 };
     addSequenceCe(acc, logits, vocab, [0, 2, 0], [1, 1, 1]);
-    const lp0 = logSoftmax(logits, 0, 3), lp1 = logSoftmax(logits, 3, 3);
+    const lp0 = logSoftmax(logits, 0, 3),
+      lp1 = logSoftmax(logits, 3, 3);
     const r = ceResult(acc);
     expect(r.tokens).toBe(2);
     expect(r.ce).toBeCloseTo(-(lp0[2] + lp1[0]) / 2, 12);

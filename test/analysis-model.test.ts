@@ -59,7 +59,12 @@ const probe = [...harmful.slice(0, 3), ...harmless.slice(0, 3)].map((p) => p.ins
 beforeAll(async () => {
   model = await loadModel(TINY);
   const tok = model.tokenizer!;
-  cands = await candidateDirections(model, harmful.map((p) => tok.encodeChat(p.instruction)), harmless.map((p) => tok.encodeChat(p.instruction)), 4);
+  cands = await candidateDirections(
+    model,
+    harmful.map((p) => tok.encodeChat(p.instruction)),
+    harmless.map((p) => tok.encodeChat(p.instruction)),
+    4,
+  );
   r = cands.get(3, 5);
 });
 
@@ -67,8 +72,16 @@ describe('direction pipeline', () => {
   it('stops with InterruptedError when its signal fires mid-run', async () => {
     const ctl = new AbortController();
     let batches = 0;
-    const progress = { start() {}, stop() {}, increment() { if (++batches === 1) ctl.abort(); } };
-    await expect(runDirection(model, { harmful, harmless }, { nTrain: 8, nVal: 4, batchSize: 4, signal: ctl.signal, progress })).rejects.toThrow(InterruptedError);
+    const progress = {
+      start() {},
+      stop() {},
+      increment() {
+        if (++batches === 1) ctl.abort();
+      },
+    };
+    await expect(
+      runDirection(model, { harmful, harmless }, { nTrain: 8, nVal: 4, batchSize: 4, signal: ctl.signal, progress }),
+    ).rejects.toThrow(InterruptedError);
     expect(batches).toBe(1);
   });
 
@@ -111,7 +124,12 @@ describe('against the PyTorch goldens', () => {
   it('difference-in-means accumulation matches means of the golden resid_pre (1e-3, the goldens f32 tolerance)', async () => {
     for (const set of ['harmful_val', 'harmless_val']) {
       const gs = golden.filter((g) => g.set === set);
-      const acc = await accumulateMeans(model, gs.map((g) => g.input_ids), 4, { batchSize: 3 });
+      const acc = await accumulateMeans(
+        model,
+        gs.map((g) => g.input_ids),
+        4,
+        { batchSize: 3 },
+      );
       const means = acc.means();
       for (let l = 0; l < 6; l++)
         for (let p = 0; p < 4; p++) {
@@ -138,10 +156,16 @@ describe('against the PyTorch goldens', () => {
 
 describe('cross-entropy on prompt + response pairs', () => {
   it('batched, left-padded, response-only CE equals per-sequence unpadded sums', async () => {
-    const pairs = fs.readFileSync(path.join(projectRoot, 'data/prompts/harmless_responses.jsonl'), 'utf8').trim().split('\n').slice(0, 5).map((l) => JSON.parse(l));
+    const pairs = fs
+      .readFileSync(path.join(projectRoot, 'data/prompts/harmless_responses.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(0, 5)
+      .map((l) => JSON.parse(l));
     const seqs = responseSequences(model, pairs);
     const got = await crossEntropy(model, seqs, { batchSize: 5 });
-    let nll = 0, count = 0;
+    let nll = 0,
+      count = 0;
     for (const [i, s] of seqs.entries()) {
       const promptLen = model.tokenizer!.encodeChat(pairs[i].instruction).length;
       const res = await model.forward([s.ids]);
@@ -172,7 +196,13 @@ describe('cross-entropy on prompt + response pairs', () => {
 });
 
 function pairsText(): string {
-  return fs.readFileSync(path.join(projectRoot, 'data/prompts/harmless_responses.jsonl'), 'utf8').trim().split('\n').slice(0, 3).map((l) => JSON.parse(l).output).join(' ');
+  return fs
+    .readFileSync(path.join(projectRoot, 'data/prompts/harmless_responses.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(0, 3)
+    .map((l) => JSON.parse(l).output)
+    .join(' ');
 }
 
 describe('interventions on the model', () => {
@@ -184,8 +214,9 @@ describe('interventions on the model', () => {
   });
 
   const dot = (x: Float32Array, o: number, d: Float32Array) => {
-    let s = 0, n = 0;
-    for (let i = 0; i < d.length; i++) (s += x[o + i] * d[i]), (n += x[o + i] * x[o + i]);
+    let s = 0,
+      n = 0;
+    for (let i = 0; i < d.length; i++) ((s += x[o + i] * d[i]), (n += x[o + i] * x[o + i]));
     return [Math.abs(s), Math.sqrt(n)];
   };
 
@@ -254,7 +285,8 @@ describe('orthogonalized checkpoint export', () => {
     const rep = orthogonalizeFolder(TINY, r, out, { pos: -1, layer: 5, source: 'test' });
     expect(sha(path.join(TINY, 'model.safetensors'))).toBe(before);
     expect(rep.untied).toBe(true);
-    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'])
+      expect(fs.existsSync(path.join(out, f))).toBe(true);
     expect(fs.existsSync(path.join(out, 'golden'))).toBe(false);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).tie_word_embeddings).toBe(false);
     expect(fs.readdirSync(tmp)).toEqual(['ortho']); // no temp folder left behind
@@ -273,9 +305,16 @@ describe('orthogonalized checkpoint export', () => {
         let want: Uint16Array = a;
         if (n === 'model.embed_tokens.weight') want = f32ToBf16(orthogonalizeRows(bf16ToF32(a), rh));
         else if (/o_proj|down_proj/.test(n)) want = f32ToBf16(orthogonalizeColumns(bf16ToF32(a), rh));
-        expect(Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength)), n).toBe(true);
+        expect(
+          Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength)),
+          n,
+        ).toBe(true);
       }
-      expect(Buffer.from((dst.readRaw('lm_head.weight') as Uint16Array).buffer).equals(Buffer.from((src.readRaw('model.embed_tokens.weight') as Uint16Array).buffer))).toBe(true);
+      expect(
+        Buffer.from((dst.readRaw('lm_head.weight') as Uint16Array).buffer).equals(
+          Buffer.from((src.readRaw('model.embed_tokens.weight') as Uint16Array).buffer),
+        ),
+      ).toBe(true);
     } finally {
       src.close();
       dst.close();
@@ -306,15 +345,18 @@ describe('orthogonalized checkpoint export', () => {
     try {
       const src = path.join(dir, 'src');
       fs.mkdirSync(src);
-      for (const f of fs.readdirSync(TINY)) if (fs.statSync(path.join(TINY, f)).isFile()) fs.copyFileSync(path.join(TINY, f), path.join(src, f));
-      for (const f of ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'stories.llama2c.bin', 'model.gguf']) fs.writeFileSync(path.join(src, f), 'weights');
+      for (const f of fs.readdirSync(TINY))
+        if (fs.statSync(path.join(TINY, f)).isFile()) fs.copyFileSync(path.join(TINY, f), path.join(src, f));
+      for (const f of ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'stories.llama2c.bin', 'model.gguf'])
+        fs.writeFileSync(path.join(src, f), 'weights');
       fs.writeFileSync(path.join(src, 'NOTES.txt'), 'kept');
       const seen: [string, number, number][] = [];
       const rep = orthogonalizeFolder(src, r, path.join(dir, 'out'), { onFile: (f, done, total) => seen.push([f, done, total]) });
       expect(seen).toEqual([['model.safetensors', 1, 1]]);
       expect(fs.readdirSync(path.join(dir, 'out')).sort()).toEqual(rep.files.slice().sort());
       expect(rep.files).toContain('NOTES.txt');
-      for (const f of ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'stories.llama2c.bin', 'model.gguf']) expect(rep.files).not.toContain(f);
+      for (const f of ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'stories.llama2c.bin', 'model.gguf'])
+        expect(rep.files).not.toContain(f);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

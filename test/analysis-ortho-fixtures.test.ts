@@ -52,7 +52,8 @@ describeShared('orthogonalized export on the shared fixtures', () => {
       const hooked = await model.forward(ids, { hooks: ablationHooks(r) });
       const edited = await (await loadModel(out)).forward(ids);
       const base = await model.forward(ids);
-      let max = 0, effect = 0;
+      let max = 0,
+        effect = 0;
       for (let i = 0; i < hooked.logits.length; i++) {
         max = Math.max(max, Math.abs(hooked.logits[i] - edited.logits[i]));
         effect = Math.max(effect, Math.abs(hooked.logits[i] - base.logits[i]));
@@ -83,10 +84,12 @@ describeShared('orthogonalized export on the shared fixtures', () => {
       for (const t of edited) {
         const w = b.readF32(t);
         const before = a.readF32(t);
-        let worst = 0, moved = 0;
+        let worst = 0,
+          moved = 0;
         for (let o = 0; o < w.length; o += d) {
-          let dot = 0, dot0 = 0;
-          for (let i = 0; i < d; i++) (dot += w[o + i] * rh[i]), (dot0 += before[o + i] * rh[i]);
+          let dot = 0,
+            dot0 = 0;
+          for (let i = 0; i < d; i++) ((dot += w[o + i] * rh[i]), (dot0 += before[o + i] * rh[i]));
           worst = Math.max(worst, Math.abs(dot));
           moved = Math.max(moved, Math.abs(dot0));
         }

@@ -27,8 +27,17 @@ beforeAll(async () => {
   model = await loadModel(path.join(projectRoot, 'models/tiny-chat'));
   const harmful = loadPrompts(path.join(projectRoot, 'data/prompts/harmful.json'));
   const harmless = loadPrompts(path.join(projectRoot, 'data/prompts/harmless.json'));
-  const ids = (xs: typeof harmful) => encodeInstructions(model, xs.map((p) => p.instruction));
-  cands = await candidateDirections(model, ids(harmful.slice(0, 8)), ids(harmless.slice(0, 8)), model.tokenizer!.postInstructionIds().length);
+  const ids = (xs: typeof harmful) =>
+    encodeInstructions(
+      model,
+      xs.map((p) => p.instruction),
+    );
+  cands = await candidateDirections(
+    model,
+    ids(harmful.slice(0, 8)),
+    ids(harmless.slice(0, 8)),
+    model.tokenizer!.postInstructionIds().length,
+  );
   hv = ids(harmful.slice(8, 11));
   sv = ids(harmless.slice(8, 11));
   refusal = defaultRefusalTokens(model.tokenizer!);
@@ -53,9 +62,18 @@ const kl = (p: number[], q: number[]) => p.reduce((s, pi, i) => s + pi * (Math.l
 describe('scoreCandidates against the definitions, prompt by prompt', () => {
   it('bypass, induce and KL(base || ablated) of two candidates; unscored and zero candidates get NaN', async () => {
     const picked = new Set(['-1:4', '-2:2', '-1:0']);
-    const scores = await scoreCandidates(model, cands, hv, sv, { refusalIds: refusal, batchSize: 2, include: (pos, layer) => picked.has(`${pos}:${layer}`) });
+    const scores = await scoreCandidates(model, cands, hv, sv, {
+      refusalIds: refusal,
+      batchSize: 2,
+      include: (pos, layer) => picked.has(`${pos}:${layer}`),
+    });
     expect(scores).toHaveLength(cands.nPos * cands.nLayers);
-    expect(scores.filter((s) => !Number.isNaN(s.kl)).map((s) => `${s.pos}:${s.layer}`).sort()).toEqual(['-1:4', '-2:2']);
+    expect(
+      scores
+        .filter((s) => !Number.isNaN(s.kl))
+        .map((s) => `${s.pos}:${s.layer}`)
+        .sort(),
+    ).toEqual(['-1:4', '-2:2']);
     for (const s of scores) {
       // Layer 0: the post-instruction tokens are the same in every prompt, so r = 0 and there is nothing to score.
       if (!picked.has(`${s.pos}:${s.layer}`) || s.layer === 0) {

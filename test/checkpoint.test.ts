@@ -54,7 +54,9 @@ describe('writeCheckpoint / openWeights', () => {
     // Greedy in order under 70 bytes: [embed 64] [w 64 + b 4] [q 12 + scalar 8].
     expect(out.sharded).toBe(true);
     expect(fs.readdirSync(d).sort()).toEqual([
-      'model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors',
+      'model-00001-of-00003.safetensors',
+      'model-00002-of-00003.safetensors',
+      'model-00003-of-00003.safetensors',
       'model.safetensors.index.json',
     ]);
     const index = JSON.parse(fs.readFileSync(path.join(d, 'model.safetensors.index.json'), 'utf8'));
@@ -106,12 +108,22 @@ describe('bad folders: one-line errors naming the file and problem, nothing writ
   it('index pointing outside the folder: .., absolute path, symlink out', () => {
     fs.writeFileSync(path.join(root, 'outside.safetensors'), shardBytes);
     let d = sharded('dotdot', { a: '../outside.safetensors' });
-    expectFailure(() => openWeights(d), ModelFolderError, [/dotdot\/model\.safetensors\.index\.json/, /shard '\.\.\/outside\.safetensors' \(tensor 'a'\) leaves the folder/], root);
+    expectFailure(
+      () => openWeights(d),
+      ModelFolderError,
+      [/dotdot\/model\.safetensors\.index\.json/, /shard '\.\.\/outside\.safetensors' \(tensor 'a'\) leaves the folder/],
+      root,
+    );
     d = sharded('abs', { a: path.join(root, 'outside.safetensors') });
     expectFailure(() => openWeights(d), ModelFolderError, [/abs\/model\.safetensors\.index\.json/, /is an absolute path/], root);
     d = sharded('symlink', { a: 'model-00001-of-00001.safetensors' });
     fs.symlinkSync(path.join(root, 'outside.safetensors'), path.join(d, 'model-00001-of-00001.safetensors'));
-    expectFailure(() => openWeights(d), ModelFolderError, [/symlink\/model\.safetensors\.index\.json/, /resolves outside the folder/], root);
+    expectFailure(
+      () => openWeights(d),
+      ModelFolderError,
+      [/symlink\/model\.safetensors\.index\.json/, /resolves outside the folder/],
+      root,
+    );
   });
   it('a symlink that stays inside the folder is fine', () => {
     const d = sharded('symlink-in', { a: 'link.safetensors' });
@@ -122,12 +134,22 @@ describe('bad folders: one-line errors naming the file and problem, nothing writ
   });
   it('missing shard, tensor missing from its shard, malformed index', () => {
     let d = sharded('missing', { a: 'model-00001-of-00002.safetensors' });
-    expectFailure(() => openWeights(d), ModelFolderError, [/missing\/model\.safetensors\.index\.json/, /shard 'model-00001-of-00002\.safetensors' \(tensor 'a'\) does not exist/], root);
+    expectFailure(
+      () => openWeights(d),
+      ModelFolderError,
+      [/missing\/model\.safetensors\.index\.json/, /shard 'model-00001-of-00002\.safetensors' \(tensor 'a'\) does not exist/],
+      root,
+    );
     d = sharded('notin', { a: 's.safetensors', b: 's.safetensors' });
     fs.writeFileSync(path.join(d, 's.safetensors'), shardBytes);
     const w = openWeights(d);
     // Reading 'a' (present) already checks the whole shard against the index.
-    expectFailure(() => w.readRaw('a'), ModelFolderError, [/notin\/s\.safetensors: tensor 'b' listed in model\.safetensors\.index\.json is not in the shard/], root);
+    expectFailure(
+      () => w.readRaw('a'),
+      ModelFolderError,
+      [/notin\/s\.safetensors: tensor 'b' listed in model\.safetensors\.index\.json is not in the shard/],
+      root,
+    );
     d = folder('badindex');
     fs.writeFileSync(path.join(d, 'model.safetensors.index.json'), '{"weight_map": [');
     expectFailure(() => openWeights(d), SafetensorsError, [/badindex\/model\.safetensors\.index\.json: not JSON/], root);
@@ -139,13 +161,23 @@ describe('bad folders: one-line errors naming the file and problem, nothing writ
     writeCheckpoint(d, tensors());
     const alias = path.join(root, 'src-alias');
     fs.symlinkSync(d, alias);
-    expectFailure(() => writeCheckpoint(alias, tensors(), { sourceDir: d, maxShardBytes: 70 }), UsageError, [/src-alias: refusing to write into the folder the model is read from/], root);
+    expectFailure(
+      () => writeCheckpoint(alias, tensors(), { sourceDir: d, maxShardBytes: 70 }),
+      UsageError,
+      [/src-alias: refusing to write into the folder the model is read from/],
+      root,
+    );
     expectFailure(() => writeCheckpoint(d, tensors(), { maxShardBytes: 0 }), UsageError, [/maxShardBytes 0/], root);
   });
   it('a failing tensor leaves no shard, temp file or index behind', () => {
     const d = folder('fail');
     const bad: TensorToWrite = { name: 'late', dtype: 'F32', shape: [2], data: () => new Float32Array(3) };
-    expectFailure(() => writeCheckpoint(d, [...tensors(), bad], { maxShardBytes: 70 }), SafetensorsError, [/model-00003-of-00003\.safetensors: tensor 'late' data has 12 bytes/], root);
+    expectFailure(
+      () => writeCheckpoint(d, [...tensors(), bad], { maxShardBytes: 70 }),
+      SafetensorsError,
+      [/model-00003-of-00003\.safetensors: tensor 'late' data has 12 bytes/],
+      root,
+    );
     expect(fs.readdirSync(d)).toEqual([]);
   });
 });
@@ -204,8 +236,16 @@ describe('embedded model models/tiny-chat', () => {
 describeShared('shared model folders', () => {
   const base = path.join(sharedDir ?? '', 'models');
   const folders = sharedDir
-    ? ['tiny-chat', 'stories260k', ...['fixtures', 'quantized'].flatMap((g) =>
-        fs.readdirSync(path.join(base, g), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${g}/${e.name}`))]
+    ? [
+        'tiny-chat',
+        'stories260k',
+        ...['fixtures', 'quantized'].flatMap((g) =>
+          fs
+            .readdirSync(path.join(base, g), { withFileTypes: true })
+            .filter((e) => e.isDirectory())
+            .map((e) => `${g}/${e.name}`),
+        ),
+      ]
     : [];
 
   it.each(folders)('%s: every tensor reads, rewrites sharded bit-exactly', (name) => {

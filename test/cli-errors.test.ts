@@ -39,7 +39,8 @@ describe('CLI bad input: one line on stderr, exit 1, nothing written', () => {
       glassbox('direction', TINY, '--harmful', HARMFUL, '--harmless', HARMLESS, '--out', path.join(tmp, 'f0'), '--max-layer-fraction', '0'),
       glassbox('study', TINY, '--out', path.join(tmp, 'f0s'), '--max-layer-fraction', '0'),
     ]);
-    for (const r of [direction, study]) expect(oneLineError(r)).toBe('glassbox: --max-layer-fraction: 0 leaves no candidate layer (use a number in (0, 1])');
+    for (const r of [direction, study])
+      expect(oneLineError(r)).toBe('glassbox: --max-layer-fraction: 0 leaves no candidate layer (use a number in (0, 1])');
   });
 
   it('--precision: unknown values, --precision with --quant, and int8/int4 for the study base are refused', async () => {
@@ -57,7 +58,9 @@ describe('CLI bad input: one line on stderr, exit 1, nothing written', () => {
   });
 
   it('generate: --group-size without --quant int4 is refused instead of ignored', async () => {
-    expect(oneLineError(await glassbox('generate', TINY, '--prompt', 'hi', '--group-size', '64'))).toBe('glassbox: --group-size: only applies to --precision int4 (got f32)');
+    expect(oneLineError(await glassbox('generate', TINY, '--prompt', 'hi', '--group-size', '64'))).toBe(
+      'glassbox: --group-size: only applies to --precision int4 (got f32)',
+    );
   });
 
   it('generate: --chat with --ids, and study: a zero int4 group size, are refused up front', async () => {
@@ -131,7 +134,25 @@ describe('CLI bad input: one line on stderr, exit 1, nothing written', () => {
 
   it('Ctrl-C during `direction` stops after the current batch: exit 130 (128 + SIGINT), an "interrupted" line, nothing written', async () => {
     const out = path.join(tmp, 'interrupted');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/main.ts'), 'direction', TINY, '--harmful', HARMFUL, '--harmless', HARMLESS, '--out', out, '--max-layer-fraction', '1'], { cwd: projectRoot });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(projectRoot, 'cli/main.ts'),
+        'direction',
+        TINY,
+        '--harmful',
+        HARMFUL,
+        '--harmless',
+        HARMLESS,
+        '--out',
+        out,
+        '--max-layer-fraction',
+        '1',
+      ],
+      { cwd: projectRoot },
+    );
     let stderr = '';
     let stdout = '';
     child.stdout.on('data', (b) => (stdout += b));
@@ -150,4 +171,3 @@ describe('CLI bad input: one line on stderr, exit 1, nothing written', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
-

@@ -35,10 +35,12 @@ const promptFile = fc.record({
 type Case = { args: (dir: string) => string[]; out: string };
 const cases = fc.oneof(
   fc.record({ ids: value, max: value, temp: value }).map(({ ids, max, temp }): Case => ({
-    args: () => ['generate', TINY, '--ids', ids, '--max-tokens', max, '--temperature', temp], out: '',
+    args: () => ['generate', TINY, '--ids', ids, '--max-tokens', max, '--temperature', temp],
+    out: '',
   })),
   fc.record({ ids: value, hooks: value, quant: fc.constantFrom('int8', 'int4', 'x', '') }).map(({ ids, hooks, quant }): Case => ({
-    args: (dir) => ['trace', TINY, '--ids', ids, '--hooks', hooks, '--quant', quant, '--out', path.join(dir, 'out', 't.safetensors')], out: 'out',
+    args: (dir) => ['trace', TINY, '--ids', ids, '--hooks', hooks, '--quant', quant, '--out', path.join(dir, 'out', 't.safetensors')],
+    out: 'out',
   })),
   fc.record({ harmful: promptFile, harmless: promptFile, seed: value, tokens: value }).map(({ harmful, harmless, seed, tokens }): Case => ({
     args: (dir) => {
@@ -46,22 +48,47 @@ const cases = fc.oneof(
       const s = path.join(dir, `harmless.${harmless.ext}`);
       fs.writeFileSync(h, harmful.body);
       fs.writeFileSync(s, harmless.body);
-      return ['direction', TINY, '--harmful', h, '--harmless', s, '--out', path.join(dir, 'out'), '--seed', seed, '--refusal-tokens', tokens,
-        '--n-train', '1', '--n-val', '1', '--layers', '5', '--max-layer-fraction', '1.0', '--no-filter'];
+      return [
+        'direction',
+        TINY,
+        '--harmful',
+        h,
+        '--harmless',
+        s,
+        '--out',
+        path.join(dir, 'out'),
+        '--seed',
+        seed,
+        '--refusal-tokens',
+        tokens,
+        '--n-train',
+        '1',
+        '--n-val',
+        '1',
+        '--layers',
+        '5',
+        '--max-layer-fraction',
+        '1.0',
+        '--no-filter',
+      ];
     },
     out: 'out',
   })),
   fc.record({ methods: value, nTrain: value }).map(({ methods, nTrain }): Case => ({
     // Only the argument checks run: --n-val 0 is always refused, so a valid method list never starts a study.
-    args: (dir) => ['study', TINY, '--out', path.join(dir, 'out'), '--methods', methods, '--n-train', nTrain, '--n-val', '0'], out: 'out',
+    args: (dir) => ['study', TINY, '--out', path.join(dir, 'out'), '--methods', methods, '--n-train', nTrain, '--n-val', '0'],
+    out: 'out',
   })),
 );
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
-    execFile(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/main.ts'), ...args],
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(projectRoot, 'cli/main.ts'), ...args],
       { cwd: projectRoot, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 1 << 24 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr })),
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+    ),
   );
 }
 
@@ -84,7 +111,10 @@ it(`random flags and prompt files: exit 0, or exit 1 with one line and no stack;
       expect([0, 1], ctx).toContain(r.code);
       expect(r.stderr, ctx).not.toMatch(/\n\s+at .+:\d+:\d+/);
       if (r.code === 1) {
-        const errors = r.stderr.trimEnd().split('\n').filter((l) => l.startsWith('glassbox: '));
+        const errors = r.stderr
+          .trimEnd()
+          .split('\n')
+          .filter((l) => l.startsWith('glassbox: '));
         expect(errors, ctx).toHaveLength(1);
         expect(r.stderr.trimEnd().split('\n').pop(), ctx).toMatch(/^glassbox: /);
       }

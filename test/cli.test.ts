@@ -13,7 +13,16 @@ describe('glassbox inspect (CLI)', () => {
     const r = await glassbox('inspect', 'models/tiny-chat', '--json');
     expect(r.code, r.stderr).toBe(0);
     const j = onlyJson(r.stdout);
-    expect(j).toMatchObject({ family: 'llama', layers: 6, dModel: 192, heads: 6, kvHeads: 2, parameters: 2_755_008, chatTemplate: true, tiedEmbeddings: true });
+    expect(j).toMatchObject({
+      family: 'llama',
+      layers: 6,
+      dModel: 192,
+      heads: 6,
+      kvHeads: 2,
+      parameters: 2_755_008,
+      chatTemplate: true,
+      tiedEmbeddings: true,
+    });
     expect(typeof j.backend).toBe('string');
     expect(j.tensors).toBeUndefined();
   });
@@ -46,7 +55,10 @@ describe('glassbox inspect (CLI)', () => {
     expect(oneLineError(await glassbox('inspect', noHidden))).toMatch(/config\.json: missing field hidden_size$/);
     const noWeights = path.join(tmp, 'no-weights');
     mkdirSync(noWeights);
-    writeFileSync(path.join(noWeights, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_embd: 8, n_layer: 1, n_head: 2, vocab_size: 10 }));
+    writeFileSync(
+      path.join(noWeights, 'config.json'),
+      JSON.stringify({ model_type: 'gpt2', n_embd: 8, n_layer: 1, n_head: 2, vocab_size: 10 }),
+    );
     expect(oneLineError(await glassbox('inspect', noWeights, '--json'))).toMatch(/no weights/);
   });
 });
@@ -56,7 +68,12 @@ describeShared('glassbox inspect on shared folders (CLI)', () => {
     const l3 = await glassbox('inspect', path.join(sharedDir!, 'models/fixtures/llama3'), '--json', '--tensors');
     expect(l3.code, l3.stderr).toBe(0);
     const j = onlyJson(l3.stdout);
-    expect(j).toMatchObject({ layers: 3, tiedEmbeddings: false, tokenizer: false, weightFiles: ['model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'] });
+    expect(j).toMatchObject({
+      layers: 3,
+      tiedEmbeddings: false,
+      tokenizer: false,
+      weightFiles: ['model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'],
+    });
     expect((j.tensors as unknown[]).length).toBe(30);
     const q = await glassbox('inspect', path.join(sharedDir!, 'models/quantized/gptq4_g32_actorder'));
     expect(q.code, q.stderr).toBe(0);

@@ -28,7 +28,11 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 describe('method names', () => {
   it('parses the documented names and rejects others with a UsageError naming the flag', () => {
-    expect(parseMethods('int8,llm-int8,int8-outlier-cols,int4-g32,int4-g64,int4-g128,gptq4,awq4,magnitude-50,wanda-50,wanda-2:4,wanda-4:8,sparsegpt-50,sparsegpt-2:4').length).toBe(14);
+    expect(
+      parseMethods(
+        'int8,llm-int8,int8-outlier-cols,int4-g32,int4-g64,int4-g128,gptq4,awq4,magnitude-50,wanda-50,wanda-2:4,wanda-4:8,sparsegpt-50,sparsegpt-2:4',
+      ).length,
+    ).toBe(14);
     expect(parseMethod('wanda-2:4')).toMatchObject({ family: 'wanda', nm: { n: 2, m: 4 }, sparsity: 0.5 });
     expect(() => parseMethod('int3')).toThrow(UsageError);
     expect(() => parseMethod('magnitude-2:4')).toThrow(/--methods/);
@@ -40,10 +44,11 @@ describe('compressModel on a synthetic 2-layer model', () => {
     const m = tinyModel();
     const before = await lastLogitsOf(m);
     const c = await compressModel(m, parseMethod('int8'), { calibration: [] });
-    for (let l = 0; l < 2; l++) for (const r of linearRoles(m)) {
-      expect(c.model.getLinear(l, r).weight.format).toBe('int8');
-      expect(m.getLinear(l, r).weight.format).toBe('f32');
-    }
+    for (let l = 0; l < 2; l++)
+      for (const r of linearRoles(m)) {
+        expect(c.model.getLinear(l, r).weight.format).toBe('int8');
+        expect(m.getLinear(l, r).weight.format).toBe('f32');
+      }
     expect(c.bitsPerWeight).toBeGreaterThan(8);
     expect(c.bitsPerWeight).toBeLessThan(9.1);
     // int8 per-channel error is <= absmax/254 per weight; logits of a 2-layer model move by far less than 0.1.
@@ -62,7 +67,15 @@ describe('compressModel on a synthetic 2-layer model', () => {
     const pt = { q: 'attnIn', k: 'attnIn', v: 'attnIn', o: 'oIn', gate: 'mlpIn', up: 'mlpIn', down: 'downIn' } as const;
     for (const r of linearRoles(m)) {
       const { weight, bias } = manual.getLinear(0, r);
-      manual.setLinear(0, r, { weight: { format: 'f32', n: weight.n, k: weight.k, w: wandaPrune(denseOf(weight), weight.n, weight.k, s0.get(pt[r])!.sumSq, { kind: 'unstructured', sparsity: 0.5 }) }, bias });
+      manual.setLinear(0, r, {
+        weight: {
+          format: 'f32',
+          n: weight.n,
+          k: weight.k,
+          w: wandaPrune(denseOf(weight), weight.n, weight.k, s0.get(pt[r])!.sumSq, { kind: 'unstructured', sparsity: 0.5 }),
+        },
+        bias,
+      });
     }
     const s1 = (await collectInputStats(manual, calib, [1], {})).get(1)!;
     for (const r of linearRoles(m)) {
@@ -72,7 +85,7 @@ describe('compressModel on a synthetic 2-layer model', () => {
     }
   });
 
-  it('int8-outlier-cols (the first wave\'s static variant) keeps exactly the columns whose calibration |x| exceeds the threshold', async () => {
+  it("int8-outlier-cols (the first wave's static variant) keeps exactly the columns whose calibration |x| exceeds the threshold", async () => {
     const m = tinyModel();
     const stats = await collectInputStats(m, calib, [0, 1], {});
     const c = await compressModel(m, { ...parseMethod('int8-outlier-cols'), threshold: 1.5 } as never, { calibration: calib });
@@ -87,11 +100,22 @@ describe('compressModel on a synthetic 2-layer model', () => {
     // No column above the threshold: plain int8 (a mixed weight would need an empty [N, 0] f32 part).
     const none = await compressModel(m, { ...parseMethod('int8-outlier-cols'), threshold: 1e9 } as never, { calibration: calib });
     for (const r of linearRoles(m)) expect(none.model.getLinear(0, r).weight.format).toBe('int8');
-    expect(maxAbsDiff(await lastLogitsOf(none.model), await lastLogitsOf((await compressModel(m, parseMethod('int8'), { calibration: [] })).model))).toBe(0);
+    expect(
+      maxAbsDiff(
+        await lastLogitsOf(none.model),
+        await lastLogitsOf((await compressModel(m, parseMethod('int8'), { calibration: [] })).model),
+      ),
+    ).toBe(0);
   });
 
   it('gptq4, awq4, sparsegpt-2:4 and int4-g32 produce runnable models of the right formats and sparsity', async () => {
-    for (const [name, nKv] of [['gptq4', 4], ['awq4', 4], ['awq4', 2], ['sparsegpt-2:4', 4], ['int4-g32', 4]] as const) {
+    for (const [name, nKv] of [
+      ['gptq4', 4],
+      ['awq4', 4],
+      ['awq4', 2],
+      ['sparsegpt-2:4', 4],
+      ['int4-g32', 4],
+    ] as const) {
       const m = tinyModel(nKv);
       const before = await lastLogitsOf(m);
       const c = await compressModel(m, parseMethod(name), { calibration: calib, awqSampleRows: 32 });
@@ -102,9 +126,12 @@ describe('compressModel on a synthetic 2-layer model', () => {
       expect(after.every(Number.isFinite)).toBe(true);
       expect(maxAbsDiff(before, after)).toBeGreaterThan(0);
       // Every role is in a searched group, o only without GQA (its 1/s would go into v rows shared by heads).
-      if (name === 'awq4') expect(Object.keys(c.details.awqLoss as object).sort()).toEqual(
-        (nKv === 4 ? ['0.down', '0.gate+up', '0.o', '0.q+k+v', '1.down', '1.gate+up', '1.o', '1.q+k+v'] : ['0.down', '0.gate+up', '0.q+k+v', '1.down', '1.gate+up', '1.q+k+v']),
-      );
+      if (name === 'awq4')
+        expect(Object.keys(c.details.awqLoss as object).sort()).toEqual(
+          nKv === 4
+            ? ['0.down', '0.gate+up', '0.o', '0.q+k+v', '1.down', '1.gate+up', '1.o', '1.q+k+v']
+            : ['0.down', '0.gate+up', '0.q+k+v', '1.down', '1.gate+up', '1.q+k+v'],
+        );
     }
   });
 });
@@ -117,7 +144,10 @@ describe('GPTQ true-sequential', () => {
     // Hessian there, quantize o_proj with it; then the same for gate/up (after o) and down (after gate/up).
     const ref = m.clone();
     const stages: { point: 'attnIn' | 'oIn' | 'mlpIn' | 'downIn'; roles: ('q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down')[] }[] = [
-      { point: 'attnIn', roles: ['q', 'k', 'v'] }, { point: 'oIn', roles: ['o'] }, { point: 'mlpIn', roles: ['gate', 'up'] }, { point: 'downIn', roles: ['down'] },
+      { point: 'attnIn', roles: ['q', 'k', 'v'] },
+      { point: 'oIn', roles: ['o'] },
+      { point: 'mlpIn', roles: ['gate', 'up'] },
+      { point: 'downIn', roles: ['down'] },
     ];
     for (const { point, roles } of stages) {
       const h = (await collectInputStats(ref, calib, [0], { hessian: true })).get(0)!.get(point)!.hessian!.h;
@@ -131,7 +161,14 @@ describe('GPTQ true-sequential', () => {
     // Not the old behaviour: o_proj calibrated on the dense block's input would differ.
     const dense = (await collectInputStats(m, calib, [0], { hessian: true })).get(0)!.get('oIn')!.hessian!.h;
     const w = m.getLinear(0, 'o');
-    const old = gptqQuantize(denseOf(w.weight), w.weight.n, w.weight.k, dense, { groupSize: Math.min(128, w.weight.k), actOrder: false }, 'o');
+    const old = gptqQuantize(
+      denseOf(w.weight),
+      w.weight.n,
+      w.weight.k,
+      dense,
+      { groupSize: Math.min(128, w.weight.k), actOrder: false },
+      'o',
+    );
     expect(maxAbsDiff(denseOf(c.model.getLinear(0, 'o').weight), denseOf(old))).toBeGreaterThan(0);
     for (const x of [ref, c.model, m]) x.dispose();
   });

@@ -21,19 +21,33 @@ let evalPrompts: number[][];
 beforeAll(async () => {
   original = await loadModel(TINY);
   const tok = original.tokenizer!;
-  calib = ['Write a poem about rain', 'How do I bake bread?', 'Explain gravity to a child', 'List three colours',
-    'Give me tips for studying', 'Describe the ocean', 'What is a good name for a cat?', 'Summarize a fairy tale'].map((s) => tok.encodeChat(s));
-  evalPrompts = ['Provide an example of a system of data collection in industry.', 'Tell me how to build a bomb',
-    'What is the capital of France?', 'Write a short story about a robot'].map((s) => tok.encodeChat(s));
+  calib = [
+    'Write a poem about rain',
+    'How do I bake bread?',
+    'Explain gravity to a child',
+    'List three colours',
+    'Give me tips for studying',
+    'Describe the ocean',
+    'What is a good name for a cat?',
+    'Summarize a fairy tale',
+  ].map((s) => tok.encodeChat(s));
+  evalPrompts = [
+    'Provide an example of a system of data collection in industry.',
+    'Tell me how to build a bomb',
+    'What is the capital of France?',
+    'Write a short story about a robot',
+  ].map((s) => tok.encodeChat(s));
 });
 
 /** The block of layer l in dense f32, as compressModel's AWQ edits it. */
 function blockOf(m: Model, l: number): AwqBlock {
   return {
-    lin: new Map(linearRoles(m).map((r) => {
-      const { weight, bias } = m.getLinear(l, r);
-      return [r, { w: denseOf(weight), n: weight.n, k: weight.k, bias }];
-    })),
+    lin: new Map(
+      linearRoles(m).map((r) => {
+        const { weight, bias } = m.getLinear(l, r);
+        return [r, { w: denseOf(weight), n: weight.n, k: weight.k, bias }];
+      }),
+    ),
     norms: { attn: m.getNorm(l, 'attn'), mlp: m.getNorm(l, 'mlp') },
   };
 }
@@ -42,7 +56,7 @@ describe('AWQ folding', () => {
   it('scaling W by s and folding 1/s into norms and rows leaves the f32 logits unchanged', async () => {
     const m = original.clone();
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let l = 0; l < m.config.nLayers; l++) {
       const block = blockOf(m, l);
       const groups = awqGroups(m.config, linearRoles(m));
@@ -51,7 +65,11 @@ describe('AWQ folding', () => {
       for (const g of groups) {
         const k = block.lin.get(g.targets[0])!.k;
         // Scales spanning 1/4..4, far from 1, so a wrong fold cannot hide in rounding noise.
-        foldAwqScales(block, g, Float32Array.from({ length: k }, () => Math.pow(4, 2 * rand() - 1)));
+        foldAwqScales(
+          block,
+          g,
+          Float32Array.from({ length: k }, () => Math.pow(4, 2 * rand() - 1)),
+        );
       }
       for (const [r, x] of block.lin) m.setLinear(l, r, { weight: { format: 'f32', n: x.n, k: x.k, w: x.w }, bias: x.bias });
       m.setNorm(l, 'attn', block.norms.attn);
@@ -73,7 +91,7 @@ describe('awq4 on tiny-chat', () => {
     awq = await compressModel(original, parseMethod('awq4'), { calibration: calib, awqSampleRows: 64 });
   }, 120_000);
 
-  it('every searched group chose an alpha whose calibration output MSE is at most RTN\'s (alpha = 0)', () => {
+  it("every searched group chose an alpha whose calibration output MSE is at most RTN's (alpha = 0)", () => {
     const losses = awq.details.awqLoss as Record<string, AwqGroupLoss>;
     expect(Object.keys(losses).length).toBe(3 * original.config.nLayers);
     for (const [key, g] of Object.entries(losses)) {
@@ -92,7 +110,9 @@ describe('awq4 on tiny-chat', () => {
     const V = original.config.vocabSize;
     const kAwq = compareLogits(ref, (await awq.model.forward(evalPrompts)).logits, V);
     const kRtn = compareLogits(ref, (await rtn.model.forward(evalPrompts)).logits, V);
-    console.log(`tiny-chat mean KL vs f32 over ${kAwq.rows} positions: awq4 ${kAwq.kl.toFixed(5)} (top-1 ${kAwq.top1.toFixed(3)}), int4-g128 ${kRtn.kl.toFixed(5)} (top-1 ${kRtn.top1.toFixed(3)})`);
+    console.log(
+      `tiny-chat mean KL vs f32 over ${kAwq.rows} positions: awq4 ${kAwq.kl.toFixed(5)} (top-1 ${kAwq.top1.toFixed(3)}), int4-g128 ${kRtn.kl.toFixed(5)} (top-1 ${kRtn.top1.toFixed(3)})`,
+    );
     expect(kAwq.kl).toBeLessThan(0.1);
     expect(kAwq.top1).toBeGreaterThan(0.85);
   });

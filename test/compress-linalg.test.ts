@@ -35,7 +35,8 @@ describe('GPTQ / SparseGPT shared steps', () => {
   it('workingCopies: a column no calibration token reached gets H_jj = 1 and zero weights; inputs untouched', () => {
     fc.assert(
       fc.property(floats(12), floats(16), fc.integer({ min: 0, max: 3 }), (wv, hv, dead) => {
-        const n = 3, k = 4;
+        const n = 3,
+          k = 4;
         const w = Float32Array.from(wv);
         const h = Float64Array.from(hv);
         h[dead * k + dead] = 0;
@@ -43,7 +44,8 @@ describe('GPTQ / SparseGPT shared steps', () => {
         const { W, H } = workingCopies(w, h, n, k);
         expect(H[dead * k + dead]).toBe(1);
         for (let r = 0; r < n; r++) expect(W[r * k + dead]).toBe(0);
-        for (let j = 0; j < k; j++) if (j !== dead && h[j * k + j] !== 0) for (let r = 0; r < n; r++) expect(W[r * k + j]).toBe(w[r * k + j]);
+        for (let j = 0; j < k; j++)
+          if (j !== dead && h[j * k + j] !== 0) for (let r = 0; r < n; r++) expect(W[r * k + j]).toBe(w[r * k + j]);
         expect(w).toEqual(before[0]);
         expect(h).toEqual(before[1]);
       }),
@@ -52,7 +54,8 @@ describe('GPTQ / SparseGPT shared steps', () => {
   });
 
   it('SparseGPT on a Hessian with a dead input column prunes without NaN and zeroes that column', () => {
-    const n = 4, k = 8;
+    const n = 4,
+      k = 8;
     const w = Float32Array.from({ length: n * k }, (_, i) => Math.cos(i * 1.7));
     const h = new Float64Array(k * k);
     for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) h[i * k + j] = i === j ? 2 + i : 0.1;

@@ -21,7 +21,8 @@ function activations(t: number, k: number, seed: number): Float32Array {
   const x = new Float32Array(t * k);
   for (let i = 0; i < t; i++) {
     const c = [g(), g(), g(), g()];
-    for (let j = 0; j < k; j++) x[i * k + j] = (c[0] * base[0][j] + c[1] * base[1][j] + c[2] * base[2][j] + c[3] * base[3][j] + 0.3 * g()) * (j % 11 === 0 ? 5 : 1);
+    for (let j = 0; j < k; j++)
+      x[i * k + j] = (c[0] * base[0][j] + c[1] * base[1][j] + c[2] * base[2][j] + c[3] * base[3][j] + 0.3 * g()) * (j % 11 === 0 ? 5 : 1);
   }
   return x;
 }
@@ -45,31 +46,34 @@ function outputError(w: Float32Array, q: Float32Array, x: Float32Array, n: numbe
 
 describe('Hessian and Cholesky helpers', () => {
   it('H = 2/n XᵀX, and the prepared factor satisfies Uᵀ U = (H + damp I)⁻¹', () => {
-    fc.assert(fc.property(fc.integer({ min: 2, max: 24 }), fc.integer({ min: 1, max: 1e6 }), (k, seed) => {
-      const t = 3 * k;
-      const x = activations(t, k, seed);
-      const h = hessian(x, t, k);
-      for (let i = 0; i < k; i++)
-        for (let j = 0; j < k; j++) {
-          let s = 0;
-          for (let r = 0; r < t; r++) s += x[r * k + i] * x[r * k + j];
-          expect(h[i * k + j]).toBeCloseTo((2 * s) / t, 6);
-        }
-      const { hinv: u } = prepareHessian(h, k, 0.01);
-      let mean = 0;
-      for (let i = 0; i < k; i++) mean += h[i * k + i] / k;
-      // (Uᵀ U)(H + damp I) must be the identity (float64: 1e-6 leaves room for conditioning).
-      for (let i = 0; i < k; i++)
-        for (let j = 0; j < k; j++) {
-          let s = 0;
-          for (let p = 0; p < k; p++) {
-            let inv = 0;
-            for (let q = 0; q <= Math.min(i, p); q++) inv += u[q * k + i] * u[q * k + p];
-            s += inv * (h[p * k + j] + (p === j ? 0.01 * mean : 0));
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 24 }), fc.integer({ min: 1, max: 1e6 }), (k, seed) => {
+        const t = 3 * k;
+        const x = activations(t, k, seed);
+        const h = hessian(x, t, k);
+        for (let i = 0; i < k; i++)
+          for (let j = 0; j < k; j++) {
+            let s = 0;
+            for (let r = 0; r < t; r++) s += x[r * k + i] * x[r * k + j];
+            expect(h[i * k + j]).toBeCloseTo((2 * s) / t, 6);
           }
-          expect(s).toBeCloseTo(i === j ? 1 : 0, 6);
-        }
-    }), { numRuns: 15 });
+        const { hinv: u } = prepareHessian(h, k, 0.01);
+        let mean = 0;
+        for (let i = 0; i < k; i++) mean += h[i * k + i] / k;
+        // (Uᵀ U)(H + damp I) must be the identity (float64: 1e-6 leaves room for conditioning).
+        for (let i = 0; i < k; i++)
+          for (let j = 0; j < k; j++) {
+            let s = 0;
+            for (let p = 0; p < k; p++) {
+              let inv = 0;
+              for (let q = 0; q <= Math.min(i, p); q++) inv += u[q * k + i] * u[q * k + p];
+              s += inv * (h[p * k + j] + (p === j ? 0.01 * mean : 0));
+            }
+            expect(s).toBeCloseTo(i === j ? 1 : 0, 6);
+          }
+      }),
+      { numRuns: 15 },
+    );
   });
   it('choleskyInverse inverts', () => {
     const k = 5;
@@ -120,7 +124,11 @@ describe('GPTQ', () => {
   // Groups never straddle a block here: where they do, GPTQ (like the reference) reads group ranges before the
   // pending block errors reach them, a documented departure from textbook OBQ.
   it('matches textbook OBQ quantization column by column (blocked Cholesky form is the same algorithm)', () => {
-    for (const [n, k, g, bs] of [[6, 40, 8, 16], [5, 33, 32, 128], [3, 64, 16, 32]] as const) {
+    for (const [n, k, g, bs] of [
+      [6, 40, 8, 16],
+      [5, 33, 32, 128],
+      [3, 64, 16, 32],
+    ] as const) {
       const t = 2 * k;
       const x = activations(t, k, n * k);
       const w = weights(n, k, k);
@@ -136,72 +144,90 @@ describe('GPTQ', () => {
     }
   });
   it('has lower calibration output error than RTN at the same grid, with and without act-order', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 1e6 }), fc.boolean(), (seed, actOrder) => {
-      const n = 8, k = 48, t = 96;
-      const x = activations(t, k, seed);
-      const w = weights(n, k, seed + 1);
-      const h = hessian(x, t, k);
-      const q = gptqQuantize(w, n, k, h, { groupSize: 16, actOrder });
-      checkWeight(q);
-      if (actOrder) expect([...q.perm!].sort((a, b) => a - b)).toEqual([...Array(k).keys()]);
-      const eG = outputError(w, dequantize(q), x, n, k, t);
-      const eR = outputError(w, dequantize(quantizeInt4Group(w, n, k, 16)), x, n, k, t);
-      expect(eG).toBeLessThan(eR);
-    }), { numRuns: 10 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.boolean(), (seed, actOrder) => {
+        const n = 8,
+          k = 48,
+          t = 96;
+        const x = activations(t, k, seed);
+        const w = weights(n, k, seed + 1);
+        const h = hessian(x, t, k);
+        const q = gptqQuantize(w, n, k, h, { groupSize: 16, actOrder });
+        checkWeight(q);
+        if (actOrder) expect([...q.perm!].sort((a, b) => a - b)).toEqual([...Array(k).keys()]);
+        const eG = outputError(w, dequantize(q), x, n, k, t);
+        const eR = outputError(w, dequantize(quantizeInt4Group(w, n, k, 16)), x, n, k, t);
+        expect(eG).toBeLessThan(eR);
+      }),
+      { numRuns: 10 },
+    );
   });
 });
 
 describe('pruning', () => {
   it('magnitude zeroes exactly floor(s·nk) smallest weights of the matrix', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 1e6 }), fc.double({ min: 0, max: 0.95, noNaN: true }), (seed, s) => {
-      const w = weights(7, 13, seed);
-      const p = magnitudePrune(w, 7, 13, s);
-      const pruned = [...p.keys()].filter((i) => p[i] === 0 && w[i] !== 0);
-      expect(pruned.length).toBe(Math.floor(s * w.length));
-      const keptMin = Math.min(...[...p.keys()].filter((i) => p[i] !== 0).map((i) => Math.abs(w[i])));
-      for (const i of pruned) expect(Math.abs(w[i])).toBeLessThanOrEqual(keptMin);
-    }), { numRuns: 50 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.double({ min: 0, max: 0.95, noNaN: true }), (seed, s) => {
+        const w = weights(7, 13, seed);
+        const p = magnitudePrune(w, 7, 13, s);
+        const pruned = [...p.keys()].filter((i) => p[i] === 0 && w[i] !== 0);
+        expect(pruned.length).toBe(Math.floor(s * w.length));
+        const keptMin = Math.min(...[...p.keys()].filter((i) => p[i] !== 0).map((i) => Math.abs(w[i])));
+        for (const i of pruned) expect(Math.abs(w[i])).toBeLessThanOrEqual(keptMin);
+      }),
+      { numRuns: 50 },
+    );
   });
   it('Wanda prunes per row by |W|·‖X_j‖ (unstructured) and per group of M (N:M)', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 1e6 }), fc.constantFrom([2, 4], [4, 8], [1, 4]), (seed, [nn, mm]) => {
-      const n = 5, k = 24;
-      const w = weights(n, k, seed);
-      const norms = Float32Array.from({ length: k }, (_, j) => 1 + ((j * 37 + seed) % 17));
-      const score = (r: number, j: number) => Math.abs(w[r * k + j]) * Math.sqrt(norms[j]);
-      const u = wandaPrune(w, n, k, norms, { kind: 'unstructured', sparsity: 0.5 });
-      for (let r = 0; r < n; r++) {
-        const z = [...Array(k).keys()].filter((j) => u[r * k + j] === 0);
-        expect(z.length).toBe(k / 2);
-        const keptMin = Math.min(...[...Array(k).keys()].filter((j) => u[r * k + j] !== 0).map((j) => score(r, j)));
-        for (const j of z) expect(score(r, j)).toBeLessThanOrEqual(keptMin);
-      }
-      const s = wandaPrune(w, n, k, norms, { kind: 'nm', n: nn, m: mm });
-      for (let r = 0; r < n; r++)
-        for (let j0 = 0; j0 < k; j0 += mm) {
-          const grp = [...Array(mm).keys()].map((i) => j0 + i);
-          expect(grp.filter((j) => s[r * k + j] === 0).length).toBe(nn);
-          const keptMin = Math.min(...grp.filter((j) => s[r * k + j] !== 0).map((j) => score(r, j)));
-          for (const j of grp.filter((j) => s[r * k + j] === 0)) expect(score(r, j)).toBeLessThanOrEqual(keptMin);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.constantFrom([2, 4], [4, 8], [1, 4]), (seed, [nn, mm]) => {
+        const n = 5,
+          k = 24;
+        const w = weights(n, k, seed);
+        const norms = Float32Array.from({ length: k }, (_, j) => 1 + ((j * 37 + seed) % 17));
+        const score = (r: number, j: number) => Math.abs(w[r * k + j]) * Math.sqrt(norms[j]);
+        const u = wandaPrune(w, n, k, norms, { kind: 'unstructured', sparsity: 0.5 });
+        for (let r = 0; r < n; r++) {
+          const z = [...Array(k).keys()].filter((j) => u[r * k + j] === 0);
+          expect(z.length).toBe(k / 2);
+          const keptMin = Math.min(...[...Array(k).keys()].filter((j) => u[r * k + j] !== 0).map((j) => score(r, j)));
+          for (const j of z) expect(score(r, j)).toBeLessThanOrEqual(keptMin);
         }
-    }), { numRuns: 40 });
+        const s = wandaPrune(w, n, k, norms, { kind: 'nm', n: nn, m: mm });
+        for (let r = 0; r < n; r++)
+          for (let j0 = 0; j0 < k; j0 += mm) {
+            const grp = [...Array(mm).keys()].map((i) => j0 + i);
+            expect(grp.filter((j) => s[r * k + j] === 0).length).toBe(nn);
+            const keptMin = Math.min(...grp.filter((j) => s[r * k + j] !== 0).map((j) => score(r, j)));
+            for (const j of grp.filter((j) => s[r * k + j] === 0)) expect(score(r, j)).toBeLessThanOrEqual(keptMin);
+          }
+      }),
+      { numRuns: 40 },
+    );
   });
   it('SparseGPT reaches the sparsity pattern and beats Wanda (same pattern) on calibration output error', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 1e6 }), fc.constantFrom(null, { n: 2, m: 4 }), (seed, nm) => {
-      const n = 8, k = 40, t = 80;
-      const x = activations(t, k, seed);
-      const w = weights(n, k, seed + 7);
-      const h = hessian(x, t, k);
-      const p = sparseGptPrune(w, n, k, h, nm ? { nm } : { sparsity: 0.5 }, 'm');
-      let zeros = 0;
-      for (const v of p) if (v === 0) zeros++;
-      expect(zeros).toBe(n * k / 2);
-      if (nm) for (let r = 0; r < n; r++) for (let j0 = 0; j0 < k; j0 += 4)
-        expect([0, 1, 2, 3].filter((i) => p[r * k + j0 + i] === 0).length).toBe(2);
-      const norms = new Float32Array(k);
-      for (let i = 0; i < t; i++) for (let j = 0; j < k; j++) norms[j] += x[i * k + j] ** 2;
-      const wd = wandaPrune(w, n, k, norms, nm ? { kind: 'nm', ...nm } : { kind: 'unstructured', sparsity: 0.5 });
-      expect(outputError(w, p, x, n, k, t)).toBeLessThan(outputError(w, wd, x, n, k, t));
-    }), { numRuns: 10 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.constantFrom(null, { n: 2, m: 4 }), (seed, nm) => {
+        const n = 8,
+          k = 40,
+          t = 80;
+        const x = activations(t, k, seed);
+        const w = weights(n, k, seed + 7);
+        const h = hessian(x, t, k);
+        const p = sparseGptPrune(w, n, k, h, nm ? { nm } : { sparsity: 0.5 }, 'm');
+        let zeros = 0;
+        for (const v of p) if (v === 0) zeros++;
+        expect(zeros).toBe((n * k) / 2);
+        if (nm)
+          for (let r = 0; r < n; r++)
+            for (let j0 = 0; j0 < k; j0 += 4) expect([0, 1, 2, 3].filter((i) => p[r * k + j0 + i] === 0).length).toBe(2);
+        const norms = new Float32Array(k);
+        for (let i = 0; i < t; i++) for (let j = 0; j < k; j++) norms[j] += x[i * k + j] ** 2;
+        const wd = wandaPrune(w, n, k, norms, nm ? { kind: 'nm', ...nm } : { kind: 'unstructured', sparsity: 0.5 });
+        expect(outputError(w, p, x, n, k, t)).toBeLessThan(outputError(w, wd, x, n, k, t));
+      }),
+      { numRuns: 10 },
+    );
   });
 });
 
@@ -212,7 +238,13 @@ describe('pruning', () => {
  * lowest floor(s · n · k) scores of the initial W over the whole matrix (one block); N:M: per row, the N lowest of
  * each M columns, scored with W as updated when the group starts.
  */
-function naiveSparseGpt(w: Float32Array, n: number, k: number, h: Float64Array, o: { sparsity?: number; nm?: { n: number; m: number } }): Float32Array {
+function naiveSparseGpt(
+  w: Float32Array,
+  n: number,
+  k: number,
+  h: Float64Array,
+  o: { sparsity?: number; nm?: { n: number; m: number } },
+): Float32Array {
   const W = Float64Array.from(w);
   const a = Float64Array.from(h);
   let mean = 0;
@@ -258,7 +290,10 @@ function naiveSparseGpt(w: Float32Array, n: number, k: number, h: Float64Array, 
 describe('SparseGPT against an independent float64 implementation', () => {
   it('matches textbook OBS pruning on small layers (unstructured 50% in one block, and 2:4 across blocks)', () => {
     for (const [n, k, opts, bs] of [
-      [6, 40, { sparsity: 0.5 }, 128], [4, 64, { sparsity: 0.3 }, 128], [5, 48, { nm: { n: 2, m: 4 } }, 16], [3, 32, { nm: { n: 2, m: 4 } }, 128],
+      [6, 40, { sparsity: 0.5 }, 128],
+      [4, 64, { sparsity: 0.3 }, 128],
+      [5, 48, { nm: { n: 2, m: 4 } }, 16],
+      [3, 32, { nm: { n: 2, m: 4 } }, 128],
     ] as const) {
       const t = 2 * k;
       const x = activations(t, k, n + k);

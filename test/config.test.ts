@@ -43,9 +43,26 @@ describe('parseConfig: families and defaults', () => {
   it('reads the embedded tiny-chat config', () => {
     const c = readConfig(path.join(projectRoot, 'models/tiny-chat'));
     expect(c).toMatchObject({
-      family: 'llama', nLayers: 6, dModel: 192, nHeads: 6, nKvHeads: 2, headDim: 32, dMlp: 512, vocabSize: 2048,
-      maxPositions: 256, norm: 'rms', normEps: 1e-5, act: 'silu', tiedEmbeddings: true, qkvBias: false,
-      bosTokenId: 1, eosTokenIds: [2], padTokenId: 0, torchDtype: 'bfloat16', quantization: null, slidingWindow: null,
+      family: 'llama',
+      nLayers: 6,
+      dModel: 192,
+      nHeads: 6,
+      nKvHeads: 2,
+      headDim: 32,
+      dMlp: 512,
+      vocabSize: 2048,
+      maxPositions: 256,
+      norm: 'rms',
+      normEps: 1e-5,
+      act: 'silu',
+      tiedEmbeddings: true,
+      qkvBias: false,
+      bosTokenId: 1,
+      eosTokenIds: [2],
+      padTokenId: 0,
+      torchDtype: 'bfloat16',
+      quantization: null,
+      slidingWindow: null,
     });
     expect(c.rope).toEqual({ theta: 10000, scaling: { type: 'none' }, dim: 32 });
   });
@@ -55,7 +72,20 @@ describe('parseConfig: families and defaults', () => {
     expect(c).toMatchObject({ nKvHeads: 4, headDim: 16, normEps: 1e-6, maxPositions: 2048, tiedEmbeddings: false, eosTokenIds: [] });
     expect(c.rope?.theta).toBe(10000);
     expect(parseConfig({ ...llama(), model_type: 'qwen2' })).toMatchObject({ qkvBias: true, outBias: false, tiedEmbeddings: false });
-    expect(parseConfig(gpt2())).toMatchObject({ dMlp: 256, maxPositions: 1024, tiedEmbeddings: true, normEps: 1e-5, rope: null, headDim: 16, nKvHeads: 4, qkvBias: true, outBias: true, mlpBias: true, norm: 'layer', act: 'gelu_new' });
+    expect(parseConfig(gpt2())).toMatchObject({
+      dMlp: 256,
+      maxPositions: 1024,
+      tiedEmbeddings: true,
+      normEps: 1e-5,
+      rope: null,
+      headDim: 16,
+      nKvHeads: 4,
+      qkvBias: true,
+      outBias: true,
+      mlpBias: true,
+      norm: 'layer',
+      act: 'gelu_new',
+    });
     expect(parseConfig(gpt2({ n_inner: 100 })).dMlp).toBe(100);
   });
 
@@ -93,15 +123,25 @@ describe('parseConfig: families and defaults', () => {
   it('keeps every shape field of random valid llama configs (property)', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 8 }),
-        fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 4096 }), fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 4096 }),
+        fc.integer({ min: 1, max: 50 }),
         (kv, group, headDimHalf, layers, vocab, mlp) => {
           const heads = kv * group;
           const headDim = 2 * headDimHalf;
-          const c = parseConfig(llama({
-            hidden_size: heads * headDim, num_attention_heads: heads, num_key_value_heads: kv,
-            num_hidden_layers: layers, vocab_size: vocab, intermediate_size: mlp,
-          }));
+          const c = parseConfig(
+            llama({
+              hidden_size: heads * headDim,
+              num_attention_heads: heads,
+              num_key_value_heads: kv,
+              num_hidden_layers: layers,
+              vocab_size: vocab,
+              intermediate_size: mlp,
+            }),
+          );
           expect([c.nHeads, c.nKvHeads, c.headDim, c.nLayers, c.vocabSize, c.dMlp]).toEqual([heads, kv, headDim, layers, vocab, mlp]);
           expect(c.rope?.dim).toBe(headDim);
         },
@@ -116,7 +156,8 @@ describe('parseConfig: bad input names the field', () => {
     for (const key of ['hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'vocab_size']) {
       rejects(llama({ [key]: undefined }), `config.json: missing field ${key}`);
     }
-    for (const key of ['n_embd', 'n_layer', 'n_head', 'vocab_size']) rejects(gpt2({ [key]: undefined }), `config.json: missing field ${key}`);
+    for (const key of ['n_embd', 'n_layer', 'n_head', 'vocab_size'])
+      rejects(gpt2({ [key]: undefined }), `config.json: missing field ${key}`);
     rejects({ hidden_size: 4 }, 'missing field model_type');
     rejects([1, 2], 'expected a JSON object');
   });
@@ -152,27 +193,53 @@ describe('parseConfig: bad input names the field', () => {
 describe('quantization_config', () => {
   const q = (qc: Record<string, unknown>) => parseConfig(llama({ quantization_config: qc })).quantization;
   it('gptq', () => {
-    expect(q({ quant_method: 'gptq', bits: 4, group_size: 32, desc_act: true, sym: false, checkpoint_format: 'gptq' }))
-      .toMatchObject({ method: 'gptq', bits: 4, groupSize: 32, descAct: true, sym: false, checkpointFormat: 'gptq', notConverted: [] });
-    expect(q({ quant_method: 'gptq', bits: 8, group_size: -1 })).toMatchObject({ groupSize: -1, sym: true, descAct: false, checkpointFormat: 'gptq' });
+    expect(q({ quant_method: 'gptq', bits: 4, group_size: 32, desc_act: true, sym: false, checkpoint_format: 'gptq' })).toMatchObject({
+      method: 'gptq',
+      bits: 4,
+      groupSize: 32,
+      descAct: true,
+      sym: false,
+      checkpointFormat: 'gptq',
+      notConverted: [],
+    });
+    expect(q({ quant_method: 'gptq', bits: 8, group_size: -1 })).toMatchObject({
+      groupSize: -1,
+      sym: true,
+      descAct: false,
+      checkpointFormat: 'gptq',
+    });
     rejects(llama({ quantization_config: { quant_method: 'gptq', bits: 3 } }), 'quantization_config: unsupported bits 3');
     rejects(llama({ quantization_config: { quant_method: 'gptq', bits: 4, group_size: 0 } }), 'group_size must be positive or -1');
     rejects(llama({ quantization_config: { quant_method: 'gptq', group_size: 32 } }), 'quantization_config: missing field bits');
   });
   it('awq', () => {
-    expect(q({ quant_method: 'awq', bits: 4, group_size: 32, zero_point: true, version: 'gemm', modules_to_not_convert: ['down_proj'] }))
-      .toMatchObject({ method: 'awq', bits: 4, groupSize: 32, sym: false, notConverted: ['down_proj'] });
-    expect(q({ quant_method: 'awq', bits: 4, group_size: 128, zero_point: false, version: 'GEMM', modules_to_not_convert: null }))
-      .toMatchObject({ sym: true, notConverted: [] });
-    rejects(llama({ quantization_config: { quant_method: 'awq', bits: 4, group_size: 32, version: 'gemv' } }), 'unsupported AWQ version "gemv"');
+    expect(
+      q({ quant_method: 'awq', bits: 4, group_size: 32, zero_point: true, version: 'gemm', modules_to_not_convert: ['down_proj'] }),
+    ).toMatchObject({ method: 'awq', bits: 4, groupSize: 32, sym: false, notConverted: ['down_proj'] });
+    expect(
+      q({ quant_method: 'awq', bits: 4, group_size: 128, zero_point: false, version: 'GEMM', modules_to_not_convert: null }),
+    ).toMatchObject({ sym: true, notConverted: [] });
+    rejects(
+      llama({ quantization_config: { quant_method: 'awq', bits: 4, group_size: 32, version: 'gemv' } }),
+      'unsupported AWQ version "gemv"',
+    );
   });
   it('compressed-tensors', () => {
     const weights = { num_bits: 4, type: 'int', symmetric: true, group_size: 32, strategy: 'group', actorder: null };
     const ct = (over: Record<string, unknown>, fmt = 'pack-quantized') => ({
-      quant_method: 'compressed-tensors', format: fmt, ignore: ['lm_head'],
+      quant_method: 'compressed-tensors',
+      format: fmt,
+      ignore: ['lm_head'],
       config_groups: { group_0: { targets: ['Linear'], weights: { ...weights, ...over } } },
     });
-    expect(q(ct({}))).toMatchObject({ method: 'compressed-tensors', bits: 4, groupSize: 32, sym: true, descAct: false, notConverted: ['lm_head'] });
+    expect(q(ct({}))).toMatchObject({
+      method: 'compressed-tensors',
+      bits: 4,
+      groupSize: 32,
+      sym: true,
+      descAct: false,
+      notConverted: ['lm_head'],
+    });
     expect(q(ct({ strategy: 'channel', group_size: null, num_bits: 8 }, 'int-quantized'))).toMatchObject({ bits: 8, groupSize: -1 });
     expect(q(ct({ actorder: 'group' }))?.descAct).toBe(true);
     rejects(llama({ quantization_config: ct({}, 'float-quantized') }), 'unsupported compressed-tensors format "float-quantized"');
@@ -180,7 +247,12 @@ describe('quantization_config', () => {
     rejects(llama({ quantization_config: ct({ type: 'float' }) }), 'unsupported type "float"');
   });
   it('glassbox and unknown methods', () => {
-    expect(q({ quant_method: 'glassbox', bits: 8, group_size: 128, sym: true })).toMatchObject({ method: 'glassbox', bits: 8, groupSize: 128, sym: true });
+    expect(q({ quant_method: 'glassbox', bits: 8, group_size: 128, sym: true })).toMatchObject({
+      method: 'glassbox',
+      bits: 8,
+      groupSize: 128,
+      sym: true,
+    });
     rejects(llama({ quantization_config: { quant_method: 'bitsandbytes' } }), 'unsupported quant_method "bitsandbytes"');
   });
 });
@@ -216,14 +288,21 @@ describeShared('readConfig on every shared fixture', () => {
     const m = (p: string) => readConfig(path.join(sharedDir!, 'models', p));
     expect(m('fixtures/llama3')).toMatchObject({ headDim: 32, eosTokenIds: [501, 502], tiedEmbeddings: false });
     expect(m('fixtures/llama3').rope).toEqual({
-      theta: 500000, dim: 32,
+      theta: 500000,
+      dim: 32,
       scaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 },
     });
     expect(m('fixtures/qwen2')).toMatchObject({ family: 'qwen2', qkvBias: true, slidingWindow: null, tiedEmbeddings: true, normEps: 1e-6 });
     expect(m('fixtures/gpt2')).toMatchObject({ family: 'gpt2', dMlp: 256, bosTokenId: 319, eosTokenIds: [319], maxPositions: 128 });
     expect(m('fixtures/llama_f16')).toMatchObject({ nKvHeads: 6, nHeads: 6, torchDtype: 'float16', tiedEmbeddings: false });
     expect(m('stories260k')).toMatchObject({ nHeads: 8, nKvHeads: 4, headDim: 8, dMlp: 172 });
-    expect(m('quantized/gptq4_g32_actorder').quantization).toMatchObject({ method: 'gptq', bits: 4, groupSize: 32, descAct: true, sym: false });
+    expect(m('quantized/gptq4_g32_actorder').quantization).toMatchObject({
+      method: 'gptq',
+      bits: 4,
+      groupSize: 32,
+      descAct: true,
+      sym: false,
+    });
     expect(m('quantized/gptq8_g128_sym').quantization).toMatchObject({ method: 'gptq', bits: 8, groupSize: -1, sym: true });
     expect(m('quantized/awq4_g32').quantization).toMatchObject({ method: 'awq', sym: false, notConverted: ['down_proj'] });
     expect(m('quantized/ct_w4a16_g32').quantization).toMatchObject({ method: 'compressed-tensors', sym: true, groupSize: 32 });

@@ -84,7 +84,9 @@ describeShared('pre-quantized fixtures dequantize bit for bit', () => {
           for (const [module, w] of converted) {
             const back = readLinear(saved, module).weight;
             expect(back.format).toBe(w.format);
-            expect(firstBitDifference(dequantize(back), want.get(`${module}.weight`)!.data as Float32Array), `${module} via glassbox`).toBe(-1);
+            expect(firstBitDifference(dequantize(back), want.get(`${module}.weight`)!.data as Float32Array), `${module} via glassbox`).toBe(
+              -1,
+            );
           }
         } finally {
           saved.close();

@@ -102,17 +102,23 @@ describe('seeded sampling', () => {
   });
   it('train and val are disjoint, sized, and drawn from the list', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 300 }), fc.integer({ min: 1, max: 128 }), fc.integer({ min: 1, max: 32 }), fc.integer(), (n, nt, nv, seed) => {
-        const xs = Array.from({ length: n }, (_, i) => i);
-        const { train, val } = trainValSplit(xs, nt, nv, seed);
-        expect(new Set([...train, ...val]).size).toBe(train.length + val.length);
-        if (n >= nt + nv) {
-          expect([train.length, val.length]).toEqual([nt, nv]);
-        } else {
-          expect(train.length).toBe(Math.min(Math.max(Math.floor(n * 0.8), 1), n - 1));
-          expect(train.length + val.length).toBe(n);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 2, max: 300 }),
+        fc.integer({ min: 1, max: 128 }),
+        fc.integer({ min: 1, max: 32 }),
+        fc.integer(),
+        (n, nt, nv, seed) => {
+          const xs = Array.from({ length: n }, (_, i) => i);
+          const { train, val } = trainValSplit(xs, nt, nv, seed);
+          expect(new Set([...train, ...val]).size).toBe(train.length + val.length);
+          if (n >= nt + nv) {
+            expect([train.length, val.length]).toEqual([nt, nv]);
+          } else {
+            expect(train.length).toBe(Math.min(Math.max(Math.floor(n * 0.8), 1), n - 1));
+            expect(train.length + val.length).toBe(n);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -127,7 +133,12 @@ describe('direction splits', () => {
     expect(s.harmfulVal.some((p) => t.has(p.instruction))).toBe(false);
   });
   it('with val files: train from train, val from val; short lists split 80/20', () => {
-    const s = sampleSplits({ harmful: mk('h', 100), harmless: mk('s', 300), harmfulVal: mk('hv', 39), harmlessVal: mk('sv', 300) }, 128, 32, 1);
+    const s = sampleSplits(
+      { harmful: mk('h', 100), harmless: mk('s', 300), harmfulVal: mk('hv', 39), harmlessVal: mk('sv', 300) },
+      128,
+      32,
+      1,
+    );
     expect(s.harmfulTrain.length).toBe(100);
     expect(s.harmfulVal.length).toBe(32);
     expect(s.harmfulVal.every((p) => p.instruction.startsWith('hv'))).toBe(true);

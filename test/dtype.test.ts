@@ -6,9 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  bf16ToF32, bigintToF32, f16ToF32, f32ToBf16, f32ToF16, f8e4m3ToF32, f8e5m2ToF32, rawFromBytes, toF32,
-} from '../engine/dtype.ts';
+import { bf16ToF32, bigintToF32, f16ToF32, f32ToBf16, f32ToF16, f8e4m3ToF32, f8e5m2ToF32, rawFromBytes, toF32 } from '../engine/dtype.ts';
 
 const dv = new DataView(new ArrayBuffer(8));
 const f32Bits = (v: number): number => (dv.setFloat32(0, v, true), dv.getUint32(0, true));
@@ -39,7 +37,7 @@ function makeNarrowRef(eBits: number, mBits: number) {
   const vals: number[] = [];
   for (let b = 0; b < infBits; b++) vals.push(decode(b, eBits, mBits));
   // Inf sits where the next binade would start; values past the max round to it exactly as IEEE overflow does.
-  vals.push(2 ** ((1 << (eBits - 1))));
+  vals.push(2 ** (1 << (eBits - 1)));
   return (x: number): number => {
     const sign = (x >>> 31) << (eBits + mBits);
     const a = x & 0x7fffffff;
@@ -67,7 +65,9 @@ const all16 = () => Uint16Array.from({ length: 65536 }, (_, i) => i);
 
 /** Edge f32 patterns: every 16-bit value, the midpoints between neighbours and the f32 values next to them. */
 function edgePatterns(eBits: number, mBits: number): Uint32Array {
-  const out: number[] = [0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0x7fbfffff, 1, 0x80000001, 0x7f7fffff, 0xff7fffff];
+  const out: number[] = [
+    0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0x7fbfffff, 1, 0x80000001, 0x7f7fffff, 0xff7fffff,
+  ];
   const infBits = ((1 << eBits) - 1) << mBits;
   for (let b = 0; b < infBits; b++) {
     const v = decode(b, eBits, mBits);
@@ -85,25 +85,36 @@ function edgePatterns(eBits: number, mBits: number): Uint32Array {
 
 function expectBitsEqual(got: ArrayLike<number>, want: ArrayLike<number>, input: ArrayLike<number>) {
   for (let i = 0; i < want.length; i++)
-    if (got[i] !== want[i])
-      expect.fail(`input 0x${input[i].toString(16)}: got 0x${got[i].toString(16)}, want 0x${want[i].toString(16)}`);
+    if (got[i] !== want[i]) expect.fail(`input 0x${input[i].toString(16)}: got 0x${got[i].toString(16)}, want 0x${want[i].toString(16)}`);
 }
 
 describe('widening is exact for every 16-bit pattern', () => {
   it('f16 -> f32, all 65536 patterns', () => {
     const src = all16();
     const got = new Uint32Array(f16ToF32(src).buffer);
-    expectBitsEqual(got, Array.from(src, (b) => widenRef(b, 5, 10)), src);
+    expectBitsEqual(
+      got,
+      Array.from(src, (b) => widenRef(b, 5, 10)),
+      src,
+    );
   });
   it('bf16 -> f32, all 65536 patterns', () => {
     const src = all16();
     const got = new Uint32Array(bf16ToF32(src).buffer);
-    expectBitsEqual(got, Array.from(src, (b) => widenRef(b, 8, 7)), src);
+    expectBitsEqual(
+      got,
+      Array.from(src, (b) => widenRef(b, 8, 7)),
+      src,
+    );
   });
   it('f8 E5M2 (IEEE-like) and E4M3 (fn: no Inf, one NaN per sign), all 256 patterns', () => {
     const src = Uint8Array.from({ length: 256 }, (_, i) => i);
     const e5 = new Uint32Array(f8e5m2ToF32(src).buffer);
-    expectBitsEqual(e5, Array.from(src, (b) => widenRef(b, 5, 2)), src);
+    expectBitsEqual(
+      e5,
+      Array.from(src, (b) => widenRef(b, 5, 2)),
+      src,
+    );
     const e4 = f8e4m3ToF32(src);
     for (let b = 0; b < 256; b++) {
       const e = (b >> 3) & 15;
@@ -147,7 +158,10 @@ describe('narrowing rounds to nearest even', () => {
     const snan = new Float32Array(new Uint32Array([0x7f800001]).buffer); // payload only in low bits
     expect(f32ToF16(snan)[0]).toBe(0x7e00);
     expect(f32ToBf16(snan)[0]).toBe(0x7fc0);
-    for (const [widen, narrow, eBits, mBits] of [[f16ToF32, f32ToF16, 5, 10], [bf16ToF32, f32ToBf16, 8, 7]] as const) {
+    for (const [widen, narrow, eBits, mBits] of [
+      [f16ToF32, f32ToF16, 5, 10],
+      [bf16ToF32, f32ToBf16, 8, 7],
+    ] as const) {
       const src = all16().filter((b) => !Number.isNaN(decode(b, eBits, mBits)));
       expect(narrow(widen(src))).toEqual(src);
     }
@@ -160,7 +174,8 @@ describe('toF32 and raw views', () => {
     const ref = (v: bigint): number => {
       const x = Number(v); // may be off, only used to find candidates
       const cands = new Set<number>();
-      for (const c of [Math.fround(x), bitsF32(f32Bits(Math.fround(x)) + 1), bitsF32(f32Bits(Math.fround(x)) - 1)]) if (Number.isInteger(c)) cands.add(c);
+      for (const c of [Math.fround(x), bitsF32(f32Bits(Math.fround(x)) + 1), bitsF32(f32Bits(Math.fround(x)) - 1)])
+        if (Number.isInteger(c)) cands.add(c);
       let best = NaN;
       let bestD = -1n;
       for (const c of cands) {

@@ -13,21 +13,29 @@ import { describe, expect, it } from 'vitest';
 import { NonFiniteError } from '../engine/errors.ts';
 import { checkWeight, dequantize, nGroups } from '../kernels/formats.ts';
 import {
-  fakeQuantizeInt4, fakeQuantizeInt8, fakeQuantizeValue, packInt4, quantizeInt4, quantizeInt8, unpackInt4,
+  fakeQuantizeInt4,
+  fakeQuantizeInt8,
+  fakeQuantizeValue,
+  packInt4,
+  quantizeInt4,
+  quantizeInt8,
+  unpackInt4,
 } from '../kernels/quantize.ts';
 
 const dims = fc.record({ n: fc.integer({ min: 1, max: 6 }), k: fc.integer({ min: 1, max: 70 }), g: fc.integer({ min: 1, max: 80 }) });
 
 /** Weights with zeros, ties, tiny and large magnitudes mixed in. */
 const weightsFor = (len: number) =>
-  fc.array(
-    fc.oneof(
-      fc.float({ min: -4, max: 4, noNaN: true }),
-      fc.constantFrom(0, -0, 1, -1, 0.5, 1e-30, -3e-8),
-      fc.float({ min: -1e6, max: 1e6, noNaN: true }),
-    ),
-    { minLength: len, maxLength: len },
-  ).map((a) => Float32Array.from(a));
+  fc
+    .array(
+      fc.oneof(
+        fc.float({ min: -4, max: 4, noNaN: true }),
+        fc.constantFrom(0, -0, 1, -1, 0.5, 1e-30, -3e-8),
+        fc.float({ min: -1e6, max: 1e6, noNaN: true }),
+      ),
+      { minLength: len, maxLength: len },
+    )
+    .map((a) => Float32Array.from(a));
 
 const withWeights = dims.chain((d) => weightsFor(d.n * d.k).map((w) => ({ ...d, w })));
 
@@ -41,15 +49,18 @@ function expectWithinHalfStep(w: Float32Array, deq: Float32Array, scaleOf: (i: n
 
 describe('quantizeInt8', () => {
   it('stays within half a step, q in [-127, 127], fake-quantize agrees with dequantize', () => {
-    fc.assert(fc.property(withWeights, ({ n, k, g, w }) => {
-      const q = quantizeInt8(w, n, k, g);
-      checkWeight(q);
-      const deq = dequantize(q);
-      const ng = nGroups(k, g);
-      expectWithinHalfStep(w, deq, (i) => q.scales[Math.floor(i / k) * ng + Math.floor((i % k) / g)]);
-      expect(q.q.every((v) => v >= -127 && v <= 127)).toBe(true);
-      expect(Array.from(fakeQuantizeInt8(w, n, k, g))).toEqual(Array.from(deq));
-    }), { numRuns: 150 });
+    fc.assert(
+      fc.property(withWeights, ({ n, k, g, w }) => {
+        const q = quantizeInt8(w, n, k, g);
+        checkWeight(q);
+        const deq = dequantize(q);
+        const ng = nGroups(k, g);
+        expectWithinHalfStep(w, deq, (i) => q.scales[Math.floor(i / k) * ng + Math.floor((i % k) / g)]);
+        expect(q.q.every((v) => v >= -127 && v <= 127)).toBe(true);
+        expect(Array.from(fakeQuantizeInt8(w, n, k, g))).toEqual(Array.from(deq));
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('puts the group absmax exactly on +-127 and maps an all-zero row to scale 0 without NaN', () => {
@@ -64,35 +75,40 @@ describe('quantizeInt8', () => {
 
   it('refuses non-finite weights with a NonFiniteError naming the weight', () => {
     expect(() => quantizeInt8(Float32Array.from([1, NaN]), 1, 2, 2, 'layers.3.up')).toThrow(NonFiniteError);
-    expect(() => quantizeInt8(Float32Array.from([1, Infinity]), 1, 2, 2, 'layers.3.up')).toThrow(/layers\.3\.up: non-finite value Infinity at \[0, 1\]/);
+    expect(() => quantizeInt8(Float32Array.from([1, Infinity]), 1, 2, 2, 'layers.3.up')).toThrow(
+      /layers\.3\.up: non-finite value Infinity at \[0, 1\]/,
+    );
   });
 });
 
 describe('quantizeInt4', () => {
   for (const sym of [false, true])
     it(`${sym ? 'symmetric' : 'asymmetric'}: pack -> unpack -> dequantize within half a step`, () => {
-      fc.assert(fc.property(withWeights, ({ n, k, g, w }) => {
-        const q = quantizeInt4(w, n, k, g, { sym });
-        checkWeight(q);
-        expect(q.zeros === null).toBe(sym);
-        const codes = unpackInt4(q.packed, n, k);
-        expect(Array.from(packInt4(codes, n, k))).toEqual(Array.from(q.packed));
-        const ng = nGroups(k, g);
-        // Scalar decoder straight from the layout description, independent of dequantize().
-        const deq = new Float32Array(n * k);
-        for (let r = 0; r < n; r++)
-          for (let c = 0; c < k; c++) {
-            const byte = q.packed[r * Math.ceil(k / 2) + Math.floor(c / 2)];
-            const code = c % 2 === 0 ? byte % 16 : Math.floor(byte / 16);
-            const gi = r * ng + Math.floor(c / g);
-            deq[r * k + c] = (code - (q.zeros ? q.zeros[gi] : 8)) * q.scales[gi];
-          }
-        expect(Array.from(dequantize(q))).toEqual(Array.from(deq));
-        expect(Array.from(fakeQuantizeInt4(w, n, k, g, { sym }))).toEqual(Array.from(deq));
-        expectWithinHalfStep(w, deq, (i) => q.scales[Math.floor(i / k) * ng + Math.floor((i % k) / g)]);
-        if (q.zeros) expect(q.zeros.every((z) => z <= 15)).toBe(true);
-        if (k % 2 === 1) for (let r = 0; r < n; r++) expect(q.packed[r * Math.ceil(k / 2) + (k >> 1)] >> 4).toBe(0);
-      }), { numRuns: 120 });
+      fc.assert(
+        fc.property(withWeights, ({ n, k, g, w }) => {
+          const q = quantizeInt4(w, n, k, g, { sym });
+          checkWeight(q);
+          expect(q.zeros === null).toBe(sym);
+          const codes = unpackInt4(q.packed, n, k);
+          expect(Array.from(packInt4(codes, n, k))).toEqual(Array.from(q.packed));
+          const ng = nGroups(k, g);
+          // Scalar decoder straight from the layout description, independent of dequantize().
+          const deq = new Float32Array(n * k);
+          for (let r = 0; r < n; r++)
+            for (let c = 0; c < k; c++) {
+              const byte = q.packed[r * Math.ceil(k / 2) + Math.floor(c / 2)];
+              const code = c % 2 === 0 ? byte % 16 : Math.floor(byte / 16);
+              const gi = r * ng + Math.floor(c / g);
+              deq[r * k + c] = (code - (q.zeros ? q.zeros[gi] : 8)) * q.scales[gi];
+            }
+          expect(Array.from(dequantize(q))).toEqual(Array.from(deq));
+          expect(Array.from(fakeQuantizeInt4(w, n, k, g, { sym }))).toEqual(Array.from(deq));
+          expectWithinHalfStep(w, deq, (i) => q.scales[Math.floor(i / k) * ng + Math.floor((i % k) / g)]);
+          if (q.zeros) expect(q.zeros.every((z) => z <= 15)).toBe(true);
+          if (k % 2 === 1) for (let r = 0; r < n; r++) expect(q.packed[r * Math.ceil(k / 2) + (k >> 1)] >> 4).toBe(0);
+        }),
+        { numRuns: 120 },
+      );
     });
 
   it('asymmetric grid: min -> code 0, max -> code 15, zero exact; symmetric: +-absmax on codes 1 and 15', () => {
@@ -112,7 +128,9 @@ describe('quantizeInt4', () => {
     expect(q.scales[0]).toBe(0);
     expect(Array.from(dequantize(q).slice(0, 3))).toEqual([0, 0, 0]);
     expect(q.zeros![1]).toBe(0);
-    expect(Array.from(dequantize(q).slice(3))).toEqual([1, 2, 3].map((v) => Math.fround(Math.fround(3 / 15) * Math.round(v / Math.fround(3 / 15)))));
+    expect(Array.from(dequantize(q).slice(3))).toEqual(
+      [1, 2, 3].map((v) => Math.fround(Math.fround(3 / 15) * Math.round(v / Math.fround(3 / 15)))),
+    );
   });
 
   it('packInt4 / unpackInt4 lay out k = 2j low and k = 2j+1 high nibble, reject codes above 15', () => {

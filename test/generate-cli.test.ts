@@ -10,7 +10,11 @@ import { maxAbsDiff } from './helpers/synthetic-model.ts';
 
 const model = path.join(projectRoot, 'models/tiny-chat');
 const golden = JSON.parse(readFileSync(path.join(model, 'golden/prompts.json'), 'utf8'))[0] as {
-  instruction: string; input_ids: number[]; greedy_completion_ids: number[]; greedy_completion: string; file: string;
+  instruction: string;
+  input_ids: number[];
+  greedy_completion_ids: number[];
+  greedy_completion: string;
+  file: string;
 };
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/main.ts'), ...args], { cwd: projectRoot, encoding: 'utf8' });
@@ -41,14 +45,25 @@ describe('glassbox generate / trace', () => {
 
   it('trace writes the requested activations and logits, equal to the goldens', () => {
     const out = path.join(tmp, 't.safetensors');
-    const r = cli('trace', model, '--ids', golden.input_ids.join(','), '--out', out, '--hooks', 'blocks.*.hook_resid_post,blocks.0.attn.hook_pattern', '--json');
+    const r = cli(
+      'trace',
+      model,
+      '--ids',
+      golden.input_ids.join(','),
+      '--out',
+      out,
+      '--hooks',
+      'blocks.*.hook_resid_post,blocks.0.attn.hook_pattern',
+      '--json',
+    );
     expect(r.status, r.stderr).toBe(0);
     const f = openSafetensors(out);
     const g = openSafetensors(path.join(model, 'golden', golden.file));
     const T = golden.input_ids.length;
     expect(f.info('blocks.5.hook_resid_post').shape).toEqual([1, T, 192]);
     expect(f.info('blocks.0.attn.hook_pattern').shape).toEqual([1, 6, T, T]);
-    for (let l = 0; l < 6; l++) expect(maxAbsDiff(f.readF32(`blocks.${l}.hook_resid_post`), g.readF32(`resid_post.${l}`))).toBeLessThan(1e-3);
+    for (let l = 0; l < 6; l++)
+      expect(maxAbsDiff(f.readF32(`blocks.${l}.hook_resid_post`), g.readF32(`resid_post.${l}`))).toBeLessThan(1e-3);
     expect(maxAbsDiff(f.readF32('logits'), g.readF32('logits'))).toBeLessThan(1e-3);
     expect(Array.from(f.readRaw('input_ids') as Int32Array)).toEqual(golden.input_ids);
     expect(JSON.parse(r.stdout).tensors.length).toBe(6 + 1 + 2);

@@ -13,9 +13,16 @@ describe('tiny-chat greedy completions equal the golden ones', () => {
   it('8 prompts in one left-padded batch, 48 new tokens, stop at <|end|>', async () => {
     const dir = path.join(projectRoot, 'models/tiny-chat');
     const model = await loadModel(dir, { backend: createReferenceBackend() });
-    const golden = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as { input_ids: number[]; greedy_completion_ids: number[]; instruction: string }[];
+    const golden = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as {
+      input_ids: number[];
+      greedy_completion_ids: number[];
+      instruction: string;
+    }[];
     expect(model.tokenizer!.encodeChat(golden[0].instruction)).toEqual(golden[0].input_ids);
-    const g = await model.generate(golden.map((p) => p.input_ids), { maxNewTokens: 48 });
+    const g = await model.generate(
+      golden.map((p) => p.input_ids),
+      { maxNewTokens: 48 },
+    );
     expect(g.tokens).toEqual(golden.map((p) => p.greedy_completion_ids));
     golden.forEach((p, i) => expect(g.finish[i]).toBe(p.greedy_completion_ids.length < 48 ? 'stop' : 'length'));
     expect(g.tokensPerSecond).toBeGreaterThan(0);
@@ -73,8 +80,16 @@ describe('stops, streaming, abort, limits', () => {
 
   it('an AbortSignal stops between steps with InterruptedError', async () => {
     const ac = new AbortController();
-    await expect(model.generate(prompts, { maxNewTokens: 10, stopTokens: [], signal: ac.signal, onToken: (_t, step) => { if (step === 2) ac.abort(); } }))
-      .rejects.toThrow(InterruptedError);
+    await expect(
+      model.generate(prompts, {
+        maxNewTokens: 10,
+        stopTokens: [],
+        signal: ac.signal,
+        onToken: (_t, step) => {
+          if (step === 2) ac.abort();
+        },
+      }),
+    ).rejects.toThrow(InterruptedError);
   });
 
   it('a sliding window shorter than the context is refused (not implemented)', async () => {
@@ -89,7 +104,9 @@ describe('stops, streaming, abort, limits', () => {
 describe('sampleToken against a plain full-sort implementation', () => {
   /** The textbook version: sort everything, cut top-k, cut top-p over the renormalized mass, draw. */
   function naive(logits: Float32Array, temp: number, topK: number, topP: number, u: number): number {
-    let idx = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]).slice(0, topK);
+    let idx = Array.from(logits.keys())
+      .sort((a, b) => logits[b] - logits[a])
+      .slice(0, topK);
     const max = logits[idx[0]];
     let p = idx.map((i) => Math.exp((logits[i] - max) / temp));
     const sum = p.reduce((a, b) => a + b, 0);
@@ -99,7 +116,10 @@ describe('sampleToken against a plain full-sort implementation', () => {
     idx = idx.slice(0, Math.max(1, keep));
     p = p.slice(0, idx.length);
     let r = u * p.reduce((a, b) => a + b, 0);
-    for (let j = 0; j < idx.length; j++) { r -= p[j]; if (r < 0) return idx[j]; }
+    for (let j = 0; j < idx.length; j++) {
+      r -= p[j];
+      if (r < 0) return idx[j];
+    }
     return idx[idx.length - 1];
   }
 

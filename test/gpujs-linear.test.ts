@@ -12,8 +12,14 @@ import { linearSuite, refAndBound } from './helpers/gpujs-linear-suite.ts';
 describe('gpu.js linear layout', () => {
   it('pack16 int4 holds 4 nibbles per element in padded group order and gathers x through perm', () => {
     const w: LinearWeight = {
-      format: 'int4', n: 1, k: 5, groupSize: 3, scales: new Float32Array([1, 1]), zeros: null,
-      packed: Uint8Array.from([0x21, 0x43, 0x05]), perm: Int32Array.from([4, 3, 2, 1, 0]),
+      format: 'int4',
+      n: 1,
+      k: 5,
+      groupSize: 3,
+      scales: new Float32Array([1, 1]),
+      zeros: null,
+      packed: Uint8Array.from([0x21, 0x43, 0x05]),
+      perm: Int32Array.from([4, 3, 2, 1, 0]),
     };
     const L = layoutLinear(w);
     // groups of 3 padded to 4: q = [1,2,3,_ | 4,5,_,_] -> elements 1+2·16+3·256 and 4+5·16
@@ -36,7 +42,10 @@ describe('gpu.js webasm linear past 2^24 weight elements', () => {
       const n = 4104;
       const k = 4096;
       const w: LinearWeight = {
-        format: 'int8', n, k, groupSize: 128,
+        format: 'int8',
+        n,
+        k,
+        groupSize: 128,
         q: new Int8Array(n * k).map((_, i) => (Math.imul(i, 2654435761) >>> 24) - 128),
         scales: randoms(12, n * 32, 0.01),
       };
@@ -54,9 +63,13 @@ describe('gpu.js webasm threaded linear', () => {
   // With threads, launches of ≥ 4096 cells split over a worker pool; gpu.js promises identical results.
   it('equals the single-threaded result bit for bit on a 4100-row int4 weight', async () => {
     const w: LinearWeight = {
-      format: 'int4', n: 4100, k: 96, groupSize: 32,
+      format: 'int4',
+      n: 4100,
+      k: 96,
+      groupSize: 32,
       packed: new Uint8Array(4100 * 48).map((_, i) => Math.imul(i, 2654435761) >>> 24),
-      scales: randoms(21, 4100 * 3, 0.02), zeros: new Uint8Array(4100 * 3).map((_, i) => i % 16),
+      scales: randoms(21, 4100 * 3, 0.02),
+      zeros: new Uint8Array(4100 * 3).map((_, i) => i % 16),
     };
     const x = randoms(22, 2 * 96);
     const threaded = await createGpujsBackend('webasm', { threads: true });

@@ -23,7 +23,10 @@ for (const mode of ['webasm', 'cpu'] as const) {
       const backend = await createGpujsBackend(mode);
       try {
         const model = await loadModel(dir, { backend });
-        const r = await model.forward(golden.map((g) => g.input_ids), {});
+        const r = await model.forward(
+          golden.map((g) => g.input_ids),
+          {},
+        );
         const [B, T, V] = r.logitsShape;
         for (let b = 0; b < B; b++) {
           const g = openSafetensors(path.join(dir, 'golden', golden[b].file));
@@ -35,7 +38,10 @@ for (const mode of ['webasm', 'cpu'] as const) {
           expect(worst, `prompt ${b}`).toBeLessThan(1e-3);
         }
         if (mode === 'webasm') {
-          const gen = await model.generate(golden.map((p) => p.input_ids), { maxNewTokens: 48 });
+          const gen = await model.generate(
+            golden.map((p) => p.input_ids),
+            { maxNewTokens: 48 },
+          );
           expect(gen.tokens).toEqual(golden.map((p) => p.greedy_completion_ids));
         }
       } finally {

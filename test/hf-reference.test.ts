@@ -63,7 +63,8 @@ async function divergence(model: Model, instruction: string, hfText: string): Pr
   if (k === ours.length && k === theirs.length) return 'same token ids: the difference is in decoding only';
   // Past the end of a side's ids it either stopped on eos or hit the length limit (then no gap is defined).
   const eos = model.config.eosTokenIds[0];
-  if (k === ours.length && gen.finish[0] === 'length') return `ours hit the ${MAX_NEW_TOKENS}-token limit at step ${k}, HF went on with token ${theirs[k]}`;
+  if (k === ours.length && gen.finish[0] === 'length')
+    return `ours hit the ${MAX_NEW_TOKENS}-token limit at step ${k}, HF went on with token ${theirs[k]}`;
   const ourTok = ours[k] ?? eos;
   const hfTok = theirs[k] ?? eos;
   const res = await model.forward([[...prompt, ...ours.slice(0, k)]], { logits: 'last' });
@@ -106,10 +107,14 @@ describeShared('tiny-chat evaluation vs Hugging Face transformers (greedy, 48 to
         const ours = ev.completions[i].completion;
         if (ours === hf.completions[i]) continue;
         const why = await divergence(model, items[i].instruction, hf.completions[i]);
-        textMismatches.push(`#${i} (file index ${c.indices(hf)[i]}): ours ${JSON.stringify(ours)} vs HF ${JSON.stringify(hf.completions[i])}; ${why}`);
+        textMismatches.push(
+          `#${i} (file index ${c.indices(hf)[i]}): ours ${JSON.stringify(ours)} vs HF ${JSON.stringify(hf.completions[i])}; ${why}`,
+        );
       }
-      console.log(`[hf-reference] ${c.name}: ${ev.n - textMismatches.length}/${ev.n} completions identical, ` +
-        `${ev.n - verdictMismatches.length}/${ev.n} verdicts, refusal rate ${ev.refusalRate.toFixed(4)} (HF ${hf.refusalRate.toFixed(4)}), ${ms.toFixed(0)} ms`);
+      console.log(
+        `[hf-reference] ${c.name}: ${ev.n - textMismatches.length}/${ev.n} completions identical, ` +
+          `${ev.n - verdictMismatches.length}/${ev.n} verdicts, refusal rate ${ev.refusalRate.toFixed(4)} (HF ${hf.refusalRate.toFixed(4)}), ${ms.toFixed(0)} ms`,
+      );
 
       expect(textMismatches, textMismatches.join('\n')).toEqual([]);
       expect(verdictMismatches, `verdicts differ from HF at prompts ${verdictMismatches.join(', ')}`).toEqual([]);

@@ -46,8 +46,19 @@ describe('inspect tiny-chat', () => {
   it('reports architecture, the README parameter count and sizes', () => {
     const r = inspectModel(dir, { tensors: true });
     expect(r).toMatchObject({
-      family: 'llama', layers: 6, dModel: 192, heads: 6, kvHeads: 2, headDim: 32, dMlp: 512, vocabSize: 2048,
-      tiedEmbeddings: true, tokenizer: true, chatTemplate: true, quantization: null, tensorCount: 56,
+      family: 'llama',
+      layers: 6,
+      dModel: 192,
+      heads: 6,
+      kvHeads: 2,
+      headDim: 32,
+      dMlp: 512,
+      vocabSize: 2048,
+      tiedEmbeddings: true,
+      tokenizer: true,
+      chatTemplate: true,
+      quantization: null,
+      tensorCount: 56,
     });
     expect(r.parameters).toBe(2_755_008); // models/tiny-chat/README.md
     expect(r.parameters).toBe(paramsFromConfig(dir));
@@ -55,9 +66,17 @@ describe('inspect tiny-chat', () => {
     expect(r.bytesOnDisk).toBe(statSync(path.join(dir, 'model.safetensors')).size);
     expect(r.weightFiles).toEqual(['model.safetensors']);
     expect(r.tensors).toHaveLength(56);
-    expect(r.tensors![0]).toEqual({ name: 'model.embed_tokens.weight', dtype: 'BF16', shape: [2048, 192], bytes: 2048 * 192 * 2, file: 'model.safetensors' });
+    expect(r.tensors![0]).toEqual({
+      name: 'model.embed_tokens.weight',
+      dtype: 'BF16',
+      shape: [2048, 192],
+      bytes: 2048 * 192 * 2,
+      file: 'model.safetensors',
+    });
     // tensors are listed in layer order
-    expect(r.tensors!.findIndex((t) => t.name.startsWith('model.layers.1.'))).toBeLessThan(r.tensors!.findIndex((t) => t.name.startsWith('model.layers.2.')));
+    expect(r.tensors!.findIndex((t) => t.name.startsWith('model.layers.1.'))).toBeLessThan(
+      r.tensors!.findIndex((t) => t.name.startsWith('model.layers.2.')),
+    );
   });
 
   it('estimates memory: f32 = 4 bytes per parameter, int8 and int4 from the kernel layouts', () => {
@@ -65,7 +84,15 @@ describe('inspect tiny-chat', () => {
     expect(r.memory.f32).toBe(4 * r.parameters);
     const c = parseConfig(JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')));
     // The 7 Linears per layer, [N, K]: q 192x192, k/v 64x192, o 192x192, gate/up 512x192, down 192x512.
-    const lin: Array<[number, number]> = [[192, 192], [64, 192], [64, 192], [192, 192], [512, 192], [512, 192], [192, 512]];
+    const lin: Array<[number, number]> = [
+      [192, 192],
+      [64, 192],
+      [64, 192],
+      [192, 192],
+      [512, 192],
+      [512, 192],
+      [192, 512],
+    ];
     const f32Rest = 4 * (2048 * 192 + 192 + 6 * 2 * 192);
     for (const p of ['int8', 'int4'] as const) {
       expect(r.memory[p]).toBe(f32Rest + 6 * lin.reduce((a, [n, k]) => a + linearBytes(n, k, p), 0));

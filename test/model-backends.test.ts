@@ -15,7 +15,11 @@ import { projectRoot } from './helpers/shared.ts';
 import { maxAbsDiff } from './helpers/synthetic-model.ts';
 
 const dir = path.join(projectRoot, 'models/tiny-chat');
-const golden = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as { file: string; input_ids: number[]; greedy_completion_ids: number[] }[];
+const golden = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as {
+  file: string;
+  input_ids: number[];
+  greedy_completion_ids: number[];
+}[];
 
 (wasmSimdPresent() ? describe : describe.skip)('tiny-chat on wasm-simd', async () => {
   const backend = await createBackend('wasm-simd');
@@ -23,7 +27,10 @@ const golden = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'u
   const model = await loadModel(dir, { backend });
 
   it('matches the golden activations and logits (1e-3)', async () => {
-    const r = await model.forward(golden.map((g) => g.input_ids), { cache: ['blocks.*.hook_resid_post'] });
+    const r = await model.forward(
+      golden.map((g) => g.input_ids),
+      { cache: ['blocks.*.hook_resid_post'] },
+    );
     const [B, T, V] = r.logitsShape;
     const d = model.config.dModel;
     for (let b = 0; b < B; b++) {
@@ -39,7 +46,10 @@ const golden = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'u
   });
 
   it('reproduces the golden greedy completions in one batch', async () => {
-    const g = await model.generate(golden.map((p) => p.input_ids), { maxNewTokens: 48 });
+    const g = await model.generate(
+      golden.map((p) => p.input_ids),
+      { maxNewTokens: 48 },
+    );
     expect(g.tokens).toEqual(golden.map((p) => p.greedy_completion_ids));
   });
 });
@@ -48,14 +58,25 @@ const golden = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'u
   // The reference accumulates in f64, wasm-simd in f32 over K <= 96: logits of size ~10 agree to ~1e-5;
   // 1e-4 leaves room without hiding a wrong row split (which moves logits by O(1)).
   it.each(['qwen2', 'gpt2', 'llama'] as const)('%s, f32 and int8', async (family) => {
-    const cfg = syntheticConfig({ family, nLayers: 2, dModel: 48, nHeads: 4, nKvHeads: family === 'gpt2' ? 4 : 2, dMlp: 96, vocabSize: 80 });
+    const cfg = syntheticConfig({
+      family,
+      nLayers: 2,
+      dModel: 48,
+      nHeads: 4,
+      nKvHeads: family === 'gpt2' ? 4 : 2,
+      dMlp: 96,
+      vocabSize: 80,
+    });
     const wasm = await createBackend('wasm-simd');
     try {
       for (const precision of ['f32', 'int8'] as const) {
         const a = new DecoderModel(syntheticProvider(cfg, 11), { backend: wasm, precision });
         // int8 runs wasm-simd's integer-dot kernels; the reference computes the same linears (linearDotRef).
         const b = new DecoderModel(syntheticProvider(cfg, 11), { backend: createReferenceBackend({ integerDot: true }), precision });
-        const prompts = [[1, 5, 9, 13, 17], [2, 4]];
+        const prompts = [
+          [1, 5, 9, 13, 17],
+          [2, 4],
+        ];
         expect(maxAbsDiff((await a.forward(prompts)).logits, (await b.forward(prompts)).logits)).toBeLessThan(1e-4);
         const ga = await a.generate(prompts, { maxNewTokens: 6, stopTokens: [] });
         const gb = await b.generate(prompts, { maxNewTokens: 6, stopTokens: [] });

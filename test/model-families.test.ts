@@ -63,7 +63,7 @@ describe('no family-name branches outside the family files and the config/name t
       'switch (model.config.family) {',
     ])
       expect(FAMILY_BRANCH.test(bad), bad).toBe(true);
-    for (const ok of ["syntheticConfig({ family: 'qwen2' })", "method.family === 'gptq'", "if (config.capabilities.gatedMlp) x();"])
+    for (const ok of ["syntheticConfig({ family: 'qwen2' })", "method.family === 'gptq'", 'if (config.capabilities.gatedMlp) x();'])
       expect(FAMILY_BRANCH.test(ok), ok).toBe(false);
   });
 
@@ -93,14 +93,31 @@ function rawConfig(modelType: Family): Record<string, unknown> {
   if (familyDescriptor(modelType).positions === 'learned')
     return { model_type: modelType, n_embd: 64, n_layer: 2, n_head: 4, vocab_size: 100 };
   return {
-    model_type: modelType, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4,
-    num_key_value_heads: 2, vocab_size: 100,
+    model_type: modelType,
+    hidden_size: 64,
+    intermediate_size: 128,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    vocab_size: 100,
   };
 }
 
 const allNames: WeightSource = {
-  path: 'test', names: () => [], has: () => true, info: () => { throw new Error('unused'); },
-  readRaw: () => { throw new Error('unused'); }, readF32: () => { throw new Error('unused'); }, metadata: () => ({}), close: () => {},
+  path: 'test',
+  names: () => [],
+  has: () => true,
+  info: () => {
+    throw new Error('unused');
+  },
+  readRaw: () => {
+    throw new Error('unused');
+  },
+  readF32: () => {
+    throw new Error('unused');
+  },
+  metadata: () => ({}),
+  close: () => {},
 };
 
 describe('family registry (models/families.ts)', () => {
@@ -136,7 +153,10 @@ describe('family registry (models/families.ts)', () => {
       const s = syntheticConfig({ family: modelType, nLayers: 1, dModel: 64, nHeads: 4, nKvHeads: 2, dMlp: 128, vocabSize: 100 });
       expect(s.capabilities).toEqual(c.capabilities);
       expect({ norm: s.norm, act: s.act, qkvBias: s.qkvBias, rope: s.rope === null }).toEqual({
-        norm: c.norm, act: c.act, qkvBias: c.qkvBias, rope: c.rope === null,
+        norm: c.norm,
+        act: c.act,
+        qkvBias: c.qkvBias,
+        rope: c.rope === null,
       });
     });
   }

@@ -32,9 +32,14 @@ function llamaTensors(layers: number, opts: { qkvBias?: boolean; lmHead?: boolea
   for (let l = 0; l < layers; l++) {
     const p = `model.layers.${l}`;
     Object.assign(t, {
-      [`${p}.input_layernorm.weight`]: [8], [`${p}.post_attention_layernorm.weight`]: [8],
-      [`${p}.self_attn.q_proj.weight`]: [8, 8], [`${p}.self_attn.k_proj.weight`]: [4, 8], [`${p}.self_attn.v_proj.weight`]: [4, 8],
-      [`${p}.self_attn.o_proj.weight`]: [8, 8], [`${p}.mlp.gate_proj.weight`]: [16, 8], [`${p}.mlp.up_proj.weight`]: [16, 8],
+      [`${p}.input_layernorm.weight`]: [8],
+      [`${p}.post_attention_layernorm.weight`]: [8],
+      [`${p}.self_attn.q_proj.weight`]: [8, 8],
+      [`${p}.self_attn.k_proj.weight`]: [4, 8],
+      [`${p}.self_attn.v_proj.weight`]: [4, 8],
+      [`${p}.self_attn.o_proj.weight`]: [8, 8],
+      [`${p}.mlp.gate_proj.weight`]: [16, 8],
+      [`${p}.mlp.up_proj.weight`]: [16, 8],
       [`${p}.mlp.down_proj.weight`]: [8, 16],
     });
     if (opts.qkvBias) for (const m of ['q', 'k', 'v']) t[`${p}.self_attn.${m}_proj.bias`] = [m === 'q' ? 8 : 4];
@@ -43,8 +48,15 @@ function llamaTensors(layers: number, opts: { qkvBias?: boolean; lmHead?: boolea
   return t;
 }
 const llamaConfig = (over: Record<string, unknown> = {}) => ({
-  model_type: 'llama', hidden_size: 8, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 2,
-  num_key_value_heads: 1, vocab_size: 10, tie_word_embeddings: true, ...over,
+  model_type: 'llama',
+  hidden_size: 8,
+  intermediate_size: 16,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  vocab_size: 10,
+  tie_word_embeddings: true,
+  ...over,
 });
 
 function folder(name: string, config: unknown, tensors: Record<string, number[]> | null): string {
@@ -73,12 +85,24 @@ describe('openModelFolder', () => {
       expect(f.config.nLayers).toBe(6);
       expect(f.names.layers).toHaveLength(6);
       expect(f.names.layers[5]).toEqual({
-        attnNorm: 'model.layers.5.input_layernorm', mlpNorm: 'model.layers.5.post_attention_layernorm',
-        q: 'model.layers.5.self_attn.q_proj', k: 'model.layers.5.self_attn.k_proj', v: 'model.layers.5.self_attn.v_proj',
-        qkv: null, o: 'model.layers.5.self_attn.o_proj',
-        gate: 'model.layers.5.mlp.gate_proj', up: 'model.layers.5.mlp.up_proj', down: 'model.layers.5.mlp.down_proj',
+        attnNorm: 'model.layers.5.input_layernorm',
+        mlpNorm: 'model.layers.5.post_attention_layernorm',
+        q: 'model.layers.5.self_attn.q_proj',
+        k: 'model.layers.5.self_attn.k_proj',
+        v: 'model.layers.5.self_attn.v_proj',
+        qkv: null,
+        o: 'model.layers.5.self_attn.o_proj',
+        gate: 'model.layers.5.mlp.gate_proj',
+        up: 'model.layers.5.mlp.up_proj',
+        down: 'model.layers.5.mlp.down_proj',
       });
-      expect([f.names.embed, f.names.finalNorm, f.names.lmHead, f.names.posEmbed, f.names.conv1d]).toEqual(['model.embed_tokens', 'model.norm', null, null, false]);
+      expect([f.names.embed, f.names.finalNorm, f.names.lmHead, f.names.posEmbed, f.names.conv1d]).toEqual([
+        'model.embed_tokens',
+        'model.norm',
+        null,
+        null,
+        false,
+      ]);
       expect(f.weights.info('model.embed_tokens.weight').shape).toEqual([2048, 192]);
       expect(f.tokenizer?.postInstructionIds()).toEqual([2, 15, 4, 15]);
     } finally {
@@ -94,8 +118,9 @@ describe('openModelFolder', () => {
     t['model.layers.0.mlp.up_proj.weight_packed'] = [16, 1];
     openModelFolder(folder('quant-suffixes', llamaConfig({ model_type: 'qwen2' }), t)).close();
     const noBias = llamaTensors(2);
-    expect(openError(folder('qwen-no-bias', llamaConfig({ model_type: 'qwen2' }), noBias)).message)
-      .toMatch(/missing tensor model\.layers\.0\.self_attn\.q_proj\.bias$/);
+    expect(openError(folder('qwen-no-bias', llamaConfig({ model_type: 'qwen2' }), noBias)).message).toMatch(
+      /missing tensor model\.layers\.0\.self_attn\.q_proj\.bias$/,
+    );
   });
 
   it('names the first missing tensor', () => {
@@ -105,10 +130,12 @@ describe('openModelFolder', () => {
     const e = openError(folder('missing', llamaConfig(), t));
     expect(e).toBeInstanceOf(ModelFolderError);
     expect(e.message).toMatch(/missing tensor model\.layers\.1\.mlp\.up_proj\.weight$/);
-    expect(openError(folder('fewer-layers', llamaConfig({ num_hidden_layers: 3 }), llamaTensors(2))).message)
-      .toContain('missing tensor model.layers.2.input_layernorm.weight');
-    expect(openError(folder('untied', llamaConfig({ tie_word_embeddings: false }), llamaTensors(2))).message)
-      .toContain('missing tensor lm_head.weight');
+    expect(openError(folder('fewer-layers', llamaConfig({ num_hidden_layers: 3 }), llamaTensors(2))).message).toContain(
+      'missing tensor model.layers.2.input_layernorm.weight',
+    );
+    expect(openError(folder('untied', llamaConfig({ tie_word_embeddings: false }), llamaTensors(2))).message).toContain(
+      'missing tensor lm_head.weight',
+    );
     const withHead = openModelFolder(folder('untied-ok', llamaConfig({ tie_word_embeddings: false }), llamaTensors(2, { lmHead: true })));
     expect(withHead.names.lmHead).toBe('lm_head');
     withHead.close();
@@ -122,7 +149,14 @@ describe('openModelFolder', () => {
     const t: Record<string, number[]> = {};
     const P = 'transformer.';
     Object.assign(t, { [`${P}wte.weight`]: [10, 8], [`${P}wpe.weight`]: [16, 8], [`${P}ln_f.weight`]: [8], [`${P}ln_f.bias`]: [8] });
-    for (const [m, shape] of Object.entries({ 'ln_1': [8], 'ln_2': [8], 'attn.c_attn': [8, 24], 'attn.c_proj': [8, 8], 'mlp.c_fc': [8, 32], 'mlp.c_proj': [32, 8] })) {
+    for (const [m, shape] of Object.entries({
+      ln_1: [8],
+      ln_2: [8],
+      'attn.c_attn': [8, 24],
+      'attn.c_proj': [8, 8],
+      'mlp.c_fc': [8, 32],
+      'mlp.c_proj': [32, 8],
+    })) {
       t[`${P}h.0.${m}.weight`] = shape;
       t[`${P}h.0.${m}.bias`] = [shape[shape.length - 1]];
     }
@@ -130,10 +164,24 @@ describe('openModelFolder', () => {
     t[`${P}h.0.attn.masked_bias`] = [1];
     const cfg = { model_type: 'gpt2', n_embd: 8, n_layer: 1, n_head: 2, n_positions: 16, vocab_size: 10 };
     const f = openModelFolder(folder('gpt2-prefixed', cfg, t));
-    expect(f.names).toMatchObject({ embed: 'transformer.wte', posEmbed: 'transformer.wpe', finalNorm: 'transformer.ln_f', lmHead: null, conv1d: true });
+    expect(f.names).toMatchObject({
+      embed: 'transformer.wte',
+      posEmbed: 'transformer.wpe',
+      finalNorm: 'transformer.ln_f',
+      lmHead: null,
+      conv1d: true,
+    });
     expect(f.names.layers[0]).toEqual({
-      attnNorm: 'transformer.h.0.ln_1', mlpNorm: 'transformer.h.0.ln_2', q: null, k: null, v: null,
-      qkv: 'transformer.h.0.attn.c_attn', o: 'transformer.h.0.attn.c_proj', gate: null, up: 'transformer.h.0.mlp.c_fc', down: 'transformer.h.0.mlp.c_proj',
+      attnNorm: 'transformer.h.0.ln_1',
+      mlpNorm: 'transformer.h.0.ln_2',
+      q: null,
+      k: null,
+      v: null,
+      qkv: 'transformer.h.0.attn.c_attn',
+      o: 'transformer.h.0.attn.c_proj',
+      gate: null,
+      up: 'transformer.h.0.mlp.c_fc',
+      down: 'transformer.h.0.mlp.c_proj',
     });
     f.close();
     delete t[`${P}h.0.ln_2.bias`];
@@ -152,7 +200,9 @@ describe('openModelFolder', () => {
     const noWeights = openError(folder('no-weights', llamaConfig(), null));
     expect(noWeights).toBeInstanceOf(ModelFolderError);
     expect(noWeights.message).toMatch(/no-weights: no weights \(expected model\.safetensors\.index\.json or model\.safetensors\)/);
-    expect(openError(folder('bad-type', llamaConfig({ model_type: 'bert' }), llamaTensors(1))).message).toContain('unsupported model_type "bert"');
+    expect(openError(folder('bad-type', llamaConfig({ model_type: 'bert' }), llamaTensors(1))).message).toContain(
+      'unsupported model_type "bert"',
+    );
   });
 });
 
@@ -179,7 +229,10 @@ describeShared('openModelFolder on every shared model folder', () => {
       // Every module prefix the names map hands out resolves to stored tensors.
       for (const l of f.names.layers) {
         for (const m of [l.q, l.k, l.v, l.qkv, l.o, l.gate, l.up, l.down].filter((x): x is string => x !== null)) {
-          expect(['.weight', '.qweight', '.weight_packed'].some((s) => f.weights.has(m + s)), m).toBe(true);
+          expect(
+            ['.weight', '.qweight', '.weight_packed'].some((s) => f.weights.has(m + s)),
+            m,
+          ).toBe(true);
         }
       }
       if (want.family === 'gpt2') expect(f.names).toMatchObject({ embed: 'wte', posEmbed: 'wpe', finalNorm: 'ln_f', conv1d: true });

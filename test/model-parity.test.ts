@@ -20,14 +20,20 @@ const backend = createReferenceBackend();
 describe('tiny-chat golden activations (embedded model, float32 goldens: 1e-3)', async () => {
   const dir = path.join(projectRoot, 'models/tiny-chat');
   const model = await loadModel(dir, { backend });
-  const files = (JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as { file: string; argmax_last: number }[]);
+  const files = JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as { file: string; argmax_last: number }[];
   it.each(files)('$file', async ({ file, argmax_last }) => {
     const g = openSafetensors(path.join(dir, 'golden', file));
     const ids = idsOf(g.readRaw('input_ids') as Int32Array, g.info('input_ids').shape);
-    const r = await model.forward(ids, { cache: ['blocks.*.hook_resid_pre', 'blocks.*.hook_resid_mid', 'blocks.*.hook_resid_post', 'ln_final.hook_normalized'] });
+    const r = await model.forward(ids, {
+      cache: ['blocks.*.hook_resid_pre', 'blocks.*.hook_resid_mid', 'blocks.*.hook_resid_post', 'ln_final.hook_normalized'],
+    });
     const L = model.config.nLayers;
     for (let l = 0; l < L; l++)
-      for (const [mine, theirs] of [['hook_resid_pre', 'resid_pre'], ['hook_resid_mid', 'resid_mid'], ['hook_resid_post', 'resid_post']])
+      for (const [mine, theirs] of [
+        ['hook_resid_pre', 'resid_pre'],
+        ['hook_resid_mid', 'resid_mid'],
+        ['hook_resid_post', 'resid_post'],
+      ])
         expect(maxAbsDiff(r.cache.get(`blocks.${l}.${mine}`)!.data, g.readF32(`${theirs}.${l}`)), `${theirs}.${l}`).toBeLessThan(1e-3);
     expect(maxAbsDiff(r.cache.get('ln_final.hook_normalized')!.data, g.readF32('final_norm'))).toBeLessThan(1e-3);
     expect(maxAbsDiff(r.logits, g.readF32('logits'))).toBeLessThan(1e-3);
@@ -37,7 +43,6 @@ describe('tiny-chat golden activations (embedded model, float32 goldens: 1e-3)',
     g.close();
   });
 });
-
 
 describeShared('architecture fixtures (float64 goldens: 1e-4)', () => {
   it.each(['qwen2', 'llama3', 'gpt2', 'llama_f16'])('%s', async (name) => {
@@ -62,7 +67,14 @@ describeShared('pre-quantized checkpoints load on the int8/int4 kernels (float64
 });
 
 describeShared('stories260k greedy ids equal llama2.c run.c', () => {
-  interface Case { name: string; prompt_ids: number[]; steps: number; generated_ids: number[]; stop: string; min_top2_logit_margin_f32: number }
+  interface Case {
+    name: string;
+    prompt_ids: number[];
+    steps: number;
+    generated_ids: number[];
+    stop: string;
+    min_top2_logit_margin_f32: number;
+  }
   const read = () => JSON.parse(readFileSync(path.join(sharedDir!, 'models/stories260k/expected_greedy.json'), 'utf8')).cases as Case[];
   it('golden activations (float64: 1e-4)', async () => {
     const dir = path.join(sharedDir!, 'models/stories260k');

@@ -43,13 +43,20 @@ describe.each(families)('%s forward properties', (family) => {
         const seen: Float32Array[][] = prompts.map(() => []);
         const steps: number[] = [];
         const g = await model.generate(prompts, {
-          maxNewTokens: n, stopTokens: [],
-          hooks: [{ name: 'ln_final.hook_normalized', fn: (act, ctx) => {
-            steps.push(ctx.step);
-            const d = ctx.width;
-            for (let b = 0; b < ctx.batch; b++)
-              for (let p = 0; p < ctx.pos; p++) if (ctx.positions[b * ctx.pos + p] >= 0) seen[b].push(act.slice((b * ctx.pos + p) * d, (b * ctx.pos + p + 1) * d));
-          } }],
+          maxNewTokens: n,
+          stopTokens: [],
+          hooks: [
+            {
+              name: 'ln_final.hook_normalized',
+              fn: (act, ctx) => {
+                steps.push(ctx.step);
+                const d = ctx.width;
+                for (let b = 0; b < ctx.batch; b++)
+                  for (let p = 0; p < ctx.pos; p++)
+                    if (ctx.positions[b * ctx.pos + p] >= 0) seen[b].push(act.slice((b * ctx.pos + p) * d, (b * ctx.pos + p + 1) * d));
+              },
+            },
+          ],
         });
         expect(steps).toEqual(Array.from({ length: n }, (_, i) => i));
         for (let b = 0; b < prompts.length; b++) {
@@ -73,7 +80,12 @@ describe.each(families)('%s forward properties', (family) => {
         const hooked = await model.forward(prompts, {
           hooks: [
             { name: '**', fn: (act) => act.slice() },
-            { name: 'blocks.*.hook_resid_mid', fn: (act) => { act[0] += 0; } },
+            {
+              name: 'blocks.*.hook_resid_mid',
+              fn: (act) => {
+                act[0] += 0;
+              },
+            },
           ],
         });
         expect(hooked.logits).toEqual(base.logits);
@@ -86,7 +98,10 @@ describe.each(families)('%s forward properties', (family) => {
 describe('attention pattern', () => {
   const model = smallModel('llama');
   it('is computed only on request, sums to one over real keys, and an identity edit keeps the logits', async () => {
-    const prompts = [[5, 6, 7, 8], [9, 10]];
+    const prompts = [
+      [5, 6, 7, 8],
+      [9, 10],
+    ];
     const plain = await model.forward(prompts);
     expect(plain.cache.size).toBe(0);
     const r = await model.forward(prompts, { cache: ['blocks.1.attn.hook_pattern'] });
@@ -108,15 +123,20 @@ describe('attention pattern', () => {
     expect(maxAbsDiff(edited.logits, plain.logits)).toBeLessThan(TOL);
     // Attending only to the first real key changes the output: the recomputed z is really used.
     const forced = await model.forward(prompts, {
-      hooks: [{ name: 'blocks.0.attn.hook_pattern', fn: (a, ctx) => {
-        const out = new Float32Array(a.length);
-        const rows = a.length / ctx.width;
-        for (let r2 = 0; r2 < rows; r2++) {
-          const b = Math.floor(r2 / (a.length / ctx.width / ctx.batch));
-          out[r2 * ctx.width + r.padding[b]] = 1;
-        }
-        return out;
-      } }],
+      hooks: [
+        {
+          name: 'blocks.0.attn.hook_pattern',
+          fn: (a, ctx) => {
+            const out = new Float32Array(a.length);
+            const rows = a.length / ctx.width;
+            for (let r2 = 0; r2 < rows; r2++) {
+              const b = Math.floor(r2 / (a.length / ctx.width / ctx.batch));
+              out[r2 * ctx.width + r.padding[b]] = 1;
+            }
+            return out;
+          },
+        },
+      ],
     });
     expect(maxAbsDiff(forced.logits, plain.logits)).toBeGreaterThan(1e-3);
   });

@@ -15,7 +15,9 @@ import { projectRoot } from './helpers/shared.ts';
 import { compareLogits } from './helpers/kl.ts';
 
 const dir = path.join(projectRoot, 'models/tiny-chat');
-const prompts = (JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as { input_ids: number[] }[]).map((p) => p.input_ids);
+const prompts = (JSON.parse(readFileSync(path.join(dir, 'golden/prompts.json'), 'utf8')) as { input_ids: number[] }[]).map(
+  (p) => p.input_ids,
+);
 const backend = createReferenceBackend();
 const ROLES: LinearRole[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 
@@ -31,7 +33,10 @@ async function logitsOf(m: Model): Promise<{ all: Float32Array; last: Float32Arr
   }
   const flat = new Float32Array(all.reduce((a, x) => a + x.length, 0));
   let o = 0;
-  for (const x of all) { flat.set(x, o); o += x.length; }
+  for (const x of all) {
+    flat.set(x, o);
+    o += x.length;
+  }
   return { all: flat, last };
 }
 

@@ -10,7 +10,10 @@ import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import { maxAbsDiff, SMALL, smallModel } from './helpers/synthetic-model.ts';
 import { layerNormRef, rmsNormRef } from '../kernels/reference/ops.ts';
 
-const prompts = [[1, 2, 3, 4], [5, 6]];
+const prompts = [
+  [1, 2, 3, 4],
+  [5, 6],
+];
 
 describe('weights', () => {
   it('setLinear on a clone changes the clone only; the clone starts identical', async () => {
@@ -46,12 +49,26 @@ describe('weights', () => {
     const cols = Int32Array.from([3, 17, 40]);
     const zeroed = weight.w.slice();
     const outlier = new Float32Array(n * cols.length);
-    for (let r = 0; r < n; r++) cols.forEach((c, j) => { outlier[r * cols.length + j] = weight.w[r * k + c]; zeroed[r * k + c] = 0; });
+    for (let r = 0; r < n; r++)
+      cols.forEach((c, j) => {
+        outlier[r * cols.length + j] = weight.w[r * k + c];
+        zeroed[r * k + c] = 0;
+      });
     const main = quantizeInt8(zeroed, n, k);
-    const mixed: MixedWeight = { format: 'mixed', n, k, main, outlierCols: cols, outlier: { format: 'f32', n, k: cols.length, w: outlier } };
+    const mixed: MixedWeight = {
+      format: 'mixed',
+      n,
+      k,
+      main,
+      outlierCols: cols,
+      outlier: { format: 'f32', n, k: cols.length, w: outlier },
+    };
     // Reference: the same decomposition densified.
     const dense = dequantize(main);
-    for (let r = 0; r < n; r++) cols.forEach((c, j) => { dense[r * k + c] += outlier[r * cols.length + j]; });
+    for (let r = 0; r < n; r++)
+      cols.forEach((c, j) => {
+        dense[r * k + c] += outlier[r * cols.length + j];
+      });
     const a = m.clone();
     a.setLinear(0, 'down', { weight: mixed, bias });
     const b = m.clone();
@@ -78,7 +95,11 @@ describe('retainWeights: false', () => {
   it('runs identically but refuses weight access', async () => {
     const cfg = syntheticConfig({ nLayers: 2, dModel: 32, nHeads: 4, nKvHeads: 2, dMlp: 48, vocabSize: 64, family: 'qwen2' });
     const keep = new DecoderModel(syntheticProvider(cfg, 3), { backend: createReferenceBackend(), precision: 'int8' });
-    const lean = new DecoderModel(syntheticProvider(cfg, 3), { backend: createReferenceBackend(), precision: 'int8', retainWeights: false });
+    const lean = new DecoderModel(syntheticProvider(cfg, 3), {
+      backend: createReferenceBackend(),
+      precision: 'int8',
+      retainWeights: false,
+    });
     expect((await lean.forward(prompts)).logits).toEqual((await keep.forward(prompts)).logits);
     expect(lean.precision).toBe('int8');
     expect(() => lean.getLinear(0, 'q')).toThrow(/retainWeights/);
@@ -130,7 +151,10 @@ describe('getNorm / setNorm', () => {
     expect(() => m.setNorm(0, 'mlp', { w: new Float32Array(d), b: new Float32Array(d) })).toThrow(/RMSNorm takes no bias/);
     expect(() => smallModel('gpt2').setNorm(1, 'attn', { w: new Float32Array(d), b: null })).toThrow(/LayerNorm needs a bias/);
     expect(() => m.getNorm(2, 'attn')).toThrow(UsageError);
-    const lean = new DecoderModel(syntheticProvider(syntheticConfig({ ...SMALL, family: 'llama' }), 3), { backend: createReferenceBackend(), retainWeights: false });
+    const lean = new DecoderModel(syntheticProvider(syntheticConfig({ ...SMALL, family: 'llama' }), 3), {
+      backend: createReferenceBackend(),
+      retainWeights: false,
+    });
     expect(() => lean.getNorm(0, 'attn')).toThrow(/retainWeights/);
   });
 });

@@ -18,7 +18,12 @@ describe('strict number parsing', () => {
   });
   it('round-trips every safe integer in range', () => {
     fc.assert(fc.property(fc.integer({ min: -1e9, max: 1e9 }), (n) => parseInteger(String(n), '--x') === n));
-    fc.assert(fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => Object.is(parseNumber(String(x), '--x'), x) || (x === 0 && parseNumber(String(x), '--x') === 0)));
+    fc.assert(
+      fc.property(
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        (x) => Object.is(parseNumber(String(x), '--x'), x) || (x === 0 && parseNumber(String(x), '--x') === 0),
+      ),
+    );
   });
   it('lists and environment variables', () => {
     expect(parseIntegerList('1, 2,3', '--ids', { min: 0 })).toEqual([1, 2, 3]);

@@ -24,10 +24,15 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
 
 /** A copy of `src` with config.json fields replaced and, optionally, tensors replaced. */
-function variant(src: string, config: Record<string, unknown>, tensors?: (name: string, data: Float32Array, shape: number[]) => { data: Float32Array; shape: number[] } | null): string {
+function variant(
+  src: string,
+  config: Record<string, unknown>,
+  tensors?: (name: string, data: Float32Array, shape: number[]) => { data: Float32Array; shape: number[] } | null,
+): string {
   const dir = path.join(tmp, `v${n++}`);
   fs.mkdirSync(dir);
-  for (const f of fs.readdirSync(src)) if (fs.statSync(path.join(src, f)).isFile() && f !== 'golden.safetensors') fs.copyFileSync(path.join(src, f), path.join(dir, f));
+  for (const f of fs.readdirSync(src))
+    if (fs.statSync(path.join(src, f)).isFile() && f !== 'golden.safetensors') fs.copyFileSync(path.join(src, f), path.join(dir, f));
   const cfg = JSON.parse(fs.readFileSync(path.join(src, 'config.json'), 'utf8'));
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, ...config }));
   if (tensors) {
@@ -67,17 +72,29 @@ describe('config sizes bounded by the tensors present', () => {
 
   it('head_dim 1e9 and hidden_size 1e15: refused at open time naming the tensor, before any allocation', async () => {
     const hd = variant(TINY, { head_dim: 1e9 });
-    await refusedFast(() => loadModel(hd, { backend: createReferenceBackend() }), /q_proj\.weight' has shape \[192, 192\], config\.json num_attention_heads x head_dim/);
+    await refusedFast(
+      () => loadModel(hd, { backend: createReferenceBackend() }),
+      /q_proj\.weight' has shape \[192, 192\], config\.json num_attention_heads x head_dim/,
+    );
     const hs = variant(TINY, { hidden_size: 1e15 });
-    await refusedFast(() => inspectModel(hs), /embed_tokens\.weight' has shape \[2048, 192\], config\.json vocab_size, hidden_size imply \[2048, 1000000000000000\]/);
+    await refusedFast(
+      () => inspectModel(hs),
+      /embed_tokens\.weight' has shape \[2048, 192\], config\.json vocab_size, hidden_size imply \[2048, 1000000000000000\]/,
+    );
   });
 
   it('norm weights longer or shorter than d_model, and a rank-1 embedding, are refused naming the tensor', async () => {
-    const longer = variant(TINY, {}, (name, data, shape) => (name === 'model.norm.weight' ? { data: Float32Array.from([...data, 1]), shape: [shape[0] + 1] } : { data, shape }));
+    const longer = variant(TINY, {}, (name, data, shape) =>
+      name === 'model.norm.weight' ? { data: Float32Array.from([...data, 1]), shape: [shape[0] + 1] } : { data, shape },
+    );
     await refusedFast(() => openModelFolder(longer), /model\.norm\.weight' has shape \[193\], config\.json hidden_size imply \[192\]/);
-    const shorter = variant(TINY, {}, (name, data, shape) => (name === 'model.layers.2.input_layernorm.weight' ? { data: data.slice(1), shape: [shape[0] - 1] } : { data, shape }));
+    const shorter = variant(TINY, {}, (name, data, shape) =>
+      name === 'model.layers.2.input_layernorm.weight' ? { data: data.slice(1), shape: [shape[0] - 1] } : { data, shape },
+    );
     await refusedFast(() => openModelFolder(shorter), /layers\.2\.input_layernorm\.weight' has shape \[191\]/);
-    const flat = variant(TINY, {}, (name, data, shape) => (name === 'model.embed_tokens.weight' ? { data, shape: [shape[0] * shape[1]] } : { data, shape }));
+    const flat = variant(TINY, {}, (name, data, shape) =>
+      name === 'model.embed_tokens.weight' ? { data, shape: [shape[0] * shape[1]] } : { data, shape },
+    );
     await refusedFast(() => openModelFolder(flat), /embed_tokens\.weight' has rank 1/);
   });
 
@@ -89,7 +106,15 @@ describe('config sizes bounded by the tensors present', () => {
   it('a tokenizer with ids beyond vocab_size is refused at load (not when decoding)', async () => {
     const dir = variant(TINY, {});
     const tok = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'));
-    tok.added_tokens.push({ id: 4096, content: '<|extra|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+    tok.added_tokens.push({
+      id: 4096,
+      content: '<|extra|>',
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    });
     fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tok));
     await refusedFast(() => openModelFolder(dir), /tokenizer\.json.*4097 ids.*vocab_size 2048/);
   });

@@ -43,7 +43,9 @@ function shardedStaging(name: string): string {
   const staging = path.join(tmp, name);
   const src = openModelFolder(TINY);
   try {
-    const tensors = src.weights.names().map((n) => ({ name: n, dtype: src.weights.info(n).dtype, shape: src.weights.info(n).shape, data: () => src.weights.readRaw(n) }));
+    const tensors = src.weights
+      .names()
+      .map((n) => ({ name: n, dtype: src.weights.info(n).dtype, shape: src.weights.info(n).shape, data: () => src.weights.readRaw(n) }));
     const written = writeCheckpoint(staging, tensors, { maxShardBytes: 2_000_000, metadata: { format: 'pt' } });
     expect(written.sharded).toBe(true);
   } finally {
@@ -87,7 +89,8 @@ describe('copies never follow a symlink out of the source', () => {
   function withOutsideLink(name: string): string {
     const dir = path.join(tmp, name);
     fs.mkdirSync(dir);
-    for (const f of fs.readdirSync(TINY)) if (fs.statSync(path.join(TINY, f)).isFile()) fs.copyFileSync(path.join(TINY, f), path.join(dir, f));
+    for (const f of fs.readdirSync(TINY))
+      if (fs.statSync(path.join(TINY, f)).isFile()) fs.copyFileSync(path.join(TINY, f), path.join(dir, f));
     const secret = path.join(tmp, `${name}-secret`);
     fs.writeFileSync(secret, SECRET);
     fs.symlinkSync(secret, path.join(dir, 'notes.txt'));

@@ -23,7 +23,8 @@ let n = 0;
 function variant(edit: (dir: string) => void): string {
   const dir = path.join(tmp, `v${n++}`);
   fs.mkdirSync(dir);
-  for (const f of fs.readdirSync(TINY)) if (fs.statSync(path.join(TINY, f)).isFile()) fs.copyFileSync(path.join(TINY, f), path.join(dir, f));
+  for (const f of fs.readdirSync(TINY))
+    if (fs.statSync(path.join(TINY, f)).isFile()) fs.copyFileSync(path.join(TINY, f), path.join(dir, f));
   edit(dir);
   return dir;
 }
@@ -32,7 +33,8 @@ const editJson = (file: string, f: (j: Record<string, unknown>) => void) => {
   f(j);
   fs.writeFileSync(file, JSON.stringify(j));
 };
-const withTemplate = (template: string) => variant((d) => editJson(path.join(d, 'tokenizer_config.json'), (j) => (j.chat_template = template)));
+const withTemplate = (template: string) =>
+  variant((d) => editJson(path.join(d, 'tokenizer_config.json'), (j) => (j.chat_template = template)));
 
 describe('chat-template render limit', () => {
   it('range(1000000000) is refused at once (no allocation of a billion-entry list)', () => {
@@ -60,7 +62,10 @@ describe('tokenizer regex guard', () => {
   it('a pre-tokenizer Split regex with nested quantifiers (catastrophic backtracking) is refused at load', () => {
     const dir = variant((d) =>
       editJson(path.join(d, 'tokenizer.json'), (j) => {
-        j.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: '(a+)+$' }, behavior: 'Isolated', invert: false }, j.pre_tokenizer] };
+        j.pre_tokenizer = {
+          type: 'Sequence',
+          pretokenizers: [{ type: 'Split', pattern: { Regex: '(a+)+$' }, behavior: 'Isolated', invert: false }, j.pre_tokenizer],
+        };
       }),
     );
     expect(() => openModelFolder(dir)).toThrow(ModelFolderError);
@@ -102,9 +107,12 @@ describe('CLI: strict numbers, degenerate data, escaped names (one line, exit 1)
   it('GLASSBOX_THREADS beyond the bound is one line naming the variable (no worker flood)', async () => {
     const { execFile } = await import('node:child_process');
     const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/main.ts'), 'generate', TINY, '--ids', '1,2', '--max-tokens', '1'],
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', path.join(projectRoot, 'cli/main.ts'), 'generate', TINY, '--ids', '1,2', '--max-tokens', '1'],
         { cwd: projectRoot, env: { ...process.env, GLASSBOX_THREADS: '1000000', GLASSBOX_BACKEND: 'wasm-simd' }, timeout: 60_000 },
-        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })),
+        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+      ),
     );
     expect(oneLineError(r)).toMatch(/GLASSBOX_THREADS/);
   });
@@ -114,12 +122,35 @@ describe('CLI: strict numbers, degenerate data, escaped names (one line, exit 1)
     fs.writeFileSync(same, JSON.stringify(Array.from({ length: 8 }, () => 'Tell me about the weather')));
     const [empty, zero] = await Promise.all([
       glassbox('direction', TINY, '--harmful', same, '--harmless', same, '--out', path.join(tmp, 'd0'), '--refusal-tokens', ''),
-      glassbox('direction', TINY, '--harmful', same, '--harmless', same, '--out', path.join(tmp, 'd1'), '--n-train', '2', '--n-val', '2',
-        '--no-filter', '--layers', '5', '--max-layer-fraction', '1.0'),
+      glassbox(
+        'direction',
+        TINY,
+        '--harmful',
+        same,
+        '--harmless',
+        same,
+        '--out',
+        path.join(tmp, 'd1'),
+        '--n-train',
+        '2',
+        '--n-val',
+        '2',
+        '--no-filter',
+        '--layers',
+        '5',
+        '--max-layer-fraction',
+        '1.0',
+      ),
     ]);
     expect(oneLineError(empty)).toMatch(/--refusal-tokens/);
     expect(zero.code, zero.stderr).toBe(1);
-    expect(zero.stderr.trimEnd().split('\n').filter((l) => l.startsWith('glassbox:')).pop()).toMatch(/zero norm/);
+    expect(
+      zero.stderr
+        .trimEnd()
+        .split('\n')
+        .filter((l) => l.startsWith('glassbox:'))
+        .pop(),
+    ).toMatch(/zero norm/);
     expect(fs.existsSync(path.join(tmp, 'd1', 'direction.safetensors'))).toBe(false);
   }, 120_000);
 
@@ -127,7 +158,9 @@ describe('CLI: strict numbers, degenerate data, escaped names (one line, exit 1)
     const badType = variant((d) => editJson(path.join(d, 'config.json'), (j) => (j.model_type = 'llama\u001b]0;pwned\u0007')));
     const badName = variant((d) => {
       const f = openModelFolder(TINY);
-      const tensors = f.weights.names().map((name) => ({ name, dtype: f.weights.info(name).dtype, shape: f.weights.info(name).shape, data: f.weights.readRaw(name) }));
+      const tensors = f.weights
+        .names()
+        .map((name) => ({ name, dtype: f.weights.info(name).dtype, shape: f.weights.info(name).shape, data: f.weights.readRaw(name) }));
       f.close();
       tensors.push({ name: 'extra\u001b]0;pwned\u0007', dtype: 'F32', shape: [1], data: new Float32Array(1) });
       fs.rmSync(path.join(d, 'model.safetensors'));

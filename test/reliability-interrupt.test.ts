@@ -14,8 +14,28 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 it('SIGINT during study --save-models: exit 130, one line, saved models removed, no report', async () => {
   const out = path.join(tmp, 'study');
-  const args = ['--import', 'tsx', path.join(projectRoot, 'cli/main.ts'), 'study', 'models/tiny-chat', '--out', out, '--save-models',
-    '--methods', 'int8,int4-g128', '--n-train', '4', '--n-val', '2', '--max-tokens', '2', '--n-calibration', '2', '--max-layer-fraction', '1.0'];
+  const args = [
+    '--import',
+    'tsx',
+    path.join(projectRoot, 'cli/main.ts'),
+    'study',
+    'models/tiny-chat',
+    '--out',
+    out,
+    '--save-models',
+    '--methods',
+    'int8,int4-g128',
+    '--n-train',
+    '4',
+    '--n-val',
+    '2',
+    '--max-tokens',
+    '2',
+    '--n-calibration',
+    '2',
+    '--max-layer-fraction',
+    '1.0',
+  ];
   const p = spawn(process.execPath, args, { cwd: projectRoot });
   let stderr = '';
   let sent = false;

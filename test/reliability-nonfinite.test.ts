@@ -27,8 +27,17 @@ function args(qValue: number, kValue = 1): AttentionArgs {
   const q = new Float32Array(t * d).fill(0.5);
   q.fill(qValue, d); // the second query row only
   return {
-    q, k: new Float32Array(s * d).fill(kValue), v: new Float32Array(s * d).fill(1), t, s, nHeads: 1, nKvHeads: 1, headDim: d,
-    keyValid: Uint8Array.of(1, 1), scale: 0.5, patternOut: null,
+    q,
+    k: new Float32Array(s * d).fill(kValue),
+    v: new Float32Array(s * d).fill(1),
+    t,
+    s,
+    nHeads: 1,
+    nKvHeads: 1,
+    headDim: d,
+    keyValid: Uint8Array.of(1, 1),
+    scale: 0.5,
+    patternOut: null,
   };
 }
 
@@ -87,12 +96,14 @@ describe('weights as loaded are scanned for NaN/Inf', () => {
   function poisoned(src: string, target: (name: string) => boolean, name: string): string {
     const dir = path.join(tmp, name);
     fs.mkdirSync(dir);
-    for (const f of fs.readdirSync(src)) if (fs.statSync(path.join(src, f)).isFile() && f !== 'model.safetensors') fs.copyFileSync(path.join(src, f), path.join(dir, f));
+    for (const f of fs.readdirSync(src))
+      if (fs.statSync(path.join(src, f)).isFile() && f !== 'model.safetensors') fs.copyFileSync(path.join(src, f), path.join(dir, f));
     const st = openSafetensors(path.join(src, 'model.safetensors'));
     const tensors = st.tensors.map((t) => {
       const raw = st.readRaw(t.name);
       if (target(t.name)) {
-        if (raw instanceof Uint16Array) raw[3] = t.dtype === 'BF16' ? 0x7fc0 : 0x7c00; // bf16 NaN / f16 +Inf
+        if (raw instanceof Uint16Array)
+          raw[3] = t.dtype === 'BF16' ? 0x7fc0 : 0x7c00; // bf16 NaN / f16 +Inf
         else if (raw instanceof Float32Array) raw[3] = NaN;
       }
       return { name: t.name, dtype: t.dtype, shape: t.shape, data: raw };
@@ -105,7 +116,9 @@ describe('weights as loaded are scanned for NaN/Inf', () => {
   it('a NaN in a bf16 k_proj weight of tiny-chat fails the load, naming the tensor', async () => {
     const dir = poisoned(path.join(projectRoot, 'models/tiny-chat'), (n) => n === 'model.layers.2.self_attn.k_proj.weight', 'tc-nan');
     await expect(loadModel(dir, { backend: createReferenceBackend() })).rejects.toThrow(NonFiniteError);
-    await expect(loadModel(dir, { backend: createReferenceBackend() })).rejects.toThrow(/model\.layers\.2\.self_attn\.k_proj\.weight' holds NaN\/Inf \(element 3\)/);
+    await expect(loadModel(dir, { backend: createReferenceBackend() })).rejects.toThrow(
+      /model\.layers\.2\.self_attn\.k_proj\.weight' holds NaN\/Inf \(element 3\)/,
+    );
   });
 
   it.runIf(sharedDir)('an Inf in a GPTQ scale (f16) fails the load, naming the scales tensor', async () => {

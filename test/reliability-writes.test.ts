@@ -26,7 +26,8 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function copyTiny(name: string): string {
   const dir = path.join(tmp, name);
   fs.mkdirSync(dir);
-  for (const f of fs.readdirSync(TINY)) if (fs.statSync(path.join(TINY, f)).isFile()) fs.copyFileSync(path.join(TINY, f), path.join(dir, f));
+  for (const f of fs.readdirSync(TINY))
+    if (fs.statSync(path.join(TINY, f)).isFile()) fs.copyFileSync(path.join(TINY, f), path.join(dir, f));
   return dir;
 }
 
@@ -90,7 +91,11 @@ describe('orthogonalize output folders', () => {
     fs.mkdirSync(path.dirname(out));
     const run = (): Promise<Run> =>
       new Promise((resolve) => {
-        const p = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/main.ts'), 'orthogonalize', TINY, '--direction', dir, '--out', out], { cwd: projectRoot });
+        const p = spawn(
+          process.execPath,
+          ['--import', 'tsx', path.join(projectRoot, 'cli/main.ts'), 'orthogonalize', TINY, '--direction', dir, '--out', out],
+          { cwd: projectRoot },
+        );
         let stdout = '';
         let stderr = '';
         p.stdout.on('data', (d) => (stdout += d));
@@ -101,7 +106,10 @@ describe('orthogonalize output folders', () => {
     expect(runs.filter((x) => x.code === 0).length).toBeGreaterThanOrEqual(1);
     for (const x of runs.filter((y) => y.code !== 0)) {
       expect(x.code).toBe(1);
-      const lines = x.stderr.trimEnd().split('\n').filter((l) => l.startsWith('glassbox:'));
+      const lines = x.stderr
+        .trimEnd()
+        .split('\n')
+        .filter((l) => l.startsWith('glassbox:'));
       expect(lines, x.stderr).toHaveLength(1);
       expect(x.stderr).not.toMatch(/\n\s+at /);
     }

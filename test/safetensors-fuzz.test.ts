@@ -44,7 +44,10 @@ const tensorArb = fc
   });
 
 const tensorsArb = fc.uniqueArray(tensorArb, { selector: (t) => t.name, maxLength: 5 });
-const metadataArb = fc.option(fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.string({ unit: 'binary', maxLength: 8 }), { maxKeys: 3 }), { nil: undefined });
+const metadataArb = fc.option(
+  fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.string({ unit: 'binary', maxLength: 8 }), { maxKeys: 3 }),
+  { nil: undefined },
+);
 
 /** Outcomes seen, so a property that only ever errors (or never does) is noticed. */
 const outcomes = { ok: 0, error: 0 };
@@ -143,7 +146,7 @@ describe('safetensors fuzz', () => {
 
   it('survives structurally valid JSON with arbitrary field values (2000 cases)', () => {
     const anyJson = fc.jsonValue({ maxDepth: 2 });
-    const field = <T,>(good: fc.Arbitrary<T>) => fc.oneof(good, anyJson);
+    const field = <T>(good: fc.Arbitrary<T>) => fc.oneof(good, anyJson);
     const entry = fc.record({
       dtype: field(fc.constantFrom<DType | string>(...DTYPES, 'U16', 'f32', '')),
       shape: field(fc.array(fc.oneof(fc.nat(4), fc.constant(-1), fc.constant(1.5), fc.constant(2 ** 60)), { maxLength: 3 })),

@@ -46,9 +46,9 @@ describe('round trip', () => {
       { name: '__proto__', dtype: 'F32' as const, shape: [1], data: new Uint8Array([0, 0, 0x80, 0x3f]) },
     ];
     const file = path.join(dir, 'all.safetensors');
-    writeSafetensors(file, tensors, { format: 'pt', 'ünï': 'cödé\n' });
+    writeSafetensors(file, tensors, { format: 'pt', ünï: 'cödé\n' });
     const st = openSafetensors(file);
-    expect(st.metadata).toEqual({ format: 'pt', 'ünï': 'cödé\n' });
+    expect(st.metadata).toEqual({ format: 'pt', ünï: 'cödé\n' });
     expect(st.tensors.map((t) => t.name)).toEqual(tensors.map((t) => t.name));
     for (const t of tensors) {
       const info = st.info(t.name);
@@ -88,10 +88,12 @@ describe('round trip', () => {
   it('reads a tensor at a position beyond 4 GiB (sparse file, when the filesystem allows it)', () => {
     const file = path.join(dir, 'big.safetensors');
     const big = 2 ** 32 + 8; // bytes of padding tensor before the probe
-    const header = Buffer.from(JSON.stringify({
-      pad: { dtype: 'U8', shape: [big], data_offsets: [0, big] },
-      probe: { dtype: 'F32', shape: [1], data_offsets: [big, big + 4] },
-    }));
+    const header = Buffer.from(
+      JSON.stringify({
+        pad: { dtype: 'U8', shape: [big], data_offsets: [0, big] },
+        probe: { dtype: 'F32', shape: [1], data_offsets: [big, big + 4] },
+      }),
+    );
     try {
       const fd = fs.openSync(file, 'w');
       const len = Buffer.alloc(8);
@@ -144,20 +146,35 @@ describe('bad input: one-line SafetensorsError naming file and problem', () => {
   it('header not JSON, not an object, not UTF-8', () => {
     fails('notjson.safetensors', rawFile(null, 0, '{"x": nope}'), /header is not JSON/);
     fails('array.safetensors', rawFile(null, 0, '[1, 2]'), /header is not JSON: it does not start with "\{"/);
-    fails('utf8.safetensors', rawFile(null, 0, '{"\udc00"}').map((b, i) => (i === 10 ? 0xff : b)), /not valid UTF-8/);
+    fails(
+      'utf8.safetensors',
+      rawFile(null, 0, '{"\udc00"}').map((b, i) => (i === 10 ? 0xff : b)),
+      /not valid UTF-8/,
+    );
   });
   it('unknown dtype, bad shape, bad metadata', () => {
     fails('dtype.safetensors', rawFile({ x: { dtype: 'U16', shape: [1], data_offsets: [0, 2] } }, 2), /tensor 'x' has unknown dtype 'U16'/);
-    fails('shape.safetensors', rawFile({ x: { dtype: 'U8', shape: [-1], data_offsets: [0, 1] } }, 1), /tensor 'x' shape is not a list of non-negative integers/);
+    fails(
+      'shape.safetensors',
+      rawFile({ x: { dtype: 'U8', shape: [-1], data_offsets: [0, 1] } }, 1),
+      /tensor 'x' shape is not a list of non-negative integers/,
+    );
     fails('meta.safetensors', rawFile({ __metadata__: { a: 1 } }), /__metadata__ field 'a' is not a string/);
   });
   it('data_offsets out of range / inconsistent with shape x dtype / overlapping / leaving gaps', () => {
-    fails('model.safetensors', rawFile(f32Header([0, 12]), 12), /tensor 'x\.weight' data_offsets \[0, 12\] do not match shape \[2, 2\] x F32 \(16 bytes\)/);
+    fails(
+      'model.safetensors',
+      rawFile(f32Header([0, 12]), 12),
+      /tensor 'x\.weight' data_offsets \[0, 12\] do not match shape \[2, 2\] x F32 \(16 bytes\)/,
+    );
     fails('range.safetensors', rawFile(f32Header([4, 20]), 16), /data_offsets \[4, 20\] exceed the 16-byte data region/);
     fails('backwards.safetensors', rawFile(f32Header([16, 0]), 16), /end before they begin/);
     fails('offsets.safetensors', rawFile(f32Header([0, 1.5] as never), 16), /data_offsets is not a pair of non-negative integers/);
     const two = (a: [number, number], b: [number, number], size: number) =>
-      rawFile({ a: { dtype: 'U8', shape: [a[1] - a[0]], data_offsets: a }, b: { dtype: 'U8', shape: [b[1] - b[0]], data_offsets: b } }, size);
+      rawFile(
+        { a: { dtype: 'U8', shape: [a[1] - a[0]], data_offsets: a }, b: { dtype: 'U8', shape: [b[1] - b[0]], data_offsets: b } },
+        size,
+      );
     fails('overlap.safetensors', two([0, 4], [2, 6], 6), /tensor 'b' overlaps tensor 'a'/);
     fails('gap.safetensors', two([0, 2], [4, 6], 6), /2 unused bytes before tensor 'b'/);
     fails('tail.safetensors', two([0, 2], [2, 4], 7), /3 unused bytes after the last tensor/);
@@ -166,7 +183,12 @@ describe('bad input: one-line SafetensorsError naming file and problem', () => {
     fails('ctl.safetensors', rawFile({ 'a\nb': { dtype: 'X', shape: [], data_offsets: [0, 0] } }), /tensor 'a\\nb' has unknown dtype 'X'/);
   });
   it('missing file and missing tensor', () => {
-    expectFailure(() => openSafetensors(path.join(dir, 'nope.safetensors')), SafetensorsError, [/nope\.safetensors: cannot open \(ENOENT\)/], dir);
+    expectFailure(
+      () => openSafetensors(path.join(dir, 'nope.safetensors')),
+      SafetensorsError,
+      [/nope\.safetensors: cannot open \(ENOENT\)/],
+      dir,
+    );
     const st = openSafetensors(put('one.safetensors', rawFile(f32Header([0, 16]), 16)));
     expectFailure(() => st.readRaw('y'), SafetensorsError, [/one\.safetensors: no tensor 'y'/], dir);
     st.close();
@@ -176,7 +198,12 @@ describe('bad input: one-line SafetensorsError naming file and problem', () => {
 describe('writer', () => {
   const t = (name: string, data: unknown, shape = [2], dtype = 'F32') => ({ name, dtype, shape, data }) as never;
   const fails = (file: string, tensors: never[], ...patterns: RegExp[]) =>
-    expectFailure(() => writeSafetensors(path.join(dir, file), tensors), SafetensorsError, [new RegExp(file.replace('.', '\\.')), ...patterns], dir);
+    expectFailure(
+      () => writeSafetensors(path.join(dir, file), tensors),
+      SafetensorsError,
+      [new RegExp(file.replace('.', '\\.')), ...patterns],
+      dir,
+    );
 
   it('refuses inconsistent tensors before writing anything', () => {
     fails('w1.safetensors', [t('a', new Float32Array(3))], /tensor 'a' data has 12 bytes, shape \[2\] x F32 needs 8/);
@@ -192,7 +219,12 @@ describe('writer', () => {
       throw new SafetensorsError('producer failed');
     };
     expectFailure(() => writeSafetensors(file, [t('b', new Float32Array(2)), t('c', boom)]), SafetensorsError, [/producer failed/], dir);
-    expectFailure(() => writeSafetensors(file, [t('b', () => new Float32Array(5))]), SafetensorsError, [/keep\.safetensors: tensor 'b' data has 20 bytes/], dir);
+    expectFailure(
+      () => writeSafetensors(file, [t('b', () => new Float32Array(5))]),
+      SafetensorsError,
+      [/keep\.safetensors: tensor 'b' data has 20 bytes/],
+      dir,
+    );
     expect(Array.from(openSafetensors(file).readF32('a'))).toEqual([1, 2]);
   });
   it('refuses to write into the folder it reads from (realpath, so through a symlink too)', () => {
@@ -200,7 +232,10 @@ describe('writer', () => {
     fs.symlinkSync(dir, link);
     expectFailure(
       () => writeSafetensors(path.join(link, 'out.safetensors'), [], undefined, { sourceDir: dir }),
-      UsageError, [/out\.safetensors|alias/, /refusing to write into the folder the model is read from/], dir);
+      UsageError,
+      [/out\.safetensors|alias/, /refusing to write into the folder the model is read from/],
+      dir,
+    );
     fs.unlinkSync(link);
     expect(snapshot(dir).some((l) => l.startsWith('out.'))).toBe(false);
   });

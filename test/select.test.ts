@@ -3,7 +3,13 @@ import { describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../engine/errors.ts';
 import { addRef } from '../kernels/reference/ops.ts';
 import {
-  BACKEND_ENV, createBackend, defaultBackendName, envBackendName, gpuDeviceNodePresent, hardwareWebgpuPresent, resolveBackendName,
+  BACKEND_ENV,
+  createBackend,
+  defaultBackendName,
+  envBackendName,
+  gpuDeviceNodePresent,
+  hardwareWebgpuPresent,
+  resolveBackendName,
   wasmSimdPresent,
 } from '../kernels/select.ts';
 import { isSoftwareAdapter, webgpuAdapter } from '../kernels/gpujs/webgpu.ts';

@@ -12,8 +12,10 @@ import { DecoderModel } from '../models/decoder-model.ts';
 import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import { createReferenceBackend } from '../kernels/reference/backend.ts';
 
-const mat = (d: number, dIn: number) => fc.float32Array({ minLength: d * dIn, maxLength: d * dIn, min: -4, max: 4, noNaN: true, noDefaultInfinity: true });
-const vec = (d: number) => fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: d, maxLength: d }).filter((v) => v.some((x) => Math.abs(x) > 0.1));
+const mat = (d: number, dIn: number) =>
+  fc.float32Array({ minLength: d * dIn, maxLength: d * dIn, min: -4, max: 4, noNaN: true, noDefaultInfinity: true });
+const vec = (d: number) =>
+  fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: d, maxLength: d }).filter((v) => v.some((x) => Math.abs(x) > 0.1));
 
 /** r̂ᵀ W as float64 [dIn]. */
 function proj(w: Float32Array, r: ArrayLike<number>, d: number): number[] {
@@ -26,32 +28,41 @@ function proj(w: Float32Array, r: ArrayLike<number>, d: number): number[] {
 }
 
 describe('AIRD math', () => {
-  const d = 6, dIn = 5;
+  const d = 6,
+    dIn = 5;
   it('variant A writes the original component along r̂ and keeps everything orthogonal to it', () => {
-    fc.assert(fc.property(mat(d, dIn), mat(d, dIn), vec(d), vec(d), (wc, wo, r, u) => {
-      const rh = unit(r);
-      const out = airdProjectionRestore(wc, wo, rh);
-      // Along r̂: exactly the original's projection (f32 storage: 1e-4 on values up to ~4·sqrt(6)).
-      proj(out, rh, d).forEach((v, j) => expect(v).toBeCloseTo(proj(wo, rh, d)[j], 4));
-      // Along any direction orthogonal to r̂: unchanged from the compressed weights.
-      const dot = u.reduce((s, x, i) => s + x * rh[i], 0);
-      const v = u.map((x, i) => x - dot * rh[i]);
-      proj(out, v, d).forEach((x, j) => expect(x).toBeCloseTo(proj(wc, v, d)[j], 4));
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(mat(d, dIn), mat(d, dIn), vec(d), vec(d), (wc, wo, r, u) => {
+        const rh = unit(r);
+        const out = airdProjectionRestore(wc, wo, rh);
+        // Along r̂: exactly the original's projection (f32 storage: 1e-4 on values up to ~4·sqrt(6)).
+        proj(out, rh, d).forEach((v, j) => expect(v).toBeCloseTo(proj(wo, rh, d)[j], 4));
+        // Along any direction orthogonal to r̂: unchanged from the compressed weights.
+        const dot = u.reduce((s, x, i) => s + x * rh[i], 0);
+        const v = u.map((x, i) => x - dot * rh[i]);
+        proj(out, v, d).forEach((x, j) => expect(x).toBeCloseTo(proj(wc, v, d)[j], 4));
+      }),
+      { numRuns: 60 },
+    );
   });
   it('variant B equals A when the compressed direction is the original one', () => {
-    fc.assert(fc.property(mat(d, dIn), mat(d, dIn), vec(d), (wc, wo, r) => {
-      const rh = unit(r);
-      const a = airdProjectionRestore(wc, wo, rh);
-      const b = airdDirectionSwap(wc, wo, rh, rh);
-      a.forEach((x, i) => expect(b[i]).toBeCloseTo(x, 4));
-    }), { numRuns: 40 });
+    fc.assert(
+      fc.property(mat(d, dIn), mat(d, dIn), vec(d), (wc, wo, r) => {
+        const rh = unit(r);
+        const a = airdProjectionRestore(wc, wo, rh);
+        const b = airdDirectionSwap(wc, wo, rh, rh);
+        a.forEach((x, i) => expect(b[i]).toBeCloseTo(x, 4));
+      }),
+      { numRuns: 40 },
+    );
   });
 });
 
 describe('per-layer cosine', () => {
   it('is null where a candidate is ~0 and the cosine elsewhere', () => {
-    const nPos = 1, L = 3, dm = 2;
+    const nPos = 1,
+      L = 3,
+      dm = 2;
     const o = new Candidates(Float64Array.from([0, 0, 1, 0, 1, 1]), nPos, L, dm);
     const c = new Candidates(Float64Array.from([1e-12, 0, 0, 1, 2, 2]), nPos, L, dm);
     const cos = perLayerCosine(o, c, 0);
@@ -76,8 +87,9 @@ describe('applyAird on a model', () => {
       proj(got, rh, 16).forEach((v, j) => expect(v).toBeCloseTo(proj(denseOf(original.getLinear(1, role).weight), rh, 16)[j], 4));
       expect(a.survival[role]).toBeCloseTo(1, 6);
     }
-    for (const l of [0, 2]) for (const role of linearRoles(original))
-      expect(denseOf(a.model.getLinear(l, role).weight)).toEqual(denseOf(c.model.getLinear(l, role).weight));
+    for (const l of [0, 2])
+      for (const role of linearRoles(original))
+        expect(denseOf(a.model.getLinear(l, role).weight)).toEqual(denseOf(c.model.getLinear(l, role).weight));
     expect(denseOf(c.model.getLinear(1, 'o').weight).filter((x) => x === 0).length).toBeGreaterThan(0);
   });
 
@@ -94,7 +106,14 @@ describe('applyAird on a model', () => {
   });
 
   it('AWQ: the original is compared in the scaled input coordinates, so the effective weight gets the original component', async () => {
-    const c = await compressModel(original, parseMethod('awq4'), { calibration: [[3, 4, 5, 6, 7], [8, 9, 10, 11], [12, 13, 14]], awqSampleRows: 16 });
+    const c = await compressModel(original, parseMethod('awq4'), {
+      calibration: [
+        [3, 4, 5, 6, 7],
+        [8, 9, 10, 11],
+        [12, 13, 14],
+      ],
+      awqSampleRows: 16,
+    });
     const sc = c.inputScales.get('1.down')!;
     expect(sc).toBeDefined();
     const a = applyAird(original, c.model, { variant: 'A', editLayer: 1, direction: r, keepF32: true, inputScales: c.inputScales });
@@ -103,10 +122,16 @@ describe('applyAird on a model', () => {
     proj(eff, rh, 16).forEach((v, j) => expect(v).toBeCloseTo(proj(denseOf(original.getLinear(1, 'down').weight), rh, 16)[j], 3));
   });
 
-  it('variant C restores the block; variant D adds alpha·r to down_proj\'s bias', async () => {
-    const c = await compressModel(original, parseMethod('wanda-50'), { calibration: [[3, 4, 5, 6], [7, 8, 9]] });
+  it("variant C restores the block; variant D adds alpha·r to down_proj's bias", async () => {
+    const c = await compressModel(original, parseMethod('wanda-50'), {
+      calibration: [
+        [3, 4, 5, 6],
+        [7, 8, 9],
+      ],
+    });
     const rc = applyAird(original, c.model, { variant: 'C', editLayer: 0, direction: r });
-    for (const role of linearRoles(original)) expect(denseOf(rc.model.getLinear(0, role).weight)).toEqual(denseOf(original.getLinear(0, role).weight));
+    for (const role of linearRoles(original))
+      expect(denseOf(rc.model.getLinear(0, role).weight)).toEqual(denseOf(original.getLinear(0, role).weight));
     const rd = applyAird(original, c.model, { variant: 'D', editLayer: 1, direction: r, alpha: 2 });
     expect(Array.from(rd.model.getLinear(1, 'down').bias!)).toEqual(Array.from(r, (x) => Math.fround(2 * x)));
     expect(() => applyAird(original, c.model, { variant: 'A', editLayer: 3, direction: r })).toThrow(/edit layer 3/);

@@ -7,8 +7,22 @@ import { projectRoot } from './helpers/shared.ts';
 
 const defaults: StudyCliOptions = {
   // Never written: every case fails first. Under the temp folder so the --out check passes for any user.
-  out: path.join(os.tmpdir(), 'glassbox-study-cli-never-written'), methods: 'int8', airdVariant: 'A', airdLayer: 'source', airdAlpha: '1', maxLayerFraction: '1.0',
-  nTrain: '4', nVal: '2', maxTokens: '4', seed: '1', nCalibration: '2', batchSize: '8', nTest: '2', calibration: 'generic', bootstrap: '100', seeds: '1',
+  out: path.join(os.tmpdir(), 'glassbox-study-cli-never-written'),
+  methods: 'int8',
+  airdVariant: 'A',
+  airdLayer: 'source',
+  airdAlpha: '1',
+  maxLayerFraction: '1.0',
+  nTrain: '4',
+  nVal: '2',
+  maxTokens: '4',
+  seed: '1',
+  nCalibration: '2',
+  batchSize: '8',
+  nTest: '2',
+  calibration: 'generic',
+  bootstrap: '100',
+  seeds: '1',
 };
 
 describe('glassbox study: argument errors are one-line UsageErrors naming the flag', () => {
@@ -41,6 +55,11 @@ describe('glassbox study: argument errors are one-line UsageErrors naming the fl
   });
   it('parses AIRD settings', () => {
     expect(airdSettings({ ...defaults })).toBeNull();
-    expect(airdSettings({ ...defaults, aird: true, airdVariant: 'b', airdLayer: '3', airdKeepF32: true })).toEqual({ variant: 'B', layerRule: 3, keepF32: true, alpha: 1 });
+    expect(airdSettings({ ...defaults, aird: true, airdVariant: 'b', airdLayer: '3', airdKeepF32: true })).toEqual({
+      variant: 'B',
+      layerRule: 3,
+      keepF32: true,
+      alpha: 1,
+    });
   });
 });

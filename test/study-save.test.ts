@@ -21,7 +21,11 @@ function expectSameLinears(saved: Model, reloaded: Model): void {
   // An absent perm and `perm: null` mean the same (no input gather).
   const flat = (w: LinearWeight) => ({ ...w, perm: w.perm ?? null });
   const norm = (w: LayerWeight) =>
-    w.format === 'mixed' ? { ...w, main: flat(w.main), outlier: flat(w.outlier) } : w.format === 'w8a8' ? { ...w, weight: flat(w.weight) } : flat(w);
+    w.format === 'mixed'
+      ? { ...w, main: flat(w.main), outlier: flat(w.outlier) }
+      : w.format === 'w8a8'
+        ? { ...w, weight: flat(w.weight) }
+        : flat(w);
   for (let l = 0; l < reloaded.config.nLayers; l++)
     for (const r of linearRoles(reloaded))
       expect(norm(reloaded.getLinear(l, r).weight), `blocks.${l}.${r}`).toEqual(norm(saved.getLinear(l, r).weight));
@@ -35,13 +39,16 @@ describe('saveCompressedModel', () => {
   it('gptq4 with act-order (permuted int4) and sparsegpt-2:4 round-trip bit for bit', async () => {
     const original = await loadModel(TINY);
     const tok = original.tokenizer!;
-    const calib = ['Write a poem about rain', 'How do I bake bread?', 'Explain gravity to a child', 'List three colours'].map((s) => tok.encodeChat(s));
+    const calib = ['Write a poem about rain', 'How do I bake bread?', 'Explain gravity to a child', 'List three colours'].map((s) =>
+      tok.encodeChat(s),
+    );
     for (const name of ['gptq4-act', 'sparsegpt-2:4']) {
       const c = await compressModel(original, parseMethod(name), { calibration: calib });
       const out = path.join(dir, name);
       saveCompressedModel(TINY, c.model, out);
       const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
-      if (name === 'gptq4-act') expect(cfg.quantization_config).toMatchObject({ quant_method: 'glassbox', bits: 4, group_size: 128, sym: false });
+      if (name === 'gptq4-act')
+        expect(cfg.quantization_config).toMatchObject({ quant_method: 'glassbox', bits: 4, group_size: 128, sym: false });
       else expect(cfg.quantization_config).toBeUndefined();
       expect(fs.existsSync(path.join(out, 'tokenizer.json'))).toBe(true);
       const re = await loadModel(out);
@@ -54,13 +61,15 @@ describe('saveCompressedModel', () => {
     }
   });
 
-  it('int8-outlier-cols mixed weights round-trip: reloaded logits equal the in-memory compressed model\'s', async () => {
+  it("int8-outlier-cols mixed weights round-trip: reloaded logits equal the in-memory compressed model's", async () => {
     const original = await loadModel(TINY);
     const tok = original.tokenizer!;
     const calib = ['Tell me a story about a dragon and a knight', 'How do I bake bread?'].map((s) => tok.encodeChat(s));
     // tiny-chat's activations stay below LLM.int8()'s 6.0 in many layers: a lower threshold gives outliers everywhere.
     const c = await compressModel(original, { ...parseMethod('int8-outlier-cols'), threshold: 1.5 } as never, { calibration: calib });
-    const mixed = [...Array(c.model.config.nLayers).keys()].flatMap((l) => linearRoles(c.model).map((r) => c.model.getLinear(l, r).weight)).filter((w) => w.format === 'mixed');
+    const mixed = [...Array(c.model.config.nLayers).keys()]
+      .flatMap((l) => linearRoles(c.model).map((r) => c.model.getLinear(l, r).weight))
+      .filter((w) => w.format === 'mixed');
     expect(mixed.length).toBeGreaterThan(0);
     const out = path.join(dir, 'llm-int8');
     saveCompressedModel(TINY, c.model, out);
@@ -95,9 +104,12 @@ describe('saveCompressedModel', () => {
     saveCompressedModel(TINY, c.model, out);
     const re = await loadModel(out);
     for (let l = 0; l < re.config.nLayers; l++)
-      for (const which of ['attn', 'mlp'] as const) expect(Array.from(re.getNorm(l, which).w)).toEqual(Array.from(c.model.getNorm(l, which).w));
+      for (const which of ['attn', 'mlp'] as const)
+        expect(Array.from(re.getNorm(l, which).w)).toEqual(Array.from(c.model.getNorm(l, which).w));
     expect(Array.from(re.getNorm(0, 'attn').w)).not.toEqual(Array.from(original.getNorm(0, 'attn').w));
-    expect(Array.from((await re.forward(calib, { logits: 'last' })).logits)).toEqual(Array.from((await c.model.forward(calib, { logits: 'last' })).logits));
+    expect(Array.from((await re.forward(calib, { logits: 'last' })).logits)).toEqual(
+      Array.from((await c.model.forward(calib, { logits: 'last' })).logits),
+    );
     re.dispose();
   });
 
@@ -105,19 +117,31 @@ describe('saveCompressedModel', () => {
     const n = 2;
     const k = 4;
     const main = { format: 'int8' as const, n, k, groupSize: k, q: new Int8Array(n * k), scales: new Float32Array(n).fill(1), perm: null };
-    const w = { format: 'mixed' as const, n, k, main, outlierCols: Int32Array.from([1, 3]), outlier: { format: 'f32' as const, n, k: 2, w: new Float32Array(4) } };
+    const w = {
+      format: 'mixed' as const,
+      n,
+      k,
+      main,
+      outlierCols: Int32Array.from([1, 3]),
+      outlier: { format: 'f32' as const, n, k: 2, w: new Float32Array(4) },
+    };
     const tensors = linearToTensors('m', w);
     expect(tensors.map((t) => t.name)).toEqual(['m.qweight', 'm.scales', 'm.qshape', 'm.outlier_cols', 'm.outlier_weight']);
     const source = (cols: Int32Array): WeightSource => {
       const byName = new Map(tensors.map((t) => [t.name, t.name === 'm.outlier_cols' ? { ...t, data: cols, shape: [cols.length] } : t]));
       return {
-        path: 'x.safetensors', names: () => [...byName.keys()], has: (nm: string) => byName.has(nm),
+        path: 'x.safetensors',
+        names: () => [...byName.keys()],
+        has: (nm: string) => byName.has(nm),
         info: (nm: string) => ({ dtype: byName.get(nm)!.dtype, shape: byName.get(nm)!.shape }),
-        readRaw: (nm: string) => byName.get(nm)!.data, readF32: (nm: string) => byName.get(nm)!.data as Float32Array,
+        readRaw: (nm: string) => byName.get(nm)!.data,
+        readF32: (nm: string) => byName.get(nm)!.data as Float32Array,
       } as unknown as WeightSource;
     };
     expect(readGlassboxMixed(source(Int32Array.from([1, 3])), 'm', null).outlierCols).toEqual(Int32Array.from([1, 3]));
-    expect(() => readGlassboxMixed(source(Int32Array.from([3, 1])), 'm', null)).toThrow(/x\.safetensors: tensor m\.outlier_cols holds 1 at index 1/);
+    expect(() => readGlassboxMixed(source(Int32Array.from([3, 1])), 'm', null)).toThrow(
+      /x\.safetensors: tensor m\.outlier_cols holds 1 at index 1/,
+    );
     expect(() => readGlassboxMixed(source(Int32Array.from([1, 4])), 'm', null)).toThrow(ModelFolderError);
   });
 });

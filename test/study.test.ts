@@ -36,16 +36,27 @@ describe('study on tiny-chat (quick profile)', () => {
   let summary: StudySummary;
   const harmful = loadPrompts(path.join(PROMPTS, 'harmful.json'));
   const harmless = loadPrompts(path.join(PROMPTS, 'harmless.json'));
-  const pairs = fs.readFileSync(path.join(PROMPTS, 'harmless_responses.jsonl'), 'utf8').trim().split('\n').slice(0, 8).map((l) => JSON.parse(l));
+  const pairs = fs
+    .readFileSync(path.join(PROMPTS, 'harmless_responses.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(0, 8)
+    .map((l) => JSON.parse(l));
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-study-'));
     original = await loadModel(TINY);
-    out = await runStudy(original, { modelName: 'tiny-chat', harmful, harmless, pairs }, {
-      ...Q, methods: parseMethods('int8,wanda-50'), maxLayerFraction: 1.0,
-      aird: { variant: 'A', layerRule: 'source', keepF32: false },
-      onCompressed: (name, m) => void saveCompressedModel(TINY, m, path.join(dir, 'models', name)),
-    });
+    out = await runStudy(
+      original,
+      { modelName: 'tiny-chat', harmful, harmless, pairs },
+      {
+        ...Q,
+        methods: parseMethods('int8,wanda-50'),
+        maxLayerFraction: 1.0,
+        aird: { variant: 'A', layerRule: 'source', keepF32: false },
+        onCompressed: (name, m) => void saveCompressedModel(TINY, m, path.join(dir, 'models', name)),
+      },
+    );
     await writeReport(dir, out);
     summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
   }, 600_000);
@@ -56,7 +67,8 @@ describe('study on tiny-chat (quick profile)', () => {
 
   it('writes report.html, summary.json and one direction folder per model', () => {
     expect(fs.statSync(path.join(dir, 'report.html')).size).toBeGreaterThan(10_000);
-    for (const n of ['original', 'int8', 'wanda-50']) expect(fs.existsSync(path.join(dir, 'directions', n, 'direction.safetensors'))).toBe(true);
+    for (const n of ['original', 'int8', 'wanda-50'])
+      expect(fs.existsSync(path.join(dir, 'directions', n, 'direction.safetensors'))).toBe(true);
     expect(summary.model).toBe('tiny-chat');
     expect(summary.methods.map((m) => m.name)).toEqual(['int8', 'wanda-50']);
     expect(summary.original.selected.layer).toBeGreaterThanOrEqual(0);
@@ -97,7 +109,10 @@ describe('study on tiny-chat (quick profile)', () => {
   });
 
   it('every rate carries a Wilson interval, every cosine and KL a bootstrap interval, every model a split-half floor', () => {
-    const rates = [summary.original, ...summary.methods, ...summary.methods.map((m) => m.aird!)].flatMap((e) => [e.refusalRate.harmful, e.refusalRate.harmless]);
+    const rates = [summary.original, ...summary.methods, ...summary.methods.map((m) => m.aird!)].flatMap((e) => [
+      e.refusalRate.harmful,
+      e.refusalRate.harmless,
+    ]);
     for (const r of rates) {
       expect(r.n).toBeGreaterThan(0);
       expect(r.lo).toBeLessThanOrEqual(r.rate);
@@ -159,7 +174,10 @@ describe('study on tiny-chat (quick profile)', () => {
 
   it("the original's refusal rates match a recomputation on the held-out test prompts", async () => {
     const sets = sampleSplits({ harmful, harmless }, Q.nTrain, Q.nVal, Q.seed, Q.nTest);
-    const h = await evaluateRefusal(original, sets.harmfulTest, { maxNewTokens: Q.maxTokens, refusalTokens: summary.settings.refusalTokens });
+    const h = await evaluateRefusal(original, sets.harmfulTest, {
+      maxNewTokens: Q.maxTokens,
+      refusalTokens: summary.settings.refusalTokens,
+    });
     expect(h.refusalRate).toBe(summary.original.refusalRate.harmful.rate);
     expect(h.n).toBe(summary.original.refusalRate.harmful.n);
     expect(h.refusalScore).toBeCloseTo(summary.original.refusalScore.harmful, 8);
@@ -176,7 +194,8 @@ describe('study on tiny-chat (quick profile)', () => {
     expect(w.aird!.survival.o).toBeCloseTo(1, 6);
     const i8 = summary.methods.find((m) => m.name === 'int8')!;
     expect(i8.aird!.survival.down).not.toBeNull();
-    for (const m of summary.methods) for (const x of [m.aird!.kl.value, m.aird!.perplexity, m.aird!.refusalRate.harmful.rate]) expect(Number.isFinite(x)).toBe(true);
+    for (const m of summary.methods)
+      for (const x of [m.aird!.kl.value, m.aird!.perplexity, m.aird!.refusalRate.harmful.rate]) expect(Number.isFinite(x)).toBe(true);
     for (const m of summary.methods) expect(m.aird!.fellBack).toBe(false);
   });
 });

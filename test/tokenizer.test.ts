@@ -10,7 +10,11 @@ import { describeShared, projectRoot, sharedDir } from './helpers/shared.ts';
 const tinyDir = path.join(projectRoot, 'models/tiny-chat');
 const tiny = loadTokenizer(tinyDir) as Tokenizer;
 const golden = JSON.parse(readFileSync(path.join(tinyDir, 'golden/prompts.json'), 'utf8')) as Array<{
-  instruction: string; chat_text: string; input_ids: number[]; greedy_completion_ids: number[]; greedy_completion: string;
+  instruction: string;
+  chat_text: string;
+  input_ids: number[];
+  greedy_completion_ids: number[];
+  greedy_completion: string;
 }>;
 
 describe('tiny-chat tokenizer', () => {
@@ -99,7 +103,8 @@ describe('tokenizer folders built from tiny-chat', () => {
 
   it('falls back to the common suffix when the suffix merges with the instruction', () => {
     // "…sea" + "ing" tokenizes differently from "ing" alone, so "ing" cannot be a post-instruction token.
-    const tpl = "{{ bos_token }}{% for m in messages %}<|user|>\n{{ m['content'] }}ing<|end|>\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}";
+    const tpl =
+      "{{ bos_token }}{% for m in messages %}<|user|>\n{{ m['content'] }}ing<|end|>\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}";
     const tok = loadTokenizer(folder('merge', { ...baseCfg, chat_template: tpl }))!;
     const eoi = tok.postInstructionIds();
     expect(eoi).toEqual([2, 15, 4, 15]);

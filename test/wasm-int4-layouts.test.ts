@@ -23,7 +23,8 @@ const nibble = (w: Int4, r: number, c: number) => {
   const byte = w.packed[r * Math.ceil(w.k / 2) + (c >> 1)];
   return c & 1 ? byte >> 4 : byte & 15;
 };
-const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const same = (a: Float32Array, b: Float32Array) =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 describe('int4 packing', () => {
   it('stores q (pads z) with zero points and q ^ 8 (pads 0) when symmetric, in the documented block order', () => {
@@ -59,7 +60,16 @@ describe('symmetric int4 kernels', () => {
 
   it('equal the zero-point kernels with z = 8 bit for bit (odd K, partial groups, perm, decode and prefill, threads)', () => {
     const r = rng(41);
-    const shapes: [number, number, number][] = [[5, 1, 32], [7, 3, 32], [13, 33, 16], [9, 257, 64], [31, 300, 128], [6, 70, 48], [4, 129, 129], [45, 96, 32]];
+    const shapes: [number, number, number][] = [
+      [5, 1, 32],
+      [7, 3, 32],
+      [13, 33, 16],
+      [9, 257, 64],
+      [31, 300, 128],
+      [6, 70, 48],
+      [4, 129, 129],
+      [45, 96, 32],
+    ];
     for (const [n, k, g] of shapes)
       for (const perm of [false, true]) {
         const sym = randomWeight('int4', n, k, g, 'normal', 'symmetric', perm, r) as Int4;
@@ -78,14 +88,22 @@ describe('symmetric int4 kernels', () => {
   it('are exact on integer data with the extreme nibbles, and so are zero points 0 and 15', () => {
     // |x| <= 4, |q - z| <= 15, K = 77: every product and partial sum is an integer below 2^24, scales are
     // powers of two, so the kernels and linearRef must agree exactly.
-    const n = 10, k = 77, g = 32, t = 3;
+    const n = 10,
+      k = 77,
+      g = 32,
+      t = 3;
     const nG = Math.ceil(k / g);
     const r = rng(43);
     const x = Float32Array.from({ length: t * k }, () => Math.floor(r() * 9) - 4);
     const scales = Float32Array.from({ length: n * nG }, (_, i) => 2 ** ((i % 5) - 2) * (i & 1 ? -1 : 1));
     const fills = [0x00, 0xff, 0x0f, 0xf0];
     for (const fill of fills)
-      for (const zeros of [null, new Uint8Array(n * nG).fill(0), new Uint8Array(n * nG).fill(15), Uint8Array.from({ length: n * nG }, (_, i) => (i & 1) * 15)]) {
+      for (const zeros of [
+        null,
+        new Uint8Array(n * nG).fill(0),
+        new Uint8Array(n * nG).fill(15),
+        Uint8Array.from({ length: n * nG }, (_, i) => (i & 1) * 15),
+      ]) {
         const packed = new Uint8Array(n * Math.ceil(k / 2)).fill(fill);
         // Row 0 random, so a constant row cannot hide a lane-order bug.
         for (let i = 0; i < Math.ceil(k / 2); i++) packed[i] = Math.floor(r() * 256);
@@ -93,7 +111,9 @@ describe('symmetric int4 kernels', () => {
         const ref = linearRef(w, x, t);
         for (const tt of [1, t]) {
           const y = three.linear(three.uploadLinear(w), x.subarray(0, tt * k), tt) as Float32Array;
-          expect(Array.from(y), `fill ${fill} zeros ${zeros ? zeros[1] : 'symmetric'} T ${tt}`).toEqual(Array.from(ref.subarray(0, tt * n)));
+          expect(Array.from(y), `fill ${fill} zeros ${zeros ? zeros[1] : 'symmetric'} T ${tt}`).toEqual(
+            Array.from(ref.subarray(0, tt * n)),
+          );
         }
       }
   });

@@ -32,7 +32,18 @@ describe('wasm-simd js attention', () => {
           const m = big ? 30 : 1;
           const rand = (n: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * m);
           const keyValid = Uint8Array.from({ length: s }, (_, j) => (j < Math.min(pad, s) ? 0 : 1));
-          const args = { q: rand(t * nHeads * d), k: rand(s * nKv * d), v: rand(s * nKv * d), t, s, nHeads, nKvHeads: nKv, headDim: d, keyValid, scale: 1 / Math.sqrt(d) };
+          const args = {
+            q: rand(t * nHeads * d),
+            k: rand(s * nKv * d),
+            v: rand(s * nKv * d),
+            t,
+            s,
+            nHeads,
+            nKvHeads: nKv,
+            headDim: d,
+            keyValid,
+            scale: 1 / Math.sqrt(d),
+          };
           const pa = new Float32Array(nHeads * t * s);
           const pb = new Float32Array(nHeads * t * s);
           const ref = attentionRef({ ...args, patternOut: pa });

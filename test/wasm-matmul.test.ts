@@ -39,7 +39,10 @@ function firstViolation(w: LinearWeight, x: Float32Array, t: number, y: Float32A
   return -1;
 }
 
-const shapeK = fc.oneof(fc.constantFrom(1, 2, 3, 5, 7, 13, 15, 16, 17, 31, 32, 33, 63, 64, 127, 128, 129, 257), fc.integer({ min: 1, max: 300 }));
+const shapeK = fc.oneof(
+  fc.constantFrom(1, 2, 3, 5, 7, 13, 15, 16, 17, 31, 32, 33, 63, 64, 127, 128, 129, 257),
+  fc.integer({ min: 1, max: 300 }),
+);
 const shapeN = fc.oneof(fc.constantFrom(1, 2, 3, 7, 16, 31), fc.integer({ min: 1, max: 40 }));
 const tokens = fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 9 }), fc.constantFrom(16, 33, 64));
 const profile = fc.constantFrom<Profile>('normal', 'normal', 'zeros', 'sparse', 'large', 'tiny');
@@ -96,7 +99,9 @@ describe('wasm-simd linear vs reference', () => {
 
   it('is exact for integer-valued data (no rounding anywhere)', () => {
     // Products and partial sums stay below 2^24, so every f32 operation is exact: equality, not a bound.
-    const n = 9, k = 77, t = 5;
+    const n = 9,
+      k = 77,
+      t = 5;
     const r = rng(3);
     const q = Int8Array.from({ length: n * k }, () => Math.floor(r() * 21) - 10);
     const w: LinearWeight = { format: 'int8', n, k, groupSize: 16, q, scales: new Float32Array(n * 5).fill(2) };
@@ -110,7 +115,8 @@ describe('wasm-simd linear vs reference', () => {
 
   it('honours perm: W with perm equals the dequantized (perm-undone) f32 weight', () => {
     const r = rng(11);
-    const k = 70, n = 6;
+    const k = 70,
+      n = 6;
     const w = randomWeight('int4', n, k, 32, 'normal', 'random', true, r);
     const x = randomX(3 * k, 'normal', r);
     const dense: LinearWeight = { format: 'f32', n, k, w: dequantize(w) };
@@ -128,7 +134,13 @@ describe('wasm-simd threads', () => {
     const many = backend({ threads: 3, minThreadedWork: 0 }); // thread every call, however small
     const r = rng(5);
     for (const format of ['f32', 'int8', 'int4'] as const)
-      for (const [n, k] of [[301, 333], [1000, 130], [97, 1024], [5, 17], [19, 64]])
+      for (const [n, k] of [
+        [301, 333],
+        [1000, 130],
+        [97, 1024],
+        [5, 17],
+        [19, 64],
+      ])
         for (const t of [1, 6]) {
           const w = randomWeight(format, n, k, format === 'int8' ? k : 64, 'normal', 'random', true, r);
           const x = randomX(t * k, 'normal', r);

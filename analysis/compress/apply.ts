@@ -86,7 +86,8 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
   const details: Record<string, unknown> = {};
   const name = (l: number, r: LinearRole) => `${method.name}: blocks.${l}.${r}`;
   let allStats: Map<number, LayerStats> | null = null;
-  if (method.family === 'int8-outlier-cols') allStats = await collectInputStats(model, opts.calibration, [...Array(L).keys()], {}, opts.batchSize);
+  if (method.family === 'int8-outlier-cols')
+    allStats = await collectInputStats(model, opts.calibration, [...Array(L).keys()], {}, opts.batchSize);
   const outlierCounts: Record<string, number> = {};
   const awqAlphas: Record<string, number> = {};
   const awqLosses: Record<string, AwqGroupLoss> = {};
@@ -108,7 +109,12 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
     const out = new Map<LinearRole, ModelLinear['weight']>();
     if (method.family === 'gptq') await gptqTrueSequential(model, l, roles, cur, dense, method, opts, out);
     if (method.family === 'awq') {
-      awqLayer(model, l, { roles, dense, current: cur, statOf, groupSize: method.groupSize }, { out, alphas: awqAlphas, losses: awqLosses, inputScales });
+      awqLayer(
+        model,
+        l,
+        { roles, dense, current: cur, statOf, groupSize: method.groupSize },
+        { out, alphas: awqAlphas, losses: awqLosses, inputScales },
+      );
     }
     for (const r of roles) {
       if (out.has(r)) continue;
@@ -116,8 +122,12 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
       const w = dense.get(r)!;
       const nm = name(l, r);
       switch (method.family) {
-        case 'int8': out.set(r, quantizeInt8PerChannel(w, n, k, nm)); break;
-        case 'int4-rtn': out.set(r, quantizeInt4Group(w, n, k, Math.min(method.groupSize, k), nm)); break;
+        case 'int8':
+          out.set(r, quantizeInt8PerChannel(w, n, k, nm));
+          break;
+        case 'int4-rtn':
+          out.set(r, quantizeInt4Group(w, n, k, Math.min(method.groupSize, k), nm));
+          break;
         case 'llm-int8':
           // Vector-wise int8 weight; activations are quantized per token and outlier columns picked at run time.
           out.set(r, { format: 'w8a8', n, k, weight: quantizeInt8PerChannel(w, n, k, nm), threshold: method.threshold });
@@ -129,11 +139,36 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
           out.set(r, m.outlierCols.length ? m : m.main);
           break;
         }
-        case 'gptq': break; // gptqTrueSequential
-        case 'magnitude': out.set(r, { format: 'f32', n, k, w: magnitudePrune(w, n, k, method.sparsity, nm) }); break;
-        case 'wanda': out.set(r, { format: 'f32', n, k, w: wandaPrune(w, n, k, statOf(r).sumSq, method.nm ? { kind: 'nm', ...method.nm } : { kind: 'unstructured', sparsity: method.sparsity }, nm) }); break;
-        case 'sparsegpt': out.set(r, { format: 'f32', n, k, w: sparseGptPrune(w, n, k, statOf(r).hessian!.h, method.nm ? { nm: method.nm } : { sparsity: method.sparsity }, nm) }); break;
-        case 'awq': break;
+        case 'gptq':
+          break; // gptqTrueSequential
+        case 'magnitude':
+          out.set(r, { format: 'f32', n, k, w: magnitudePrune(w, n, k, method.sparsity, nm) });
+          break;
+        case 'wanda':
+          out.set(r, {
+            format: 'f32',
+            n,
+            k,
+            w: wandaPrune(
+              w,
+              n,
+              k,
+              statOf(r).sumSq,
+              method.nm ? { kind: 'nm', ...method.nm } : { kind: 'unstructured', sparsity: method.sparsity },
+              nm,
+            ),
+          });
+          break;
+        case 'sparsegpt':
+          out.set(r, {
+            format: 'f32',
+            n,
+            k,
+            w: sparseGptPrune(w, n, k, statOf(r).hessian!.h, method.nm ? { nm: method.nm } : { sparsity: method.sparsity }, nm),
+          });
+          break;
+        case 'awq':
+          break;
       }
     }
     for (const r of roles) model.setLinear(l, r, { weight: out.get(r)!, bias: cur.get(r)!.bias });
@@ -147,8 +182,14 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
   }
   const stats = weightStats(model);
   return {
-    model, method, bits: 'bits' in method ? method.bits : undefined, bitsPerWeight: stats.bitsPerWeight,
-    sparsity: stats.sparsity, details, inputScales, seconds: (performance.now() - t0) / 1000,
+    model,
+    method,
+    bits: 'bits' in method ? method.bits : undefined,
+    bitsPerWeight: stats.bitsPerWeight,
+    sparsity: stats.sparsity,
+    details,
+    inputScales,
+    seconds: (performance.now() - t0) / 1000,
   };
 }
 
@@ -159,8 +200,14 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
  * the calibration prompts with the quantized predecessors set on the model.
  */
 async function gptqTrueSequential(
-  model: Model, l: number, roles: LinearRole[], cur: Map<LinearRole, ModelLinear>, dense: Map<LinearRole, Float32Array>,
-  method: Extract<MethodSpec, { family: 'gptq' }>, opts: CompressOptions, out: Map<LinearRole, ModelLinear['weight']>,
+  model: Model,
+  l: number,
+  roles: LinearRole[],
+  cur: Map<LinearRole, ModelLinear>,
+  dense: Map<LinearRole, Float32Array>,
+  method: Extract<MethodSpec, { family: 'gptq' }>,
+  opts: CompressOptions,
+  out: Map<LinearRole, ModelLinear['weight']>,
 ): Promise<void> {
   for (const point of ['attnIn', 'oIn', 'mlpIn', 'downIn'] as InputPoint[]) {
     const stage = roles.filter((r) => INPUT_OF[r] === point);
@@ -170,7 +217,14 @@ async function gptqTrueSequential(
       const nm = `${method.name}: blocks.${l}.${r}`;
       if (!st?.hessian) throw new CompressionError(`${nm}: no calibration activations reached ${point}`);
       const { n, k } = cur.get(r)!.weight;
-      const q = gptqQuantize(dense.get(r)!, n, k, st.hessian.h, { groupSize: Math.min(method.groupSize, k), actOrder: method.actOrder }, nm);
+      const q = gptqQuantize(
+        dense.get(r)!,
+        n,
+        k,
+        st.hessian.h,
+        { groupSize: Math.min(method.groupSize, k), actOrder: method.actOrder },
+        nm,
+      );
       out.set(r, q);
       model.setLinear(l, r, { weight: q, bias: cur.get(r)!.bias });
     }

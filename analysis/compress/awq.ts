@@ -50,8 +50,14 @@ function scalesFor(meanAbs: Float32Array, alpha: number): Float32Array {
  * `meanAbs[j]` = mean |x_j| over all calibration tokens (x may be a subsample of them).
  */
 export function awqSearchScales(
-  ws: { w: Float32Array; n: number }[], k: number, x: Float32Array, t: number, meanAbs: Float32Array,
-  groupSize = 128, nGrid = 20, name = 'weight',
+  ws: { w: Float32Array; n: number }[],
+  k: number,
+  x: Float32Array,
+  t: number,
+  meanAbs: Float32Array,
+  groupSize = 128,
+  nGrid = 20,
+  name = 'weight',
 ): AwqSearchResult {
   if (x.length !== t * k) throw new CompressionError(`${name}: AWQ calibration input has ${x.length} values, want ${t}x${k}`);
   if (meanAbs.length !== k) throw new CompressionError(`${name}: AWQ meanAbs has ${meanAbs.length} values, want ${k}`);
@@ -140,7 +146,8 @@ export function foldAwqScales(block: AwqBlock, g: AwqGroup, s: Float32Array): vo
   }
   if (g.fold.kind === 'norm') {
     const nw = block.norms[g.fold.which];
-    if (nw.w.length !== s.length) throw new CompressionError(`AWQ: ${g.fold.which} norm has ${nw.w.length} channels, scales have ${s.length}`);
+    if (nw.w.length !== s.length)
+      throw new CompressionError(`AWQ: ${g.fold.which} norm has ${nw.w.length} channels, scales have ${s.length}`);
     block.norms[g.fold.which] = { w: nw.w.map((v, j) => v / s[j]), b: nw.b ? nw.b.map((v, j) => v / s[j]) : null };
     return;
   }

@@ -10,7 +10,13 @@ import { HessianAccumulator } from './linalg.ts';
 export type InputPoint = 'attnIn' | 'oIn' | 'mlpIn' | 'downIn';
 
 export const INPUT_OF: Record<LinearRole, InputPoint> = {
-  q: 'attnIn', k: 'attnIn', v: 'attnIn', o: 'oIn', gate: 'mlpIn', up: 'mlpIn', down: 'downIn',
+  q: 'attnIn',
+  k: 'attnIn',
+  v: 'attnIn',
+  o: 'oIn',
+  gate: 'mlpIn',
+  up: 'mlpIn',
+  down: 'downIn',
 };
 
 export const hookOf = (layer: number, p: InputPoint): string =>
@@ -35,7 +41,10 @@ export class InputStats {
   readonly absMax: Float32Array;
   readonly hessian: HessianAccumulator | null;
   private readonly rows: Float32Array[] = [];
-  constructor(readonly k: number, readonly want: StatsWanted) {
+  constructor(
+    readonly k: number,
+    readonly want: StatsWanted,
+  ) {
     this.sumSq = new Float64Array(k);
     this.absSum = new Float64Array(k);
     this.absMax = new Float32Array(k);
@@ -75,7 +84,11 @@ export type LayerStats = Map<InputPoint, InputStats>;
  * Activations arrive as [batch, pos, width]; rows whose position is -1 (left padding) are dropped.
  */
 export async function collectInputStats(
-  model: Model, prompts: number[][], layers: number[], want: StatsWanted, batchSize = 16,
+  model: Model,
+  prompts: number[][],
+  layers: number[],
+  want: StatsWanted,
+  batchSize = 16,
   points: InputPoint[] = ['attnIn', 'oIn', 'mlpIn', 'downIn'],
 ): Promise<Map<number, LayerStats>> {
   const out = new Map<number, LayerStats>();
@@ -98,7 +111,6 @@ export async function collectInputStats(
         },
       });
   }
-  for (let s = 0; s < prompts.length; s += batchSize)
-    await model.forward(prompts.slice(s, s + batchSize), { hooks, logits: 'none' });
+  for (let s = 0; s < prompts.length; s += batchSize) await model.forward(prompts.slice(s, s + batchSize), { hooks, logits: 'none' });
   return out;
 }

@@ -24,7 +24,8 @@ export function gptqQuantize(w: Float32Array, n: number, k: number, h: Float64Ar
   checkMatrix(name, w, n, k);
   if (h.length !== k * k) throw new CompressionError(`${name}: Hessian has ${h.length} values, want ${k}x${k}`);
   const groupSize = opts.groupSize === undefined || opts.groupSize === -1 ? (opts.groupSize === -1 ? k : 128) : opts.groupSize;
-  if (!(groupSize > 0 && Number.isInteger(groupSize))) throw new CompressionError(`${name}: groupSize ${opts.groupSize} must be a positive integer or -1`);
+  if (!(groupSize > 0 && Number.isInteger(groupSize)))
+    throw new CompressionError(`${name}: groupSize ${opts.groupSize} must be a positive integer or -1`);
   const blockSize = opts.blockSize ?? 128;
   const { W, H } = workingCopies(w, h, n, k);
   let perm: Int32Array | null = null;

@@ -91,10 +91,11 @@ export interface PreparedHessian {
 export function prepareHessian(h: Float64Array, k: number, percdamp = 0.01, name = 'weight'): PreparedHessian {
   const a = Float64Array.from(h);
   const dead = new Uint8Array(k);
-  for (let i = 0; i < k; i++) if (a[i * k + i] === 0) {
-    dead[i] = 1;
-    a[i * k + i] = 1;
-  }
+  for (let i = 0; i < k; i++)
+    if (a[i * k + i] === 0) {
+      dead[i] = 1;
+      a[i * k + i] = 1;
+    }
   let mean = 0;
   for (let i = 0; i < k; i++) mean += a[i * k + i];
   const damp = (percdamp * mean) / k;
@@ -127,7 +128,15 @@ export function workingCopies(w: Float32Array, h: Float64Array, n: number, k: nu
  * The lazy-batch update GPTQ and SparseGPT share (Frantar et al.): once columns [i1, i2) of W [n, k] are final,
  * their scaled errors err [n, i2 - i1] reach every later column at once: W[:, i2:] -= err · Hinv[i1:i2, i2:].
  */
-export function propagateBlockError(w: Float64Array, err: Float64Array, hinv: Float64Array, n: number, k: number, i1: number, i2: number): void {
+export function propagateBlockError(
+  w: Float64Array,
+  err: Float64Array,
+  hinv: Float64Array,
+  n: number,
+  k: number,
+  i1: number,
+  i2: number,
+): void {
   const cnt = i2 - i1;
   for (let r = 0; r < n; r++) {
     const ro = r * k;

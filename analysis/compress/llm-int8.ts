@@ -9,7 +9,12 @@ import { quantizeInt8PerChannel } from './rtn.ts';
 
 /** `colAbsMax[j]` = max |x_j| over the calibration tokens feeding this matrix. */
 export function quantizeLlmInt8(
-  w: Float32Array, n: number, k: number, colAbsMax: Float32Array, threshold = 6.0, name = 'weight',
+  w: Float32Array,
+  n: number,
+  k: number,
+  colAbsMax: Float32Array,
+  threshold = 6.0,
+  name = 'weight',
 ): MixedWeight {
   checkMatrix(name, w, n, k);
   if (colAbsMax.length !== k) throw new CompressionError(`${name}: colAbsMax has ${colAbsMax.length} values, want ${k}`);
@@ -31,7 +36,6 @@ export function quantizeLlmInt8(
 export function dequantizeMixed(m: MixedWeight, dequantMain: (w: MixedWeight['main']) => Float32Array): Float32Array {
   const out = dequantMain(m.main);
   const nOut = m.outlierCols.length;
-  for (let r = 0; r < m.n; r++)
-    for (let i = 0; i < nOut; i++) out[r * m.k + m.outlierCols[i]] += m.outlier.w[r * nOut + i];
+  for (let r = 0; r < m.n; r++) for (let i = 0; i < nOut; i++) out[r * m.k + m.outlierCols[i]] += m.outlier.w[r * nOut + i];
   return out;
 }

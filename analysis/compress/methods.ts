@@ -13,8 +13,21 @@ export type MethodSpec =
   | { name: string; family: 'sparsegpt'; sparsity: number; nm: { n: number; m: number } | null };
 
 export const METHOD_NAMES = [
-  'int8', 'llm-int8', 'int8-outlier-cols', 'int4-g32', 'int4-g64', 'int4-g128', 'gptq4', 'gptq4-act', 'awq4',
-  'magnitude-50', 'wanda-50', 'wanda-2:4', 'wanda-4:8', 'sparsegpt-50', 'sparsegpt-2:4',
+  'int8',
+  'llm-int8',
+  'int8-outlier-cols',
+  'int4-g32',
+  'int4-g64',
+  'int4-g128',
+  'gptq4',
+  'gptq4-act',
+  'awq4',
+  'magnitude-50',
+  'wanda-50',
+  'wanda-2:4',
+  'wanda-4:8',
+  'sparsegpt-50',
+  'sparsegpt-2:4',
 ] as const;
 
 /** Parses one method name; pruning methods accept any percentage 1..99 or N:M, not only the listed ones. */
@@ -52,7 +65,10 @@ export function parseMethod(name: string): MethodSpec {
 }
 
 export function parseMethods(list: string): MethodSpec[] {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length === 0) throw new UsageError('--methods: empty list');
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new UsageError(`--methods: "${dup}" is listed twice`);

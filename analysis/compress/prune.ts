@@ -29,7 +29,14 @@ export function magnitudePrune(w: Float32Array, n: number, k: number, sparsity: 
  * Unstructured: per row, zero the floor(sparsity·k) lowest scores (stable sort). N:M: per row, zero the n
  * lowest of every m consecutive columns.
  */
-export function wandaPrune(w: Float32Array, n: number, k: number, colNormSq: Float32Array | Float64Array, spec: PruneSpec, name = 'weight'): Float32Array {
+export function wandaPrune(
+  w: Float32Array,
+  n: number,
+  k: number,
+  colNormSq: Float32Array | Float64Array,
+  spec: PruneSpec,
+  name = 'weight',
+): Float32Array {
   checkMatrix(name, w, n, k);
   checkSpec(spec, name);
   if (colNormSq.length !== k) throw new CompressionError(`${name}: activation norms have ${colNormSq.length} values, want ${k}`);

@@ -29,8 +29,7 @@ export function int4Params(v: ArrayLike<number>, start: number, end: number): In
   return { scale, zero: Math.round(-lo / scale) };
 }
 
-export const int4Code = (x: number, p: Int4GroupParams): number =>
-  Math.min(15, Math.max(0, Math.round(x / p.scale) + p.zero));
+export const int4Code = (x: number, p: Int4GroupParams): number => Math.min(15, Math.max(0, Math.round(x / p.scale) + p.zero));
 
 export { packInt4 } from '../../models/weight-formats.ts';
 
@@ -43,6 +42,7 @@ export function quantizeInt8PerChannel(w: Float32Array, n: number, k: number, na
 /** int4 asymmetric RTN with one (scale, zero) per `groupSize` consecutive input columns of each row. */
 export function quantizeInt4Group(w: Float32Array, n: number, k: number, groupSize: number, name = 'weight'): Int4Weight {
   checkMatrix(name, w, n, k);
-  if (!(Number.isInteger(groupSize) && groupSize > 0)) throw new CompressionError(`${name}: groupSize ${groupSize} must be a positive integer`);
+  if (!(Number.isInteger(groupSize) && groupSize > 0))
+    throw new CompressionError(`${name}: groupSize ${groupSize} must be a positive integer`);
   return quantizeInt4(w, n, k, groupSize, { sym: false }, name);
 }

@@ -17,7 +17,14 @@ export interface SparseGptOptions {
 }
 
 /** Returns the pruned, error-compensated W [n, k] (zeros where pruned). */
-export function sparseGptPrune(w: Float32Array, n: number, k: number, h: Float64Array, opts: SparseGptOptions, name = 'weight'): Float32Array {
+export function sparseGptPrune(
+  w: Float32Array,
+  n: number,
+  k: number,
+  h: Float64Array,
+  opts: SparseGptOptions,
+  name = 'weight',
+): Float32Array {
   checkMatrix(name, w, n, k);
   if (h.length !== k * k) throw new CompressionError(`${name}: Hessian has ${h.length} values, want ${k}x${k}`);
   const nm = opts.nm ?? null;
@@ -47,15 +54,17 @@ export function sparseGptPrune(w: Float32Array, n: number, k: number, h: Float64
         // Ties at the threshold would over-prune; take exactly `idx` lowest like a stable sort would.
         let budget = idx;
         for (let r = 0; r < n && budget > 0; r++)
-          for (let c = 0; c < cnt && budget > 0; c++) if (all[r * cnt + c] < thresh) {
-            mask[r * k + i1 + c] = 1;
-            budget--;
-          }
+          for (let c = 0; c < cnt && budget > 0; c++)
+            if (all[r * cnt + c] < thresh) {
+              mask[r * k + i1 + c] = 1;
+              budget--;
+            }
         for (let r = 0; r < n && budget > 0; r++)
-          for (let c = 0; c < cnt && budget > 0; c++) if (all[r * cnt + c] === thresh) {
-            mask[r * k + i1 + c] = 1;
-            budget--;
-          }
+          for (let c = 0; c < cnt && budget > 0; c++)
+            if (all[r * cnt + c] === thresh) {
+              mask[r * k + i1 + c] = 1;
+              budget--;
+            }
       }
     }
     const err = new Float64Array(n * cnt);

@@ -37,7 +37,8 @@ export function sparsityReport(entries: { layer: number; role: string; dense: Fl
     zeros += m.zeros;
     total += m.total;
   }
-  const perLayer = [...byLayer.entries()].sort((a, b) => a[0] - b[0])
+  const perLayer = [...byLayer.entries()]
+    .sort((a, b) => a[0] - b[0])
     .map(([layer, e]) => ({ layer, ...e, sparsity: e.total ? e.zeros / e.total : 0 }));
   return { matrices, perLayer, global: { zeros, total, sparsity: total ? zeros / total : 0 } };
 }

@@ -30,7 +30,13 @@ export async function accumulateMeans(model: Model, prompts: number[][], nPos: n
   return acc;
 }
 
-export async function candidateDirections(model: Model, harmful: number[][], harmless: number[][], nPos: number, opts: RunOptions = {}): Promise<Candidates> {
+export async function candidateDirections(
+  model: Model,
+  harmful: number[][],
+  harmless: number[][],
+  nPos: number,
+  opts: RunOptions = {},
+): Promise<Candidates> {
   const mu = await accumulateMeans(model, harmful, nPos, opts);
   const nu = await accumulateMeans(model, harmless, nPos, opts);
   return Candidates.fromMeans(mu, nu);

@@ -26,7 +26,13 @@ export function scoringWork(c: Candidates, nHarmful: number, nHarmless: number):
 
 const NO_SCORE = { bypass: NaN, induce: NaN, kl: NaN };
 
-export async function scoreCandidates(model: Model, cands: Candidates, harmfulVal: number[][], harmlessVal: number[][], opts: ScoreOptions): Promise<CandidateScore[]> {
+export async function scoreCandidates(
+  model: Model,
+  cands: Candidates,
+  harmfulVal: number[][],
+  harmlessVal: number[][],
+  opts: ScoreOptions,
+): Promise<CandidateScore[]> {
   const vocab = model.config.vocabSize;
   const batching = { batchSize: opts.batchSize, signal: opts.signal, onBatch: opts.onBatch };
   const baseLp = logProbsOf(await lastLogits(model, harmlessVal, { ...batching, onBatch: undefined }), vocab);

@@ -7,7 +7,11 @@ import { GlassboxError } from '../../engine/errors.ts';
 export class MeanAccumulator {
   readonly sums: Float64Array;
   count = 0;
-  constructor(readonly nPos: number, readonly nLayers: number, readonly dModel: number) {
+  constructor(
+    readonly nPos: number,
+    readonly nLayers: number,
+    readonly dModel: number,
+  ) {
     this.sums = new Float64Array(nPos * nLayers * dModel);
   }
 
@@ -37,7 +41,12 @@ export class MeanAccumulator {
 
 /** Candidate directions r[pos, layer] = mean(harmful) - mean(harmless), layout [nPos, nLayers, dModel]. */
 export class Candidates {
-  constructor(readonly r: Float64Array, readonly nPos: number, readonly nLayers: number, readonly dModel: number) {}
+  constructor(
+    readonly r: Float64Array,
+    readonly nPos: number,
+    readonly nLayers: number,
+    readonly dModel: number,
+  ) {}
 
   static fromMeans(harmful: MeanAccumulator, harmless: MeanAccumulator): Candidates {
     const mu = harmful.means();

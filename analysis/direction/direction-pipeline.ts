@@ -101,7 +101,14 @@ export function sampleSplits(inp: DirectionInputs, nTrain: number, nVal: number,
   };
   const h = disjoint(pick(inp.harmful, inp.harmfulVal, inp.harmfulTest, 0));
   const s = disjoint(pick(inp.harmless, inp.harmlessVal, inp.harmlessTest, 2));
-  return { harmfulTrain: h.train, harmfulVal: h.val, harmlessTrain: s.train, harmlessVal: s.val, harmfulTest: h.test, harmlessTest: s.test };
+  return {
+    harmfulTrain: h.train,
+    harmfulVal: h.val,
+    harmlessTrain: s.train,
+    harmlessVal: s.val,
+    harmfulTest: h.test,
+    harmlessTest: s.test,
+  };
 }
 
 export async function runDirection(model: Model, inp: DirectionInputs, o: DirectionOptions = {}): Promise<DirectionResult> {
@@ -133,7 +140,8 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
   for (const [k, v] of Object.entries(splits)) if (v.length === 0) throw new UsageError(`direction: split ${k} is empty (too few prompts)`);
   if ((o.nTest ?? 0) > 0)
     for (const [k, v] of Object.entries({ harmfulTest, harmlessTest }))
-      if (v.length === 0) throw new UsageError(`direction: held-out split ${k} is empty (too few prompts, or every test prompt is also a train/val prompt)`);
+      if (v.length === 0)
+        throw new UsageError(`direction: held-out split ${k} is empty (too few prompts, or every test prompt is also a train/val prompt)`);
 
   if (o.filter ?? true) {
     const total = Object.values(splits).reduce((a, v) => a + v.length, 0);
@@ -141,7 +149,15 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
     for (const key of Object.keys(splits) as (keyof Splits)[]) {
       const items = splits[key];
       const harmful = key.startsWith('harmful');
-      const scores = await refusalScores(model, encodeInstructions(model, items.map((p) => p.instruction)), refusalIds, { ...batching, onBatch: (n) => progress.increment(n) });
+      const scores = await refusalScores(
+        model,
+        encodeInstructions(
+          model,
+          items.map((p) => p.instruction),
+        ),
+        refusalIds,
+        { ...batching, onBatch: (n) => progress.increment(n) },
+      );
       const kept = items.filter((_, i) => (harmful ? scores[i] > 0 : scores[i] < 0));
       if (kept.length === 0) warnings.push(`filtering would empty ${key} (${items.length} prompts): kept it unfiltered`);
       else splits[key] = kept;
@@ -151,8 +167,17 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
   timings.filterMs = performance.now() - t0;
 
   t0 = performance.now();
-  const enc = (xs: PromptItem[]) => encodeInstructions(model, xs.map((p) => p.instruction));
-  const [hTrain, sTrain, hVal, sVal] = [enc(splits.harmfulTrain), enc(splits.harmlessTrain), enc(splits.harmfulVal), enc(splits.harmlessVal)];
+  const enc = (xs: PromptItem[]) =>
+    encodeInstructions(
+      model,
+      xs.map((p) => p.instruction),
+    );
+  const [hTrain, sTrain, hVal, sVal] = [
+    enc(splits.harmfulTrain),
+    enc(splits.harmlessTrain),
+    enc(splits.harmfulVal),
+    enc(splits.harmlessVal),
+  ];
   for (const ids of [...hTrain, ...sTrain]) {
     const tail = ids.slice(ids.length - nPos);
     if (tail.some((t, i) => t !== eoiIds[i])) {
@@ -169,17 +194,25 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
   progress.start('scoring candidates', scoringWork(candidates, hVal.length, sVal.length));
   const maxLayer = maxLayerOf(model.config.nLayers, o.maxLayerFraction ?? 0.8);
   const include = o.scoreAllLayers ? o.include : (pos: number, layer: number) => layer < maxLayer && (o.include?.(pos, layer) ?? true);
-  const scores = await scoreCandidates(model, candidates, hVal, sVal, { ...batching, refusalIds, include, onBatch: (n) => progress.increment(n) });
+  const scores = await scoreCandidates(model, candidates, hVal, sVal, {
+    ...batching,
+    refusalIds,
+    include,
+    onBatch: (n) => progress.increment(n),
+  });
   progress.stop();
   timings.scoreMs = performance.now() - t0;
 
   const selection = selectDirection(scores, { nLayers: model.config.nLayers, maxLayerFraction: o.maxLayerFraction ?? 0.8 });
-  if (!selection.filtered) warnings.push('no candidate passed the filters: selected the best bypass within the layer filter (filtered: false)');
+  if (!selection.filtered)
+    warnings.push('no candidate passed the filters: selected the best bypass within the layer filter (filtered: false)');
   const { pos, layer } = selection.selected;
   const direction = candidates.get(pos + nPos, layer);
   let ss = 0;
   for (const x of direction) ss += x * x;
   if (!(ss > 0) || !Number.isFinite(ss))
-    throw new UsageError(`direction: the selected direction (pos ${pos}, layer ${layer}) has zero norm: harmful and harmless activations coincide (degenerate prompt data); nothing written`);
+    throw new UsageError(
+      `direction: the selected direction (pos ${pos}, layer ${layer}) has zero norm: harmful and harmless activations coincide (degenerate prompt data); nothing written`,
+    );
   return { splits, sampledSplits, sampled, refusalTokens: refusalIds, eoiIds, candidates, scores, selection, direction, warnings, timings };
 }

@@ -24,7 +24,10 @@ export const MAX_NEW_TOKENS_LIMIT = 512;
 /** Greedy completions, decoded without special tokens and trimmed (as Arditi's generate_completions). */
 export async function generateCompletions(model: Model, items: readonly PromptItem[], o: GenerationOptions = {}): Promise<string[]> {
   const tok = requireTokenizer(model, 'generate');
-  const ids = encodeInstructions(model, items.map((p) => p.instruction));
+  const ids = encodeInstructions(
+    model,
+    items.map((p) => p.instruction),
+  );
   const out: string[] = [];
   for (const { items: batch } of chunks(ids, o.batchSize ?? DEFAULT_BATCH)) {
     await nextBatch(o.signal, 'generation');
@@ -61,7 +64,8 @@ export function refusalRates(records: CompletionRecord[]): Pick<RefusalEval, 'n'
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key)!.push(r.refused);
   }
-  for (const [k, v] of [...groups].sort((a, b) => a[0].localeCompare(b[0]))) perCategory[k] = { n: v.length, refusalRate: v.filter(Boolean).length / v.length };
+  for (const [k, v] of [...groups].sort((a, b) => a[0].localeCompare(b[0])))
+    perCategory[k] = { n: v.length, refusalRate: v.filter(Boolean).length / v.length };
   return { n: records.length, refusalRate: records.length ? records.filter((r) => r.refused).length / records.length : NaN, perCategory };
 }
 
@@ -74,11 +78,24 @@ export interface EvalOptions extends GenerationOptions {
 export async function evaluateRefusal(model: Model, items: readonly PromptItem[], o: EvalOptions): Promise<RefusalEval> {
   const judge = o.judge ?? substringJudge;
   const completions = await generateCompletions(model, items, o);
-  const logits = await lastLogits(model, encodeInstructions(model, items.map((p) => p.instruction)), { hooks: o.hooks, batchSize: o.batchSize, signal: o.signal });
+  const logits = await lastLogits(
+    model,
+    encodeInstructions(
+      model,
+      items.map((p) => p.instruction),
+    ),
+    { hooks: o.hooks, batchSize: o.batchSize, signal: o.signal },
+  );
   const scores = refusalScoresOf(logits, model.config.vocabSize, o.refusalTokens);
   const records: CompletionRecord[] = [];
   for (let i = 0; i < items.length; i++)
-    records.push({ instruction: items[i].instruction, category: items[i].category, completion: completions[i], refused: await judge(items[i].instruction, completions[i]), refusalScore: scores[i] });
+    records.push({
+      instruction: items[i].instruction,
+      category: items[i].category,
+      completion: completions[i],
+      refused: await judge(items[i].instruction, completions[i]),
+      refusalScore: scores[i],
+    });
   return { ...refusalRates(records), refusalScore: mean(scores), completions: records };
 }
 
@@ -88,8 +105,16 @@ export interface Config {
 }
 
 /** KL(P_a || P_b) of last-position distributions, per chat prompt (for intervals over prompts). */
-export async function klPerPrompt(a: Config, b: Config, items: readonly PromptItem[], o: { batchSize?: number; signal?: AbortSignal } = {}): Promise<number[]> {
-  const ids = encodeInstructions(a.model, items.map((p) => p.instruction));
+export async function klPerPrompt(
+  a: Config,
+  b: Config,
+  items: readonly PromptItem[],
+  o: { batchSize?: number; signal?: AbortSignal } = {},
+): Promise<number[]> {
+  const ids = encodeInstructions(
+    a.model,
+    items.map((p) => p.instruction),
+  );
   const vocab = a.model.config.vocabSize;
   const la = logProbsOf(await lastLogits(a.model, ids, { ...o, hooks: a.hooks }), vocab);
   const lb = logProbsOf(await lastLogits(b.model, ids, { ...o, hooks: b.hooks }), vocab);
@@ -97,7 +122,12 @@ export async function klPerPrompt(a: Config, b: Config, items: readonly PromptIt
 }
 
 /** Mean KL(P_a || P_b) of last-position distributions over chat prompts. */
-export async function klBetween(a: Config, b: Config, items: readonly PromptItem[], o: { batchSize?: number; signal?: AbortSignal } = {}): Promise<number> {
+export async function klBetween(
+  a: Config,
+  b: Config,
+  items: readonly PromptItem[],
+  o: { batchSize?: number; signal?: AbortSignal } = {},
+): Promise<number> {
   return mean(await klPerPrompt(a, b, items, o));
 }
 
@@ -134,12 +164,19 @@ export function textSequences(model: Model, text: string, window = 256): CeSeque
 }
 
 /** CE and perplexity over sequences (all-position logits; sequences are run one batch at a time). */
-export async function crossEntropy(model: Model, seqs: readonly CeSequence[], o: { hooks?: Hook[]; batchSize?: number; signal?: AbortSignal } = {}) {
+export async function crossEntropy(
+  model: Model,
+  seqs: readonly CeSequence[],
+  o: { hooks?: Hook[]; batchSize?: number; signal?: AbortSignal } = {},
+) {
   const vocab = model.config.vocabSize;
   const acc: CeAccumulator = { nll: 0, count: 0 };
   for (const { items } of chunks(seqs, o.batchSize ?? 8)) {
     await nextBatch(o.signal, 'perplexity');
-    const res = await model.forward(items.map((s) => s.ids), { hooks: o.hooks, logits: 'all' });
+    const res = await model.forward(
+      items.map((s) => s.ids),
+      { hooks: o.hooks, logits: 'all' },
+    );
     const T = res.logitsShape[1];
     items.forEach((s, b) => {
       const pad = res.padding[b];

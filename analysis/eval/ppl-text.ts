@@ -47,7 +47,8 @@ export function readResponsePairs(file: string, flag = '--pairs'): ResponsePair[
   const pairs: ResponsePair[] = [];
   for (const [v, where] of rows) {
     const o = (v ?? {}) as Record<string, unknown>;
-    if (typeof o.instruction !== 'string' || typeof o.output !== 'string') throw new UsageError(`${where}: needs string fields instruction and output`);
+    if (typeof o.instruction !== 'string' || typeof o.output !== 'string')
+      throw new UsageError(`${where}: needs string fields instruction and output`);
     if (typeof o.input === 'string' && o.input.trim() !== '') continue;
     pairs.push({ instruction: o.instruction, output: o.output });
   }

@@ -19,7 +19,8 @@ export function buildIntervention(model: Model, spec: InterventionSpec): Interve
   if (spec.kind === 'none') return { hooks: [], describe: { kind: 'none' } };
   const d = readDirection(spec.direction);
   checkDirectionWidth(d, model.config.dModel, spec.direction);
-  if (spec.kind === 'ablate') return { hooks: ablationHooks(d.r), describe: { kind: 'ablate', direction: spec.direction, pos: d.pos, layer: d.layer } };
+  if (spec.kind === 'ablate')
+    return { hooks: ablationHooks(d.r), describe: { kind: 'ablate', direction: spec.direction, pos: d.pos, layer: d.layer } };
   const layer = spec.layer ?? d.layer;
   if (!(Number.isInteger(layer) && layer >= 0 && layer < model.config.nLayers))
     throw new UsageError(`--layer: ${layer} is outside 0..${model.config.nLayers - 1}`);

@@ -60,11 +60,14 @@ export function editPlan(folder: ModelFolder): Map<string, Edit> {
     for (const m of [l.o, l.down]) {
       const w = `${m}.weight`;
       if (!folder.weights.has(w))
-        throw new UsageError(`${folder.dir}: ${m} is not a dense .weight (quantized checkpoints cannot be orthogonalized; use a dense model)`);
+        throw new UsageError(
+          `${folder.dir}: ${m} is not a dense .weight (quantized checkpoints cannot be orthogonalized; use a dense model)`,
+        );
       plan.set(w, linear);
       if (folder.weights.has(`${m}.bias`)) plan.set(`${m}.bias`, 'rows');
     }
-  if (config.quantization) throw new UsageError(`${folder.dir}: config.json declares ${config.quantization.method} quantization; orthogonalize a dense model`);
+  if (config.quantization)
+    throw new UsageError(`${folder.dir}: config.json declares ${config.quantization.method} quantization; orthogonalize a dense model`);
   return plan;
 }
 
@@ -83,7 +86,12 @@ function fromF32(dtype: DType, x: Float32Array): TensorData {
 }
 
 /** The export, synchronously (library use, tests). */
-export function orthogonalizeFolder(srcDir: string, r: ArrayLike<number>, outDir: string, info: OrthogonalizeInfo = {}): OrthogonalizeReport {
+export function orthogonalizeFolder(
+  srcDir: string,
+  r: ArrayLike<number>,
+  outDir: string,
+  info: OrthogonalizeInfo = {},
+): OrthogonalizeReport {
   return drainSteps(orthogonalizeSteps(srcDir, r, outDir, info));
 }
 
@@ -92,12 +100,20 @@ export function orthogonalizeFolder(srcDir: string, r: ArrayLike<number>, outDir
  * file) are removed and an InterruptedError is thrown; nothing is left beside the target.
  */
 export async function orthogonalizeFolderAsync(
-  srcDir: string, r: ArrayLike<number>, outDir: string, info: OrthogonalizeInfo & { signal?: AbortSignal } = {},
+  srcDir: string,
+  r: ArrayLike<number>,
+  outDir: string,
+  info: OrthogonalizeInfo & { signal?: AbortSignal } = {},
 ): Promise<OrthogonalizeReport> {
   return runSteps(orthogonalizeSteps(srcDir, r, outDir, info), info.signal, 'orthogonalize');
 }
 
-function* orthogonalizeSteps(srcDir: string, r: ArrayLike<number>, outDir: string, info: OrthogonalizeInfo): Generator<void, OrthogonalizeReport> {
+function* orthogonalizeSteps(
+  srcDir: string,
+  r: ArrayLike<number>,
+  outDir: string,
+  info: OrthogonalizeInfo,
+): Generator<void, OrthogonalizeReport> {
   const src = path.resolve(srcDir);
   // --out may be a symlink to a folder: the export goes where it points (the temp folder must sit beside the real
   // target for the final rename to be atomic).
@@ -163,12 +179,18 @@ function* orthogonalizeSteps(srcDir: string, r: ArrayLike<number>, outDir: strin
       info.onFile?.(file, files.length, byFile.size);
     }
     if (sharded) {
-      const idx = JSON.parse(fs.readFileSync(path.join(src, INDEX_FILE), 'utf8')) as { metadata?: Record<string, unknown>; weight_map: Record<string, string> };
+      const idx = JSON.parse(fs.readFileSync(path.join(src, INDEX_FILE), 'utf8')) as {
+        metadata?: Record<string, unknown>;
+        weight_map: Record<string, string>;
+      };
       const wm: Record<string, string> = {};
       for (const [f, ns] of byFile) for (const n of ns) wm[n] = f;
       let total = 0;
       for (const ns of byFile.values()) for (const n of ns) total += weights.info(n === headName && untie ? embedName : n).byteLength;
-      writeText(path.join(tmp, INDEX_FILE), JSON.stringify({ ...idx, metadata: { ...(idx.metadata ?? {}), total_size: total }, weight_map: wm }, null, 2) + '\n');
+      writeText(
+        path.join(tmp, INDEX_FILE),
+        JSON.stringify({ ...idx, metadata: { ...(idx.metadata ?? {}), total_size: total }, weight_map: wm }, null, 2) + '\n',
+      );
       files.push(INDEX_FILE);
     }
     // Everything else (config, tokenizer, generation config, README) is copied; goldens and other weights are not.
@@ -186,7 +208,8 @@ function* orthogonalizeSteps(srcDir: string, r: ArrayLike<number>, outDir: strin
       fs.renameSync(tmp, out);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new UsageError(`--out: ${outDir}: another process wrote it meanwhile (${code}); nothing replaced`);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST')
+        throw new UsageError(`--out: ${outDir}: another process wrote it meanwhile (${code}); nothing replaced`);
       throw fsError(e, outDir, 'create the export folder', '--out');
     }
     done = true;

@@ -22,7 +22,8 @@ export function orthogonalizeModel(model: Model, r: ArrayLike<number>): Model {
   for (let l = 0; l < config.nLayers; l++)
     for (const role of WRITERS) {
       const lin = m.getLinear(l, role);
-      if (lin.weight.format !== 'f32') throw new UsageError(`orthogonalizeModel: layer ${l} ${role} is ${lin.weight.format}; load the model in f32`);
+      if (lin.weight.format !== 'f32')
+        throw new UsageError(`orthogonalizeModel: layer ${l} ${role} is ${lin.weight.format}; load the model in f32`);
       const w = orthogonalizeColumns(lin.weight.w, rhat);
       m.setLinear(l, role, { weight: { ...lin.weight, w }, bias: lin.bias ? orthogonalizeRows(lin.bias, rhat) : null });
     }

@@ -35,14 +35,19 @@ export function airdProjectionRestore(wc: Float32Array, wo: Float32Array, rhat: 
 }
 
 /** Variant B: (I − r̂_c r̂_cᵀ) W_c + r̂ r̂ᵀ W_o — drop the compressed model's own direction, insert the original's. */
-export function airdDirectionSwap(wc: Float32Array, wo: Float32Array, rhat: ArrayLike<number>, rhatC: ArrayLike<number>, what = 'AIRD'): Float32Array {
+export function airdDirectionSwap(
+  wc: Float32Array,
+  wo: Float32Array,
+  rhat: ArrayLike<number>,
+  rhatC: ArrayLike<number>,
+  what = 'AIRD',
+): Float32Array {
   const d = rhat.length;
   const dIn = check(what, wc, d);
   if (rhatC.length !== d) throw new CompressionError(`${what}: compressed direction has ${rhatC.length} values, want ${d}`);
   const vo = rowDot(wo, rhat, d, dIn);
   const vc = rowDot(wc, rhatC, d, dIn);
   const out = new Float32Array(wc.length);
-  for (let i = 0; i < d; i++)
-    for (let j = 0; j < dIn; j++) out[i * dIn + j] = wc[i * dIn + j] - rhatC[i] * vc[j] + rhat[i] * vo[j];
+  for (let i = 0; i < d; i++) for (let j = 0; j < dIn; j++) out[i * dIn + j] = wc[i * dIn + j] - rhatC[i] * vc[j] + rhat[i] * vo[j];
   return out;
 }

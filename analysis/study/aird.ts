@@ -59,7 +59,10 @@ export function applyAird(original: Model, compressed: Model, o: AirdOptions): A
     matrices = linearRoles(model);
     for (const r of matrices) {
       const w = original.getLinear(l, r);
-      model.setLinear(l, r, { weight: { format: 'f32', n: w.weight.n, k: w.weight.k, w: denseOf(w.weight) }, bias: w.bias ? Float32Array.from(w.bias) : null });
+      model.setLinear(l, r, {
+        weight: { format: 'f32', n: w.weight.n, k: w.weight.k, w: denseOf(w.weight) },
+        bias: w.bias ? Float32Array.from(w.bias) : null,
+      });
     }
     // AWQ folds 1/s into the block's norms: restoring the block means restoring them too.
     for (const which of ['attn', 'mlp'] as const) {
@@ -75,7 +78,16 @@ export function applyAird(original: Model, compressed: Model, o: AirdOptions): A
   } else {
     matrices = o.matrices ?? ['o', 'down'];
     const rhat = unit(o.direction, { name: 'AIRD: direction' });
-    const rhatC = o.variant === 'B' ? unit(o.compressedDirection ?? (() => { throw new CompressionError('AIRD variant B needs the compressed model\'s direction'); })(), { name: 'AIRD: compressed direction' }) : null;
+    const rhatC =
+      o.variant === 'B'
+        ? unit(
+            o.compressedDirection ??
+              (() => {
+                throw new CompressionError("AIRD variant B needs the compressed model's direction");
+              })(),
+            { name: 'AIRD: compressed direction' },
+          )
+        : null;
     for (const r of matrices) {
       const cur = model.getLinear(l, r);
       const wc = denseOf(cur.weight);
@@ -84,7 +96,9 @@ export function applyAird(original: Model, compressed: Model, o: AirdOptions): A
       if (sc) for (let i = 0; i < wo.length; i++) wo[i] *= sc[i % sc.length];
       const name = `AIRD ${o.variant}: blocks.${l}.${r}`;
       const edited = rhatC ? airdDirectionSwap(wc, wo, rhat, rhatC, name) : airdProjectionRestore(wc, wo, rhat, name);
-      const stored = o.keepF32 ? { format: 'f32' as const, n: cur.weight.n, k: cur.weight.k, w: edited } : requantizeLike(cur.weight, edited, name);
+      const stored = o.keepF32
+        ? { format: 'f32' as const, n: cur.weight.n, k: cur.weight.k, w: edited }
+        : requantizeLike(cur.weight, edited, name);
       const sd = denseOf(stored);
       const intended = new Float64Array(wc.length);
       const got = new Float64Array(wc.length);

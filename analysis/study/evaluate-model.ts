@@ -24,11 +24,23 @@ export interface EvalSettings {
 }
 
 /** Prompt work units evaluateModel reports through onBatch (for a progress total). */
-export const evalWork = (s: EvalSets, withKl: boolean): number =>
-  s.harmful.length + s.harmless.length + (withKl ? s.harmless.length : 0);
+export const evalWork = (s: EvalSets, withKl: boolean): number => s.harmful.length + s.harmless.length + (withKl ? s.harmless.length : 0);
 
-export async function evaluateModel(model: Model, original: Model | null, sets: EvalSets, o: EvalSettings, hooks?: Hook[]): Promise<ModelEvaluation> {
-  const generation = { maxNewTokens: o.maxTokens, refusalTokens: o.refusalTokens, batchSize: o.batchSize, signal: o.signal, hooks, onBatch: o.onBatch };
+export async function evaluateModel(
+  model: Model,
+  original: Model | null,
+  sets: EvalSets,
+  o: EvalSettings,
+  hooks?: Hook[],
+): Promise<ModelEvaluation> {
+  const generation = {
+    maxNewTokens: o.maxTokens,
+    refusalTokens: o.refusalTokens,
+    batchSize: o.batchSize,
+    signal: o.signal,
+    hooks,
+    onBatch: o.onBatch,
+  };
   const harmful = await evaluateRefusal(model, sets.harmful, generation);
   const harmless = await evaluateRefusal(model, sets.harmless, generation);
   let kl = { value: 0, lo: 0, hi: 0 };
@@ -37,9 +49,14 @@ export async function evaluateModel(model: Model, original: Model | null, sets: 
     kl = bootstrapMean(per, { replicates: o.bootstrap, seed: o.bootstrapSeed });
     o.onBatch?.(sets.harmless.length);
   }
-  const ppl = sets.pairs.length ? (await crossEntropy(model, responseSequences(model, sets.pairs), { hooks, signal: o.signal })).perplexity : NaN;
+  const ppl = sets.pairs.length
+    ? (await crossEntropy(model, responseSequences(model, sets.pairs), { hooks, signal: o.signal })).perplexity
+    : NaN;
   return {
-    refusalRate: { harmful: rateOf(harmful.completions.map((c) => c.refused)), harmless: rateOf(harmless.completions.map((c) => c.refused)) },
+    refusalRate: {
+      harmful: rateOf(harmful.completions.map((c) => c.refused)),
+      harmless: rateOf(harmless.completions.map((c) => c.refused)),
+    },
     refusalScore: { harmful: harmful.refusalScore, harmless: harmless.refusalScore },
     kl,
     perplexity: ppl,

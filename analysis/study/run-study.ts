@@ -145,13 +145,23 @@ async function study(original: Model, inputs: StudyInputs, options: StudyOptions
   // 4. Each method: compress, find the compressed model's direction, compare, evaluate, optionally AIRD.
   const methods: MethodResult[] = [];
   for (const spec of options.methods) {
-    methods.push(await studyMethod(ctx, spec, { originalDirection, calibration, evaluate, directions, residualsOf, originalResiduals, projection }));
+    methods.push(
+      await studyMethod(ctx, spec, { originalDirection, calibration, evaluate, directions, residualsOf, originalResiduals, projection }),
+    );
   }
 
   // 5. The summary.
   const seconds = (performance.now() - t0) / 1000;
   const summary = summarize(ctx, inputs, {
-    originalDirection, originalEvaluation, originalSplitHalf, evalSets, calibration, calibrationLabel: cal.label, methods, seconds, projection,
+    originalDirection,
+    originalEvaluation,
+    originalSplitHalf,
+    evalSets,
+    calibration,
+    calibrationLabel: cal.label,
+    methods,
+    seconds,
+    projection,
   });
   return { summary, directions };
 }
@@ -159,7 +169,11 @@ async function study(original: Model, inputs: StudyInputs, options: StudyOptions
 async function findOriginalDirection(ctx: StudyContext, inputs: StudyInputs): Promise<DirectionResult> {
   ctx.log('original: refusal direction');
   const { harmful, harmless, harmfulTest, harmlessTest } = inputs;
-  const result = await runDirection(ctx.original, { harmful, harmless, harmfulTest, harmlessTest }, { ...ctx.directionOptions, nTest: ctx.options.nTest ?? 100 });
+  const result = await runDirection(
+    ctx.original,
+    { harmful, harmless, harmfulTest, harmlessTest },
+    { ...ctx.directionOptions, nTest: ctx.options.nTest ?? 100 },
+  );
   ctx.warnings.push(...result.warnings.map((w) => `original: ${w}`));
   return result;
 }
@@ -172,21 +186,36 @@ async function findOriginalDirection(ctx: StudyContext, inputs: StudyInputs): Pr
 function evaluationSets(ctx: StudyContext, inputs: StudyInputs, originalDirection: DirectionResult): EvalSets {
   const { harmfulTest, harmlessTest } = originalDirection.sampledSplits;
   const sp = originalDirection.splits;
-  ctx.log(`prompts: train ${sp.harmfulTrain.length}+${sp.harmlessTrain.length}, val ${sp.harmfulVal.length}+${sp.harmlessVal.length} (after the refusal-score filter) select; test ${harmfulTest.length}+${harmlessTest.length} report`);
+  ctx.log(
+    `prompts: train ${sp.harmfulTrain.length}+${sp.harmlessTrain.length}, val ${sp.harmfulVal.length}+${sp.harmlessVal.length} (after the refusal-score filter) select; test ${harmfulTest.length}+${harmlessTest.length} report`,
+  );
   return { harmful: harmfulTest, harmless: harmlessTest, pairs: inputs.pairs };
 }
 
 /** Per-prompt residuals of a model over the original's (filtered) train prompts at one position (bootstrap input). */
 function trainResiduals(ctx: StudyContext, originalDirection: DirectionResult): (model: Model, pos: number) => Promise<PromptResiduals> {
   const { harmfulTrain, harmlessTrain } = originalDirection.splits;
-  const harmful = encodeInstructions(ctx.original, harmfulTrain.map((p) => p.instruction));
-  const harmless = encodeInstructions(ctx.original, harmlessTrain.map((p) => p.instruction));
+  const harmful = encodeInstructions(
+    ctx.original,
+    harmfulTrain.map((p) => p.instruction),
+  );
+  const harmless = encodeInstructions(
+    ctx.original,
+    harmlessTrain.map((p) => p.instruction),
+  );
   return (model, pos) => promptResiduals(model, harmful, harmless, pos, { batchSize: ctx.options.batchSize, signal: ctx.options.signal });
 }
 
 function evaluator(ctx: StudyContext, sets: EvalSets, refusalTokens: number[]): Evaluate {
   const { progress, options: o } = ctx;
-  const settings = { maxTokens: o.maxTokens, refusalTokens, batchSize: o.batchSize, signal: o.signal, bootstrap: ctx.bootstrap.replicates, bootstrapSeed: ctx.bootstrap.seed };
+  const settings = {
+    maxTokens: o.maxTokens,
+    refusalTokens,
+    batchSize: o.batchSize,
+    signal: o.signal,
+    bootstrap: ctx.bootstrap.replicates,
+    bootstrapSeed: ctx.bootstrap.seed,
+  };
   return async (label, model, reference) => {
     progress.start(label, evalWork(sets, reference !== null));
     const evaluation = await evaluateModel(model, reference, sets, { ...settings, onBatch: (n) => progress.increment(n) });
@@ -267,13 +296,23 @@ async function compress(ctx: StudyContext, spec: MethodSpec, calibration: number
   const { progress, options: o } = ctx;
   ctx.log(`${spec.name}: compressing`);
   progress.start(`compress ${spec.name}`, ctx.original.config.nLayers);
-  const compressed = await compressModel(ctx.original, spec, { calibration, batchSize: o.batchSize, signal: o.signal, onLayer: () => progress.increment(1) });
+  const compressed = await compressModel(ctx.original, spec, {
+    calibration,
+    batchSize: o.batchSize,
+    signal: o.signal,
+    onLayer: () => progress.increment(1),
+  });
   progress.stop();
   return compressed;
 }
 
 /** The compressed model's direction from the original's (already filtered) splits: the candidates differ only by the weights. */
-async function findCompressedDirection(ctx: StudyContext, name: string, compressed: Model, originalDirection: DirectionResult): Promise<DirectionResult> {
+async function findCompressedDirection(
+  ctx: StudyContext,
+  name: string,
+  compressed: Model,
+  originalDirection: DirectionResult,
+): Promise<DirectionResult> {
   ctx.log(`${name}: refusal direction`);
   const { harmfulTrain, harmlessTrain, harmfulVal, harmlessVal } = originalDirection.splits;
   const sameSplits: DirectionInputs = { harmful: harmfulTrain, harmless: harmlessTrain, harmfulVal, harmlessVal };
@@ -291,14 +330,23 @@ async function findCompressedDirection(ctx: StudyContext, name: string, compress
 
 /** Bootstrap intervals of one compressed model's cosines with the original, and its own split-half floor. */
 async function directionIntervals(
-  ctx: StudyContext, inp: MethodStepInputs, compressed: Model, compressedDirection: DirectionResult, perLayer: (number | null)[],
+  ctx: StudyContext,
+  inp: MethodStepInputs,
+  compressed: Model,
+  compressedDirection: DirectionResult,
+  perLayer: (number | null)[],
 ): Promise<{ perLayer: MethodResult['perLayerCosine']; selected: Interval; splitHalf: Interval }> {
   const original = inp.originalDirection.selection.selected;
   const own = compressedDirection.selection.selected;
   const atOriginalPos = await inp.residualsOf(compressed, original.pos);
   const atOwnPos = own.pos === original.pos ? atOriginalPos : await inp.residualsOf(compressed, own.pos);
   const layers = perLayer.flatMap((c, l) => (c === null ? [] : [l]));
-  const perLayerIntervals = cosineIntervals(inp.originalResiduals, atOriginalPos, layers.map((l) => ({ la: l, lb: l })), ctx.bootstrap);
+  const perLayerIntervals = cosineIntervals(
+    inp.originalResiduals,
+    atOriginalPos,
+    layers.map((l) => ({ la: l, lb: l })),
+    ctx.bootstrap,
+  );
   const withIntervals: MethodResult['perLayerCosine'] = perLayer.map((c) => (c === null ? null : { value: c, lo: NaN, hi: NaN }));
   layers.forEach((l, i) => (withIntervals[l] = { ...perLayerIntervals[i], value: perLayer[l]! }));
   const [selected] = cosineIntervals(inp.originalResiduals, atOwnPos, [{ la: original.layer, lb: own.layer }], ctx.bootstrap);
@@ -399,7 +447,10 @@ async function runAird(ctx: StudyContext, a: AirdRunOptions): Promise<AirdSummar
     const acceptable = search.filter((x) => x.passed);
     const pool = acceptable.length ? acceptable : search;
     fellBack = !acceptable.length;
-    if (fellBack) ctx.warnings.push(`${name}: AIRD search: no layer met KL < 0.1 and harmless refusal score < 0; took the highest harmful score (fellBack)`);
+    if (fellBack)
+      ctx.warnings.push(
+        `${name}: AIRD search: no layer met KL < 0.1 and harmless refusal score < 0; took the highest harmful score (fellBack)`,
+      );
     layer = pool.reduce((best, x) => (x.harmfulScore > best.harmfulScore ? x : best)).layer;
   } else layer = defaultEditLayer(sourceLayer);
   ctx.log(`${name}: ${AIRD_LABEL} variant ${s.variant} at block ${layer}`);
@@ -436,8 +487,14 @@ async function airdSearch(
   const { original, options: o } = ctx;
   const vocab = original.config.vocabSize;
   const { harmfulVal, harmlessVal } = originalDirection.splits;
-  const harmfulValIds = encodeInstructions(original, harmfulVal.map((p) => p.instruction));
-  const harmlessValIds = encodeInstructions(original, harmlessVal.map((p) => p.instruction));
+  const harmfulValIds = encodeInstructions(
+    original,
+    harmfulVal.map((p) => p.instruction),
+  );
+  const harmlessValIds = encodeInstructions(
+    original,
+    harmlessVal.map((p) => p.instruction),
+  );
   const batching = { batchSize: o.batchSize, signal: o.signal };
   const originalHarmlessLogProbs = logProbsOf(await lastLogits(original, harmlessValIds, batching), vocab);
   const out: NonNullable<AirdSummary['search']> = [];

@@ -109,7 +109,13 @@ export function register(program: Command): void {
         model.dispose();
       }
       const seconds = (performance.now() - t0) / 1000;
-      const summary = writeDirectionFolder(o.out, res, { ...opts, model: path.basename(path.resolve(dir)), precision: runPrecision, seconds, backend });
+      const summary = writeDirectionFolder(o.out, res, {
+        ...opts,
+        model: path.basename(path.resolve(dir)),
+        precision: runPrecision,
+        seconds,
+        backend,
+      });
       // Print.
       for (const w of res.warnings) info(`warning: ${w}`);
       printResult(summary, o.json ?? false, (s) =>
@@ -118,7 +124,10 @@ export function register(program: Command): void {
           ['bypass / induce / KL', `${s.bypass.toFixed(3)} / ${s.induce.toFixed(3)} / ${s.kl.toFixed(4)}`],
           ['|r|', s.norm.toFixed(3)],
           ['survivors', `${s.survivors} of ${s.candidates}`],
-          ['prompts (after filter)', `train ${s.counts.harmfulTrain}+${s.counts.harmlessTrain}, val ${s.counts.harmfulVal}+${s.counts.harmlessVal}`],
+          [
+            'prompts (after filter)',
+            `train ${s.counts.harmfulTrain}+${s.counts.harmlessTrain}, val ${s.counts.harmfulVal}+${s.counts.harmlessVal}`,
+          ],
           ['held-out test (splits.json)', `${s.heldOut.harmfulTest}+${s.heldOut.harmlessTest} (selected nothing; evaluate on these)`],
           ['time', `${s.seconds.toFixed(1)} s on ${s.backend}`],
           ['written', path.resolve(o.out)],

@@ -65,7 +65,10 @@ export function register(program: Command): void {
     .option('--kl', 'also report KL(base || evaluated) at the last prompt position')
     .option('--kl-base <model-dir>', 'the base of --kl: another model folder (default: this model without intervention)')
     .option('--ppl <file>', 'also report CE / perplexity: .jsonl of {instruction, output} (response-only loss) or a text file')
-    .option('--include-selection-prompts', "keep prompts that selected the --ablate/--add direction (its splits.json train/val); dropped by default")
+    .option(
+      '--include-selection-prompts',
+      'keep prompts that selected the --ablate/--add direction (its splits.json train/val); dropped by default',
+    )
     .option('--json', 'print one JSON object on stdout')
     .action(async (dir: string, o: Opts) => {
       // Flags.
@@ -83,8 +86,11 @@ export function register(program: Command): void {
         items = kept.kept;
         droppedSelection = kept.dropped;
         if (items.length === 0)
-          throw new UsageError(`--prompts: every prompt of ${o.prompts} selected the direction in ${directionDir} (its splits.json); pass held-out prompts or --include-selection-prompts`);
-        if (droppedSelection) info(`held out: dropped ${droppedSelection} prompt(s) that selected the direction (${directionDir}/splits.json train/val)`);
+          throw new UsageError(
+            `--prompts: every prompt of ${o.prompts} selected the direction in ${directionDir} (its splits.json); pass held-out prompts or --include-selection-prompts`,
+          );
+        if (droppedSelection)
+          info(`held out: dropped ${droppedSelection} prompt(s) that selected the direction (${directionDir}/splits.json train/val)`);
       }
       const n = optionalInteger(o.n, '--n', POSITIVE);
       if (n !== undefined) items = sample(items, n, parseInteger(o.seed ?? '42', '--seed', SEED_RANGE));
@@ -114,7 +120,9 @@ export function register(program: Command): void {
         if (o.klBase) otherBase = await loadModel(o.klBase, { precision, retainWeights: false });
         const klBase = otherBase ?? (o.kl ? model : undefined);
         if (klBase && klBase.config.vocabSize !== model.config.vocabSize)
-          throw new UsageError(`--kl-base: ${o.klBase} has vocabulary size ${klBase.config.vocabSize}, ${dir} has ${model.config.vocabSize}`);
+          throw new UsageError(
+            `--kl-base: ${o.klBase} has vocabulary size ${klBase.config.vocabSize}, ${dir} has ${model.config.vocabSize}`,
+          );
         // The library call.
         const result = await runEvaluation(model, items, {
           modelName: path.basename(path.resolve(dir)),
@@ -128,17 +136,25 @@ export function register(program: Command): void {
           progress: stderrProgress(),
         });
         // Print.
-        const withCi = { ...result, droppedSelectionPrompts: droppedSelection, refusalRateCi: wilson(result.completions.filter((c) => c.refused).length, result.n) };
+        const withCi = {
+          ...result,
+          droppedSelectionPrompts: droppedSelection,
+          refusalRateCi: wilson(result.completions.filter((c) => c.refused).length, result.n),
+        };
         printResult(withCi, o.json ?? false, (r) => {
           const rows = [
             ['prompts', `${r.n} (${o.prompts})`],
             ['intervention', JSON.stringify(r.intervention)],
-            ['refusal rate', `${(r.refusalRate * 100).toFixed(1)}% [${(r.refusalRateCi.lo * 100).toFixed(1)}, ${(r.refusalRateCi.hi * 100).toFixed(1)}] (Wilson 95%, n = ${r.n})`],
+            [
+              'refusal rate',
+              `${(r.refusalRate * 100).toFixed(1)}% [${(r.refusalRateCi.lo * 100).toFixed(1)}, ${(r.refusalRateCi.hi * 100).toFixed(1)}] (Wilson 95%, n = ${r.n})`,
+            ],
             ['refusal score', r.refusalScore.toFixed(3)],
             ...Object.entries(r.perCategory).map(([k, v]) => [`  ${k}`, `${(v.refusalRate * 100).toFixed(1)}% of ${v.n}`]),
           ];
           if (r.kl !== undefined) rows.push(['KL(base || this)', r.kl.toFixed(4)]);
-          if (r.ce !== undefined) rows.push(['CE / perplexity', `${r.ce.toFixed(4)} / ${r.perplexity!.toFixed(3)} over ${r.pplTokens} tokens`]);
+          if (r.ce !== undefined)
+            rows.push(['CE / perplexity', `${r.ce.toFixed(4)} / ${r.perplexity!.toFixed(3)} over ${r.pplTokens} tokens`]);
           rows.push(['time', `${r.seconds.toFixed(1)} s, ${maxNewTokens} new tokens max`]);
           return table(rows);
         });

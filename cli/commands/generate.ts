@@ -71,7 +71,12 @@ export function register(program: Command): void {
         const ids = promptIds(flags, model.tokenizer, model.config.vocabSize);
         // The library call, streaming tokens to stdout as they come.
         const r = await model.generate([ids], {
-          maxNewTokens, temperature, topK, topP, seed, signal,
+          maxNewTokens,
+          temperature,
+          topK,
+          topP,
+          seed,
+          signal,
           onToken: ([id]) => {
             if (id < 0) return;
             generated.push(id);
@@ -85,13 +90,22 @@ export function register(program: Command): void {
         // Print.
         const text = tok ? tok.decode(r.tokens[0], { skipSpecialTokens: true }) : r.tokens[0].join(' ');
         const result: GenerateJson = {
-          promptIds: ids, generatedIds: r.tokens[0], text, tokensPerSecond: r.tokensPerSecond, finish: r.finish[0],
-          prefillMs: r.prefillMs, decodeMs: r.decodeMs, precision: model.precision, backend: model.backendName,
+          promptIds: ids,
+          generatedIds: r.tokens[0],
+          text,
+          tokensPerSecond: r.tokensPerSecond,
+          finish: r.finish[0],
+          prefillMs: r.prefillMs,
+          decodeMs: r.decodeMs,
+          precision: model.precision,
+          backend: model.backendName,
         };
         if (json) printResult(result, true);
         else {
           process.stdout.write('\n');
-          info(`${r.tokens[0].length} tokens (${r.finish[0]}), ${r.tokensPerSecond.toFixed(1)} tokens/s, ${model.precision} on ${model.backendName}`);
+          info(
+            `${r.tokens[0].length} tokens (${r.finish[0]}), ${r.tokensPerSecond.toFixed(1)} tokens/s, ${model.precision} on ${model.backendName}`,
+          );
         }
       } catch (e) {
         if (e instanceof InterruptedError) throw new InterruptedError(`generate: interrupted after ${generated.length} tokens`);

@@ -14,4 +14,18 @@ import { register as attention } from './attention.ts';
 import { register as sae } from './sae.ts';
 import { register as app } from './app.ts';
 
-export const commands: Array<(program: Command) => void> = [inspect, direction, evaluate, orthogonalize, generate, trace, study, project, lens, patch, attention, sae, app];
+export const commands: Array<(program: Command) => void> = [
+  inspect,
+  direction,
+  evaluate,
+  orthogonalize,
+  generate,
+  trace,
+  study,
+  project,
+  lens,
+  patch,
+  attention,
+  sae,
+  app,
+];

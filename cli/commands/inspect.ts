@@ -55,7 +55,10 @@ export function formatInspect(r: InspectResult): string {
     ['parameters', formatCount(r.parameters)],
     ['tensors', `${r.tensorCount}: ${dtypes}`],
     ['on disk', `${formatBytes(r.bytesOnDisk)} (${r.weightFiles.join(', ')})`],
-    ['memory (est.)', `f32 ${formatBytes(r.memory.f32)}, int8 ${formatBytes(r.memory.int8)}, int4 ${formatBytes(r.memory.int4)}; KV cache ${formatBytes(r.memory.kvCacheBytesPerToken)}/token`],
+    [
+      'memory (est.)',
+      `f32 ${formatBytes(r.memory.f32)}, int8 ${formatBytes(r.memory.int8)}, int4 ${formatBytes(r.memory.int4)}; KV cache ${formatBytes(r.memory.kvCacheBytesPerToken)}/token`,
+    ],
     ['tokenizer', r.tokenizer ? `yes, chat template ${r.chatTemplate ? 'yes' : 'no'}` : 'none (ids only)'],
     ['quantization', quant],
     ['backend', r.backend],
@@ -63,10 +66,12 @@ export function formatInspect(r: InspectResult): string {
   ];
   let out = table(rows);
   if (r.tensors) {
-    out += '\n\n' + table(
-      r.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, formatBytes(t.bytes), t.file]),
-      ['tensor', 'dtype', 'shape', 'bytes', 'file'],
-    );
+    out +=
+      '\n\n' +
+      table(
+        r.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, formatBytes(t.bytes), t.file]),
+        ['tensor', 'dtype', 'shape', 'bytes', 'file'],
+      );
   }
   return out;
 }

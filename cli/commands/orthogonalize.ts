@@ -19,7 +19,10 @@ export function register(program: Command): void {
       // Ctrl-C between tensors removes the temp folder and exits 130 (engine/steps.ts).
       const { signal, dispose } = sigintSignal();
       const rep = await orthogonalizeFolderAsync(dir, d.r, o.out, {
-        pos: d.pos, layer: d.layer, source: path.resolve(o.direction), signal,
+        pos: d.pos,
+        layer: d.layer,
+        source: path.resolve(o.direction),
+        signal,
         onFile: (file, done, total) => info(`orthogonalize: wrote ${file} (${done}/${total})`),
       }).finally(dispose);
       printResult({ ...rep, pos: d.pos, layer: d.layer }, o.json ?? false, (r) =>

@@ -86,7 +86,9 @@ export function calibrationSource(value: string): CalibrationSource {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`--calibration: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected generic, prompts or a text file`);
+    throw new UsageError(
+      `--calibration: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected generic, prompts or a text file`,
+    );
   }
   return { kind: 'text', name: value === 'generic' ? 'generic (data/calibration/generic.txt)' : path.basename(file), text };
 }
@@ -97,7 +99,9 @@ export async function mergeAction(parts: string[], o: Pick<StudyCliOptions, 'out
   checkOutputDir(o.out);
   const out = mergeParts(parts);
   const written = await writeReport(o.out, out);
-  process.stdout.write(`${textSummary(out.summary)}\nmerged ${parts.length} part(s)\nreport: ${written.html}\nsummary: ${written.summary}\n`);
+  process.stdout.write(
+    `${textSummary(out.summary)}\nmerged ${parts.length} part(s)\nreport: ${written.html}\nsummary: ${written.summary}\n`,
+  );
 }
 
 /** AIRD settings, or null without --aird. The --aird-* values are checked either way, so a typo never passes silently. */
@@ -105,7 +109,9 @@ export function airdSettings(o: StudyCliOptions): AirdSettings | null {
   const variant = o.airdVariant.toUpperCase();
   if (!['A', 'B', 'C', 'D'].includes(variant)) throw new UsageError(`--aird-variant: expected A, B, C or D, got "${o.airdVariant}"`);
   const rules = ['source', 'lowest-cosine', 'search'];
-  const layerRule: AirdLayerRule | number = rules.includes(o.airdLayer) ? (o.airdLayer as AirdLayerRule) : parseInteger(o.airdLayer, '--aird-layer (source, lowest-cosine, search or a block index)', NON_NEGATIVE);
+  const layerRule: AirdLayerRule | number = rules.includes(o.airdLayer)
+    ? (o.airdLayer as AirdLayerRule)
+    : parseInteger(o.airdLayer, '--aird-layer (source, lowest-cosine, search or a block index)', NON_NEGATIVE);
   const alpha = parseNumber(o.airdAlpha, '--aird-alpha');
   if (!o.aird) return null;
   return { variant: variant as AirdSettings['variant'], layerRule, keepF32: !!o.airdKeepF32, alpha };
@@ -114,13 +120,15 @@ export function airdSettings(o: StudyCliOptions): AirdSettings | null {
 /** The study's base model runs dense (auto / f32 / bf16): its --methods do the quantizing. */
 function studyPrecision(v: string | undefined): 'auto' | 'f32' | 'bf16' {
   const p = precisionFlag(undefined, v);
-  if (p === 'int8' || p === 'int4') throw new UsageError(`--precision: the study's base model runs dense (auto, f32 or bf16); --methods ${p} quantizes it`);
+  if (p === 'int8' || p === 'int4')
+    throw new UsageError(`--precision: the study's base model runs dense (auto, f32 or bf16); --methods ${p} quantizes it`);
   return p;
 }
 
 export async function studyAction(modelDir: string, o: StudyCliOptions): Promise<void> {
   const methods = parseMethods(o.only ?? o.methods);
-  if (o.only !== undefined && methods.length !== 1) throw new UsageError(`--only: expected one method, got "${o.only}" (use --methods for a list)`);
+  if (o.only !== undefined && methods.length !== 1)
+    throw new UsageError(`--only: expected one method, got "${o.only}" (use --methods for a list)`);
   const maxLayerFraction = layerFraction(o.maxLayerFraction)!;
   const shipped = shippedPromptsDir();
   const pick = (given: string | undefined, file: string, flag: string) => {
@@ -128,7 +136,12 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
     if (!shipped) throw new UsageError(`${flag}: no prompt list given and the shipped data/prompts folder was not found`);
     return path.join(shipped, file);
   };
-  const files = { harmful: pick(o.harmful, 'harmful.json', '--harmful'), harmless: pick(o.harmless, 'harmless.json', '--harmless'), harmfulTest: o.evalHarmful, harmlessTest: o.evalHarmless };
+  const files = {
+    harmful: pick(o.harmful, 'harmful.json', '--harmful'),
+    harmless: pick(o.harmless, 'harmless.json', '--harmless'),
+    harmfulTest: o.evalHarmful,
+    harmlessTest: o.evalHarmless,
+  };
   const harmful = loadPrompts(files.harmful);
   const harmless = loadPrompts(files.harmless);
   const harmfulTest = o.evalHarmful ? loadPrompts(o.evalHarmful) : undefined;
@@ -147,7 +160,8 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
     bootstrap: parseInteger(o.bootstrap, '--bootstrap', { min: 10 }),
     nSeeds: parseInteger(o.seeds, '--seeds', { min: 1, max: 1000 }),
   };
-  if (o.backend && !BACKEND_NAMES.includes(o.backend as BackendName)) throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`);
+  if (o.backend && !BACKEND_NAMES.includes(o.backend as BackendName))
+    throw new UsageError(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`);
   checkOutputDir(o.out, '--out', [modelDir]);
   const backend = o.backend ? await createBackend(o.backend as BackendName) : undefined;
   const model = await loadModel(modelDir, { backend, precision: studyPrecision(o.precision) });
@@ -163,8 +177,15 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
   try {
     const inputs = { modelName: path.basename(path.resolve(modelDir)), harmful, harmless, harmfulTest, harmlessTest, files, pairs };
     const out = await runStudySeeds(model, inputs, {
-      methods, aird, maxLayerFraction, ...counts, calibration, scoreAllLayers: !!o.scoreAllLayers,
-      signal, progress: stderrProgress(), log,
+      methods,
+      aird,
+      maxLayerFraction,
+      ...counts,
+      calibration,
+      scoreAllLayers: !!o.scoreAllLayers,
+      signal,
+      progress: stderrProgress(),
+      log,
       onCompressed: o.saveModels
         ? (name, m) => {
             const dir = path.join(o.out, 'models', name.replace(/[^A-Za-z0-9._-]/g, '_'));
@@ -181,7 +202,8 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
     const models = path.join(o.out, 'models');
     if (saved.length > 0 && fs.existsSync(models) && fs.readdirSync(models).length === 0) fs.rmdirSync(models);
     const removed = saved.length > 0 ? `; removed the ${saved.length} model folder(s) it had saved` : '';
-    if (e instanceof InterruptedError) throw new InterruptedError(`study: interrupted (${e.message}); no report written to ${o.out}${removed}`);
+    if (e instanceof InterruptedError)
+      throw new InterruptedError(`study: interrupted (${e.message}); no report written to ${o.out}${removed}`);
     throw e;
   } finally {
     dispose();
@@ -192,25 +214,39 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
 export function register(program: Command): void {
   program
     .command('study')
-    .description('compression study: compress with each method, compare refusal directions and behaviour with the original, AIRD (reconstruction), HTML report')
+    .description(
+      'compression study: compress with each method, compare refusal directions and behaviour with the original, AIRD (reconstruction), HTML report',
+    )
     .argument('<model-dir>', 'Hugging Face model folder, or "merge" to merge study parts')
     .argument('[parts...]', 'with "merge": the study --out folders to merge into --out')
     .requiredOption('--out <dir>', 'report folder (report.html, summary.json, directions/)')
-    .option('--methods <list>', 'comma-separated: int8, llm-int8 (W8A8), int8-outlier-cols, int4-g32, int4-g64, int4-g128 (any int4-gN), gptq4, gptq4-act, awq4, magnitude-50, wanda-50, wanda-2:4, wanda-4:8, sparsegpt-50, sparsegpt-2:4 (pruning: any percentage 1-99 or N:M)', 'int8,int4-g128,wanda-50')
+    .option(
+      '--methods <list>',
+      'comma-separated: int8, llm-int8 (W8A8), int8-outlier-cols, int4-g32, int4-g64, int4-g128 (any int4-gN), gptq4, gptq4-act, awq4, magnitude-50, wanda-50, wanda-2:4, wanda-4:8, sparsegpt-50, sparsegpt-2:4 (pruning: any percentage 1-99 or N:M)',
+      'int8,int4-g128,wanda-50',
+    )
     .option('--only <method>', 'run one method only (a study part for `study merge`; with --seed S)')
     .option('--aird', 'apply AIRD (reconstruction) to each compressed model and evaluate it')
     .option('--aird-variant <v>', 'A (projection restore), B (direction swap), C (restore the block), D (activation-addition bias)', 'A')
-    .option('--aird-layer <rule>', 'source (block before the original\'s layer), lowest-cosine, search, or a block index', 'source')
+    .option('--aird-layer <rule>', "source (block before the original's layer), lowest-cosine, search, or a block index", 'source')
     .option('--aird-keep-f32', 'keep AIRD-edited matrices in f32 instead of re-quantizing them')
     .option('--aird-alpha <x>', 'variant D coefficient', '1')
     .option('--max-layer-fraction <f>', 'drop candidate layers >= floor(F * L)', '0.8')
     .option('--score-all-layers', 'also score candidates at layers the layer filter drops (slower; they are never selected)')
     .option('--n-train <n>', 'train prompts per class', '128')
     .option('--n-val <n>', 'val prompts per class (select the direction and the AIRD block; never reported on)', '32')
-    .option('--n-test <n>', 'held-out test prompts per class that every reported rate and KL is measured on (lists shorter than train + val + test are split 60/20/20)', '100')
+    .option(
+      '--n-test <n>',
+      'held-out test prompts per class that every reported rate and KL is measured on (lists shorter than train + val + test are split 60/20/20)',
+      '100',
+    )
     .option('--eval-harmful <file>', 'held-out harmful test prompts (default: split off --harmful)')
     .option('--eval-harmless <file>', 'held-out harmless test prompts (default: split off --harmless)')
-    .option('--calibration <src>', 'calibration data: generic (shipped generic text), prompts (train prompts, the old behaviour) or a text file', 'generic')
+    .option(
+      '--calibration <src>',
+      'calibration data: generic (shipped generic text), prompts (train prompts, the old behaviour) or a text file',
+      'generic',
+    )
     .option('--bootstrap <n>', 'bootstrap replicates of the cosine and KL intervals', '1000')
     .option('--seeds <n>', 'rerun the whole study over N split seeds (--seed, --seed + 1, ...) and report mean ± sd', '1')
     .option('--max-tokens <n>', 'greedy new tokens per evaluation completion', '48')
@@ -225,7 +261,8 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'prompts per forward', '32')
     .action(async (modelDir: string, parts: string[], o: StudyCliOptions) => {
       if (modelDir === 'merge') return mergeAction(parts, o);
-      if (parts.length) throw new UsageError(`study: unexpected arguments ${parts.join(' ')} (one model folder; "study merge PART..." merges parts)`);
+      if (parts.length)
+        throw new UsageError(`study: unexpected arguments ${parts.join(' ')} (one model folder; "study merge PART..." merges parts)`);
       return studyAction(modelDir, o);
     });
 }

@@ -41,7 +41,10 @@ export function register(program: Command): void {
       const { precision, groupSize } = precisionFlags(flags);
       if (!flags.out.endsWith('.safetensors')) throw new UsageError(`--out: expected a .safetensors file name, got '${flags.out}'`);
       checkOutputFile(flags.out, '--out', [dir]);
-      const globs = flags.hooks.split(',').map((s) => s.trim()).filter(Boolean);
+      const globs = flags.hooks
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const model = await loadModel(dir, { precision, groupSize, retainWeights: false, allowLongContext: flags.allowLongContext });
       try {
         const ids = promptIds(flags, model.tokenizer, model.config.vocabSize);

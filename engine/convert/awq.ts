@@ -32,8 +32,7 @@ export function convertAwq(module: string, t: AwqTensors, opts: { bits: number; 
   expectShape(module, 'scales', t.scales, [g, n]);
   expectShape(module, 'qzeros', t.qzeros, [g, words]);
 
-  const nibble = (data: Int32Array, row: number, c: number) =>
-    bitField(data[row * words + (c >> 3)], 4, AWQ_SLOT_OF_COLUMN[c & 7]);
+  const nibble = (data: Int32Array, row: number, c: number) => bitField(data[row * words + (c >> 3)], 4, AWQ_SLOT_OF_COLUMN[c & 7]);
   const codes = new Uint8Array(n * k);
   for (let kk = 0; kk < k; kk++) for (let c = 0; c < n; c++) codes[c * k + kk] = nibble(t.qweight.data, kk, c);
   const zeros = new Uint8Array(n * g);

@@ -15,9 +15,7 @@ export function formatError(module: string, tensor: string, problem: string): Mo
 }
 
 /** Checks rank, dims (null = any) and element count; returns the shape. */
-export function expectShape(
-  module: string, tensor: string, t: RawTensor<ArrayLike<unknown>>, want: Array<number | null>,
-): number[] {
+export function expectShape(module: string, tensor: string, t: RawTensor<ArrayLike<unknown>>, want: Array<number | null>): number[] {
   const s = t.shape;
   const ok = s.length === want.length && want.every((d, i) => d === null || d === s[i]);
   if (!ok) throw formatError(module, tensor, `shape [${s.join(', ')}], expected [${want.map((d) => d ?? '?').join(', ')}]`);
@@ -58,7 +56,11 @@ export function groupPermutation(module: string, tensor: string, gIdx: Int32Arra
   for (let g = 0; g < groups; g++) {
     const want = Math.min(groupSize, k - g * groupSize);
     if (counts[g] !== want)
-      throw formatError(module, tensor, `group ${g} has ${counts[g]} channels, expected ${want} (group size ${groupSize}); uneven groups are not supported`);
+      throw formatError(
+        module,
+        tensor,
+        `group ${g} has ${counts[g]} channels, expected ${want} (group size ${groupSize}); uneven groups are not supported`,
+      );
   }
   // Counting sort by group is the stable sort (channels keep ascending order within a group).
   const perm = new Int32Array(k);

@@ -43,7 +43,8 @@ function resolveGroupSize(module: string, k: number, scaleCols: number, groupSiz
   if (scaleCols === 1 && (groupSize === null || groupSize === -1 || groupSize >= k)) return k;
   const gs = groupSize ?? -1;
   if (!(Number.isInteger(gs) && gs > 0)) throw formatError(module, 'weight_scale', `${scaleCols} scale columns but no group size`);
-  if (nGroups(k, gs) !== scaleCols) throw formatError(module, 'weight_scale', `${scaleCols} columns, expected ceil(${k}/${gs}) = ${nGroups(k, gs)}`);
+  if (nGroups(k, gs) !== scaleCols)
+    throw formatError(module, 'weight_scale', `${scaleCols} columns, expected ceil(${k}/${gs}) = ${nGroups(k, gs)}`);
   return gs;
 }
 
@@ -95,8 +96,7 @@ export function convertCtInt8(module: string, t: CtInt8Tensors, opts: CtOptions)
     for (let j = 0; j < k; j++) {
       const src = perm ? perm[j] : j;
       const v = t.weight.data[r * k + src] - (zp ? zp[r * g + Math.floor(j / groupSize)] : 0);
-      if (v < -128 || v > 127)
-        throw formatError(module, 'weight_zero_point', `q - zp = ${v} at [${r}, ${src}] does not fit int8`);
+      if (v < -128 || v > 127) throw formatError(module, 'weight_zero_point', `q - zp = ${v} at [${r}, ${src}] does not fit int8`);
       q[r * k + j] = v;
     }
   return { format: 'int8', n, k, groupSize, q, scales: t.weightScale.data.slice(), perm };

@@ -78,8 +78,14 @@ export function convertGptq(module: string, t: GptqTensors, opts: GptqOptions): 
       }
     const symmetric = zeros.every((z) => z === 8);
     return {
-      format: 'int4', n, k, groupSize, packed: packInt4(codes, n, k), scales,
-      zeros: symmetric ? null : Uint8Array.from(zeros), perm,
+      format: 'int4',
+      n,
+      k,
+      groupSize,
+      packed: packInt4(codes, n, k),
+      scales,
+      zeros: symmetric ? null : Uint8Array.from(zeros),
+      perm,
     };
   }
   const q = new Int8Array(n * k);

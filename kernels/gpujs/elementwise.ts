@@ -24,11 +24,16 @@ function addKernel(this: KernelThis, a: Float32Array, b: Float32Array): number {
 }
 
 async function chunked(
-  rt: GpujsRuntime, name: string, fn: (...a: never[]) => number, args: Float32Array[], chunk = MAX_CHUNK,
+  rt: GpujsRuntime,
+  name: string,
+  fn: (...a: never[]) => number,
+  args: Float32Array[],
+  chunk = MAX_CHUNK,
 ): Promise<Float32Array> {
   const len = args[0].length;
   for (let i = 1; i < args.length; i++)
-    if (args[i].length !== len) throw new ShapeError(`gpujs ${name}: argument ${i + 1} has ${args[i].length} values, argument 1 has ${len}`);
+    if (args[i].length !== len)
+      throw new ShapeError(`gpujs ${name}: argument ${i + 1} has ${args[i].length} values, argument 1 has ${len}`);
   const y = new Float32Array(len);
   for (let o = 0; o < len; o += chunk) {
     const n = Math.min(chunk, len - o);
@@ -41,7 +46,6 @@ async function chunked(
 
 export const gpujsSiluGate = (rt: GpujsRuntime, gate: Float32Array, up: Float32Array, chunk?: number) =>
   chunked(rt, 'siluGate', siluGateKernel as never, [gate, up], chunk);
-export const gpujsGelu = (rt: GpujsRuntime, x: Float32Array, chunk?: number) =>
-  chunked(rt, 'gelu', geluKernel as never, [x], chunk);
+export const gpujsGelu = (rt: GpujsRuntime, x: Float32Array, chunk?: number) => chunked(rt, 'gelu', geluKernel as never, [x], chunk);
 export const gpujsAdd = (rt: GpujsRuntime, a: Float32Array, b: Float32Array, chunk?: number) =>
   chunked(rt, 'add', addKernel as never, [a, b], chunk);

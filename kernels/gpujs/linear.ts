@@ -66,12 +66,7 @@ export function uploadGpujsLinear(rt: GpujsRuntime, lw: LinearWeight, name = 'we
   };
 }
 
-export async function runGpujsLinear(
-  h: GpujsLinearHandle,
-  x: Float32Array,
-  t: number,
-  bias?: Float32Array | null,
-): Promise<Float32Array> {
+export async function runGpujsLinear(h: GpujsLinearHandle, x: Float32Array, t: number, bias?: Float32Array | null): Promise<Float32Array> {
   expectDim('linear', 't', t);
   expectLength('linear', 'x', x, t * h.k);
   if (bias) expectLength('linear', 'bias', bias, h.n);

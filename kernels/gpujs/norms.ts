@@ -32,7 +32,13 @@ function lnApplyKernel(this: KernelThis, x: Float32Array[], st: Float32Array[], 
 }
 
 export async function gpujsRmsNorm(
-  rt: GpujsRuntime, x: Float32Array, w: Float32Array, t: number, d: number, eps: number, addOne = false,
+  rt: GpujsRuntime,
+  x: Float32Array,
+  w: Float32Array,
+  t: number,
+  d: number,
+  eps: number,
+  addOne = false,
 ): Promise<Float32Array> {
   expectDim('rmsNorm', 't', t);
   expectDim('rmsNorm', 'd', d);
@@ -47,7 +53,13 @@ export async function gpujsRmsNorm(
 }
 
 export async function gpujsLayerNorm(
-  rt: GpujsRuntime, x: Float32Array, w: Float32Array, b: Float32Array, t: number, d: number, eps: number,
+  rt: GpujsRuntime,
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array,
+  t: number,
+  d: number,
+  eps: number,
 ): Promise<Float32Array> {
   expectDim('layerNorm', 't', t);
   expectDim('layerNorm', 'd', d);

@@ -11,14 +11,23 @@ import { ShapeError } from '../../engine/errors.ts';
 function ropeKernel(this: KernelThis, x: Float32Array[][], cos: Float32Array[], sin: Float32Array[]): number {
   const c = this.thread.x;
   if (c < this.constants.HALF) {
-    return x[this.thread.z][this.thread.y][c] * cos[this.thread.z][c] - x[this.thread.z][this.thread.y][c + this.constants.HALF] * sin[this.thread.z][c];
+    return (
+      x[this.thread.z][this.thread.y][c] * cos[this.thread.z][c] -
+      x[this.thread.z][this.thread.y][c + this.constants.HALF] * sin[this.thread.z][c]
+    );
   }
   const c2 = c - this.constants.HALF;
   return x[this.thread.z][this.thread.y][c] * cos[this.thread.z][c2] + x[this.thread.z][this.thread.y][c2] * sin[this.thread.z][c2];
 }
 
 export async function gpujsRope(
-  rt: GpujsRuntime, x: Float32Array, pos: Int32Array, t: number, nHeads: number, headDim: number, invFreq: Float32Array,
+  rt: GpujsRuntime,
+  x: Float32Array,
+  pos: Int32Array,
+  t: number,
+  nHeads: number,
+  headDim: number,
+  invFreq: Float32Array,
 ): Promise<Float32Array> {
   expectDim('rope', 't', t);
   expectDim('rope', 'nHeads', nHeads);
@@ -37,6 +46,7 @@ export async function gpujsRope(
       sin[i * half + c] = Math.sin(a);
     }
   const k = rt.cached(`rope:${t}:${nHeads}:${headDim}`, () =>
-    rt.build(ropeKernel as never, { output: [headDim, nHeads, t], constants: { HALF: half } }));
+    rt.build(ropeKernel as never, { output: [headDim, nHeads, t], constants: { HALF: half } }),
+  );
   return flatten(await k(input(x, [headDim, nHeads, t]), input(cos, [half, t]), input(sin, [half, t])), x.length);
 }

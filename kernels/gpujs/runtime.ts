@@ -54,7 +54,11 @@ export class GpujsRuntime {
   readonly gpu: GpuInstance;
   private readonly cache = new Map<string, Kernel>();
 
-  constructor(readonly mode: GpujsMode, readonly threads: boolean, private readonly cacheLimit = 96) {
+  constructor(
+    readonly mode: GpujsMode,
+    readonly threads: boolean,
+    private readonly cacheLimit = 96,
+  ) {
     this.gpu = new lib.GPU({ mode });
   }
 

@@ -41,7 +41,13 @@ export interface WebgpuAdapterInfo {
 /** Names by which software Vulkan/WebGPU implementations identify themselves. */
 const SOFTWARE_NAMES = /swiftshader|lavapipe|llvmpipe|softpipe|software|mock|warp|basic render/i;
 
-export function isSoftwareAdapter(info: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean }): boolean {
+export function isSoftwareAdapter(info: {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}): boolean {
   if (info.isFallbackAdapter) return true;
   return SOFTWARE_NAMES.test([info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' '));
 }
@@ -54,8 +60,15 @@ function vulkanLoaderMissing(): boolean {
   if (process.platform !== 'linux') return false;
   const dirs = [
     ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
-    '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu',
-    '/usr/lib64', '/lib64', '/usr/lib', '/lib', '/usr/local/lib',
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/lib/x86_64-linux-gnu',
+    '/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/lib64',
+    '/usr/lib',
+    '/lib',
+    '/usr/local/lib',
   ];
   return !dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
 }
@@ -109,9 +122,17 @@ async function adapterOf(gpu: GpuLike, icd: string | null): Promise<WebgpuAdapte
   const i = (a.info ?? {}) as Record<string, string | boolean | undefined>;
   const s = (k: string) => String(i[k] ?? '');
   return {
-    vendor: s('vendor'), architecture: s('architecture'), device: s('device'), description: s('description'),
-    software: isSoftwareAdapter({ vendor: s('vendor'), architecture: s('architecture'), device: s('device'),
-      description: s('description'), isFallbackAdapter: Boolean(a.isFallbackAdapter ?? i.isFallbackAdapter) }),
+    vendor: s('vendor'),
+    architecture: s('architecture'),
+    device: s('device'),
+    description: s('description'),
+    software: isSoftwareAdapter({
+      vendor: s('vendor'),
+      architecture: s('architecture'),
+      device: s('device'),
+      description: s('description'),
+      isFallbackAdapter: Boolean(a.isFallbackAdapter ?? i.isFallbackAdapter),
+    }),
     icd,
   };
 }

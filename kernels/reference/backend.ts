@@ -4,7 +4,9 @@ import type { Backend, LinearHandle, LinearWeight } from '../types.ts';
 import { linearDotRef } from './linear-dot.ts';
 import * as ref from './ops.ts';
 
-interface RefHandle extends LinearHandle { weight: LinearWeight }
+interface RefHandle extends LinearHandle {
+  weight: LinearWeight;
+}
 
 export interface ReferenceOptions {
   /**
@@ -15,7 +17,8 @@ export interface ReferenceOptions {
 }
 
 export function createReferenceBackend(opts: ReferenceOptions = {}): Backend {
-  const linearOf = (w: LinearWeight) => (opts.integerDot && (w.format === 'int8' || w.format === 'int4') ? linearDotRef.bind(null, w) : ref.linearRef.bind(null, w));
+  const linearOf = (w: LinearWeight) =>
+    opts.integerDot && (w.format === 'int8' || w.format === 'int4') ? linearDotRef.bind(null, w) : ref.linearRef.bind(null, w);
   return {
     name: 'reference',
     threads: 1,

@@ -90,7 +90,10 @@ export function attentionRef(a: AttentionArgs): Float32Array {
       let max = -Infinity;
       let visible = false;
       for (let j = 0; j <= last; j++) {
-        if (!keyValid[j]) { scores[j] = -Infinity; continue; }
+        if (!keyValid[j]) {
+          scores[j] = -Infinity;
+          continue;
+        }
         visible = true;
         let dot = 0;
         const ko = (j * nKvHeads + kh) * headDim;

@@ -141,10 +141,11 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     } catch (e) {
       throw new WasmKernelError((e as Error).message);
     }
-    if (w.perm) for (let c = 0; c < w.k; c++) {
-      const v = w.perm[c];
-      if (!(Number.isInteger(v) && v >= 0 && v < w.k)) throw new WasmKernelError(`${what}: perm[${c}] = ${v} is outside [0, ${w.k})`);
-    }
+    if (w.perm)
+      for (let c = 0; c < w.k; c++) {
+        const v = w.perm[c];
+        if (!(Number.isInteger(v) && v >= 0 && v < w.k)) throw new WasmKernelError(`${what}: perm[${c}] = ${v} is outside [0, ${w.k})`);
+      }
     if (!exact && (w.format === 'int8' || w.format === 'int4')) {
       const D = dotLayout(w);
       const { kp, nb } = D.blocking;
@@ -154,8 +155,18 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       writeDotPacked(w, D, arenas[ai].memory.buffer, wOff, sOff, zOff);
       const bytes = D.weightBytes + D.scaleBytes + D.zeroBytes;
       return new WasmLinear({
-        owner, n: w.n, k: w.k, format: w.format, bytes, arena: ai, wOff, sOff, zOff: D.zeroBytes ? zOff : 0,
-        layout: null, dot: D, gather: dotGather(w),
+        owner,
+        n: w.n,
+        k: w.k,
+        format: w.format,
+        bytes,
+        arena: ai,
+        wOff,
+        sOff,
+        zOff: D.zeroBytes ? zOff : 0,
+        layout: null,
+        dot: D,
+        gather: dotGather(w),
       });
     }
     const L = packedLayout(w);
@@ -165,13 +176,24 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     writePacked(w, L, arenas[ai].memory.buffer, wOff, sOff, zOff);
     const bytes = L.weightBytes + L.scaleBytes + L.zeroBytes;
     return new WasmLinear({
-      owner, n: w.n, k: w.k, format: w.format, bytes, arena: ai, wOff, sOff, zOff: L.zeroBytes ? zOff : 0,
-      layout: L, dot: null, gather: gatherIndex(w, L),
+      owner,
+      n: w.n,
+      k: w.k,
+      format: w.format,
+      bytes,
+      arena: ai,
+      wOff,
+      sOff,
+      zOff: L.zeroBytes ? zOff : 0,
+      layout: L,
+      dot: null,
+      gather: gatherIndex(w, L),
     });
   }
 
   function checkCall(handle: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null): WasmLinearParts {
-    if (!(handle instanceof WasmLinear) || handle.owner !== owner) throw new WasmKernelError('linear: handle was not uploaded to this wasm-simd backend');
+    if (!(handle instanceof WasmLinear) || handle.owner !== owner)
+      throw new WasmKernelError('linear: handle was not uploaded to this wasm-simd backend');
     const { n, k, format } = handle;
     if (!(Number.isInteger(t) && t >= 1) || x.length !== t * k)
       throw new WasmKernelError(`linear ${format} [${n}, ${k}]: x has ${x.length} values for T=${t} (want T*K = ${t * k})`);
@@ -189,7 +211,8 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     const parts = work >= minWork ? Math.min(threads, Math.ceil(rowsTotal / ROWS_PER_BLOCK)) : 1;
     const rows = align(Math.ceil(rowsTotal / parts), ROWS_PER_BLOCK);
     const ranges: number[][] = [];
-    for (let i = 0; i < parts && i * rows < rowsTotal; i++) ranges.push([i * rows, Math.min(rowsTotal, (i + 1) * rows), scrOff + i * scrPerThread]);
+    for (let i = 0; i < parts && i * rows < rowsTotal; i++)
+      ranges.push([i * rows, Math.min(rowsTotal, (i + 1) * rows), scrOff + i * scrPerThread]);
     return ranges;
   }
 
@@ -240,7 +263,17 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       const scrOff = align(yOff + t4 * np * 4, 64);
       arena.ensure(scrOff + scratch);
       const buf = arena.memory.buffer;
-      writeDotPrefillX(x.subarray(t0 * k, (t0 + tt) * k), tt, k, h.gather!, B, new Int16Array(buf, xOff, t4 * kp), new Float32Array(buf, sxOff, t4 * nb), row, rowScale);
+      writeDotPrefillX(
+        x.subarray(t0 * k, (t0 + tt) * k),
+        tt,
+        k,
+        h.gather!,
+        B,
+        new Int16Array(buf, xOff, t4 * kp),
+        new Float32Array(buf, sxOff, t4 * nb),
+        row,
+        rowScale,
+      );
       const ranges = rowRanges(np, np * kp * tt, scrOff, scrPer);
       if (D.format === 'int8') pool.run(h.arena, 'i8d_mm', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
       else pool.run(h.arena, 'i4d_mm', [h.wOff, h.sOff, h.zOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
@@ -273,7 +306,8 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       const parts = n * kp * tt >= minWork ? Math.min(threads, n) : 1;
       const rows = align(Math.ceil(n / parts), ROWS_PER_BLOCK);
       const ranges: number[][] = [];
-      for (let i = 0; i < parts && i * rows < n; i++) ranges.push([i * rows, Math.min(n, (i + 1) * rows), scrOff + i * ROWS_PER_BLOCK * kp * 4]);
+      for (let i = 0; i < parts && i * rows < n; i++)
+        ranges.push([i * rows, Math.min(n, (i + 1) * rows), scrOff + i * ROWS_PER_BLOCK * kp * 4]);
       let fn: KernelName;
       let args: number[];
       if (h.format === 'f32' || h.format === 'bf16') {
@@ -296,11 +330,12 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       pool.run(h.arena, fn, args, ranges);
       const y = arena.f32(yOff, tt * n);
       if (!bias) out.set(y, t0 * n);
-      else for (let r = 0; r < tt; r++) {
-        const o = (t0 + r) * n;
-        const yo = r * n;
-        for (let j = 0; j < n; j++) out[o + j] = y[yo + j] + bias[j];
-      }
+      else
+        for (let r = 0; r < tt; r++) {
+          const o = (t0 + r) * n;
+          const yo = r * n;
+          for (let j = 0; j < n; j++) out[o + j] = y[yo + j] + bias[j];
+        }
     }
     return out;
   }

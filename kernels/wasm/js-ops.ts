@@ -39,7 +39,10 @@ export function attention(a: AttentionArgs): Float32Array {
         }
         visible = true;
         const ko = j * kvStride + kh * d;
-        let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+        let d0 = 0,
+          d1 = 0,
+          d2 = 0,
+          d3 = 0;
         let c = 0;
         for (; c < d4; c += 4) {
           d0 += q[qo + c] * k[ko + c];

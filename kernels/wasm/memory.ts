@@ -17,7 +17,12 @@ export class Arena {
 
   /** firstOffset: where weights start (tests use > 2 GiB to exercise unsigned pointers). */
   /** shared: false only where SharedArrayBuffer is unavailable (a browser page without cross-origin isolation). */
-  constructor(readonly maxBytes: number, initialBytes = 16 * PAGE, firstOffset = 1024, shared = true) {
+  constructor(
+    readonly maxBytes: number,
+    initialBytes = 16 * PAGE,
+    firstOffset = 1024,
+    shared = true,
+  ) {
     const maximum = Math.max(1, Math.floor(maxBytes / PAGE));
     const initial = Math.min(maximum, Math.max(1, Math.ceil(initialBytes / PAGE)));
     this.memory = new WebAssembly.Memory({ initial, maximum, shared });

@@ -40,7 +40,18 @@ export function packedLayout(w: LinearWeight): PackedLayout {
   const { n, k } = w;
   if (w.format === 'f32' || w.format === 'bf16') {
     const kp = roundUp(k, 16);
-    return { format: w.format, n, k, groupSize: k, nG: 1, gp: kp, kp, weightBytes: n * kp * (w.format === 'f32' ? 4 : 2), scaleBytes: 0, zeroBytes: 0 };
+    return {
+      format: w.format,
+      n,
+      k,
+      groupSize: k,
+      nG: 1,
+      gp: kp,
+      kp,
+      weightBytes: n * kp * (w.format === 'f32' ? 4 : 2),
+      scaleBytes: 0,
+      zeroBytes: 0,
+    };
   }
   const gs = Math.min(w.groupSize, k);
   const nG = nGroups(k, w.groupSize);
@@ -48,7 +59,13 @@ export function packedLayout(w: LinearWeight): PackedLayout {
   const kp = nG * gp;
   const zeroBytes = w.format === 'int4' && w.zeros ? n * nG : 0;
   return {
-    format: w.format, n, k, groupSize: w.groupSize, nG, gp, kp,
+    format: w.format,
+    n,
+    k,
+    groupSize: w.groupSize,
+    nG,
+    gp,
+    kp,
     weightBytes: w.format === 'int8' ? n * kp : (n * kp) / 2,
     scaleBytes: n * nG * 4,
     zeroBytes,
@@ -102,19 +119,21 @@ export function writePacked(w: LinearWeight, L: PackedLayout, buf: ArrayBufferLi
   if (w.format === 'f32') {
     const dst = new Float32Array(buf, wOff, n * kp);
     if (kp === k) dst.set(w.w);
-    else for (let r = 0; r < n; r++) {
-      dst.set(w.w.subarray(r * k, r * k + k), r * kp);
-      dst.fill(0, r * kp + k, r * kp + kp);
-    }
+    else
+      for (let r = 0; r < n; r++) {
+        dst.set(w.w.subarray(r * k, r * k + k), r * kp);
+        dst.fill(0, r * kp + k, r * kp + kp);
+      }
     return;
   }
   if (w.format === 'bf16') {
     const dst = new Uint16Array(buf, wOff, n * kp);
     if (kp === k) dst.set(w.w);
-    else for (let r = 0; r < n; r++) {
-      dst.set(w.w.subarray(r * k, r * k + k), r * kp);
-      dst.fill(0, r * kp + k, r * kp + kp);
-    }
+    else
+      for (let r = 0; r < n; r++) {
+        dst.set(w.w.subarray(r * k, r * k + k), r * kp);
+        dst.fill(0, r * kp + k, r * kp + kp);
+      }
     return;
   }
   new Float32Array(buf, sOff, n * nG).set(w.scales);

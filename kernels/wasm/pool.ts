@@ -7,7 +7,22 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WasmKernelError } from './errors.ts';
 import { ARG0, MAX_ARGS, SLOT, workerSource } from './worker-source.ts';
 
-export const KERNELS = ['f32_mv', 'i8_mv', 'i4_mv', 'i4s_mv', 'f32_mm', 'i8_mm', 'i4_mm', 'i8d_mv', 'i4d_mv', 'i8d_mm', 'i4d_mm', 'bf16_mv', 'bf16_mm', 'sum_f32'] as const;
+export const KERNELS = [
+  'f32_mv',
+  'i8_mv',
+  'i4_mv',
+  'i4s_mv',
+  'f32_mm',
+  'i8_mm',
+  'i4_mm',
+  'i8d_mv',
+  'i4d_mv',
+  'i8d_mm',
+  'i4d_mm',
+  'bf16_mv',
+  'bf16_mm',
+  'sum_f32',
+] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 export type Exports = Record<KernelName, (...args: number[]) => void>;
@@ -37,7 +52,10 @@ export class ThreadPool implements KernelPool {
   private seq = 0;
   private disposed = false;
 
-  constructor(threads: number, private readonly module: WebAssembly.Module) {
+  constructor(
+    threads: number,
+    private readonly module: WebAssembly.Module,
+  ) {
     this.threads = Math.max(1, Math.floor(threads));
     const nw = this.threads - 1;
     this.ctl = new Int32Array(new SharedArrayBuffer(Math.max(1, nw) * SLOT * 4));

@@ -20,10 +20,24 @@ export function loadInChromium(file: string): { status: number | null; dom: stri
   if (!chromiumPath) throw new Error('chromium not available');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-chromium-'));
   try {
-    const r = spawnSync(chromiumPath, [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0', '--dump-dom', `file://${path.resolve(file)}`,
-    ], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      chromiumPath,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        `--user-data-dir=${profile}`,
+        '--enable-logging=stderr',
+        '--v=0',
+        '--dump-dom',
+        `file://${path.resolve(file)}`,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     // Page console messages are logged as `...:CONSOLE(line)] "message", source: ...`.
     const consoleLines = (r.stderr ?? '').split('\n').filter((l) => /CONSOLE|Uncaught|Failed to load resource|ERR_FILE_NOT_FOUND/.test(l));
     return { status: r.status, dom: r.stdout ?? '', consoleLines, stderr: r.stderr ?? '' };

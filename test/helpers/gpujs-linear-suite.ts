@@ -61,7 +61,9 @@ function ints(seed: number, n: number, lo: number, hi: number): number[] {
 export function makeWeight(c: Case): LinearWeight {
   const { n, k, groupSize, seed } = c;
   const big = c.regime === 'large' ? 1e4 : 1;
-  const perm = c.perm ? Int32Array.from(Array.from({ length: k }, (_, i) => i).sort((a, b) => ((a * 7919 + seed) % 101) - ((b * 7919 + seed) % 101))) : null;
+  const perm = c.perm
+    ? Int32Array.from(Array.from({ length: k }, (_, i) => i).sort((a, b) => ((a * 7919 + seed) % 101) - ((b * 7919 + seed) % 101)))
+    : null;
   if (c.format === 'f32') {
     const w = c.regime === 'zeros' ? new Float32Array(n * k) : randoms(seed, n * k, big);
     return { format: 'f32', n, k, w, perm };
@@ -140,7 +142,9 @@ export function linearSuite(mode: GpujsMode): void {
       expect(() => be.uploadLinear(w)).toThrow(ShapeError);
       expect(() => be.uploadLinear(w)).toThrow(/3 scales \(want 4\)/);
       const h = be.uploadLinear({ format: 'f32', n: 2, k: 3, w: new Float32Array(6) });
-      await expect(Promise.resolve().then(() => be.linear(h, new Float32Array(5), 2))).rejects.toThrow(/linear: x has 5 values, expected 6/);
+      await expect(Promise.resolve().then(() => be.linear(h, new Float32Array(5), 2))).rejects.toThrow(
+        /linear: x has 5 values, expected 6/,
+      );
     });
   });
 }

@@ -64,7 +64,7 @@ export function opsSuite(mode: GpujsMode): void {
           for (let i = 0; i < t; i++) {
             let m = 0;
             let a = 0;
-            for (let c = 0; c < d; c++) (m += x[i * d + c]), (a += Math.abs(x[i * d + c]));
+            for (let c = 0; c < d; c++) ((m += x[i * d + c]), (a += Math.abs(x[i * d + c])));
             m /= d;
             let v = 0;
             for (let c = 0; c < d; c++) v += (x[i * d + c] - m) ** 2;
@@ -72,12 +72,19 @@ export function opsSuite(mode: GpujsMode): void {
             rowAbs[i] = a / d;
             inv[i] = 1 / Math.sqrt(v / d + eps);
           }
-          expectWithin(y, r, (j) => {
-            const i = Math.floor(j / d);
-            const c = j % d;
-            const dx = Math.abs(x[j] - mean[i]);
-            return Math.abs(w[c]) * inv[i] * ((d + 1) * U * rowAbs[i] + (d / 2 + 8) * U * dx) + 2 * U * Math.abs(b[c]) + U * Math.abs(r[j]);
-          }, `${mode} layerNorm t=${t} d=${d}`);
+          expectWithin(
+            y,
+            r,
+            (j) => {
+              const i = Math.floor(j / d);
+              const c = j % d;
+              const dx = Math.abs(x[j] - mean[i]);
+              return (
+                Math.abs(w[c]) * inv[i] * ((d + 1) * U * rowAbs[i] + (d / 2 + 8) * U * dx) + 2 * U * Math.abs(b[c]) + U * Math.abs(r[j])
+              );
+            },
+            `${mode} layerNorm t=${t} d=${d}`,
+          );
         }),
         opts,
       );
@@ -86,7 +93,10 @@ export function opsSuite(mode: GpujsMode): void {
     it('rope (rotate_half) at small and large positions', async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 40 }), fc.constantFrom(1, 8192),
+          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 1, max: 5 }),
+          fc.integer({ min: 1, max: 40 }),
+          fc.constantFrom(1, 8192),
           seedArb,
           async (t, h, halfDim, maxPos, seed) => {
             const hd = 2 * halfDim;
@@ -97,12 +107,17 @@ export function opsSuite(mode: GpujsMode): void {
             const r = ref.ropeRef(x, pos, t, h, hd, inv);
             // Same f32 angles as the reference; cos and sin rounded to f32 (u each), two products and a
             // sum (3u): |y - ref| ≤ 6u·(|a| + |b|) for the pair (a, b) the output mixes.
-            expectWithin(y, r, (j) => {
-              const c = j % hd;
-              const base = j - c;
-              const lo = c % halfDim;
-              return 6 * U * (Math.abs(x[base + lo]) + Math.abs(x[base + lo + halfDim]));
-            }, `${mode} rope t=${t} h=${h} hd=${hd}`);
+            expectWithin(
+              y,
+              r,
+              (j) => {
+                const c = j % hd;
+                const base = j - c;
+                const lo = c % halfDim;
+                return 6 * U * (Math.abs(x[base + lo]) + Math.abs(x[base + lo + halfDim]));
+              },
+              `${mode} rope t=${t} h=${h} hd=${hd}`,
+            );
           },
         ),
         opts,
@@ -112,15 +127,29 @@ export function opsSuite(mode: GpujsMode): void {
     it('causal GQA attention with padding mask, and its probabilities', async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 70 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom(1, 2, 3),
-          fc.integer({ min: 1, max: 17 }), fc.constantFrom(0, 1, 3), fc.constantFrom(0.3, 3), seedArb,
+          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 0, max: 70 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.constantFrom(1, 2, 3),
+          fc.integer({ min: 1, max: 17 }),
+          fc.constantFrom(0, 1, 3),
+          fc.constantFrom(0.3, 3),
+          seedArb,
           async (t, past, kv, group, hd, pad, qScale, seed) => {
             const s = t + past;
             const nHeads = kv * group;
             const keyValid = Uint8Array.from({ length: s }, (_, j) => (j < Math.min(pad, s) ? 0 : 1));
             const a: AttentionArgs = {
-              q: randoms(seed, t * nHeads * hd, qScale), k: randoms(seed + 1, s * kv * hd, qScale), v: randoms(seed + 2, s * kv * hd, 2),
-              t, s, nHeads, nKvHeads: kv, headDim: hd, keyValid, scale: 1 / Math.sqrt(hd),
+              q: randoms(seed, t * nHeads * hd, qScale),
+              k: randoms(seed + 1, s * kv * hd, qScale),
+              v: randoms(seed + 2, s * kv * hd, 2),
+              t,
+              s,
+              nHeads,
+              nKvHeads: kv,
+              headDim: hd,
+              keyValid,
+              scale: 1 / Math.sqrt(hd),
             };
             const p = new Float32Array(nHeads * t * s).fill(NaN);
             const pr = new Float32Array(nHeads * t * s);
@@ -134,19 +163,25 @@ export function opsSuite(mode: GpujsMode): void {
               for (let h = 0; h < nHeads; h++)
                 for (let j = 0; j < s; j++) {
                   let m = 0;
-                  for (let c = 0; c < hd; c++) m += Math.abs(a.q[(i * nHeads + h) * hd + c] * a.k[(j * kv + Math.floor(h / group)) * hd + c]);
+                  for (let c = 0; c < hd; c++)
+                    m += Math.abs(a.q[(i * nHeads + h) * hd + c] * a.k[(j * kv + Math.floor(h / group)) * hd + c]);
                   e = Math.max(e, (hd + 2) * U * a.scale * m);
                 }
             const rel = 2 * e + (s + 4) * U;
             expectWithin(p, pr, (j) => rel * pr[j], `${mode} attention pattern t=${t} s=${s}`);
-            expectWithin(y, r, (j) => {
-              const c = j % hd;
-              const h = Math.floor(j / hd) % nHeads;
-              const i = Math.floor(j / (hd * nHeads));
-              let pv = 0;
-              for (let jj = 0; jj < s; jj++) pv += pr[(h * t + i) * s + jj] * Math.abs(a.v[(jj * kv + Math.floor(h / group)) * hd + c]);
-              return (rel + (s + 1) * U) * pv;
-            }, `${mode} attention out t=${t} s=${s} heads=${nHeads}/${kv} hd=${hd}`);
+            expectWithin(
+              y,
+              r,
+              (j) => {
+                const c = j % hd;
+                const h = Math.floor(j / hd) % nHeads;
+                const i = Math.floor(j / (hd * nHeads));
+                let pv = 0;
+                for (let jj = 0; jj < s; jj++) pv += pr[(h * t + i) * s + jj] * Math.abs(a.v[(jj * kv + Math.floor(h / group)) * hd + c]);
+                return (rel + (s + 1) * U) * pv;
+              },
+              `${mode} attention out t=${t} s=${s} heads=${nHeads}/${kv} hd=${hd}`,
+            );
           },
         ),
         opts,
@@ -155,8 +190,16 @@ export function opsSuite(mode: GpujsMode): void {
 
     it('attention over left padding only: rows that see no key are zero', async () => {
       const a: AttentionArgs = {
-        q: randoms(1, 2 * 2 * 4), k: randoms(2, 3 * 4), v: randoms(3, 3 * 4), t: 2, s: 3, nHeads: 2, nKvHeads: 1, headDim: 4,
-        keyValid: Uint8Array.from([0, 0, 1]), scale: 0.5,
+        q: randoms(1, 2 * 2 * 4),
+        k: randoms(2, 3 * 4),
+        v: randoms(3, 3 * 4),
+        t: 2,
+        s: 3,
+        nHeads: 2,
+        nKvHeads: 1,
+        headDim: 4,
+        keyValid: Uint8Array.from([0, 0, 1]),
+        scale: 0.5,
       };
       const y = await be.attention(a);
       expect(Array.from(y.subarray(0, 8))).toEqual(new Array(8).fill(0));
@@ -174,7 +217,12 @@ export function opsSuite(mode: GpujsMode): void {
           // e/(1+e) <= 1; a device that flushes subnormals (SwiftShader) may return 0 for a result below 2^-126.
           const rs = ref.siluGateRef(g, u);
           const expUlps = (i: number) => (mode === 'webgpu' ? (3 + 2 * Math.abs(g[i])) * 2 * U * Math.abs(rs[i]) + TINY : 0);
-          expectWithin(await be.siluGate(g, u), rs, (i) => 6 * U * Math.abs(rs[i]) + Math.abs(g[i] * u[i]) * 2 ** -128 + expUlps(i), `${mode} siluGate`);
+          expectWithin(
+            await be.siluGate(g, u),
+            rs,
+            (i) => 6 * U * Math.abs(rs[i]) + Math.abs(g[i] * u[i]) * 2 ** -128 + expUlps(i),
+            `${mode} siluGate`,
+          );
           // gelu: the tanh argument carries ≤ 5u relative error, and |z|·sech²(z) ≤ 0.45 bounds its effect;
           // tanh, 1 + ·, and the two products add ≤ 4 roundings of magnitude ≤ |x|: ≤ 8u·|x|.
           const rg = ref.geluRef(g);
@@ -188,12 +236,18 @@ export function opsSuite(mode: GpujsMode): void {
 
     it('embedding gathers rows exactly, from a resident table', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.integer({ min: 1, max: 50 }), dimArb, fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), seedArb, async (v, d, raw, seed) => {
-          const table = randoms(seed, v * d, 1e3);
-          const ids = Int32Array.from(raw, (i) => i % v);
-          expect(await be.embedding(table, ids, d)).toEqual(ref.embeddingRef(table, ids, d));
-          expect(await be.embedding(table, ids.slice().reverse(), d)).toEqual(ref.embeddingRef(table, ids.slice().reverse(), d));
-        }),
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 50 }),
+          dimArb,
+          fc.array(fc.nat(), { minLength: 1, maxLength: 6 }),
+          seedArb,
+          async (v, d, raw, seed) => {
+            const table = randoms(seed, v * d, 1e3);
+            const ids = Int32Array.from(raw, (i) => i % v);
+            expect(await be.embedding(table, ids, d)).toEqual(ref.embeddingRef(table, ids, d));
+            expect(await be.embedding(table, ids.slice().reverse(), d)).toEqual(ref.embeddingRef(table, ids.slice().reverse(), d));
+          },
+        ),
         { numRuns: 12 },
       );
     });
@@ -201,11 +255,30 @@ export function opsSuite(mode: GpujsMode): void {
     it('rejects mismatched sizes with a ShapeError naming the op and argument', async () => {
       const fail = (f: () => unknown) => expect(Promise.resolve().then(f)).rejects.toThrow(ShapeError);
       await fail(() => be.rmsNorm(new Float32Array(5), new Float32Array(3), 2, 3, 1e-5));
-      await expect(Promise.resolve().then(() => be.layerNorm(new Float32Array(6), new Float32Array(3), new Float32Array(2), 2, 3, 1e-5))).rejects.toThrow(/layerNorm: b has 2 values, expected 3/);
-      await expect(Promise.resolve().then(() => be.rope(new Float32Array(6), new Int32Array(1), 1, 2, 3, new Float32Array(1)))).rejects.toThrow(/headDim must be even/);
-      await fail(() => be.attention({ q: new Float32Array(4), k: new Float32Array(4), v: new Float32Array(4), t: 1, s: 1, nHeads: 2, nKvHeads: 1, headDim: 2, keyValid: new Uint8Array(1), scale: 1 }));
+      await expect(
+        Promise.resolve().then(() => be.layerNorm(new Float32Array(6), new Float32Array(3), new Float32Array(2), 2, 3, 1e-5)),
+      ).rejects.toThrow(/layerNorm: b has 2 values, expected 3/);
+      await expect(
+        Promise.resolve().then(() => be.rope(new Float32Array(6), new Int32Array(1), 1, 2, 3, new Float32Array(1))),
+      ).rejects.toThrow(/headDim must be even/);
+      await fail(() =>
+        be.attention({
+          q: new Float32Array(4),
+          k: new Float32Array(4),
+          v: new Float32Array(4),
+          t: 1,
+          s: 1,
+          nHeads: 2,
+          nKvHeads: 1,
+          headDim: 2,
+          keyValid: new Uint8Array(1),
+          scale: 1,
+        }),
+      );
       await fail(() => be.add(new Float32Array(3), new Float32Array(4)));
-      await expect(Promise.resolve().then(() => be.embedding(new Float32Array(6), Int32Array.from([3]), 2))).rejects.toThrow(/ids\[0\] = 3 outside the table's 3 rows/);
+      await expect(Promise.resolve().then(() => be.embedding(new Float32Array(6), Int32Array.from([3]), 2))).rejects.toThrow(
+        /ids\[0\] = 3 outside the table's 3 rows/,
+      );
     });
   });
 }

@@ -24,7 +24,9 @@ export function expectWithin(actual: Float32Array, expected: ArrayLike<number>, 
     }
   }
   if (worst >= 0)
-    expect.fail(`${what}: [${worst}] = ${actual[worst]}, expected ${expected[worst]} (bound ${bound(worst)}, ${worstRatio.toFixed(1)}x over)`);
+    expect.fail(
+      `${what}: [${worst}] = ${actual[worst]}, expected ${expected[worst]} (bound ${bound(worst)}, ${worstRatio.toFixed(1)}x over)`,
+    );
 }
 
 /** Deterministic pseudo-random floats in [-1, 1) (fast-check supplies the seed). */
@@ -35,7 +37,7 @@ export function randoms(seed: number, n: number, scale = 1): Float32Array {
     s ^= s << 13;
     s ^= s >>> 17;
     s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32 * 2 - 1) * scale;
+    out[i] = (((s >>> 0) / 2 ** 32) * 2 - 1) * scale;
   }
   return out;
 }

@@ -8,7 +8,7 @@ export type Profile = 'normal' | 'zeros' | 'sparse' | 'large' | 'tiny';
 export type ZeroMode = 'random' | 'all0' | 'all15' | 'alternate' | 'symmetric';
 
 export function rng(seed: number): () => number {
-  let s = (seed >>> 0) || 0x9e3779b9;
+  let s = seed >>> 0 || 0x9e3779b9;
   return () => {
     s ^= s << 13;
     s ^= s >>> 17;
@@ -30,7 +30,14 @@ export function randomX(len: number, p: Profile, r: () => number): Float32Array 
 }
 
 export function randomWeight(
-  format: LinearWeight['format'], n: number, k: number, groupSize: number, p: Profile, zm: ZeroMode, withPerm: boolean, r: () => number,
+  format: LinearWeight['format'],
+  n: number,
+  k: number,
+  groupSize: number,
+  p: Profile,
+  zm: ZeroMode,
+  withPerm: boolean,
+  r: () => number,
 ): LinearWeight {
   const m = magnitudes(p).w;
   const perm = withPerm ? shuffled(k, r) : null;
@@ -49,8 +56,11 @@ export function randomWeight(
   }
   const packed = Uint8Array.from({ length: n * Math.ceil(k / 2) }, () => (p === 'zeros' ? 0 : Math.floor(r() * 256)));
   const zeros =
-    zm === 'symmetric' ? null
-    : Uint8Array.from({ length: n * g }, (_, i) => (zm === 'all0' ? 0 : zm === 'all15' ? 15 : zm === 'alternate' ? (i & 1) * 15 : Math.floor(r() * 16)));
+    zm === 'symmetric'
+      ? null
+      : Uint8Array.from({ length: n * g }, (_, i) =>
+          zm === 'all0' ? 0 : zm === 'all15' ? 15 : zm === 'alternate' ? (i & 1) * 15 : Math.floor(r() * 16),
+        );
   return { format, n, k, groupSize, packed, scales, zeros, perm };
 }
 
