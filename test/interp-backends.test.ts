@@ -15,6 +15,7 @@ import { projectDirection } from '../analysis/project/projection.ts';
 import { saeAnalysis } from '../analysis/sae/analyze.ts';
 import { loadSae } from '../analysis/sae/load.ts';
 import { createGpujsBackend } from '../kernels/gpujs/backend.ts';
+import { webgpuAvailable } from '../kernels/gpujs/webgpu.ts';
 import { createReferenceBackend } from '../kernels/reference/backend.ts';
 import { createBackend, wasmSimdPresent } from '../kernels/select.ts';
 import type { Backend } from '../kernels/types.ts';
@@ -63,6 +64,8 @@ async function checkInvariants(model: Model, prompt: number[], m: { kind: 'logit
 const BACKENDS: [string, () => Promise<Backend>][] = [
   ...(wasmSimdPresent() ? [['wasm-simd', () => createBackend('wasm-simd')] as [string, () => Promise<Backend>]] : []),
   ['gpujs-cpu', () => createGpujsBackend('cpu')],
+  // webgpu runs resident: the views' hooks take the read-back path there (SwiftShader in CI)
+  ...((await webgpuAvailable()) ? [['webgpu', () => createGpujsBackend('webgpu')] as [string, () => Promise<Backend>]] : []),
 ];
 
 describe.each(BACKENDS)('interpretability views on %s match the reference backend', (name, make) => {

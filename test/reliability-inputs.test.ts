@@ -120,6 +120,9 @@ describe('CLI: strict numbers, degenerate data, escaped names (one line, exit 1)
   it('direction: --refusal-tokens "" is refused; identical harmful/harmless data (zero-norm direction) errors, writes nothing', async () => {
     const same = path.join(tmp, 'same.json');
     fs.writeFileSync(same, JSON.stringify(Array.from({ length: 8 }, () => 'Tell me about the weather')));
+    // held-out test prompts must differ from the selection prompts, or the split itself is refused first
+    const held = path.join(tmp, 'held.json');
+    fs.writeFileSync(held, JSON.stringify(['Tell me about rain', 'Tell me about snow']));
     const [empty, zero] = await Promise.all([
       glassbox('direction', TINY, '--harmful', same, '--harmless', same, '--out', path.join(tmp, 'd0'), '--refusal-tokens', ''),
       glassbox(
@@ -140,6 +143,10 @@ describe('CLI: strict numbers, degenerate data, escaped names (one line, exit 1)
         '5',
         '--max-layer-fraction',
         '1.0',
+        '--eval-harmful',
+        held,
+        '--eval-harmless',
+        held,
       ),
     ]);
     expect(oneLineError(empty)).toMatch(/--refusal-tokens/);

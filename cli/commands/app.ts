@@ -29,9 +29,9 @@ export function register(program: Command): void {
       const port = parseInteger(flags.port, '--port', { min: 0, max: 65535 });
       const root = packageRoot();
       const appDir = path.join(root, 'dist', 'app');
-      if (!existsSync(path.join(appDir, 'index.html'))) throw new UsageError(`${appDir}: the web app is not built; run npm run build:app`);
       const modelDir = dir ?? path.join(root, 'models', 'tiny-chat');
       openModelFolder(modelDir).close(); // fail here, with the CLI's message, rather than in the page
+      if (!existsSync(path.join(appDir, 'index.html'))) throw new UsageError(`${appDir}: the web app is not built; run npm run build:app`);
       const server = await startAppServer({ appDir, modelDir, port });
       info(`glassbox app: ${server.url} (model ${modelDir}; Ctrl-C stops)`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));

@@ -16,7 +16,12 @@ export interface GpuMemoryBudget {
   source: string;
 }
 
-export function gpuMemoryBudget(adapter: WebgpuAdapterInfo, env: NodeJS.ProcessEnv = process.env): GpuMemoryBudget | null {
+export function gpuMemoryBudget(
+  adapter: WebgpuAdapterInfo,
+  env: NodeJS.ProcessEnv = typeof process === 'undefined' ? {} : process.env,
+): GpuMemoryBudget | null {
+  // A browser page cannot ask nvidia-smi; WebGPU itself reports no memory size.
+  if (typeof process === 'undefined') return null;
   const mb = integerFromEnv(env, GPU_MEMORY_ENV, { min: 1 });
   if (mb !== undefined) return { bytes: mb * 2 ** 20, source: GPU_MEMORY_ENV };
   if (adapter.software || !/nvidia/i.test(`${adapter.vendor} ${adapter.description}`)) return null;

@@ -75,7 +75,8 @@ export class WgpuRuntime {
     readonly device: GPUDevice,
     readonly adapter: WebgpuAdapterInfo,
   ) {
-    const env = process.env.GLASSBOX_WEBGPU_SERIAL;
+    // a browser page (the web app's worker) has no process
+    const env = typeof process === 'undefined' ? undefined : process.env.GLASSBOX_WEBGPU_SERIAL;
     this.serial = env === '1' ? true : env === '0' ? false : adapter.software;
     this.arenaBytes = new ArrayBuffer(SLOT * 256);
     this.arena = this.makeArena(256);
