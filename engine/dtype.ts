@@ -11,6 +11,7 @@
  * canonicalisation by the JS engine) touches the bits; they run on 100M-element tensors.
  */
 import type { DType, RawArray } from './types.ts';
+import { bf16Narrow, bf16Widen } from '../kernels/formats.ts';
 
 export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
   F64: 8,
@@ -105,23 +106,9 @@ export const bytesOf = (a: RawArray | Uint8Array): Uint8Array => new Uint8Array(
 
 // ---------------------------------------------------------------------------------------------- bf16
 
-export function bf16ToF32(src: Uint16Array, out = new Float32Array(src.length)): Float32Array {
-  const o = new Uint32Array(out.buffer, out.byteOffset, src.length);
-  for (let i = 0; i < src.length; i++) o[i] = src[i] << 16;
-  return out;
-}
-
-export function f32ToBf16(src: Float32Array, out = new Uint16Array(src.length)): Uint16Array {
-  const s = new Uint32Array(src.buffer, src.byteOffset, src.length);
-  for (let i = 0; i < s.length; i++) {
-    const x = s[i];
-    // NaN: keep sign and top payload, force the quiet bit so truncation cannot turn it into an infinity.
-    if ((x & 0x7fffffff) > 0x7f800000) out[i] = (x >>> 16) | 0x40;
-    // RNE: add 0x7fff plus the lowest kept bit; a carry into the exponent is the correct round-up (to Inf too).
-    else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
-  }
-  return out;
-}
+// One implementation, next to the bf16 weight layout (kernels/formats.ts); the engine names them by dtype.
+export const bf16ToF32 = bf16Widen;
+export const f32ToBf16 = bf16Narrow;
 
 // ---------------------------------------------------------------------------------------------- f16
 

@@ -92,7 +92,9 @@ export function bf16Narrow(src: Float32Array, out = new Uint16Array(src.length))
   const s = new Uint32Array(src.buffer, src.byteOffset, src.length);
   for (let i = 0; i < s.length; i++) {
     const x = s[i];
+    // NaN: keep sign and top payload, force the quiet bit so truncation cannot turn it into an infinity.
     if ((x & 0x7fffffff) > 0x7f800000) out[i] = (x >>> 16) | 0x40;
+    // RNE: add 0x7fff plus the lowest kept bit; a carry into the exponent is the correct round-up (to Inf too).
     else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
   }
   return out;
