@@ -23,6 +23,7 @@ import { DecoderModel } from '../models/decoder-model.ts';
 import { loadModel } from '../models/load.ts';
 import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { Model, WeightPrecision } from '../models/types.ts';
+import { QWEN_05B_SHAPE } from './shapes.ts';
 
 const TINY = path.join(projectRootFrom(import.meta.url), 'models/tiny-chat');
 
@@ -49,17 +50,7 @@ async function build(name: string, precision: WeightPrecision, backendName?: Bac
   const backend = await createBackend(backendName);
   if (name === 'tiny-chat') return loadModel(TINY, { precision, backend, retainWeights: false });
   if (name === 'qwen0.5b') {
-    const cfg = syntheticConfig({
-      family: 'qwen2',
-      nLayers: 24,
-      dModel: 896,
-      nHeads: 14,
-      nKvHeads: 2,
-      dMlp: 4864,
-      vocabSize: 151936,
-      tied: true,
-      maxPositions: 32768,
-    });
+    const cfg = syntheticConfig(QWEN_05B_SHAPE);
     return new DecoderModel(syntheticProvider(cfg, 1), { backend, precision, retainWeights: false });
   }
   if (name === 'llama1b') {

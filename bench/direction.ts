@@ -23,6 +23,7 @@ import type { WeightPrecision } from '../models/types.ts';
 import { createBackend } from '../kernels/select.ts';
 import type { BackendName } from '../kernels/types.ts';
 import { describeAdapter } from '../kernels/gpujs/webgpu.ts';
+import { QWEN_05B_SHAPE } from './shapes.ts';
 
 const root = projectRootFrom(import.meta.url);
 const arg = (name: string, def: string) => {
@@ -52,17 +53,7 @@ async function build() {
   if (!synthetic) return loadModel(modelDir, { backend });
   if (synthetic !== 'qwen0.5b') throw new Error(`--synthetic: only qwen0.5b, got ${synthetic}`);
   const tok = (await loadModel(path.join(root, 'models/tiny-chat'), { backend: await createBackend('reference') })).tokenizer;
-  const cfg = syntheticConfig({
-    family: 'qwen2',
-    nLayers: 24,
-    dModel: 896,
-    nHeads: 14,
-    nKvHeads: 2,
-    dMlp: 4864,
-    vocabSize: 151936,
-    tied: true,
-    maxPositions: 32768,
-  });
+  const cfg = syntheticConfig(QWEN_05B_SHAPE);
   const cfgWithTok = { ...cfg, bosTokenId: 1, eosTokenIds: [2], padTokenId: 0 };
   const provider = { ...syntheticProvider(cfgWithTok, 1), tokenizer: tok };
   return new DecoderModel(provider, { backend, precision: arg('precision', 'int8') as WeightPrecision, retainWeights: false });
