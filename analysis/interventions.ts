@@ -3,7 +3,8 @@
  * residual writer and activation addition at one layer's input. They run in f32 like the model's activations
  * (Arditi casts the direction to the activation dtype too).
  */
-import type { Hook, HookContext } from '../models/types.ts';
+import { applyPatchOp } from '../models/patch-op.ts';
+import type { Hook, HookContext, PatchOp } from '../models/types.ts';
 import { unit } from './vector-math.ts';
 
 /** Arditi's hook_utils divides by |d| + 1e-8 (never fails on a zero direction); the hooks follow it. */
@@ -62,5 +63,36 @@ export function additionHook(r: ArrayLike<number>, layer: number, opts: Addition
       addVector(act, v, coeff);
     },
     op: { kind: 'addVector', vector: v, coeff, promptOnly: !!opts.promptOnly },
+  };
+}
+
+export interface PatchTarget {
+  /** Batch row and position of the patched run (its left-padded [batch, t] layout at the prompt forward). */
+  row: number;
+  pos: number;
+  /** Row of `source` ([srcRows, width]: a cached run's [1, T, width] activation has srcRow = its position). */
+  srcRow: number;
+  /** First column (default 0). */
+  col?: number;
+}
+
+/**
+ * Activation patching from a cached run at hook point `name`: at the prompt forward only, each target's row (or
+ * `cols` columns from target.col) is overwritten with the source's. Declared as a `patch` op, so webgpu runs it
+ * as a kernel with the source kept on the device (no readback).
+ */
+export function patchHook(name: string, source: Float32Array, targets: PatchTarget[], cols: number | null = null): Hook {
+  const op: PatchOp = {
+    kind: 'patch',
+    source,
+    targets: Int32Array.from(targets.flatMap((t) => [t.row, t.pos, t.srcRow, t.col ?? 0])),
+    cols,
+  };
+  return {
+    name,
+    fn: (act: Float32Array, ctx: HookContext) => {
+      if (ctx.step === 0) applyPatchOp(op, name, act, ctx.batch, ctx.pos, ctx.width);
+    },
+    op,
   };
 }

@@ -5,8 +5,8 @@
  * is what the caller asked for: the logits ('last' by default in generate: [batch, V]), the activations
  * of cached hook points (gathered on the device at the requested positions), and, for JavaScript hooks,
  * the hooked activation (read back, the hook called, the result uploaded: one extra submit + readback
- * per hooked site and step). Hooks that declare an `op` (directional ablation, activation addition) run
- * as kernels, without a readback.
+ * per hooked site and step). Hooks that declare an `op` (directional ablation, activation addition,
+ * activation patching from a cached run whose activations stay on the device) run as kernels, without a readback.
  *
  * The block math follows llama.ts / gpt2.ts exactly, by capability: LayerNorm + biases + gelu + learned
  * positions where the config says so, RMSNorm + RoPE + silu-gated MLP otherwise.
@@ -24,6 +24,7 @@ import { freeLinear, recordLinear, uploadLinear, type GpuLinear } from '../kerne
 import * as ops from '../kernels/webgpu/ops.ts';
 import type { GpuTensor, WgpuRuntime } from '../kernels/webgpu/runtime.ts';
 import type { HookRunner } from './hook-runner.ts';
+import { checkPatchTargets, patchCols } from './patch-op.ts';
 import { concatRows } from './split-rows.ts';
 import type { Hook, LayerWeight, LinearRole, ModelLinear } from './types.ts';
 import type { NormWeights } from './weight-provider.ts';
@@ -61,6 +62,9 @@ interface Layer {
   mlpIn: Group;
   down: Group;
 }
+
+/** Device bytes kept for patch sources across calls (a 0.5B model's 24 layers x 3 sites x 64 tokens: 16 MiB). */
+const PATCH_SOURCE_BYTES = 64 * 2 ** 20;
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
@@ -480,7 +484,7 @@ export class ResidentModel {
     const rt = this.rt;
     if (hooks.length) {
       if (hooks.every((hk) => hk.op)) {
-        for (const hk of hooks) this.recordOp(hk, act, n, width, runner.step);
+        for (const hk of hooks) this.recordOp(hk, act, batch, t, n, width, runner.step);
       } else {
         const [host] = await rt.read([{ t: act, length: n * width }]);
         const out = runner.fire({ name, layer, batch, pos: t, width }, host.slice());
@@ -508,6 +512,28 @@ export class ResidentModel {
     this.pending.push(idx, out);
   }
 
+  /**
+   * Patch sources (cached runs' activations) stay on the device across calls, keyed by the host array: a patching
+   * sweep runs many forwards from one cached run and uploads it once. Oldest evicted past PATCH_SOURCE_BYTES
+   * (freed after the current step's submit: a recorded dispatch may still read them).
+   */
+  private readonly patchSources = new Map<Float32Array, GpuTensor>();
+  private patchSourceBytes = 0;
+  private patchSource(a: Float32Array): GpuTensor {
+    let t = this.patchSources.get(a);
+    if (t) return t;
+    t = this.rt.upload(a, 'patch source');
+    this.patchSources.set(a, t);
+    this.patchSourceBytes += t.bytes;
+    for (const [k, old] of this.patchSources) {
+      if (this.patchSourceBytes <= PATCH_SOURCE_BYTES || k === a) break;
+      this.patchSources.delete(k);
+      this.patchSourceBytes -= old.bytes;
+      this.pending.push(old);
+    }
+    return t;
+  }
+
   /** Tensors of cached reads, freed after the step's submit by freePending(). */
   private pending: GpuTensor[] = [];
   freePending(): void {
@@ -515,9 +541,22 @@ export class ResidentModel {
     this.pending = [];
   }
 
-  private recordOp(hk: Hook, act: GpuTensor, rows: number, width: number, step: number): void {
+  private recordOp(hk: Hook, act: GpuTensor, batch: number, t: number, rows: number, width: number, step: number): void {
     const op = hk.op!;
-    if (op.kind === 'projectOut') {
+    if (op.kind === 'patch') {
+      if (step !== 0) return;
+      if (rows !== batch * t) throw new RangeError(`hook '${hk.name}': patching needs a [batch, pos, width] activation`);
+      checkPatchTargets(op, hk.name, batch, t, width);
+      const n = op.targets.length / 4;
+      const idx = new Uint32Array(3 * n);
+      for (let i = 0; i < n; i++) {
+        const [row, pos, src, col] = op.targets.subarray(4 * i, 4 * i + 4);
+        idx.set([row * t + pos, src, col], 3 * i);
+      }
+      const idxT = this.rt.upload(idx, 'patch targets');
+      this.pending.push(idxT);
+      ops.recordPatchRows(this.rt, act, this.patchSource(op.source), idxT, n, width, patchCols(op, width));
+    } else if (op.kind === 'projectOut') {
       if (op.direction.length !== width)
         throw new RangeError(`hook '${hk.name}': direction has ${op.direction.length} values, activation width ${width}`);
       ops.recordProjectOut(this.rt, act, this.unit(op.direction), rows, width);
@@ -530,6 +569,8 @@ export class ResidentModel {
   }
 
   dispose(): void {
+    for (const t of this.patchSources.values()) this.rt.free(t);
+    this.patchSources.clear();
     for (const t of this.owned) this.rt.free(t);
     for (const h of this.linears) freeLinear(this.rt, h);
     this.endCall();

@@ -66,9 +66,25 @@ export type HookFn = (act: Float32Array, ctx: HookContext) => Float32Array | voi
  * activation back (webgpu). `fn` must compute the same thing; CPU backends always call `fn`.
  *  - projectOut: every row x becomes x - (x·direction) direction (direction a unit vector).
  *  - addVector: every row x becomes x + coeff·vector; promptOnly: only at the prompt forward (step 0).
+ *  - patch: rows (or column ranges) copied in from a cached run (PatchOp).
  */
 export type HookOp =
-  { kind: 'projectOut'; direction: Float32Array } | { kind: 'addVector'; vector: Float32Array; coeff: number; promptOnly: boolean };
+  | { kind: 'projectOut'; direction: Float32Array }
+  | { kind: 'addVector'; vector: Float32Array; coeff: number; promptOnly: boolean }
+  | PatchOp;
+
+/**
+ * Activation patching from a cached run: at the prompt forward (step 0) only, for each target quadruple
+ * (row, pos, srcRow, col) of `targets`, act[(row·t + pos)·width + col, + cols) = source[srcRow·width + col, + cols).
+ * `source` is [srcRows, width] (a cached run's activation at the same hook point, e.g. [1, T, width]); `cols`
+ * null means the whole row (col must then be 0). A device backend keeps `source` on the device across calls.
+ */
+export interface PatchOp {
+  kind: 'patch';
+  source: Float32Array;
+  targets: Int32Array;
+  cols: number | null;
+}
 
 export interface Hook {
   /** Hook point name or glob (`*` matches within a dot-separated segment run, e.g. `blocks.*.hook_resid_pre`). */

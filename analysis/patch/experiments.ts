@@ -1,7 +1,6 @@
 /**
- * The list of single patches an activation-patching sweep runs, and how one patch copies clean values into a row.
+ * The list of single patches an activation-patching sweep runs (patching.ts turns them into `patch` hooks).
  *   patchExperiments(sites, nLayers, nPos, nHeads): Experiment[]
- *   applyPatch(e, act, row, clean, dims): void — copies the clean slice into batch row `row` of `act` in place.
  */
 export type PatchSite = 'resid_pre' | 'attn_out' | 'mlp_out' | 'heads';
 export const PATCH_SITES: readonly PatchSite[] = ['resid_pre', 'attn_out', 'mlp_out', 'heads'];
@@ -32,24 +31,4 @@ export function patchExperiments(sites: readonly PatchSite[], nLayers: number, n
       else out.push({ site, layer });
     }
   return out;
-}
-
-export interface PatchDims {
-  /** Positions per row. */
-  t: number;
-  /** Activation width (d_model, or n_heads·d_head for hook_z). */
-  width: number;
-  headDim: number;
-}
-
-/** `clean` is the clean run's activation at the same hook, [1, t, width]. */
-export function applyPatch(e: Experiment, act: Float32Array, row: number, clean: Float32Array, { t, width, headDim }: PatchDims): void {
-  const base = row * t * width;
-  if (e.site === 'resid_pre' && e.pos !== undefined) {
-    const p = e.pos;
-    act.set(clean.subarray(p * width, (p + 1) * width), base + p * width);
-  } else if (e.site === 'heads') {
-    const o = e.head! * headDim;
-    for (let p = 0; p < t; p++) act.set(clean.subarray(p * width + o, p * width + o + headDim), base + p * width + o);
-  } else act.set(clean, base);
 }

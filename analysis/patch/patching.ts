@@ -14,7 +14,8 @@ import { UsageError } from '../../engine/errors.ts';
 import type { Hook, Model } from '../../models/types.ts';
 import { throwIfAborted } from '../batches.ts';
 import { tokenLabels, yieldToLoop } from '../token-labels.ts';
-import { applyPatch, hookOf, patchExperiments, PATCH_SITES, type Experiment, type PatchSite } from './experiments.ts';
+import { patchHook, type PatchTarget } from '../interventions.ts';
+import { hookOf, patchExperiments, PATCH_SITES, type Experiment, type PatchSite } from './experiments.ts';
 import { checkMetric, metricValue, type PatchMetric } from './metric.ts';
 
 export interface PatchOptions {
@@ -112,22 +113,23 @@ export async function runPatches(
   return out;
 }
 
-/** One hook per hook point touched by this batch; each patches only the rows whose experiment targets it. */
+/**
+ * One hook per hook point touched by this batch; each patches only the rows whose experiment targets it. Declared as
+ * `patch` ops (analysis/interventions.ts), so on webgpu the clean activations stay on the device and a batch of
+ * patches is one forward with no readback but its logits.
+ */
 function patchHooks(group: Experiment[], cache: Map<string, { data: Float32Array }>, T: number, headDim: number): Hook[] {
-  const byHook = new Map<string, { e: Experiment; row: number }[]>();
+  const byHook = new Map<string, { targets: PatchTarget[]; cols: number | null }>();
   group.forEach((e, row) => {
     const name = hookOf(e);
-    if (!byHook.has(name)) byHook.set(name, []);
-    byHook.get(name)!.push({ e, row });
+    const cols = e.site === 'heads' ? headDim : null;
+    if (!byHook.has(name)) byHook.set(name, { targets: [], cols });
+    const { targets } = byHook.get(name)!;
+    // the clean run is [1, T, width]: its row for position p is p
+    const positions = e.site === 'resid_pre' && e.pos !== undefined ? [e.pos] : Array.from({ length: T }, (_, p) => p);
+    for (const pos of positions) targets.push({ row, pos, srcRow: pos, col: e.site === 'heads' ? e.head! * headDim : 0 });
   });
-  return [...byHook].map(([name, items]) => ({
-    name,
-    fn: (act: Float32Array, ctx) => {
-      const cleanAct = cache.get(name)!.data;
-      const width = act.length / (ctx.batch * ctx.pos);
-      for (const { e, row } of items) applyPatch(e, act, row, cleanAct, { t: T, width, headDim });
-    },
-  }));
+  return [...byHook].map(([name, { targets, cols }]) => patchHook(name, cache.get(name)!.data, targets, cols));
 }
 
 function store(r: PatchResult, e: Experiment, v: number): void {

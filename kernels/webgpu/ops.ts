@@ -582,3 +582,35 @@ export function recordGatherRows(rt: WgpuRuntime, x: GpuTensor, idx: GpuTensor, 
   need(y, at + n * d, 'gatherRows y');
   rt.dispatch(GATHER_ROWS, [x, idx, y], { u: [n * d, d, at] }, grid256(n * d));
 }
+
+const PATCH_ROWS = `${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read_write> x: array<f32>;
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+@group(0) @binding(3) var<storage, read> idx: array<u32>;
+// p.a n * cols, p.b width, p.c cols; idx holds (dst row, src row, first column) triples
+${ELEM_HEAD}
+  if (i >= p.a) { return; }
+  let r = i / p.c;
+  let j = i - r * p.c;
+  let col = idx[3u * r + 2u] + j;
+  x[idx[3u * r] * p.b + col] = src[idx[3u * r + 1u] * p.b + col];
+}`;
+
+/**
+ * In place on x [rows, width]: for each of the n (dst, src, col) triples of idx, x[dst, col .. col + cols) =
+ * src[src, col .. col + cols) (activation patching from a cached run kept on the device). Triples must not
+ * write the same element twice (the order of such writes is undefined); the caller checks bounds.
+ */
+export function recordPatchRows(
+  rt: WgpuRuntime,
+  x: GpuTensor,
+  src: GpuTensor,
+  idx: GpuTensor,
+  n: number,
+  width: number,
+  cols: number,
+): void {
+  need(idx, 3 * n, 'patchRows index');
+  if (cols < 1 || cols > width) throw new ShapeError(`webgpu patchRows: ${cols} columns outside 1..${width}`);
+  rt.dispatch(PATCH_ROWS, [x, src, idx], { u: [n * cols, width, cols] }, grid256(n * cols));
+}
