@@ -86,6 +86,23 @@ describe.skipIf(!available)('tiny-chat resident on webgpu', () => {
     }
   });
 
+  it('the workgroup-parallel kernels (a hardware GPU: tiled prefill GEMM, row reductions) match the golden logits too', async () => {
+    const rt = gpuBe.resident!;
+    const was = rt.serial;
+    rt.serial = false;
+    try {
+      const r = await gpu.forward([prompts[0]]);
+      const g = openSafetensors(path.join(dir, 'golden', golden[pick[0]].file));
+      try {
+        expect(worstDiff(r.logits, g.readF32('logits'))).toBeLessThan(1e-3);
+      } finally {
+        g.close();
+      }
+    } finally {
+      rt.serial = was;
+    }
+  });
+
   it("reproduces wasm-simd's greedy completions (48 tokens), one submit per forward step", async () => {
     const want = await cpu.generate(prompts, { maxNewTokens: 48 });
     const got = await gpu.generate(prompts, { maxNewTokens: 48 });

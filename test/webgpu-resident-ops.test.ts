@@ -4,7 +4,8 @@
  *
  * Bounds. Linear: each of 64 threads sums ⌈K/64⌉ products sequentially, a 6-level tree adds the 64
  * partials, and W = q·s is the reference's own f32 product, so |y - ref| ≤ (⌈K/64⌉ + 8)·u·Σ|W·x| (Higham
- * §4.2, with slack 1) + 2u|bias|; a device that flushes subnormals (SwiftShader) may lose < 2^-126 per
+ * §4.2, with slack 1) + 2u|bias| (serial variant: one thread sums all K: (K + 1)·u); the tiled prefill GEMM (T > 8) sums 32-wide K chunks
+ * sequentially and the chunk sums in order: (32 + ⌈K/32⌉ + 2)·u·Σ|W·x| (sumTerms); a device that flushes subnormals (SwiftShader) may lose < 2^-126 per
  * product and partial sum: + 2K·2^-126. Row ops use the same tree over d/64-term partials. WGSL promises
  * exp to 3 + 2|x| ULP only (1 ULP ≤ 2u relative): siluGate and the softmax carry that term.
  */
@@ -15,7 +16,7 @@ import { webgpuAvailable } from '../kernels/gpujs/webgpu.ts';
 import * as ref from '../kernels/reference/ops.ts';
 import type { AttentionArgs } from '../kernels/types.ts';
 import { dequantize } from '../kernels/formats.ts';
-import { recordLinear, uploadLinear } from '../kernels/webgpu/linear.ts';
+import { GEMM_BK, recordLinear, TT, uploadLinear } from '../kernels/webgpu/linear.ts';
 import * as ops from '../kernels/webgpu/ops.ts';
 import { WgpuRuntime } from '../kernels/webgpu/runtime.ts';
 import { expectWithin, randoms, U } from './helpers/gpujs.ts';
@@ -24,6 +25,14 @@ import { caseArb, inputOf, makeWeight } from './helpers/gpujs-linear-suite.ts';
 const available = await webgpuAvailable();
 const required = process.env.GLASSBOX_REQUIRE_WEBGPU === '1';
 const TINY = 2 ** -126;
+
+/**
+ * The rounding count of a resident linear's sums: the tiled prefill GEMM (T > TT) sums a BK-wide chunk
+ * sequentially and the ⌈K/BK⌉ chunk sums in order; the matvec (T ≤ TT) sums ⌈K/64⌉ products per thread and a
+ * 6-level tree (parallel variant), or all K in one thread (serial variant).
+ */
+const sumTerms = (k: number, t: number, serial: boolean) =>
+  t > TT ? GEMM_BK + Math.ceil(k / GEMM_BK) + 2 : serial ? k + 1 : Math.ceil(k / 64) + 8;
 
 describe.skipIf(available || !required)('resident webgpu kernels without an adapter', () => {
   it('GLASSBOX_REQUIRE_WEBGPU=1: an adapter must exist', () => expect.fail('no WebGPU adapter'));
@@ -44,7 +53,7 @@ for (const serial of [true, false])
     for (const format of ['f32', 'int8', 'int4'] as const) {
       it(`linear ${format} (any K, N, group size, perm, bias, T) within the summation bound`, async () => {
         await fc.assert(
-          fc.asyncProperty(caseArb(format), fc.constantFrom(1, 2, 9, 17), async (c, t) => {
+          fc.asyncProperty(caseArb(format), fc.constantFrom(1, 2, 9, 17, 40), async (c, t) => {
             c = { ...c, t };
             const w = makeWeight(c);
             const x = inputOf(c);
@@ -69,7 +78,7 @@ for (const serial of [true, false])
                 const n = i % c.n;
                 let a = 0;
                 for (let k = 0; k < c.k; k++) a += Math.abs(W[n * c.k + k] * x[tok * c.k + k]);
-                return (Math.ceil(c.k / 64) + 8) * U * a + (bias ? 2 * U * Math.abs(bias[n]) : 0) + 2 * c.k * TINY;
+                return sumTerms(c.k, c.t, serial) * U * a + (bias ? 2 * U * Math.abs(bias[n]) : 0) + 2 * c.k * TINY;
               },
               `webgpu resident linear ${JSON.stringify(c)}`,
             );
@@ -111,7 +120,7 @@ for (const serial of [true, false])
             const n = i % c.n;
             let a = 0;
             for (let kk = 0; kk < k; kk++) a += Math.abs(W[n * k + kk] * x[tok * k + kk]);
-            return (Math.ceil(k / 64) + 8) * U * a + 2 * U * Math.abs(bias[n]) + 2 * k * TINY;
+            return sumTerms(k, c.t, serial) * U * a + 2 * U * Math.abs(bias[n]) + 2 * k * TINY;
           },
           `long ${format}`,
         );
