@@ -3,7 +3,8 @@
  * vitest cannot run: bench/device-check.sh runs its esbuild bundle). Same assertions as
  * test/webgpu-model.test.ts, on all 8 golden prompts: golden logits (1e-3), golden greedy completions
  * (48 tokens), one submit per forward step, ablation/addition kernels equal to the same hooks on the plain-TS
- * reference backend (1e-3), a JS hook by readback. Prints one JSON object; exit 1 when a check fails,
+ * reference backend (1e-3), a JS hook by readback, activation patching (patch kernels, one submit per forward)
+ * against the reference backend. Prints one JSON object; exit 1 when a check fails,
  * 2 without an adapter.
  *
  *   node --import tsx bench/webgpu-resident-check.ts [--model DIR]
@@ -12,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRootFrom } from './root.ts';
 import { ablationHooks, additionHook, projectOut, ablationDirection } from '../analysis/interventions.ts';
+import { activationPatching } from '../analysis/patch/patching.ts';
 import { openSafetensors } from '../engine/safetensors-reader.ts';
 import { describeAdapter, webgpuAdapter } from '../kernels/gpujs/webgpu.ts';
 import { createBackend } from '../kernels/select.ts';
@@ -109,6 +111,23 @@ await check(
     );
   },
   1e-3,
+);
+await check(
+  'activation patching (resid_pre, heads) vs reference, one submit per forward (max abs diff of the metric)',
+  async () => {
+    // golden prompt 3 and a corruption of one instruction token; the metric: refusal score (tokens 'I', 'As')
+    const clean = golden[3].input_ids;
+    const corrupted = clean.map((id, j) => (j === 6 ? 1010 : id));
+    const metric = { kind: 'refusal-score' as const, refusalTokens: [78, 1568] };
+    const opts = { sites: ['resid_pre', 'heads'] as const, batchSize: 32 };
+    const s0 = rt.submits;
+    const g = await activationPatching(gpu, clean, corrupted, metric, opts);
+    if (rt.submits - s0 !== 2 + g.forwards) return Infinity;
+    const c = await activationPatching(cpu, clean, corrupted, metric, opts);
+    const flat = (x: typeof g) => [x.clean, x.corrupted, ...x.resid_pre.flat(), ...x.heads.flat()];
+    return worst(flat(g), flat(c));
+  },
+  4e-3,
 );
 const pass = checks.every((c) => c.pass);
 process.stdout.write(`${JSON.stringify({ adapter: describeAdapter(info), serial: rt.serial, pass, checks })}\n`);
