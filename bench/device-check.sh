@@ -27,7 +27,9 @@ R=bench/results
 MATVEC=(--reps 50 --runs 5)
 DECODE=(--models tiny-chat,qwen0.5b --precisions int8,int4 --prompt 64 --tokens 64)
 DIRECTION=(--synthetic qwen0.5b --n-train 32 --n-val 32)
+X=1 # timeout multiplier: SwiftShader runs the checks on the CPU
 if [ "${GLASSBOX_DEVICE_CHECK_TINY:-}" = 1 ]; then
+  X=4
   R=bench/results/dry-run
   MATVEC=(--shapes 1x64x96,40x64x96 --reps 2 --runs 1)
   DECODE=(--models tiny-chat --precisions int8,int4 --prompt 16 --tokens 8)
@@ -43,11 +45,11 @@ step() { # name timeout_s command...
   echo "$n: exit $rc in $((s1 - s0)) s" >&2
   summary="$summary{\"step\":\"$n\",\"exit\":$rc,\"seconds\":$((s1 - s0))},"
 }
-step webgpu-check 60 node "$D/webgpu-check.mjs" --calls 5
-step resident-check 90 node "$D/webgpu-resident-check.mjs"
-step matvec 60 node "$D/webgpu-matvec.mjs" "${MATVEC[@]}"
-step decode 150 node "$D/decode.mjs" --json --backend webgpu "${DECODE[@]}"
-step direction 100 node "$D/direction.mjs" --backend webgpu "${DIRECTION[@]}"
+step webgpu-check $((60 * X)) node "$D/webgpu-check.mjs" --calls 5
+step resident-check $((90 * X)) node "$D/webgpu-resident-check.mjs"
+step matvec $((60 * X)) node "$D/webgpu-matvec.mjs" "${MATVEC[@]}"
+step decode $((150 * X)) node "$D/decode.mjs" --json --backend webgpu "${DECODE[@]}"
+step direction $((100 * X)) node "$D/direction.mjs" --backend webgpu "${DIRECTION[@]}"
 echo "${summary%,}]" > "$R/$GPU-summary.json"
 cat "$R/$GPU-summary.json"
 if [ -n "${OUT:-}" ]; then cp "$R/$GPU"-* "$OUT"/; fi

@@ -11,8 +11,10 @@
  * The block math follows llama.ts / gpt2.ts exactly, by capability: LayerNorm + biases + gelu + learned
  * positions where the config says so, RMSNorm + RoPE + silu-gated MLP otherwise.
  *
- * Not resident (DecoderModel falls back to its per-op path): LLM.int8() mixed weights, and JavaScript
- * hooks on attn.hook_pattern (an edited pattern needs z recomputed from it).
+ * Not resident (DecoderModel falls back to its per-op path): W8A8 LLM.int8() weights (per-token activation
+ * quantization runs on the per-op path's JS kernel), a mixed lm_head, and JavaScript hooks on attn.hook_pattern (an
+ * edited pattern needs z recomputed from it). Mixed (int8-outlier-cols) block weights run resident: int8 main +
+ * gathered f32 outlier columns, added on the device.
  */
 import { GpuMemoryError, NonFiniteError } from '../engine/errors.ts';
 import { estimateMemory, linearBytes } from '../engine/memory-estimate.ts';
@@ -20,7 +22,8 @@ import type { ModelConfig } from '../engine/types.ts';
 import { widenBf16Weight } from '../kernels/formats.ts';
 import type { LinearWeight } from '../kernels/types.ts';
 import type { GpuWeight } from '../kernels/webgpu/linear.ts';
-import { freeLinear, recordLinear, uploadLinear, type GpuLinear } from '../kernels/webgpu/linear.ts';
+import { freeLinear, freeMixed, recordLinear, recordMixed, uploadLinear, uploadMixed, type GpuLinear } from '../kernels/webgpu/linear.ts';
+import type { GpuMixed } from '../kernels/webgpu/linear.ts';
 import * as ops from '../kernels/webgpu/ops.ts';
 import type { GpuTensor, WgpuRuntime } from '../kernels/webgpu/runtime.ts';
 import type { HookRunner } from './hook-runner.ts';
@@ -41,7 +44,8 @@ export interface ResidentSource {
 }
 
 interface Group {
-  members: { h: GpuLinear; col: number }[];
+  /** `h` is the Linear (for a mixed one, its int8 main part, whose n and bias slot it shares). */
+  members: { h: GpuLinear; mixed: GpuMixed | null; col: number }[];
   width: number;
   bias: GpuTensor | null;
   maxK: number;
@@ -92,10 +96,14 @@ export function checkResidentFits(rt: WgpuRuntime, cfg: ModelConfig, stored: 'f3
     );
 }
 
-/** True when every weight has a resident kernel (mixed LLM.int8() weights do not). */
+/**
+ * True when every weight has a resident kernel: f32, bf16, int8, int4, and LLM.int8() mixed (int8-outlier-cols) in
+ * the decoder blocks; not W8A8 (per-token activation quantization: the per-op path's JS kernel) nor a mixed lm_head.
+ */
 export function residentSupports(src: Pick<ResidentSource, 'layers' | 'unembed'>): boolean {
-  if (src.unembed.format === 'mixed') return false;
-  return src.layers.every((l) => Object.values(l.lin).every((m) => !m || m.weight.format !== 'mixed'));
+  const plain = ['f32', 'bf16', 'int8', 'int4'];
+  if (!plain.includes(src.unembed.format)) return false;
+  return src.layers.every((l) => Object.values(l.lin).every((m) => !m || plain.includes(m.weight.format) || m.weight.format === 'mixed'));
 }
 
 /** The KV cache of one generate/forward call, on the device: [batch, cap, nKv·hd] per layer, and the mask. */
@@ -144,6 +152,8 @@ interface Workspace {
   post: GpuTensor;
   mlpOut: GpuTensor;
   scratch: GpuTensor;
+  mixedIn: GpuTensor;
+  mixedOut: GpuTensor;
   pattern: GpuTensor;
   lastIdx: GpuTensor;
   last: GpuTensor;
@@ -170,6 +180,10 @@ export class ResidentModel {
   readonly weightBytes: number;
   private readonly owned: GpuTensor[] = [];
   private readonly linears: GpuLinear[] = [];
+  private readonly mixeds: GpuMixed[] = [];
+  /** Widest outlier input and output of any mixed member: the workspace's mixed scratch sizes per row. */
+  private mixedIn = 0;
+  private mixedOut = 0;
   private readonly unitVectors = new Map<Float32Array, GpuTensor>();
 
   constructor(
@@ -211,6 +225,7 @@ export class ResidentModel {
   /** Linears reading one input: one row-concatenated upload when formats agree, else one per member, side by side in y. */
   private group(lins: ModelLinear[], what: string): Group {
     // bf16 is uploaded as the f32 weight it stands for (exact widening; the resident kernels read f32 or packed ints).
+    if (lins.some((l) => l.weight.format === 'mixed')) return this.mixedGroup(lins, what);
     const ws = lins.map((l) => asGpuWeight(l.weight as LinearWeight));
     const width = ws.reduce((a, w) => a + w.n, 0);
     const anyBias = lins.some((l) => l.bias);
@@ -227,11 +242,11 @@ export class ResidentModel {
     }
     const members: Group['members'] = [];
     if (ws.length > 1 && fusable(ws)) {
-      members.push({ h: uploadLinear(this.rt, concatRows(ws), what), col: 0 });
+      members.push({ h: uploadLinear(this.rt, concatRows(ws), what), mixed: null, col: 0 });
     } else {
       let col = 0;
       for (const w of ws) {
-        members.push({ h: uploadLinear(this.rt, w, what), col });
+        members.push({ h: uploadLinear(this.rt, w, what), mixed: null, col });
         col += w.n;
       }
     }
@@ -239,16 +254,55 @@ export class ResidentModel {
     return { members, width, bias, maxK: Math.max(...ws.map((w) => w.k)) };
   }
 
-  private runGroup(g: Group, x: GpuTensor, rows: number, y: GpuTensor, scratch: GpuTensor): void {
+  /** A group with LLM.int8() mixed members (int8-outlier-cols): one upload per member, none fused. */
+  private mixedGroup(lins: ModelLinear[], what: string): Group {
+    const width = lins.reduce((a, l) => a + l.weight.n, 0);
+    let bias: GpuTensor | null = null;
+    if (lins.some((l) => l.bias)) {
+      const b = new Float32Array(width);
+      let o = 0;
+      for (const l of lins) {
+        if (l.bias) b.set(l.bias, o);
+        o += l.weight.n;
+      }
+      bias = this.rt.upload(b, `${what} bias`);
+      this.owned.push(bias);
+    }
+    const members: Group['members'] = [];
+    let col = 0;
+    for (const l of lins) {
+      const w = l.weight;
+      if (w.format === 'mixed') {
+        const mixed = uploadMixed(this.rt, w, what);
+        this.mixeds.push(mixed);
+        this.mixedIn = Math.max(this.mixedIn, w.outlierCols.length);
+        this.mixedOut = Math.max(this.mixedOut, w.n);
+        members.push({ h: mixed.main, mixed, col });
+      } else {
+        const h = uploadLinear(this.rt, asGpuWeight(w as LinearWeight), what);
+        this.linears.push(h);
+        members.push({ h, mixed: null, col });
+      }
+      col += w.n;
+    }
+    return { members, width, bias, maxK: Math.max(...lins.map((l) => l.weight.k)) };
+  }
+
+  private runGroup(g: Group, x: GpuTensor, rows: number, y: GpuTensor, ws: Workspace): void {
+    const scratch = ws.scratch;
+    const run = (m: Group['members'][number], bias: GpuTensor | null) =>
+      m.mixed
+        ? recordMixed(this.rt, m.mixed, x, rows, y, bias, { width: g.width, col: m.col, scratch, xo: ws.mixedIn, yo: ws.mixedOut })
+        : recordLinear(this.rt, m.h, x, rows, y, bias, { width: g.width, col: m.col, scratch });
     // A group's bias is added once, by a kernel covering all of it: with one member (fused or single)
     // the linear kernel adds it; with several, each adds its own slice (bias index = member column).
     if (g.members.length === 1) {
-      recordLinear(this.rt, g.members[0].h, x, rows, y, g.bias, { width: g.width, col: 0, scratch });
+      run(g.members[0], g.bias);
       return;
     }
     for (const m of g.members) {
       const sliceBias = g.bias ? this.biasSlice(g, m) : null;
-      recordLinear(this.rt, m.h, x, rows, y, sliceBias, { width: g.width, col: m.col, scratch });
+      run(m, sliceBias);
     }
   }
 
@@ -328,7 +382,7 @@ export class ResidentModel {
         await site(`${B}.hook_resid_pre`, l, x, d);
         this.normalize(x, p.attnNorm, h, rows);
         await site(`${B}.ln1.hook_normalized`, l, h, d);
-        this.runGroup(p.qkv, h, rows, qkv, scratch);
+        this.runGroup(p.qkv, h, rows, qkv, w);
         if (cs) {
           ops.recordRope(rt, qkv, cs, rows, nHeads, hd, qkvW, 0);
           ops.recordRope(rt, qkv, cs, rows, cfg.nKvHeads, hd, qkvW, nHeads * hd);
@@ -351,17 +405,17 @@ export class ResidentModel {
         });
         if (runner.wants(`${B}.attn.hook_pattern`)) await site(`${B}.attn.hook_pattern`, l, pattern, s, batch * nHeads * t);
         await site(`${B}.attn.hook_z`, l, z, nHeads * hd);
-        this.runGroup(p.o, z, rows, attnOut, scratch);
+        this.runGroup(p.o, z, rows, attnOut, w);
         await site(`${B}.hook_attn_out`, l, attnOut, d);
         ops.recordAdd(rt, x, attnOut, mid, rows * d);
         await site(`${B}.hook_resid_mid`, l, mid, d);
         this.normalize(mid, p.mlpNorm, h, rows);
         await site(`${B}.ln2.hook_normalized`, l, h, d);
-        this.runGroup(p.mlpIn, h, rows, gu, scratch);
+        this.runGroup(p.mlpIn, h, rows, gu, w);
         if (p.gated) ops.recordSiluGate(rt, gu, post, rows, dMlp);
         else ops.recordGelu(rt, gu, post, rows * dMlp);
         await site(`${B}.mlp.hook_post`, l, post, dMlp);
-        this.runGroup(p.down, post, rows, mlpOut, scratch);
+        this.runGroup(p.down, post, rows, mlpOut, w);
         await site(`${B}.hook_mlp_out`, l, mlpOut, d);
         ops.recordAdd(rt, mid, mlpOut, x, rows * d);
         await site(`${B}.hook_resid_post`, l, x, d);
@@ -386,7 +440,7 @@ export class ResidentModel {
           ops.recordGatherRows(rt, h, w.lastIdx, batch, d, src);
         }
         logitsT = per === 1 ? w.lastLogits : w.logits;
-        this.runGroup(this.unembed, src, n, logitsT, scratch);
+        this.runGroup(this.unembed, src, n, logitsT, w);
       }
       const got = await rt.read([
         ...(logitsT ? [{ t: logitsT, length: (per === 1 ? batch : rows) * V }] : []),
@@ -431,6 +485,8 @@ export class ResidentModel {
       post: mk(rows * dMlp, 'mlp post'),
       mlpOut: mk(rows * d, 'mlp out'),
       scratch: mk(rows * Math.max(d, dMlp, nHeads * hd), 'perm scratch'),
+      mixedIn: mk(rows * this.mixedIn, 'mixed outlier input'),
+      mixedOut: mk(rows * this.mixedOut, 'mixed outlier output'),
       pattern: mk(batch * nHeads * t * cap, 'attention pattern'),
       lastIdx: mk(batch, 'last rows'),
       last: mk(batch * d, 'last normalized'),
@@ -573,6 +629,7 @@ export class ResidentModel {
     this.patchSources.clear();
     for (const t of this.owned) this.rt.free(t);
     for (const h of this.linears) freeLinear(this.rt, h);
+    for (const h of this.mixeds) freeMixed(this.rt, h);
     this.endCall();
     this.freePending();
   }

@@ -15,7 +15,7 @@
  */
 import { ShapeError } from '../../engine/errors.ts';
 import { widenBf16Weight } from '../formats.ts';
-import type { F32Weight, Int4Weight, Int8Weight, LinearWeight } from '../types.ts';
+import type { F32Weight, Int4Weight, Int8Weight, LinearWeight, MixedLinearWeight } from '../types.ts';
 
 /** The layouts with a resident kernel; bf16 is widened to f32 before upload (exact). */
 export type GpuWeight = F32Weight | Int8Weight | Int4Weight;
@@ -311,14 +311,80 @@ const GATHER_COLS = `${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> perm: array<u32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-// y[t, j] = x[t, perm[j]]; p.a = K, p.b = total
+// y[t, j] = x[t, perm[j]]; p.a = y's row width, p.b = total, p.c = x's row width
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
   let i = gid.x + gid.y * nw.x * 256u;
   if (i >= p.b) { return; }
   let t = i / p.a;
-  y[i] = x[t * p.a + perm[i - t * p.a]];
+  y[i] = x[t * p.c + perm[i - t * p.a]];
 }`;
+
+const ADD_COLS = `${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+// y[t, col + n] += a[t, n]; p.a = rows * N, p.b = N, p.c = col, p.d = y's row width
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gid.x + gid.y * nw.x * 256u;
+  if (i >= p.a) { return; }
+  let t = i / p.b;
+  y[t * p.d + p.c + i - t * p.b] += a[i];
+}`;
+
+/** An LLM.int8()-style mixed Linear (kernels/types.ts MixedLinearWeight) on the device: two Linears and the outlier columns. */
+export interface GpuMixed {
+  readonly main: GpuLinear;
+  readonly outlier: GpuLinear;
+  readonly cols: GpuTensor;
+  readonly n: number;
+  readonly k: number;
+}
+
+export function uploadMixed(rt: WgpuRuntime, w: MixedLinearWeight, what = 'mixed linear'): GpuMixed {
+  if (w.outlier.k !== w.outlierCols.length || w.outlier.n !== w.n || w.main.n !== w.n || w.main.k !== w.k)
+    throw new ShapeError(
+      `webgpu: ${what}: main [${w.main.n}, ${w.main.k}] and outlier [${w.outlier.n}, ${w.outlier.k}] do not fit [${w.n}, ${w.k}] ` +
+        `with ${w.outlierCols.length} outlier columns`,
+    );
+  return {
+    main: uploadLinear(rt, w.main, `${what} main`),
+    outlier: uploadLinear(rt, w.outlier, `${what} outliers`),
+    cols: rt.upload(Uint32Array.from(w.outlierCols), `${what} outlier columns`),
+    n: w.n,
+    k: w.k,
+  };
+}
+
+export function freeMixed(rt: WgpuRuntime, h: GpuMixed): void {
+  freeLinear(rt, h.main);
+  freeLinear(rt, h.outlier);
+  rt.free(h.cols);
+}
+
+/**
+ * Records y[:, col .. col + N) = x·mainᵀ (+ bias) + x[:, cols]·outlierᵀ, as the CPU path computes it (the int8 result
+ * with its bias, then the f32 outlier product added). `xo` (≥ rows·nOut) and `yo` (≥ rows·N) are scratch.
+ */
+export function recordMixed(
+  rt: WgpuRuntime,
+  h: GpuMixed,
+  x: GpuTensor,
+  rows: number,
+  y: GpuTensor,
+  bias: GpuTensor | null,
+  o: LinearOut & { xo: GpuTensor; yo: GpuTensor },
+): void {
+  const width = o.width ?? h.n;
+  const col = o.col ?? 0;
+  const nOut = h.outlier.k;
+  if (o.xo.length < rows * nOut || o.yo.length < rows * h.n) throw new ShapeError('webgpu mixed linear: scratch tensors too small');
+  recordLinear(rt, h.main, x, rows, y, bias, o);
+  if (nOut === 0) return;
+  rt.dispatch(GATHER_COLS, [x, h.cols, o.xo], { u: [nOut, rows * nOut, h.k] }, grid256(rows * nOut));
+  recordLinear(rt, h.outlier, o.xo, rows, o.yo, null);
+  rt.dispatch(ADD_COLS, [o.yo, y], { u: [rows * h.n, h.n, col, width] }, grid256(rows * h.n));
+}
 
 /** Workgroup grid for `count` items of 256 threads. */
 export function grid256(count: number): [number, number, number] {
@@ -358,7 +424,7 @@ export function recordLinear(
   let input = x;
   if (h.perm) {
     if (!scratch || scratch.length < rows * h.k) throw new ShapeError('webgpu linear: a permuted weight needs a scratch input of rows x K');
-    rt.dispatch(GATHER_COLS, [x, h.perm, scratch], { u: [h.k, rows * h.k] }, grid256(rows * h.k));
+    rt.dispatch(GATHER_COLS, [x, h.perm, scratch], { u: [h.k, rows * h.k, h.k] }, grid256(rows * h.k));
     input = scratch;
   }
   if (rows > TT) {
