@@ -8,7 +8,9 @@
 import fc from 'fast-check';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compressModel } from '../analysis/compress/apply.ts';
 import { denseOf } from '../analysis/compress/dense.ts';
+import { parseMethod } from '../analysis/compress/methods.ts';
 import { quantizeLlmInt8 } from '../analysis/compress/llm-int8.ts';
 import { webgpuAvailable } from '../kernels/gpujs/webgpu.ts';
 import * as ref from '../kernels/reference/ops.ts';
@@ -138,5 +140,27 @@ describe.skipIf(!available)('tiny-chat with mixed (int8-outlier-cols) block weig
     const gg = await gpu.generate(prompts, { maxNewTokens: 8 });
     const cg = await cpu.generate(prompts, { maxNewTokens: 8 });
     expect(gg.tokens).toEqual(cg.tokens);
+  });
+
+  it('W8A8 llm-int8 weights (no resident kernel) fall back to the per-op path and match wasm-simd', async () => {
+    // regression: residentSupports let them through and the resident upload failed with a TypeError
+    const run = async (be: Backend) => {
+      const m = await loadModel(dir, { backend: be });
+      const c = await compressModel(m, parseMethod('llm-int8'), { calibration: [] });
+      try {
+        expect(c.model.getLinear(0, 'q').weight.format).toBe('w8a8');
+        const r = await c.model.forward([prompts[1].slice(0, 6)], { logits: 'last' });
+        return { logits: r.logits, resident: (c.model as unknown as { residentActive: boolean }).residentActive };
+      } finally {
+        c.model.dispose();
+        m.dispose();
+      }
+    };
+    const g = await run(gpuBe);
+    const c = await run(cpuBe);
+    expect(g.resident).toBe(false);
+    let worst = 0;
+    for (let i = 0; i < g.logits.length; i++) worst = Math.max(worst, Math.abs(g.logits[i] - c.logits[i]));
+    expect(worst).toBeLessThan(1e-3);
   });
 });
