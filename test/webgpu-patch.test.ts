@@ -110,9 +110,9 @@ describe.skipIf(!available)('activation patching on tiny-chat: resident webgpu v
   });
 
   it('every site (resid_pre, attn_out, mlp_out, heads) matches wasm-simd; one submit per forward, no readback per op', async () => {
-    // golden prompt 3 (15 tokens, "Describe the painting on the wall.") and a corruption of one instruction token
-    const clean = [1, 3, 15, 440, 266, 1885, 336, 266, 278, 540, 51, 2, 15, 4, 15];
-    const corrupted = clean.map((id, i) => (i === 6 ? 1010 : id));
+    // an 11-token chat prompt (golden prompt 3's template and words, shortened) and a corruption of one token
+    const clean = [1, 3, 15, 440, 266, 540, 51, 2, 15, 4, 15];
+    const corrupted = clean.map((id, i) => (i === 4 ? 1010 : id));
     const metric = { kind: 'refusal-score' as const, refusalTokens: [78, 1568] };
     const before = gpuBe.resident!.submits;
     const g = await activationPatching(gpu, clean, corrupted, metric, { batchSize: 16 });
@@ -122,15 +122,15 @@ describe.skipIf(!available)('activation patching on tiny-chat: resident webgpu v
     const flat = (r: typeof g) => [r.clean, r.corrupted, ...r.resid_pre.flat(), ...r.attn_out, ...r.mlp_out, ...r.heads.flat()];
     const a = flat(g);
     const b = flat(c);
-    expect(a).toHaveLength(2 + 6 * 15 + 6 + 6 + 36);
+    expect(a).toHaveLength(2 + 6 * 11 + 6 + 6 + 36);
     // the metric is a difference of log-probabilities from logits within 1e-3 of each other (f32 goldens)
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i]), `value ${i}: ${a[i]} vs ${b[i]}`).toBeLessThan(4e-3);
     // not vacuous: the corruption moves the metric, and restoring the one corrupted position of layer 0's input
     // makes the patched run the clean run
     expect(Math.abs(c.clean - c.corrupted)).toBeGreaterThan(0.05);
-    expect(Math.abs(g.resid_pre[0][6] - g.clean)).toBeLessThan(4e-3);
-    expect(Math.abs(g.resid_pre[0][5] - g.corrupted)).toBeLessThan(4e-3);
-  });
+    expect(Math.abs(g.resid_pre[0][4] - g.clean)).toBeLessThan(4e-3);
+    expect(Math.abs(g.resid_pre[0][3] - g.corrupted)).toBeLessThan(4e-3);
+  }, 300_000);
 
   it('a patch target outside the activation is refused on both backends, naming the hook', async () => {
     const source = new Float32Array(3 * gpu.config.dModel);
