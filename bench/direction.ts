@@ -87,3 +87,8 @@ console.log(
     2,
   ),
 );
+// the webgpu device (and wasm-simd's worker pool) would keep the process alive after the JSON: device-check.sh's
+// timeout then recorded a finished run as a failure
+model.dispose();
+backend.dispose();
+process.exit(0);
