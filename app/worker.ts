@@ -16,6 +16,10 @@ import { ablationHooks, additionHook } from '../analysis/interventions.ts';
 import { compressModel } from '../analysis/compress/apply.ts';
 import { parseMethod } from '../analysis/compress/methods.ts';
 import { logitLens } from '../analysis/lens/logit-lens.ts';
+import { defaultRefusalTokens } from '../analysis/model-runs.ts';
+import type { PatchMetric } from '../analysis/patch/metric.ts';
+import { activationPatching } from '../analysis/patch/patching.ts';
+import { patchedGeneration } from '../analysis/patch/patched-generate.ts';
 import { fetchFolder, fileListFolder } from './web-files.ts';
 import type {
   CompressArgs,
@@ -28,6 +32,11 @@ import type {
   GenerateOutput,
   ModelInfo,
   OpenArgs,
+  PatchArgs,
+  PatchGenerateArgs,
+  PatchGenerateOutput,
+  PatchMetricArgs,
+  PatchOutput,
   PromptArgs,
   Reply,
   Request,
@@ -275,6 +284,66 @@ async function compress(id: number, args: CompressArgs): Promise<CompressOutput>
   return { method: method.name, bitsPerWeight: c.bitsPerWeight, sparsity: c.sparsity.global.sparsity, seconds: c.seconds };
 }
 
+/** A token given as an id, `#123`, or text (its first token), as the CLI's --answer / --wrong take it. */
+function tokenId(model: Model, t: number | string, what: string): number {
+  if (typeof t === 'number') return t; // checked against the vocabulary by checkMetric
+  if (/^#\d+$/.test(t)) return Number(t.slice(1));
+  const ids = model.tokenizer?.encode(t, { addSpecialTokens: false }) ?? [];
+  if (!ids.length) throw new GlassboxError(`${what}: '${t}' encodes to no token`);
+  return ids[0];
+}
+
+function patchMetric(model: Model, m: PatchMetricArgs): PatchMetric {
+  if (m.kind === 'logit-diff') return { kind: m.kind, answer: tokenId(model, m.answer, 'answer'), wrong: tokenId(model, m.wrong, 'wrong') };
+  if (m.kind !== 'refusal-score') throw new GlassboxError(`metric: expected logit-diff or refusal-score, got '${String((m as { kind: unknown }).kind)}'`);
+  if (m.refusalTokens) return { kind: m.kind, refusalTokens: m.refusalTokens.map((t) => tokenId(model, t, 'refusalTokens')) };
+  if (!model.tokenizer) throw new GlassboxError(`${info?.label}: no tokenizer.json; give refusalTokens as ids`);
+  return { kind: m.kind, refusalTokens: defaultRefusalTokens(model.tokenizer) };
+}
+
+function patchPrompts(model: Model, args: PatchArgs | PatchGenerateArgs): { clean: number[]; corrupted: number[] } {
+  return {
+    clean: promptIds(model, { prompt: args.clean, ids: args.cleanIds, chat: args.chat }),
+    corrupted: promptIds(model, { prompt: args.corrupted, ids: args.corruptedIds, chat: args.chat }),
+  };
+}
+
+async function patch(id: number, args: PatchArgs): Promise<PatchOutput> {
+  const model = modelFor(args);
+  const { clean, corrupted } = patchPrompts(model, args);
+  const r = await activationPatching(model, clean, corrupted, patchMetric(model, args.metric), {
+    sites: args.sites,
+    batchSize: args.batchSize,
+    onBatch: (done, total) => progress(id, `patching: ${done}/${total}`),
+  });
+  return { ...r, cleanIds: clean, corruptedIds: corrupted };
+}
+
+async function patchGenerate(args: PatchGenerateArgs): Promise<PatchGenerateOutput> {
+  const model = modelFor(args);
+  const { clean, corrupted } = patchPrompts(model, args);
+  const r = await patchedGeneration(
+    model,
+    clean,
+    corrupted,
+    { site: args.site, layer: args.layer, pos: args.pos, head: args.head },
+    patchMetric(model, args.metric),
+    { maxNewTokens: args.maxTokens ?? 48 },
+  );
+  const text = (ids: number[]) => model.tokenizer?.decode(ids, { skipSpecialTokens: true }) ?? ids.join(' ');
+  return {
+    hook: r.hook,
+    patch: r.patch,
+    metric: r.metric,
+    corruptedMetric: r.target,
+    cleanMetric: r.source,
+    patchedMetric: r.patched,
+    before: { ids: r.before, text: text(r.before) },
+    after: { ids: r.after, text: text(r.after) },
+    tokens: { clean: r.tokens.source, corrupted: r.tokens.target },
+  };
+}
+
 function progress(id: number, message: string): void {
   scope.postMessage({ id, event: 'progress', message });
 }
@@ -307,6 +376,8 @@ scope.onmessage = (e) => {
       else if (req.op === 'directions') result = await directions(req.args);
       else if (req.op === 'lens') result = await lens(req.args);
       else if (req.op === 'compress') result = await compress(req.id, req.args);
+      else if (req.op === 'patch') result = await patch(req.id, req.args);
+      else if (req.op === 'patchGenerate') result = await patchGenerate(req.args);
       else if (req.op === 'decode') result = modelFor({}).tokenizer?.decode(req.args.ids) ?? req.args.ids.join(' ');
       scope.postMessage({ id: req.id, ok: true, result }, transferables(result));
     } catch (err) {
