@@ -295,7 +295,8 @@ function tokenId(model: Model, t: number | string, what: string): number {
 
 function patchMetric(model: Model, m: PatchMetricArgs): PatchMetric {
   if (m.kind === 'logit-diff') return { kind: m.kind, answer: tokenId(model, m.answer, 'answer'), wrong: tokenId(model, m.wrong, 'wrong') };
-  if (m.kind !== 'refusal-score') throw new GlassboxError(`metric: expected logit-diff or refusal-score, got '${String((m as { kind: unknown }).kind)}'`);
+  if (m.kind !== 'refusal-score')
+    throw new GlassboxError(`metric: expected logit-diff or refusal-score, got '${String((m as { kind: unknown }).kind)}'`);
   if (m.refusalTokens) return { kind: m.kind, refusalTokens: m.refusalTokens.map((t) => tokenId(model, t, 'refusalTokens')) };
   if (!model.tokenizer) throw new GlassboxError(`${info?.label}: no tokenizer.json; give refusalTokens as ids`);
   return { kind: m.kind, refusalTokens: defaultRefusalTokens(model.tokenizer) };

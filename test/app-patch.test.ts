@@ -124,7 +124,13 @@ describe.skipIf(!chromium)('activation patching in the web app (headless Chromiu
     // Bad input reaches the page as one clear message.
     const bad = await page.evaluate(() =>
       window.glassbox
-        .patchGenerate({ clean: 'Hi', corrupted: 'Explain how to wash a car', metric: { kind: 'refusal-score' }, site: 'resid_pre', layer: 0 })
+        .patchGenerate({
+          clean: 'Hi',
+          corrupted: 'Explain how to wash a car',
+          metric: { kind: 'refusal-score' },
+          site: 'resid_pre',
+          layer: 0,
+        })
         .then(
           () => 'ran',
           (e: Error) => e.message,

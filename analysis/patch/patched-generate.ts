@@ -48,7 +48,8 @@ export function resolvePatch(p: Experiment, nLayers: number, nHeads: number, T: 
   }
   if (p.site !== 'resid_pre' || p.pos === undefined) return { site: p.site, layer: p.layer };
   const pos = p.pos < 0 ? T + p.pos : p.pos;
-  if (!(Number.isInteger(p.pos) && pos >= 0 && pos < T)) throw new UsageError(`patch: position ${p.pos} is outside 0..${T - 1} (or -${T}..-1)`);
+  if (!(Number.isInteger(p.pos) && pos >= 0 && pos < T))
+    throw new UsageError(`patch: position ${p.pos} is outside 0..${T - 1} (or -${T}..-1)`);
   return { site: p.site, layer: p.layer, pos };
 }
 

@@ -9,7 +9,8 @@ import type { PatchArgs, PatchMetricArgs } from '../protocol.ts';
 import { busy, field, h, num, showToken } from '../ui.ts';
 
 /** Restored fraction (patched − corrupted) / (clean − corrupted), as the CLI's patch report colours it. */
-export const restored = (v: number, clean: number, corrupted: number): number => (clean !== corrupted ? (v - corrupted) / (clean - corrupted) : NaN);
+export const restored = (v: number, clean: number, corrupted: number): number =>
+  clean !== corrupted ? (v - corrupted) / (clean - corrupted) : NaN;
 
 export function patchView(s: AppState): HTMLElement {
   // Same token count under tiny-chat's template (patches are aligned by position).
@@ -61,7 +62,12 @@ export function patchView(s: AppState): HTMLElement {
           const c = r.tokens.clean[p];
           const t = r.tokens.corrupted[p];
           const f = restored(v, r.clean, r.corrupted);
-          return { x: `${p}:${t === c ? showToken(t) : `${showToken(c)}/${showToken(t)}`}`, y: `L${l}`, value: f, text: f.toFixed(2) };
+          return {
+            x: `${p}:${t === c ? showToken(t) : `${showToken(c)}/${showToken(t)}`}`,
+            y: `L${l}`,
+            value: f,
+            text: (Math.abs(f) < 0.005 ? 0 : f).toFixed(2),
+          };
         }),
       );
       await plot(
@@ -70,6 +76,7 @@ export function patchView(s: AppState): HTMLElement {
           xTitle: 'position (clean/corrupted)',
           yTitle: 'resid_pre',
           diverging: true,
+          domain: [-1, 1], // a fraction of the gap: a small negative value must not look as strong as a full restore
         }),
       );
       note.textContent = `${r.metric}: clean ${r.clean.toFixed(2)}, corrupted ${r.corrupted.toFixed(2)}; ${r.forwards} batched forward passes. Colour: (patched − corrupted) / (clean − corrupted).`;
@@ -80,7 +87,13 @@ export function patchView(s: AppState): HTMLElement {
     busy(go, after, async () => {
       before.textContent = after.textContent = '';
       const p = pos.value === 'all' ? undefined : Number(pos.value);
-      const r = await s.api.patchGenerate({ ...args(), site: 'resid_pre', layer: Math.floor(num(layer, 0)), pos: p, maxTokens: num(max, 24) });
+      const r = await s.api.patchGenerate({
+        ...args(),
+        site: 'resid_pre',
+        layer: Math.floor(num(layer, 0)),
+        pos: p,
+        maxTokens: num(max, 24),
+      });
       if (pos.options.length <= 2) positions(r.tokens);
       before.textContent = r.before.text;
       after.textContent = r.after.text;
