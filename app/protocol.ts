@@ -6,7 +6,10 @@ export interface OpenArgs {
   source: ModelSource;
   /** Kernel threads (default: 1, or up to 4 when the page is cross-origin isolated). */
   threads?: number;
-  /** 'wasm-simd' (default), 'webgpu' (gpu.js on navigator.gpu) or 'reference' (plain TS). */
+  /**
+   * 'wasm-simd' (default), 'webgpu' (the browser's navigator.gpu: the whole model resident on the device,
+   * models/resident.ts, one submit per decode step) or 'reference' (plain TS).
+   */
   backend?: 'wasm-simd' | 'webgpu' | 'reference';
   /** Int32 flag the page sets to stop a generation (SharedArrayBuffer, cross-origin-isolated pages only). */
   stopFlag?: SharedArrayBuffer;
@@ -21,6 +24,8 @@ export interface ModelInfo {
   vocabSize: number;
   hasChatTemplate: boolean;
   backend: string;
+  /** webgpu: the model runs resident on the device (models/resident.ts), not op by op. */
+  resident: boolean;
   threads: number;
   crossOriginIsolated: boolean;
   loadMs: number;
@@ -62,6 +67,8 @@ export interface GenerateOutput {
   tokensPerSecond: number;
   prefillMs: number;
   decodeMs: number;
+  /** webgpu (resident): GPU command submits and compute dispatches this generation made. */
+  gpu?: { submits: number; dispatches: number };
 }
 
 export interface TraceArgs extends PromptArgs {

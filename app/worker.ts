@@ -55,6 +55,8 @@ const scope = globalThis as unknown as WorkerScope;
 let original: Model | null = null;
 let compressed: Model | null = null;
 let info: ModelInfo | null = null;
+/** The open model's backend (webgpu: its resident runtime counts submits). */
+let backendOf: Backend | null = null;
 let abort: AbortController | null = null;
 /**
  * The page's Stop button: generation never returns to this worker's event loop between tokens, so an 'abort'
@@ -73,7 +75,10 @@ async function kernelModule(shared: boolean): Promise<WebAssembly.Module> {
 async function makeBackend(args: OpenArgs): Promise<{ backend: Backend; threads: number }> {
   if (args.backend === 'reference') return { backend: createReferenceBackend(), threads: 1 };
   if (args.backend === 'webgpu') {
-    // gpu.js on the browser's own WebGPU (loaded on demand: it is most of the bundle).
+    // The browser's own WebGPU (navigator.gpu): the backend carries the resident runtime (kernels/webgpu/), on
+    // which the model keeps its weights, activations and KV cache and records each step into one submit
+    // (models/resident.ts). gpu.js (loaded on demand: it is most of the bundle) provides the device and the
+    // per-op fallback that hooks editing attention patterns need.
     const { createGpujsBackend } = await import('../kernels/gpujs/backend.ts');
     return { backend: await createGpujsBackend('webgpu'), threads: 1 };
   }
@@ -109,6 +114,7 @@ async function open(id: number, args: OpenArgs): Promise<ModelInfo> {
     backend.dispose();
   };
   original = model;
+  backendOf = backend;
   const c = model.config;
   info = {
     label: files.label,
@@ -119,6 +125,7 @@ async function open(id: number, args: OpenArgs): Promise<ModelInfo> {
     vocabSize: c.vocabSize,
     hasChatTemplate: model.tokenizer?.hasChatTemplate ?? false,
     backend: model.backendName,
+    resident: (model as unknown as { residentActive?: boolean }).residentActive === true,
     threads,
     crossOriginIsolated: scope.crossOriginIsolated === true,
     loadMs: performance.now() - t0,
@@ -172,6 +179,8 @@ async function generate(id: number, args: GenerateArgs): Promise<GenerateOutput>
   abort = new AbortController();
   const ac = abort;
   if (stopFlag) Atomics.store(stopFlag, 0, 0);
+  const rt = backendOf?.resident;
+  const gpu0 = rt ? { submits: rt.submits, dispatches: rt.dispatches } : null;
   const r = await model.generate([ids], {
     maxNewTokens: args.maxTokens ?? 48,
     stopTokens: args.ignoreEos ? [] : undefined,
@@ -197,6 +206,7 @@ async function generate(id: number, args: GenerateArgs): Promise<GenerateOutput>
     tokensPerSecond: r.tokensPerSecond,
     prefillMs: r.prefillMs,
     decodeMs: r.decodeMs,
+    gpu: rt && gpu0 ? { submits: rt.submits - gpu0.submits, dispatches: rt.dispatches - gpu0.dispatches } : undefined,
   };
 }
 
