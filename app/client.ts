@@ -84,6 +84,6 @@ export function createApi(client: EngineClient, initial: OpenArgs, onInfo: (i: M
     decode: (ids) => client.call('decode', { ids }),
     abort: () => client.abort(),
   };
-  api.ready = api.open(initial.source, { threads: initial.threads, backend: initial.backend });
+  api.ready = api.open(initial.source, { threads: initial.threads, backend: initial.backend, profile: initial.profile });
   return api;
 }

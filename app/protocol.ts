@@ -13,6 +13,8 @@ export interface OpenArgs {
   backend?: 'wasm-simd' | 'webgpu' | 'reference';
   /** Int32 flag the page sets to stop a generation (SharedArrayBuffer, cross-origin-isolated pages only). */
   stopFlag?: SharedArrayBuffer;
+  /** Time every backend op (kernels/profile.ts); `generate` then returns the per-op times (bench:browser --profile). */
+  profile?: boolean;
 }
 
 export interface ModelInfo {
@@ -67,6 +69,8 @@ export interface GenerateOutput {
   tokensPerSecond: number;
   prefillMs: number;
   decodeMs: number;
+  /** With `profile` at open: wall time per backend op during this generation (ms, calls). */
+  ops?: Record<string, { calls: number; ms: number }>;
   /** webgpu (resident): GPU command submits and compute dispatches this generation made. */
   gpu?: { submits: number; dispatches: number };
 }

@@ -10,6 +10,7 @@ import { createReferenceBackend } from '../kernels/reference/backend.ts';
 import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
 import { WebPool } from '../kernels/wasm/web-pool.ts';
 import type { Backend } from '../kernels/types.ts';
+import { profileBackend, type BackendProfiler } from '../kernels/profile.ts';
 import { loadModelFromFolder } from '../models/load.ts';
 import type { Hook, Model } from '../models/types.ts';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
@@ -57,6 +58,7 @@ let compressed: Model | null = null;
 let info: ModelInfo | null = null;
 /** The open model's backend (webgpu: its resident runtime counts submits). */
 let backendOf: Backend | null = null;
+let profiler: BackendProfiler | null = null;
 let abort: AbortController | null = null;
 /**
  * The page's Stop button: generation never returns to this worker's event loop between tokens, so an 'abort'
@@ -106,6 +108,7 @@ async function open(id: number, args: OpenArgs): Promise<ModelInfo> {
       : fileListFolder(src.label, src.files);
   const folder = openFolderSource(files);
   const { backend, threads } = await makeBackend(args);
+  profiler = args.profile ? profileBackend(backend) : null;
   // The model owns the backend (disposed with it); weights are kept for compression and clone().
   const model = await loadModelFromFolder(folder, { backend });
   const dispose = model.dispose.bind(model);
@@ -181,6 +184,7 @@ async function generate(id: number, args: GenerateArgs): Promise<GenerateOutput>
   if (stopFlag) Atomics.store(stopFlag, 0, 0);
   const rt = backendOf?.resident;
   const gpu0 = rt ? { submits: rt.submits, dispatches: rt.dispatches } : null;
+  profiler?.reset();
   const r = await model.generate([ids], {
     maxNewTokens: args.maxTokens ?? 48,
     stopTokens: args.ignoreEos ? [] : undefined,
@@ -206,6 +210,7 @@ async function generate(id: number, args: GenerateArgs): Promise<GenerateOutput>
     tokensPerSecond: r.tokensPerSecond,
     prefillMs: r.prefillMs,
     decodeMs: r.decodeMs,
+    ops: profiler?.snapshot(),
     gpu: rt && gpu0 ? { submits: rt.submits - gpu0.submits, dispatches: rt.dispatches - gpu0.dispatches } : undefined,
   };
 }
