@@ -38,7 +38,12 @@ export function profileBackend(b: Backend): BackendProfiler {
     };
   }
   return {
-    snapshot: () => Object.fromEntries(Object.entries(stats).filter(([, v]) => v.calls > 0).map(([k, v]) => [k, { ...v }])),
+    snapshot: () =>
+      Object.fromEntries(
+        Object.entries(stats)
+          .filter(([, v]) => v.calls > 0)
+          .map(([k, v]) => [k, { ...v }]),
+      ),
     reset: () => {
       for (const v of Object.values(stats)) v.calls = v.ms = 0;
     },
