@@ -25,6 +25,7 @@ const sameExperiment = (s: StudySummary) =>
     calibration: s.settings.calibration,
     bootstrap: s.settings.bootstrap,
     aird: s.settings.aird,
+    benchmark: s.settings.benchmark ?? null,
   });
 
 export function readPart(dir: string): StudySummary {
