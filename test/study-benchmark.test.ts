@@ -52,6 +52,8 @@ describe('glassbox study --benchmark', () => {
     }
     const s = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as StudySummary;
     expect(s.settings.benchmark).toMatchObject({ format: 'csv', n: 5, dropped: 0, judge: `command "${JUDGE}"` });
+    // The judge also judged the held-out test prompts' completions.
+    expect(s.settings.judge).toBe(`command "${JUDGE}"`);
     const models = [s.original.attackSuccess, s.methods[0].attackSuccess];
     for (const a of models) {
       expect(a!.baseline.n).toBe(5);

@@ -107,7 +107,7 @@ export async function renderReportHtml(s: StudySummary): Promise<string> {
 <h1>Refusal direction under compression: ${esc(s.model)}</h1>
 <p>${s.nLayers} layers, d_model ${s.dModel}. Directions: difference in means at the post-instruction positions, Arditi selection
 (${st.nTrain} train / ${st.nVal} val prompts per class, seed ${st.seed}, max layer fraction ${st.maxLayerFraction}); every compressed model
-reuses the original's filtered splits. Behaviour is <b>held out</b>: greedy, ${st.maxTokens} new tokens, substring judge, on ${st.evalPrompts.harmful} harmful and
+reuses the original's filtered splits. Behaviour is <b>held out</b>: greedy, ${st.maxTokens} new tokens, ${esc(st.judge ?? 'substring')} judge, on ${st.evalPrompts.harmful} harmful and
 ${st.evalPrompts.harmless} harmless <b>test</b> prompts that selected nothing (summary.json <code>splits</code>${s.splits.disjoint ? ', disjoint by text' : ', NOT disjoint'});
 perplexity on ${st.evalPrompts.perplexityPairs} prompt + response pairs (response tokens only). Calibration: ${esc(st.calibration)} (${st.nCalibration} sequences).
 Intervals: Wilson 95% for rates; percentile bootstrap (${st.bootstrap} replicates over prompts) for cosines and KL; the split-half cosine is the

@@ -26,6 +26,7 @@ const sameExperiment = (s: StudySummary) =>
     bootstrap: s.settings.bootstrap,
     aird: s.settings.aird,
     benchmark: s.settings.benchmark ?? null,
+    judge: s.settings.judge ?? 'substring',
   });
 
 export function readPart(dir: string): StudySummary {

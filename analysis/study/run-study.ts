@@ -229,6 +229,7 @@ function evaluator(ctx: StudyContext, sets: EvalSets, refusalTokens: number[]): 
     signal: o.signal,
     bootstrap: ctx.bootstrap.replicates,
     bootstrapSeed: ctx.bootstrap.seed,
+    judge: o.judge,
   };
   return async (label, model, reference) => {
     progress.start(label, evalWork(sets, reference !== null));
@@ -425,6 +426,7 @@ function summarize(ctx: StudyContext, inputs: StudyInputs, s: SummaryInputs): St
       refusalTokens: s.originalDirection.refusalTokens,
       backend: original.backendName,
       aird: o.aird ? { variant: o.aird.variant, layerRule: String(o.aird.layerRule), keepF32: o.aird.keepF32 } : null,
+      judge: (o.judge ?? substringJudge).name,
       ...(o.benchmark && ctx.goals
         ? {
             benchmark: {

@@ -106,6 +106,8 @@ export interface StudySummary {
     refusalTokens: number[];
     backend: string;
     aird: { variant: string; layerRule: string; keepF32: boolean } | null;
+    /** The refusal judge of every completion: 'substring' or the --judge-command (absent in older summaries: substring). */
+    judge?: string;
     /** With --benchmark: the file, its format, the goals evaluated (selection prompts dropped) and the judge. */
     benchmark?: { file: string; format: string; n: number; dropped: number; judge: string };
   };

@@ -270,7 +270,7 @@ export function register(program: Command): void {
     )
     .option(
       '--judge-command <cmd>',
-      'external refusal judge for every completion: JSON lines {id, prompt, completion} in, {id, refusal, harmful?} out',
+      'external refusal judge for every completion (test prompts and benchmark): JSON lines {id, prompt, completion} in, {id, refusal, harmful?} out',
     )
     .option('--save-models', 'also save each compressed model as a loadable folder under <out>/models/')
     .option('--backend <name>', `kernel backend (${BACKEND_NAMES.join(', ')})`)
