@@ -109,6 +109,57 @@ describe('awqClipSearch', () => {
     console.log(`outlier case: output MSE ${(e0 / (n * t)).toExponential(3)} unclipped -> ${(e1 / (n * t)).toExponential(3)} clipped`);
   });
 
+  it('resets a row whose per-group choices would raise its total error (the guard llm-awq lacks)', () => {
+    // Found by search: 3 tokens, two groups whose best clips err in the same direction on the same tokens.
+    const [n, k, g, t] = [1, 8, 4, 3];
+    const gen = rng(3);
+    const w = Float32Array.from({ length: n * k }, (_, i) => gen() * (i % 4 === 1 ? 6 : 1));
+    const x = Float32Array.from({ length: t * k }, () => gen());
+    // llm-awq's rule, recomputed here: each group takes the grid ratio minimizing its own share of the output error.
+    const grid = clipRatios();
+    const perGroup = [0, 1].map((gi) => {
+      const errs = grid.map((ratio) =>
+        outputError(
+          rounded(
+            clipGroups(w, n, k, g, () => ratio),
+            n,
+            k,
+            g,
+          ),
+          w,
+          x,
+          n,
+          k,
+          t,
+          gi * g,
+          (gi + 1) * g,
+        ),
+      );
+      return grid[errs.indexOf(Math.min(...errs))];
+    });
+    expect(perGroup.some((r) => r < 1)).toBe(true);
+    const e0 = outputError(rounded(w, n, k, g), w, x, n, k, t);
+    const unguarded = outputError(
+      rounded(
+        clipGroups(w, n, k, g, (_r, gi) => perGroup[gi]),
+        n,
+        k,
+        g,
+      ),
+      w,
+      x,
+      n,
+      k,
+      t,
+    );
+    expect(unguarded).toBeGreaterThan(e0);
+    const res = awqClipSearch(w, n, k, x, t, g);
+    expect(res.rowsReverted).toBe(1);
+    expect(Array.from(res.ratios)).toEqual([1, 1]);
+    expect(Array.from(res.w)).toEqual(Array.from(w));
+    expect(res.loss).toBe(res.lossNoClip);
+  });
+
   it('keeps a group unclipped when its largest weight carries the output (ratio 1 wins)', () => {
     const n = 2;
     const k = 8;
