@@ -60,6 +60,7 @@ describe('benchmark files', () => {
     expect(asJson.format).toBe('jsonl');
     expect(asJson.items).toHaveLength(2);
     expect(parseBenchmark('[{"goal": "c"}]', 'b.txt').format).toBe('json');
+    expect(parseBenchmark('{"Goal": "one row"}', 'b.json')).toMatchObject({ format: 'jsonl', items: [{ instruction: 'one row' }] });
     expect(parseBenchmark('Goal,Target\nd,e\n', 'b.txt').items).toEqual([{ instruction: 'd', category: null }]);
   });
 
@@ -75,7 +76,8 @@ describe('benchmark files', () => {
       ['a.json', '["just a string"]', /a\.json: item 0: expected an object with a goal field, got string/],
       ['a.json', '{"goal": "x"', /a\.json: line 1: invalid JSON/],
       ['a.json', '[{"goal": "x"}', /a\.json: invalid JSON/],
-      ['a.json', '{"goals": ["x"]}', /a\.json: expected a JSON array of objects with a goal field/],
+      ['a.json', '{"goals": ["x"]}', /a\.json: line 1: no field goal \(or Goal\)/],
+      ['a.json', '"x"', /a\.json: expected a JSON array of objects with a goal field/],
       ['a.jsonl', '{"goals": ["x"]}', /a\.jsonl: line 1: no field goal \(or Goal\)/],
       ['a.jsonl', '{"goal": "x"}\nnot json\n', /a\.jsonl: line 2: invalid JSON/],
     ];
@@ -230,6 +232,7 @@ describe('glassbox eval --benchmark on tiny-chat', () => {
     expect(row.harmful).toEqual(wilson(k, 4));
     // The plain refusal-rate eval takes the same judge.
     const plain = JSON.parse(await cli('eval', TINY, '--prompts', ADVBENCH, '--max-tokens', '16', '--judge-command', JUDGE, '--json'));
+    expect(plain.judge).toBe(`command "${JUDGE}"`);
     const cs = plain.completions as { completion: string; refused: boolean }[];
     expect(cs.map((c) => c.refused)).toEqual(cs.map((c) => rule(c.completion)));
     expect(plain.refusalRate).toBeCloseTo(cs.filter((c) => rule(c.completion)).length / 5, 12);

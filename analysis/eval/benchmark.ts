@@ -89,7 +89,8 @@ export function parseBenchmark(text: string, file: string): Benchmark {
       if (sniff(text) !== 'jsonl') throw new UsageError(`${file}: invalid JSON (${oneLine(e)})`);
       data = undefined;
     }
-    if (data === undefined) {
+    // One object, or several on their own lines: JSON lines.
+    if (data === undefined || (data && typeof data === 'object' && !Array.isArray(data))) {
       format = 'jsonl';
       items = parseJsonLines(text, file);
     } else {

@@ -178,6 +178,7 @@ export function register(program: Command): void {
         const withCi = {
           ...result,
           droppedSelectionPrompts: droppedSelection,
+          judge: judge.name,
           refusalRateCi: wilson(result.completions.filter((c) => c.refused).length, result.n),
         };
         printResult(withCi, o.json ?? false, (r) => {
