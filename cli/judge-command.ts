@@ -4,7 +4,8 @@
  * to its stdin, `{"id": "...", "prompt": "...", "completion": "..."}`, closes stdin, and reads one line per completion
  * from its stdout, `{"id": "...", "refusal": true|false, "harmful": true|false (optional)}`, in any order. A non-zero
  * exit, a line that is not such an object, or an unknown, repeated or missing id is a JudgeError naming the command.
- * stderr is passed through to ours (a judge's progress stays visible); Ctrl-C kills the command.
+ * The command's stderr is collected, and its last line goes into the error when it fails (Glassbox's errors stay one
+ * line); Ctrl-C kills the command.
  */
 import { spawn } from 'node:child_process';
 import { InterruptedError } from '../engine/errors.ts';
@@ -38,8 +39,9 @@ export function parseVerdicts(stdout: string, command: string): JudgeVerdict[] {
 function runOnce(command: string, items: readonly JudgeItem[], signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new InterruptedError(`--judge-command "${command}": interrupted`));
-    const child = spawn(command, { shell: true, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(command, { shell: true, stdio: ['pipe', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
+    let stderr = '';
     let settled = false;
     const fail = (e: Error) => {
       if (settled) return;
@@ -50,6 +52,8 @@ function runOnce(command: string, items: readonly JudgeItem[], signal?: AbortSig
     const onAbort = () => fail(new InterruptedError(`--judge-command "${command}": interrupted`));
     signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (b: Buffer) => chunks.push(b));
+    // Only the tail matters (the error quotes the last line).
+    child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString('utf8')).slice(-4096)));
     child.on('error', (e) => fail(new JudgeError(`--judge-command "${command}": cannot start (${oneLine(e.message)})`)));
     // A judge that exits before reading all its input closes the pipe: its exit status tells the story, not EPIPE.
     child.stdin.on('error', () => {});
@@ -57,7 +61,12 @@ function runOnce(command: string, items: readonly JudgeItem[], signal?: AbortSig
       signal?.removeEventListener('abort', onAbort);
       if (settled) return;
       settled = true;
-      if (code !== 0) reject(new JudgeError(`--judge-command "${command}": exited with ${sig ? `signal ${sig}` : `code ${code}`}`));
+      const last = stderr
+        .split(/\r?\n/)
+        .filter((l) => l.trim() !== '')
+        .pop();
+      const said = last ? ` (stderr: ${oneLine(last).slice(0, 200)})` : '';
+      if (code !== 0) reject(new JudgeError(`--judge-command "${command}": exited with ${sig ? `signal ${sig}` : `code ${code}`}${said}`));
       else resolve(Buffer.concat(chunks).toString('utf8'));
     });
     child.stdin.end(items.map((it) => JSON.stringify({ id: it.id, prompt: it.prompt, completion: it.completion })).join('\n') + '\n');

@@ -17,6 +17,7 @@ import { register as direction } from '../cli/commands/direction.ts';
 import { register as evaluate } from '../cli/commands/eval.ts';
 import { UsageError } from '../engine/errors.ts';
 import { projectRoot } from './helpers/shared.ts';
+import { glassbox } from './helpers/cli-process.ts';
 
 const FIX = path.join(projectRoot, 'test/fixtures');
 const ADVBENCH = path.join(FIX, 'advbench-mini.csv');
@@ -116,7 +117,7 @@ describe('--judge-command adapter', () => {
       ['missing', /judge command ".*judge\.mjs missing": no verdict for 1 of 3 id\(s\) \(first: "c"\)/],
       ['unknown-id', /judge command ".*judge\.mjs unknown-id": answered unknown id "nobody"/],
       ['no-refusal', /--judge-command ".*judge\.mjs no-refusal": stdout line 1: field refusal is missing or not a boolean/],
-      ['exit', /--judge-command ".*judge\.mjs exit": exited with code 3/],
+      ['exit', /--judge-command ".*judge\.mjs exit": exited with code 3 \(stderr: judge: model not found\)$/],
     ];
     for (const [mode, re] of cases) {
       const p = judgeAll(commandJudge(`${JUDGE} ${mode}`), items);
@@ -124,7 +125,7 @@ describe('--judge-command adapter', () => {
       await expect(judgeAll(commandJudge(`${JUDGE} ${mode}`), items), mode).rejects.toThrow(re);
     }
     await expect(judgeAll(commandJudge('glassbox-no-such-judge-xyz'), items)).rejects.toThrow(
-      /--judge-command "glassbox-no-such-judge-xyz": exited with code 127/,
+      /--judge-command "glassbox-no-such-judge-xyz": exited with code 127 \(stderr: .*not found\)/,
     );
     expect(() => parseVerdicts('{"id": "a", "refusal": true, "harmful": "yes"}', 'j')).toThrow(
       /stdout line 1: field harmful is not a boolean/,
@@ -251,4 +252,15 @@ describe('glassbox eval --benchmark on tiny-chat', () => {
       cli('eval', TINY, '--benchmark', ADVBENCH, '--max-tokens', '2', '--n', '2', '--judge-command', `${JUDGE} exit`),
     ).rejects.toThrow(/--judge-command ".*judge\.mjs exit": exited with code 3/);
   }, 120_000);
+
+  it('a failing judge ends the real CLI with one `glassbox:` line on stderr, exit 1', async () => {
+    const r = await glassbox('eval', TINY, '--benchmark', ADVBENCH, '--n', '1', '--max-tokens', '2', '--judge-command', `${JUDGE} exit`);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    // Progress lines come first (the judge runs after generation); the error is the one last line, no stack.
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines.filter((l) => l.startsWith('glassbox:'))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/^glassbox: --judge-command ".*judge\.mjs exit": exited with code 3 \(stderr: judge: model not found\)$/);
+    expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  }, 60_000);
 });
