@@ -39,7 +39,8 @@ export interface AwqClipRecord {
   lossNoClip: number;
   loss: number;
   clippedFraction: number;
-  rowsReverted: number;
+  /** (row, group) clips the no-worse guard set back to none. */
+  groupsReset: number;
 }
 
 /** One AWQ scaling group's search outcome (calibration output MSE), keyed `${layer}.${targets joined by +}`. */
@@ -318,7 +319,7 @@ function awqLayer(model: Model, l: number, inp: AwqLayerInputs, rec: AwqLayerRec
       const xs = s ? x.map((v, i) => v / s[i % m.k]) : x;
       if (t > 0) {
         const c = awqClipSearch(m.w, m.n, m.k, xs, t, Math.min(groupSize, m.k), {}, `awq: blocks.${l}.${r}`);
-        clips[`${l}.${r}`] = { lossNoClip: c.lossNoClip, loss: c.loss, clippedFraction: c.clippedFraction, rowsReverted: c.rowsReverted };
+        clips[`${l}.${r}`] = { lossNoClip: c.lossNoClip, loss: c.loss, clippedFraction: c.clippedFraction, groupsReset: c.groupsReset };
         m.w = c.w;
       }
     }

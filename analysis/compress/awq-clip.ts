@@ -6,10 +6,12 @@
  * ratio with the smallest error of the group's share of the output on the calibration tokens, Σ_t (Σ_{j∈g} d_j x_tj)²
  * with d = Q(clip(w)) − w, is kept. Ratio 1 (no clipping) is on the grid and wins ties, so no group's error grows.
  *
- * The groups' errors add up inside one output, so per-group choices could in principle raise a row's total error
- * through cross-group terms; llm-awq accepts that. Glassbox adds a guard: a row whose total output error on the
- * calibration tokens would be larger with its chosen clips than without keeps no clipping at all, so the layer's
- * output error never exceeds plain rounding's (`rowsReverted` counts them).
+ * The groups' errors add up inside one output, so per-group choices can raise a row's total error through
+ * cross-group terms (on tiny-chat they do in ~15% of rows); llm-awq accepts that. Glassbox adds a guard per row:
+ * starting from no clipping, each group's chosen clip is kept only if it lowers the row's total output error on the
+ * calibration tokens given the groups kept before it (greedy, in column order); the row then takes llm-awq's
+ * all-groups choice instead if that is at least as good. A row's error, and so the layer's, never exceeds plain
+ * rounding's; `groupsReset` counts the clips the guard set back to none.
  *
  * Rounding goes through the stored int4 quantizer (models/weight-formats quantizeInt4 + dequantize), so the searched
  * errors are those of the weights the model will hold, bit for bit.
@@ -35,8 +37,8 @@ export interface AwqClipResult {
   loss: number;
   /** Fraction of (row, group) pairs clipped (ratio < 1) after the guard. */
   clippedFraction: number;
-  /** Rows whose per-group choices raised the row's error and were reset to no clipping. */
-  rowsReverted: number;
+  /** (row, group) clips the guard set back to none because they raised the row's total error. */
+  groupsReset: number;
 }
 
 /** The ratio grid: 1, 1 − 1/nGrid, ... (llm-awq: int(max_shrink · n_grid) steps). */
@@ -99,18 +101,23 @@ function groupError(q: Float32Array, w: Float32Array, o: number, m: number, G: F
   return e;
 }
 
-/** Σ_t (Σ_j (q_j − w_j) x_tj)² of one row against the calibration tokens. */
-export function rowOutputError(q: Float32Array, w: Float32Array, r: number, k: number, x: Float32Array, t: number): number {
-  const d = new Float64Array(k);
-  for (let j = 0; j < k; j++) d[j] = q[r * k + j] - w[r * k + j];
-  let e = 0;
-  for (let tt = 0; tt < t; tt++) {
-    let s = 0;
-    for (let j = 0; j < k; j++) s += d[j] * x[tt * k + j];
-    e += s * s;
+/** Per group and token, Σ_{j∈group} (q_j − w_j) x_tj of one row: [nGroups][t]; the row's error is Σ_t (Σ_groups ·)². */
+function groupOutputErrors(q: Float32Array, w: Float32Array, r: number, k: number, g: number, x: Float32Array, t: number): Float64Array[] {
+  const out: Float64Array[] = [];
+  for (let c0 = 0; c0 < k; c0 += g) {
+    const c1 = Math.min(k, c0 + g);
+    const e = new Float64Array(t);
+    for (let tt = 0; tt < t; tt++) {
+      let s = 0;
+      for (let j = c0; j < c1; j++) s += (q[r * k + j] - w[r * k + j]) * x[tt * k + j];
+      e[tt] = s;
+    }
+    out.push(e);
   }
-  return e;
+  return out;
 }
+
+const sumSq = (v: Float64Array): number => v.reduce((a, y) => a + y * y, 0);
 
 /**
  * Searches the clip ratios of w [n, k] (int4, asymmetric, `groupSize` columns per group) against calibration
@@ -161,22 +168,42 @@ export function awqClipSearch(
   const q = dequantize(quantizeInt4Group(clipped, n, k, g, name));
   let lossNoClip = 0;
   let loss = 0;
-  let rowsReverted = 0;
+  let groupsReset = 0;
+  const total = (vs: Float64Array[]) => vs.reduce((a, v) => a.map((y, i) => y + v[i]), new Float64Array(t));
   for (let r = 0; r < n; r++) {
-    const e0 = rowOutputError(plain!, w, r, k, x, t);
-    let e1 = e0;
-    let clippedRow = false;
-    for (let gi = 0; gi < ng; gi++) clippedRow ||= choice[r * ng + gi] < 1;
-    if (clippedRow) e1 = rowOutputError(q, w, r, k, x, t);
-    if (e1 > e0) {
-      // The guard: this row keeps plain rounding.
-      rowsReverted++;
-      choice.fill(1, r * ng, (r + 1) * ng);
-      clipped.set(w.subarray(r * k, (r + 1) * k), r * k);
-      e1 = e0;
-    }
+    // Groups round independently, so the row's rounded weight under any mix of choices is a mix of `plain` and `q`.
+    const P = groupOutputErrors(plain!, w, r, k, g, x, t);
+    let cur = total(P);
+    const e0 = sumSq(cur);
     lossNoClip += e0;
-    loss += e1;
+    if (!choice.subarray(r * ng, (r + 1) * ng).some((c) => c < 1)) {
+      loss += e0;
+      continue;
+    }
+    const C = groupOutputErrors(q, w, r, k, g, x, t);
+    const all = sumSq(total(C));
+    // Greedy from no clipping: keep a group's clip only if it lowers the row's error given the groups before it.
+    let curErr = e0;
+    const keep: boolean[] = [];
+    for (let gi = 0; gi < ng; gi++) {
+      keep.push(false);
+      if (choice[r * ng + gi] >= 1) continue;
+      const cand = cur.map((y, i) => y - P[gi][i] + C[gi][i]);
+      const e = sumSq(cand);
+      if (e < curErr) [cur, curErr, keep[gi]] = [cand, e, true];
+    }
+    if (all <= curErr) {
+      loss += all; // llm-awq's choice for the row is at least as good, so no worse than no clipping either
+      continue;
+    }
+    for (let gi = 0; gi < ng; gi++) {
+      if (choice[r * ng + gi] >= 1 || keep[gi]) continue;
+      groupsReset++;
+      choice[r * ng + gi] = 1;
+      const c0 = r * k + gi * g;
+      clipped.set(w.subarray(c0, Math.min((r + 1) * k, c0 + g)), c0);
+    }
+    loss += curErr;
   }
   let nClipped = 0;
   for (const c of choice) if (c < 1) nClipped++;
@@ -186,6 +213,6 @@ export function awqClipSearch(
     lossNoClip: lossNoClip / (n * t),
     loss: loss / (n * t),
     clippedFraction: nClipped / (n * ng),
-    rowsReverted,
+    groupsReset,
   };
 }
