@@ -39,23 +39,30 @@ export function probeCases(): Array<[Int8Array, Int8Array]> {
   return cases;
 }
 
-/** Runs relaxed_probe on every case; returns the first mismatch as text, or null. */
+/** Checks a pairwise-dot implementation on every probe case; returns the first mismatch as text, or null. */
+export function checkPairDots(run: (a: Int8Array, b: Int8Array) => ArrayLike<number>): string | null {
+  for (const [a, b] of probeCases()) {
+    const got = run(a, b);
+    const want = exactPairDots(a, b);
+    for (let l = 0; l < 8; l++)
+      if (got[l] !== want[l]) return `i16x8.relaxed_dot_i8x16_i7x16_s gave ${got[l]} for lane ${l} of a=[${a}] b=[${b}] (exact ${want[l]})`;
+  }
+  return null;
+}
+
+/** The known-answer test of the module's relaxed_probe export. */
 export function relaxedDotSelfTest(module: WebAssembly.Module): string | null {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   const probe = (new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...a: number[]) => void>)
     .relaxed_probe;
   const bytes = new Int8Array(memory.buffer);
   const out = new Int16Array(memory.buffer, 64, 8);
-  for (const [a, b] of probeCases()) {
+  return checkPairDots((a, b) => {
     bytes.set(a, 0);
     bytes.set(b, 16);
     probe(0, 16, 64);
-    const want = exactPairDots(a, b);
-    for (let l = 0; l < 8; l++)
-      if (out[l] !== want[l])
-        return `i16x8.relaxed_dot_i8x16_i7x16_s gave ${out[l]} for lane ${l} of a=[${a}] b=[${b}] (exact ${want[l]})`;
-  }
-  return null;
+    return Array.from(out);
+  });
 }
 
 let loaded: RelaxedKernels | null = null;
