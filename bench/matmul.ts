@@ -142,7 +142,11 @@ async function main() {
     .option('--threads <list>', 'wasm-simd thread counts', '1,2')
     .option('--shapes <list>', 'TxKxN shapes', DEFAULT_SHAPES.join(','))
     .option('--dtypes <list>', 'f32,int8,int4,int4s (int4s: symmetric int4)', 'f32,int8,int4,int4s')
-    .option('--kernels <list>', 'wasm-simd kernels: default (integer-dot, int16 activations), relaxed (int4 on relaxed SIMD), exact', 'default,relaxed')
+    .option(
+      '--kernels <list>',
+      'wasm-simd kernels: default (integer-dot, int16 activations), relaxed (int4 on relaxed SIMD), exact',
+      'default,relaxed',
+    )
     .option('--copies <n>', 'distinct weight copies for decode shapes (auto: > 256 MiB in all; prefill uses 1)', 'auto')
     .option('--save <file>', 'also write the JSON result here (e.g. bench/results/matmul-DATE.json)')
     .parse(process.argv);
@@ -187,7 +191,8 @@ async function main() {
             .map((th) => {
               if (!['default', 'exact', 'relaxed'].includes(kern)) throw new Error(`--kernels: unknown ${kern}`);
               const b = createWasmSimdBackend({ threads: th, exact: kern === 'exact', relaxedSimd: kern === 'relaxed' });
-              if (kern === 'relaxed' && !b.relaxedSimd.enabled) log(`wasm-simd-relaxed: ${b.relaxedSimd.reason}; rows use the int16 kernels`);
+              if (kern === 'relaxed' && !b.relaxedSimd.enabled)
+                log(`wasm-simd-relaxed: ${b.relaxedSimd.reason}; rows use the int16 kernels`);
               return { label: kern === 'default' ? name : `${name}-${kern}`, threads: th, b };
             }),
         );

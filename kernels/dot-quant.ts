@@ -73,12 +73,7 @@ export const usesDotPath = (w: Pick<LinearWeight, 'format'>): boolean => w.forma
  * Source column of each padded position (length kp, -1 for pads) for the dot blocking, perm applied:
  * position g * gp + e holds canonical column g * gs + e (e < group length).
  */
-export function dotGatherIndex(
-  k: number,
-  groupSize: number,
-  perm: Int32Array | null | undefined,
-  bits: ActivationBits = 16,
-): Int32Array {
+export function dotGatherIndex(k: number, groupSize: number, perm: Int32Array | null | undefined, bits: ActivationBits = 16): Int32Array {
   const B = dotBlocking(k, groupSize, bits);
   const idx = new Int32Array(B.kp).fill(-1);
   for (let c = 0; c < k; c++) {

@@ -100,7 +100,13 @@ describe.skipIf(!relaxed.module)(`relaxed-SIMD int4 kernel${relaxed.module ? '' 
   });
 
   it('8-bit blocks are at most 128 wide (the kernel sums i16 lanes over one block)', () => {
-    for (const [k, g] of [[4096, 4096], [896, 128], [300, 300], [4864, 32], [129, 129]]) {
+    for (const [k, g] of [
+      [4096, 4096],
+      [896, 128],
+      [300, 300],
+      [4864, 32],
+      [129, 129],
+    ]) {
       const B = dotBlocking(k, g, 8);
       expect(B.bs).toBeLessThanOrEqual(128);
       expect(B.gp % B.bs).toBe(0);

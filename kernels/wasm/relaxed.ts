@@ -28,14 +28,33 @@ export function probeCases(): Array<[Int8Array, Int8Array]> {
   const cases: Array<[Int8Array, Int8Array]> = [];
   const fill = (fa: (i: number) => number, fb: (i: number) => number) =>
     cases.push([Int8Array.from({ length: 16 }, (_, i) => fa(i)), Int8Array.from({ length: 16 }, (_, i) => fb(i))]);
-  fill(() => -127, () => 15);
-  fill(() => 127, () => 15);
-  fill((i) => (i & 1 ? 127 : -127), (i) => i);
-  fill(() => -128, () => 127); // the instruction's own extremes: 2 * -128 * 127 fits i16
-  fill(() => 127, () => 127);
+  fill(
+    () => -127,
+    () => 15,
+  );
+  fill(
+    () => 127,
+    () => 15,
+  );
+  fill(
+    (i) => (i & 1 ? 127 : -127),
+    (i) => i,
+  );
+  fill(
+    () => -128,
+    () => 127,
+  ); // the instruction's own extremes: 2 * -128 * 127 fits i16
+  fill(
+    () => 127,
+    () => 127,
+  );
   let s = 12345;
   const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) / 2 ** 24;
-  for (let t = 0; t < 64; t++) fill(() => Math.floor(rnd() * 255) - 127, () => Math.floor(rnd() * 16));
+  for (let t = 0; t < 64; t++)
+    fill(
+      () => Math.floor(rnd() * 255) - 127,
+      () => Math.floor(rnd() * 16),
+    );
   return cases;
 }
 
@@ -53,8 +72,7 @@ export function checkPairDots(run: (a: Int8Array, b: Int8Array) => ArrayLike<num
 /** The known-answer test of the module's relaxed_probe export. */
 export function relaxedDotSelfTest(module: WebAssembly.Module): string | null {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-  const probe = (new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...a: number[]) => void>)
-    .relaxed_probe;
+  const probe = (new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...a: number[]) => void>).relaxed_probe;
   const bytes = new Int8Array(memory.buffer);
   const out = new Int16Array(memory.buffer, 64, 8);
   return checkPairDots((a, b) => {
