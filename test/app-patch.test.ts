@@ -137,6 +137,20 @@ describe.skipIf(!chromium)('activation patching in the web app (headless Chromiu
         ),
     );
     expect(bad).toMatch(/^patch: the source prompt has \d+ tokens and the target 14; .*same length/);
+    const metricError = (metric: unknown) =>
+      page.evaluate(
+        ([c, k, m]) =>
+          window.glassbox.patch({ clean: c, corrupted: k, metric: m as never, sites: ['mlp_out'] }).then(
+            () => 'ran',
+            (e: Error) => e.message,
+          ),
+        [CLEAN, CORRUPT, metric] as const,
+      );
+    expect(await metricError({ kind: 'bogus' })).toBe("metric: expected logit-diff or refusal-score, got 'bogus'");
+    expect(await metricError({ kind: 'logit-diff', answer: '', wrong: 'Sure' })).toBe("answer: '' encodes to no token");
+    expect(await metricError({ kind: 'logit-diff', answer: '#99999', wrong: 'Sure' })).toBe(
+      'patch metric logit-diff: token id 99999 is outside 0..2047',
+    );
   });
 
   it('the Interventions tab: the heatmap draws, and patch & regenerate shows before and after side by side', async () => {
