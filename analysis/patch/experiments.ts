@@ -1,3 +1,5 @@
+import type { PatchTarget } from '../interventions.ts';
+
 /**
  * The list of single patches an activation-patching sweep runs (patching.ts turns them into `patch` hooks).
  *   patchExperiments(sites, nLayers, nPos, nHeads): Experiment[]
@@ -31,4 +33,15 @@ export function patchExperiments(sites: readonly PatchSite[], nLayers: number, n
       else out.push({ site, layer });
     }
   return out;
+}
+
+/**
+ * The `patch` hook targets of experiment `e` applied to batch row `row` of a run of T positions, from a source run
+ * cached as [1, T, width] (its row for position p is p): one position (resid_pre), every position (attn_out, mlp_out),
+ * or one head's headDim columns of hook_z at every position (heads: `cols` = headDim; otherwise whole rows).
+ */
+export function experimentTargets(e: Experiment, row: number, T: number, headDim: number): { targets: PatchTarget[]; cols: number | null } {
+  const positions = e.site === 'resid_pre' && e.pos !== undefined ? [e.pos] : Array.from({ length: T }, (_, p) => p);
+  const col = e.site === 'heads' ? e.head! * headDim : 0;
+  return { targets: positions.map((pos) => ({ row, pos, srcRow: pos, col })), cols: e.site === 'heads' ? headDim : null };
 }

@@ -13,7 +13,8 @@
 import { UsageError } from '../../engine/errors.ts';
 import type { Hook, Model } from '../../models/types.ts';
 import { tokenLabels } from '../token-labels.ts';
-import { applyPatch, hookOf, type Experiment } from './experiments.ts';
+import { patchHook as makePatchHook } from '../interventions.ts';
+import { experimentTargets, hookOf, type Experiment } from './experiments.ts';
 import { checkMetric, metricValue, type PatchMetric } from './metric.ts';
 
 export interface PatchedGenerationOptions {
@@ -74,13 +75,10 @@ export async function patchedGeneration(
   const hook = hookOf(e);
   const src = await model.forward([source], { cache: [hook], logits: 'last' });
   const clean = src.cache.get(hook)!.data;
-  const patchHook: Hook = {
-    name: hook,
-    fn: (act, ctx) => {
-      if (ctx.step !== 0) return; // generated tokens: no source activation to restore
-      applyPatch(e, act, 0, clean, { t: T, width: act.length / (ctx.batch * ctx.pos), headDim });
-    },
-  };
+  // a `patch` hook: applied at the prompt forward only (generated tokens have no source activation to restore);
+  // on webgpu a kernel, with the source kept on the device
+  const { targets, cols } = experimentTargets(e, 0, T, headDim);
+  const patchHook: Hook = makePatchHook(hook, clean, targets, cols);
   const base = await model.forward([target], { logits: 'last' });
   const patched = await model.forward([target], { hooks: [patchHook], logits: 'last' });
   const gen = { maxNewTokens: opts.maxNewTokens, stopTokens: opts.stopTokens, signal: opts.signal };

@@ -15,7 +15,7 @@ import type { Hook, Model } from '../../models/types.ts';
 import { throwIfAborted } from '../batches.ts';
 import { tokenLabels, yieldToLoop } from '../token-labels.ts';
 import { patchHook, type PatchTarget } from '../interventions.ts';
-import { hookOf, patchExperiments, PATCH_SITES, type Experiment, type PatchSite } from './experiments.ts';
+import { experimentTargets, hookOf, patchExperiments, PATCH_SITES, type Experiment, type PatchSite } from './experiments.ts';
 import { checkMetric, metricValue, type PatchMetric } from './metric.ts';
 
 export interface PatchOptions {
@@ -122,12 +122,9 @@ function patchHooks(group: Experiment[], cache: Map<string, { data: Float32Array
   const byHook = new Map<string, { targets: PatchTarget[]; cols: number | null }>();
   group.forEach((e, row) => {
     const name = hookOf(e);
-    const cols = e.site === 'heads' ? headDim : null;
-    if (!byHook.has(name)) byHook.set(name, { targets: [], cols });
-    const { targets } = byHook.get(name)!;
-    // the clean run is [1, T, width]: its row for position p is p
-    const positions = e.site === 'resid_pre' && e.pos !== undefined ? [e.pos] : Array.from({ length: T }, (_, p) => p);
-    for (const pos of positions) targets.push({ row, pos, srcRow: pos, col: e.site === 'heads' ? e.head! * headDim : 0 });
+    const mine = experimentTargets(e, row, T, headDim);
+    if (!byHook.has(name)) byHook.set(name, { targets: [], cols: mine.cols });
+    byHook.get(name)!.targets.push(...mine.targets);
   });
   return [...byHook].map(([name, { targets, cols }]) => patchHook(name, cache.get(name)!.data, targets, cols));
 }
