@@ -228,18 +228,7 @@ export class ResidentModel {
     if (lins.some((l) => l.weight.format === 'mixed')) return this.mixedGroup(lins, what);
     const ws = lins.map((l) => asGpuWeight(l.weight as LinearWeight));
     const width = ws.reduce((a, w) => a + w.n, 0);
-    const anyBias = lins.some((l) => l.bias);
-    let bias: GpuTensor | null = null;
-    if (anyBias) {
-      const b = new Float32Array(width);
-      let o = 0;
-      for (const l of lins) {
-        if (l.bias) b.set(l.bias, o);
-        o += l.weight.n;
-      }
-      bias = this.rt.upload(b, `${what} bias`);
-      this.owned.push(bias);
-    }
+    const bias = this.groupBias(lins, width, what);
     const members: Group['members'] = [];
     if (ws.length > 1 && fusable(ws)) {
       members.push({ h: uploadLinear(this.rt, concatRows(ws), what), mixed: null, col: 0 });
@@ -254,20 +243,24 @@ export class ResidentModel {
     return { members, width, bias, maxK: Math.max(...ws.map((w) => w.k)) };
   }
 
+  /** The members' biases side by side (zeros for a member without one), or null when none has one. */
+  private groupBias(lins: ModelLinear[], width: number, what: string): GpuTensor | null {
+    if (!lins.some((l) => l.bias)) return null;
+    const b = new Float32Array(width);
+    let o = 0;
+    for (const l of lins) {
+      if (l.bias) b.set(l.bias, o);
+      o += l.weight.n;
+    }
+    const t = this.rt.upload(b, `${what} bias`);
+    this.owned.push(t);
+    return t;
+  }
+
   /** A group with LLM.int8() mixed members (int8-outlier-cols): one upload per member, none fused. */
   private mixedGroup(lins: ModelLinear[], what: string): Group {
     const width = lins.reduce((a, l) => a + l.weight.n, 0);
-    let bias: GpuTensor | null = null;
-    if (lins.some((l) => l.bias)) {
-      const b = new Float32Array(width);
-      let o = 0;
-      for (const l of lins) {
-        if (l.bias) b.set(l.bias, o);
-        o += l.weight.n;
-      }
-      bias = this.rt.upload(b, `${what} bias`);
-      this.owned.push(bias);
-    }
+    const bias = this.groupBias(lins, width, what);
     const members: Group['members'] = [];
     let col = 0;
     for (const l of lins) {
