@@ -5,7 +5,7 @@
 import { GlassboxError, UsageError } from '../engine/errors.ts';
 import type { Tokenizer } from '../engine/types.ts';
 import type { ForwardOptions, ForwardResult, Hook, Model } from '../models/types.ts';
-import { DEFAULT_BATCH, lengthBatches, nextBatch } from './batches.ts';
+import { DEFAULT_BATCH, type LengthBatch, PREFILL_BATCH_TOKENS, lengthBatches, nextBatch } from './batches.ts';
 import { logSoftmax, refusalScore } from './logit-math.ts';
 
 export interface RunOptions {
@@ -29,28 +29,34 @@ export function encodeInstructions(model: Model, instructions: readonly string[]
 
 /**
  * Last-position logits of every prompt: [n, vocab], in the given order. The forwards run in length-sorted batches
- * (batches.ts): a prompt's last-position logits do not depend on which prompts share its batch (padding is masked,
- * every row's arithmetic is its own), so this equals the unsorted run and pads less (test/length-batches.test.ts).
+ * of at most PREFILL_BATCH_TOKENS padded tokens (batches.ts): a prompt's last-position logits do not depend on which
+ * prompts share its batch (padding is masked, every row's arithmetic is its own), so this equals a run in list-order
+ * batches bit for bit (test/length-batches.test.ts) and computes far fewer padding positions.
  */
 export async function lastLogits(model: Model, prompts: number[][], opts: RunOptions = {}): Promise<Float32Array> {
-  return (await runBatches(model, prompts, opts, () => ({}))).logits;
+  return (await runBatches(model, prompts, prefillPlan(prompts, opts), opts, () => ({}))).logits;
+}
+
+/** The length-sorted prefill batches of `prompts` (at most batchSize prompts, PREFILL_BATCH_TOKENS padded tokens). */
+export function prefillPlan(prompts: number[][], opts: Pick<RunOptions, 'batchSize'> = {}): LengthBatch<number[]>[] {
+  return lengthBatches(prompts, opts.batchSize ?? DEFAULT_BATCH, PREFILL_BATCH_TOKENS);
 }
 
 /**
- * The residual entering some blocks (blocks.{l}.hook_resid_pre, all positions) of an un-hooked run, kept per
- * length-sorted batch: what lastLogitsFrom needs to start a run at one of those blocks.
+ * The residual entering some blocks (blocks.{l}.hook_resid_pre, all positions) of an un-hooked run, kept per batch
+ * with the batches themselves: what lastLogitsFrom needs to start a run at one of those blocks.
  */
 export interface ResidualCache {
   readonly prompts: number[][];
-  readonly batchSize: number;
+  readonly plan: LengthBatch<number[]>[];
   readonly layers: readonly number[];
   /** [batch index] -> layer -> [batch, T, d_model] */
   readonly residuals: Map<number, Float32Array>[];
 }
 
 /**
- * lastLogits of the un-hooked model, keeping the residual entering each of `layers` (memory: prompts x longest
- * prompt in their batch x d_model x 4 bytes per layer).
+ * lastLogits of the un-hooked model, keeping the residual entering each of `layers` (memory: padded tokens x
+ * d_model x 4 bytes per layer).
  */
 export async function lastLogitsKeepingResiduals(
   model: Model,
@@ -60,9 +66,11 @@ export async function lastLogitsKeepingResiduals(
 ): Promise<{ logits: Float32Array; cache: ResidualCache }> {
   const residuals: Map<number, Float32Array>[] = [];
   const names = layers.map((l) => `blocks.${l}.hook_resid_pre`);
+  const plan = prefillPlan(prompts, opts);
   const { logits } = await runBatches(
     model,
     prompts,
+    plan,
     opts,
     () => ({ cache: names }),
     (res) => {
@@ -75,13 +83,13 @@ export async function lastLogitsKeepingResiduals(
       residuals.push(kept);
     },
   );
-  return { logits, cache: { prompts, batchSize: opts.batchSize ?? DEFAULT_BATCH, layers, residuals } };
+  return { logits, cache: { prompts, plan, layers, residuals } };
 }
 
 /**
  * lastLogits of the cached prompts with `hooks`, starting at block `layer` from the cached residual: equal to the
  * full run (bit for bit: the same batches, the same arithmetic from that block on) when every hook acts at
- * `layer` or above (the model refuses one below it), at (L - layer) / L of its cost.
+ * `layer` or above (the model refuses one below it), at about (L - layer) / L of its cost.
  */
 export async function lastLogitsFrom(
   model: Model,
@@ -91,24 +99,22 @@ export async function lastLogitsFrom(
 ): Promise<Float32Array> {
   if (!cache.layers.includes(layer)) throw new GlassboxError(`residual cache holds layers ${cache.layers.join(', ')}, not ${layer}`);
   let b = 0;
-  return (
-    await runBatches(model, cache.prompts, { ...opts, batchSize: cache.batchSize }, () => ({
-      start: { layer, residual: cache.residuals[b++].get(layer)! },
-    }))
-  ).logits;
+  const start = () => ({ start: { layer, residual: cache.residuals[b++].get(layer)! } });
+  return (await runBatches(model, cache.prompts, cache.plan, opts, start)).logits;
 }
 
 /** The batched last-logits loop: `extra` adds per-batch forward options, `seen` reads each batch's result. */
 async function runBatches(
   model: Model,
   prompts: number[][],
+  plan: LengthBatch<number[]>[],
   opts: RunOptions,
   extra: () => ForwardOptions,
   seen?: (res: ForwardResult) => void,
 ): Promise<{ logits: Float32Array }> {
   const vocab = model.config.vocabSize;
   const out = new Float32Array(prompts.length * vocab);
-  for (const { indices, items } of lengthBatches(prompts, opts.batchSize ?? DEFAULT_BATCH)) {
+  for (const { indices, items } of plan) {
     await nextBatch(opts.signal, 'forward');
     const res = await model.forward(items, { hooks: opts.hooks, logits: 'last', ...extra() });
     seen?.(res);

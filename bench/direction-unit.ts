@@ -6,15 +6,14 @@
  * scoring ≈ nPos × scored layers × (ablation + induce from the candidate's layer).
  *   npm run bench:direction-unit [-- --n-val N --batch-size N --layer L --precision P --out FILE.json]
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRootFrom } from './root.ts';
 import { PhaseClock } from './phase-clock.ts';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
-import { encodeInstructions, lastLogits, lastLogitsFrom, lastLogitsKeepingResiduals } from '../analysis/model-runs.ts';
+import { encodeInstructions, lastLogits, lastLogitsFrom, lastLogitsKeepingResiduals, prefillPlan } from '../analysis/model-runs.ts';
 import { loadPrompts } from '../analysis/prompts/prompts.ts';
-import { lengthBatches } from '../analysis/batches.ts';
 import { maxLayerOf } from '../analysis/direction/selection.ts';
 import { writeAll, writeFileAtomic } from '../engine/atomic.ts';
 import { parseInteger } from '../engine/numbers.ts';
@@ -48,10 +47,13 @@ const model = new DecoderModel(
   { backend, precision: arg('precision', 'int8') as WeightPrecision, retainWeights: false },
 );
 stop();
+// The val prompts bench:direction scores on: ../shared/data's when present, else the shipped lists.
+const shared = path.resolve(root, '../shared/data');
+const useShared = existsSync(shared);
 const enc = (f: string) =>
   encodeInstructions(
     model,
-    loadPrompts(path.join(root, 'data/prompts', f))
+    loadPrompts(useShared ? path.join(shared, f.replace('.json', '_val.json')) : path.join(root, 'data/prompts', f))
       .slice(0, nVal)
       .map((p) => p.instruction),
   );
@@ -59,7 +61,7 @@ const [harmful, harmless] = [enc('harmful.json'), enc('harmless.json')];
 const both = [...harmful, ...harmless];
 const padded = (ps: number[][], sorted: boolean) => {
   let n = 0;
-  if (sorted) for (const b of lengthBatches(ps, batchSize)) n += b.items.length * Math.max(...b.items.map((p) => p.length));
+  if (sorted) for (const b of prefillPlan(ps, { batchSize })) n += b.items.length * Math.max(...b.items.map((p) => p.length));
   else
     for (let s = 0; s < ps.length; s += batchSize)
       n += Math.min(batchSize, ps.length - s) * Math.max(...ps.slice(s, s + batchSize).map((p) => p.length));
@@ -105,6 +107,7 @@ const json = {
   threads: process.env.GLASSBOX_THREADS ?? `default (${os.availableParallelism()})`,
   loadavgBefore,
   loadavgAfter: readFileSync('/proc/loadavg', 'utf8').trim(),
+  data: useShared ? '../shared/data val splits' : 'data/prompts',
   settings: { nVal, batchSize, layer },
   tokens: {
     real: both.reduce((s, q) => s + q.length, 0),

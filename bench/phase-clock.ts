@@ -42,7 +42,7 @@ export class PhaseClock implements PhaseTimer {
     const name = Math.max(28, ...rows.map((r) => r[0].length));
     const line = (a: string, w: string, c: string, r: string, u: string) =>
       `${a.padEnd(name)}  ${w.padStart(9)}  ${c.padStart(9)}  ${u.padStart(8)}  ${r.padStart(5)}`;
-    const out = [line('phase', 'wall s', 'CPU s', 'CPU/wall', 'runs')];
+    const out = [line('phase', 'wall s', 'CPU s', 'runs', 'CPU/wall')];
     for (const [k, w, c, r] of rows) out.push(line(k, w.toFixed(1), c.toFixed(1), String(r), (c / Math.max(w, 1e-9)).toFixed(2)));
     out.push(
       line(

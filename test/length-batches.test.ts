@@ -8,7 +8,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { accumulateMeans } from '../analysis/direction/candidate-directions.ts';
 import { MeanAccumulator } from '../analysis/direction/diff-means.ts';
 import { lengthBatches } from '../analysis/batches.ts';
-import { lastLogits } from '../analysis/model-runs.ts';
+import { encodeInstructions, lastLogits } from '../analysis/model-runs.ts';
+import { generateCompletions } from '../analysis/eval/evaluate.ts';
+import { loadPrompts } from '../analysis/prompts/prompts.ts';
+import { loadModel } from '../models/load.ts';
+import path from 'node:path';
+import { projectRoot } from './helpers/shared.ts';
 import { ablationHooks } from '../analysis/interventions.ts';
 import { UsageError } from '../engine/errors.ts';
 import { createBackend, wasmSimdPresent } from '../kernels/select.ts';
@@ -18,21 +23,35 @@ import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { Hook, Model } from '../models/types.ts';
 
 describe('lengthBatches', () => {
-  it('is a permutation into batches of at most size, sorted by length, ties in list order', () => {
+  it('is a permutation into batches of at most size prompts and maxTokens padded tokens, sorted by length', () => {
+    const budget = fc.oneof(fc.constant(Infinity), fc.integer({ min: 1, max: 40 }));
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 9 }), { maxLength: 40 }), fc.integer({ min: 1, max: 7 }), (lens, size) => {
-        const items = lens.map((n) => Array.from({ length: n }, () => 0));
-        const plan = lengthBatches(items, size);
-        const order = plan.flatMap((b) => b.indices);
-        expect([...order].sort((a, b) => a - b)).toEqual(lens.map((_, i) => i));
-        expect(plan.every((b) => b.items.length >= 1 && b.items.length <= size)).toBe(true);
-        expect(plan.length).toBe(Math.ceil(lens.length / size));
-        for (let k = 1; k < order.length; k++) {
-          const [a, b] = [order[k - 1], order[k]];
-          expect(lens[a] < lens[b] || (lens[a] === lens[b] && a < b)).toBe(true);
-        }
-        plan.forEach((b) => b.indices.forEach((i, j) => expect(b.items[j]).toBe(items[i])));
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 9 }), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 7 }),
+        budget,
+        (lens, size, tokens) => {
+          const items = lens.map((n) => Array.from({ length: n }, () => 0));
+          const plan = lengthBatches(items, size, tokens);
+          const order = plan.flatMap((b) => b.indices);
+          expect([...order].sort((a, b) => a - b)).toEqual(lens.map((_, i) => i));
+          expect(plan.every((b) => b.items.length >= 1 && b.items.length <= size)).toBe(true);
+          // A batch over the budget holds one prompt (a longer prompt than the budget still runs).
+          for (const b of plan)
+            expect(b.items.length === 1 || b.items.length * Math.max(...b.items.map((x) => x.length)) <= tokens).toBe(true);
+          // Greedy: a batch closed early would have overflowed with the next prompt.
+          for (let k = 0; k + 1 < plan.length; k++) {
+            const n = plan[k].items.length + 1;
+            expect(n > size || n * plan[k + 1].items[0].length > tokens).toBe(true);
+          }
+          if (tokens === Infinity) expect(plan.length).toBe(Math.ceil(lens.length / size));
+          for (let k = 1; k < order.length; k++) {
+            const [a, b] = [order[k - 1], order[k]];
+            expect(lens[a] < lens[b] || (lens[a] === lens[b] && a < b)).toBe(true);
+          }
+          plan.forEach((b) => b.indices.forEach((i, j) => expect(b.items[j]).toBe(items[i])));
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -40,6 +59,7 @@ describe('lengthBatches', () => {
   it('refuses a batch size that is not a positive integer', () => {
     expect(() => lengthBatches([[1]], 0)).toThrow(UsageError);
     expect(() => lengthBatches([[1]], 1.5)).toThrow(/batch size must be a positive integer, got 1.5/);
+    expect(() => lengthBatches([[1]], 2, 0)).toThrow(/tokens per batch must be at least 1, got 0/);
   });
 });
 
@@ -87,5 +107,24 @@ describe.each(backends)('length-sorted runs equal list-order runs on %s', (name)
     const got = await accumulateMeans(model, prompts, nPos, { batchSize: 3 });
     expect(got.count).toBe(prompts.length);
     expect(Buffer.from(got.sums.buffer).equals(Buffer.from(want.sums.buffer))).toBe(true);
+  });
+});
+
+describe('greedy completions in length-sorted batches (tiny-chat)', () => {
+  it('equal the completions of list-order batches, in list order', async () => {
+    const model = await loadModel(path.join(projectRoot, 'models/tiny-chat'));
+    disposers.push(() => model.dispose());
+    const items = loadPrompts(path.join(projectRoot, 'data/prompts/harmful.json')).slice(0, 7);
+    const ids = encodeInstructions(
+      model,
+      items.map((p) => p.instruction),
+    );
+    expect(new Set(ids.map((p) => p.length)).size).toBeGreaterThan(2);
+    const want: string[] = [];
+    for (let s = 0; s < ids.length; s += 3) {
+      const res = await model.generate(ids.slice(s, s + 3), { maxNewTokens: 12, temperature: 0 });
+      for (const t of res.tokens) want.push(model.tokenizer!.decode(t, { skipSpecialTokens: true }).trim());
+    }
+    expect(await generateCompletions(model, items, { batchSize: 3, maxNewTokens: 12 })).toEqual(want);
   });
 });

@@ -4,9 +4,9 @@
  */
 import type { Model } from '../../models/types.ts';
 import { GlassboxError } from '../../engine/errors.ts';
-import { DEFAULT_BATCH, lengthBatches, nextBatch } from '../batches.ts';
+import { nextBatch } from '../batches.ts';
 import { Candidates, MeanAccumulator } from './diff-means.ts';
-import type { RunOptions } from '../model-runs.ts';
+import { type RunOptions, prefillPlan } from '../model-runs.ts';
 
 /**
  * Float64 sums of each prompt's resid_pre rows. The forwards run in length-sorted batches (less padding), but the
@@ -20,7 +20,7 @@ export async function accumulateMeans(model: Model, prompts: number[][], nPos: n
   const waiting = new Map<number, Float32Array[]>(); // prompt index -> per layer [nPos, dModel]
   let next = 0;
   const row = nPos * dModel;
-  for (const { indices, items } of lengthBatches(prompts, opts.batchSize ?? DEFAULT_BATCH)) {
+  for (const { indices, items } of prefillPlan(prompts, opts)) {
     await nextBatch(opts.signal, 'difference in means');
     const res = await model.forward(items, {
       cache: ['blocks.*.hook_resid_pre'],
