@@ -76,6 +76,11 @@ stop();
 stop = clock.begin('score: ablation (bypass + KL)');
 await lastLogits(model, both, { batchSize, hooks: ablationHooks(r) });
 stop();
+// The code before length-sorted batches: list-order batches of batchSize prompts (harmful, then harmless).
+stop = clock.begin('score: ablation, list-order batches (before)');
+for (let s = 0; s < both.length; s += batchSize)
+  await model.forward(both.slice(s, s + batchSize), { hooks: ablationHooks(r), logits: 'last' });
+stop();
 stop = clock.begin(`score: induce from the embedding`);
 await lastLogits(model, harmless, { batchSize, hooks: [additionHook(r, layer)] });
 stop();
@@ -111,8 +116,10 @@ const json = {
   settings: { nVal, batchSize, layer },
   tokens: {
     real: both.reduce((s, q) => s + q.length, 0),
-    paddedListOrder: padded(harmful, false) + padded(harmless, false),
-    paddedLengthSorted: padded(harmful, true) + padded(harmless, true),
+    ablationPaddedListOrder: padded(both, false),
+    ablationPaddedLengthSorted: padded(both, true),
+    inducePaddedListOrder: padded(harmless, false),
+    inducePaddedLengthSorted: padded(harmless, true),
   },
   phases: clock.json(),
   extrapolatedScoring: {
