@@ -20,6 +20,7 @@ import {
 import { loadPrompts } from '../analysis/prompts/prompts.ts';
 import { UsageError } from '../engine/errors.ts';
 import { createBackend, wasmSimdPresent } from '../kernels/select.ts';
+import { webgpuAvailable } from '../kernels/gpujs/webgpu.ts';
 import type { BackendName } from '../kernels/types.ts';
 import { DecoderModel } from '../models/decoder-model.ts';
 import { loadModel } from '../models/load.ts';
@@ -99,6 +100,22 @@ describe.each(backends)('forward from block l on %s', (backendName) => {
       ).toBe(true);
     }
     await expect(lastLogitsFrom(model, cache, 2)).rejects.toThrow(/holds layers 1, 3, not 2/);
+  });
+});
+
+describe.skipIf(!(await webgpuAvailable()))('forward from block l resident on webgpu (SwiftShader in CI)', () => {
+  it('qwen2 int8: every layer, with addition at l, equals the resident full run bit for bit', async () => {
+    const model = await synthetic('webgpu', 'qwen2', 'int8');
+    expect((model as unknown as { residentActive: boolean }).residentActive).toBe(true);
+    const base = await model.forward(prompts, { cache: ['blocks.*.hook_resid_pre'], logits: 'last' });
+    const v = Float32Array.from({ length: model.config.dModel }, (_, i) => Math.sin(i) * 0.7);
+    for (let l = 0; l < model.config.nLayers; l++) {
+      const hooks = [additionHook(v, l)];
+      const full = await model.forward(prompts, { hooks, logits: 'last' });
+      const residual = base.cache.get(`blocks.${l}.hook_resid_pre`)!.data;
+      const from = await model.forward(prompts, { hooks, logits: 'last', start: { layer: l, residual } });
+      expect(sameBits(from.logits, full.logits), `layer ${l}`).toBe(true);
+    }
   });
 });
 
