@@ -33,6 +33,7 @@ import { loadModel } from '../models/load.ts';
 import { DecoderModel } from '../models/decoder-model.ts';
 import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { WeightPrecision } from '../models/types.ts';
+import type { Tokenizer } from '../engine/types.ts';
 import { createBackend } from '../kernels/select.ts';
 import type { BackendName } from '../kernels/types.ts';
 import { describeAdapter } from '../kernels/gpujs/webgpu.ts';
@@ -75,7 +76,18 @@ const backendArg = arg('backend', '');
 const backend = await createBackend((backendArg || undefined) as BackendName | undefined);
 async function build() {
   if (!synthetic) return loadModel(modelDir, { backend, precision });
-  const tok = (await loadModel(path.join(root, 'models/tiny-chat'), { backend: await createBackend('reference') })).tokenizer;
+  const small = (await loadModel(path.join(root, 'models/tiny-chat'), { backend: await createBackend('reference') })).tokenizer!;
+  // The random model samples ids from all 151,936; the borrowed tokenizer knows 2,048: decode them modulo its size
+  // (--study decodes completions; what they say is meaningless anyway).
+  const tok: Tokenizer = Object.create(small, {
+    decode: {
+      value: (ids: number[], o?: { skipSpecialTokens?: boolean }) =>
+        small.decode(
+          ids.map((i) => i % small.vocabSize),
+          o,
+        ),
+    },
+  });
   const cfg = { ...syntheticConfig(QWEN_05B_SHAPE), bosTokenId: 1, eosTokenIds: [2], padTokenId: 0 };
   const provider = { ...syntheticProvider(cfg, 1), tokenizer: tok };
   // The study compresses (reads) the weights; the direction run only infers.
