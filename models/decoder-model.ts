@@ -531,7 +531,8 @@ export class DecoderModel implements Model {
         `forward: start residual for blocks.${l}.hook_resid_pre has ${start.residual?.length} values, ` +
           `want ${batch}x${len}x${dModel} (batch x longest prompt x d_model) = ${want}`,
       );
-    const below = this.hookNames().filter((n) => !n.startsWith('blocks.') || Number(n.split('.')[1]) < l);
+    // Below the start: the embedding's points (hook_embed, hook_pos_embed) and blocks 0..l-1 (ln_final is above).
+    const below = this.hookNames().filter((n) => (n.startsWith('blocks.') ? Number(n.split('.')[1]) < l : n.startsWith('hook_')));
     const named = below.find((n) => runner.wants(n));
     if (named !== undefined)
       throw new UsageError(`forward: a hook or cache names ${named}, below the start layer ${l} (those points do not run)`);

@@ -141,7 +141,8 @@ describe('forward from block l refuses what it cannot run', () => {
     );
     await expect(run({ start: { layer: 2, residual }, cache: ['blocks.1.**'] })).rejects.toThrow(/names blocks\.1\.hook_resid_pre/);
     // Points at and above the start are fine.
-    await expect(run({ start: { layer: 2, residual }, cache: ['blocks.2.**'], logits: 'none' })).resolves.toBeDefined();
+    const ok = await run({ start: { layer: 2, residual }, cache: ['blocks.2.**', 'ln_final.hook_normalized'], logits: 'none' });
+    expect(ok.cache.has('ln_final.hook_normalized') && ok.cache.has('blocks.2.hook_resid_post')).toBe(true);
   });
 });
 
