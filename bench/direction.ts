@@ -2,7 +2,7 @@
  * Benchmark: the full direction pipeline (filter, difference in means, candidate scores, selection) with Arditi's
  * sizes (128 train / 32 val per class), phase by phase (wall and CPU time), or with --study a whole compression
  * study on the same model (its steps timed by their progress labels).
- *   npm run bench:direction [-- --model DIR | --synthetic qwen0.5b] [--max-layer-fraction F] [--n-train N] [--n-val N]
+ *   npm run bench:direction [-- --model DIR | --synthetic qwen0.5b | --model qwen0.5b] [--max-layer-fraction F] [--n-train N] [--n-val N]
  *                           [--batch-size N] [--backend NAME] [--precision P] [--induce-full] [--score-all-layers]
  *                           [--study METHODS [--aird] [--n-test N] [--max-tokens N]] [--out FILE.json]
  * --synthetic qwen0.5b: a Qwen2.5-0.5B-shaped model (24 layers, d 896, 14/2 heads, d_mlp 4864, vocab 151936, seeded
@@ -46,7 +46,8 @@ const arg = (name: string, def: string) => {
 };
 const has = (name: string) => process.argv.includes(`--${name}`);
 const POSITIVE = { min: 1 };
-const synthetic = arg('synthetic', '');
+// `--model qwen0.5b` (the issue's spelling) is the synthetic shape too: no folder has that name.
+const synthetic = arg('synthetic', arg('model', '') === 'qwen0.5b' ? 'qwen0.5b' : '');
 if (synthetic && synthetic !== 'qwen0.5b') throw new Error(`--synthetic: only qwen0.5b, got ${synthetic}`);
 const studyMethods = arg('study', '');
 const modelDir = arg('model', path.join(root, 'models/tiny-chat'));
