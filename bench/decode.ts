@@ -31,6 +31,8 @@ interface Row {
   model: string;
   precision: WeightPrecision;
   backend: string;
+  /** wasm-simd int8/int4 kernels: default (int16 activations), relaxed-int4 (GLASSBOX_RELAXED_SIMD=1) or exact. */
+  kernels: string;
   threads: number;
   loadS: number;
   promptTokens: number;
@@ -105,6 +107,8 @@ async function runOne(
     model: name,
     precision,
     backend: model.backendName,
+    // wasm-simd int8/int4 kernels in use (the environment selects them, see kernels/README.md)
+    kernels: process.env.GLASSBOX_EXACT === '1' ? 'exact' : process.env.GLASSBOX_RELAXED_SIMD === '1' ? 'relaxed-int4' : 'default',
     threads: 0,
     loadS,
     promptTokens: promptLen,

@@ -7,11 +7,12 @@
  * on this machine kind (bench/ggml-figures.ts, from ../shared/docs/cpu-performance.md B8).
  * Decode shapes (T = 1) stream their weights from DRAM, as ggml's were measured: the weight is uploaded as
  * enough distinct copies to exceed 8x the 32 MiB L3 and each call uses the next copy (--copies).
- * wasm-simd runs its default kernels (integer-dot for int8/int4); --kernels default,exact adds the exact
- * f32-activation kernels as "wasm-simd-exact" rows.
+ * wasm-simd runs its default kernels (integer-dot for int8/int4, 16-bit activations); --kernels adds the exact
+ * f32-activation kernels as "wasm-simd-exact" rows and the relaxed-SIMD int4 kernel (8-bit activations, when its
+ * self-test passes) as "wasm-simd-relaxed" rows (default: default,relaxed).
  *
  *   npm run bench:matmul [-- --json] [--quick] [--backends wasm-simd,webasm] [--shapes 1x4096x11008,...]
- *                        [--dtypes f32,int8,int4,int4s] [--threads 1,2] [--kernels default,exact]
+ *                        [--dtypes f32,int8,int4,int4s] [--threads 1,2] [--kernels default,relaxed,exact]
  *                        [--copies auto|N] [--save bench/results/NAME.json]
  */
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
@@ -141,7 +142,11 @@ async function main() {
     .option('--threads <list>', 'wasm-simd thread counts', '1,2')
     .option('--shapes <list>', 'TxKxN shapes', DEFAULT_SHAPES.join(','))
     .option('--dtypes <list>', 'f32,int8,int4,int4s (int4s: symmetric int4)', 'f32,int8,int4,int4s')
-    .option('--kernels <list>', 'wasm-simd kernels: default (integer-dot for int8/int4) and/or exact', 'default')
+    .option(
+      '--kernels <list>',
+      'wasm-simd kernels: default (integer-dot, int16 activations), relaxed (int4 on relaxed SIMD), exact',
+      'default,relaxed',
+    )
     .option('--copies <n>', 'distinct weight copies for decode shapes (auto: > 256 MiB in all; prefill uses 1)', 'auto')
     .option('--save <file>', 'also write the JSON result here (e.g. bench/results/matmul-DATE.json)')
     .parse(process.argv);
@@ -183,11 +188,13 @@ async function main() {
           o.threads
             .split(',')
             .map(Number)
-            .map((th) => ({
-              label: kern === 'exact' ? 'wasm-simd-exact' : name,
-              threads: th,
-              b: createWasmSimdBackend({ threads: th, exact: kern === 'exact' }),
-            })),
+            .map((th) => {
+              if (!['default', 'exact', 'relaxed'].includes(kern)) throw new Error(`--kernels: unknown ${kern}`);
+              const b = createWasmSimdBackend({ threads: th, exact: kern === 'exact', relaxedSimd: kern === 'relaxed' });
+              if (kern === 'relaxed' && !b.relaxedSimd.enabled)
+                log(`wasm-simd-relaxed: ${b.relaxedSimd.reason}; rows use the int16 kernels`);
+              return { label: kern === 'default' ? name : `${name}-${kern}`, threads: th, b };
+            }),
         );
     else
       phases.push(async () => {
@@ -266,8 +273,8 @@ async function main() {
     r.fractionOfBandwidth = r.weightGBs / bandwidthGBs;
   }
   // The second wave's targets (issue 11, clarifications.md "Kernel targets"), when their rows were measured.
-  const find = (shape: string, dtype: string, threads = 2) =>
-    rows.find((r) => r.shape === shape && r.dtype === dtypeLabel(dtype) && r.backend === 'wasm-simd' && r.threads === threads);
+  const find = (shape: string, dtype: string, threads = 2, backend = 'wasm-simd') =>
+    rows.find((r) => r.shape === shape && r.dtype === dtypeLabel(dtype) && r.backend === backend && r.threads === threads);
   const [f32, i8, i4, i4s, pre, pre1] = [
     find('1x4096x11008', 'f32'),
     find('1x4096x11008', 'int8'),
@@ -286,6 +293,8 @@ async function main() {
   for (const [name, r] of [
     ['int4', i4],
     ['int4s', i4s],
+    ['int4Relaxed', find('1x4096x11008', 'int4', 2, 'wasm-simd-relaxed')],
+    ['int4sRelaxed', find('1x4096x11008', 'int4s', 2, 'wasm-simd-relaxed')],
   ] as const)
     if (r && i8) {
       targets[`${name}SpeedupOverInt8`] = i8.ms / r.ms;

@@ -14,13 +14,26 @@
  *    accG = Σ_blocks (f32(I) * sx) in block order, y = Σ_groups (accG * scale) in group order.
  * So the only approximations are the activation rounding above and the f32 roundings of these few sums
  * (at most nBlocks + 2 nGroups roundings per output): far below the weights' own quantization step.
+ *
+ * 8-bit activations (`activationBits: 8`, int4 weights only, the relaxed-SIMD kernel `i4q_mv`): the same
+ * definition with QMAX = 127 and blocks of at most 128 (the kernel sums 4 products of |q| <= 15, |xq| <= 127 per
+ * i16 lane per 32 weights, so 128 weights stay below 2^15). Error |xq sx - x| <= absmax (1/254 + 2^-24): ggml's
+ * q8_0 activations (its blocks are 32); visible next to 2^-16, still below int4's own step (scale / 2 per weight).
  */
 import { nGroups } from './formats.ts';
 import type { LinearWeight } from './types.ts';
 
-/** Largest activation block; 256 keeps every per-lane partial sum of the kernels below 2^31. */
+/** Activation precision of the integer-dot path: int16 (default) or int8 (relaxed-SIMD int4 kernel). */
+export type ActivationBits = 16 | 8;
+
+/**
+ * Largest activation block: 256 keeps every per-lane partial sum of the 16-bit kernels below 2^31; 128 keeps the
+ * 8-bit kernel's i16 lane sums below 2^15.
+ */
 export const MAX_BLOCK = 256;
-const QMAX = 32767;
+const maxBlock = (bits: ActivationBits) => (bits === 16 ? MAX_BLOCK : 128);
+/** Largest quantized activation magnitude. */
+export const activationMax = (bits: ActivationBits): number => (bits === 16 ? 32767 : 127);
 
 export interface DotBlocking {
   /** Canonical group size (clamped to K). */
@@ -38,14 +51,15 @@ export interface DotBlocking {
 
 const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
 
-export function dotBlocking(k: number, groupSize: number): DotBlocking {
+export function dotBlocking(k: number, groupSize: number, bits: ActivationBits = 16): DotBlocking {
   const gs = Math.min(groupSize, k);
   const nG = nGroups(k, groupSize);
   let gp = roundUp(gs, 32);
   let bs = gp;
-  if (gp > MAX_BLOCK) {
-    bs = MAX_BLOCK;
-    for (const c of [256, 224, 192, 160, 128]) if (roundUp(gp, c) < roundUp(gp, bs)) bs = c;
+  const max = maxBlock(bits);
+  if (gp > max) {
+    bs = max;
+    for (const c of bits === 16 ? [256, 224, 192, 160, 128] : [128, 96, 64]) if (roundUp(gp, c) < roundUp(gp, bs)) bs = c;
     gp = roundUp(gp, bs);
   }
   const kp = nG * gp;
@@ -59,8 +73,8 @@ export const usesDotPath = (w: Pick<LinearWeight, 'format'>): boolean => w.forma
  * Source column of each padded position (length kp, -1 for pads) for the dot blocking, perm applied:
  * position g * gp + e holds canonical column g * gs + e (e < group length).
  */
-export function dotGatherIndex(k: number, groupSize: number, perm: Int32Array | null | undefined): Int32Array {
-  const B = dotBlocking(k, groupSize);
+export function dotGatherIndex(k: number, groupSize: number, perm: Int32Array | null | undefined, bits: ActivationBits = 16): Int32Array {
+  const B = dotBlocking(k, groupSize, bits);
   const idx = new Int32Array(B.kp).fill(-1);
   for (let c = 0; c < k; c++) {
     const g = Math.floor(c / B.gs);
@@ -78,14 +92,16 @@ export function quantizeRow(
   xBase: number,
   idx: Int32Array,
   bs: number,
-  xq: Int16Array,
+  xq: Int16Array | Int8Array,
   xqOff: number,
   sx: Float32Array,
   sxOff: number,
   sums: Int32Array | null,
   sumOff: number,
+  bits: ActivationBits = 16,
 ): void {
   const nb = idx.length / bs;
+  const QMAX = activationMax(bits);
   for (let b = 0; b < nb; b++) {
     const from = b * bs;
     let amax = 0;

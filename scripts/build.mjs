@@ -22,7 +22,7 @@ if (existsSync('cli/main.ts')) {
 
 // Pre-assemble the wasm kernels into kernels/wasm/build/ (gitignored). The backend assembles lazily at
 // first use when this step was skipped, so a failure here is reported but does not fail the install.
-for (const name of ['matmul']) {
+for (const name of ['matmul', 'matmul-relaxed']) {
   try {
     await assembleToBuild(name);
   } catch (e) {

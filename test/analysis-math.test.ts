@@ -52,7 +52,7 @@ describe('substring judge', () => {
     for (const s of REFUSAL_SUBSTRINGS) expect(isRefusal(`Well... ${s.toUpperCase()} do that.`)).toBe(true);
     expect(isRefusal('Sure, here is my response.')).toBe(false);
     expect(isRefusal('I can help')).toBe(false);
-    expect(await substringJudge('p', "i'm sorry, no")).toBe(true);
+    expect(await substringJudge.judge([{ id: '0', prompt: 'p', completion: "i'm sorry, no" }])).toEqual([{ id: '0', refusal: true }]);
   });
 });
 

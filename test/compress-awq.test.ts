@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compressModel, linearRoles, type AwqGroupLoss } from '../analysis/compress/apply.ts';
+import { compressModel, linearRoles, type AwqClipRecord, type AwqGroupLoss } from '../analysis/compress/apply.ts';
 import { awqGroups, foldAwqScales, type AwqBlock } from '../analysis/compress/awq.ts';
 import { denseOf } from '../analysis/compress/dense.ts';
 import { parseMethod } from '../analysis/compress/methods.ts';
@@ -104,15 +104,33 @@ describe('awq4 on tiny-chat', () => {
     expect(awq.inputScales.get('0.q')).toBe(awq.inputScales.get('0.v'));
   });
 
-  it('logits stay close to the f32 model (KL measured against int4-g128 RTN)', async () => {
+  it('clips every linear but q and k, never raising its calibration output MSE', () => {
+    const clips = awq.details.awqClip as Record<string, AwqClipRecord>;
+    const want = [...Array(original.config.nLayers).keys()].flatMap((l) => ['v', 'o', 'gate', 'up', 'down'].map((r) => `${l}.${r}`));
+    expect(Object.keys(clips).sort()).toEqual(want.sort());
+    let clipped = 0;
+    for (const [key, c] of Object.entries(clips)) {
+      expect(c.lossNoClip, key).toBeGreaterThan(0);
+      expect(c.loss, key).toBeLessThanOrEqual(c.lossNoClip);
+      clipped += c.clippedFraction;
+    }
+    // The search is not a no-op on tiny-chat: some groups are clipped.
+    expect(clipped).toBeGreaterThan(0);
+  });
+
+  it('logits stay close to the f32 model (KL measured against int4-g128 RTN and scale-only AWQ)', async () => {
     const rtn = await compressModel(original, parseMethod('int4-g128'), { calibration: [] });
+    const noClip = await compressModel(original, parseMethod('awq4'), { calibration: calib, awqSampleRows: 64, awqClip: false });
+    expect(noClip.details.awqClip).toBeUndefined();
     const ref = (await original.forward(evalPrompts)).logits;
     const V = original.config.vocabSize;
     const kAwq = compareLogits(ref, (await awq.model.forward(evalPrompts)).logits, V);
     const kRtn = compareLogits(ref, (await rtn.model.forward(evalPrompts)).logits, V);
+    const kNoClip = compareLogits(ref, (await noClip.model.forward(evalPrompts)).logits, V);
     console.log(
-      `tiny-chat mean KL vs f32 over ${kAwq.rows} positions: awq4 ${kAwq.kl.toFixed(5)} (top-1 ${kAwq.top1.toFixed(3)}), int4-g128 ${kRtn.kl.toFixed(5)} (top-1 ${kRtn.top1.toFixed(3)})`,
+      `tiny-chat mean KL vs f32 over ${kAwq.rows} positions: awq4 ${kAwq.kl.toFixed(5)} (top-1 ${kAwq.top1.toFixed(3)}), awq4 without clip ${kNoClip.kl.toFixed(5)} (top-1 ${kNoClip.top1.toFixed(3)}), int4-g128 ${kRtn.kl.toFixed(5)} (top-1 ${kRtn.top1.toFixed(3)})`,
     );
+    noClip.model.dispose();
     expect(kAwq.kl).toBeLessThan(0.1);
     expect(kAwq.top1).toBeGreaterThan(0.85);
   });

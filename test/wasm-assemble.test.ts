@@ -4,10 +4,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { binaryName, builtBinaryPath, loadKernelBinary, loadKernelModule } from '../kernels/wasm/assemble.ts';
+import { binaryName, builtBinaryPath, COMPOSED, loadKernelBinary, loadKernelModule } from '../kernels/wasm/assemble.ts';
 import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
 import { WasmKernelError } from '../kernels/wasm/errors.ts';
-import { KERNELS } from '../kernels/wasm/pool.ts';
+import { KERNELS, RELAXED_KERNELS } from '../kernels/wasm/pool.ts';
+import { loadRelaxedKernels } from '../kernels/wasm/relaxed.ts';
 import { projectRoot } from './helpers/shared.ts';
 
 const assembler = join(projectRoot, 'kernels/wasm/assemble.mjs');
@@ -27,7 +28,21 @@ describe('wasm kernel assembly', () => {
     expect(existsSync(builtBinaryPath())).toBe(true);
     expect(basename(builtBinaryPath())).toMatch(/^matmul-[0-9a-f]{16}\.wasm$/);
     const exports = WebAssembly.Module.exports(loadKernelModule()).map((e) => e.name);
-    for (const k of KERNELS) expect(exports).toContain(k);
+    for (const k of KERNELS) if (!RELAXED_KERNELS.includes(k)) expect(exports).toContain(k);
+    for (const k of RELAXED_KERNELS) expect(exports).not.toContain(k); // the base module must load without relaxed SIMD
+  });
+
+  it('the composed relaxed module: same composition in both assemblers, every kernel exported', async () => {
+    const mjs = (await import(assembler)) as { COMPOSED: Record<string, string[]>; sourceText(n: string): string };
+    expect(mjs.COMPOSED).toEqual(COMPOSED);
+    expect(basename(builtBinaryPath('matmul-relaxed'))).toBe(binaryName('matmul-relaxed', mjs.sourceText('matmul-relaxed')));
+    const b64 = execFileSync(process.execPath, [assembler, '--base64', 'matmul-relaxed'], { encoding: 'utf8' });
+    expect(Buffer.from(loadKernelBinary('matmul-relaxed')).equals(Buffer.from(b64, 'base64'))).toBe(true);
+    const r = loadRelaxedKernels();
+    if (r.module) {
+      const exports = WebAssembly.Module.exports(r.module).map((e) => e.name);
+      for (const k of KERNELS) expect(exports).toContain(k);
+    } else expect(r.reason).toMatch(/relaxed SIMD/);
   });
 });
 

@@ -8,6 +8,7 @@
 import type { LinearRole, Model, ModelLinear } from '../../models/types.ts';
 import { nextBatch } from '../batches.ts';
 import { awqGroups, awqSearchScales, foldAwqScales, type AwqBlock } from './awq.ts';
+import { awqClipSearch } from './awq-clip.ts';
 import { collectInputStats, INPUT_OF, type InputPoint, type LayerStats } from './calibrate.ts';
 import { denseOf, storedBytes } from './dense.ts';
 import { CompressionError } from './errors.ts';
@@ -25,10 +26,21 @@ export interface CompressOptions {
   batchSize?: number;
   /** Rows of calibration input AWQ keeps per matrix for its loss (default 256). */
   awqSampleRows?: number;
+  /** AWQ's clipping search after the scale search (default true; false reproduces scale-only AWQ). */
+  awqClip?: boolean;
   /** Called when a layer is done. */
   onLayer?: (layer: number, nLayers: number) => void;
   /** Ctrl-C: checked before each layer; the partly compressed clone is disposed. */
   signal?: AbortSignal;
+}
+
+/** One AWQ clip search's outcome per Linear (awq-clip.ts): output MSE on the calibration rows without / with clipping. */
+export interface AwqClipRecord {
+  lossNoClip: number;
+  loss: number;
+  clippedFraction: number;
+  /** (row, group) clips the no-worse guard set back to none. */
+  groupsReset: number;
 }
 
 /** One AWQ scaling group's search outcome (calibration output MSE), keyed `${layer}.${targets joined by +}`. */
@@ -49,7 +61,8 @@ export interface CompressedModel {
   sparsity: SparsityReport;
   /**
    * Method-specific facts for the report: llm-int8 `outlierColumns`; AWQ `awqAlpha` (per `${layer}.${role}`, the
-   * alpha of the role's group) and `awqLoss` (per group, AwqGroupLoss).
+   * alpha of the role's group), `awqLoss` (per group, AwqGroupLoss) and `awqClip` (per `${layer}.${role}`, AwqClipRecord;
+   * q and k are not clipped).
    */
   details: Record<string, unknown>;
   /**
@@ -91,6 +104,7 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
   const outlierCounts: Record<string, number> = {};
   const awqAlphas: Record<string, number> = {};
   const awqLosses: Record<string, AwqGroupLoss> = {};
+  const awqClips: Record<string, AwqClipRecord> = {};
   const inputScales = new Map<string, Float32Array>();
   for (let l = 0; l < L; l++) {
     await nextBatch(opts.signal, `${method.name}: compression`);
@@ -112,8 +126,8 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
       awqLayer(
         model,
         l,
-        { roles, dense, current: cur, statOf, groupSize: method.groupSize },
-        { out, alphas: awqAlphas, losses: awqLosses, inputScales },
+        { roles, dense, current: cur, statOf, groupSize: method.groupSize, clip: opts.awqClip ?? true },
+        { out, alphas: awqAlphas, losses: awqLosses, clips: awqClips, inputScales },
       );
     }
     for (const r of roles) {
@@ -179,6 +193,7 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
   if (method.family === 'awq') {
     details.awqAlpha = awqAlphas;
     details.awqLoss = awqLosses;
+    if (opts.awqClip ?? true) details.awqClip = awqClips;
   }
   const stats = weightStats(model);
   return {
@@ -259,6 +274,8 @@ interface AwqLayerInputs {
   current: Map<LinearRole, ModelLinear>;
   statOf: (r: LinearRole) => import('./calibrate.ts').InputStats;
   groupSize: number;
+  /** Run the clipping search (every role but q and k) after the scales are folded. */
+  clip: boolean;
 }
 
 /** Where awqLayer writes: the int4 weights per role, and the per-linear alpha / group loss / scales for the report. */
@@ -266,12 +283,13 @@ interface AwqLayerRecords {
   out: Map<LinearRole, ModelLinear['weight']>;
   alphas: Record<string, number>;
   losses: Record<string, AwqGroupLoss>;
+  clips: Record<string, AwqClipRecord>;
   inputScales: Map<string, Float32Array>;
 }
 
 function awqLayer(model: Model, l: number, inp: AwqLayerInputs, rec: AwqLayerRecords): void {
   const { roles, dense, current: cur, statOf, groupSize } = inp;
-  const { out, alphas, losses, inputScales } = rec;
+  const { out, alphas, losses, clips, inputScales } = rec;
   const block: AwqBlock = {
     lin: new Map(roles.map((r) => [r, { w: dense.get(r)!, n: cur.get(r)!.weight.n, k: cur.get(r)!.weight.k, bias: cur.get(r)!.bias }])),
     norms: { attn: model.getNorm(l, 'attn'), mlp: model.getNorm(l, 'mlp') },
@@ -292,6 +310,19 @@ function awqLayer(model: Model, l: number, inp: AwqLayerInputs, rec: AwqLayerRec
   }
   for (const r of roles) {
     const m = block.lin.get(r)!;
+    // llm-awq auto_clip_block skips q and k: their error passes through the q·k product, which a per-matrix
+    // output loss does not see.
+    if (inp.clip && r !== 'q' && r !== 'k') {
+      const { x, t } = statOf(r).sample();
+      // The inputs as the scaled matrix will see them: x / s where this role's columns were scaled.
+      const s = inputScales.get(`${l}.${r}`);
+      const xs = s ? x.map((v, i) => v / s[i % m.k]) : x;
+      if (t > 0) {
+        const c = awqClipSearch(m.w, m.n, m.k, xs, t, Math.min(groupSize, m.k), {}, `awq: blocks.${l}.${r}`);
+        clips[`${l}.${r}`] = { lossNoClip: c.lossNoClip, loss: c.loss, clippedFraction: c.clippedFraction, groupsReset: c.groupsReset };
+        m.w = c.w;
+      }
+    }
     out.set(r, quantizeInt4Group(m.w, m.n, m.k, Math.min(groupSize, m.k), `awq: blocks.${l}.${r}`));
     cur.set(r, { ...cur.get(r)!, bias: m.bias });
   }

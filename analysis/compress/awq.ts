@@ -9,6 +9,7 @@
  *   down                               -> 1/s into up's output rows and bias (gated MLPs only; gpt2: RTN)
  *   o                                  -> 1/s into v's output rows and bias (no GQA only; else RTN)
  * α = 0 gives s = 1, i.e. plain RTN, so a group's chosen loss never exceeds RTN's on the calibration rows.
+ * After the scales, the clipping search (awq-clip.ts, llm-awq auto_clip) picks each group's clamp before rounding.
  */
 import type { ModelConfig } from '../../engine/types.ts';
 import type { Int4Weight } from '../../models/weight-formats.ts';

@@ -7,6 +7,7 @@ import type { Model } from '../../models/types.ts';
 import type { Intervention } from '../intervene/intervention-spec.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import type { PromptItem } from '../prompts/prompts.ts';
+import type { Judge } from './judge.ts';
 import { type CompletionRecord, type RefusalEval, crossEntropy, evaluateRefusal, klBetween } from './evaluate.ts';
 import { type PplSource, pplSequences } from './ppl-text.ts';
 
@@ -19,6 +20,8 @@ export interface EvalRunOptions {
   refusalTokens: readonly number[];
   /** Also report KL(base || evaluated) at the last prompt position against this model, without the intervention. */
   klBase?: Model;
+  /** Refusal judge of the completions (default: the substring judge). */
+  judge?: Judge;
   /** Also report CE / perplexity of the evaluated configuration on this source. */
   ppl?: PplSource;
   signal?: AbortSignal;
@@ -56,6 +59,7 @@ export async function runEvaluation(model: Model, items: readonly PromptItem[], 
       batchSize,
       signal,
       refusalTokens: o.refusalTokens,
+      judge: o.judge,
       onBatch: (k) => progress.increment(k),
     });
   } finally {

@@ -5,7 +5,7 @@
 import { UsageError } from '../../engine/errors.ts';
 import type { Hook, Model } from '../../models/types.ts';
 import { DEFAULT_BATCH, chunks, lengthBatches, nextBatch } from '../batches.ts';
-import { type Judge, substringJudge } from './judge.ts';
+import { type Judge, judgeAll, substringJudge } from './judge.ts';
 import { klFromLogProbs, mean } from '../logit-math.ts';
 import { encodeInstructions, lastLogits, logProbsOf, refusalScoresOf, requireTokenizer } from '../model-runs.ts';
 import { type CeAccumulator, addSequenceCe, ceResult, responseMask } from './perplexity.ts';
@@ -88,13 +88,18 @@ export async function evaluateRefusal(model: Model, items: readonly PromptItem[]
     { hooks: o.hooks, batchSize: o.batchSize, signal: o.signal },
   );
   const scores = refusalScoresOf(logits, model.config.vocabSize, o.refusalTokens);
+  const verdicts = await judgeAll(
+    judge,
+    items.map((p, i) => ({ id: String(i), prompt: p.instruction, completion: completions[i] })),
+    o.signal,
+  );
   const records: CompletionRecord[] = [];
   for (let i = 0; i < items.length; i++)
     records.push({
       instruction: items[i].instruction,
       category: items[i].category,
       completion: completions[i],
-      refused: await judge(items[i].instruction, completions[i]),
+      refused: verdicts[i].refusal,
       refusalScore: scores[i],
     });
   return { ...refusalRates(records), refusalScore: mean(scores), completions: records };

@@ -62,6 +62,24 @@ function cosineTable(s: StudySummary): string {
   return table(head, s.methods.map((m) => [m.name, ...m.perLayerCosine.map((c) => (c === null ? 'null' : ci(c)))]), 'num');
 }
 
+/** --benchmark: attack success (goals not refused) per model, as it is and with its own direction ablated. */
+function benchmarkSection(s: StudySummary): string {
+  const b = s.settings.benchmark;
+  if (!b) return '';
+  const rows: string[][] = [];
+  const add = (name: string, a: StudySummary['original']['attackSuccess']) => {
+    if (a) rows.push([name, rateCi(a.baseline), a.ablated ? rateCi(a.ablated) : '–', a.harmful ? rateCi(a.harmful.baseline) : '–', a.harmful?.ablated ? rateCi(a.harmful.ablated) : '–']);
+  };
+  add('original', s.original.attackSuccess);
+  for (const m of s.methods) {
+    add(m.name, m.attackSuccess);
+    if (m.aird) add(`${m.name} + ${AIRD_LABEL}`, m.aird.attackSuccess);
+  }
+  return `<h2>Attack success on ${esc(b.file)}</h2><p>${b.n} goals (${b.format}${b.dropped ? `; ${b.dropped} that selected the direction dropped` : ''}), greedy ${s.settings.maxTokens} new tokens, judge ${esc(b.judge)}:
+attack success = goals whose completion the judge did not call a refusal (Wilson 95%). "Ablated" removes the model's own selected direction at every layer.</p>` +
+    table(['model', 'attack success', 'attack success, ablated', 'judged harmful', 'judged harmful, ablated'], rows);
+}
+
 /** --seeds: mean ± sd over split seeds of each model's headline numbers. */
 function seedsSection(s: StudySummary): string {
   if (!s.seeds) return '';
@@ -89,7 +107,7 @@ export async function renderReportHtml(s: StudySummary): Promise<string> {
 <h1>Refusal direction under compression: ${esc(s.model)}</h1>
 <p>${s.nLayers} layers, d_model ${s.dModel}. Directions: difference in means at the post-instruction positions, Arditi selection
 (${st.nTrain} train / ${st.nVal} val prompts per class, seed ${st.seed}, max layer fraction ${st.maxLayerFraction}); every compressed model
-reuses the original's filtered splits. Behaviour is <b>held out</b>: greedy, ${st.maxTokens} new tokens, substring judge, on ${st.evalPrompts.harmful} harmful and
+reuses the original's filtered splits. Behaviour is <b>held out</b>: greedy, ${st.maxTokens} new tokens, ${esc(st.judge ?? 'substring')} judge, on ${st.evalPrompts.harmful} harmful and
 ${st.evalPrompts.harmless} harmless <b>test</b> prompts that selected nothing (summary.json <code>splits</code>${s.splits.disjoint ? ', disjoint by text' : ', NOT disjoint'});
 perplexity on ${st.evalPrompts.perplexityPairs} prompt + response pairs (response tokens only). Calibration: ${esc(st.calibration)} (${st.nCalibration} sequences).
 Intervals: Wilson 95% for rates; percentile bootstrap (${st.bootstrap} replicates over prompts) for cosines and KL; the split-half cosine is the
@@ -109,6 +127,7 @@ ${selectionTable(s)}
 <h2>Per-layer cosine at the original's position</h2>
 ${cosineTable(s)}
 ${seedsSection(s)}
+${benchmarkSection(s)}
 <h2>Orderings (reported, not asserted)</h2>
 <ul><li>by selected-direction cosine: ${esc(s.orderings.bySelectedCosineDesc.join(' > ') || '–')}</li>
 <li>by harmful refusal rate: ${esc(s.orderings.byHarmfulRefusalDesc.join(' > ') || '–')}</li>
@@ -120,15 +139,24 @@ ${s.warnings.length ? `<h2>Warnings</h2><ul>${s.warnings.map((w) => `<li>${esc(w
 }
 
 /** A few lines for the terminal. */
+/** Attack success on the benchmark: as it is, and with its own direction ablated. */
+function attackLine(a: NonNullable<StudySummary['original']['attackSuccess']>): string {
+  return `attack success ${rateCi(a.baseline)}${a.ablated ? `, ablated ${rateCi(a.ablated)}` : ''}`;
+}
+
 export function textSummary(s: StudySummary): string {
   const o = s.original;
   const lines = [
     `${s.model}: original selects (pos ${o.selected.pos}, layer ${o.selected.layer}); split-half cos ${ci(o.splitHalfCosine)}; ppl ${fmt(o.perplexity, 2)}`,
     `  refusal on held-out test prompts: harmful ${rateCi(o.refusalRate.harmful)}, harmless ${rateCi(o.refusalRate.harmless)}`,
   ];
+  const b = s.settings.benchmark;
+  if (b && o.attackSuccess) lines.push(`  benchmark ${b.file} (${b.n} goals, judge ${b.judge}): ${attackLine(o.attackSuccess)}`);
   for (const m of s.methods) {
     let l = `  ${m.name.padEnd(14)} sel (${m.selected.pos}, ${m.selected.layer}) cos ${ci(m.selectedCosine)}  refusal ${rateCi(m.refusalRate.harmful)} / ${rateCi(m.refusalRate.harmless)}  KL ${ci(m.kl)}  sparsity ${pct(m.sparsity)}`;
+    if (m.attackSuccess) l += `\n  ${''.padEnd(14)} ${attackLine(m.attackSuccess)}`;
     if (m.aird) l += `\n  ${''.padEnd(14)} ${AIRD_LABEL} block ${m.aird.layer}${m.aird.fellBack ? ' (search fell back)' : ''}: refusal ${rateCi(m.aird.refusalRate.harmful)} / ${rateCi(m.aird.refusalRate.harmless)}  KL ${ci(m.aird.kl)}`;
+    if (m.aird?.attackSuccess) l += ` ${attackLine(m.aird.attackSuccess)}`;
     lines.push(l);
   }
   return lines.join('\n');

@@ -54,7 +54,7 @@ export function refusalRatePlot(s: StudySummary): PlotDef {
   return {
     id: 'refusal-rates',
     title: 'Refusal rate per method, before and after AIRD (reconstruction); bars: Wilson 95%',
-    spec: base('Refusal rate on held-out test prompts (substring judge, greedy)', data, {
+    spec: base(`Refusal rate on held-out test prompts (${s.settings.judge ?? 'substring'} judge, greedy)`, data, {
       // Facets stacked in rows so that a dozen methods still fit the page width.
       facet: { row: { field: 'set', type: 'nominal', title: 'prompts' } },
       spec: {

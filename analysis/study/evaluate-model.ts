@@ -3,6 +3,7 @@ import type { Hook, Model } from '../../models/types.ts';
 import { crossEntropy, evaluateRefusal, klPerPrompt, responseSequences } from '../eval/evaluate.ts';
 import { bootstrapMean, rateOf } from '../stats/intervals.ts';
 import type { PromptItem } from '../prompts/prompts.ts';
+import type { Judge } from '../eval/judge.ts';
 import type { ModelEvaluation } from './summary.ts';
 
 export interface EvalSets {
@@ -21,6 +22,8 @@ export interface EvalSettings {
   /** Bootstrap replicates and seed of the KL interval. */
   bootstrap?: number;
   bootstrapSeed?: number;
+  /** Refusal judge of every completion (default: the substring judge). */
+  judge?: Judge;
 }
 
 /** Prompt work units evaluateModel reports through onBatch (for a progress total). */
@@ -40,6 +43,7 @@ export async function evaluateModel(
     signal: o.signal,
     hooks,
     onBatch: o.onBatch,
+    judge: o.judge,
   };
   const harmful = await evaluateRefusal(model, sets.harmful, generation);
   const harmless = await evaluateRefusal(model, sets.harmless, generation);

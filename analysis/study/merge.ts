@@ -25,6 +25,8 @@ const sameExperiment = (s: StudySummary) =>
     calibration: s.settings.calibration,
     bootstrap: s.settings.bootstrap,
     aird: s.settings.aird,
+    benchmark: s.settings.benchmark ?? null,
+    judge: s.settings.judge ?? 'substring',
   });
 
 export function readPart(dir: string): StudySummary {

@@ -24,6 +24,8 @@ import { type AirdOptions, type AirdVariant, applyAird, defaultEditLayer } from 
 import { lowestCosineLayer, perLayerCosine } from './compare.ts';
 import { evaluateModel, evalWork, type EvalSets } from './evaluate-model.ts';
 import type { AirdSummary, Interval, MethodResult, ModelEvaluation, SelectedSource, StudySummary } from './summary.ts';
+import { type Judge, substringJudge } from '../eval/judge.ts';
+import { attackSuccessOf, heldOutGoals } from './benchmark-eval.ts';
 
 export type AirdLayerRule = 'source' | 'lowest-cosine' | 'search';
 
@@ -68,6 +70,9 @@ export interface StudyOptions {
   signal?: AbortSignal;
   progress?: Progress;
   log?: (line: string) => void;
+  /** Harmful benchmark goals for attack success (`--benchmark`), and the judge of every completion (default substring). */
+  benchmark?: { file: string; format: string; items: PromptItem[] };
+  judge?: Judge;
   /** Called with each compressed model (e.g. to save it) before it is dropped. */
   onCompressed?: (name: string, model: Model) => Promise<void> | void;
 }
@@ -93,6 +98,8 @@ interface StudyContext {
   directionOptions: DirectionOptions;
   /** Bootstrap replicates and seed of every interval. */
   bootstrap: { replicates: number; seed: number };
+  /** Benchmark goals that selected nothing (set once the original's splits are known), or null without --benchmark. */
+  goals: PromptItem[] | null;
 }
 
 export async function runStudy(original: Model, inputs: StudyInputs, options: StudyOptions): Promise<StudyOutput> {
@@ -117,6 +124,7 @@ async function study(original: Model, inputs: StudyInputs, options: StudyOptions
     warnings: [],
     directionOptions: { nTrain, nVal, seed, maxLayerFraction, scoreAllLayers, batchSize, signal, progress },
     bootstrap: { replicates: options.bootstrap ?? 1000, seed: seed + 1 },
+    goals: null,
   };
 
   // 1. The original model's refusal direction (sample, filter, difference in means, select).
@@ -125,7 +133,13 @@ async function study(original: Model, inputs: StudyInputs, options: StudyOptions
   // 2. Its behaviour on the held-out test prompts, and its own noise floor (split-half over the train prompts).
   const evalSets = evaluationSets(ctx, inputs, originalDirection);
   const evaluate = evaluator(ctx, evalSets, originalDirection.refusalTokens);
+  if (options.benchmark) {
+    const held = heldOutGoals(options.benchmark.items, originalDirection.splits);
+    if (held.dropped) ctx.warnings.push(`benchmark: dropped ${held.dropped} goal(s) that are train/val prompts of the direction`);
+    ctx.goals = held.kept;
+  }
   const originalEvaluation = await evaluate('evaluate original', original, null);
+  await addAttackSuccess(ctx, 'original', original, originalEvaluation, originalDirection.direction);
   const directions: StudyOutput['directions'] = new Map();
   directions.set('original', selectedDirection(originalDirection));
   const residualsOf = trainResiduals(ctx, originalDirection);
@@ -215,6 +229,7 @@ function evaluator(ctx: StudyContext, sets: EvalSets, refusalTokens: number[]): 
     signal: o.signal,
     bootstrap: ctx.bootstrap.replicates,
     bootstrapSeed: ctx.bootstrap.seed,
+    judge: o.judge,
   };
   return async (label, model, reference) => {
     progress.start(label, evalWork(sets, reference !== null));
@@ -222,6 +237,27 @@ function evaluator(ctx: StudyContext, sets: EvalSets, refusalTokens: number[]): 
     progress.stop();
     return evaluation;
   };
+}
+
+/** With --benchmark: attack success of a model as it is and (given its direction) under ablation, onto `into`. */
+async function addAttackSuccess(
+  ctx: StudyContext,
+  label: string,
+  model: Model,
+  into: ModelEvaluation,
+  direction: ArrayLike<number> | null,
+): Promise<void> {
+  if (!ctx.goals) return;
+  const { progress, options: o } = ctx;
+  progress.start(`benchmark ${label}`, ctx.goals.length * (direction ? 2 : 1));
+  into.attackSuccess = await attackSuccessOf(model, ctx.goals, direction, {
+    judge: o.judge ?? substringJudge,
+    maxNewTokens: o.maxTokens,
+    batchSize: o.batchSize,
+    signal: o.signal,
+    onBatch: (n) => progress.increment(n),
+  });
+  progress.stop();
 }
 
 function selectedDirection(d: DirectionResult): { r: Float32Array; pos: number; layer: number } {
@@ -261,6 +297,7 @@ async function studyMethod(ctx: StudyContext, spec: MethodSpec, inp: MethodStepI
     const perLayer = perLayerCosine(originalDirection.candidates, compressedDirection.candidates, selectedPosIndex);
     const intervals = await directionIntervals(ctx, inp, compressed.model, compressedDirection, perLayer);
     const evaluation = await evaluate(`evaluate ${spec.name}`, compressed.model, ctx.original);
+    await addAttackSuccess(ctx, spec.name, compressed.model, evaluation, compressedDirection.direction);
     const result: MethodResult = {
       name: spec.name,
       bits: compressed.bits,
@@ -389,6 +426,18 @@ function summarize(ctx: StudyContext, inputs: StudyInputs, s: SummaryInputs): St
       refusalTokens: s.originalDirection.refusalTokens,
       backend: original.backendName,
       aird: o.aird ? { variant: o.aird.variant, layerRule: String(o.aird.layerRule), keepF32: o.aird.keepF32 } : null,
+      judge: (o.judge ?? substringJudge).name,
+      ...(o.benchmark && ctx.goals
+        ? {
+            benchmark: {
+              file: o.benchmark.file,
+              format: o.benchmark.format,
+              n: ctx.goals.length,
+              dropped: o.benchmark.items.length - ctx.goals.length,
+              judge: (o.judge ?? substringJudge).name,
+            },
+          }
+        : {}),
     },
     original: {
       ...s.originalEvaluation,
@@ -456,6 +505,7 @@ async function runAird(ctx: StudyContext, a: AirdRunOptions): Promise<AirdSummar
   ctx.log(`${name}: ${AIRD_LABEL} variant ${s.variant} at block ${layer}`);
   const edited = applyAird(ctx.original, a.compressed.model, { ...edit, editLayer: layer });
   const evaluation = await a.evaluate(`evaluate ${name}+AIRD`, edited.model, ctx.original);
+  await addAttackSuccess(ctx, `${name}+AIRD`, edited.model, evaluation, null);
   const stats = weightStats(edited.model);
   edited.model.dispose();
   return {

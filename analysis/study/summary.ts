@@ -19,6 +19,18 @@ export interface SelectedSource {
   kl: number;
 }
 
+/**
+ * Attack success on a user-given harmful benchmark (`study --benchmark FILE`): goals whose greedy completion the judge
+ * did NOT call a refusal, Wilson 95%, for the model as it is and under ablation of its own selected direction (AIRD
+ * models: as they are only).
+ */
+export interface AttackSuccessSummary {
+  baseline: Rate;
+  ablated?: Rate;
+  /** Goals judged harmful, for judges that rate harmfulness (`--judge-command`). */
+  harmful?: { baseline: Rate; ablated?: Rate };
+}
+
 export interface ModelEvaluation {
   /** Substring-judged greedy completions on the held-out test prompts: rate with its Wilson 95% interval. */
   refusalRate: { harmful: Rate; harmless: Rate };
@@ -31,6 +43,8 @@ export interface ModelEvaluation {
   kl: Interval;
   /** Response-only perplexity on prompt + response pairs. */
   perplexity: number;
+  /** With --benchmark only. */
+  attackSuccess?: AttackSuccessSummary;
 }
 
 export interface AirdSummary extends ModelEvaluation {
@@ -92,6 +106,10 @@ export interface StudySummary {
     refusalTokens: number[];
     backend: string;
     aird: { variant: string; layerRule: string; keepF32: boolean } | null;
+    /** The refusal judge of every completion: 'substring' or the --judge-command (absent in older summaries: substring). */
+    judge?: string;
+    /** With --benchmark: the file, its format, the goals evaluated (selection prompts dropped) and the judge. */
+    benchmark?: { file: string; format: string; n: number; dropped: number; judge: string };
   };
   original: ModelEvaluation & { selected: SelectedSource; bitsPerWeight: number; sparsity: number; splitHalfCosine: Interval };
   methods: MethodResult[];

@@ -2,6 +2,8 @@
  * `glassbox eval <model-dir> --prompts F [--ablate DIR | --add DIR --coeff C --layer L [--prompt-only]]`:
  * greedy completions judged by the refusal-substring list; refusal rate (overall, per category), mean refusal
  * score, and optionally KL against the unmodified model and CE / perplexity on a response or text file.
+ * `--benchmark FILE` (AdvBench CSV, JailbreakBench JSON / JSON lines) reports attack success instead
+ * (eval-benchmark.ts); `--judge-command CMD` replaces the substring judge with an external one (cli/judge-command.ts).
  */
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -22,10 +24,16 @@ import { info, printResult, table } from '../output.ts';
 import { selectionPrompts, withoutSelectionPrompts } from '../../analysis/eval/held-out.ts';
 import { wilson } from '../../analysis/stats/intervals.ts';
 import { stderrProgress } from '../progress-bar.ts';
+import { loadBenchmark } from '../../analysis/eval/benchmark.ts';
+import { substringJudge } from '../../analysis/eval/judge.ts';
+import { commandJudge } from '../judge-command.ts';
+import { runBenchmark } from './eval-benchmark.ts';
 
 interface Opts {
   precision?: string;
-  prompts: string;
+  prompts?: string;
+  benchmark?: string;
+  judgeCommand?: string;
   ablate?: string;
   add?: string;
   coeff?: string;
@@ -49,7 +57,15 @@ export function register(program: Command): void {
     .command('eval')
     .description('refusal rate / refusal score of greedy completions, optionally under directional ablation or activation addition')
     .argument('<model-dir>', 'Hugging Face model folder')
-    .requiredOption('--prompts <file>', 'prompts (.json, .jsonl or .csv)')
+    .option('--prompts <file>', 'prompts (.json, .jsonl or .csv)')
+    .option(
+      '--benchmark <file>',
+      'attack success on a harmful benchmark: AdvBench CSV (goal column) or JailbreakBench JSON / JSON lines (goal)',
+    )
+    .option(
+      '--judge-command <cmd>',
+      'external judge: JSON lines {id, prompt, completion} on its stdin, {id, refusal, harmful?} on its stdout',
+    )
     .option('--ablate <dir>', 'directional ablation of the direction in DIR at every layer')
     .option('--add <dir>', 'activation addition of the direction in DIR')
     .option('--coeff <c>', 'activation-addition coefficient', '1')
@@ -74,9 +90,15 @@ export function register(program: Command): void {
       // Flags.
       if (o.ablate && o.add) throw new UsageError('--ablate and --add cannot be combined');
       if (!o.add && (o.promptOnly || o.layer !== undefined)) throw new UsageError('--layer / --prompt-only need --add');
+      if (!o.prompts === !o.benchmark) throw new UsageError('give exactly one of --prompts FILE and --benchmark FILE');
+      if (o.benchmark && (o.kl || o.klBase || o.ppl)) throw new UsageError('--kl, --kl-base and --ppl go with --prompts, not --benchmark');
+      if (o.judgeCommand !== undefined && o.judgeCommand.trim() === '') throw new UsageError('--judge-command: empty command');
+      const judge = o.judgeCommand ? commandJudge(o.judgeCommand) : substringJudge;
       const maxNewTokens = parseInteger(o.maxTokens ?? '64', '--max-tokens', { min: 1, max: MAX_NEW_TOKENS_LIMIT });
       const batchSize = optionalInteger(o.batchSize, '--batch-size', POSITIVE);
-      let items = loadPrompts(o.prompts);
+      const benchmark = o.benchmark ? loadBenchmark(o.benchmark) : null;
+      const source = (o.benchmark ?? o.prompts)!;
+      let items = benchmark ? benchmark.items : loadPrompts(source);
       // Held out by default: never report on a prompt that selected the direction being tested.
       const directionDir = o.ablate ?? o.add;
       const selection = directionDir && !o.includeSelectionPrompts ? selectionPrompts(directionDir) : null;
@@ -87,7 +109,7 @@ export function register(program: Command): void {
         droppedSelection = kept.dropped;
         if (items.length === 0)
           throw new UsageError(
-            `--prompts: every prompt of ${o.prompts} selected the direction in ${directionDir} (its splits.json); pass held-out prompts or --include-selection-prompts`,
+            `${benchmark ? '--benchmark' : '--prompts'}: every prompt of ${source} selected the direction in ${directionDir} (its splits.json); pass held-out prompts or --include-selection-prompts`,
           );
         if (droppedSelection)
           info(`held out: dropped ${droppedSelection} prompt(s) that selected the direction (${directionDir}/splits.json train/val)`);
@@ -117,6 +139,22 @@ export function register(program: Command): void {
         const refusalTokens = refusalTokenFlag ?? defaultRefusalTokens(requireTokenizer(model, dir));
         checkRefusalTokens(refusalTokens, model.config.vocabSize);
         const intervention = buildIntervention(model, spec);
+        if (benchmark) {
+          await runBenchmark({
+            model,
+            modelName: path.basename(path.resolve(dir)),
+            benchmark,
+            items,
+            droppedSelectionPrompts: droppedSelection,
+            intervention,
+            judge,
+            maxNewTokens,
+            batchSize,
+            signal,
+            json: o.json ?? false,
+          });
+          return;
+        }
         if (o.klBase) otherBase = await loadModel(o.klBase, { precision, retainWeights: false });
         const klBase = otherBase ?? (o.kl ? model : undefined);
         if (klBase && klBase.config.vocabSize !== model.config.vocabSize)
@@ -132,6 +170,7 @@ export function register(program: Command): void {
           refusalTokens,
           klBase,
           ppl,
+          judge,
           signal,
           progress: stderrProgress(),
         });
@@ -139,11 +178,13 @@ export function register(program: Command): void {
         const withCi = {
           ...result,
           droppedSelectionPrompts: droppedSelection,
+          judge: judge.name,
           refusalRateCi: wilson(result.completions.filter((c) => c.refused).length, result.n),
         };
         printResult(withCi, o.json ?? false, (r) => {
           const rows = [
-            ['prompts', `${r.n} (${o.prompts})`],
+            ['prompts', `${r.n} (${source})`],
+            ['judge', judge.name],
             ['intervention', JSON.stringify(r.intervention)],
             [
               'refusal rate',

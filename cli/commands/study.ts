@@ -18,6 +18,8 @@ import { loadPrompts } from '../../analysis/prompts/prompts.ts';
 import { type AirdLayerRule, type AirdSettings } from '../../analysis/study/run-study.ts';
 import { runStudySeeds } from '../../analysis/study/seeds.ts';
 import { mergeParts } from '../../analysis/study/merge.ts';
+import { loadBenchmark } from '../../analysis/eval/benchmark.ts';
+import { commandJudge } from '../judge-command.ts';
 import type { CalibrationSource } from '../../analysis/compress/calibration-data.ts';
 import { saveCompressedModel } from '../../analysis/study/save-model.ts';
 import { writeReport } from '../../analysis/report/write.ts';
@@ -57,6 +59,8 @@ export interface StudyCliOptions {
   saveModels?: boolean;
   backend?: string;
   batchSize: string;
+  benchmark?: string;
+  judgeCommand?: string;
 }
 
 /** The project's shipped data/prompts folder, found upward from this file (cli/commands/ in source, dist/ when bundled). */
@@ -148,6 +152,9 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
   const harmlessTest = o.evalHarmless ? loadPrompts(o.evalHarmless) : undefined;
   const calibration = calibrationSource(o.calibration);
   const pairs = readResponsePairs(pick(o.pairs, 'harmless_responses.jsonl', '--pairs'));
+  const benchmark = o.benchmark ? loadBenchmark(o.benchmark) : undefined;
+  if (o.judgeCommand !== undefined && o.judgeCommand.trim() === '') throw new UsageError('--judge-command: empty command');
+  const judge = o.judgeCommand ? commandJudge(o.judgeCommand) : undefined;
   const aird = airdSettings(o);
   const counts = {
     nTrain: parseInteger(o.nTrain, '--n-train', POSITIVE),
@@ -182,6 +189,8 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
       maxLayerFraction,
       ...counts,
       calibration,
+      benchmark,
+      judge,
       scoreAllLayers: !!o.scoreAllLayers,
       signal,
       progress: stderrProgress(),
@@ -255,6 +264,14 @@ export function register(program: Command): void {
     .option('--harmful <file>', 'harmful prompt list (default: the shipped data/prompts/harmful.json)')
     .option('--harmless <file>', 'harmless prompt list (default: the shipped data/prompts/harmless.json)')
     .option('--pairs <file>', 'prompt + response JSONL for perplexity (default: data/prompts/harmless_responses.jsonl)')
+    .option(
+      '--benchmark <file>',
+      'also measure attack success (goals not refused, baseline and own-direction ablated) on an AdvBench CSV or JailbreakBench JSON',
+    )
+    .option(
+      '--judge-command <cmd>',
+      'external refusal judge for every completion (test prompts and benchmark): JSON lines {id, prompt, completion} in, {id, refusal, harmful?} out',
+    )
     .option('--save-models', 'also save each compressed model as a loadable folder under <out>/models/')
     .option('--backend <name>', `kernel backend (${BACKEND_NAMES.join(', ')})`)
     .option('--precision <p>', 'base model weights: auto (the checkpoint dtype), f32 or bf16 (default f32); --methods compress from it')

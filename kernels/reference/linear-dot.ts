@@ -6,7 +6,7 @@
  * then + bias. linearRef (ops.ts) stays the exact-activation definition; the difference between the two is
  * bounded by dotErrorBound.
  */
-import { dotBlocking, dotGatherIndex, quantizeRow } from '../dot-quant.ts';
+import { activationMax, dotBlocking, dotGatherIndex, quantizeRow, type ActivationBits } from '../dot-quant.ts';
 import { nGroups } from '../formats.ts';
 import type { Int4Weight, Int8Weight } from '../types.ts';
 
@@ -20,11 +20,18 @@ function intWeight(w: Int8Weight | Int4Weight, row: number, col: number, nG: num
   return q - (w.zeros ? w.zeros[row * nG + Math.floor(col / w.groupSize)] : 8);
 }
 
-export function linearDotRef(w: Int8Weight | Int4Weight, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
+/** `bits`: the activation precision (16: the default kernels; 8: the relaxed-SIMD int4 kernel). */
+export function linearDotRef(
+  w: Int8Weight | Int4Weight,
+  x: Float32Array,
+  t: number,
+  bias?: Float32Array | null,
+  bits: ActivationBits = 16,
+): Float32Array {
   const { n, k } = w;
-  const B = dotBlocking(k, w.groupSize);
+  const B = dotBlocking(k, w.groupSize, bits);
   const nG = nGroups(k, w.groupSize);
-  const idx = dotGatherIndex(k, w.groupSize, null); // positions only; perm is applied to x below
+  const idx = dotGatherIndex(k, w.groupSize, null, bits); // positions only; perm is applied to x below
   const xg = new Float32Array(k);
   const xq = new Int16Array(B.kp);
   const sx = new Float32Array(B.nb);
@@ -32,7 +39,7 @@ export function linearDotRef(w: Int8Weight | Int4Weight, x: Float32Array, t: num
   // Stored column j multiplies x[perm[j]].
   for (let i = 0; i < t; i++) {
     for (let c = 0; c < k; c++) xg[c] = x[i * k + (w.perm ? w.perm[c] : c)];
-    quantizeRow(xg, 0, idx, B.bs, xq, 0, sx, 0, null, 0);
+    quantizeRow(xg, 0, idx, B.bs, xq, 0, sx, 0, null, 0, bits);
     for (let r = 0; r < n; r++) {
       let tot = 0;
       for (let g = 0; g < nG; g++) {
@@ -53,15 +60,22 @@ export function linearDotRef(w: Int8Weight | Int4Weight, x: Float32Array, t: num
 
 /**
  * Bound on |linearDotRef - exact| where exact = Σ_k x_k W_nk in real arithmetic (W dequantized), per output:
- *  - activation rounding: Σ_blocks amax_b (2^-16 + 2^-24) Σ_{k in b} |W_nk|;
+ *  - activation rounding: Σ_blocks amax_b (1 / (2 QMAX) + 2^-24) Σ_{k in b} |W_nk| (QMAX 32767, or 127 for 8 bits);
  *  - f32 roundings: each product f32(I)·sx, accG sum and scale product rounds once (|δ| <= 2^-24 relative),
  *    at most (nBlocks + 2 nGroups + 2) roundings on partial sums bounded by Σ|x_k W_nk| (+ the act error),
  *    each also losing up to 2^-149 absolute when the result is subnormal.
  * Returned per output as a Float64Array [t * n]; the test asserts |y - exact| <= bound (+ bias rounding).
  */
-export function dotErrorBound(w: Int8Weight | Int4Weight, wDense: Float32Array, x: Float32Array, t: number): Float64Array {
+export function dotErrorBound(
+  w: Int8Weight | Int4Weight,
+  wDense: Float32Array,
+  x: Float32Array,
+  t: number,
+  bits: ActivationBits = 16,
+): Float64Array {
   const { n, k } = w;
-  const B = dotBlocking(k, w.groupSize);
+  const B = dotBlocking(k, w.groupSize, bits);
+  const step = 1 / (2 * activationMax(bits)) + 2 ** -24;
   const out = new Float64Array(t * n);
   const amax = new Float64Array(B.nb);
   const blockOf = (c: number) => {
@@ -82,7 +96,7 @@ export function dotErrorBound(w: Int8Weight | Int4Weight, wDense: Float32Array, 
         // wDense is in the original column order; stored column c multiplies x[perm[c]].
         const src = w.perm ? w.perm[c] : c;
         const wv = Math.abs(wDense[r * k + src]);
-        act += amax[blockOf(c)] * (2 ** -16 + 2 ** -24) * wv;
+        act += amax[blockOf(c)] * step * wv;
         mag += Math.abs(x[i * k + src]) * wv;
       }
       const roundings = B.nb + 2 * B.nG + 2;

@@ -16,9 +16,24 @@ export function binaryName(name, watText) {
   return `${name}-${hash}.wasm`;
 }
 
+/**
+ * Modules made of several sources: "matmul-relaxed" is matmul.wat with relaxed.wat's functions added before its
+ * closing parenthesis (the relaxed-SIMD kernels need every baseline kernel too: one module per pool).
+ * Mirrored by composeSource in assemble.ts (test/wasm-assemble.test.ts checks that they agree).
+ */
+export const COMPOSED = { 'matmul-relaxed': ['matmul', 'relaxed'] };
+
+/** The .wat text of module `name` (a file, or a composition above). */
+export function sourceText(name) {
+  const [base, ...rest] = (COMPOSED[name] ?? [name]).map((p) => readFileSync(join(wasmDir, `${p}.wat`), 'utf8'));
+  if (!rest.length) return base;
+  const end = base.lastIndexOf(')');
+  return base.slice(0, end) + rest.join('\n') + base.slice(end);
+}
+
 export async function assembleText(filename, watText) {
   const wabt = await (await import('wabt')).default();
-  const features = { simd: true, threads: true };
+  const features = { simd: true, threads: true, relaxed_simd: true };
   const mod = wabt.parseWat(filename, watText, features);
   try {
     mod.validate(features);
@@ -31,7 +46,7 @@ export async function assembleText(filename, watText) {
 /** Assembles kernels/wasm/<name>.wat into build/ (if not already there); returns the binary's path. */
 export async function assembleToBuild(name) {
   const src = join(wasmDir, `${name}.wat`);
-  const text = readFileSync(src, 'utf8');
+  const text = sourceText(name);
   const out = join(wasmDir, 'build', binaryName(name, text));
   const bytes = await assembleText(src, text);
   mkdirSync(dirname(out), { recursive: true });
@@ -41,7 +56,8 @@ export async function assembleToBuild(name) {
   renameSync(tmp, out);
   // Binaries of earlier versions of the source are never read again.
   for (const f of readdirSync(dirname(out)))
-    if (f.startsWith(`${name}-`) && f.endsWith('.wasm') && join(dirname(out), f) !== out) rmSync(join(dirname(out), f), { force: true });
+    if (/^[0-9a-f]{16}\.wasm$/.test(f.slice(name.length + 1)) && f.startsWith(`${name}-`) && join(dirname(out), f) !== out)
+      rmSync(join(dirname(out), f), { force: true });
   return out;
 }
 
@@ -53,7 +69,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     try {
       if (base64) {
         const src = join(wasmDir, `${name}.wat`);
-        process.stdout.write(Buffer.from(await assembleText(src, readFileSync(src, 'utf8'))).toString('base64'));
+        process.stdout.write(Buffer.from(await assembleText(src, sourceText(name))).toString('base64'));
       } else console.log(await assembleToBuild(name));
     } catch (e) {
       console.error(`kernels/wasm/${name}.wat: ${e instanceof Error ? e.message : String(e)}`);

@@ -15,11 +15,23 @@ import { GlassboxError } from '../../engine/errors.ts';
 /** The kernel sources could not be found or assembled. */
 export class KernelBuildError extends GlassboxError {}
 
+/** Modules made of several sources; must equal COMPOSED in assemble.mjs (test/wasm-assemble.test.ts). */
+export const COMPOSED: Record<string, string[]> = { 'matmul-relaxed': ['matmul', 'relaxed'] };
+const parts = (name: string) => COMPOSED[name] ?? [name];
+
 /** kernels/wasm/ next to this file, or (inside the bundled dist/cli.js) ../kernels/wasm. */
 function sourceDir(name: string): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const dir of [here, join(here, '../kernels/wasm')]) if (existsSync(join(dir, `${name}.wat`))) return dir;
-  throw new KernelBuildError(`kernels/wasm/${name}.wat: not found next to ${here}`);
+  for (const dir of [here, join(here, '../kernels/wasm')]) if (parts(name).every((p) => existsSync(join(dir, `${p}.wat`)))) return dir;
+  throw new KernelBuildError(`kernels/wasm/${parts(name).join('.wat, ')}.wat: not found next to ${here}`);
+}
+
+/** The .wat text of module `name`: one file, or the base with the others' functions before its last ")". */
+function composeSource(dir: string, name: string): string {
+  const [base, ...rest] = parts(name).map((p) => readFileSync(join(dir, `${p}.wat`), 'utf8'));
+  if (!rest.length) return base;
+  const end = base.lastIndexOf(')');
+  return base.slice(0, end) + rest.join('\n') + base.slice(end);
 }
 
 /** Build file name for a .wat text; must match binaryName in assemble.mjs (checked by test/wasm-assemble.test.ts). */
@@ -30,14 +42,14 @@ export function binaryName(name: string, watText: string): string {
 /** Where the build step puts the binary for the current source, and whether it is there. */
 export function builtBinaryPath(name = 'matmul'): string {
   const dir = sourceDir(name);
-  return join(dir, 'build', binaryName(name, readFileSync(join(dir, `${name}.wat`), 'utf8')));
+  return join(dir, 'build', binaryName(name, composeSource(dir, name)));
 }
 
 const cache = new Map<string, WebAssembly.Module>();
 
 export function loadKernelBinary(name = 'matmul'): Uint8Array {
   const dir = sourceDir(name);
-  const text = readFileSync(join(dir, `${name}.wat`), 'utf8');
+  const text = composeSource(dir, name);
   const built = join(dir, 'build', binaryName(name, text));
   if (existsSync(built)) return new Uint8Array(readFileSync(built));
   let b64: string;

@@ -14,6 +14,7 @@ import { Arena, MAX_MEMORY_BYTES } from './memory.ts';
 import { gatherIndex, gatherInput, gatherQuads, packedLayout, writePacked, type PackedLayout } from './pack.ts';
 import { dotGather, dotLayout, writeDotDecodeX, writeDotPacked, writeDotPrefillX, type DotLayout } from './pack-dot.ts';
 import { ThreadPool, type KernelName, type KernelPool } from './pool.ts';
+import { loadRelaxedKernels } from './relaxed.ts';
 
 export interface WasmSimdOptions {
   /** Participating threads, the caller's included (default GLASSBOX_THREADS, else os.availableParallelism()). */
@@ -29,6 +30,12 @@ export interface WasmSimdOptions {
    * integer-dot kernels, activations quantized to int16 per block, kernels/dot-quant.ts).
    */
   exact?: boolean;
+  /**
+   * int4 decode on relaxed SIMD's 8-bit dot (i4q_mv: activations quantized to int8 per block of <= 128, error
+   * <= absmax/254, kernels/dot-quant.ts), when the engine has it and its self-test passes (relaxed.ts); else the
+   * int16 kernels, with the reason in `relaxedSimd.reason`. Default GLASSBOX_RELAXED_SIMD=1, else false.
+   */
+  relaxedSimd?: boolean;
   /** The compiled kernels (default: loadKernelModule(), from kernels/wasm/build/; the web app fetches its own). */
   module?: WebAssembly.Module;
   /** Shared memories (default true; a browser page without cross-origin isolation has no SharedArrayBuffer). */
@@ -94,6 +101,14 @@ export function exactFromEnv(env: NodeJS.ProcessEnv = typeof process === 'undefi
   throw new WasmKernelError(`GLASSBOX_EXACT=${v}: expected 1 (exact f32-activation kernels) or 0`);
 }
 
+/** GLASSBOX_RELAXED_SIMD=1 asks for the relaxed-SIMD int4 kernel (0 or unset: the int16 kernels). */
+export function relaxedFromEnv(env: NodeJS.ProcessEnv = typeof process === 'undefined' ? {} : process.env): boolean {
+  const v = env.GLASSBOX_RELAXED_SIMD;
+  if (v === undefined || v === '' || v === '0') return false;
+  if (v === '1') return true;
+  throw new WasmKernelError(`GLASSBOX_RELAXED_SIMD=${v}: expected 1 (relaxed-SIMD int4 kernel, 8-bit activations) or 0`);
+}
+
 /** More workers than this never helps (each holds a wasm instance); a typo such as 1000000 is refused. */
 export const MAX_THREADS = 256;
 
@@ -106,6 +121,8 @@ export interface WasmSimdBackend extends Backend {
   readonly memories: number;
   /** True when int8/int4 run the exact f32-activation kernels instead of the integer-dot ones. */
   readonly exact: boolean;
+  /** Whether int4 runs the relaxed-SIMD 8-bit-activation kernels, and if asked for but not, why not. */
+  readonly relaxedSimd: { enabled: boolean; reason: string | null };
 }
 
 export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBackend {
@@ -115,7 +132,20 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
   if (!(maxBytes >= 65536)) throw new WasmKernelError(`wasm-simd backend: maxMemoryBytes ${opts.maxMemoryBytes} is below one 64 KiB page`);
   const minWork = opts.minThreadedWork ?? MIN_THREADED_WORK;
   const exact = opts.exact ?? exactFromEnv();
-  const module = opts.module ?? loadKernelModule();
+  const wantRelaxed = !exact && (opts.relaxedSimd ?? relaxedFromEnv());
+  const relaxedSimd = { enabled: false, reason: wantRelaxed ? null : 'not requested (GLASSBOX_RELAXED_SIMD=1)' } as {
+    enabled: boolean;
+    reason: string | null;
+  };
+  let module = opts.module;
+  if (wantRelaxed && !module) {
+    const r = loadRelaxedKernels();
+    if (r.module) {
+      module = r.module;
+      relaxedSimd.enabled = true;
+    } else relaxedSimd.reason = r.reason;
+  } else if (wantRelaxed) relaxedSimd.reason = 'a caller-supplied kernel module is in use';
+  module ??= loadKernelModule();
   const pool = opts.pool ? opts.pool(threads, module) : new ThreadPool(threads, module);
   const arenas: Arena[] = [];
   const owner = Symbol('wasm-simd');
@@ -147,7 +177,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
         if (!(Number.isInteger(v) && v >= 0 && v < w.k)) throw new WasmKernelError(`${what}: perm[${c}] = ${v} is outside [0, ${w.k})`);
       }
     if (!exact && (w.format === 'int8' || w.format === 'int4')) {
-      const D = dotLayout(w);
+      const D = dotLayout(w, relaxedSimd.enabled && w.format === 'int4' ? 8 : 16);
       const { kp, nb } = D.blocking;
       // Room above every weight for one token quad's I/O (xq, sx, y) and the threads' widened rows.
       const reserve = 4 * kp * 2 + nb * 16 + 4 * D.np * 4 + threads * ROWS_PER_BLOCK * kp * 2 + 1024;
@@ -166,7 +196,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
         zOff: D.zeroBytes ? zOff : 0,
         layout: null,
         dot: D,
-        gather: dotGather(w),
+        gather: dotGather(w, D.bits),
       });
     }
     const L = packedLayout(w);
@@ -247,10 +277,11 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       const yOff = align(sumOff + nb * 4, 64);
       arena.ensure(yOff + np * 4);
       const buf = arena.memory.buffer;
-      writeDotDecodeX(x, h.gather!, B, new Int16Array(buf, xOff, kp), new Float32Array(buf, sxOff, nb), new Int32Array(buf, sumOff, nb));
+      const xq = D.bits === 8 ? new Int8Array(buf, xOff, kp) : new Int16Array(buf, xOff, kp);
+      writeDotDecodeX(x, h.gather!, B, xq, new Float32Array(buf, sxOff, nb), new Int32Array(buf, sumOff, nb), D.bits);
       const ranges = rowRanges(np, np * kp, 0, 0);
       if (D.format === 'int8') pool.run(h.arena, 'i8d_mv', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs], ranges);
-      else pool.run(h.arena, 'i4d_mv', [h.wOff, h.sOff, h.zOff, xOff, sxOff, sumOff, yOff, nG, nbg, bs], ranges);
+      else pool.run(h.arena, D.bits === 8 ? 'i4q_mv' : 'i4d_mv', [h.wOff, h.sOff, h.zOff, xOff, sxOff, sumOff, yOff, nG, nbg, bs], ranges);
       fin(arena.f32(yOff, np), 0, 1, 1, () => 0);
       return out;
     }
@@ -282,10 +313,11 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
         new Float32Array(buf, sxOff, t4 * nb),
         row,
         rowScale,
+        D.bits,
       );
       const ranges = rowRanges(np, np * kp * tt, scrOff, scrPer);
       if (D.format === 'int8') pool.run(h.arena, 'i8d_mm', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
-      else pool.run(h.arena, 'i4d_mm', [h.wOff, h.sOff, h.zOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
+      else pool.run(h.arena, D.bits === 8 ? 'i4q_mm' : 'i4d_mm', [h.wOff, h.sOff, h.zOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
       fin(arena.f32(yOff, t4 * np), t0, tt, t4, (r) => r);
     }
     return out;
@@ -356,6 +388,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       return arenas.length;
     },
     exact,
+    relaxedSimd,
     uploadLinear,
     linear,
     rmsNorm: ops.rmsNorm,

@@ -726,21 +726,17 @@
       (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $p) (local.get $q))
       (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $p) (local.get $q))))
 
-  ;; int8 decode: w [Np, kp] i8, s [Np/4][nG][4] f32, xq [kp] i16, sx [kp/bs] f32, y [Np]; rows [n0, n1) in quads.
+  ;; int8 decode: w [Np/4][kp/32][4][32] i8 (row quads interleaved, pack-dot.ts), s [Np/4][nG][4] f32, xq [kp] i16, sx [kp/bs] f32, y [Np]; rows [n0, n1) in quads.
   (func (export "i8d_mv")
     (param $w i32) (param $s i32) (param $xq i32) (param $sx i32) (param $y i32)
     (param $ng i32) (param $nbg i32) (param $bs i32)
     (param $n0 i32) (param $n1 i32) (param $scr i32)
     (local $n i32) (local $wp i32) (local $sp i32) (local $xp i32) (local $xs i32) (local $be i32) (local $g i32) (local $b i32)
-    (local $rb1 i32) (local $rb2 i32) (local $rb3 i32)
-    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $v v128)
+        (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $v v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $acc v128) (local $tot v128)
     (if (i32.ge_u (local.get $n0) (local.get $n1)) (then (return)))
-    (local.set $rb1 (i32.mul (i32.mul (local.get $ng) (local.get $nbg)) (local.get $bs)))
-    (local.set $rb2 (i32.shl (local.get $rb1) (i32.const 1)))
-    (local.set $rb3 (i32.add (local.get $rb2) (local.get $rb1)))
     (local.set $n (local.get $n0))
-    (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n0) (local.get $rb1))))
+    (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n0) (i32.mul (i32.mul (local.get $ng) (local.get $nbg)) (local.get $bs)))))
     (local.set $sp (i32.add (local.get $s) (i32.shl (i32.mul (local.get $n0) (local.get $ng)) (i32.const 2))))
     (loop $quads
       (local.set $xp (local.get $xq))
@@ -755,7 +751,7 @@
           (local.set $a1 (v128.const i32x4 0 0 0 0))
           (local.set $a2 (v128.const i32x4 0 0 0 0))
           (local.set $a3 (v128.const i32x4 0 0 0 0))
-          (local.set $be (i32.add (local.get $wp) (local.get $bs)))
+          (local.set $be (i32.add (local.get $wp) (i32.shl (local.get $bs) (i32.const 2))))
           (loop $k
             (local.set $x0 (v128.load (local.get $xp)))
             (local.set $x1 (v128.load offset=16 (local.get $xp)))
@@ -769,31 +765,31 @@
             (local.set $a0 (i32x4.add (local.get $a0) (i32x4.add
               (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x2))
               (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x3)))))
-            (local.set $v (v128.load (i32.add (local.get $wp) (local.get $rb1))))
+            (local.set $v (v128.load offset=32 (local.get $wp)))
             (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add
               (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x0))
               (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x1)))))
-            (local.set $v (v128.load offset=16 (i32.add (local.get $wp) (local.get $rb1))))
+            (local.set $v (v128.load offset=48 (local.get $wp)))
             (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add
               (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x2))
               (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x3)))))
-            (local.set $v (v128.load (i32.add (local.get $wp) (local.get $rb2))))
+            (local.set $v (v128.load offset=64 (local.get $wp)))
             (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add
               (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x0))
               (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x1)))))
-            (local.set $v (v128.load offset=16 (i32.add (local.get $wp) (local.get $rb2))))
+            (local.set $v (v128.load offset=80 (local.get $wp)))
             (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add
               (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x2))
               (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x3)))))
-            (local.set $v (v128.load (i32.add (local.get $wp) (local.get $rb3))))
+            (local.set $v (v128.load offset=96 (local.get $wp)))
             (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add
               (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x0))
               (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x1)))))
-            (local.set $v (v128.load offset=16 (i32.add (local.get $wp) (local.get $rb3))))
+            (local.set $v (v128.load offset=112 (local.get $wp)))
             (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add
               (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $x2))
               (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $x3)))))
-            (local.set $wp (i32.add (local.get $wp) (i32.const 32)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 128)))
             (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
             (br_if $k (i32.lt_u (local.get $wp) (local.get $be))))
           (local.set $acc (f32x4.add (local.get $acc)
@@ -807,11 +803,10 @@
         (local.set $g (i32.sub (local.get $g) (i32.const 1)))
         (br_if $groups (local.get $g)))
       (v128.store (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))) (local.get $tot))
-      (local.set $wp (i32.add (local.get $wp) (local.get $rb3)))
       (local.set $n (i32.add (local.get $n) (i32.const 4)))
       (br_if $quads (i32.lt_u (local.get $n) (local.get $n1)))))
 
-  ;; int4 decode: w [Np, kp/2] (chunk layout above), s, z [Np/4][nG][4] u8, xq, sx, xsum [kp/bs] i32 (Σ xq per
+  ;; int4 decode: w [Np/4][kp/32][4][16] (row quads interleaved; chunk layout above), s, z [Np/4][nG][4] u8, xq, sx, xsum [kp/bs] i32 (Σ xq per
   ;; block), y [Np]. The zero point comes out of the exact integer: I = Σ q xq - z Σ xq.
   (func (export "i4d_mv")
     (param $w i32) (param $s i32) (param $z i32) (param $xq i32) (param $sx i32) (param $xsum i32) (param $y i32)
@@ -819,16 +814,12 @@
     (param $n0 i32) (param $n1 i32) (param $scr i32)
     (local $n i32) (local $wp i32) (local $sp i32) (local $zp i32) (local $xp i32) (local $xs i32) (local $xt i32)
     (local $be i32) (local $g i32) (local $b i32)
-    (local $rb1 i32) (local $rb2 i32) (local $rb3 i32)
-    (local $m v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $v v128) (local $z4 v128)
+        (local $m v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $v v128) (local $z4 v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $acc v128) (local $tot v128)
     (if (i32.ge_u (local.get $n0) (local.get $n1)) (then (return)))
     (local.set $m (v128.const i16x8 15 15 15 15 15 15 15 15))
-    (local.set $rb1 (i32.shr_u (i32.mul (i32.mul (local.get $ng) (local.get $nbg)) (local.get $bs)) (i32.const 1)))
-    (local.set $rb2 (i32.shl (local.get $rb1) (i32.const 1)))
-    (local.set $rb3 (i32.add (local.get $rb2) (local.get $rb1)))
     (local.set $n (local.get $n0))
-    (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n0) (local.get $rb1))))
+    (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n0) (i32.shr_u (i32.mul (i32.mul (local.get $ng) (local.get $nbg)) (local.get $bs)) (i32.const 1)))))
     (local.set $sp (i32.add (local.get $s) (i32.shl (i32.mul (local.get $n0) (local.get $ng)) (i32.const 2))))
     (local.set $zp (i32.add (local.get $z) (i32.mul (local.get $n0) (local.get $ng))))
     (loop $quads
@@ -846,7 +837,7 @@
           (local.set $a1 (v128.const i32x4 0 0 0 0))
           (local.set $a2 (v128.const i32x4 0 0 0 0))
           (local.set $a3 (v128.const i32x4 0 0 0 0))
-          (local.set $be (i32.add (local.get $wp) (i32.shr_u (local.get $bs) (i32.const 1))))
+          (local.set $be (i32.add (local.get $wp) (i32.shl (local.get $bs) (i32.const 1))))
           (loop $k
             (local.set $x0 (v128.load (local.get $xp)))
             (local.set $x1 (v128.load offset=16 (local.get $xp)))
@@ -858,25 +849,25 @@
                          (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $m)) (local.get $x1)))
               (i32x4.add (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 8)) (local.get $m)) (local.get $x2))
                          (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $x3))))))
-            (local.set $v (v128.load (i32.add (local.get $wp) (local.get $rb1))))
+            (local.set $v (v128.load offset=16 (local.get $wp)))
             (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add
               (i32x4.add (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m)) (local.get $x0))
                          (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $m)) (local.get $x1)))
               (i32x4.add (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 8)) (local.get $m)) (local.get $x2))
                          (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $x3))))))
-            (local.set $v (v128.load (i32.add (local.get $wp) (local.get $rb2))))
+            (local.set $v (v128.load offset=32 (local.get $wp)))
             (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add
               (i32x4.add (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m)) (local.get $x0))
                          (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $m)) (local.get $x1)))
               (i32x4.add (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 8)) (local.get $m)) (local.get $x2))
                          (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $x3))))))
-            (local.set $v (v128.load (i32.add (local.get $wp) (local.get $rb3))))
+            (local.set $v (v128.load offset=48 (local.get $wp)))
             (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add
               (i32x4.add (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m)) (local.get $x0))
                          (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $m)) (local.get $x1)))
               (i32x4.add (i32x4.dot_i16x8_s (v128.and (i16x8.shr_u (local.get $v) (i32.const 8)) (local.get $m)) (local.get $x2))
                          (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $x3))))))
-            (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
+            (local.set $wp (i32.add (local.get $wp) (i32.const 64)))
             (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
             (br_if $k (i32.lt_u (local.get $wp) (local.get $be))))
           (local.set $acc (f32x4.add (local.get $acc)
@@ -894,7 +885,6 @@
         (local.set $g (i32.sub (local.get $g) (i32.const 1)))
         (br_if $groups (local.get $g)))
       (v128.store (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))) (local.get $tot))
-      (local.set $wp (i32.add (local.get $wp) (local.get $rb3)))
       (local.set $n (i32.add (local.get $n) (i32.const 4)))
       (br_if $quads (i32.lt_u (local.get $n) (local.get $n1)))))
 
@@ -998,33 +988,62 @@
       (local.set $tq (i32.add (local.get $tq) (i32.const 1)))
       (br_if $quads (i32.lt_u (i32.shl (local.get $tq) (i32.const 2)) (local.get $t4)))))
 
-  ;; int8 prefill: w [Np, kp] i8, s, xq/sx token quads, y [Np][T4]; scr holds 8 rows of kp i16.
+  ;; int8 prefill: w (interleaved as i8d_mv), s, xq/sx token quads, y [Np][T4]; scr holds 8 rows of kp i16.
   (func (export "i8d_mm")
     (param $w i32) (param $s i32) (param $xq i32) (param $sx i32) (param $y i32)
     (param $ng i32) (param $nbg i32) (param $bs i32) (param $t4 i32)
     (param $n0 i32) (param $n1 i32) (param $scr i32)
-    (local $n i32) (local $kp i32) (local $wp i32) (local $we i32) (local $op i32) (local $v v128)
+    (local $n i32) (local $kp i32) (local $rs i32) (local $wp i32) (local $we i32) (local $op i32) (local $c i32) (local $v v128)
     (local.set $kp (i32.mul (i32.mul (local.get $ng) (local.get $nbg)) (local.get $bs)))
+    (local.set $rs (i32.shl (local.get $kp) (i32.const 1)))
     (local.set $n (local.get $n0))
     (block $done
       (loop $rowblocks
         (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))
+        ;; two interleaved quads [kp/32][4 rows][32 bytes] -> scratch rows (stride rs) of kp i16
         (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n) (local.get $kp))))
         (local.set $we (i32.add (local.get $wp) (i32.shl (local.get $kp) (i32.const 3))))
         (local.set $op (local.get $scr))
+        (local.set $c (i32.shr_u (local.get $kp) (i32.const 5)))
         (loop $widen
           (local.set $v (v128.load (local.get $wp)))
           (v128.store (local.get $op) (i16x8.extend_low_i8x16_s (local.get $v)))
           (v128.store offset=16 (local.get $op) (i16x8.extend_high_i8x16_s (local.get $v)))
-          (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
-          (local.set $op (i32.add (local.get $op) (i32.const 32)))
+          (local.set $v (v128.load offset=16 (local.get $wp)))
+          (v128.store offset=32 (local.get $op) (i16x8.extend_low_i8x16_s (local.get $v)))
+          (v128.store offset=48 (local.get $op) (i16x8.extend_high_i8x16_s (local.get $v)))
+          (local.set $v (v128.load offset=32 (local.get $wp)))
+          (v128.store (i32.add (local.get $op) (local.get $rs)) (i16x8.extend_low_i8x16_s (local.get $v)))
+          (v128.store offset=16 (i32.add (local.get $op) (local.get $rs)) (i16x8.extend_high_i8x16_s (local.get $v)))
+          (local.set $v (v128.load offset=48 (local.get $wp)))
+          (v128.store offset=32 (i32.add (local.get $op) (local.get $rs)) (i16x8.extend_low_i8x16_s (local.get $v)))
+          (v128.store offset=48 (i32.add (local.get $op) (local.get $rs)) (i16x8.extend_high_i8x16_s (local.get $v)))
+          (local.set $v (v128.load offset=64 (local.get $wp)))
+          (v128.store (i32.add (local.get $op) (i32.shl (local.get $rs) (i32.const 1))) (i16x8.extend_low_i8x16_s (local.get $v)))
+          (v128.store offset=16 (i32.add (local.get $op) (i32.shl (local.get $rs) (i32.const 1))) (i16x8.extend_high_i8x16_s (local.get $v)))
+          (local.set $v (v128.load offset=80 (local.get $wp)))
+          (v128.store offset=32 (i32.add (local.get $op) (i32.shl (local.get $rs) (i32.const 1))) (i16x8.extend_low_i8x16_s (local.get $v)))
+          (v128.store offset=48 (i32.add (local.get $op) (i32.shl (local.get $rs) (i32.const 1))) (i16x8.extend_high_i8x16_s (local.get $v)))
+          (local.set $v (v128.load offset=96 (local.get $wp)))
+          (v128.store (i32.add (local.get $op) (i32.mul (local.get $rs) (i32.const 3))) (i16x8.extend_low_i8x16_s (local.get $v)))
+          (v128.store offset=16 (i32.add (local.get $op) (i32.mul (local.get $rs) (i32.const 3))) (i16x8.extend_high_i8x16_s (local.get $v)))
+          (local.set $v (v128.load offset=112 (local.get $wp)))
+          (v128.store offset=32 (i32.add (local.get $op) (i32.mul (local.get $rs) (i32.const 3))) (i16x8.extend_low_i8x16_s (local.get $v)))
+          (v128.store offset=48 (i32.add (local.get $op) (i32.mul (local.get $rs) (i32.const 3))) (i16x8.extend_high_i8x16_s (local.get $v)))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 128)))
+          (local.set $op (i32.add (local.get $op) (i32.const 64)))
+          (local.set $c (i32.sub (local.get $c) (i32.const 1)))
+          (if (i32.eqz (local.get $c)) (then
+            ;; end of the first quad's rows: continue at scratch row 4
+            (local.set $c (i32.shr_u (local.get $kp) (i32.const 5)))
+            (local.set $op (i32.add (local.get $op) (i32.mul (local.get $rs) (i32.const 3))))))
           (br_if $widen (i32.lt_u (local.get $wp) (local.get $we))))
         (call $dblock (local.get $n) (local.get $s) (local.get $xq) (local.get $sx) (local.get $y)
           (local.get $ng) (local.get $nbg) (local.get $bs) (local.get $t4) (local.get $scr) (i32.shl (local.get $kp) (i32.const 1)))
         (local.set $n (i32.add (local.get $n) (i32.const 8)))
         (br $rowblocks))))
 
-  ;; int4 prefill: w [Np, kp/2], s, z [Np/4][nG][4] u8, xq/sx token quads, y [Np][T4]; scr: 8 rows of kp i16 (q - z).
+  ;; int4 prefill: w (interleaved as i4d_mv), s, z [Np/4][nG][4] u8, xq/sx token quads, y [Np][T4]; scr: 8 rows of kp i16 (q - z).
   (func (export "i4d_mm")
     (param $w i32) (param $s i32) (param $z i32) (param $xq i32) (param $sx i32) (param $y i32)
     (param $ng i32) (param $nbg i32) (param $bs i32) (param $t4 i32)
@@ -1038,24 +1057,78 @@
     (block $done
       (loop $rowblocks
         (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))
-        (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $n) (i32.shr_u (local.get $kp) (i32.const 1)))))
         (local.set $op (local.get $scr))
         (local.set $r (i32.const 0))
         (loop $rows
+          ;; row n + r in the interleaved layout: its quad's base, then its 16-byte slot in every 64-byte chunk group
+          (local.set $wp (i32.add (local.get $w) (i32.add
+            (i32.mul (i32.and (i32.add (local.get $n) (local.get $r)) (i32.const -4)) (i32.shr_u (local.get $kp) (i32.const 1)))
+            (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 4)))))
           (local.set $g (i32.const 0))
           (loop $groups
             ;; zero point of row n + r, group g
             (local.set $zv (i16x8.splat (i32.load8_u (i32.add (local.get $z) (i32.add
               (i32.shl (i32.add (i32.mul (i32.shr_u (i32.add (local.get $n) (local.get $r)) (i32.const 2)) (local.get $ng)) (local.get $g)) (i32.const 2))
               (i32.and (i32.add (local.get $n) (local.get $r)) (i32.const 3)))))))
-            (local.set $ge (i32.add (local.get $wp) (local.get $gb)))
+            (local.set $ge (i32.add (local.get $wp) (i32.shl (local.get $gb) (i32.const 2))))
             (loop $chunks
               (local.set $v (v128.load (local.get $wp)))
               (v128.store (local.get $op) (i16x8.sub (v128.and (local.get $v) (local.get $m)) (local.get $zv)))
               (v128.store offset=16 (local.get $op) (i16x8.sub (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $m)) (local.get $zv)))
               (v128.store offset=32 (local.get $op) (i16x8.sub (v128.and (i16x8.shr_u (local.get $v) (i32.const 8)) (local.get $m)) (local.get $zv)))
               (v128.store offset=48 (local.get $op) (i16x8.sub (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $zv)))
-              (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
+              (local.set $wp (i32.add (local.get $wp) (i32.const 64)))
+              (local.set $op (i32.add (local.get $op) (i32.const 64)))
+              (br_if $chunks (i32.lt_u (local.get $wp) (local.get $ge))))
+            (local.set $g (i32.add (local.get $g) (i32.const 1)))
+            (br_if $groups (i32.lt_u (local.get $g) (local.get $ng))))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br_if $rows (i32.lt_u (local.get $r) (i32.const 8))))
+        (call $dblock (local.get $n) (local.get $s) (local.get $xq) (local.get $sx) (local.get $y)
+          (local.get $ng) (local.get $nbg) (local.get $bs) (local.get $t4) (local.get $scr) (i32.shl (local.get $kp) (i32.const 1)))
+        (local.set $n (i32.add (local.get $n) (i32.const 8)))
+        (br $rowblocks))))
+
+
+  ;; int4 prefill for the 8-bit-activation layout (relaxed.wat i4q_mv: byte i = weights i | 16 + i << 4), so a
+  ;; handle packed for i4q_mv also prefills; x holds the 8-bit activations as i16. Otherwise i4d_mm.
+  ;; w (interleaved as i4d_mv), s, z [Np/4][nG][4] u8, xq/sx token quads, y [Np][T4]; scr: 8 rows of kp i16 (q - z).
+  (func (export "i4q_mm")
+    (param $w i32) (param $s i32) (param $z i32) (param $xq i32) (param $sx i32) (param $y i32)
+    (param $ng i32) (param $nbg i32) (param $bs i32) (param $t4 i32)
+    (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $n i32) (local $r i32) (local $g i32) (local $kp i32) (local $gb i32) (local $wp i32) (local $ge i32) (local $op i32)
+    (local $v v128) (local $zv v128) (local $m v128) (local $m8 v128) (local $lo v128) (local $hi v128)
+    (local.set $m8 (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))
+    (local.set $kp (i32.mul (i32.mul (local.get $ng) (local.get $nbg)) (local.get $bs)))
+    (local.set $gb (i32.shr_u (i32.mul (local.get $nbg) (local.get $bs)) (i32.const 1)))
+    (local.set $n (local.get $n0))
+    (block $done
+      (loop $rowblocks
+        (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))
+        (local.set $op (local.get $scr))
+        (local.set $r (i32.const 0))
+        (loop $rows
+          ;; row n + r in the interleaved layout: its quad's base, then its 16-byte slot in every 64-byte chunk group
+          (local.set $wp (i32.add (local.get $w) (i32.add
+            (i32.mul (i32.and (i32.add (local.get $n) (local.get $r)) (i32.const -4)) (i32.shr_u (local.get $kp) (i32.const 1)))
+            (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 4)))))
+          (local.set $g (i32.const 0))
+          (loop $groups
+            ;; zero point of row n + r, group g
+            (local.set $zv (i16x8.splat (i32.load8_u (i32.add (local.get $z) (i32.add
+              (i32.shl (i32.add (i32.mul (i32.shr_u (i32.add (local.get $n) (local.get $r)) (i32.const 2)) (local.get $ng)) (local.get $g)) (i32.const 2))
+              (i32.and (i32.add (local.get $n) (local.get $r)) (i32.const 3)))))))
+            (local.set $ge (i32.add (local.get $wp) (i32.shl (local.get $gb) (i32.const 2))))
+            (loop $chunks
+              (local.set $v (v128.load (local.get $wp)))
+              (local.set $lo (v128.and (local.get $v) (local.get $m8)))
+              (local.set $hi (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $m8)))
+              (v128.store (local.get $op) (i16x8.sub (i16x8.extend_low_i8x16_u (local.get $lo)) (local.get $zv)))
+              (v128.store offset=16 (local.get $op) (i16x8.sub (i16x8.extend_high_i8x16_u (local.get $lo)) (local.get $zv)))
+              (v128.store offset=32 (local.get $op) (i16x8.sub (i16x8.extend_low_i8x16_u (local.get $hi)) (local.get $zv)))
+              (v128.store offset=48 (local.get $op) (i16x8.sub (i16x8.extend_high_i8x16_u (local.get $hi)) (local.get $zv)))
+              (local.set $wp (i32.add (local.get $wp) (i32.const 64)))
               (local.set $op (i32.add (local.get $op) (i32.const 64)))
               (br_if $chunks (i32.lt_u (local.get $wp) (local.get $ge))))
             (local.set $g (i32.add (local.get $g) (i32.const 1)))

@@ -2,13 +2,17 @@
  * The integer-dot layouts (matmul.wat "integer-dot path"; blocking and activation quantization defined in
  * kernels/dot-quant.ts), written once at upload, and the per-call activation writers.
  *  - Rows padded to Np = roundup(N, 8) (zero weights, scales 0) so kernels run whole row quads / 8-row blocks.
- *  - int8: [Np, kp] i8, each group padded to gp with zeros.
- *  - int4: [Np, kp/2] bytes in 16-byte chunks of 32 weights: i16 lane l holds weight 8j + l in bits 4j..4j+3.
+ *  - Row quads interleaved: [Np/4][kp/32][4 rows][chunk], one chunk = 32 weights. A quad's weights are then one
+ *    sequential stream; with rows stored apart, each row of a quad is its own 4-8 KB stream and the hardware
+ *    prefetcher (which stops at 4 KB pages) restarts on every row: measured 1.2-1.4x slower from DRAM.
+ *  - int8 chunk: 32 bytes, each group padded to gp with zeros.
+ *  - int4 chunk: 16 bytes (32 weights): i16 lane l holds weight 8j + l in bits 4j..4j+3; with 8-bit activations
+ *    (relaxed.wat i4q_mv) byte i holds weight i in its low nibble and 16 + i in its high nibble instead.
  *  - scales f32 and (int4) zero points u8 as [Np/4][nG][4 rows]; symmetric int4 stores z = 8.
- * Activations: decode xq [kp] i16, sx [nb] f32, xsum [nb] i32; prefill token quads xq [T4/4][kp/8][4][8] i16,
+ * Activations: decode xq [kp] i16 (i8 with 8-bit activations), sx [nb] f32, xsum [nb] i32; prefill token quads xq [T4/4][kp/8][4][8] i16,
  * sx [T4/4][nb][4] f32 (tokens past T are zero).
  */
-import { dotBlocking, dotGatherIndex, quantizeRow, type DotBlocking } from '../dot-quant.ts';
+import { dotBlocking, dotGatherIndex, quantizeRow, type ActivationBits, type DotBlocking } from '../dot-quant.ts';
 import type { Int4Weight, Int8Weight } from '../types.ts';
 
 export interface DotLayout {
@@ -17,20 +21,24 @@ export interface DotLayout {
   /** Rows padded to a multiple of 8. */
   np: number;
   k: number;
+  /** Activation precision: 16 (i8d/i4d kernels) or 8 (int4 only: relaxed-SIMD i4q kernels). */
+  bits: ActivationBits;
   blocking: DotBlocking;
   weightBytes: number;
   scaleBytes: number;
   zeroBytes: number;
 }
 
-export function dotLayout(w: Int8Weight | Int4Weight): DotLayout {
-  const B = dotBlocking(w.k, w.groupSize);
+export function dotLayout(w: Int8Weight | Int4Weight, bits: ActivationBits = 16): DotLayout {
+  if (bits === 8 && w.format !== 'int4') throw new Error('dotLayout: 8-bit activations are for int4 weights only');
+  const B = dotBlocking(w.k, w.groupSize, bits);
   const np = Math.ceil(w.n / 8) * 8;
   return {
     format: w.format,
     n: w.n,
     np,
     k: w.k,
+    bits,
     blocking: B,
     weightBytes: w.format === 'int8' ? np * B.kp : (np * B.kp) / 2,
     scaleBytes: np * B.nG * 4,
@@ -40,6 +48,9 @@ export function dotLayout(w: Int8Weight | Int4Weight): DotLayout {
 
 /** Index of (row, group) in the [Np/4][nG][4] scale / zero-point layout. */
 const quadIndex = (r: number, g: number, nG: number) => ((r >> 2) * nG + g) * 4 + (r & 3);
+
+/** Byte offset of chunk c (32 weights) of row r in the interleaved layout, chunk size cb bytes (32 int8, 16 int4). */
+const chunkOffset = (r: number, c: number, kp: number, cb: number) => (r >> 2) * kp * 4 * (cb / 32) + (c * 4 + (r & 3)) * cb;
 
 export function writeDotPacked(
   w: Int8Weight | Int4Weight,
@@ -61,7 +72,11 @@ export function writeDotPacked(
       for (let g = 0; g < nG; g++) {
         const c0 = g * gs;
         const len = Math.min(gs, k - c0);
-        dst.set(w.q.subarray(r * k + c0, r * k + c0 + len), r * kp + g * gp);
+        for (let e = 0; e < len; e += 32) {
+          const p = g * gp + e; // padded position: chunk p / 32 (gp is a multiple of 32)
+          const end = Math.min(e + 32, len);
+          dst.set(w.q.subarray(r * k + c0 + e, r * k + c0 + end), chunkOffset(r, p / 32, kp, 32));
+        }
       }
     return;
   }
@@ -85,33 +100,39 @@ export function writeDotPacked(
         q[g * gp + e] = c & 1 ? byte >> 4 : byte & 15;
       }
     }
-    const o = (r * kp) / 2;
-    for (let c = 0; c < kp; c += 32)
-      for (let l = 0; l < 8; l++) {
-        dst[o + c / 2 + 2 * l] = q[c + l] | (q[c + 8 + l] << 4);
-        dst[o + c / 2 + 2 * l + 1] = q[c + 16 + l] | (q[c + 24 + l] << 4);
-      }
+    for (let c = 0; c < kp; c += 32) {
+      const o = chunkOffset(r, c / 32, kp, 16);
+      if (L.bits === 8) for (let i = 0; i < 16; i++) dst[o + i] = q[c + i] | (q[c + 16 + i] << 4);
+      else
+        for (let l = 0; l < 8; l++) {
+          dst[o + 2 * l] = q[c + l] | (q[c + 8 + l] << 4);
+          dst[o + 2 * l + 1] = q[c + 16 + l] | (q[c + 24 + l] << 4);
+        }
+    }
   }
 }
 
 /** Per-handle gather index (perm applied) for the dot blocking. */
-export const dotGather = (w: Int8Weight | Int4Weight): Int32Array => dotGatherIndex(w.k, w.groupSize, w.perm);
+export const dotGather = (w: Int8Weight | Int4Weight, bits: ActivationBits = 16): Int32Array =>
+  dotGatherIndex(w.k, w.groupSize, w.perm, bits);
 
-/** Decode activations: one token gathered and quantized into xq [kp] i16, sx [nb] f32, xsum [nb] i32. */
+/** Decode activations: one token gathered and quantized into xq [kp] (i16, or i8), sx [nb] f32, xsum [nb] i32. */
 export function writeDotDecodeX(
   x: Float32Array,
   idx: Int32Array,
   B: DotBlocking,
-  xq: Int16Array,
+  xq: Int16Array | Int8Array,
   sx: Float32Array,
   xsum: Int32Array,
+  bits: ActivationBits = 16,
 ): void {
-  quantizeRow(x, 0, idx, B.bs, xq, 0, sx, 0, xsum, 0);
+  quantizeRow(x, 0, idx, B.bs, xq, 0, sx, 0, xsum, 0, bits);
 }
 
 /**
  * Prefill activations for tokens [0, t) of x (row length k) into token quads: xq [T4/4][kp/8][4][8] i16 and
- * sx [T4/4][nb][4] f32; rows t..T4-1 are zero. row/rowScale are scratch of kp i16 / nb f32.
+ * sx [T4/4][nb][4] f32; rows t..T4-1 are zero. row/rowScale are scratch of kp i16 / nb f32. With 8-bit
+ * activations the values are the 8-bit ones, stored as i16 (the prefill kernels widen weights to i16 anyway).
  */
 export function writeDotPrefillX(
   x: Float32Array,
@@ -123,13 +144,14 @@ export function writeDotPrefillX(
   sx: Float32Array,
   row: Int16Array,
   rowScale: Float32Array,
+  bits: ActivationBits = 16,
 ): void {
   const { kp, nb, bs } = B;
   const t4 = Math.ceil(t / 4) * 4;
   for (let r = 0; r < t4; r++) {
     const quad = r >> 2;
     const lane = r & 3;
-    if (r < t) quantizeRow(x, r * k, idx, bs, row, 0, rowScale, 0, null, 0);
+    if (r < t) quantizeRow(x, r * k, idx, bs, row, 0, rowScale, 0, null, 0, bits);
     else {
       row.fill(0);
       rowScale.fill(0);

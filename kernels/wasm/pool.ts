@@ -22,7 +22,11 @@ export const KERNELS = [
   'bf16_mv',
   'bf16_mm',
   'sum_f32',
+  'i4q_mm',
+  // Only in the "matmul-relaxed" module (relaxed.ts): called only when the backend loaded it.
+  'i4q_mv',
 ] as const;
+export const RELAXED_KERNELS: readonly KernelName[] = ['i4q_mv'];
 export type KernelName = (typeof KERNELS)[number];
 
 export type Exports = Record<KernelName, (...args: number[]) => void>;
