@@ -79,9 +79,11 @@ export function createApi(client: EngineClient, initial: OpenArgs, onInfo: (i: M
     directions: (args) => client.call('directions', args),
     lens: (args) => client.call('lens', args),
     compress: (args, onProgress) => client.call('compress', args, { onProgress }),
+    patch: (args, onProgress) => client.call('patch', args, { onProgress }),
+    patchGenerate: (args) => client.call('patchGenerate', args),
     decode: (ids) => client.call('decode', { ids }),
     abort: () => client.abort(),
   };
-  api.ready = api.open(initial.source, { threads: initial.threads, backend: initial.backend });
+  api.ready = api.open(initial.source, { threads: initial.threads, backend: initial.backend, profile: initial.profile });
   return api;
 }

@@ -29,6 +29,7 @@ const api = createApi(
       params.get('backend') === 'reference' || params.get('backend') === 'webgpu'
         ? (params.get('backend') as 'reference' | 'webgpu')
         : 'wasm-simd',
+    profile: params.get('profile') === '1',
   },
   (i) => {
     state.info = i;

@@ -21,7 +21,7 @@ const base = (title: string, values: unknown[], rest: VlSpec): VlSpec => ({
 export function heatmap(
   title: string,
   cells: Array<{ x: string; y: string; value: number; text?: string }>,
-  opts: { xTitle: string; yTitle: string; diverging?: boolean; width?: number },
+  opts: { xTitle: string; yTitle: string; diverging?: boolean; width?: number; domain?: [number, number] },
 ): VlSpec {
   const xs = [...new Set(cells.map((c) => c.x))];
   const ys = [...new Set(cells.map((c) => c.y))];
@@ -38,7 +38,10 @@ export function heatmap(
           field: 'value',
           type: 'quantitative',
           title: null,
-          scale: opts.diverging ? { scheme: 'redblue', reverse: true, domainMid: 0 } : { scheme: 'blues' },
+          scale: {
+            ...(opts.diverging ? { scheme: 'redblue', reverse: true, domainMid: 0 } : { scheme: 'blues' }),
+            ...(opts.domain ? { domain: opts.domain, clamp: true } : {}),
+          },
         },
         tooltip: [{ field: 'x' }, { field: 'y' }, { field: 'value', format: '.3f' }],
       },

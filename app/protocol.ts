@@ -6,10 +6,15 @@ export interface OpenArgs {
   source: ModelSource;
   /** Kernel threads (default: 1, or up to 4 when the page is cross-origin isolated). */
   threads?: number;
-  /** 'wasm-simd' (default), 'webgpu' (gpu.js on navigator.gpu) or 'reference' (plain TS). */
+  /**
+   * 'wasm-simd' (default), 'webgpu' (the browser's navigator.gpu: the whole model resident on the device,
+   * models/resident.ts, one submit per decode step) or 'reference' (plain TS).
+   */
   backend?: 'wasm-simd' | 'webgpu' | 'reference';
   /** Int32 flag the page sets to stop a generation (SharedArrayBuffer, cross-origin-isolated pages only). */
   stopFlag?: SharedArrayBuffer;
+  /** Time every backend op (kernels/profile.ts); `generate` then returns the per-op times (bench:browser --profile). */
+  profile?: boolean;
 }
 
 export interface ModelInfo {
@@ -21,6 +26,8 @@ export interface ModelInfo {
   vocabSize: number;
   hasChatTemplate: boolean;
   backend: string;
+  /** webgpu: the model runs resident on the device (models/resident.ts), not op by op. */
+  resident: boolean;
   threads: number;
   crossOriginIsolated: boolean;
   loadMs: number;
@@ -62,6 +69,10 @@ export interface GenerateOutput {
   tokensPerSecond: number;
   prefillMs: number;
   decodeMs: number;
+  /** With `profile` at open: wall time per backend op during this generation (ms, calls). */
+  ops?: Record<string, { calls: number; ms: number }>;
+  /** webgpu (resident): GPU command submits and compute dispatches this generation made. */
+  gpu?: { submits: number; dispatches: number };
 }
 
 export interface TraceArgs extends PromptArgs {
@@ -125,6 +136,71 @@ export interface CompressOutput {
   seconds: number;
 }
 
+/** A patching metric: token ids, or text whose first token is meant (the CLI's --answer / --wrong). */
+export type PatchMetricArgs =
+  | { kind: 'logit-diff'; answer: number | string; wrong: number | string }
+  /** refusalTokens default: the first tokens of "I" and "As" (the CLI's default). */
+  | { kind: 'refusal-score'; refusalTokens?: Array<number | string> };
+
+interface PatchPrompts {
+  /** The clean prompt (patched from). */
+  clean?: string;
+  /** The corrupted prompt (patched into): same number of tokens as the clean one. */
+  corrupted?: string;
+  cleanIds?: number[];
+  corruptedIds?: number[];
+  /** Wrap both prompts in the chat template (default true when the model has one). */
+  chat?: boolean;
+  model?: ModelChoice;
+  metric: PatchMetricArgs;
+}
+
+/** Activation patching (analysis/patch activationPatching): the heatmaps of the metric after each single patch. */
+export interface PatchArgs extends PatchPrompts {
+  /** Default: every site (resid_pre, attn_out, mlp_out, heads). */
+  sites?: Array<'resid_pre' | 'attn_out' | 'mlp_out' | 'heads'>;
+  batchSize?: number;
+}
+
+/** analysis/patch's PatchResult, as plain data. */
+export interface PatchOutput {
+  metric: string;
+  clean: number;
+  corrupted: number;
+  resid_pre: number[][];
+  attn_out: number[];
+  mlp_out: number[];
+  heads: number[][];
+  tokens: { clean: string[]; corrupted: string[] };
+  forwards: number;
+  cleanIds: number[];
+  corruptedIds: number[];
+}
+
+/** One patch (clean → corrupted at one hook point), then greedy generation without and with it. */
+export interface PatchGenerateArgs extends PatchPrompts {
+  site: 'resid_pre' | 'attn_out' | 'mlp_out' | 'heads';
+  layer: number;
+  /** resid_pre: the position (negative from the end; omitted: every position). */
+  pos?: number;
+  /** heads: the head. */
+  head?: number;
+  maxTokens?: number;
+}
+
+export interface PatchGenerateOutput {
+  hook: string;
+  patch: { site: string; layer: number; pos?: number; head?: number };
+  metric: string;
+  /** The metric at the last prompt position: corrupted, clean, corrupted with the patch (= the heatmap's cell). */
+  corruptedMetric: number;
+  cleanMetric: number;
+  patchedMetric: number;
+  before: { ids: number[]; text: string };
+  after: { ids: number[]; text: string };
+  tokens: { clean: string[]; corrupted: string[] };
+}
+
 export type Request =
   | { id: number; op: 'open'; args: OpenArgs }
   | { id: number; op: 'generate'; args: GenerateArgs }
@@ -133,6 +209,8 @@ export type Request =
   | { id: number; op: 'directions'; args: DirectionsArgs }
   | { id: number; op: 'lens'; args: LensArgs }
   | { id: number; op: 'compress'; args: CompressArgs }
+  | { id: number; op: 'patch'; args: PatchArgs }
+  | { id: number; op: 'patchGenerate'; args: PatchGenerateArgs }
   | { id: number; op: 'decode'; args: { ids: number[] } }
   | { id: number; op: 'abort' };
 
@@ -156,6 +234,10 @@ export interface GlassboxApi {
   directions(args: DirectionsArgs): Promise<number[][]>;
   lens(args: LensArgs): Promise<LensOutput>;
   compress(args: CompressArgs, onProgress?: (m: string) => void): Promise<CompressOutput>;
+  /** Activation patching, as `glassbox patch --json` (analysis/patch). */
+  patch(args: PatchArgs, onProgress?: (m: string) => void): Promise<PatchOutput>;
+  /** One patch, then the corrupted prompt's greedy continuation without and with it. */
+  patchGenerate(args: PatchGenerateArgs): Promise<PatchGenerateOutput>;
   decode(ids: number[]): Promise<string>;
   abort(): void;
 }

@@ -10,12 +10,17 @@ import { createReferenceBackend } from '../kernels/reference/backend.ts';
 import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
 import { WebPool } from '../kernels/wasm/web-pool.ts';
 import type { Backend } from '../kernels/types.ts';
+import { profileBackend, type BackendProfiler } from '../kernels/profile.ts';
 import { loadModelFromFolder } from '../models/load.ts';
 import type { Hook, Model } from '../models/types.ts';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
 import { compressModel } from '../analysis/compress/apply.ts';
 import { parseMethod } from '../analysis/compress/methods.ts';
 import { logitLens } from '../analysis/lens/logit-lens.ts';
+import { defaultRefusalTokens } from '../analysis/model-runs.ts';
+import type { PatchMetric } from '../analysis/patch/metric.ts';
+import { activationPatching } from '../analysis/patch/patching.ts';
+import { patchedGeneration } from '../analysis/patch/patched-generate.ts';
 import { fetchFolder, fileListFolder } from './web-files.ts';
 import type {
   CompressArgs,
@@ -28,6 +33,11 @@ import type {
   GenerateOutput,
   ModelInfo,
   OpenArgs,
+  PatchArgs,
+  PatchGenerateArgs,
+  PatchGenerateOutput,
+  PatchMetricArgs,
+  PatchOutput,
   PromptArgs,
   Reply,
   Request,
@@ -46,6 +56,9 @@ const scope = globalThis as unknown as WorkerScope;
 let original: Model | null = null;
 let compressed: Model | null = null;
 let info: ModelInfo | null = null;
+/** The open model's backend (webgpu: its resident runtime counts submits). */
+let backendOf: Backend | null = null;
+let profiler: BackendProfiler | null = null;
 let abort: AbortController | null = null;
 /**
  * The page's Stop button: generation never returns to this worker's event loop between tokens, so an 'abort'
@@ -64,7 +77,10 @@ async function kernelModule(shared: boolean): Promise<WebAssembly.Module> {
 async function makeBackend(args: OpenArgs): Promise<{ backend: Backend; threads: number }> {
   if (args.backend === 'reference') return { backend: createReferenceBackend(), threads: 1 };
   if (args.backend === 'webgpu') {
-    // gpu.js on the browser's own WebGPU (loaded on demand: it is most of the bundle).
+    // The browser's own WebGPU (navigator.gpu): the backend carries the resident runtime (kernels/webgpu/), on
+    // which the model keeps its weights, activations and KV cache and records each step into one submit
+    // (models/resident.ts). gpu.js (loaded on demand: it is most of the bundle) provides the device and the
+    // per-op fallback that hooks editing attention patterns need.
     const { createGpujsBackend } = await import('../kernels/gpujs/backend.ts');
     return { backend: await createGpujsBackend('webgpu'), threads: 1 };
   }
@@ -92,6 +108,7 @@ async function open(id: number, args: OpenArgs): Promise<ModelInfo> {
       : fileListFolder(src.label, src.files);
   const folder = openFolderSource(files);
   const { backend, threads } = await makeBackend(args);
+  profiler = args.profile ? profileBackend(backend) : null;
   // The model owns the backend (disposed with it); weights are kept for compression and clone().
   const model = await loadModelFromFolder(folder, { backend });
   const dispose = model.dispose.bind(model);
@@ -100,6 +117,7 @@ async function open(id: number, args: OpenArgs): Promise<ModelInfo> {
     backend.dispose();
   };
   original = model;
+  backendOf = backend;
   const c = model.config;
   info = {
     label: files.label,
@@ -110,6 +128,7 @@ async function open(id: number, args: OpenArgs): Promise<ModelInfo> {
     vocabSize: c.vocabSize,
     hasChatTemplate: model.tokenizer?.hasChatTemplate ?? false,
     backend: model.backendName,
+    resident: (model as unknown as { residentActive?: boolean }).residentActive === true,
     threads,
     crossOriginIsolated: scope.crossOriginIsolated === true,
     loadMs: performance.now() - t0,
@@ -163,6 +182,9 @@ async function generate(id: number, args: GenerateArgs): Promise<GenerateOutput>
   abort = new AbortController();
   const ac = abort;
   if (stopFlag) Atomics.store(stopFlag, 0, 0);
+  const rt = backendOf?.resident;
+  const gpu0 = rt ? { submits: rt.submits, dispatches: rt.dispatches } : null;
+  profiler?.reset();
   const r = await model.generate([ids], {
     maxNewTokens: args.maxTokens ?? 48,
     stopTokens: args.ignoreEos ? [] : undefined,
@@ -188,6 +210,8 @@ async function generate(id: number, args: GenerateArgs): Promise<GenerateOutput>
     tokensPerSecond: r.tokensPerSecond,
     prefillMs: r.prefillMs,
     decodeMs: r.decodeMs,
+    ops: profiler?.snapshot(),
+    gpu: rt && gpu0 ? { submits: rt.submits - gpu0.submits, dispatches: rt.dispatches - gpu0.dispatches } : undefined,
   };
 }
 
@@ -275,6 +299,67 @@ async function compress(id: number, args: CompressArgs): Promise<CompressOutput>
   return { method: method.name, bitsPerWeight: c.bitsPerWeight, sparsity: c.sparsity.global.sparsity, seconds: c.seconds };
 }
 
+/** A token given as an id, `#123`, or text (its first token), as the CLI's --answer / --wrong take it. */
+function tokenId(model: Model, t: number | string, what: string): number {
+  if (typeof t === 'number') return t; // checked against the vocabulary by checkMetric
+  if (/^#\d+$/.test(t)) return Number(t.slice(1));
+  const ids = model.tokenizer?.encode(t, { addSpecialTokens: false }) ?? [];
+  if (!ids.length) throw new GlassboxError(`${what}: '${t}' encodes to no token`);
+  return ids[0];
+}
+
+function patchMetric(model: Model, m: PatchMetricArgs): PatchMetric {
+  if (m.kind === 'logit-diff') return { kind: m.kind, answer: tokenId(model, m.answer, 'answer'), wrong: tokenId(model, m.wrong, 'wrong') };
+  if (m.kind !== 'refusal-score')
+    throw new GlassboxError(`metric: expected logit-diff or refusal-score, got '${String((m as { kind: unknown }).kind)}'`);
+  if (m.refusalTokens) return { kind: m.kind, refusalTokens: m.refusalTokens.map((t) => tokenId(model, t, 'refusalTokens')) };
+  if (!model.tokenizer) throw new GlassboxError(`${info?.label}: no tokenizer.json; give refusalTokens as ids`);
+  return { kind: m.kind, refusalTokens: defaultRefusalTokens(model.tokenizer) };
+}
+
+function patchPrompts(model: Model, args: PatchArgs | PatchGenerateArgs): { clean: number[]; corrupted: number[] } {
+  return {
+    clean: promptIds(model, { prompt: args.clean, ids: args.cleanIds, chat: args.chat }),
+    corrupted: promptIds(model, { prompt: args.corrupted, ids: args.corruptedIds, chat: args.chat }),
+  };
+}
+
+async function patch(id: number, args: PatchArgs): Promise<PatchOutput> {
+  const model = modelFor(args);
+  const { clean, corrupted } = patchPrompts(model, args);
+  const r = await activationPatching(model, clean, corrupted, patchMetric(model, args.metric), {
+    sites: args.sites,
+    batchSize: args.batchSize,
+    onBatch: (done, total) => progress(id, `patching: ${done}/${total}`),
+  });
+  return { ...r, cleanIds: clean, corruptedIds: corrupted };
+}
+
+async function patchGenerate(args: PatchGenerateArgs): Promise<PatchGenerateOutput> {
+  const model = modelFor(args);
+  const { clean, corrupted } = patchPrompts(model, args);
+  const r = await patchedGeneration(
+    model,
+    clean,
+    corrupted,
+    { site: args.site, layer: args.layer, pos: args.pos, head: args.head },
+    patchMetric(model, args.metric),
+    { maxNewTokens: args.maxTokens ?? 48 },
+  );
+  const text = (ids: number[]) => model.tokenizer?.decode(ids, { skipSpecialTokens: true }) ?? ids.join(' ');
+  return {
+    hook: r.hook,
+    patch: r.patch,
+    metric: r.metric,
+    corruptedMetric: r.target,
+    cleanMetric: r.source,
+    patchedMetric: r.patched,
+    before: { ids: r.before, text: text(r.before) },
+    after: { ids: r.after, text: text(r.after) },
+    tokens: { clean: r.tokens.source, corrupted: r.tokens.target },
+  };
+}
+
 function progress(id: number, message: string): void {
   scope.postMessage({ id, event: 'progress', message });
 }
@@ -307,6 +392,8 @@ scope.onmessage = (e) => {
       else if (req.op === 'directions') result = await directions(req.args);
       else if (req.op === 'lens') result = await lens(req.args);
       else if (req.op === 'compress') result = await compress(req.id, req.args);
+      else if (req.op === 'patch') result = await patch(req.id, req.args);
+      else if (req.op === 'patchGenerate') result = await patchGenerate(req.args);
       else if (req.op === 'decode') result = modelFor({}).tokenizer?.decode(req.args.ids) ?? req.args.ids.join(' ');
       scope.postMessage({ id: req.id, ok: true, result }, transferables(result));
     } catch (err) {

@@ -8,10 +8,11 @@
  * `/`, `\` or NUL, an empty segment (`//etc/passwd`), and a file whose real path (symlinks resolved) leaves the
  * served folder are refused with 403. Only regular files are served; GET and HEAD only.
  */
-import { createReadStream, readdirSync, realpathSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { UsageError } from '../engine/errors.ts';
 
 export interface AppServerOptions {
   /** The built app (index.html, main.js, worker.js, matmul*.wasm). */
@@ -104,7 +105,19 @@ export function resolveInside(root: string, segs: string[]): { file: string } | 
   return { file: real };
 }
 
-export function startAppServer(opts: AppServerOptions): Promise<AppServer> {
+/** What `npm run build:app` writes and the page cannot start without. */
+export const APP_FILES = ['index.html', 'main.js', 'worker.js', 'matmul.wasm'] as const;
+
+/** Throws a one-line UsageError naming the first missing built file (and the command that builds it). */
+export function requireBuiltApp(appDir: string): void {
+  for (const f of APP_FILES) {
+    const file = path.join(appDir, f);
+    if (!existsSync(file)) throw new UsageError(`${file}: not found; the web app is not built (run npm run build:app)`);
+  }
+}
+
+export async function startAppServer(opts: AppServerOptions): Promise<AppServer> {
+  requireBuiltApp(opts.appDir);
   const appDir = realpathSync(opts.appDir);
   const modelDir = realpathSync(opts.modelDir);
   const server = http.createServer((req, res) => {

@@ -67,6 +67,14 @@ export class LinearGroup {
     if (widths.length === 1) return [y];
     const total = handle.n;
     let off = 0;
+    // One row (decode): each member is a contiguous slice of y, which nothing else holds; views, not copies
+    // (a fresh typed array per member per token is most of what a browser's allocator pays for in decode).
+    if (t === 1)
+      return widths.map((n) => {
+        const v = y.subarray(off, off + n);
+        off += n;
+        return v;
+      });
     return widths.map((n) => {
       const out = new Float32Array(t * n);
       for (let r = 0; r < t; r++) out.set(y.subarray(r * total + off, r * total + off + n), r * n);

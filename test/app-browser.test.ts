@@ -3,7 +3,7 @@
  * absent): the page loads tiny-chat from `glassbox app`'s server, and the engine in the tab gives the same greedy
  * ids as `glassbox generate --json`, the same ablated ids as the Node library with the same direction, the same
  * activations as a Node forward pass, the same ids with 2 kernel threads (Web Workers over shared memory), and the
- * same ids on the WebGPU path (SwiftShader, --enable-unsafe-webgpu).
+ * same ids on the WebGPU path (resident on the device, one submit per token; SwiftShader, --enable-unsafe-webgpu).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -170,16 +170,28 @@ describe.skipIf(!chromium)('web app in headless Chromium', () => {
     await p2.close();
   });
 
-  it('the WebGPU path (gpu.js on SwiftShader) gives the same greedy ids as wasm-simd (3 tokens: SwiftShader is slow)', async () => {
+  it('the WebGPU path (resident on SwiftShader) gives the same greedy ids as wasm-simd, one GPU submit per token', async () => {
     const gpu = await launchHeadless({ webgpu: true });
     try {
       const { page: gpuPage, errors: gpuErrors } = await gpu.open(`${server.url}?backend=webgpu`);
-      expect((await gpuPage.evaluate(() => window.glassbox.ready)).backend).toBe('webgpu');
-      const args = { prompt: 'Hi', chat: true, maxTokens: 3 };
+      // The whole model resident on the device (models/resident.ts), not gpu.js op by op.
+      expect(await gpuPage.evaluate(() => window.glassbox.ready)).toMatchObject({ backend: 'webgpu', resident: true });
+      const args = { prompt: PROMPT, chat: true, maxTokens: 8, ignoreEos: true };
       const want = await page.evaluate((a) => window.glassbox.generate(a), args);
       const got = await gpuPage.evaluate((a) => window.glassbox.generate(a), args);
-      expect(want.ids.length).toBeGreaterThan(0);
+      expect(want.ids).toHaveLength(8);
       expect(got.ids).toEqual(want.ids);
+      // The prompt forward and each decode step are one recorded command buffer each, read back with it.
+      expect(got.gpu).toMatchObject({ submits: 8 });
+      expect(got.gpu!.dispatches).toBeGreaterThan(8 * 6); // several kernels per layer per step: all on the device
+      expect(want.gpu).toBeUndefined();
+      // Ablation runs on the device too (its hooks declare their op): same ids as wasm, still one submit per token.
+      const dir = await nodeDirection(node);
+      const abl = { ...args, ablate: dir };
+      const wantAbl = await page.evaluate((a) => window.glassbox.generate(a), abl);
+      const gotAbl = await gpuPage.evaluate((a) => window.glassbox.generate(a), abl);
+      expect(gotAbl.ids).toEqual(wantAbl.ids);
+      expect(gotAbl.gpu).toMatchObject({ submits: 8 });
       expect(gpuErrors).toEqual([]);
     } finally {
       await gpu.close();

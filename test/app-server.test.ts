@@ -10,7 +10,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { splitRequestPath, startAppServer, type AppServer } from '../cli/app-server.ts';
+import { UsageError } from '../engine/errors.ts';
+import { APP_FILES, requireBuiltApp, splitRequestPath, startAppServer, type AppServer } from '../cli/app-server.ts';
 
 let tmp: string;
 let server: AppServer;
@@ -35,6 +36,7 @@ beforeAll(async () => {
   fs.mkdirSync(app);
   fs.mkdirSync(path.join(model, 'sub'), { recursive: true });
   fs.writeFileSync(path.join(app, 'index.html'), '<!doctype html><title>t</title>');
+  for (const f of ['main.js', 'worker.js', 'matmul.wasm']) fs.writeFileSync(path.join(app, f), '');
   fs.writeFileSync(path.join(model, 'config.json'), '{"model_type":"llama"}');
   fs.writeFileSync(path.join(model, 'sub', 'inner.json'), '{}');
   fs.writeFileSync(path.join(tmp, 'secret.txt'), 'SECRET');
@@ -141,5 +143,43 @@ describe('glassbox app: bad input', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('the web app not built', () => {
+  // Never touches dist/app: the server and the command are pointed at folders made here.
+  it('startAppServer and requireBuiltApp name the first missing file and the command that builds it', async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-app-empty-'));
+    try {
+      const want = `${path.join(empty, 'index.html')}: not found; the web app is not built (run npm run build:app)`;
+      expect(() => requireBuiltApp(empty)).toThrow(UsageError);
+      expect(() => requireBuiltApp(empty)).toThrow(want);
+      await expect(startAppServer({ appDir: empty, modelDir: 'models/tiny-chat', port: 0 })).rejects.toThrow(want);
+      // A partial build: each missing piece is named in turn.
+      for (const [i, f] of APP_FILES.entries()) {
+        expect(() => requireBuiltApp(empty)).toThrow(`${path.join(empty, f)}: not found`);
+        fs.writeFileSync(path.join(empty, APP_FILES[i]), '');
+      }
+      expect(() => requireBuiltApp(empty)).not.toThrow();
+      expect(() => requireBuiltApp(path.join(empty, 'nope'))).toThrow(`${path.join(empty, 'nope', 'index.html')}: not found`);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('glassbox app exits 1 with one line naming the missing path and npm run build:app', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-app-empty-'));
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'app', '--port', '0'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, GLASSBOX_APP_DIR: empty, NO_COLOR: '1' },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`glassbox: ${path.join(empty, 'index.html')}: not found; the web app is not built (run npm run build:app)\n`);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
   });
 });

@@ -6,10 +6,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { UsageError } from '../../engine/errors.ts';
 import { parseInteger } from '../../engine/numbers.ts';
 import { openModelFolder } from '../../engine/model-folder.ts';
-import { startAppServer } from '../app-server.ts';
+import { requireBuiltApp, startAppServer } from '../app-server.ts';
 import { info } from '../output.ts';
 
 /** The package root: dist/cli.js sits one level below it, cli/commands/app.ts two. */
@@ -28,10 +27,11 @@ export function register(program: Command): void {
     .action(async (dir: string | undefined, flags: { port: string }) => {
       const port = parseInteger(flags.port, '--port', { min: 0, max: 65535 });
       const root = packageRoot();
-      const appDir = path.join(root, 'dist', 'app');
+      // GLASSBOX_APP_DIR: another built app folder (the tests point it at an empty one; build:app's GLASSBOX_APP_OUT).
+      const appDir = process.env.GLASSBOX_APP_DIR || path.join(root, 'dist', 'app');
       const modelDir = dir ?? path.join(root, 'models', 'tiny-chat');
       openModelFolder(modelDir).close(); // fail here, with the CLI's message, rather than in the page
-      if (!existsSync(path.join(appDir, 'index.html'))) throw new UsageError(`${appDir}: the web app is not built; run npm run build:app`);
+      requireBuiltApp(appDir);
       const server = await startAppServer({ appDir, modelDir, port });
       info(`glassbox app: ${server.url} (model ${modelDir}; Ctrl-C stops)`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));

@@ -16,14 +16,22 @@ export {
   embeddingRef as embedding,
 } from '../reference/ops.ts';
 
+/** Reused per call (attention is synchronous): two fresh Float64Arrays per head-call cost more than the math at decode. */
+let scoresBuf = new Float64Array(256);
+let accBuf = new Float64Array(0);
+function scratch(s: number, d: number): { scores: Float64Array; acc: Float64Array } {
+  if (scoresBuf.length < s) scoresBuf = new Float64Array(Math.max(s, 2 * scoresBuf.length));
+  if (accBuf.length !== d) accBuf = new Float64Array(d); // exactly d: it is copied out whole (out.set)
+  return { scores: scoresBuf, acc: accBuf };
+}
+
 /** Causal GQA attention with a padding mask (same contract as attentionRef, kernels/types.ts AttentionArgs). */
 export function attention(a: AttentionArgs): Float32Array {
   const { q, k, v, t, s, nHeads, nKvHeads, headDim: d, keyValid, scale, patternOut } = a;
   const out = new Float32Array(t * nHeads * d);
   const group = nHeads / nKvHeads;
   const kvStride = nKvHeads * d;
-  const scores = new Float64Array(s);
-  const acc = new Float64Array(d);
+  const { scores, acc } = scratch(s, d);
   const d4 = d & ~3;
   for (let i = 0; i < t; i++) {
     const last = s - t + i; // absolute slot of this query

@@ -2,8 +2,10 @@
  * The browser's KernelPool: Web Workers sharing the kernel memories, with the same control protocol as
  * Node's ThreadPool (kernels/wasm/worker-source.ts). Differences forced by the browser:
  *  - Atomics.wait is forbidden on a page's main thread, so the pool's owner must itself be a Worker (the web
- *    app runs the engine in one); kernel workers wait with Atomics.waitAsync and so return to their event
- *    loop between jobs, which is how new memories (postMessage) reach them.
+ *    app runs the engine in one). Kernel workers block in Atomics.wait between jobs (a futex wake: waitAsync
+ *    went through the worker's event loop and a promise for every job). A blocked worker reads no messages:
+ *    new memories (postMessage) reach it because a job on a memory it has no instance for sends it back to its
+ *    event loop, where the memory's message is already queued (addMemory posts before any job uses it).
  *  - threads > 1 needs SharedArrayBuffer, i.e. a cross-origin-isolated page (COOP + COEP headers).
  *  - workers start asynchronously, so the pool is created with `await WebPool.create(...)`.
  * With threads = 1 no worker is started and no shared memory is needed.
@@ -24,12 +26,11 @@ interface WebWorker {
 const webWorker = (url: string): WebWorker => new (globalThis as unknown as { Worker: new (u: string) => WebWorker }).Worker(url);
 
 const webWorkerSource = `
-let c, base, mod, fns, seen = 0, pending = false, stalled = false;
+let c, base, mod, fns, seen = 0, stalled = false;
 const instances = [];
 function loop() {
   for (;;) {
-    const r = Atomics.waitAsync(c, base, seen);
-    if (r.async) { pending = true; r.value.then(() => { pending = false; loop(); }); return; }
+    Atomics.wait(c, base, seen);
     const seq = Atomics.load(c, base);
     if (seq === seen) continue;
     const fn = c[base + 2];
@@ -47,7 +48,7 @@ onmessage = (e) => {
   const m = e.data;
   if (m.ctl) { c = new Int32Array(m.ctl); base = m.slot * ${SLOT}; mod = m.module; fns = m.fns; postMessage('ready'); loop(); return; }
   instances[m.index] = new WebAssembly.Instance(mod, { env: { memory: m.memory } }).exports;
-  if (stalled && !pending) { stalled = false; loop(); }
+  if (stalled) { stalled = false; loop(); }
 };
 `;
 

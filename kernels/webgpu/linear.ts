@@ -18,7 +18,8 @@ import type { F32Weight, Int4Weight, Int8Weight, LinearWeight } from '../types.t
 
 /** The layouts with a resident kernel; bf16 is widened to f32 before upload (exact). */
 export type GpuWeight = F32Weight | Int8Weight | Int4Weight;
-import { PARAMS_WGSL, type GpuTensor, type WgpuRuntime } from './runtime.ts';
+import { PARAMS_WGSL } from './params.ts';
+import type { GpuTensor, WgpuRuntime } from './runtime.ts';
 
 /** Tokens per workgroup: one weight read feeds this many tokens. */
 export const TT = 8;

@@ -7,7 +7,8 @@
  */
 import { ShapeError } from '../../engine/errors.ts';
 import { grid256 } from './linear.ts';
-import { PARAMS_WGSL, type GpuTensor, type WgpuRuntime } from './runtime.ts';
+import { PARAMS_WGSL } from './params.ts';
+import type { GpuTensor, WgpuRuntime } from './runtime.ts';
 
 const GRID_X = 32768;
 const rowGrid = (rows: number): [number, number, number] => [Math.min(rows, GRID_X), Math.ceil(rows / GRID_X), 1];

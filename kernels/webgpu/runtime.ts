@@ -21,10 +21,8 @@ import { webgpuAdapter, WebgpuUnavailableError, type WebgpuAdapterInfo } from '.
 import { gpuMemoryBudget, type GpuMemoryBudget } from './memory.ts';
 
 const SLOT = 256;
-/** The parameter block every shader declares: 12 u32 then 4 f32 (64 bytes). */
-export const PARAMS_WGSL = `struct P { a: u32, b: u32, c: u32, d: u32, e: u32, f: u32, g: u32, h: u32, i: u32, j: u32, k: u32, l: u32,
-  x: f32, y: f32, z: f32, w: f32 }
-@group(0) @binding(0) var<uniform> p: P;`;
+/** The parameter block every shader declares (params.ts). */
+export { PARAMS_WGSL } from './params.ts';
 
 export interface Params {
   u?: number[];
