@@ -1,5 +1,5 @@
 /** Batched iteration with cooperative cancellation (checked between batches: a forward cannot be cut). */
-import { InterruptedError } from '../engine/errors.ts';
+import { InterruptedError, UsageError } from '../engine/errors.ts';
 
 export const DEFAULT_BATCH = 32;
 
@@ -18,4 +18,42 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
 export async function nextBatch(signal: AbortSignal | undefined, what: string): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
   throwIfAborted(signal, what);
+}
+
+/** One batch of a length-sorted plan: the prompts and their indices in the caller's list. */
+export interface LengthBatch<T> {
+  indices: number[];
+  items: T[];
+}
+
+/**
+ * Padded tokens per prefill forward (lastLogits, difference in means): enough rows that every matmul runs at full
+ * speed, few enough prompts that a batch holds near-equal lengths. On the val prompts of ../shared/data (64 prompts of
+ * 13-59 tokens) it cuts the tokens a pass computes from 2944 (batches of 32 in list order) to 2147.
+ */
+export const PREFILL_BATCH_TOKENS = 512;
+
+/**
+ * Batches of at most `size` prompts and (past the first prompt) at most `maxTokens` padded tokens, shortest first (ties
+ * in list order), so each batch pads only to its own longest prompt instead of to a random one. Deterministic: runs
+ * that share per-batch state (cached residuals) keep the plan itself.
+ */
+export function lengthBatches<T extends { length: number }>(items: readonly T[], size: number, maxTokens = Infinity): LengthBatch<T>[] {
+  if (!(Number.isInteger(size) && size >= 1)) throw new UsageError(`batch size must be a positive integer, got ${size}`);
+  if (!(maxTokens >= 1)) throw new UsageError(`tokens per batch must be at least 1, got ${maxTokens}`);
+  const order = items.map((_, i) => i).sort((a, b) => items[a].length - items[b].length || a - b);
+  const out: LengthBatch<T>[] = [];
+  let cur: LengthBatch<T> = { indices: [], items: [] };
+  for (const i of order) {
+    // Sorted ascending: the batch pads to the prompt being added.
+    const n = cur.items.length;
+    if (n > 0 && (n + 1 > size || (n + 1) * items[i].length > maxTokens)) {
+      out.push(cur);
+      cur = { indices: [], items: [] };
+    }
+    cur.indices.push(i);
+    cur.items.push(items[i]);
+  }
+  if (cur.items.length > 0) out.push(cur);
+  return out;
 }

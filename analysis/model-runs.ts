@@ -2,10 +2,10 @@
  * Batched forwards over chat-formatted prompts, returning only what analysis needs (last-position
  * statistics), so memory stays at one batch of activations.
  */
-import { UsageError } from '../engine/errors.ts';
+import { GlassboxError, UsageError } from '../engine/errors.ts';
 import type { Tokenizer } from '../engine/types.ts';
-import type { Hook, Model } from '../models/types.ts';
-import { DEFAULT_BATCH, chunks, nextBatch } from './batches.ts';
+import type { ForwardOptions, ForwardResult, Hook, Model } from '../models/types.ts';
+import { DEFAULT_BATCH, type LengthBatch, PREFILL_BATCH_TOKENS, lengthBatches, nextBatch } from './batches.ts';
 import { logSoftmax, refusalScore } from './logit-math.ts';
 
 export interface RunOptions {
@@ -27,18 +27,102 @@ export function encodeInstructions(model: Model, instructions: readonly string[]
   return instructions.map((s) => tok.encodeChat(s));
 }
 
-/** Last-position logits of every prompt: [n, vocab]. */
+/**
+ * Last-position logits of every prompt: [n, vocab], in the given order. The forwards run in length-sorted batches
+ * of at most PREFILL_BATCH_TOKENS padded tokens (batches.ts): a prompt's last-position logits do not depend on which
+ * prompts share its batch (padding is masked, every row's arithmetic is its own), so this equals a run in list-order
+ * batches bit for bit (test/length-batches.test.ts) and computes far fewer padding positions.
+ */
 export async function lastLogits(model: Model, prompts: number[][], opts: RunOptions = {}): Promise<Float32Array> {
+  return (await runBatches(model, prompts, prefillPlan(prompts, opts), opts, () => ({}))).logits;
+}
+
+/** The length-sorted prefill batches of `prompts` (at most batchSize prompts, PREFILL_BATCH_TOKENS padded tokens). */
+export function prefillPlan(prompts: number[][], opts: Pick<RunOptions, 'batchSize'> = {}): LengthBatch<number[]>[] {
+  return lengthBatches(prompts, opts.batchSize ?? DEFAULT_BATCH, PREFILL_BATCH_TOKENS);
+}
+
+/**
+ * The residual entering some blocks (blocks.{l}.hook_resid_pre, all positions) of an un-hooked run, kept per batch
+ * with the batches themselves: what lastLogitsFrom needs to start a run at one of those blocks.
+ */
+export interface ResidualCache {
+  readonly prompts: number[][];
+  readonly plan: LengthBatch<number[]>[];
+  readonly layers: readonly number[];
+  /** [batch index] -> layer -> [batch, T, d_model] */
+  readonly residuals: Map<number, Float32Array>[];
+}
+
+/**
+ * lastLogits of the un-hooked model, keeping the residual entering each of `layers` (memory: padded tokens x
+ * d_model x 4 bytes per layer).
+ */
+export async function lastLogitsKeepingResiduals(
+  model: Model,
+  prompts: number[][],
+  layers: readonly number[],
+  opts: Omit<RunOptions, 'hooks'> = {},
+): Promise<{ logits: Float32Array; cache: ResidualCache }> {
+  const residuals: Map<number, Float32Array>[] = [];
+  const names = layers.map((l) => `blocks.${l}.hook_resid_pre`);
+  const plan = prefillPlan(prompts, opts);
+  const { logits } = await runBatches(
+    model,
+    prompts,
+    plan,
+    opts,
+    () => ({ cache: names }),
+    (res) => {
+      const kept = new Map<number, Float32Array>();
+      layers.forEach((l, i) => {
+        const a = res.cache.get(names[i]);
+        if (!a) throw new GlassboxError(`forward did not return ${names[i]}`);
+        kept.set(l, a.data);
+      });
+      residuals.push(kept);
+    },
+  );
+  return { logits, cache: { prompts, plan, layers, residuals } };
+}
+
+/**
+ * lastLogits of the cached prompts with `hooks`, starting at block `layer` from the cached residual: equal to the
+ * full run (bit for bit: the same batches, the same arithmetic from that block on) when every hook acts at
+ * `layer` or above (the model refuses one below it), at about (L - layer) / L of its cost.
+ */
+export async function lastLogitsFrom(
+  model: Model,
+  cache: ResidualCache,
+  layer: number,
+  opts: Omit<RunOptions, 'batchSize'> = {},
+): Promise<Float32Array> {
+  if (!cache.layers.includes(layer)) throw new GlassboxError(`residual cache holds layers ${cache.layers.join(', ')}, not ${layer}`);
+  let b = 0;
+  const start = () => ({ start: { layer, residual: cache.residuals[b++].get(layer)! } });
+  return (await runBatches(model, cache.prompts, cache.plan, opts, start)).logits;
+}
+
+/** The batched last-logits loop: `extra` adds per-batch forward options, `seen` reads each batch's result. */
+async function runBatches(
+  model: Model,
+  prompts: number[][],
+  plan: LengthBatch<number[]>[],
+  opts: RunOptions,
+  extra: () => ForwardOptions,
+  seen?: (res: ForwardResult) => void,
+): Promise<{ logits: Float32Array }> {
   const vocab = model.config.vocabSize;
   const out = new Float32Array(prompts.length * vocab);
-  for (const { start, items } of chunks(prompts, opts.batchSize ?? DEFAULT_BATCH)) {
+  for (const { indices, items } of plan) {
     await nextBatch(opts.signal, 'forward');
-    const res = await model.forward(items, { hooks: opts.hooks, logits: 'last' });
-    // logitsShape is [batch, 1, vocab] with logits 'last'.
-    out.set(res.logits.subarray(0, items.length * vocab), start * vocab);
+    const res = await model.forward(items, { hooks: opts.hooks, logits: 'last', ...extra() });
+    seen?.(res);
+    // logitsShape is [batch, 1, vocab] with logits 'last'; rows go back to the caller's order.
+    indices.forEach((i, row) => out.set(res.logits.subarray(row * vocab, (row + 1) * vocab), i * vocab));
     opts.onBatch?.(items.length);
   }
-  return out;
+  return { logits: out };
 }
 
 export function refusalScoresOf(logits: Float32Array, vocab: number, refusalIds: readonly number[]): Float64Array {

@@ -9,3 +9,14 @@ export interface Progress {
 }
 
 export const silentProgress: Progress = { start() {}, increment() {}, stop() {} };
+
+/**
+ * Where analysis reports the time of its phases (a phase may begin and end many times; the caller sums). The
+ * caller owns the clock: the benchmark reads wall and CPU time (bench/direction.ts), analysis never touches process.
+ */
+export interface PhaseTimer {
+  /** Starts timing `phase`; the returned function ends it. */
+  begin(phase: string): () => void;
+}
+
+export const noPhaseTimer: PhaseTimer = { begin: () => () => {} };

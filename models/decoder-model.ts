@@ -31,6 +31,7 @@ import type {
   ModelLinear,
   ModelNorm,
   NormWhich,
+  StartResidual,
   WeightPrecision,
 } from './types.ts';
 import type { NormWeights, WeightProvider } from './weight-provider.ts';
@@ -78,6 +79,8 @@ interface StepInput {
   /** Per row, validity of the t new slots. */
   valid: Uint8Array[];
   t: number;
+  /** Start at this block from this residual [batch·t, d_model] (forward only); absent: block 0 from the embedding. */
+  start?: StartResidual;
 }
 
 export class DecoderModel implements Model {
@@ -224,10 +227,11 @@ export class DecoderModel implements Model {
         positions: pb.positions,
         step: 0,
       });
+      if (opts.start) this.checkStart(opts.start, pb.batch, pb.len, runner);
       const out = await this.step(
         kv,
         runner,
-        { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len },
+        { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len, start: opts.start },
         opts.logits ?? 'all',
         opts.checkFinite ?? true,
       );
@@ -331,9 +335,14 @@ export class DecoderModel implements Model {
       invFreq: this.invFreq,
     };
     kv.appendMask(inp.valid, inp.t);
-    // x [batch·t, d_model]: the residual stream of the t new positions of every sequence.
-    let x = await this.family.embed(ctx, { tokens: this.embed, positions: this.posEmbed }, inp.ids);
-    for (let l = 0; l < cfg.nLayers; l++) x = await this.family.block(ctx, l, this.layers[l], x);
+    // x [batch·t, d_model]: the residual stream of the t new positions of every sequence. The ordinary forward
+    // starts at block 0 from the embedding; a start residual stands for everything below its block (copied: hooks
+    // edit activations in place).
+    const first = inp.start?.layer ?? 0;
+    let x = inp.start
+      ? inp.start.residual.slice()
+      : await this.family.embed(ctx, { tokens: this.embed, positions: this.posEmbed }, inp.ids);
+    for (let l = first; l < cfg.nLayers; l++) x = await this.family.block(ctx, l, this.layers[l], x);
     kv.advance(inp.t);
     // normed [batch·t, d_model]
     const normed = hookAt(ctx, 'ln_final.hook_normalized', null, await normalize(ctx, x, this.finalNorm), cfg.dModel);
@@ -509,6 +518,24 @@ export class DecoderModel implements Model {
       if (lin.weight.n !== n || lin.weight.k !== k)
         throw new ConfigError(`layer ${l} ${role}: weight is [${lin.weight.n}, ${lin.weight.k}], config implies [${n}, ${k}]`);
     }
+  }
+
+  /** A start residual must fit the padded batch, and nothing may hook or cache a point below it (it does not run). */
+  private checkStart(start: StartResidual, batch: number, len: number, runner: HookRunner): void {
+    const { nLayers, dModel } = this.config;
+    const l = start.layer;
+    if (!(Number.isInteger(l) && l >= 0 && l < nLayers)) throw new UsageError(`forward: start layer ${l} is outside 0..${nLayers - 1}`);
+    const want = batch * len * dModel;
+    if (!(start.residual instanceof Float32Array) || start.residual.length !== want)
+      throw new UsageError(
+        `forward: start residual for blocks.${l}.hook_resid_pre has ${start.residual?.length} values, ` +
+          `want ${batch}x${len}x${dModel} (batch x longest prompt x d_model) = ${want}`,
+      );
+    // Below the start: the embedding's points (hook_embed, hook_pos_embed) and blocks 0..l-1 (ln_final is above).
+    const below = this.hookNames().filter((n) => (n.startsWith('blocks.') ? Number(n.split('.')[1]) < l : n.startsWith('hook_')));
+    const named = below.find((n) => runner.wants(n));
+    if (named !== undefined)
+      throw new UsageError(`forward: a hook or cache names ${named}, below the start layer ${l} (those points do not run)`);
   }
 
   /** `realLen`: the longest real (unpadded) sequence this call can reach. */

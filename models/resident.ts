@@ -29,7 +29,7 @@ import type { GpuTensor, WgpuRuntime } from '../kernels/webgpu/runtime.ts';
 import type { HookRunner } from './hook-runner.ts';
 import { checkPatchTargets, patchCols } from './patch-op.ts';
 import { concatRows } from './split-rows.ts';
-import type { Hook, LayerWeight, LinearRole, ModelLinear } from './types.ts';
+import type { Hook, LayerWeight, LinearRole, ModelLinear, StartResidual } from './types.ts';
 import type { NormWeights } from './weight-provider.ts';
 
 /** The host-side parameters the resident copy is built from. */
@@ -135,6 +135,8 @@ export interface ResidentStep {
   positions: Int32Array;
   valid: Uint8Array[];
   t: number;
+  /** Start at this block from this residual [batch·t, d_model]; absent: block 0 from the embedding. */
+  start?: StartResidual;
 }
 
 interface Workspace {
@@ -357,9 +359,11 @@ export class ResidentModel {
       const site = (name: string, layer: number | null, act: GpuTensor, width: number, n = rows) =>
         this.site(runner, reads, name, layer, act, width, batch, t, n);
 
-      ops.recordEmbedding(rt, this.embed, w.ids, rows, x);
-      await site('hook_embed', null, x, d);
-      if (this.posEmbed) {
+      // The ordinary forward starts at block 0 from the embedding; a start residual stands for the blocks below it.
+      if (inp.start) rt.write(x, inp.start.residual);
+      else ops.recordEmbedding(rt, this.embed, w.ids, rows, x);
+      if (!inp.start) await site('hook_embed', null, x, d);
+      if (this.posEmbed && !inp.start) {
         const { pos, pe } = w;
         rt.write(pos, Uint32Array.from(ropePos));
         const maxPos = this.posEmbed.rows;
@@ -369,7 +373,7 @@ export class ResidentModel {
         ops.recordAdd(rt, x, pe, mid, rows * d);
         rt.copy(mid, 0, x, 0, rows * d);
       }
-      for (let l = 0; l < cfg.nLayers; l++) {
+      for (let l = inp.start?.layer ?? 0; l < cfg.nLayers; l++) {
         const p = this.layers[l];
         const B = `blocks.${l}`;
         await site(`${B}.hook_resid_pre`, l, x, d);

@@ -107,6 +107,24 @@ export interface ForwardOptions {
   logits?: 'all' | 'last' | 'none';
   /** Throw NonFiniteError on NaN/Inf in any activation (default true). */
   checkFinite?: boolean;
+  /**
+   * Start at block `layer` from a given residual instead of the embedding (default: layer 0 from the embedding,
+   * the ordinary forward). See StartResidual.
+   */
+  start?: StartResidual;
+}
+
+/**
+ * The residual stream entering block `layer`, i.e. blocks.{layer}.hook_resid_pre before its hooks run:
+ * [batch, T, d_model] for the same prompts, left-padded as forward pads them (T = the longest prompt), exactly the
+ * layout forward's cache returns for that point (all positions). With a causal model, layer `layer` and above need
+ * nothing else from below (their attention reads only keys and values they compute themselves), so a forward from
+ * it gives the full run's results: runs that differ only at layers >= `layer` share everything below it.
+ * The array is copied (hooks cannot edit it). Points below `layer` do not run: no hook or cache glob may name one.
+ */
+export interface StartResidual {
+  layer: number;
+  residual: Float32Array;
 }
 
 export interface CachedActivation {

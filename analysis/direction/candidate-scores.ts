@@ -1,14 +1,17 @@
 /**
  * Scores every candidate (docs/method-notes.md §2.5): bypass (harmful val, ablation), KL (harmless val, ablation vs
  * base) and induce (harmless val, addition at the candidate's layer). The two ablation runs share one
- * batched pass over harmful ∪ harmless val.
+ * batched pass over harmful ∪ harmless val. The induce run changes nothing below the candidate's layer, so it
+ * starts there from the residual the base run kept (model-runs.ts lastLogitsFrom): the same numbers, bit for bit
+ * (test/induce-from-residuals.test.ts), for (L - layer) / L of the forward.
  */
 import type { Model } from '../../models/types.ts';
 import type { Candidates } from './diff-means.ts';
 import { norm } from '../vector-math.ts';
 import { ablationHooks, additionHook } from '../interventions.ts';
 import { klFromLogProbs, mean } from '../logit-math.ts';
-import { type RunOptions, lastLogits, logProbsOf, refusalScoresOf } from '../model-runs.ts';
+import { type RunOptions, lastLogits, lastLogitsFrom, lastLogitsKeepingResiduals, logProbsOf, refusalScoresOf } from '../model-runs.ts';
+import { type PhaseTimer, noPhaseTimer } from '../progress.ts';
 import type { CandidateScore } from './selection.ts';
 
 export interface ScoreOptions extends Omit<RunOptions, 'hooks'> {
@@ -17,6 +20,13 @@ export interface ScoreOptions extends Omit<RunOptions, 'hooks'> {
   coeff?: number;
   /** Score only these candidates (the rest get NaN scores): quick profiles and tests. */
   include?: (pos: number, layer: number) => boolean;
+  /**
+   * Start each induce run at the candidate's layer from the base run's residual (default true). false runs every
+   * induce forward from the embedding: the same scores, slower (kept for the equality test and the benchmark).
+   */
+  induceFromResiduals?: boolean;
+  /** Receives the phases 'score: base run', 'score: ablation (bypass + KL)', 'score: induce'. */
+  timer?: PhaseTimer;
 }
 
 /** Prompt forwards scoreCandidates will run (for a progress total). */
@@ -34,8 +44,28 @@ export async function scoreCandidates(
   opts: ScoreOptions,
 ): Promise<CandidateScore[]> {
   const vocab = model.config.vocabSize;
+  const timer = opts.timer ?? noPhaseTimer;
   const batching = { batchSize: opts.batchSize, signal: opts.signal, onBatch: opts.onBatch };
-  const baseLp = logProbsOf(await lastLogits(model, harmlessVal, { ...batching, onBatch: undefined }), vocab);
+  // Layer 0's post-instruction tokens are identical in every prompt: r = 0 has no direction to score.
+  const scored = (p: number, layer: number, rn: number) =>
+    rn > 0 && Number.isFinite(rn) && (!opts.include || opts.include(p - cands.nPos, layer));
+  const layers = new Set<number>();
+  for (let p = 0; p < cands.nPos; p++)
+    for (let layer = 0; layer < cands.nLayers; layer++) if (scored(p, layer, norm(cands.get(p, layer)))) layers.add(layer);
+  const fromResiduals = opts.induceFromResiduals ?? true;
+
+  let stop = timer.begin('score: base run');
+  const quiet = { ...batching, onBatch: undefined };
+  const base = fromResiduals
+    ? await lastLogitsKeepingResiduals(
+        model,
+        harmlessVal,
+        [...layers].sort((a, b) => a - b),
+        quiet,
+      )
+    : { logits: await lastLogits(model, harmlessVal, quiet), cache: null };
+  const baseLp = logProbsOf(base.logits, vocab);
+  stop();
   const both = [...harmfulVal, ...harmlessVal];
   const out: CandidateScore[] = [];
   for (let p = 0; p < cands.nPos; p++)
@@ -43,18 +73,24 @@ export async function scoreCandidates(
       const r = cands.get(p, layer);
       const rn = norm(r);
       const pos = p - cands.nPos;
-      // Layer 0's post-instruction tokens are identical in every prompt: r = 0 has no direction to score.
-      if (!(rn > 0) || !Number.isFinite(rn) || (opts.include && !opts.include(pos, layer))) {
+      if (!scored(p, layer, rn)) {
         out.push({ pos, layer, ...NO_SCORE, norm: rn });
         opts.onBatch?.(both.length + harmlessVal.length);
         continue;
       }
+      stop = timer.begin('score: ablation (bypass + KL)');
       const abl = await lastLogits(model, both, { ...batching, hooks: ablationHooks(r) });
       const bypass = mean(refusalScoresOf(abl.subarray(0, harmfulVal.length * vocab), vocab, opts.refusalIds));
       const ablLp = logProbsOf(abl.subarray(harmfulVal.length * vocab), vocab);
       const kl = mean(ablLp.map((q, i) => klFromLogProbs(baseLp[i], q)));
-      const add = await lastLogits(model, harmlessVal, { ...batching, hooks: [additionHook(r, layer, { coeff: opts.coeff ?? 1 })] });
+      stop();
+      stop = timer.begin('score: induce');
+      const hooks = [additionHook(r, layer, { coeff: opts.coeff ?? 1 })];
+      const add = base.cache
+        ? await lastLogitsFrom(model, base.cache, layer, { ...batching, hooks })
+        : await lastLogits(model, harmlessVal, { ...batching, hooks });
       const induce = mean(refusalScoresOf(add, vocab, opts.refusalIds));
+      stop();
       out.push({ pos, layer, bypass, induce, kl, norm: rn });
     }
   return out;

@@ -9,7 +9,7 @@ import { scoreCandidates, scoringWork } from './candidate-scores.ts';
 import type { Candidates } from './diff-means.ts';
 import { checkRefusalTokens, defaultRefusalTokens, encodeInstructions, refusalScores, requireTokenizer } from '../model-runs.ts';
 import type { PromptItem } from '../prompts/prompts.ts';
-import { type Progress, silentProgress } from '../progress.ts';
+import { type PhaseTimer, type Progress, noPhaseTimer, silentProgress } from '../progress.ts';
 import { sample, threeWaySplit, trainValSplit } from '../prompts/sampling.ts';
 import { type CandidateScore, type Selection, maxLayerOf, selectDirection } from './selection.ts';
 
@@ -44,6 +44,13 @@ export interface DirectionOptions {
    * never be selected, and at 0.8 they are a fifth of the scoring cost).
    */
   scoreAllLayers?: boolean;
+  /**
+   * Receives the phases 'filter (refusal scores)', 'difference in means', the scoring parts (candidate-scores.ts) and
+   * 'selection'; the benchmark reads wall and CPU time through it.
+   */
+  timer?: PhaseTimer;
+  /** Start each induce run at the candidate's layer from cached residuals (default true; candidate-scores.ts). */
+  induceFromResiduals?: boolean;
 }
 
 export interface Splits {
@@ -131,6 +138,7 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
   const warnings: string[] = [];
   const timings: Record<string, number> = {};
   const batching = { batchSize: o.batchSize, signal: o.signal };
+  const timer = o.timer ?? noPhaseTimer;
   let t0 = performance.now();
 
   const sampledSplits = sampleSplits(inp, o.nTrain ?? 128, o.nVal ?? 32, o.seed ?? 42, o.nTest ?? 0);
@@ -143,6 +151,7 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
       if (v.length === 0)
         throw new UsageError(`direction: held-out split ${k} is empty (too few prompts, or every test prompt is also a train/val prompt)`);
 
+  let stop = timer.begin('filter (refusal scores)');
   if (o.filter ?? true) {
     const total = Object.values(splits).reduce((a, v) => a + v.length, 0);
     progress.start('filtering', total);
@@ -164,6 +173,7 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
     }
     progress.stop();
   }
+  stop();
   timings.filterMs = performance.now() - t0;
 
   t0 = performance.now();
@@ -186,7 +196,9 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
     }
   }
   progress.start('difference in means', hTrain.length + sTrain.length);
+  stop = timer.begin('difference in means');
   const candidates = await candidateDirections(model, hTrain, sTrain, nPos, { ...batching, onBatch: (n) => progress.increment(n) });
+  stop();
   progress.stop();
   timings.meansMs = performance.now() - t0;
 
@@ -198,12 +210,16 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
     ...batching,
     refusalIds,
     include,
+    timer,
+    induceFromResiduals: o.induceFromResiduals,
     onBatch: (n) => progress.increment(n),
   });
   progress.stop();
   timings.scoreMs = performance.now() - t0;
 
+  stop = timer.begin('selection');
   const selection = selectDirection(scores, { nLayers: model.config.nLayers, maxLayerFraction: o.maxLayerFraction ?? 0.8 });
+  stop();
   if (!selection.filtered)
     warnings.push('no candidate passed the filters: selected the best bypass within the layer filter (filtered: false)');
   const { pos, layer } = selection.selected;

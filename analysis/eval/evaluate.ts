@@ -4,7 +4,7 @@
  */
 import { UsageError } from '../../engine/errors.ts';
 import type { Hook, Model } from '../../models/types.ts';
-import { DEFAULT_BATCH, chunks, nextBatch } from '../batches.ts';
+import { DEFAULT_BATCH, chunks, lengthBatches, nextBatch } from '../batches.ts';
 import { type Judge, judgeAll, substringJudge } from './judge.ts';
 import { klFromLogProbs, mean } from '../logit-math.ts';
 import { encodeInstructions, lastLogits, logProbsOf, refusalScoresOf, requireTokenizer } from '../model-runs.ts';
@@ -28,11 +28,12 @@ export async function generateCompletions(model: Model, items: readonly PromptIt
     model,
     items.map((p) => p.instruction),
   );
-  const out: string[] = [];
-  for (const { items: batch } of chunks(ids, o.batchSize ?? DEFAULT_BATCH)) {
+  // Length-sorted batches pad less; each row's greedy tokens do not depend on its batch (test/length-batches.test.ts).
+  const out: string[] = new Array(ids.length);
+  for (const { indices, items: batch } of lengthBatches(ids, o.batchSize ?? DEFAULT_BATCH)) {
     await nextBatch(o.signal, 'generation');
     const res = await model.generate(batch, { maxNewTokens: o.maxNewTokens ?? 64, temperature: 0, hooks: o.hooks, signal: o.signal });
-    for (const t of res.tokens) out.push(tok.decode(t, { skipSpecialTokens: true }).trim());
+    res.tokens.forEach((t, b) => (out[indices[b]] = tok.decode(t, { skipSpecialTokens: true }).trim()));
     o.onBatch?.(batch.length);
   }
   return out;

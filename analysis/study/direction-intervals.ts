@@ -6,8 +6,8 @@
  *    prompts (each half has n/2 prompts, so this floor is lower than a full-n vs full-n comparison would be).
  */
 import type { Model } from '../../models/types.ts';
-import { DEFAULT_BATCH, chunks, nextBatch } from '../batches.ts';
-import type { RunOptions } from '../model-runs.ts';
+import { nextBatch } from '../batches.ts';
+import { type RunOptions, prefillPlan } from '../model-runs.ts';
 import { mulberry32 } from '../../engine/prng.ts';
 import { type Interval, percentileInterval, resampleCounts } from '../stats/intervals.ts';
 import { shuffled } from '../prompts/sampling.ts';
@@ -26,7 +26,7 @@ export interface PromptResiduals {
 async function residualsOf(model: Model, prompts: number[][], relPos: number, opts: RunOptions): Promise<Float32Array> {
   const { nLayers: L, dModel: d } = model.config;
   const out = new Float32Array(prompts.length * L * d);
-  for (const { start, items } of chunks(prompts, opts.batchSize ?? DEFAULT_BATCH)) {
+  for (const { indices, items } of prefillPlan(prompts, opts)) {
     await nextBatch(opts.signal, 'direction intervals');
     const res = await model.forward(items, {
       cache: ['blocks.*.hook_resid_pre'],
@@ -37,7 +37,7 @@ async function residualsOf(model: Model, prompts: number[][], relPos: number, op
     for (let l = 0; l < L; l++) {
       const a = res.cache.get(`blocks.${l}.hook_resid_pre`);
       if (!a) throw new Error(`forward did not return blocks.${l}.hook_resid_pre`);
-      for (let b = 0; b < items.length; b++) out.set(a.data.subarray(b * d, (b + 1) * d), ((start + b) * L + l) * d);
+      for (let b = 0; b < items.length; b++) out.set(a.data.subarray(b * d, (b + 1) * d), (indices[b] * L + l) * d);
     }
     opts.onBatch?.(items.length);
   }

@@ -246,6 +246,9 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     return ranges;
   }
 
+  /** Output columns per tile of the prefill result transpose (linearDot's fin). */
+  const FIN_TILE = 32;
+
   function linearDot(h: WasmLinearParts, D: DotLayout, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
     const { n, k, np } = D;
     const B = D.blocking;
@@ -253,12 +256,18 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     const nbg = B.gp / bs;
     const arena = arenas[h.arena];
     const out = new Float32Array(t * n);
+    // y is [np][stride] (token lanes), out [t][n]: a transpose. In tiles of FIN_TILE outputs, so that the y rows a
+    // tile reads stay in cache across its tokens (row by row, a prefill of hundreds of tokens missed cache on every
+    // read of a wide matrix: 2x slower for gate|up's 9728 outputs). The same copies and adds, so the same bits.
     const fin = (y: Float32Array, t0: number, tt: number, stride: number, lane: (r: number) => number) => {
-      for (let r = 0; r < tt; r++) {
-        const o = (t0 + r) * n;
-        const l = lane(r);
-        if (bias) for (let j = 0; j < n; j++) out[o + j] = y[j * stride + l] + bias[j];
-        else for (let j = 0; j < n; j++) out[o + j] = y[j * stride + l];
+      for (let j0 = 0; j0 < n; j0 += FIN_TILE) {
+        const j1 = Math.min(n, j0 + FIN_TILE);
+        for (let r = 0; r < tt; r++) {
+          const o = (t0 + r) * n;
+          const l = lane(r);
+          if (bias) for (let j = j0; j < j1; j++) out[o + j] = y[j * stride + l] + bias[j];
+          else for (let j = j0; j < j1; j++) out[o + j] = y[j * stride + l];
+        }
       }
     };
     if (t === 1) {

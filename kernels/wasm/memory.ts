@@ -33,7 +33,14 @@ export class Arena {
     return Math.floor(this.maxBytes / PAGE) * PAGE;
   }
 
-  /** Byte offsets for the given sizes (each 64-byte aligned), keeping `reserve` bytes free above; null if they do not fit. */
+  /** The largest I/O region any weight placed here needs: later placements must leave it free too. */
+  private reserved = 0;
+
+  /**
+   * Byte offsets for the given sizes (each 64-byte aligned), keeping free above them `reserve` bytes and the reserve
+   * of every weight placed before (a small weight placed after a wide one must not eat the wide one's I/O room); null
+   * if they do not fit.
+   */
   alloc(sizes: number[], reserve: number): number[] | null {
     let p = this.top;
     const offs = sizes.map((s) => {
@@ -41,9 +48,11 @@ export class Arena {
       p = o + s;
       return o;
     });
-    if (align(p, 64) + reserve > this.capacity) return null;
+    const keep = Math.max(reserve, this.reserved);
+    if (align(p, 64) + keep > this.capacity) return null;
     this.ensure(p);
     this.top = align(p, 64);
+    this.reserved = keep;
     return offs;
   }
 

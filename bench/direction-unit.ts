@@ -1,0 +1,140 @@
+/**
+ * Benchmark: one candidate's scoring work on a Qwen2.5-0.5B-shaped synthetic model (bench/direction.ts builds the
+ * same model): the base run keeping residuals, one ablation pass over harmful + harmless val, one induce run from the
+ * embedding and one from a middle block. Minutes instead of the full run's hour, so it is the one to profile
+ * (GLASSBOX_THREADS=1 node --cpu-prof --import tsx bench/direction-unit.ts) and to extrapolate the scoring phase from:
+ * scoring ≈ nPos × scored layers × (ablation + induce from the candidate's layer).
+ *   npm run bench:direction-unit [-- --n-val N --batch-size N --layer L --precision P --out FILE.json]
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { projectRootFrom } from './root.ts';
+import { PhaseClock } from './phase-clock.ts';
+import { ablationHooks, additionHook } from '../analysis/interventions.ts';
+import { encodeInstructions, lastLogits, lastLogitsFrom, lastLogitsKeepingResiduals, prefillPlan } from '../analysis/model-runs.ts';
+import { loadPrompts } from '../analysis/prompts/prompts.ts';
+import { maxLayerOf } from '../analysis/direction/selection.ts';
+import { writeAll, writeFileAtomic } from '../engine/atomic.ts';
+import { parseInteger } from '../engine/numbers.ts';
+import { loadModel } from '../models/load.ts';
+import { DecoderModel } from '../models/decoder-model.ts';
+import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
+import type { WeightPrecision } from '../models/types.ts';
+import { createBackend } from '../kernels/select.ts';
+import { QWEN_05B_SHAPE } from './shapes.ts';
+
+const root = projectRootFrom(import.meta.url);
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const nVal = parseInteger(arg('n-val', '32'), '--n-val', { min: 1 });
+const batchSize = parseInteger(arg('batch-size', '32'), '--batch-size', { min: 1 });
+const L = QWEN_05B_SHAPE.nLayers;
+const layer = parseInteger(arg('layer', String(Math.floor(L / 2) - 3)), '--layer', { min: 1, max: L - 1 });
+const loadavgBefore = readFileSync('/proc/loadavg', 'utf8').trim();
+const clock = new PhaseClock();
+const w0 = performance.now();
+const c0 = process.cpuUsage();
+
+let stop = clock.begin('build model');
+const backend = await createBackend();
+const tok = (await loadModel(path.join(root, 'models/tiny-chat'), { backend: await createBackend('reference') })).tokenizer;
+const cfg = { ...syntheticConfig(QWEN_05B_SHAPE), bosTokenId: 1, eosTokenIds: [2], padTokenId: 0 };
+const model = new DecoderModel(
+  { ...syntheticProvider(cfg, 1), tokenizer: tok },
+  { backend, precision: arg('precision', 'int8') as WeightPrecision, retainWeights: false },
+);
+stop();
+// The val prompts bench:direction scores on: ../shared/data's when present, else the shipped lists.
+const shared = path.resolve(root, '../shared/data');
+const useShared = existsSync(shared);
+const enc = (f: string) =>
+  encodeInstructions(
+    model,
+    loadPrompts(useShared ? path.join(shared, f.replace('.json', '_val.json')) : path.join(root, 'data/prompts', f))
+      .slice(0, nVal)
+      .map((p) => p.instruction),
+  );
+const [harmful, harmless] = [enc('harmful.json'), enc('harmless.json')];
+const both = [...harmful, ...harmless];
+const padded = (ps: number[][], sorted: boolean) => {
+  let n = 0;
+  if (sorted) for (const b of prefillPlan(ps, { batchSize })) n += b.items.length * Math.max(...b.items.map((p) => p.length));
+  else
+    for (let s = 0; s < ps.length; s += batchSize)
+      n += Math.min(batchSize, ps.length - s) * Math.max(...ps.slice(s, s + batchSize).map((p) => p.length));
+  return n;
+};
+const r = Float32Array.from({ length: cfg.dModel }, (_, i) => Math.sin(i * 0.37));
+const scoredLayers = Array.from({ length: maxLayerOf(L, 0.8) - 1 }, (_, i) => i + 1);
+
+stop = clock.begin('score: base run (residuals kept)');
+const { cache } = await lastLogitsKeepingResiduals(model, harmless, scoredLayers, { batchSize });
+stop();
+stop = clock.begin('score: ablation (bypass + KL)');
+await lastLogits(model, both, { batchSize, hooks: ablationHooks(r) });
+stop();
+// The code before length-sorted batches: list-order batches of batchSize prompts (harmful, then harmless).
+stop = clock.begin('score: ablation, list-order batches (before)');
+for (let s = 0; s < both.length; s += batchSize)
+  await model.forward(both.slice(s, s + batchSize), { hooks: ablationHooks(r), logits: 'last' });
+stop();
+stop = clock.begin(`score: induce from the embedding`);
+await lastLogits(model, harmless, { batchSize, hooks: [additionHook(r, layer)] });
+stop();
+stop = clock.begin(`score: induce from block ${layer}`);
+await lastLogitsFrom(model, cache, layer, { hooks: [additionHook(r, layer)] });
+stop();
+
+const totalWall = performance.now() - w0;
+const cpu = process.cpuUsage(c0);
+process.stderr.write(`${clock.table(totalWall, (cpu.user + cpu.system) / 1000)}\n`);
+const p = clock.phases;
+const get = (k: string) => p.get(k)!;
+// Induce from block l costs the blocks l..L-1 plus the unembedding: linear in (L - l) between the two measurements.
+const full = get('score: induce from the embedding');
+const mid = get(`score: induce from block ${layer}`);
+const induceAt = (l: number, k: 'wallMs' | 'cpuMs') => mid[k] + ((full[k] - mid[k]) * (layer - l)) / layer;
+const extrapolate = (k: 'wallMs' | 'cpuMs', fromResiduals: boolean) =>
+  (get('score: ablation (bypass + KL)')[k] * scoredLayers.length +
+    scoredLayers.reduce((s, l) => s + (fromResiduals ? induceAt(l, k) : full[k]), 0)) /
+  1000;
+const nPos = tok!.postInstructionIds().length;
+const json = {
+  bench: 'direction-unit',
+  model: 'qwen0.5b',
+  date: new Date().toISOString(),
+  backend: model.backendName,
+  precision: model.precision,
+  cpus: os.cpus().length,
+  threads: process.env.GLASSBOX_THREADS ?? `default (${os.availableParallelism()})`,
+  loadavgBefore,
+  loadavgAfter: readFileSync('/proc/loadavg', 'utf8').trim(),
+  data: useShared ? '../shared/data val splits' : 'data/prompts',
+  settings: { nVal, batchSize, layer },
+  tokens: {
+    real: both.reduce((s, q) => s + q.length, 0),
+    ablationPaddedListOrder: padded(both, false),
+    ablationPaddedLengthSorted: padded(both, true),
+    inducePaddedListOrder: padded(harmless, false),
+    inducePaddedLengthSorted: padded(harmless, true),
+  },
+  phases: clock.json(),
+  extrapolatedScoring: {
+    note: `an extrapolation, not a measurement: nPos ${nPos} x ${scoredLayers.length} scored layers x (ablation + induce), induce linear in L - l`,
+    fromResidualsWallS: +(nPos * extrapolate('wallMs', true)).toFixed(0),
+    fromResidualsCpuS: +(nPos * extrapolate('cpuMs', true)).toFixed(0),
+    fullInduceWallS: +(nPos * extrapolate('wallMs', false)).toFixed(0),
+    fullInduceCpuS: +(nPos * extrapolate('cpuMs', false)).toFixed(0),
+  },
+  totalWallS: +(totalWall / 1000).toFixed(1),
+  totalCpuS: +((cpu.user + cpu.system) / 1e6).toFixed(1),
+};
+const text = JSON.stringify(json, null, 2);
+console.log(text);
+const outFile = arg('out', '');
+if (outFile) writeFileAtomic(path.resolve(outFile), (fd) => writeAll(fd, Buffer.from(`${text}\n`)));
+model.dispose();
+backend.dispose();
