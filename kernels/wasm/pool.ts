@@ -5,7 +5,7 @@
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WasmKernelError } from './errors.ts';
-import { ARG0, MAX_ARGS, SLOT, workerSource } from './worker-source.ts';
+import { ARG0, MAX_ARGS, SLOT, SPIN_MS, workerSource } from './worker-source.ts';
 
 export const KERNELS = [
   'f32_mv',
@@ -120,6 +120,8 @@ export class ThreadPool implements KernelPool {
   }
 
   private await(b: number): void {
+    const spinEnd = performance.now() + SPIN_MS;
+    while (Atomics.load(this.ctl, b + 1) !== this.seq && performance.now() < spinEnd);
     const start = Date.now();
     while (Atomics.load(this.ctl, b + 1) !== this.seq) {
       Atomics.wait(this.ctl, b + 1, Atomics.load(this.ctl, b + 1), 1000);

@@ -11,6 +11,8 @@
 export const SLOT = 32;
 export const ARG0 = 8;
 export const MAX_ARGS = SLOT - ARG0;
+/** How long a thread spins for the next job (worker) or a worker's answer (caller) before it sleeps. */
+export const SPIN_MS = 0.5;
 
 export const workerSource = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
@@ -20,6 +22,10 @@ const base = slot * ${SLOT};
 const instances = [];
 let seen = 0;
 for (;;) {
+  // Spin briefly before sleeping: decode posts a job every ~0.1-0.3 ms, and a futex wake-up costs tens of
+  // microseconds on a VM, as much as a small matvec's whole share (see SPIN_MS in pool.ts).
+  const spinEnd = performance.now() + ${SPIN_MS};
+  while (Atomics.load(c, base) === seen && performance.now() < spinEnd);
   Atomics.wait(c, base, seen);
   const seq = Atomics.load(c, base);
   if (seq === seen) continue;
