@@ -9,7 +9,7 @@ import path from 'node:path';
 import { UsageError } from '../../engine/errors.ts';
 import { readUtf8File } from '../../engine/text-file.ts';
 import { parseCsv } from '../prompts/csv.ts';
-import type { PromptItem } from '../prompts/prompts.ts';
+import { parseJsonLines, type PromptItem } from '../prompts/prompts.ts';
 
 export type BenchmarkFormat = 'csv' | 'json' | 'jsonl';
 
@@ -37,21 +37,6 @@ function goalOf(v: unknown, where: string): PromptItem {
   const cat = catKey ? o[catKey] : null;
   if (cat != null && typeof cat !== 'string') throw new UsageError(`${where}: field ${catKey} is not a string`);
   return { instruction: goal, category: (cat as string | null) ?? null };
-}
-
-function parseJsonLines(text: string, file: string): PromptItem[] {
-  const items: PromptItem[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (line.trim() === '') return;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch (e) {
-      throw new UsageError(`${file}: line ${i + 1}: invalid JSON (${oneLine(e)})`);
-    }
-    items.push(goalOf(v, `${file}: line ${i + 1}`));
-  });
-  return items;
 }
 
 function parseCsvGoals(text: string, file: string): PromptItem[] {
@@ -92,12 +77,12 @@ export function parseBenchmark(text: string, file: string): Benchmark {
     // One object, or several on their own lines: JSON lines.
     if (data === undefined || (data && typeof data === 'object' && !Array.isArray(data))) {
       format = 'jsonl';
-      items = parseJsonLines(text, file);
+      items = parseJsonLines(text, file, goalOf);
     } else {
       if (!Array.isArray(data)) throw new UsageError(`${file}: expected a JSON array of objects with a goal field`);
       items = data.map((v, i) => goalOf(v, `${file}: item ${i}`));
     }
-  } else if (format === 'jsonl') items = parseJsonLines(text, file);
+  } else if (format === 'jsonl') items = parseJsonLines(text, file, goalOf);
   else items = parseCsvGoals(text, file);
   if (items.length === 0) throw new UsageError(`${file}: no benchmark goals`);
   return { file, format, items };

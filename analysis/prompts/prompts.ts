@@ -31,6 +31,22 @@ function itemFrom(v: unknown, where: string): PromptItem {
 }
 
 /** Parses prompt-list text; `format` is the file extension without the dot. */
+/** JSON lines (blank lines skipped), each value read by `item`; errors name the source and the line. */
+export function parseJsonLines<T>(text: string, source: string, item: (v: unknown, where: string) => T): T[] {
+  const items: T[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '') return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch (e) {
+      throw new UsageError(`${source}: line ${i + 1}: invalid JSON (${oneLine(e)})`);
+    }
+    items.push(item(v, `${source}: line ${i + 1}`));
+  });
+  return items;
+}
+
 export function parsePrompts(text: string, format: 'json' | 'jsonl' | 'csv', source: string): PromptItem[] {
   let items: PromptItem[];
   if (format === 'json') {
@@ -43,17 +59,7 @@ export function parsePrompts(text: string, format: 'json' | 'jsonl' | 'csv', sou
     if (!Array.isArray(data)) throw new UsageError(`${source}: expected a JSON array of prompts`);
     items = data.map((v, i) => itemFrom(v, `${source}: item ${i}`));
   } else if (format === 'jsonl') {
-    items = [];
-    text.split(/\r?\n/).forEach((line, i) => {
-      if (line.trim() === '') return;
-      let v: unknown;
-      try {
-        v = JSON.parse(line);
-      } catch (e) {
-        throw new UsageError(`${source}: line ${i + 1}: invalid JSON (${oneLine(e)})`);
-      }
-      items.push(itemFrom(v, `${source}: line ${i + 1}`));
-    });
+    items = parseJsonLines(text, source, itemFrom);
   } else {
     const rows = parseCsv(text, source);
     if (rows.length === 0) throw new UsageError(`${source}: empty CSV`);
