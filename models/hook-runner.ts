@@ -47,6 +47,11 @@ export class HookRunner {
     this.step = opts.step;
   }
 
+  /** True when user hooks run: they may keep the arrays they are shown, so the step cannot reuse them. */
+  get hasHooks(): boolean {
+    return this.hooks.length > 0;
+  }
+
   /** True when `name` is hooked or cached: optional activations (hook_pattern) are computed only then. */
   wants(name: string): boolean {
     return matchesAny(name, this.cacheGlobs) || this.hooks.some((h) => h.re.test(name));

@@ -231,9 +231,11 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     return handle.parts;
   }
 
-  function linear(handle: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
+  function linear(handle: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, dst?: Float32Array): Float32Array {
     const h = checkCall(handle, x, t, bias);
-    return h.dot ? linearDot(h, h.dot, x, t, bias) : linearExact(h, h.layout!, x, t, bias);
+    // Every element of out is written below (fin / the exact path's copy), so a reused destination needs no clearing.
+    const out = dst && dst.length === t * h.n ? dst : new Float32Array(t * h.n);
+    return h.dot ? linearDot(h, h.dot, x, t, out, bias) : linearExact(h, h.layout!, x, t, out, bias);
   }
 
   /** Row ranges of 8-row blocks, one per participating thread, each with its scratch offset. */
@@ -249,13 +251,19 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
   /** Output columns per tile of the prefill result transpose (linearDot's fin). */
   const FIN_TILE = 32;
 
-  function linearDot(h: WasmLinearParts, D: DotLayout, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
+  function linearDot(
+    h: WasmLinearParts,
+    D: DotLayout,
+    x: Float32Array,
+    t: number,
+    out: Float32Array,
+    bias?: Float32Array | null,
+  ): Float32Array {
     const { n, k, np } = D;
     const B = D.blocking;
     const { kp, nb, nG, bs } = B;
     const nbg = B.gp / bs;
     const arena = arenas[h.arena];
-    const out = new Float32Array(t * n);
     // y is [np][stride] (token lanes), out [t][n]: a transpose. In tiles of FIN_TILE outputs, so that the y rows a
     // tile reads stay in cache across its tokens (row by row, a prefill of hundreds of tokens missed cache on every
     // read of a wide matrix: 2x slower for gate|up's 9728 outputs). The same copies and adds, so the same bits.
@@ -323,7 +331,14 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     return out;
   }
 
-  function linearExact(h: WasmLinearParts, L: PackedLayout, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
+  function linearExact(
+    h: WasmLinearParts,
+    L: PackedLayout,
+    x: Float32Array,
+    t: number,
+    out: Float32Array,
+    bias?: Float32Array | null,
+  ): Float32Array {
     const { n, k } = h;
     const { kp, nG, gp } = L;
     const arena = arenas[h.arena];
@@ -333,7 +348,6 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     const room = arena.capacity - align(arena.top, 64) - scratch - 3 * kp * 4 - 256;
     const tc = Math.min(t, Math.floor(room / ((kp + n) * 4)));
     if (tc < 1) throw new WasmKernelError(`linear ${h.format} [${n}, ${k}]: no room for activations in its wasm memory`);
-    const out = new Float32Array(t * n);
     for (let t0 = 0; t0 < t; t0 += tc) {
       const tt = Math.min(tc, t - t0);
       const xFloats = decode ? kp : Math.ceil(tt / 4) * 4 * kp;
