@@ -347,9 +347,9 @@ export class DecoderModel implements Model {
    * user hooks may keep what they see, or when the step's intermediates are too big to hold until it ends.
    */
   private scopeFor(kv: KvCache | GpuKv, runner: HookRunner, rows: number): StepScope | null {
-    if (kv instanceof GpuKv || runner.hasHooks) return null;
-    const { nLayers, dModel, dMlp, vocabSize } = this.config;
-    return this.stepBuffers.open(rows * (nLayers * (8 * dModel + 4 * dMlp) + 2 * dModel + vocabSize) * 4);
+    if (kv instanceof GpuKv || runner.mayRetain) return null;
+    const { dModel, dMlp } = this.config;
+    return this.stepBuffers.open(rows * (8 * dModel + 4 * dMlp) * 4); // about one block's intermediates
   }
 
   private async step(
@@ -382,7 +382,15 @@ export class DecoderModel implements Model {
     let x = inp.start
       ? inp.start.residual.slice()
       : await this.family.embed(ctx, { tokens: this.embed, positions: this.posEmbed }, inp.ids);
-    for (let l = first; l < cfg.nLayers; l++) x = await this.family.block(ctx, l, this.layers[l], x);
+    for (let l = first; l < cfg.nLayers; l++) {
+      const mark = scope?.mark() ?? 0;
+      const next = await this.family.block(ctx, l, this.layers[l], x);
+      // Block l's intermediates are dead now (the KV cache copied k, v): reuse them for block l + 1. Its input x
+      // (lent before the mark) goes back too; release ignores an array the scope did not lend (a start residual).
+      scope?.releaseSince(mark, [next]);
+      scope?.release(x);
+      x = next;
+    }
     kv.advance(inp.t);
     // normed [batch·t, d_model]
     const normed = hookAt(ctx, 'ln_final.hook_normalized', null, await normalize(ctx, x, this.finalNorm), cfg.dModel);

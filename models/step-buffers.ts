@@ -1,16 +1,20 @@
 /**
- * Output arrays reused across forward steps. At decode every op of a step returns a small fresh Float32Array
- * (~125 per tiny-chat token). Node's allocator shrugs at that; a browser worker's does not (about 18× dearer per
- * byte, docs/app.md), and the tab's decode spent much of its time there. A step that nobody can observe from
- * outside (no hooks: a hook may keep the array it is shown) draws its intermediates from a StepScope; closing the
- * scope after the step hands them back for the next one.
+ * Output arrays reused across layers and forward steps. Every op returns a fresh Float32Array otherwise, and fresh
+ * memory is dear: a browser worker pays ~18× Node's cost per byte at decode (docs/app.md), and on this VM a fresh
+ * large array costs ~14 ns per float in page faults when first written (a 1280-row prefill spent more time there
+ * than in its matmuls). A step whose arrays nobody outside can keep (no hook without a declared op: a hook may keep
+ * the array it is shown) draws its intermediates from a StepScope; the decoder hands a block's arrays back once the
+ * next block has run, and closing the scope hands back the rest.
  *
  * Concurrency: two forward calls of one model may interleave at their awaits. Each scope owns the arrays it lent
  * until it closes, so two open scopes never share one; only the free list is common.
  */
 
-/** Reuse is for small steps: a scope holds all of a step's intermediates until it closes (GC frees them earlier). */
-export const MAX_SCOPE_BYTES = 32 * 1024 * 1024;
+/**
+ * Largest per-layer working set a scope takes on: the decoder hands each block's intermediates back when the next
+ * block is done (releaseSince), so a scope holds about two blocks' worth, and the pool keeps that much between calls.
+ */
+export const MAX_SCOPE_BYTES = 512 * 1024 * 1024;
 
 export class StepBuffers {
   private free = new Map<number, Float32Array[]>();
@@ -30,26 +34,26 @@ export class StepBuffers {
     return a;
   }
 
+  /** Returns one dead array to the free list. */
+  put(a: Float32Array): void {
+    const list = this.free.get(a.length);
+    if (list) list.push(a);
+    else this.free.set(a.length, [a]);
+  }
+
   /**
    * Returns a closed scope's arrays. Lengths the scope did not ask for are dropped from the free list, so what it
    * keeps is bounded by one step's worth (prefill lengths differ from call to call; decode's repeat).
    */
-  giveBack(lent: Float32Array[]): void {
-    const next = new Map<number, Float32Array[]>();
-    for (const a of lent) {
-      let list = next.get(a.length);
-      if (!list) {
-        list = this.free.get(a.length) ?? [];
-        next.set(a.length, list);
-      }
-      list.push(a);
-    }
-    this.free = next;
+  giveBack(lent: Float32Array[], asked: ReadonlySet<number>): void {
+    for (const n of [...this.free.keys()]) if (!asked.has(n)) this.free.delete(n);
+    for (const a of lent) this.put(a);
   }
 }
 
 export class StepScope {
   private lent: Float32Array[] = [];
+  private readonly asked = new Set<number>();
   private closed = false;
 
   constructor(private readonly owner: StepBuffers) {}
@@ -59,7 +63,31 @@ export class StepScope {
     if (this.closed) throw new Error('StepScope: used after close');
     const a = this.owner.take(n) ?? new Float32Array(n);
     this.lent.push(a);
+    this.asked.add(n);
     return a;
+  }
+
+  /** Position in the lent list: releaseSince(mark) hands back what was lent after it. */
+  mark(): number {
+    return this.lent.length;
+  }
+
+  /** Hands back, for reuse now, every array lent since `mark` except `keep` (which stays lent). */
+  releaseSince(mark: number, keep: readonly Float32Array[] = []): void {
+    const kept = new Set(keep.map((a) => a.buffer));
+    const done = this.lent.splice(mark);
+    for (const a of done) {
+      if (kept.has(a.buffer)) this.lent.push(a);
+      else this.owner.put(a);
+    }
+  }
+
+  /** Hands back one array this scope lent (the caller knows it is dead). */
+  release(a: Float32Array): void {
+    const i = this.lent.indexOf(a);
+    if (i < 0) return;
+    this.lent.splice(i, 1);
+    this.owner.put(a);
   }
 
   /** Ends the step. `keep` (e.g. logits returned to the caller) stays the caller's and is never reused. */
@@ -67,7 +95,10 @@ export class StepScope {
     if (this.closed) return;
     this.closed = true;
     const kept = new Set(keep.map((a) => a.buffer));
-    this.owner.giveBack(this.lent.filter((a) => !kept.has(a.buffer)));
+    this.owner.giveBack(
+      this.lent.filter((a) => !kept.has(a.buffer)),
+      this.asked,
+    );
     this.lent = [];
   }
 }

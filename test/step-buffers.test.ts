@@ -11,6 +11,7 @@ import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
 import { DecoderModel } from '../models/decoder-model.ts';
 import { loadModel } from '../models/load.ts';
 import { StepBuffers } from '../models/step-buffers.ts';
+import { ablationHooks } from '../analysis/interventions.ts';
 import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { Hook } from '../models/types.ts';
 import { projectRoot } from './helpers/shared.ts';
@@ -33,6 +34,14 @@ describe('StepBuffers', () => {
     expect(z).not.toBe(x);
     expect(z).not.toBe(kept);
     expect(pool.stats).toEqual({ lent: 4, reused: 1 });
+    // Mid-step hand-back: what was lent after the mark returns at once, the kept array stays lent.
+    const m = b.mark();
+    const u = b.f32(5);
+    const w = b.f32(5);
+    b.releaseSince(m, [w]);
+    expect(b.f32(5)).toBe(u);
+    b.release(w);
+    expect(c.f32(5)).toBe(w);
     b.close();
     c.close();
     expect(() => b.f32(8)).toThrow(/after close/);
@@ -73,6 +82,27 @@ describe.each([
     await model.forward(other);
     await model.forward(other);
     expect(reused.logits).toEqual(copy);
+    model.dispose();
+  });
+
+  it('declared-op hooks (ablation) reuse arrays with the same logits; a hook without an op keeps what it saw', async () => {
+    const model = (await loadModel(tinyChat, { backend: await backend() })) as DecoderModel;
+    const r = Float32Array.from({ length: model.config.dModel }, (_, i) => Math.sin(i + 1));
+    const declared = ablationHooks(r);
+    const plain = declared.map(({ name, fn }) => ({ name, fn })); // the same edits, undeclared: fresh arrays
+    const before = model.stepBuffers.stats.lent;
+    const fresh = await model.forward(prompts, { hooks: plain });
+    expect(model.stepBuffers.stats.lent).toBe(before);
+    const reused = await model.forward(prompts, { hooks: declared });
+    expect(model.stepBuffers.stats.lent).toBeGreaterThan(before);
+    expect(reused.logits).toEqual(fresh.logits);
+    const seen: Float32Array[] = [];
+    const keeper = { name: 'blocks.*.hook_mlp_out', fn: (a: Float32Array) => void seen.push(a) };
+    await model.forward(prompts, { hooks: [...declared, keeper] });
+    const copies = seen.map((a) => a.slice());
+    await model.forward(prompts, { hooks: declared });
+    await model.forward(prompts);
+    seen.forEach((a, i) => expect(a).toEqual(copies[i]));
     model.dispose();
   });
 

@@ -300,8 +300,6 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     const room = arena.capacity - align(arena.top, 64) - scratch - 1024;
     const tc = Math.min(t, Math.floor(room / perToken / 4) * 4);
     if (tc < 1) throw new WasmKernelError(`linear ${h.format} [${n}, ${k}]: no room for activations in its wasm memory`);
-    const row = new Int16Array(kp);
-    const rowScale = new Float32Array(nb);
     for (let t0 = 0; t0 < t; t0 += tc) {
       const tt = Math.min(tc, t - t0);
       const t4 = Math.ceil(tt / 4) * 4;
@@ -319,8 +317,6 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
         B,
         new Int16Array(buf, xOff, t4 * kp),
         new Float32Array(buf, sxOff, t4 * nb),
-        row,
-        rowScale,
         D.bits,
       );
       const ranges = rowRanges(np, np * kp * tt, scrOff, scrPer);
