@@ -120,6 +120,8 @@ export interface AttentionArgs {
 export interface Backend {
   readonly name: BackendName;
   readonly threads: number;
+  /** True when the ops write into a given `out` (wasm-simd, reference): only then is reusing memory worth it. */
+  readonly writesOut?: boolean;
   /**
    * webgpu only: the device runtime on which models/resident.ts keeps a whole model (weights, activations,
    * KV cache) and records each forward step as one submit. The per-op methods below still work.

@@ -336,22 +336,23 @@ export class DecoderModel implements Model {
   }
 
   /**
+   * Reusable arrays for one CPU step over `rows` new rows (step-buffers.ts), or null: on the resident GPU path, on a
+   * backend whose ops ignore `out` (gpu.js), when a hook may keep what it sees (one without a declared op), or when
+   * a block's intermediates are too big to hold.
+   */
+  private scopeFor(kv: KvCache | GpuKv, runner: HookRunner, rows: number): StepScope | null {
+    if (kv instanceof GpuKv || runner.mayRetain || !this.backend.writesOut) return null;
+    const { dModel, dMlp } = this.config;
+    return this.stepBuffers.open(rows * (8 * dModel + 4 * dMlp) * 4); // about one block's intermediates
+  }
+
+  /**
    * One forward over `t` new slots per row, appending to the KV cache; logits per `mode`.
    * Shapes (row-major Float32Array): ids [batch·t] -> x [batch·t, d_model] -> (each block; KV cache per layer and
    * sequence [capacity, n_kv_heads·head_dim], `kv.length` slots filled before this call) -> x [batch·t, d_model]
    * -> final norm -> logits [batch, positions, vocab] with positions = t ('all'), 1 ('last') or 0 ('none').
    * On webgpu (GpuKv) the whole step runs resident (models/resident.ts).
    */
-  /**
-   * Reusable arrays for one CPU step over `rows` new rows (step-buffers.ts), or null: on the resident GPU path, when
-   * user hooks may keep what they see, or when the step's intermediates are too big to hold until it ends.
-   */
-  private scopeFor(kv: KvCache | GpuKv, runner: HookRunner, rows: number): StepScope | null {
-    if (kv instanceof GpuKv || runner.mayRetain) return null;
-    const { dModel, dMlp } = this.config;
-    return this.stepBuffers.open(rows * (8 * dModel + 4 * dMlp) * 4); // about one block's intermediates
-  }
-
   private async step(
     kv: KvCache | GpuKv,
     runner: HookRunner,

@@ -14,7 +14,7 @@
  * Largest per-layer working set a scope takes on: the decoder hands each block's intermediates back when the next
  * block is done (releaseSince), so a scope holds about two blocks' worth, and the pool keeps that much between calls.
  */
-export const MAX_SCOPE_BYTES = 512 * 1024 * 1024;
+export const MAX_SCOPE_BYTES = 256 * 1024 * 1024;
 
 export class StepBuffers {
   private free = new Map<number, Float32Array[]>();

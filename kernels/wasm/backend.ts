@@ -393,6 +393,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
 
   return {
     name: 'wasm-simd',
+    writesOut: true,
     threads,
     get memories() {
       return arenas.length;
