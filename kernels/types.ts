@@ -130,6 +130,18 @@ export interface Backend {
   uploadLinear(w: LinearWeight): LinearHandle;
   /** x [T, K] -> [T, N]. */
   linear(h: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, out?: Float32Array): Float32Array | Promise<Float32Array>;
+  /**
+   * Optional (wasm-simd): the gated MLP's activation in one call, silu(y[:, :N/2]) · y[:, N/2:] for
+   * y = linear(h, x, t, bias) [T, N] (gate rows then up rows), N even; [T, N/2], the same bits as linear followed by
+   * siluGate on its two halves. Callers without it run those two.
+   */
+  linearGated?(
+    h: LinearHandle,
+    x: Float32Array,
+    t: number,
+    bias?: Float32Array | null,
+    out?: Float32Array,
+  ): Float32Array | Promise<Float32Array>;
   /** y = x / rms(x) * (addOne ? 1 + w : w), rows of length d. */
   rmsNorm(
     x: Float32Array,

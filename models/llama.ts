@@ -35,10 +35,17 @@ export async function llamaBlock(ctx: ForwardCtx, l: number, p: LayerParams, res
   const mid = hookAt(ctx, `${b}.hook_resid_mid`, l, await backend.add(x, attnOut, outOf(ctx, rows * d)), d); // mid [rows, d]
 
   const h2 = hookAt(ctx, `${b}.ln2.hook_normalized`, l, await normalize(ctx, mid, p.mlpNorm), d);
-  const [gate, up] = await p.mlpIn.applyEach(h2, rows, ctx.scope); // gate, up [rows, d_mlp]
-  const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await backend.siluGate(gate, up, outOf(ctx, gate.length)), cfg.dMlp); // silu(gate)·up
+  const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await gatedMlp(ctx, p, h2, rows), cfg.dMlp); // silu(gate)·up [rows, d_mlp]
   const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, await p.down.apply(post, rows, ctx.scope), d); // down_proj: [rows, d]
   return hookAt(ctx, `${b}.hook_resid_post`, l, await backend.add(mid, mlpOut, outOf(ctx, rows * d)), d);
+}
+
+/** silu(gate)·up [rows, d_mlp] from h2 [rows, d]; gate and up [rows, d_mlp] are no hook points, so one fused call may do it. */
+async function gatedMlp(ctx: ForwardCtx, p: LayerParams, h2: Float32Array, rows: number): Promise<Float32Array> {
+  const fused = await p.mlpIn.applyGated(h2, rows, ctx.scope);
+  if (fused) return fused;
+  const [gate, up] = await p.mlpIn.applyEach(h2, rows, ctx.scope); // gate, up [rows, d_mlp]
+  return await ctx.backend.siluGate(gate, up, outOf(ctx, gate.length));
 }
 
 export const LLAMA_FAMILY: FamilyDescriptor = {

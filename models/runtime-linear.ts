@@ -87,6 +87,16 @@ export class LinearGroup {
     });
   }
 
+  /**
+   * silu(gate)·up [t, N] for a [gate, up] group uploaded as one matrix, in one backend call (linearGated); null
+   * where the backend lacks it or the pair is not fused (the caller then runs applyEach and siluGate).
+   */
+  async applyGated(x: Float32Array, t: number, scope: StepScope | null = null): Promise<Float32Array | null> {
+    const f = this.fused;
+    if (!f || f.widths.length !== 2 || f.widths[0] !== f.widths[1] || !this.backend.linearGated) return null;
+    return await this.backend.linearGated(f.handle, x, t, f.bias, scope?.f32(t * f.widths[0]));
+  }
+
   /** x [t, K] -> [t, N] for a one-member group (o, down, lm_head; the first member otherwise). */
   async apply(x: Float32Array, t: number, scope: StepScope | null = null): Promise<Float32Array> {
     return (await this.applyEach(x, t, scope))[0];

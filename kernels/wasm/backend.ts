@@ -52,6 +52,8 @@ const ROWS_PER_BLOCK = 8;
  * what waking a worker costs here (1x192x512 int8 took 14 µs on 1 thread, 24 µs on 2).
  */
 const MIN_THREADED_WORK = 1 << 18;
+/** An element of the JS result kernels (transpose, silu with its Math.exp) counted as this many multiply-adds. */
+const ELEMENTWISE_WORK = 64;
 
 const align = (v: number, a: number) => Math.ceil(v / a) * a;
 
@@ -123,6 +125,9 @@ export interface WasmSimdBackend extends Backend {
   readonly exact: boolean;
   /** Whether int4 runs the relaxed-SIMD 8-bit-activation kernels, and if asked for but not, why not. */
   readonly relaxedSimd: { enabled: boolean; reason: string | null };
+  /** Synchronous here (no device readback). */
+  linear(h: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, out?: Float32Array): Float32Array;
+  linearGated(h: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, out?: Float32Array): Float32Array;
 }
 
 export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBackend {
@@ -232,10 +237,59 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
   }
 
   function linear(handle: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, dst?: Float32Array): Float32Array {
+    return linearRun(handle, x, t, bias, dst, false);
+  }
+
+  function linearGated(handle: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, dst?: Float32Array): Float32Array {
+    return linearRun(handle, x, t, bias, dst, true);
+  }
+
+  function linearRun(
+    handle: LinearHandle,
+    x: Float32Array,
+    t: number,
+    bias: Float32Array | null | undefined,
+    dst: Float32Array | undefined,
+    gated: boolean,
+  ): Float32Array {
     const h = checkCall(handle, x, t, bias);
-    // Every element of out is written below (fin / the exact path's copy), so a reused destination needs no clearing.
-    const out = dst && dst.length === t * h.n ? dst : new Float32Array(t * h.n);
-    return h.dot ? linearDot(h, h.dot, x, t, out, bias) : linearExact(h, h.layout!, x, t, out, bias);
+    if (gated && h.n % 2 !== 0) throw new WasmKernelError(`linearGated [${h.n}, ${h.k}]: N must be even (gate rows, then up rows)`);
+    const nOut = gated ? h.n / 2 : h.n;
+    // Every element of out is written below (finishRows / the exact path's copy): a reused destination needs no clearing.
+    const out = dst && dst.length === t * nOut ? dst : new Float32Array(t * nOut);
+    return h.dot ? linearDot(h, h.dot, x, t, out, bias, gated) : linearExact(h, h.layout!, x, t, out, bias, gated);
+  }
+
+  /**
+   * Rows [t0, t0 + tt) of out ([T, nOut]) from a matmul result y in memory `ai` (element (r, c) at yOff + 4 (c cs + r rs),
+   * c < n), plus the bias; gated: silu(gate)·up of its two halves (nOut = n / 2). The pool's threads split the rows
+   * (js-kernels.ts) into a staging area at `free`, copied out in one piece.
+   */
+  function finishRows(
+    ai: number,
+    yOff: number,
+    cs: number,
+    rs: number,
+    tt: number,
+    n: number,
+    bias: Float32Array | null | undefined,
+    gated: boolean,
+    out: Float32Array,
+    t0: number,
+    free: number,
+  ): void {
+    const arena = arenas[ai];
+    const nOut = gated ? n / 2 : n;
+    const bOff = bias ? align(free, 64) : 0;
+    const oOff = align(bias ? bOff + n * 4 : free, 64);
+    arena.ensure(oOff + tt * nOut * 4);
+    if (bias) arena.f32(bOff, n).set(bias);
+    const parts = tt > 1 && tt * nOut * ELEMENTWISE_WORK >= minWork ? Math.min(threads, tt) : 1;
+    const per = Math.ceil(tt / parts);
+    const ranges: number[][] = [];
+    for (let i = 0; i < parts && i * per < tt; i++) ranges.push([i * per, Math.min(tt, (i + 1) * per), 0]);
+    pool.run(ai, gated ? 'gate_silu' : 'tr_bias', [yOff, cs, rs, bOff, oOff, nOut], ranges);
+    out.set(arena.f32(oOff, tt * nOut), t0 * nOut);
   }
 
   /** Row ranges of 8-row blocks, one per participating thread, each with its scratch offset. */
@@ -248,36 +302,21 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     return ranges;
   }
 
-  /** Output columns per tile of the prefill result transpose (linearDot's fin). */
-  const FIN_TILE = 32;
-
   function linearDot(
     h: WasmLinearParts,
     D: DotLayout,
     x: Float32Array,
     t: number,
     out: Float32Array,
-    bias?: Float32Array | null,
+    bias: Float32Array | null | undefined,
+    gated: boolean,
   ): Float32Array {
     const { n, k, np } = D;
     const B = D.blocking;
     const { kp, nb, nG, bs } = B;
     const nbg = B.gp / bs;
     const arena = arenas[h.arena];
-    // y is [np][stride] (token lanes), out [t][n]: a transpose. In tiles of FIN_TILE outputs, so that the y rows a
-    // tile reads stay in cache across its tokens (row by row, a prefill of hundreds of tokens missed cache on every
-    // read of a wide matrix: 2x slower for gate|up's 9728 outputs). The same copies and adds, so the same bits.
-    const fin = (y: Float32Array, t0: number, tt: number, stride: number, lane: (r: number) => number) => {
-      for (let j0 = 0; j0 < n; j0 += FIN_TILE) {
-        const j1 = Math.min(n, j0 + FIN_TILE);
-        for (let r = 0; r < tt; r++) {
-          const o = (t0 + r) * n;
-          const l = lane(r);
-          if (bias) for (let j = j0; j < j1; j++) out[o + j] = y[j * stride + l] + bias[j];
-          else for (let j = j0; j < j1; j++) out[o + j] = y[j * stride + l];
-        }
-      }
-    };
+    // y is [np][stride] (token lanes), out [t][n]: finishRows transposes it (cs = stride, rs = 1).
     if (t === 1) {
       const xOff = align(arena.top, 64);
       const sxOff = align(xOff + kp * 2, 64);
@@ -290,14 +329,14 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       const ranges = rowRanges(np, np * kp, 0, 0);
       if (D.format === 'int8') pool.run(h.arena, 'i8d_mv', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs], ranges);
       else pool.run(h.arena, D.bits === 8 ? 'i4q_mv' : 'i4d_mv', [h.wOff, h.sOff, h.zOff, xOff, sxOff, sumOff, yOff, nG, nbg, bs], ranges);
-      fin(arena.f32(yOff, np), 0, 1, 1, () => 0);
+      finishRows(h.arena, yOff, 1, 0, 1, n, bias, gated, out, 0, yOff + np * 4);
       return out;
     }
     const scrPer = ROWS_PER_BLOCK * kp * 2;
     const scratch = threads * scrPer;
-    // Per token: kp i16 of x, nb f32 of scales, np f32 of output; chunks are whole token quads.
-    const perToken = kp * 2 + nb * 4 + np * 4;
-    const room = arena.capacity - align(arena.top, 64) - scratch - 1024;
+    // Per token: kp i16 of x, nb f32 of scales, np f32 of result, n f32 staged out; chunks are whole token quads.
+    const perToken = kp * 2 + nb * 4 + np * 4 + n * 4;
+    const room = arena.capacity - align(arena.top, 64) - scratch - n * 4 - 1024;
     const tc = Math.min(t, Math.floor(room / perToken / 4) * 4);
     if (tc < 1) throw new WasmKernelError(`linear ${h.format} [${n}, ${k}]: no room for activations in its wasm memory`);
     for (let t0 = 0; t0 < t; t0 += tc) {
@@ -322,7 +361,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       const ranges = rowRanges(np, np * kp * tt, scrOff, scrPer);
       if (D.format === 'int8') pool.run(h.arena, 'i8d_mm', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
       else pool.run(h.arena, D.bits === 8 ? 'i4q_mm' : 'i4d_mm', [h.wOff, h.sOff, h.zOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
-      fin(arena.f32(yOff, t4 * np), t0, tt, t4, (r) => r);
+      finishRows(h.arena, yOff, t4, 1, tt, n, bias, gated, out, t0, scrOff + scratch);
     }
     return out;
   }
@@ -333,7 +372,8 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     x: Float32Array,
     t: number,
     out: Float32Array,
-    bias?: Float32Array | null,
+    bias: Float32Array | null | undefined,
+    gated: boolean,
   ): Float32Array {
     const { n, k } = h;
     const { kp, nG, gp } = L;
@@ -341,8 +381,8 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     const decode = t === 1;
     const scratch = threads * ROWS_PER_BLOCK * kp * 4;
     // Prefill x is stored in token quads: a chunk of tc tokens takes ceil(tc/4) * 4 rows of kp floats.
-    const room = arena.capacity - align(arena.top, 64) - scratch - 3 * kp * 4 - 256;
-    const tc = Math.min(t, Math.floor(room / ((kp + n) * 4)));
+    const room = arena.capacity - align(arena.top, 64) - scratch - 3 * kp * 4 - n * 4 - 384;
+    const tc = Math.min(t, Math.floor(room / ((kp + n + (gated ? n / 2 : 0)) * 4)));
     if (tc < 1) throw new WasmKernelError(`linear ${h.format} [${n}, ${k}]: no room for activations in its wasm memory`);
     for (let t0 = 0; t0 < t; t0 += tc) {
       const tt = Math.min(tc, t - t0);
@@ -379,6 +419,10 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
         }
       }
       pool.run(h.arena, fn, args, ranges);
+      if (gated) {
+        finishRows(h.arena, yOff, 1, n, tt, n, bias, true, out, t0, scrOff + scratch);
+        continue;
+      }
       const y = arena.f32(yOff, tt * n);
       if (!bias) out.set(y, t0 * n);
       else
@@ -394,6 +438,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
   return {
     name: 'wasm-simd',
     writesOut: true,
+    linearGated,
     threads,
     get memories() {
       return arenas.length;

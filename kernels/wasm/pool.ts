@@ -5,6 +5,7 @@
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WasmKernelError } from './errors.ts';
+import { JS_KERNELS, jsKernels } from './js-kernels.ts';
 import { ARG0, MAX_ARGS, SLOT, SPIN_MS, workerSource } from './worker-source.ts';
 
 export const KERNELS = [
@@ -25,6 +26,8 @@ export const KERNELS = [
   'i4q_mm',
   // Only in the "matmul-relaxed" module (relaxed.ts): called only when the backend loaded it.
   'i4q_mv',
+  // JS, in every thread (js-kernels.ts).
+  ...JS_KERNELS,
 ] as const;
 export const RELAXED_KERNELS: readonly KernelName[] = ['i4q_mv'];
 export type KernelName = (typeof KERNELS)[number];
@@ -81,7 +84,10 @@ export class ThreadPool implements KernelPool {
   /** Instantiates the kernels on a new memory in every thread; returns its index. */
   addMemory(memory: WebAssembly.Memory): number {
     const index = this.instances.length;
-    this.instances.push(new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as Exports);
+    this.instances.push({
+      ...(new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as Exports),
+      ...jsKernels(memory),
+    });
     for (const p of this.ports) p.postMessage({ index, memory });
     return index;
   }

@@ -8,14 +8,20 @@
  * New memories arrive as messages ({ index, memory }) on `port`; they are read synchronously with
  * receiveMessageOnPort before each job, since the worker never returns to its event loop.
  */
+import { jsKernels } from './js-kernels.ts';
+
 export const SLOT = 32;
 export const ARG0 = 8;
 export const MAX_ARGS = SLOT - ARG0;
 /** How long a thread spins for the next job (worker) or a worker's answer (caller) before it sleeps. */
 export const SPIN_MS = 0.5;
 
+/** The JS kernels' factory as source, for the workers: the same function text the calling thread runs. */
+export const jsKernelsSource = `const jsKernels = ${jsKernels.toString()};`;
+
 export const workerSource = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+${jsKernelsSource}
 const { ctl, slot, port, module, fns } = workerData;
 const c = new Int32Array(ctl);
 const base = slot * ${SLOT};
@@ -34,7 +40,8 @@ for (;;) {
   if (fn < 0) break;
   let m;
   while ((m = receiveMessageOnPort(port))) {
-    instances[m.message.index] = new WebAssembly.Instance(module, { env: { memory: m.message.memory } }).exports;
+    const memory = m.message.memory;
+    instances[m.message.index] = Object.assign({}, new WebAssembly.Instance(module, { env: { memory } }).exports, jsKernels(memory));
   }
   const args = [];
   for (let i = 0; i < c[base + 4]; i++) args.push(c[base + ${ARG0} + i]);
