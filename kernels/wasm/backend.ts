@@ -5,6 +5,7 @@
  */
 import { integerFromEnv } from '../../engine/numbers.ts';
 import { availableParallelism } from 'node:os';
+import { activationMax } from '../dot-quant.ts';
 import { checkWeight } from '../formats.ts';
 import type { Backend, LinearHandle, LinearWeight } from '../types.ts';
 import { loadKernelModule } from './assemble.ts';
@@ -12,7 +13,7 @@ import { WasmKernelError } from './errors.ts';
 import * as ops from './js-ops.ts';
 import { Arena, MAX_MEMORY_BYTES } from './memory.ts';
 import { gatherIndex, gatherInput, gatherQuads, packedLayout, writePacked, type PackedLayout } from './pack.ts';
-import { dotGather, dotLayout, writeDotDecodeX, writeDotPacked, writeDotPrefillX, type DotLayout } from './pack-dot.ts';
+import { dotGather, dotLayout, writeDotDecodeX, writeDotPacked, type DotLayout } from './pack-dot.ts';
 import { ThreadPool, type KernelName, type KernelPool } from './pool.ts';
 import { loadRelaxedKernels } from './relaxed.ts';
 
@@ -184,8 +185,9 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     if (!exact && (w.format === 'int8' || w.format === 'int4')) {
       const D = dotLayout(w, relaxedSimd.enabled && w.format === 'int4' ? 8 : 16);
       const { kp, nb } = D.blocking;
-      // Room above every weight for one token quad's I/O (xq, sx, y) and the threads' widened rows.
-      const reserve = 4 * kp * 2 + nb * 16 + 4 * D.np * 4 + threads * ROWS_PER_BLOCK * kp * 2 + 1024;
+      // One 4-token prefill chunk (linearDot's room): x, scales, result, x in f32 / staged out, scratch, index / bias.
+      const reserve =
+        4 * (kp * 2 + nb * 4 + D.np * 4 + Math.max(w.k, w.n) * 4) + threads * ROWS_PER_BLOCK * kp * 2 + Math.max(kp, w.n) * 4 + 2048;
       const [ai, [wOff, sOff, zOff]] = place([D.weightBytes, D.scaleBytes, D.zeroBytes], reserve, what);
       writeDotPacked(w, D, arenas[ai].memory.buffer, wOff, sOff, zOff);
       const bytes = D.weightBytes + D.scaleBytes + D.zeroBytes;
@@ -206,7 +208,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     }
     const L = packedLayout(w);
     // Room left above every weight for one token quad's I/O (x, y, scratch), so any call can proceed in chunks.
-    const reserve = (L.kp * (4 + threads * ROWS_PER_BLOCK) + 4 * L.n) * 4 + 1024;
+    const reserve = (L.kp * (4 + threads * ROWS_PER_BLOCK) + 7 * L.n) * 4 + 2048; // room for a few tokens (linearExact)
     const [ai, [wOff, sOff, zOff]] = place([L.weightBytes, L.scaleBytes, L.zeroBytes], reserve, what);
     writePacked(w, L, arenas[ai].memory.buffer, wOff, sOff, zOff);
     const bytes = L.weightBytes + L.scaleBytes + L.zeroBytes;
@@ -260,6 +262,15 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     return h.dot ? linearDot(h, h.dot, x, t, out, bias, gated) : linearExact(h, h.layout!, x, t, out, bias, gated);
   }
 
+  /** Token rows [0, rows) split over the threads for a JS kernel with `width` elements per row (one range when small). */
+  function elementRanges(rows: number, width: number): number[][] {
+    const parts = rows > 1 && rows * width * ELEMENTWISE_WORK >= minWork ? Math.min(threads, rows) : 1;
+    const per = Math.ceil(rows / parts);
+    const ranges: number[][] = [];
+    for (let i = 0; i < parts && i * per < rows; i++) ranges.push([i * per, Math.min(rows, (i + 1) * per), 0]);
+    return ranges;
+  }
+
   /**
    * Rows [t0, t0 + tt) of out ([T, nOut]) from a matmul result y in memory `ai` (element (r, c) at yOff + 4 (c cs + r rs),
    * c < n), plus the bias; gated: silu(gate)·up of its two halves (nOut = n / 2). The pool's threads split the rows
@@ -284,11 +295,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     const oOff = align(bias ? bOff + n * 4 : free, 64);
     arena.ensure(oOff + tt * nOut * 4);
     if (bias) arena.f32(bOff, n).set(bias);
-    const parts = tt > 1 && tt * nOut * ELEMENTWISE_WORK >= minWork ? Math.min(threads, tt) : 1;
-    const per = Math.ceil(tt / parts);
-    const ranges: number[][] = [];
-    for (let i = 0; i < parts && i * per < tt; i++) ranges.push([i * per, Math.min(tt, (i + 1) * per), 0]);
-    pool.run(ai, gated ? 'gate_silu' : 'tr_bias', [yOff, cs, rs, bOff, oOff, nOut], ranges);
+    pool.run(ai, gated ? 'gate_silu' : 'tr_bias', [yOff, cs, rs, bOff, oOff, nOut], elementRanges(tt, nOut));
     out.set(arena.f32(oOff, tt * nOut), t0 * nOut);
   }
 
@@ -334,9 +341,10 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     }
     const scrPer = ROWS_PER_BLOCK * kp * 2;
     const scratch = threads * scrPer;
-    // Per token: kp i16 of x, nb f32 of scales, np f32 of result, n f32 staged out; chunks are whole token quads.
-    const perToken = kp * 2 + nb * 4 + np * 4 + n * 4;
-    const room = arena.capacity - align(arena.top, 64) - scratch - n * 4 - 1024;
+    // Per token: kp i16 of x, nb f32 of scales, np f32 of result, and above the scratch first x in f32 (k) with the
+    // gather index (kp i32), then the staged out (n f32) with the bias (n); chunks are whole token quads.
+    const perToken = kp * 2 + nb * 4 + np * 4 + Math.max(k, n) * 4;
+    const room = arena.capacity - align(arena.top, 64) - scratch - Math.max(kp, n) * 4 - 1024;
     const tc = Math.min(t, Math.floor(room / perToken / 4) * 4);
     if (tc < 1) throw new WasmKernelError(`linear ${h.format} [${n}, ${k}]: no room for activations in its wasm memory`);
     for (let t0 = 0; t0 < t; t0 += tc) {
@@ -348,16 +356,13 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       const scrOff = align(yOff + t4 * np * 4, 64);
       arena.ensure(scrOff + scratch);
       const buf = arena.memory.buffer;
-      writeDotPrefillX(
-        x.subarray(t0 * k, (t0 + tt) * k),
-        tt,
-        k,
-        h.gather!,
-        B,
-        new Int16Array(buf, xOff, t4 * kp),
-        new Float32Array(buf, sxOff, t4 * nb),
-        D.bits,
-      );
+      // x and the gather index into the memory, then the pool's threads quantize token rows (js-kernels.ts quant_rows).
+      const xfOff = align(scrOff + scratch, 64);
+      const gOff = align(xfOff + tt * k * 4, 64);
+      arena.ensure(gOff + kp * 4);
+      arena.f32(xfOff, tt * k).set(x.subarray(t0 * k, (t0 + tt) * k));
+      new Int32Array(arena.memory.buffer, gOff, kp).set(h.gather!);
+      pool.run(h.arena, 'quant_rows', [xfOff, k, gOff, kp, bs, activationMax(D.bits), xOff, sxOff, tt], elementRanges(t4, kp));
       const ranges = rowRanges(np, np * kp * tt, scrOff, scrPer);
       if (D.format === 'int8') pool.run(h.arena, 'i8d_mm', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
       else pool.run(h.arena, D.bits === 8 ? 'i4q_mm' : 'i4d_mm', [h.wOff, h.sOff, h.zOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);

@@ -12,7 +12,7 @@
  * Activations: decode xq [kp] i16 (i8 with 8-bit activations), sx [nb] f32, xsum [nb] i32; prefill token quads xq [T4/4][kp/8][4][8] i16,
  * sx [T4/4][nb][4] f32 (tokens past T are zero).
  */
-import { activationMax, dotBlocking, dotGatherIndex, quantizeRow, type ActivationBits, type DotBlocking } from '../dot-quant.ts';
+import { dotBlocking, dotGatherIndex, quantizeRow, type ActivationBits, type DotBlocking } from '../dot-quant.ts';
 import type { Int4Weight, Int8Weight } from '../types.ts';
 
 export interface DotLayout {
@@ -127,64 +127,4 @@ export function writeDotDecodeX(
   bits: ActivationBits = 16,
 ): void {
   quantizeRow(x, 0, idx, B.bs, xq, 0, sx, 0, xsum, 0, bits);
-}
-
-/**
- * Prefill activations for tokens [0, t) of x (row length k) into token quads: xq [T4/4][kp/8][4][8] i16 and
- * sx [T4/4][nb][4] f32; rows t..T4-1 are zero. With 8-bit activations the values are the 8-bit ones, stored as i16
- * (the prefill kernels widen weights to i16 anyway).
- *
- * quantizeRow's arithmetic (the definition, kernels/dot-quant.ts), written straight into the interleaved layout: a
- * 1280-row prefill spent more in this serial JS than in its threaded matmuls, most of it in Math.round and in a
- * second pass copying a row buffer. test/wasm-dot.test.ts holds the kernels to linearDotRef (built on quantizeRow)
- * bit for bit, value profiles with zeros, NaN and Inf included.
- */
-export function writeDotPrefillX(
-  x: Float32Array,
-  t: number,
-  k: number,
-  idx: Int32Array,
-  B: DotBlocking,
-  xq: Int16Array,
-  sx: Float32Array,
-  bits: ActivationBits = 16,
-): void {
-  const { kp, nb, bs } = B;
-  const QMAX = activationMax(bits);
-  const t4 = Math.ceil(t / 4) * 4;
-  for (let r = 0; r < t4; r++) {
-    const qb = (r >> 2) * kp * 4 + (r & 3) * 8; // element i of the row sits at qb + (i & ~7) * 4 + (i & 7)
-    const sb = (r >> 2) * nb * 4 + (r & 3);
-    const base = r * k;
-    for (let b = 0; b < nb; b++) {
-      const from = b * bs;
-      const to = from + bs;
-      let amax = 0;
-      if (r < t)
-        for (let i = from; i < to; i++) {
-          const s = idx[i];
-          if (s >= 0) {
-            const v = Math.abs(x[base + s]);
-            if (v > amax || v !== v) amax = v !== v ? NaN : v;
-          }
-        }
-      if (amax > 0 && amax !== Infinity) {
-        for (let i = from; i < to; i++) {
-          const s = idx[i];
-          let q = 0;
-          if (s >= 0) {
-            const v = (x[base + s] * QMAX) / amax;
-            q = Math.floor(v + 0.5); // roundHalfUp(v), inlined: Math.round's value, exactly
-            if (q - 0.5 > v) q -= 1;
-          }
-          xq[qb + (i & ~7) * 4 + (i & 7)] = q;
-        }
-        sx[sb + b * 4] = Math.fround(amax / QMAX);
-      } else {
-        // Padding rows and all-zero blocks: zeros. NaN / Infinity: the block's outputs become NaN.
-        for (let i = from; i < to; i++) xq[qb + (i & ~7) * 4 + (i & 7)] = 0;
-        sx[sb + b * 4] = amax === 0 ? 0 : NaN;
-      }
-    }
-  }
 }
