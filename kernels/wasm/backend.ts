@@ -9,6 +9,7 @@ import { checkWeight } from '../formats.ts';
 import type { Backend, LinearHandle, LinearWeight } from '../types.ts';
 import { loadKernelModule } from './assemble.ts';
 import { WasmKernelError } from './errors.ts';
+import { createWasmAttention } from './attention.ts';
 import * as ops from './js-ops.ts';
 import { Arena, MAX_MEMORY_BYTES } from './memory.ts';
 import { gatherIndex, gatherInput, gatherQuads, packedLayout, writePacked, type PackedLayout } from './pack.ts';
@@ -146,8 +147,11 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     } else relaxedSimd.reason = r.reason;
   } else if (wantRelaxed) relaxedSimd.reason = 'a caller-supplied kernel module is in use';
   module ??= loadKernelModule();
+  const kernelModule = module;
   const pool = opts.pool ? opts.pool(threads, module) : new ThreadPool(threads, module);
   const arenas: Arena[] = [];
+  // Created at first use: its memory is reserved only by backends that run attention.
+  let attention: ((a: Parameters<typeof ops.attention>[0]) => Float32Array) | null = null;
   const owner = Symbol('wasm-simd');
 
   function place(sizes: number[], reserve: number, what: string): [number, number[]] {
@@ -394,7 +398,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     rmsNorm: ops.rmsNorm,
     layerNorm: ops.layerNorm,
     rope: ops.rope,
-    attention: ops.attention,
+    attention: (a) => (attention ??= createWasmAttention(kernelModule, shared))(a),
     siluGate: ops.siluGate,
     gelu: ops.gelu,
     add: ops.add,
