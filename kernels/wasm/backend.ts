@@ -45,6 +45,9 @@ export interface WasmSimdOptions {
   pool?: (threads: number, module: WebAssembly.Module) => KernelPool;
 }
 
+/** Chunks per participating thread in a threaded call (see dispatch). */
+const CHUNKS_PER_THREAD = 4;
+
 /** Rows a prefill kernel dequantizes at a time into each thread's scratch (matmul.wat). */
 const ROWS_PER_BLOCK = 8;
 
@@ -250,6 +253,25 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     return ranges;
   }
 
+  /**
+   * Runs a kernel over the row ranges of rowRanges: on one thread as it is; on several in chunks the threads take as
+   * they come (pool.runChunked), CHUNKS_PER_THREAD per participant, so that a thread that starts late (a worker
+   * waking, or waiting for a core on a busy machine) only does less of the work.
+   */
+  function dispatch(mem: number, fn: KernelName, args: number[], ranges: number[][]): void {
+    if (ranges.length < 2 || !pool.runChunked) return pool.run(mem, fn, args, ranges);
+    const total = ranges[ranges.length - 1][1];
+    const chunk = align(Math.ceil(total / (ranges.length * CHUNKS_PER_THREAD)), ROWS_PER_BLOCK);
+    pool.runChunked(
+      mem,
+      fn,
+      args,
+      total,
+      chunk,
+      ranges.map((r) => r[2]),
+    );
+  }
+
   /** Output columns per tile of the prefill result transpose (linearDot's fin). */
   const FIN_TILE = 32;
 
@@ -284,8 +306,8 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       const xq = D.bits === 8 ? new Int8Array(buf, xOff, kp) : new Int16Array(buf, xOff, kp);
       writeDotDecodeX(x, h.gather!, B, xq, new Float32Array(buf, sxOff, nb), new Int32Array(buf, sumOff, nb), D.bits);
       const ranges = rowRanges(np, np * kp, 0, 0);
-      if (D.format === 'int8') pool.run(h.arena, 'i8d_mv', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs], ranges);
-      else pool.run(h.arena, D.bits === 8 ? 'i4q_mv' : 'i4d_mv', [h.wOff, h.sOff, h.zOff, xOff, sxOff, sumOff, yOff, nG, nbg, bs], ranges);
+      if (D.format === 'int8') dispatch(h.arena, 'i8d_mv', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs], ranges);
+      else dispatch(h.arena, D.bits === 8 ? 'i4q_mv' : 'i4d_mv', [h.wOff, h.sOff, h.zOff, xOff, sxOff, sumOff, yOff, nG, nbg, bs], ranges);
       fin(arena.f32(yOff, np), 0, 1, 1, () => 0);
       return out;
     }
@@ -320,8 +342,8 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
         D.bits,
       );
       const ranges = rowRanges(np, np * kp * tt, scrOff, scrPer);
-      if (D.format === 'int8') pool.run(h.arena, 'i8d_mm', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
-      else pool.run(h.arena, D.bits === 8 ? 'i4q_mm' : 'i4d_mm', [h.wOff, h.sOff, h.zOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
+      if (D.format === 'int8') dispatch(h.arena, 'i8d_mm', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
+      else dispatch(h.arena, D.bits === 8 ? 'i4q_mm' : 'i4d_mm', [h.wOff, h.sOff, h.zOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
       fin(arena.f32(yOff, t4 * np), t0, tt, t4, (r) => r);
     }
     return out;
@@ -372,7 +394,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
           args = [h.wOff, h.sOff, h.zOff, xOff, yOff, nG, gp, tt, n];
         }
       }
-      pool.run(h.arena, fn, args, ranges);
+      dispatch(h.arena, fn, args, ranges);
       const y = arena.f32(yOff, tt * n);
       if (!bias) out.set(y, t0 * n);
       else
