@@ -275,12 +275,37 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
   /** Output columns per tile of the prefill result transpose (linearDot's fin). */
   const FIN_TILE = 32;
 
+  /** Decode (one token): the output is y's first n floats (plus the bias), copied out of the arena in one pass. */
+  function decodeDot(h: WasmLinearParts, D: DotLayout, arena: Arena, x: Float32Array, bias?: Float32Array | null): Float32Array {
+    const { n, np } = D;
+    const B = D.blocking;
+    const { kp, nb, nG, bs } = B;
+    const nbg = B.gp / bs;
+    const xOff = align(arena.top, 64);
+    const sxOff = align(xOff + kp * 2, 64);
+    const sumOff = align(sxOff + nb * 4, 64);
+    const yOff = align(sumOff + nb * 4, 64);
+    arena.ensure(yOff + np * 4);
+    const buf = arena.memory.buffer;
+    const xq = D.bits === 8 ? new Int8Array(buf, xOff, kp) : new Int16Array(buf, xOff, kp);
+    writeDotDecodeX(x, h.gather!, B, xq, new Float32Array(buf, sxOff, nb), new Int32Array(buf, sumOff, nb), D.bits);
+    const ranges = rowRanges(np, np * kp, 0, 0);
+    if (D.format === 'int8') dispatch(h.arena, 'i8d_mv', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs], ranges);
+    else dispatch(h.arena, D.bits === 8 ? 'i4q_mv' : 'i4d_mv', [h.wOff, h.sOff, h.zOff, xOff, sxOff, sumOff, yOff, nG, nbg, bs], ranges);
+    const y = arena.f32(yOff, n);
+    if (!bias) return y.slice();
+    const out = new Float32Array(n);
+    for (let j = 0; j < n; j++) out[j] = y[j] + bias[j];
+    return out;
+  }
+
   function linearDot(h: WasmLinearParts, D: DotLayout, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
     const { n, k, np } = D;
     const B = D.blocking;
     const { kp, nb, nG, bs } = B;
     const nbg = B.gp / bs;
     const arena = arenas[h.arena];
+    if (t === 1) return decodeDot(h, D, arena, x, bias);
     const out = new Float32Array(t * n);
     // y is [np][stride] (token lanes), out [t][n]: a transpose. In tiles of FIN_TILE outputs, so that the y rows a
     // tile reads stay in cache across its tokens (row by row, a prefill of hundreds of tokens missed cache on every
@@ -296,21 +321,6 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
         }
       }
     };
-    if (t === 1) {
-      const xOff = align(arena.top, 64);
-      const sxOff = align(xOff + kp * 2, 64);
-      const sumOff = align(sxOff + nb * 4, 64);
-      const yOff = align(sumOff + nb * 4, 64);
-      arena.ensure(yOff + np * 4);
-      const buf = arena.memory.buffer;
-      const xq = D.bits === 8 ? new Int8Array(buf, xOff, kp) : new Int16Array(buf, xOff, kp);
-      writeDotDecodeX(x, h.gather!, B, xq, new Float32Array(buf, sxOff, nb), new Int32Array(buf, sumOff, nb), D.bits);
-      const ranges = rowRanges(np, np * kp, 0, 0);
-      if (D.format === 'int8') dispatch(h.arena, 'i8d_mv', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs], ranges);
-      else dispatch(h.arena, D.bits === 8 ? 'i4q_mv' : 'i4d_mv', [h.wOff, h.sOff, h.zOff, xOff, sxOff, sumOff, yOff, nG, nbg, bs], ranges);
-      fin(arena.f32(yOff, np), 0, 1, 1, () => 0);
-      return out;
-    }
     const scrPer = ROWS_PER_BLOCK * kp * 2;
     const scratch = threads * scrPer;
     // Per token: kp i16 of x, nb f32 of scales, np f32 of output; chunks are whole token quads.
