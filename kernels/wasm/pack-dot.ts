@@ -155,7 +155,7 @@ function quantizeRowDirect(
   B: DotBlocking,
   xq: Int16Array | Int8Array,
   sx: Float32Array,
-  sums: Int32Array,
+  sums: Int32Array | null,
   QMAX: number,
 ): void {
   const k = x.length;
@@ -194,7 +194,7 @@ function quantizeRowDirect(
       xq.fill(0, from, from + bs);
       sx[b] = amax === 0 ? 0 : NaN;
     }
-    sums[b] = sum;
+    if (sums) sums[b] = sum;
   }
 }
 
@@ -217,10 +217,12 @@ export function writeDotPrefillX(
 ): void {
   const { kp, nb, bs } = B;
   const t4 = Math.ceil(t / 4) * 4;
+  const direct = identityLength(idx) === k;
   for (let r = 0; r < t4; r++) {
     const quad = r >> 2;
     const lane = r & 3;
-    if (r < t) quantizeRow(x, r * k, idx, bs, row, 0, rowScale, 0, null, 0, bits);
+    if (r < t && direct) quantizeRowDirect(x.subarray(r * k, (r + 1) * k), B, row, rowScale, null, activationMax(bits));
+    else if (r < t) quantizeRow(x, r * k, idx, bs, row, 0, rowScale, 0, null, 0, bits);
     else {
       row.fill(0);
       rowScale.fill(0);
