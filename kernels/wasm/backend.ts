@@ -48,6 +48,9 @@ export interface WasmSimdOptions {
 /** Chunks per participating thread in a threaded call (see dispatch). */
 const CHUNKS_PER_THREAD = 4;
 
+/** Elements below which siluGate stays on the caller (a pooled call costs ~5 us of copies and wake-ups). */
+const MIN_POOLED_SILU = 2048;
+
 /** Rows a prefill kernel dequantizes at a time into each thread's scratch (matmul.wat). */
 const ROWS_PER_BLOCK = 8;
 
@@ -417,6 +420,28 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     return out;
   }
 
+  /**
+   * silu(gate) · up: on the calling thread (js-ops.ts) for small inputs, a single thread or a pool without chunked jobs;
+   * otherwise copied above the first memory's weights and run by every thread in chunks (js-kernels.ts, Math.exp per
+   * element: ~1 ms per decode token of the 0.5B shape on one thread). Same operations per element, so the same bits.
+   */
+  function siluGate(gate: Float32Array, up: Float32Array): Float32Array {
+    const n = gate.length;
+    const arena = arenas[0];
+    if (threads < 2 || !pool.runChunked || !arena || n < MIN_POOLED_SILU || up.length !== n) return ops.siluGate(gate, up);
+    const gOff = align(arena.top, 64);
+    const uOff = align(gOff + n * 4, 64);
+    const yOff = align(uOff + n * 4, 64);
+    if (yOff + n * 4 > arena.capacity) return ops.siluGate(gate, up);
+    arena.ensure(yOff + n * 4);
+    const buf = arena.memory.buffer;
+    new Float32Array(buf, gOff, n).set(gate);
+    new Float32Array(buf, uOff, n).set(up);
+    const chunk = align(Math.ceil(n / (threads * CHUNKS_PER_THREAD)), 8);
+    pool.runChunked(0, 'silu_gate', [gOff, uOff, yOff], n, chunk, new Array<number>(threads).fill(0));
+    return new Float32Array(buf, yOff, n).slice();
+  }
+
   return {
     name: 'wasm-simd',
     threads,
@@ -431,7 +456,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     layerNorm: ops.layerNorm,
     rope: ops.rope,
     attention: (a) => (attention ??= createWasmAttention(kernelModule, shared))(a),
-    siluGate: ops.siluGate,
+    siluGate,
     gelu: ops.gelu,
     add: ops.add,
     embedding: ops.embedding,

@@ -5,6 +5,7 @@
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WasmKernelError } from './errors.ts';
+import { siluGateRows } from './js-kernels.ts';
 import { ARG0, MAX_ARGS, SLOT, SPIN_MS, workerSource } from './worker-source.ts';
 
 export const KERNELS = [
@@ -25,9 +26,13 @@ export const KERNELS = [
   'i4q_mm',
   // Only in the "matmul-relaxed" module (relaxed.ts): called only when the backend loaded it.
   'i4q_mv',
+  // JavaScript (js-kernels.ts), in every thread: not module exports.
+  'silu_gate',
 ] as const;
 export const RELAXED_KERNELS: readonly KernelName[] = ['i4q_mv'];
 export type KernelName = (typeof KERNELS)[number];
+/** Kernels in JavaScript (js-kernels.ts), run on a memory's buffer: fn(buffer, ...args). */
+export const JS_KERNELS: Partial<Record<KernelName, (buf: ArrayBufferLike, ...args: number[]) => void>> = { silu_gate: siluGateRows };
 
 export type Exports = Record<KernelName, (...args: number[]) => void>;
 
@@ -61,6 +66,7 @@ export class ThreadPool implements KernelPool {
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   private readonly instances: Exports[] = [];
+  private readonly memories: WebAssembly.Memory[] = [];
   private readonly failures: string[] = [];
   private seq = 0;
   private disposed = false;
@@ -92,6 +98,7 @@ export class ThreadPool implements KernelPool {
   addMemory(memory: WebAssembly.Memory): number {
     const index = this.instances.length;
     this.instances.push(new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as Exports);
+    this.memories.push(memory);
     for (const p of this.ports) p.postMessage({ index, memory });
     return index;
   }
@@ -122,7 +129,7 @@ export class ThreadPool implements KernelPool {
     }
     let mainError: unknown = null;
     try {
-      this.instances[mem][fn](...args, ...ranges[0]);
+      this.kernel(mem, fn)(...args, ...ranges[0]);
     } catch (e) {
       mainError = e;
     }
@@ -134,7 +141,7 @@ export class ThreadPool implements KernelPool {
   runChunked(mem: number, fn: KernelName, args: number[], total: number, chunk: number, scratch: number[]): void {
     if (this.disposed) throw new WasmKernelError('wasm-simd backend: used after dispose()');
     const parts = Math.min(scratch.length, this.threads, Math.ceil(total / chunk));
-    const f = this.instances[mem][fn];
+    const f = this.kernel(mem, fn);
     if (parts <= 1) {
       try {
         f(...args, 0, total, scratch[0]);
@@ -177,6 +184,14 @@ export class ThreadPool implements KernelPool {
     for (const b of claimed) this.await(b);
     if (mainError) throw new WasmKernelError(`wasm-simd kernel ${fn}: ${(mainError as Error).message}`);
     for (const b of claimed) if (this.ctl[b + 5]) throw new WasmKernelError(`wasm-simd kernel ${fn}: trapped in worker ${b / SLOT + 1}`);
+  }
+
+  /** The caller's kernel `fn` on memory `mem`: a module export, or a JS kernel bound to the memory's buffer. */
+  private kernel(mem: number, fn: KernelName): (...args: number[]) => void {
+    const js = JS_KERNELS[fn];
+    if (!js) return this.instances[mem][fn];
+    const buf = this.memories[mem].buffer;
+    return (...a: number[]) => js(buf, ...a);
   }
 
   private await(b: number): void {

@@ -10,9 +10,12 @@
  * scratch). Every job is claimed first (compareExchange of [6] from seq to 0); the caller cancels a chunked job nobody
  * claimed the same way, so a worker that wakes late never runs it. The worker then takes chunks from the shared counter
  * `next` (Atomics.add) until none is left, calling the kernel on each chunk's rows.
+ * JS kernels (js-kernels.ts, embedded below by their source text) run on the memory's buffer instead of an instance.
  * New memories arrive as messages ({ index, memory }) on `port`; they are read synchronously with
  * receiveMessageOnPort before each job, since the worker never returns to its event loop.
  */
+import { siluGateRows } from './js-kernels.ts';
+
 export const SLOT = 32;
 export const ARG0 = 8;
 export const MAX_ARGS = SLOT - ARG0;
@@ -21,6 +24,8 @@ export const SPIN_MS = 0.5;
 
 export const workerSource = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+const jsKernels = { silu_gate: ${siluGateRows.toString()} };
+const memories = [];
 const { ctl, slot, port, module, fns, next } = workerData;
 const c = new Int32Array(ctl);
 const nx = new Int32Array(next);
@@ -41,6 +46,7 @@ for (;;) {
   let m;
   while ((m = receiveMessageOnPort(port))) {
     instances[m.message.index] = new WebAssembly.Instance(module, { env: { memory: m.message.memory } }).exports;
+    memories[m.message.index] = m.message.memory;
   }
   // Claim the job before reading it: a chunked job the caller cancelled (it did every chunk before this worker woke)
   // may already have been replaced by the next one, whose words are then being written.
@@ -49,7 +55,9 @@ for (;;) {
   const args = [];
   for (let i = 0; i < c[base + 4]; i++) args.push(c[base + ${ARG0} + i]);
   try {
-    const f = instances[c[base + 3]][fns[fn]];
+    const js = jsKernels[fns[fn]];
+    const buf = js && memories[c[base + 3]].buffer;
+    const f = js ? (...a) => js(buf, ...a) : instances[c[base + 3]][fns[fn]];
     if (!chunked) f(...args);
     else {
       const scr = args.pop(), chunk = args.pop(), total = args.pop();
