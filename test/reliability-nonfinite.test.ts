@@ -12,6 +12,8 @@ import { loadModel } from '../models/load.ts';
 import { projectRoot, sharedDir } from './helpers/shared.ts';
 import { attentionRef } from '../kernels/reference/ops.ts';
 import { attention as wasmAttention } from '../kernels/wasm/js-ops.ts';
+import { createWasmAttention } from '../kernels/wasm/attention.ts';
+import { loadKernelModule } from '../kernels/wasm/assemble.ts';
 import { createGpujsBackend } from '../kernels/gpujs/backend.ts';
 import { createReferenceBackend } from '../kernels/reference/backend.ts';
 import { DecoderModel } from '../models/decoder-model.ts';
@@ -45,6 +47,7 @@ describe('attention softmax propagates NaN/Inf instead of treating the row as ma
   const kernels: [string, (a: AttentionArgs) => Float32Array | Promise<Float32Array>][] = [
     ['reference', attentionRef],
     ['wasm-simd js', wasmAttention],
+    ['wasm-simd wasm', createWasmAttention(loadKernelModule(), true)],
   ];
   for (const [name, attn] of kernels) {
     it(`${name}: a row of all-NaN scores gives NaN, not zeros; the other row stays finite`, async () => {

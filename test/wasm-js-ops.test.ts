@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { attentionRef } from '../kernels/reference/ops.ts';
-import { attention } from '../kernels/wasm/js-ops.ts';
+import { attentionRef, ropeRef } from '../kernels/reference/ops.ts';
+import { attention, rope } from '../kernels/wasm/js-ops.ts';
 import { rng } from './helpers/wasm-weights.ts';
 
 describe('wasm-simd js attention', () => {
@@ -59,6 +59,39 @@ describe('wasm-simd js attention', () => {
                 expect(Math.abs(out[o] - ref[o])).toBeLessThanOrEqual(2 ** -22 * (s + 2) * spv + 1e-30);
               }
             }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('wasm-simd js rope', () => {
+  it('equals ropeRef bit for bit, also when cos/sin are reused from the previous call or must not be', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            t: fc.integer({ min: 1, max: 4 }),
+            nHeads: fc.integer({ min: 1, max: 3 }),
+            half: fc.integer({ min: 1, max: 5 }),
+            posBase: fc.integer({ min: 0, max: 3 }),
+            freqSeed: fc.integer({ min: 0, max: 1 }),
+            seed: fc.integer(),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
+        (calls) => {
+          for (const { t, nHeads, half, posBase, freqSeed, seed } of calls) {
+            const r = rng(seed);
+            const d = 2 * half;
+            const x = Float32Array.from({ length: t * nHeads * d }, () => (r() * 2 - 1) * 10);
+            const pos = Int32Array.from({ length: t }, (_, i) => posBase * 1000 + i);
+            const invFreq = Float32Array.from({ length: half }, (_, c) => (freqSeed + 1) / 10000 ** ((2 * c) / d));
+            const want = ropeRef(x, pos, t, nHeads, d, invFreq);
+            const got = rope(x, pos, t, nHeads, d, invFreq);
+            expect(got.every((v, i) => Object.is(v, want[i]))).toBe(true);
+          }
         },
       ),
       { numRuns: 200 },

@@ -10,6 +10,7 @@ import { checkWeight } from '../formats.ts';
 import type { Backend, LinearHandle, LinearWeight } from '../types.ts';
 import { loadKernelModule } from './assemble.ts';
 import { WasmKernelError } from './errors.ts';
+import { createWasmAttention } from './attention.ts';
 import * as ops from './js-ops.ts';
 import { Arena, MAX_MEMORY_BYTES } from './memory.ts';
 import { gatherIndex, gatherInput, gatherQuads, packedLayout, writePacked, type PackedLayout } from './pack.ts';
@@ -44,6 +45,12 @@ export interface WasmSimdOptions {
   /** The thread pool (default: Node worker_threads; the web app passes a Web Worker pool). */
   pool?: (threads: number, module: WebAssembly.Module) => KernelPool;
 }
+
+/** Chunks per participating thread in a threaded call (see dispatch). */
+const CHUNKS_PER_THREAD = 4;
+
+/** Elements below which siluGate stays on the caller (a pooled call costs ~5 us of copies and wake-ups). */
+const MIN_POOLED_SILU = 2048;
 
 /** Rows a prefill kernel dequantizes at a time into each thread's scratch (matmul.wat). */
 const ROWS_PER_BLOCK = 8;
@@ -152,8 +159,11 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     } else relaxedSimd.reason = r.reason;
   } else if (wantRelaxed) relaxedSimd.reason = 'a caller-supplied kernel module is in use';
   module ??= loadKernelModule();
+  const kernelModule = module;
   const pool = opts.pool ? opts.pool(threads, module) : new ThreadPool(threads, module);
   const arenas: Arena[] = [];
+  // Created at first use: its memory is reserved only by backends that run attention.
+  let attention: ((a: Parameters<typeof ops.attention>[0]) => Float32Array) | null = null;
   const owner = Symbol('wasm-simd');
 
   function place(sizes: number[], reserve: number, what: string): [number, number[]] {
@@ -309,6 +319,63 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     return ranges;
   }
 
+  /**
+   * Runs a kernel over the row ranges of rowRanges: on one thread as it is; on several in chunks the threads take as
+   * they come (pool.runChunked), CHUNKS_PER_THREAD per participant, so that a thread that starts late (a worker
+   * waking, or waiting for a core on a busy machine) only does less of the work.
+   */
+  function dispatch(mem: number, fn: KernelName, args: number[], ranges: number[][]): void {
+    if (ranges.length < 2 || !pool.runChunked) return pool.run(mem, fn, args, ranges);
+    const total = ranges[ranges.length - 1][1];
+    const chunk = align(Math.ceil(total / (ranges.length * CHUNKS_PER_THREAD)), ROWS_PER_BLOCK);
+    pool.runChunked(
+      mem,
+      fn,
+      args,
+      total,
+      chunk,
+      ranges.map((r) => r[2]),
+    );
+  }
+
+  /**
+   * Decode (one token): the output is y's first n floats (plus the bias), copied out of the arena in one pass; gated,
+   * silu(gate)·up of its halves (finishRows).
+   */
+  function decodeDot(
+    h: WasmLinearParts,
+    D: DotLayout,
+    arena: Arena,
+    x: Float32Array,
+    out: Float32Array,
+    bias: Float32Array | null | undefined,
+    gated: boolean,
+  ): Float32Array {
+    const { n, np } = D;
+    const B = D.blocking;
+    const { kp, nb, nG, bs } = B;
+    const nbg = B.gp / bs;
+    const xOff = align(arena.top, 64);
+    const sxOff = align(xOff + kp * 2, 64);
+    const sumOff = align(sxOff + nb * 4, 64);
+    const yOff = align(sumOff + nb * 4, 64);
+    arena.ensure(yOff + np * 4);
+    const buf = arena.memory.buffer;
+    const xq = D.bits === 8 ? new Int8Array(buf, xOff, kp) : new Int16Array(buf, xOff, kp);
+    writeDotDecodeX(x, h.gather!, B, xq, new Float32Array(buf, sxOff, nb), new Int32Array(buf, sumOff, nb), D.bits);
+    const ranges = rowRanges(np, np * kp, 0, 0);
+    if (D.format === 'int8') dispatch(h.arena, 'i8d_mv', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs], ranges);
+    else dispatch(h.arena, D.bits === 8 ? 'i4q_mv' : 'i4d_mv', [h.wOff, h.sOff, h.zOff, xOff, sxOff, sumOff, yOff, nG, nbg, bs], ranges);
+    if (gated) {
+      finishRows(h.arena, yOff, 1, 0, 1, n, bias, true, out, 0, yOff + np * 4);
+      return out;
+    }
+    const y = arena.f32(yOff, n);
+    if (!bias) out.set(y);
+    else for (let j = 0; j < n; j++) out[j] = y[j] + bias[j];
+    return out;
+  }
+
   function linearDot(
     h: WasmLinearParts,
     D: DotLayout,
@@ -323,22 +390,8 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     const { kp, nb, nG, bs } = B;
     const nbg = B.gp / bs;
     const arena = arenas[h.arena];
+    if (t === 1) return decodeDot(h, D, arena, x, out, bias, gated);
     // y is [np][stride] (token lanes), out [t][n]: finishRows transposes it (cs = stride, rs = 1).
-    if (t === 1) {
-      const xOff = align(arena.top, 64);
-      const sxOff = align(xOff + kp * 2, 64);
-      const sumOff = align(sxOff + nb * 4, 64);
-      const yOff = align(sumOff + nb * 4, 64);
-      arena.ensure(yOff + np * 4);
-      const buf = arena.memory.buffer;
-      const xq = D.bits === 8 ? new Int8Array(buf, xOff, kp) : new Int16Array(buf, xOff, kp);
-      writeDotDecodeX(x, h.gather!, B, xq, new Float32Array(buf, sxOff, nb), new Int32Array(buf, sumOff, nb), D.bits);
-      const ranges = rowRanges(np, np * kp, 0, 0);
-      if (D.format === 'int8') pool.run(h.arena, 'i8d_mv', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs], ranges);
-      else pool.run(h.arena, D.bits === 8 ? 'i4q_mv' : 'i4d_mv', [h.wOff, h.sOff, h.zOff, xOff, sxOff, sumOff, yOff, nG, nbg, bs], ranges);
-      finishRows(h.arena, yOff, 1, 0, 1, n, bias, gated, out, 0, yOff + np * 4);
-      return out;
-    }
     const scrPer = ROWS_PER_BLOCK * kp * 2;
     const scratch = threads * scrPer;
     // Per token: kp i16 of x, nb f32 of scales, np f32 of result, and above the scratch first x in f32 (k) with the
@@ -364,8 +417,8 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       new Int32Array(arena.memory.buffer, gOff, kp).set(h.gather!);
       pool.run(h.arena, 'quant_rows', [xfOff, k, gOff, kp, bs, activationMax(D.bits), xOff, sxOff, tt], elementRanges(t4, kp));
       const ranges = rowRanges(np, np * kp * tt, scrOff, scrPer);
-      if (D.format === 'int8') pool.run(h.arena, 'i8d_mm', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
-      else pool.run(h.arena, D.bits === 8 ? 'i4q_mm' : 'i4d_mm', [h.wOff, h.sOff, h.zOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
+      if (D.format === 'int8') dispatch(h.arena, 'i8d_mm', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
+      else dispatch(h.arena, D.bits === 8 ? 'i4q_mm' : 'i4d_mm', [h.wOff, h.sOff, h.zOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
       finishRows(h.arena, yOff, t4, 1, tt, n, bias, gated, out, t0, scrOff + scratch);
     }
     return out;
@@ -423,7 +476,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
           args = [h.wOff, h.sOff, h.zOff, xOff, yOff, nG, gp, tt, n];
         }
       }
-      pool.run(h.arena, fn, args, ranges);
+      dispatch(h.arena, fn, args, ranges);
       if (gated) {
         finishRows(h.arena, yOff, 1, n, tt, n, bias, true, out, t0, scrOff + scratch);
         continue;
@@ -437,6 +490,30 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
           for (let j = 0; j < n; j++) out[o + j] = y[yo + j] + bias[j];
         }
     }
+    return out;
+  }
+
+  /**
+   * silu(gate) · up: on the calling thread (js-ops.ts) for small inputs, a single thread or a pool without chunked jobs;
+   * otherwise copied above the first memory's weights and run by every thread in chunks (js-kernels.ts, Math.exp per
+   * element: ~1 ms per decode token of the 0.5B shape on one thread). Same operations per element, so the same bits.
+   */
+  function siluGate(gate: Float32Array, up: Float32Array, dst?: Float32Array): Float32Array {
+    const n = gate.length;
+    const arena = arenas[0];
+    if (threads < 2 || !pool.runChunked || !arena || n < MIN_POOLED_SILU || up.length !== n) return ops.siluGate(gate, up, dst);
+    const gOff = align(arena.top, 64);
+    const uOff = align(gOff + n * 4, 64);
+    const yOff = align(uOff + n * 4, 64);
+    if (yOff + n * 4 > arena.capacity) return ops.siluGate(gate, up, dst);
+    arena.ensure(yOff + n * 4);
+    const buf = arena.memory.buffer;
+    new Float32Array(buf, gOff, n).set(gate);
+    new Float32Array(buf, uOff, n).set(up);
+    const chunk = align(Math.ceil(n / (threads * CHUNKS_PER_THREAD)), 8);
+    pool.runChunked(0, 'silu_gate', [gOff, uOff, yOff], n, chunk, new Array<number>(threads).fill(0));
+    const out = dst && dst.length === n ? dst : new Float32Array(n);
+    out.set(new Float32Array(buf, yOff, n));
     return out;
   }
 
@@ -455,8 +532,8 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     rmsNorm: ops.rmsNorm,
     layerNorm: ops.layerNorm,
     rope: ops.rope,
-    attention: ops.attention,
-    siluGate: ops.siluGate,
+    attention: (a) => (attention ??= createWasmAttention(kernelModule, shared))(a),
+    siluGate,
     gelu: ops.gelu,
     add: ops.add,
     embedding: ops.embedding,

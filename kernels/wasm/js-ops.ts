@@ -9,12 +9,58 @@ import type { AttentionArgs } from '../types.ts';
 export {
   rmsNormRef as rmsNorm,
   layerNormRef as layerNorm,
-  ropeRef as rope,
   siluGateRef as siluGate,
   geluRef as gelu,
   addRef as add,
   embeddingRef as embedding,
 } from '../reference/ops.ts';
+
+/**
+ * RoPE as ropeRef (same angle, cos, sin and products, so the same bits), with cos/sin computed once per position
+ * rather than once per head, and kept for the next call with the same positions and frequencies: every layer of a
+ * forward pass rotates q and k at the same positions (48 calls per decode step of a 24-layer model).
+ */
+let ropeKey: { invFreq: Float32Array; pos: Int32Array; half: number } | null = null;
+let ropeCos = new Float64Array(0);
+let ropeSin = new Float64Array(0);
+export function rope(x: Float32Array, pos: Int32Array, t: number, nHeads: number, headDim: number, invFreq: Float32Array): Float32Array {
+  const half = headDim / 2;
+  const k = ropeKey;
+  // Compared by value (32-64 numbers at decode): a caller may reuse or edit its arrays in place.
+  let hit = k !== null && k.half === half && k.pos.length === t;
+  for (let i = 0; hit && i < t; i++) hit = k!.pos[i] === pos[i];
+  for (let c = 0; hit && c < half; c++) hit = Object.is(k!.invFreq[c], invFreq[c]);
+  if (!hit) {
+    if (ropeCos.length < t * half) {
+      ropeCos = new Float64Array(t * half);
+      ropeSin = new Float64Array(t * half);
+    }
+    for (let i = 0; i < t; i++)
+      for (let c = 0; c < half; c++) {
+        const ang = Math.fround(pos[i] * invFreq[c]);
+        ropeCos[i * half + c] = Math.cos(ang);
+        ropeSin[i * half + c] = Math.sin(ang);
+      }
+    // A copy: the caller may reuse its position array.
+    ropeKey = { invFreq: invFreq.slice(0, half), pos: pos.slice(0, t), half };
+  }
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < t; i++) {
+    const r = i * half;
+    for (let h = 0; h < nHeads; h++) {
+      const o = (i * nHeads + h) * headDim;
+      for (let c = 0; c < half; c++) {
+        const cs = ropeCos[r + c];
+        const sn = ropeSin[r + c];
+        const a = x[o + c];
+        const b = x[o + c + half];
+        y[o + c] = a * cs - b * sn;
+        y[o + c + half] = b * cs + a * sn;
+      }
+    }
+  }
+  return y;
+}
 
 /** Reused per call (attention is synchronous): two fresh Float64Arrays per head-call cost more than the math at decode. */
 let scoresBuf = new Float64Array(256);

@@ -1231,4 +1231,114 @@
       (br_if $k (i32.lt_u (local.get $p) (local.get $e))))
     (v128.store (local.get $scr)
       (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3)))))
+
+  ;; ---------------------------------------------------------------- attention (kernels/wasm/attention.ts)
+  ;; The float64 arithmetic of js-ops.ts' scalar attention, two lanes at a time, in the same order per lane, so
+  ;; the results are bit-identical to it: f32 q and k are widened exactly to f64 (their product is exact in f64),
+  ;; scores accumulate in four partial sums d0..d3 over c mod 4 (lanes of $a = [d0 d1], $b = [d2 d3]), the tail
+  ;; c >= d & ~3 goes into d0, and the score is ((d0 + d1) + (d2 + d3)) * scale. Called on the main thread only.
+
+  ;; One head's scores: sc[j] = (q · k_j) * scale for j < nk. q: f64 [d]; k: f32, key j at k + j * ks bytes.
+  (func (export "att_scores")
+    (param $q i32) (param $k i32) (param $sc i32) (param $d i32) (param $ks i32) (param $nk i32) (param $scale f64)
+    (local $j i32) (local $kp i32) (local $c i32) (local $d4 i32) (local $a v128) (local $b v128) (local $d0 f64)
+    (local.set $d4 (i32.and (local.get $d) (i32.const -4)))
+    (local.set $kp (local.get $k))
+    (if (i32.eqz (local.get $nk)) (then (return)))
+    (loop $keys
+      (local.set $a (v128.const i32x4 0 0 0 0))
+      (local.set $b (v128.const i32x4 0 0 0 0))
+      (local.set $c (i32.const 0))
+      (block $done4
+        (br_if $done4 (i32.ge_u (local.get $c) (local.get $d4)))
+        (loop $c4
+          (local.set $a (f64x2.add (local.get $a)
+            (f64x2.mul (v128.load (i32.add (local.get $q) (i32.shl (local.get $c) (i32.const 3))))
+              (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $kp) (i32.shl (local.get $c) (i32.const 2))))))))
+          (local.set $b (f64x2.add (local.get $b)
+            (f64x2.mul (v128.load offset=16 (i32.add (local.get $q) (i32.shl (local.get $c) (i32.const 3))))
+              (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $kp) (i32.shl (local.get $c) (i32.const 2))))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br_if $c4 (i32.lt_u (local.get $c) (local.get $d4)))))
+      (local.set $d0 (f64x2.extract_lane 0 (local.get $a)))
+      (block $tail
+        (br_if $tail (i32.ge_u (local.get $c) (local.get $d)))
+        (loop $c1
+          (local.set $d0 (f64.add (local.get $d0)
+            (f64.mul (f64.load (i32.add (local.get $q) (i32.shl (local.get $c) (i32.const 3))))
+              (f64.promote_f32 (f32.load (i32.add (local.get $kp) (i32.shl (local.get $c) (i32.const 2))))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br_if $c1 (i32.lt_u (local.get $c) (local.get $d)))))
+      (f64.store (i32.add (local.get $sc) (i32.shl (local.get $j) (i32.const 3)))
+        (f64.mul
+          (f64.add
+            (f64.add (local.get $d0) (f64x2.extract_lane 1 (local.get $a)))
+            (f64.add (f64x2.extract_lane 0 (local.get $b)) (f64x2.extract_lane 1 (local.get $b))))
+          (local.get $scale)))
+      (local.set $kp (i32.add (local.get $kp) (local.get $ks)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br_if $keys (i32.lt_u (local.get $j) (local.get $nk)))))
+
+  ;; One head's value mix: out[c] = f32(Σ_j p[j] * v_j[c]) over j < nk in order, keys with p[j] == 0 skipped (as
+  ;; js-ops.ts: 0 * Inf would be NaN), accumulated in f64 from +0. p: f64 [nk]; v: f32, key j at v + j * vs bytes;
+  ;; out: f32 [d]. Eight channels per pass over the keys (four f64x2 accumulators), then pairs, then one.
+  (func (export "att_mix")
+    (param $p i32) (param $v i32) (param $out i32) (param $d i32) (param $vs i32) (param $nk i32)
+    (local $c i32) (local $j i32) (local $vp i32) (local $pj f64) (local $ps v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $s f64)
+    (block $done8
+      (br_if $done8 (i32.gt_u (i32.add (local.get $c) (i32.const 8)) (local.get $d)))
+      (loop $c8
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $vp (i32.add (local.get $v) (i32.shl (local.get $c) (i32.const 2))))
+        (local.set $j (i32.const 0))
+        (block $nokeys
+          (br_if $nokeys (i32.eqz (local.get $nk)))
+          (loop $keys
+            (local.set $pj (f64.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 3)))))
+            (if (f64.ne (local.get $pj) (f64.const 0))
+              (then
+                (local.set $ps (f64x2.splat (local.get $pj)))
+                (local.set $a0 (f64x2.add (local.get $a0)
+                  (f64x2.mul (local.get $ps) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $vp))))))
+                (local.set $a1 (f64x2.add (local.get $a1)
+                  (f64x2.mul (local.get $ps) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $vp))))))
+                (local.set $a2 (f64x2.add (local.get $a2)
+                  (f64x2.mul (local.get $ps) (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $vp))))))
+                (local.set $a3 (f64x2.add (local.get $a3)
+                  (f64x2.mul (local.get $ps) (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $vp))))))))
+            (local.set $vp (i32.add (local.get $vp) (local.get $vs)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br_if $keys (i32.lt_u (local.get $j) (local.get $nk)))))
+        (v128.store64_lane 0 (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2)))
+          (f32x4.demote_f64x2_zero (local.get $a0)))
+        (v128.store64_lane offset=8 0 (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2)))
+          (f32x4.demote_f64x2_zero (local.get $a1)))
+        (v128.store64_lane offset=16 0 (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2)))
+          (f32x4.demote_f64x2_zero (local.get $a2)))
+        (v128.store64_lane offset=24 0 (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2)))
+          (f32x4.demote_f64x2_zero (local.get $a3)))
+        (local.set $c (i32.add (local.get $c) (i32.const 8)))
+        (br_if $c8 (i32.le_u (i32.add (local.get $c) (i32.const 8)) (local.get $d)))))
+    (block $done1
+      (br_if $done1 (i32.ge_u (local.get $c) (local.get $d)))
+      (loop $c1
+        (local.set $s (f64.const 0))
+        (local.set $vp (i32.add (local.get $v) (i32.shl (local.get $c) (i32.const 2))))
+        (local.set $j (i32.const 0))
+        (block $nokeys1
+          (br_if $nokeys1 (i32.eqz (local.get $nk)))
+          (loop $keys1
+            (local.set $pj (f64.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 3)))))
+            (if (f64.ne (local.get $pj) (f64.const 0))
+              (then (local.set $s (f64.add (local.get $s) (f64.mul (local.get $pj) (f64.promote_f32 (f32.load (local.get $vp))))))))
+            (local.set $vp (i32.add (local.get $vp) (local.get $vs)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br_if $keys1 (i32.lt_u (local.get $j) (local.get $nk)))))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))) (f32.demote_f64 (local.get $s)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $c1 (i32.lt_u (local.get $c) (local.get $d))))))
 )

@@ -12,7 +12,7 @@
  * Activations: decode xq [kp] i16 (i8 with 8-bit activations), sx [nb] f32, xsum [nb] i32; prefill token quads xq [T4/4][kp/8][4][8] i16,
  * sx [T4/4][nb][4] f32 (tokens past T are zero).
  */
-import { dotBlocking, dotGatherIndex, quantizeRow, type ActivationBits, type DotBlocking } from '../dot-quant.ts';
+import { activationMax, dotBlocking, dotGatherIndex, quantizeRow, type ActivationBits, type DotBlocking } from '../dot-quant.ts';
 import type { Int4Weight, Int8Weight } from '../types.ts';
 
 export interface DotLayout {
@@ -126,5 +126,74 @@ export function writeDotDecodeX(
   xsum: Int32Array,
   bits: ActivationBits = 16,
 ): void {
-  quantizeRow(x, 0, idx, B.bs, xq, 0, sx, 0, xsum, 0, bits);
+  if (identityLength(idx) === x.length) quantizeRowDirect(x, B, xq, sx, xsum, activationMax(bits));
+  else quantizeRow(x, 0, idx, B.bs, xq, 0, sx, 0, xsum, 0, bits);
+}
+
+const identityLengths = new WeakMap<Int32Array, number>();
+
+/** K when idx is 0, 1, ..., K-1 followed only by pads (-1): no perm and no padding inside the row; else -1. */
+export function identityLength(idx: Int32Array): number {
+  let n = identityLengths.get(idx);
+  if (n === undefined) {
+    n = 0;
+    while (n < idx.length && idx[n] === n) n++;
+    for (let i = n; i < idx.length; i++) if (idx[i] !== -1) n = -1;
+    identityLengths.set(idx, n);
+  }
+  return n;
+}
+
+/**
+ * quantizeRow (kernels/dot-quant.ts) for an identity gather: the same operations on the same values, in the same
+ * order, without the index loads and pad tests (decode quantizes ~100 rows per token on the main thread). Pads
+ * (positions >= K) get 0, as there. Divide-and-round is replaced by multiply-and-floor where that provably gives the
+ * same integer.
+ */
+function quantizeRowDirect(
+  x: Float32Array,
+  B: DotBlocking,
+  xq: Int16Array | Int8Array,
+  sx: Float32Array,
+  sums: Int32Array | null,
+  QMAX: number,
+): void {
+  const k = x.length;
+  const { bs, nb } = B;
+  for (let b = 0; b < nb; b++) {
+    const from = b * bs;
+    const end = Math.min(from + bs, k);
+    let amax = 0;
+    for (let i = from; i < end; i++) {
+      const v = Math.abs(x[i]);
+      if (v > amax) amax = v;
+      else if (v !== v) {
+        amax = NaN; // sticky there: nothing later changes it
+        break;
+      }
+    }
+    let sum = 0;
+    if (amax > 0 && amax !== Infinity) {
+      // Math.round((x * QMAX) / amax) as floor(x * QMAX * (1 / amax) + 0.5): that sum is within 2e-11 of the exact
+      // e + 0.5 (|e| <= 32767; the reciprocal, the product and the + 0.5 round once each), so both floor to the
+      // same integer unless it lies within 1e-7 of an integer (e near a half), where Math.round of the quotient
+      // itself is taken. x * QMAX is exact (an f32 times a 15-bit integer). ~2x faster than divide and Math.round.
+      const inv = 1 / amax;
+      for (let i = from; i < end; i++) {
+        const p = x[i] * QMAX;
+        const w = p * inv + 0.5;
+        let v = Math.floor(w);
+        const f = w - v;
+        if (f < 1e-7 || f > 0.9999999) v = Math.round(p / amax);
+        xq[i] = v;
+        sum += v;
+      }
+      if (end < from + bs) xq.fill(0, Math.max(end, from), from + bs);
+      sx[b] = Math.fround(amax / QMAX);
+    } else {
+      xq.fill(0, from, from + bs);
+      sx[b] = amax === 0 ? 0 : NaN;
+    }
+    if (sums) sums[b] = sum;
+  }
 }

@@ -5,7 +5,7 @@
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WasmKernelError } from './errors.ts';
-import { JS_KERNELS, jsKernels } from './js-kernels.ts';
+import { JS_KERNEL_FNS } from './js-kernels.ts';
 import { ARG0, MAX_ARGS, SLOT, SPIN_MS, workerSource } from './worker-source.ts';
 
 export const KERNELS = [
@@ -26,11 +26,13 @@ export const KERNELS = [
   'i4q_mm',
   // Only in the "matmul-relaxed" module (relaxed.ts): called only when the backend loaded it.
   'i4q_mv',
-  // JS, in every thread (js-kernels.ts).
-  ...JS_KERNELS,
+  // JavaScript (js-kernels.ts), in every thread: not module exports.
+  ...(Object.keys(JS_KERNEL_FNS) as (keyof typeof JS_KERNEL_FNS)[]),
 ] as const;
 export const RELAXED_KERNELS: readonly KernelName[] = ['i4q_mv'];
 export type KernelName = (typeof KERNELS)[number];
+/** Kernels in JavaScript (js-kernels.ts), run on a memory's buffer: fn(buffer, ...args). */
+export const JS_KERNELS: Partial<Record<KernelName, (buf: ArrayBufferLike, ...args: number[]) => void>> = JS_KERNEL_FNS;
 
 export type Exports = Record<KernelName, (...args: number[]) => void>;
 
@@ -42,6 +44,13 @@ export interface KernelPool {
   addMemory(memory: WebAssembly.Memory): number;
   /** Runs kernel `fn` on memory `mem`; participant i gets args ++ ranges[i]; ranges[0] runs on the caller. */
   run(mem: number, fn: KernelName, args: number[], ranges: number[][]): void;
+  /**
+   * Optional: runs `fn` over rows [0, total) in chunks of `chunk` rows that the participants take as they come
+   * (args ++ [r0, r1, scratch[i]] per chunk; scratch.length participants). The caller keeps taking chunks while it
+   * can, so a worker that is slow to wake (or has no core) delays nothing; which thread runs a row does not change
+   * its result (each row is computed by one thread in a fixed order).
+   */
+  runChunked?(mem: number, fn: KernelName, args: number[], total: number, chunk: number, scratch: number[]): void;
   dispose(): void;
 }
 
@@ -52,9 +61,12 @@ export class ThreadPool implements KernelPool {
   /** Participants, the main thread included. */
   readonly threads: number;
   private readonly ctl: Int32Array;
+  /** runChunked's next-chunk counter, shared with the workers. */
+  private readonly next: Int32Array;
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   private readonly instances: Exports[] = [];
+  private readonly memories: WebAssembly.Memory[] = [];
   private readonly failures: string[] = [];
   private seq = 0;
   private disposed = false;
@@ -66,11 +78,12 @@ export class ThreadPool implements KernelPool {
     this.threads = Math.max(1, Math.floor(threads));
     const nw = this.threads - 1;
     this.ctl = new Int32Array(new SharedArrayBuffer(Math.max(1, nw) * SLOT * 4));
+    this.next = new Int32Array(new SharedArrayBuffer(64));
     for (let i = 0; i < nw; i++) {
       const { port1, port2 } = new MessageChannel();
       const w = new Worker(workerSource, {
         eval: true,
-        workerData: { ctl: this.ctl.buffer, slot: i, port: port2, module, fns: KERNELS },
+        workerData: { ctl: this.ctl.buffer, next: this.next.buffer, slot: i, port: port2, module, fns: KERNELS },
         transferList: [port2],
       });
       w.on('error', (e) => this.failures.push(`worker ${i + 1}: ${e.message}`));
@@ -84,10 +97,8 @@ export class ThreadPool implements KernelPool {
   /** Instantiates the kernels on a new memory in every thread; returns its index. */
   addMemory(memory: WebAssembly.Memory): number {
     const index = this.instances.length;
-    this.instances.push({
-      ...(new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as Exports),
-      ...jsKernels(memory),
-    });
+    this.instances.push(new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as Exports);
+    this.memories.push(memory);
     for (const p of this.ports) p.postMessage({ index, memory });
     return index;
   }
@@ -109,20 +120,78 @@ export class ThreadPool implements KernelPool {
       this.ctl[b + 2] = fi;
       this.ctl[b + 3] = mem;
       this.ctl[b + 4] = all.length;
+      this.ctl[b + 7] = 0;
       for (let j = 0; j < all.length; j++) this.ctl[b + ARG0 + j] = all[j];
+      Atomics.store(this.ctl, b + 6, this.seq); // the claim word (worker-source.ts)
       Atomics.store(this.ctl, b, this.seq);
       Atomics.notify(this.ctl, b);
       posted.push(b);
     }
     let mainError: unknown = null;
     try {
-      this.instances[mem][fn](...args, ...ranges[0]);
+      this.kernel(mem, fn)(...args, ...ranges[0]);
     } catch (e) {
       mainError = e;
     }
     for (const b of posted) this.await(b);
     if (mainError) throw new WasmKernelError(`wasm-simd kernel ${fn}: ${(mainError as Error).message}`);
     for (const b of posted) if (this.ctl[b + 5]) throw new WasmKernelError(`wasm-simd kernel ${fn}: trapped in worker ${b / SLOT + 1}`);
+  }
+
+  runChunked(mem: number, fn: KernelName, args: number[], total: number, chunk: number, scratch: number[]): void {
+    if (this.disposed) throw new WasmKernelError('wasm-simd backend: used after dispose()');
+    const parts = Math.min(scratch.length, this.threads, Math.ceil(total / chunk));
+    const f = this.kernel(mem, fn);
+    if (parts <= 1) {
+      try {
+        f(...args, 0, total, scratch[0]);
+      } catch (e) {
+        throw new WasmKernelError(`wasm-simd kernel ${fn}: ${(e as Error).message}`);
+      }
+      return;
+    }
+    const fi = KERNELS.indexOf(fn);
+    const seq = ++this.seq;
+    Atomics.store(this.next, 0, 0);
+    const posted: number[] = [];
+    for (let i = 1; i < parts; i++) {
+      const n = args.length + 3;
+      if (n > MAX_ARGS) throw new WasmKernelError(`wasm-simd backend: ${fn} with ${n} arguments`);
+      const b = (i - 1) * SLOT;
+      this.ctl[b + 2] = fi;
+      this.ctl[b + 3] = mem;
+      this.ctl[b + 4] = n;
+      this.ctl[b + 7] = 1;
+      for (let j = 0; j < args.length; j++) this.ctl[b + ARG0 + j] = args[j];
+      this.ctl[b + ARG0 + args.length] = total;
+      this.ctl[b + ARG0 + args.length + 1] = chunk;
+      this.ctl[b + ARG0 + args.length + 2] = scratch[i];
+      Atomics.store(this.ctl, b + 6, seq);
+      Atomics.store(this.ctl, b, seq);
+      Atomics.notify(this.ctl, b);
+      posted.push(b);
+    }
+    let mainError: unknown = null;
+    try {
+      for (let k = Atomics.add(this.next, 0, 1); k * chunk < total; k = Atomics.add(this.next, 0, 1))
+        f(...args, k * chunk, Math.min(total, (k + 1) * chunk), scratch[0]);
+    } catch (e) {
+      mainError = e;
+      Atomics.store(this.next, 0, Math.ceil(total / chunk)); // let the workers stop taking chunks
+    }
+    // A worker that has not claimed the job yet never will (cancelled); one that has is waited for.
+    const claimed = posted.filter((b) => Atomics.compareExchange(this.ctl, b + 6, seq, -1) !== seq);
+    for (const b of claimed) this.await(b);
+    if (mainError) throw new WasmKernelError(`wasm-simd kernel ${fn}: ${(mainError as Error).message}`);
+    for (const b of claimed) if (this.ctl[b + 5]) throw new WasmKernelError(`wasm-simd kernel ${fn}: trapped in worker ${b / SLOT + 1}`);
+  }
+
+  /** The caller's kernel `fn` on memory `mem`: a module export, or a JS kernel bound to the memory's buffer. */
+  private kernel(mem: number, fn: KernelName): (...args: number[]) => void {
+    const js = JS_KERNELS[fn];
+    if (!js) return this.instances[mem][fn];
+    const buf = this.memories[mem].buffer;
+    return (...a: number[]) => js(buf, ...a);
   }
 
   private await(b: number): void {

@@ -4,11 +4,17 @@
  *
  * Protocol (Int32Array over a SharedArrayBuffer, SLOT ints per worker):
  *   [0] seq: bumped by the main thread to post a job, [1] done: set to seq when finished,
- *   [2] function index (-1 = quit), [3] memory index, [4] argument count, [5] error flag, [8..] arguments.
+ *   [2] function index (-1 = quit), [3] memory index, [4] argument count, [5] error flag, [6] claim word (chunked
+ *   jobs), [7] 1 for a chunked job, [8..] arguments.
+ * Chunked jobs (ThreadPool.runChunked): the last three arguments are (total rows, rows per chunk, this thread's
+ * scratch). Every job is claimed first (compareExchange of [6] from seq to 0); the caller cancels a chunked job nobody
+ * claimed the same way, so a worker that wakes late never runs it. The worker then takes chunks from the shared counter
+ * `next` (Atomics.add) until none is left, calling the kernel on each chunk's rows.
+ * JS kernels (js-kernels.ts, embedded below by their source text) run on the memory's buffer instead of an instance.
  * New memories arrive as messages ({ index, memory }) on `port`; they are read synchronously with
  * receiveMessageOnPort before each job, since the worker never returns to its event loop.
  */
-import { jsKernels } from './js-kernels.ts';
+import { jsKernelsSource } from './js-kernels.ts';
 
 export const SLOT = 32;
 export const ARG0 = 8;
@@ -16,14 +22,13 @@ export const MAX_ARGS = SLOT - ARG0;
 /** How long a thread spins for the next job (worker) or a worker's answer (caller) before it sleeps. */
 export const SPIN_MS = 0.5;
 
-/** The JS kernels' factory as source, for the workers: the same function text the calling thread runs. */
-export const jsKernelsSource = `const jsKernels = ${jsKernels.toString()};`;
-
 export const workerSource = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 ${jsKernelsSource}
-const { ctl, slot, port, module, fns } = workerData;
+const memories = [];
+const { ctl, slot, port, module, fns, next } = workerData;
 const c = new Int32Array(ctl);
+const nx = new Int32Array(next);
 const base = slot * ${SLOT};
 const instances = [];
 let seen = 0;
@@ -40,13 +45,25 @@ for (;;) {
   if (fn < 0) break;
   let m;
   while ((m = receiveMessageOnPort(port))) {
-    const memory = m.message.memory;
-    instances[m.message.index] = Object.assign({}, new WebAssembly.Instance(module, { env: { memory } }).exports, jsKernels(memory));
+    instances[m.message.index] = new WebAssembly.Instance(module, { env: { memory: m.message.memory } }).exports;
+    memories[m.message.index] = m.message.memory;
   }
+  // Claim the job before reading it: a chunked job the caller cancelled (it did every chunk before this worker woke)
+  // may already have been replaced by the next one, whose words are then being written.
+  if (Atomics.compareExchange(c, base + 6, seq, 0) !== seq) continue;
+  const chunked = c[base + 7] === 1;
   const args = [];
   for (let i = 0; i < c[base + 4]; i++) args.push(c[base + ${ARG0} + i]);
   try {
-    instances[c[base + 3]][fns[fn]](...args);
+    const js = jsKernels[fns[fn]];
+    const buf = js && memories[c[base + 3]].buffer;
+    const f = js ? (...a) => js(buf, ...a) : instances[c[base + 3]][fns[fn]];
+    if (!chunked) f(...args);
+    else {
+      const scr = args.pop(), chunk = args.pop(), total = args.pop();
+      for (let k = Atomics.add(nx, 0, 1); k * chunk < total; k = Atomics.add(nx, 0, 1))
+        f(...args, k * chunk, Math.min(total, (k + 1) * chunk), scr);
+    }
     c[base + 5] = 0;
   } catch (e) {
     c[base + 5] = 1;

@@ -1,0 +1,109 @@
+/**
+ * The wasm-simd backend's attention (kernels/wasm/attention.ts: scores and value mix in matmul.wat's f64x2 lanes)
+ * equals the scalar float64 JS attention (js-ops.ts) bit for bit — outputs and patterns, masks, GQA, several query
+ * rows, head sizes with and without tails, and non-finite inputs — so attentionRef's bound for the JS version
+ * (test/wasm-js-ops.test.ts) holds for it unchanged. Also through the backend, which now runs it.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadKernelModule } from '../kernels/wasm/assemble.ts';
+import { createWasmAttention } from '../kernels/wasm/attention.ts';
+import { attention as jsAttention } from '../kernels/wasm/js-ops.ts';
+import type { AttentionArgs } from '../kernels/types.ts';
+import { rng, trackedBackend } from './helpers/wasm-weights.ts';
+
+const same = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+
+describe('wasm attention', () => {
+  const attention = createWasmAttention(loadKernelModule(), true);
+  const special = [NaN, Infinity, -Infinity, 0, -0, 3e38, 1e-40];
+
+  it('equals the float64 JS attention bit for bit (outputs and patterns)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          t: fc.integer({ min: 1, max: 5 }),
+          past: fc.integer({ min: 0, max: 40 }),
+          nKv: fc.integer({ min: 1, max: 3 }),
+          group: fc.integer({ min: 1, max: 4 }),
+          d: fc.constantFrom(1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 64),
+          pad: fc.integer({ min: 0, max: 6 }),
+          big: fc.constantFrom(1, 30, 1e18),
+          nSpecial: fc.integer({ min: 0, max: 2 }),
+          seed: fc.integer(),
+        }),
+        ({ t, past, nKv, group, d, pad, big, nSpecial, seed }) => {
+          const r = rng(seed);
+          const s = past + t;
+          const nHeads = nKv * group;
+          const rand = (n: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * big);
+          const args: AttentionArgs = {
+            q: rand(t * nHeads * d),
+            k: rand(s * nKv * d),
+            v: rand(s * nKv * d),
+            t,
+            s,
+            nHeads,
+            nKvHeads: nKv,
+            headDim: d,
+            keyValid: Uint8Array.from({ length: s }, (_, j) => (j < Math.min(pad, s) || r() < 0.1 ? 0 : 1)),
+            scale: 1 / Math.sqrt(d),
+            patternOut: null,
+          };
+          for (let i = 0; i < nSpecial; i++) {
+            const arr = [args.q, args.k, args.v][Math.floor(r() * 3)];
+            arr[Math.floor(r() * arr.length)] = special[Math.floor(r() * special.length)];
+          }
+          const pa = new Float32Array(nHeads * t * s);
+          const pb = new Float32Array(nHeads * t * s);
+          const want = jsAttention({ ...args, patternOut: pa });
+          const got = attention({ ...args, patternOut: pb });
+          expect(same(got, want)).toBe(true);
+          expect(same(pb, pa)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('handles a memory grown between calls and a context larger than the first one (decode shape, 14/2 heads x 64)', () => {
+    const r = rng(7);
+    for (const s of [3, 700, 5]) {
+      const rand = (n: number) => Float32Array.from({ length: n }, () => r() * 2 - 1);
+      const args: AttentionArgs = {
+        q: rand(14 * 64),
+        k: rand(s * 128),
+        v: rand(s * 128),
+        t: 1,
+        s,
+        nHeads: 14,
+        nKvHeads: 2,
+        headDim: 64,
+        keyValid: new Uint8Array(s).fill(1),
+        scale: 0.125,
+        patternOut: null,
+      };
+      expect(same(attention(args), jsAttention(args))).toBe(true);
+    }
+  });
+
+  it('is what the wasm-simd backend runs', async () => {
+    const b = trackedBackend({ threads: 1 });
+    const r = rng(3);
+    const rand = (n: number) => Float32Array.from({ length: n }, () => r() * 2 - 1);
+    const args: AttentionArgs = {
+      q: rand(2 * 4 * 8),
+      k: rand(6 * 2 * 8),
+      v: rand(6 * 2 * 8),
+      t: 2,
+      s: 6,
+      nHeads: 4,
+      nKvHeads: 2,
+      headDim: 8,
+      keyValid: Uint8Array.of(0, 1, 1, 1, 1, 1),
+      scale: 0.3,
+      patternOut: null,
+    };
+    expect(same(await b.attention(args), jsAttention(args))).toBe(true);
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * ThreadPool.runChunked: threads take chunks of rows as they come; a worker that has not claimed the job when the
+ * caller runs out of chunks is cancelled rather than waited for. Whatever the split, every row is computed by one
+ * thread in a fixed order, so the results equal a single-threaded run bit for bit; a trapping kernel is reported
+ * and leaves the pool usable.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadKernelModule } from '../kernels/wasm/assemble.ts';
+import { WasmKernelError } from '../kernels/wasm/errors.ts';
+import { ThreadPool } from '../kernels/wasm/pool.ts';
+import { rng } from './helpers/wasm-weights.ts';
+
+describe('ThreadPool.runChunked', () => {
+  const pool = new ThreadPool(3, loadKernelModule());
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
+  pool.addMemory(memory);
+  afterAll(() => pool.dispose());
+
+  it('equals a single-threaded run bit for bit over many calls, chunk sizes and row counts', () => {
+    const kp = 64;
+    const n = 1000;
+    const W = 1024;
+    const X = W + n * kp * 4;
+    const Y = X + kp * 4;
+    const r = rng(5);
+    new Float32Array(memory.buffer, W, n * kp).set(Float32Array.from({ length: n * kp }, () => r() * 2 - 1));
+    new Float32Array(memory.buffer, X, kp).set(Float32Array.from({ length: kp }, () => r() * 2 - 1));
+    pool.run(0, 'f32_mv', [W, X, Y, kp], [[0, n, 0]]);
+    const want = new Float32Array(memory.buffer, Y, n).slice();
+    for (let call = 0; call < 300; call++) {
+      const total = 1 + Math.floor(r() * n);
+      const chunk = 8 * (1 + Math.floor(r() * 20));
+      new Float32Array(memory.buffer, Y, n).fill(NaN);
+      pool.runChunked(0, 'f32_mv', [W, X, Y, kp], total, chunk, [0, 0, 0]);
+      const got = new Float32Array(memory.buffer, Y, n);
+      for (let i = 0; i < total; i++) expect(Object.is(got[i], want[i])).toBe(true);
+      expect(Number.isNaN(got[total] ?? NaN)).toBe(true); // rows past total untouched
+    }
+  });
+
+  it('reports a trapping kernel and stays usable', () => {
+    const oob = 64 * 65536; // past the end of the memory
+    expect(() => pool.runChunked(0, 'f32_mv', [oob, oob, oob, 16], 64, 8, [0, 0, 0])).toThrow(WasmKernelError);
+    pool.runChunked(0, 'f32_mv', [1024, 1024, 4096, 16], 64, 8, [0, 0, 0]);
+  });
+});
