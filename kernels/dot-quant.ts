@@ -84,6 +84,16 @@ export function dotGatherIndex(k: number, groupSize: number, perm: Int32Array | 
 }
 
 /**
+ * Math.round(v) (ties toward +∞), exactly, for finite |v| < 2^52. V8 on this machine spends ~10 ns on a Math.round
+ * call and ~2 on floor: it was most of the prefill's activation quantization. floor(v + 0.5) is Math.round except
+ * where v + 0.5 rounds up to the next integer (v = 0.5 - 2^-54); r - 0.5 is exact, and r - 0.5 > v catches that.
+ */
+export function roundHalfUp(v: number): number {
+  const r = Math.floor(v + 0.5);
+  return r - 0.5 > v ? r - 1 : r;
+}
+
+/**
  * Gathers and quantizes one token row x[xBase .. xBase + K) into xq (length kp, positions by `idx`), block
  * scales sx (nb) and block sums (nb). The one implementation both the wasm backend and the reference use.
  */
@@ -116,7 +126,7 @@ export function quantizeRow(
     if (amax > 0 && amax !== Infinity) {
       for (let i = from; i < from + bs; i++) {
         const s = idx[i];
-        const v = s < 0 ? 0 : Math.round((x[xBase + s] * QMAX) / amax);
+        const v = s < 0 ? 0 : roundHalfUp((x[xBase + s] * QMAX) / amax);
         xq[xqOff + i] = v;
         sum += v;
       }

@@ -104,15 +104,24 @@ export interface AttentionArgs {
   scale: number;
   /** When set, the attention probabilities [nHeads, T, S] are written here. */
   patternOut?: Float32Array | null;
+  /** Optional destination [T, nHeads*headDim] (see Backend: `out`). */
+  out?: Float32Array;
 }
 
 /**
  * The operations of a forward pass. Each backend implements all of them; results may be returned
  * synchronously or as a Promise (webgpu readback is async), so callers always `await`.
+ *
+ * `out` (optional, last argument): a destination of exactly the result's length that the caller no longer needs and
+ * that aliases no input. A backend may write the result into it and return it, or ignore it and return a fresh
+ * array; callers always use the returned array. It lets a caller reuse memory across forward steps: a fresh typed
+ * array per op per token is most of what a browser worker's allocator pays for at decode (docs/app.md).
  */
 export interface Backend {
   readonly name: BackendName;
   readonly threads: number;
+  /** True when the ops write into a given `out` (wasm-simd, reference): only then is reusing memory worth it. */
+  readonly writesOut?: boolean;
   /**
    * webgpu only: the device runtime on which models/resident.ts keeps a whole model (weights, activations,
    * KV cache) and records each forward step as one submit. The per-op methods below still work.
@@ -120,10 +129,38 @@ export interface Backend {
   readonly resident?: WgpuRuntime;
   uploadLinear(w: LinearWeight): LinearHandle;
   /** x [T, K] -> [T, N]. */
-  linear(h: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array | Promise<Float32Array>;
+  linear(h: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, out?: Float32Array): Float32Array | Promise<Float32Array>;
+  /**
+   * Optional (wasm-simd): the gated MLP's activation in one call, silu(y[:, :N/2]) · y[:, N/2:] for
+   * y = linear(h, x, t, bias) [T, N] (gate rows then up rows), N even; [T, N/2], the same bits as linear followed by
+   * siluGate on its two halves. Callers without it run those two.
+   */
+  linearGated?(
+    h: LinearHandle,
+    x: Float32Array,
+    t: number,
+    bias?: Float32Array | null,
+    out?: Float32Array,
+  ): Float32Array | Promise<Float32Array>;
   /** y = x / rms(x) * (addOne ? 1 + w : w), rows of length d. */
-  rmsNorm(x: Float32Array, w: Float32Array, t: number, d: number, eps: number, addOne?: boolean): Float32Array | Promise<Float32Array>;
-  layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, t: number, d: number, eps: number): Float32Array | Promise<Float32Array>;
+  rmsNorm(
+    x: Float32Array,
+    w: Float32Array,
+    t: number,
+    d: number,
+    eps: number,
+    addOne?: boolean,
+    out?: Float32Array,
+  ): Float32Array | Promise<Float32Array>;
+  layerNorm(
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array,
+    t: number,
+    d: number,
+    eps: number,
+    out?: Float32Array,
+  ): Float32Array | Promise<Float32Array>;
   /** rotate_half RoPE on x [T, nHeads, headDim] at absolute positions pos[T], with inv_freq [headDim/2]. */
   rope(
     x: Float32Array,
@@ -132,15 +169,16 @@ export interface Backend {
     nHeads: number,
     headDim: number,
     invFreq: Float32Array,
+    out?: Float32Array,
   ): Float32Array | Promise<Float32Array>;
   /** Causal GQA attention with a padding mask; returns [T, nHeads*headDim]. */
   attention(a: AttentionArgs): Float32Array | Promise<Float32Array>;
   /** silu(gate) * up, elementwise. */
-  siluGate(gate: Float32Array, up: Float32Array): Float32Array | Promise<Float32Array>;
+  siluGate(gate: Float32Array, up: Float32Array, out?: Float32Array): Float32Array | Promise<Float32Array>;
   /** GPT-2 gelu_new (tanh approximation), elementwise. */
-  gelu(x: Float32Array): Float32Array | Promise<Float32Array>;
-  add(a: Float32Array, b: Float32Array): Float32Array | Promise<Float32Array>;
+  gelu(x: Float32Array, out?: Float32Array): Float32Array | Promise<Float32Array>;
+  add(a: Float32Array, b: Float32Array, out?: Float32Array): Float32Array | Promise<Float32Array>;
   /** Rows of table [V, d] gathered by ids. */
-  embedding(table: Float32Array, ids: Int32Array, d: number): Float32Array | Promise<Float32Array>;
+  embedding(table: Float32Array, ids: Int32Array, d: number, out?: Float32Array): Float32Array | Promise<Float32Array>;
   dispose(): void;
 }

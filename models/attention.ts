@@ -3,7 +3,7 @@
  * mask). Produces z = softmax(q k^T) v, the input of o_proj. The pattern is computed only when hooked or
  * cached; when a hook may have edited it, z is recomputed from the edited pattern.
  */
-import { hookAt, type ForwardCtx } from './forward-context.ts';
+import { hookAt, outOf, type ForwardCtx } from './forward-context.ts';
 
 export async function attend(ctx: ForwardCtx, l: number, q: Float32Array, k: Float32Array, v: Float32Array): Promise<Float32Array> {
   const { cfg, kv, batch, t, backend } = ctx;
@@ -14,8 +14,9 @@ export async function attend(ctx: ForwardCtx, l: number, q: Float32Array, k: Flo
   const patternName = `blocks.${l}.attn.hook_pattern`;
   const wantPattern = ctx.runner.wants(patternName);
   const pattern = wantPattern ? new Float32Array(batch * nHeads * t * s) : null;
-  const z = new Float32Array(batch * t * qw);
+  const z = outOf(ctx, batch * t * qw) ?? new Float32Array(batch * t * qw);
   for (let b = 0; b < batch; b++) {
+    const zRow = z.subarray(b * t * qw, (b + 1) * t * qw);
     kv.write(l, b, k.subarray(b * t * kw, (b + 1) * t * kw), v.subarray(b * t * kw, (b + 1) * t * kw));
     const view = kv.view(l, b, s);
     const zb = await backend.attention({
@@ -30,8 +31,9 @@ export async function attend(ctx: ForwardCtx, l: number, q: Float32Array, k: Flo
       keyValid: view.valid,
       scale: 1 / Math.sqrt(headDim),
       patternOut: pattern ? pattern.subarray(b * nHeads * t * s, (b + 1) * nHeads * t * s) : null,
+      out: zRow,
     });
-    z.set(zb, b * t * qw);
+    if (zb !== zRow) z.set(zb, b * t * qw); // a backend that ignores `out` returned its own array
   }
   if (!pattern) return z;
   const hooked = ctx.runner.hooked(patternName);

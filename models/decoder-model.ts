@@ -19,6 +19,7 @@ import { KvCache } from './kv-cache.ts';
 import { leftPad } from './padding.ts';
 import { DEFAULT_INT4_GROUP, precisionOf, toPrecision } from './precision.ts';
 import { LinearGroup } from './runtime-linear.ts';
+import { StepBuffers, type StepScope } from './step-buffers.ts';
 import { makeRng, sampleToken } from './sampler.ts';
 import type {
   ForwardOptions,
@@ -98,6 +99,8 @@ export class DecoderModel implements Model {
   private readonly finalNorm: NormWeights;
   private readonly layers: LayerParams[] = [];
   private unembed!: LinearGroup;
+  /** Arrays reused across unhooked CPU steps (step-buffers.ts). */
+  readonly stepBuffers = new StepBuffers();
   private unembedWeight: LayerWeight | null = null;
   private released = false;
   /** True when the unembedding is the embedding array itself (tied, f32). */
@@ -228,14 +231,21 @@ export class DecoderModel implements Model {
         step: 0,
       });
       if (opts.start) this.checkStart(opts.start, pb.batch, pb.len, runner);
-      const out = await this.step(
-        kv,
-        runner,
-        { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len, start: opts.start },
-        opts.logits ?? 'all',
-        opts.checkFinite ?? true,
-      );
-      return { ...out, cache: runner.cache, padding: pb.padding };
+      const scope = this.scopeFor(kv, runner, pb.batch * pb.len);
+      try {
+        const out = await this.step(
+          kv,
+          runner,
+          { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len, start: opts.start },
+          opts.logits ?? 'all',
+          opts.checkFinite ?? true,
+          scope,
+        );
+        scope?.close([out.logits]); // the logits are the caller's
+        return { ...out, cache: runner.cache, padding: pb.padding };
+      } finally {
+        scope?.close();
+      }
     } finally {
       if (kv instanceof GpuKv) {
         kv.dispose();
@@ -282,7 +292,16 @@ export class DecoderModel implements Model {
 
     const t0 = performance.now();
     let runner = new HookRunner({ hooks: opts.hooks, checkFinite, positions: pb.positions, step: 0 });
-    let { logits } = await this.step(kv, runner, { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }, 'last', checkFinite);
+    // Each step's arrays (logits included: sampled below, then dead) go back to the pool before the next step.
+    let scope = this.scopeFor(kv, runner, batch * pb.len);
+    let { logits } = await this.step(
+      kv,
+      runner,
+      { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len },
+      'last',
+      checkFinite,
+      scope,
+    );
     const prefillMs = performance.now() - t0;
     const t1 = performance.now();
     const V = this.config.vocabSize;
@@ -306,11 +325,25 @@ export class DecoderModel implements Model {
       const positions = Int32Array.from(lens, (n) => n + step - 1);
       const valid = prompts.map(() => Uint8Array.of(1));
       runner = new HookRunner({ hooks: opts.hooks, checkFinite, positions, step });
-      ({ logits } = await this.step(kv, runner, { ids, positions, valid, t: 1 }, 'last', checkFinite));
+      scope?.close();
+      scope = this.scopeFor(kv, runner, batch);
+      ({ logits } = await this.step(kv, runner, { ids, positions, valid, t: 1 }, 'last', checkFinite, scope));
     }
+    scope?.close();
     const decodeMs = performance.now() - t1;
     const n = tokens.reduce((a, r) => a + r.length, 0);
     return { tokens, finish, prefillMs, decodeMs, tokensPerSecond: n / Math.max((prefillMs + decodeMs) / 1000, 1e-9) };
+  }
+
+  /**
+   * Reusable arrays for one CPU step over `rows` new rows (step-buffers.ts), or null: on the resident GPU path, on a
+   * backend whose ops ignore `out` (gpu.js), when a hook may keep what it sees (one without a declared op), or when
+   * a block's intermediates are too big to hold.
+   */
+  private scopeFor(kv: KvCache | GpuKv, runner: HookRunner, rows: number): StepScope | null {
+    if (kv instanceof GpuKv || runner.mayRetain || !this.backend.writesOut) return null;
+    const { dModel, dMlp } = this.config;
+    return this.stepBuffers.open(rows * (8 * dModel + 4 * dMlp) * 4); // about one block's intermediates
   }
 
   /**
@@ -320,7 +353,14 @@ export class DecoderModel implements Model {
    * -> final norm -> logits [batch, positions, vocab] with positions = t ('all'), 1 ('last') or 0 ('none').
    * On webgpu (GpuKv) the whole step runs resident (models/resident.ts).
    */
-  private async step(kv: KvCache | GpuKv, runner: HookRunner, inp: StepInput, mode: 'all' | 'last' | 'none', checkFinite: boolean) {
+  private async step(
+    kv: KvCache | GpuKv,
+    runner: HookRunner,
+    inp: StepInput,
+    mode: 'all' | 'last' | 'none',
+    checkFinite: boolean,
+    scope: StepScope | null,
+  ) {
     if (kv instanceof GpuKv) return this.resident!.step(kv, runner, inp, mode, checkFinite);
     const cfg = this.config;
     const batch = kv.batch;
@@ -333,6 +373,7 @@ export class DecoderModel implements Model {
       t: inp.t,
       ropePos: Int32Array.from(inp.positions, (p) => Math.max(p, 0)),
       invFreq: this.invFreq,
+      scope,
     };
     kv.appendMask(inp.valid, inp.t);
     // x [batch·t, d_model]: the residual stream of the t new positions of every sequence. The ordinary forward
@@ -342,7 +383,15 @@ export class DecoderModel implements Model {
     let x = inp.start
       ? inp.start.residual.slice()
       : await this.family.embed(ctx, { tokens: this.embed, positions: this.posEmbed }, inp.ids);
-    for (let l = first; l < cfg.nLayers; l++) x = await this.family.block(ctx, l, this.layers[l], x);
+    for (let l = first; l < cfg.nLayers; l++) {
+      const mark = scope?.mark() ?? 0;
+      const next = await this.family.block(ctx, l, this.layers[l], x);
+      // Block l's intermediates are dead now (the KV cache copied k, v): reuse them for block l + 1. Its input x
+      // (lent before the mark) goes back too; release ignores an array the scope did not lend (a start residual).
+      scope?.releaseSince(mark, [next]);
+      scope?.release(x);
+      x = next;
+    }
     kv.advance(inp.t);
     // normed [batch·t, d_model]
     const normed = hookAt(ctx, 'ln_final.hook_normalized', null, await normalize(ctx, x, this.finalNorm), cfg.dModel);
@@ -351,11 +400,11 @@ export class DecoderModel implements Model {
     let per = inp.t;
     if (mode === 'last' && inp.t > 1) {
       per = 1;
-      rows = new Float32Array(batch * cfg.dModel);
+      rows = scope?.f32(batch * cfg.dModel) ?? new Float32Array(batch * cfg.dModel);
       for (let b = 0; b < batch; b++)
         rows.set(normed.subarray(((b + 1) * inp.t - 1) * cfg.dModel, (b + 1) * inp.t * cfg.dModel), b * cfg.dModel);
     }
-    const logits = await this.unembed.apply(rows, batch * per); // logits [batch, per, vocab]
+    const logits = await this.unembed.apply(rows, batch * per, scope); // logits [batch, per, vocab]
     if (checkFinite) assertFinite(logits, 'logits');
     return { logits, logitsShape: [batch, per, cfg.vocabSize] };
   }

@@ -4,6 +4,7 @@ import type { Backend } from '../kernels/types.ts';
 import type { HookRunner } from './hook-runner.ts';
 import type { KvCache } from './kv-cache.ts';
 import { LinearGroup } from './runtime-linear.ts';
+import type { StepScope } from './step-buffers.ts';
 import type { LinearRole, ModelLinear } from './types.ts';
 import type { NormWeights } from './weight-provider.ts';
 
@@ -50,6 +51,13 @@ export interface ForwardCtx {
   ropePos: Int32Array;
   /** RoPE inverse frequencies, null for learned positions. */
   invFreq: Float32Array | null;
+  /** Where this step's intermediates come from when no hook can see them (step-buffers.ts); null: fresh arrays. */
+  scope: StepScope | null;
+}
+
+/** A reusable destination of n floats for an op's result (kernels/types.ts `out`), or undefined (fresh). */
+export function outOf(ctx: ForwardCtx, n: number): Float32Array | undefined {
+  return ctx.scope?.f32(n);
 }
 
 /** Runs hooks/caching/NaN checks on an activation of `width` per (row, pos). */
@@ -60,6 +68,7 @@ export function hookAt(ctx: ForwardCtx, name: string, layer: number | null, act:
 export async function normalize(ctx: ForwardCtx, x: Float32Array, nw: NormWeights): Promise<Float32Array> {
   const rows = ctx.batch * ctx.t;
   const d = ctx.cfg.dModel;
-  if (ctx.cfg.norm === 'layer') return await ctx.backend.layerNorm(x, nw.w, nw.b!, rows, d, ctx.cfg.normEps);
-  return await ctx.backend.rmsNorm(x, nw.w, rows, d, ctx.cfg.normEps);
+  const out = outOf(ctx, rows * d);
+  if (ctx.cfg.norm === 'layer') return await ctx.backend.layerNorm(x, nw.w, nw.b!, rows, d, ctx.cfg.normEps, out);
+  return await ctx.backend.rmsNorm(x, nw.w, rows, d, ctx.cfg.normEps, undefined, out);
 }

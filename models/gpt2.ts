@@ -6,7 +6,7 @@
  */
 import { attend } from './attention.ts';
 import type { EmbeddingTables, FamilyDescriptor } from './family.ts';
-import { hookAt, normalize, type ForwardCtx, type LayerParams } from './forward-context.ts';
+import { hookAt, normalize, outOf, type ForwardCtx, type LayerParams } from './forward-context.ts';
 
 /** ids [rows] -> x = wte[ids] + wpe[positions] [rows, d]. */
 export async function gpt2Embed(ctx: ForwardCtx, tables: EmbeddingTables, ids: Int32Array): Promise<Float32Array> {
@@ -14,9 +14,10 @@ export async function gpt2Embed(ctx: ForwardCtx, tables: EmbeddingTables, ids: I
   const wpe = tables.positions!;
   const maxPos = wpe.length / d;
   for (const p of ctx.ropePos) if (p >= maxPos) throw new RangeError(`gpt2: position ${p} exceeds the ${maxPos} learned positions (wpe)`);
-  const tok = hookAt(ctx, 'hook_embed', null, await ctx.backend.embedding(tables.tokens, ids, d), d); // [rows, d]
-  const pos = hookAt(ctx, 'hook_pos_embed', null, await ctx.backend.embedding(wpe, ctx.ropePos, d), d); // [rows, d]
-  return await ctx.backend.add(tok, pos);
+  const n = ids.length * d;
+  const tok = hookAt(ctx, 'hook_embed', null, await ctx.backend.embedding(tables.tokens, ids, d, outOf(ctx, n)), d); // [rows, d]
+  const pos = hookAt(ctx, 'hook_pos_embed', null, await ctx.backend.embedding(wpe, ctx.ropePos, d, outOf(ctx, n)), d); // [rows, d]
+  return await ctx.backend.add(tok, pos, outOf(ctx, n));
 }
 
 /**
@@ -31,16 +32,16 @@ export async function gpt2Block(ctx: ForwardCtx, l: number, p: LayerParams, resi
   const x = hookAt(ctx, `${b}.hook_resid_pre`, l, resid, d); // x [rows, d]
 
   const h = hookAt(ctx, `${b}.ln1.hook_normalized`, l, await normalize(ctx, x, p.attnNorm), d);
-  const [q, k, v] = await p.qkv.applyEach(h, rows); // q, k, v [rows, H·hd] (the three row blocks of c_attn)
+  const [q, k, v] = await p.qkv.applyEach(h, rows, ctx.scope); // q, k, v [rows, H·hd] (the three row blocks of c_attn)
   const z = hookAt(ctx, `${b}.attn.hook_z`, l, await attend(ctx, l, q, k, v), cfg.nHeads * cfg.headDim); // z [rows, H·hd]
-  const attnOut = hookAt(ctx, `${b}.hook_attn_out`, l, await p.o.apply(z, rows), d); // attn.c_proj: [rows, d]
-  const mid = hookAt(ctx, `${b}.hook_resid_mid`, l, await backend.add(x, attnOut), d);
+  const attnOut = hookAt(ctx, `${b}.hook_attn_out`, l, await p.o.apply(z, rows, ctx.scope), d); // attn.c_proj: [rows, d]
+  const mid = hookAt(ctx, `${b}.hook_resid_mid`, l, await backend.add(x, attnOut, outOf(ctx, rows * d)), d);
 
   const h2 = hookAt(ctx, `${b}.ln2.hook_normalized`, l, await normalize(ctx, mid, p.mlpNorm), d);
-  const fc = await p.mlpIn.apply(h2, rows); // c_fc: [rows, d_mlp]
-  const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await backend.gelu(fc), cfg.dMlp); // gelu_new(c_fc) [rows, d_mlp]
-  const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, await p.down.apply(post, rows), d); // mlp.c_proj: [rows, d]
-  return hookAt(ctx, `${b}.hook_resid_post`, l, await backend.add(mid, mlpOut), d);
+  const fc = await p.mlpIn.apply(h2, rows, ctx.scope); // c_fc: [rows, d_mlp]
+  const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await backend.gelu(fc, outOf(ctx, fc.length)), cfg.dMlp); // gelu_new(c_fc)
+  const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, await p.down.apply(post, rows, ctx.scope), d); // mlp.c_proj: [rows, d]
+  return hookAt(ctx, `${b}.hook_resid_post`, l, await backend.add(mid, mlpOut, outOf(ctx, rows * d)), d);
 }
 
 export const GPT2_FAMILY: FamilyDescriptor = {

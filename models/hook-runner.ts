@@ -47,6 +47,14 @@ export class HookRunner {
     this.step = opts.step;
   }
 
+  /**
+   * True when a hook may keep the array it is shown, so the step cannot reuse that memory: any hook without a
+   * declared `op`. Declared ops (ablation, addition, patching) edit in place and keep nothing.
+   */
+  get mayRetain(): boolean {
+    return this.hooks.some((h) => !h.hook.op);
+  }
+
   /** True when `name` is hooked or cached: optional activations (hook_pattern) are computed only then. */
   wants(name: string): boolean {
     return matchesAny(name, this.cacheGlobs) || this.hooks.some((h) => h.re.test(name));

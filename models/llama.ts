@@ -7,11 +7,11 @@
  */
 import { attend } from './attention.ts';
 import type { FamilyDescriptor } from './family.ts';
-import { hookAt, normalize, type ForwardCtx, type LayerParams } from './forward-context.ts';
+import { hookAt, normalize, outOf, type ForwardCtx, type LayerParams } from './forward-context.ts';
 
 /** ids [rows] -> x [rows, d]: the token table only; position enters later, as RoPE on q and k. */
 export async function llamaEmbed(ctx: ForwardCtx, tables: { tokens: Float32Array }, ids: Int32Array): Promise<Float32Array> {
-  const x = await ctx.backend.embedding(tables.tokens, ids, ctx.cfg.dModel); // x [rows, d]
+  const x = await ctx.backend.embedding(tables.tokens, ids, ctx.cfg.dModel, outOf(ctx, ids.length * ctx.cfg.dModel)); // x [rows, d]
   return hookAt(ctx, 'hook_embed', null, x, ctx.cfg.dModel);
 }
 
@@ -27,18 +27,25 @@ export async function llamaBlock(ctx: ForwardCtx, l: number, p: LayerParams, res
   const x = hookAt(ctx, `${b}.hook_resid_pre`, l, resid, d); // x [rows, d]
 
   const h = hookAt(ctx, `${b}.ln1.hook_normalized`, l, await normalize(ctx, x, p.attnNorm), d); // h [rows, d]
-  const [qRaw, kRaw, v] = await p.qkv.applyEach(h, rows); // q [rows, H·hd], k, v [rows, Hkv·hd]
-  const q = await backend.rope(qRaw, ctx.ropePos, rows, cfg.nHeads, cfg.headDim, ctx.invFreq!);
-  const k = await backend.rope(kRaw, ctx.ropePos, rows, cfg.nKvHeads, cfg.headDim, ctx.invFreq!);
+  const [qRaw, kRaw, v] = await p.qkv.applyEach(h, rows, ctx.scope); // q [rows, H·hd], k, v [rows, Hkv·hd]
+  const q = await backend.rope(qRaw, ctx.ropePos, rows, cfg.nHeads, cfg.headDim, ctx.invFreq!, outOf(ctx, qRaw.length));
+  const k = await backend.rope(kRaw, ctx.ropePos, rows, cfg.nKvHeads, cfg.headDim, ctx.invFreq!, outOf(ctx, kRaw.length));
   const z = hookAt(ctx, `${b}.attn.hook_z`, l, await attend(ctx, l, q, k, v), cfg.nHeads * cfg.headDim); // z [rows, H·hd]
-  const attnOut = hookAt(ctx, `${b}.hook_attn_out`, l, await p.o.apply(z, rows), d); // o_proj: [rows, d]
-  const mid = hookAt(ctx, `${b}.hook_resid_mid`, l, await backend.add(x, attnOut), d); // mid [rows, d]
+  const attnOut = hookAt(ctx, `${b}.hook_attn_out`, l, await p.o.apply(z, rows, ctx.scope), d); // o_proj: [rows, d]
+  const mid = hookAt(ctx, `${b}.hook_resid_mid`, l, await backend.add(x, attnOut, outOf(ctx, rows * d)), d); // mid [rows, d]
 
   const h2 = hookAt(ctx, `${b}.ln2.hook_normalized`, l, await normalize(ctx, mid, p.mlpNorm), d);
-  const [gate, up] = await p.mlpIn.applyEach(h2, rows); // gate, up [rows, d_mlp]
-  const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await backend.siluGate(gate, up), cfg.dMlp); // silu(gate)·up [rows, d_mlp]
-  const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, await p.down.apply(post, rows), d); // down_proj: [rows, d]
-  return hookAt(ctx, `${b}.hook_resid_post`, l, await backend.add(mid, mlpOut), d);
+  const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await gatedMlp(ctx, p, h2, rows), cfg.dMlp); // silu(gate)·up [rows, d_mlp]
+  const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, await p.down.apply(post, rows, ctx.scope), d); // down_proj: [rows, d]
+  return hookAt(ctx, `${b}.hook_resid_post`, l, await backend.add(mid, mlpOut, outOf(ctx, rows * d)), d);
+}
+
+/** silu(gate)·up [rows, d_mlp] from h2 [rows, d]; gate and up [rows, d_mlp] are no hook points, so one fused call may do it. */
+async function gatedMlp(ctx: ForwardCtx, p: LayerParams, h2: Float32Array, rows: number): Promise<Float32Array> {
+  const fused = await p.mlpIn.applyGated(h2, rows, ctx.scope);
+  if (fused) return fused;
+  const [gate, up] = await p.mlpIn.applyEach(h2, rows, ctx.scope); // gate, up [rows, d_mlp]
+  return await ctx.backend.siluGate(gate, up, outOf(ctx, gate.length));
 }
 
 export const LLAMA_FAMILY: FamilyDescriptor = {

@@ -9,6 +9,7 @@ import type { Backend, LinearHandle, LinearWeight } from '../kernels/types.ts';
 import { concatRows } from './split-rows.ts';
 import { checkW8A8, w8a8Linear } from '../kernels/w8a8/matmul.ts';
 import type { W8A8Weight } from '../kernels/w8a8/types.ts';
+import type { StepScope } from './step-buffers.ts';
 import type { ModelLinear } from './types.ts';
 
 /** What running one Linear needs once uploaded (no reference to its host-side weight arrays). */
@@ -59,11 +60,14 @@ export class LinearGroup {
     }
   }
 
-  /** x [t, K] -> one [t, N_i] per member (q|k|v, gate|up: members sharing their input). */
-  async applyEach(x: Float32Array, t: number): Promise<Float32Array[]> {
-    if (!this.fused) return Promise.all(this.members.map((m) => runMember(this.backend, m, x, t)));
+  /**
+   * x [t, K] -> one [t, N_i] per member (q|k|v, gate|up: members sharing their input). With a scope the results
+   * live in its reusable arrays (step-buffers.ts); they are valid until the scope closes.
+   */
+  async applyEach(x: Float32Array, t: number, scope: StepScope | null = null): Promise<Float32Array[]> {
+    if (!this.fused) return Promise.all(this.members.map((m) => runMember(this.backend, m, x, t, scope)));
     const { handle, bias, widths } = this.fused;
-    const y = await this.backend.linear(handle, x, t, bias);
+    const y = await this.backend.linear(handle, x, t, bias, scope?.f32(t * handle.n));
     if (widths.length === 1) return [y];
     const total = handle.n;
     let off = 0;
@@ -76,23 +80,33 @@ export class LinearGroup {
         return v;
       });
     return widths.map((n) => {
-      const out = new Float32Array(t * n);
+      const out = scope?.f32(t * n) ?? new Float32Array(t * n);
       for (let r = 0; r < t; r++) out.set(y.subarray(r * total + off, r * total + off + n), r * n);
       off += n;
       return out;
     });
   }
 
+  /**
+   * silu(gate)·up [t, N] for a [gate, up] group uploaded as one matrix, in one backend call (linearGated); null
+   * where the backend lacks it or the pair is not fused (the caller then runs applyEach and siluGate).
+   */
+  async applyGated(x: Float32Array, t: number, scope: StepScope | null = null): Promise<Float32Array | null> {
+    const f = this.fused;
+    if (!f || f.widths.length !== 2 || f.widths[0] !== f.widths[1] || !this.backend.linearGated) return null;
+    return await this.backend.linearGated(f.handle, x, t, f.bias, scope?.f32(t * f.widths[0]));
+  }
+
   /** x [t, K] -> [t, N] for a one-member group (o, down, lm_head; the first member otherwise). */
-  async apply(x: Float32Array, t: number): Promise<Float32Array> {
-    return (await this.applyEach(x, t))[0];
+  async apply(x: Float32Array, t: number, scope: StepScope | null = null): Promise<Float32Array> {
+    return (await this.applyEach(x, t, scope))[0];
   }
 }
 
-async function runMember(backend: Backend, m: Member, x: Float32Array, t: number): Promise<Float32Array> {
+async function runMember(backend: Backend, m: Member, x: Float32Array, t: number, scope: StepScope | null): Promise<Float32Array> {
   if (m.w8a8) return w8a8Linear(m.w8a8, x, t, m.bias).y;
   if (!m.handle) throw new Error('runtime linear: no uploaded weight');
-  if (!m.outlierHandle) return await backend.linear(m.handle, x, t, m.bias);
+  if (!m.outlierHandle) return await backend.linear(m.handle, x, t, m.bias, scope?.f32(t * m.handle.n));
   const cols = m.outlierCols!;
   const xo = new Float32Array(t * cols.length);
   for (let i = 0; i < t; i++) for (let j = 0; j < cols.length; j++) xo[i * cols.length + j] = x[i * m.k + cols[j]];

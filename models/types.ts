@@ -90,7 +90,11 @@ export interface Hook {
   /** Hook point name or glob (`*` matches within a dot-separated segment run, e.g. `blocks.*.hook_resid_pre`). */
   name: string;
   fn: HookFn;
-  /** The same computation as `fn`, declared (optional): lets webgpu run it on the device. */
+  /**
+   * The same computation as `fn`, declared (optional): lets webgpu run it on the device. A hook with an op keeps
+   * no reference to the array it is shown, so the CPU path may reuse that memory (models/step-buffers.ts); a hook
+   * without one may keep it, and its forward uses fresh arrays.
+   */
   op?: HookOp;
 }
 

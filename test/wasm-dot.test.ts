@@ -191,7 +191,8 @@ describe('integer-dot kernels', () => {
   });
 
   it('several memories and token chunks give the same bits', () => {
-    const small = trackedBackend({ threads: 2, minThreadedWork: 0, exact: false, maxMemoryBytes: 256 * 1024 });
+    // One 200x1000 int8 weight per memory, and room for only a few of the 40 tokens at a time.
+    const small = trackedBackend({ threads: 2, minThreadedWork: 0, exact: false, maxMemoryBytes: 320 * 1024 });
     const r = rng(9);
     for (const format of ['int8', 'int4'] as const) {
       const ws = [0, 1, 2].map(() => randomWeight(format, 200, 1000, 128, 'normal', 'random', true, r) as IntWeight);

@@ -21,6 +21,7 @@ export function createReferenceBackend(opts: ReferenceOptions = {}): Backend {
     opts.integerDot && (w.format === 'int8' || w.format === 'int4') ? linearDotRef.bind(null, w) : ref.linearRef.bind(null, w);
   return {
     name: 'reference',
+    writesOut: true,
     threads: 1,
     uploadLinear(w) {
       checkWeight(w);

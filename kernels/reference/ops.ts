@@ -6,6 +6,11 @@
 import { dequantize } from '../formats.ts';
 import type { AttentionArgs, LinearWeight } from '../types.ts';
 
+/** The caller's destination when it has the result's length (Backend: `out`), else a fresh array. */
+function dest(out: Float32Array | undefined, n: number): Float32Array {
+  return out && out.length === n ? out : new Float32Array(n);
+}
+
 /** y [T, N] = x [T, K] · Wᵀ (+ bias), W dequantized first (perm undone). */
 export function linearRef(w: LinearWeight, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
   const { n, k } = w;
@@ -23,8 +28,16 @@ export function linearRef(w: LinearWeight, x: Float32Array, t: number, bias?: Fl
   return y;
 }
 
-export function rmsNormRef(x: Float32Array, w: Float32Array, t: number, d: number, eps: number, addOne = false): Float32Array {
-  const y = new Float32Array(t * d);
+export function rmsNormRef(
+  x: Float32Array,
+  w: Float32Array,
+  t: number,
+  d: number,
+  eps: number,
+  addOne = false,
+  out?: Float32Array,
+): Float32Array {
+  const y = dest(out, t * d);
   for (let i = 0; i < t; i++) {
     let ss = 0;
     for (let c = 0; c < d; c++) ss += x[i * d + c] * x[i * d + c];
@@ -34,8 +47,16 @@ export function rmsNormRef(x: Float32Array, w: Float32Array, t: number, d: numbe
   return y;
 }
 
-export function layerNormRef(x: Float32Array, w: Float32Array, b: Float32Array, t: number, d: number, eps: number): Float32Array {
-  const y = new Float32Array(t * d);
+export function layerNormRef(
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array,
+  t: number,
+  d: number,
+  eps: number,
+  out?: Float32Array,
+): Float32Array {
+  const y = dest(out, t * d);
   for (let i = 0; i < t; i++) {
     let mean = 0;
     for (let c = 0; c < d; c++) mean += x[i * d + c];
@@ -53,8 +74,16 @@ export function layerNormRef(x: Float32Array, w: Float32Array, b: Float32Array, 
  * angle = pos * invFreq[i]; out_i = x_i cos - x_{i+h} sin, out_{i+h} = x_{i+h} cos + x_i sin.
  * The angle is computed in f32 as HF does (positions * inv_freq in float32), then cos/sin.
  */
-export function ropeRef(x: Float32Array, pos: Int32Array, t: number, nHeads: number, headDim: number, invFreq: Float32Array): Float32Array {
-  const y = new Float32Array(x.length);
+export function ropeRef(
+  x: Float32Array,
+  pos: Int32Array,
+  t: number,
+  nHeads: number,
+  headDim: number,
+  invFreq: Float32Array,
+  out?: Float32Array,
+): Float32Array {
+  const y = dest(out, x.length);
   const half = headDim / 2;
   for (let i = 0; i < t; i++) {
     for (let h = 0; h < nHeads; h++) {
@@ -79,7 +108,7 @@ export function ropeRef(x: Float32Array, pos: Int32Array, t: number, nHeads: num
  */
 export function attentionRef(a: AttentionArgs): Float32Array {
   const { q, k, v, t, s, nHeads, nKvHeads, headDim, keyValid, scale } = a;
-  const out = new Float32Array(t * nHeads * headDim);
+  const out = dest(a.out, t * nHeads * headDim).fill(0); // accumulated into; rows that see no key stay zero
   const group = nHeads / nKvHeads;
   const scores = new Float64Array(s);
   for (let i = 0; i < t; i++) {
@@ -125,15 +154,15 @@ export function attentionRef(a: AttentionArgs): Float32Array {
 
 export const siluRef = (x: number): number => x / (1 + Math.exp(-x));
 
-export function siluGateRef(gate: Float32Array, up: Float32Array): Float32Array {
-  const y = new Float32Array(gate.length);
+export function siluGateRef(gate: Float32Array, up: Float32Array, out?: Float32Array): Float32Array {
+  const y = dest(out, gate.length);
   for (let i = 0; i < y.length; i++) y[i] = siluRef(gate[i]) * up[i];
   return y;
 }
 
 /** GPT-2 gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-export function geluRef(x: Float32Array): Float32Array {
-  const y = new Float32Array(x.length);
+export function geluRef(x: Float32Array, out?: Float32Array): Float32Array {
+  const y = dest(out, x.length);
   const c = Math.sqrt(2 / Math.PI);
   for (let i = 0; i < y.length; i++) {
     const v = x[i];
@@ -142,14 +171,14 @@ export function geluRef(x: Float32Array): Float32Array {
   return y;
 }
 
-export function addRef(a: Float32Array, b: Float32Array): Float32Array {
-  const y = new Float32Array(a.length);
+export function addRef(a: Float32Array, b: Float32Array, out?: Float32Array): Float32Array {
+  const y = dest(out, a.length);
   for (let i = 0; i < y.length; i++) y[i] = a[i] + b[i];
   return y;
 }
 
-export function embeddingRef(table: Float32Array, ids: Int32Array, d: number): Float32Array {
-  const y = new Float32Array(ids.length * d);
+export function embeddingRef(table: Float32Array, ids: Int32Array, d: number, out?: Float32Array): Float32Array {
+  const y = dest(out, ids.length * d);
   for (let i = 0; i < ids.length; i++) y.set(table.subarray(ids[i] * d, ids[i] * d + d), i * d);
   return y;
 }

@@ -25,7 +25,8 @@ export function createWasmAttention(module: WebAssembly.Module, shared: boolean)
 
   return function attention(a: AttentionArgs): Float32Array {
     const { q, k, v, t, s, nHeads, nKvHeads, headDim: d, keyValid, scale, patternOut } = a;
-    const out = new Float32Array(t * nHeads * d);
+    // Rows that see no key are skipped below and must read zero: a reused destination (AttentionArgs.out) is cleared.
+    const out = a.out && a.out.length === t * nHeads * d ? a.out.fill(0) : new Float32Array(t * nHeads * d);
     const group = nHeads / nKvHeads;
     const kvStride = nKvHeads * d;
     // Layout: q64 [nHeads * d] f64 (one query row), sc [s] f64, K [s * kvStride] f32, V likewise, out [nHeads * d] f32.

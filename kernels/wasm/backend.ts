@@ -5,6 +5,7 @@
  */
 import { integerFromEnv } from '../../engine/numbers.ts';
 import { availableParallelism } from 'node:os';
+import { activationMax } from '../dot-quant.ts';
 import { checkWeight } from '../formats.ts';
 import type { Backend, LinearHandle, LinearWeight } from '../types.ts';
 import { loadKernelModule } from './assemble.ts';
@@ -13,7 +14,7 @@ import { createWasmAttention } from './attention.ts';
 import * as ops from './js-ops.ts';
 import { Arena, MAX_MEMORY_BYTES } from './memory.ts';
 import { gatherIndex, gatherInput, gatherQuads, packedLayout, writePacked, type PackedLayout } from './pack.ts';
-import { dotGather, dotLayout, writeDotDecodeX, writeDotPacked, writeDotPrefillX, type DotLayout } from './pack-dot.ts';
+import { dotGather, dotLayout, writeDotDecodeX, writeDotPacked, type DotLayout } from './pack-dot.ts';
 import { ThreadPool, type KernelName, type KernelPool } from './pool.ts';
 import { loadRelaxedKernels } from './relaxed.ts';
 
@@ -59,6 +60,8 @@ const ROWS_PER_BLOCK = 8;
  * what waking a worker costs here (1x192x512 int8 took 14 µs on 1 thread, 24 µs on 2).
  */
 const MIN_THREADED_WORK = 1 << 18;
+/** An element of the JS result kernels (transpose, silu with its Math.exp) counted as this many multiply-adds. */
+const ELEMENTWISE_WORK = 64;
 
 const align = (v: number, a: number) => Math.ceil(v / a) * a;
 
@@ -130,6 +133,9 @@ export interface WasmSimdBackend extends Backend {
   readonly exact: boolean;
   /** Whether int4 runs the relaxed-SIMD 8-bit-activation kernels, and if asked for but not, why not. */
   readonly relaxedSimd: { enabled: boolean; reason: string | null };
+  /** Synchronous here (no device readback). */
+  linear(h: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, out?: Float32Array): Float32Array;
+  linearGated(h: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, out?: Float32Array): Float32Array;
 }
 
 export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBackend {
@@ -189,8 +195,9 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     if (!exact && (w.format === 'int8' || w.format === 'int4')) {
       const D = dotLayout(w, relaxedSimd.enabled && w.format === 'int4' ? 8 : 16);
       const { kp, nb } = D.blocking;
-      // Room above every weight for one token quad's I/O (xq, sx, y) and the threads' widened rows.
-      const reserve = 4 * kp * 2 + nb * 16 + 4 * D.np * 4 + threads * ROWS_PER_BLOCK * kp * 2 + 1024;
+      // One 4-token prefill chunk (linearDot's room): x, scales, result, x in f32 / staged out, scratch, index / bias.
+      const reserve =
+        4 * (kp * 2 + nb * 4 + D.np * 4 + Math.max(w.k, w.n) * 4) + threads * ROWS_PER_BLOCK * kp * 2 + Math.max(kp, w.n) * 4 + 2048;
       const [ai, [wOff, sOff, zOff]] = place([D.weightBytes, D.scaleBytes, D.zeroBytes], reserve, what);
       writeDotPacked(w, D, arenas[ai].memory.buffer, wOff, sOff, zOff);
       const bytes = D.weightBytes + D.scaleBytes + D.zeroBytes;
@@ -211,7 +218,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     }
     const L = packedLayout(w);
     // Room left above every weight for one token quad's I/O (x, y, scratch), so any call can proceed in chunks.
-    const reserve = (L.kp * (4 + threads * ROWS_PER_BLOCK) + 4 * L.n) * 4 + 1024;
+    const reserve = (L.kp * (4 + threads * ROWS_PER_BLOCK) + 7 * L.n) * 4 + 2048; // room for a few tokens (linearExact)
     const [ai, [wOff, sOff, zOff]] = place([L.weightBytes, L.scaleBytes, L.zeroBytes], reserve, what);
     writePacked(w, L, arenas[ai].memory.buffer, wOff, sOff, zOff);
     const bytes = L.weightBytes + L.scaleBytes + L.zeroBytes;
@@ -241,9 +248,65 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     return handle.parts;
   }
 
-  function linear(handle: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
+  function linear(handle: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, dst?: Float32Array): Float32Array {
+    return linearRun(handle, x, t, bias, dst, false);
+  }
+
+  function linearGated(handle: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, dst?: Float32Array): Float32Array {
+    return linearRun(handle, x, t, bias, dst, true);
+  }
+
+  function linearRun(
+    handle: LinearHandle,
+    x: Float32Array,
+    t: number,
+    bias: Float32Array | null | undefined,
+    dst: Float32Array | undefined,
+    gated: boolean,
+  ): Float32Array {
     const h = checkCall(handle, x, t, bias);
-    return h.dot ? linearDot(h, h.dot, x, t, bias) : linearExact(h, h.layout!, x, t, bias);
+    if (gated && h.n % 2 !== 0) throw new WasmKernelError(`linearGated [${h.n}, ${h.k}]: N must be even (gate rows, then up rows)`);
+    const nOut = gated ? h.n / 2 : h.n;
+    // Every element of out is written below (finishRows / the exact path's copy): a reused destination needs no clearing.
+    const out = dst && dst.length === t * nOut ? dst : new Float32Array(t * nOut);
+    return h.dot ? linearDot(h, h.dot, x, t, out, bias, gated) : linearExact(h, h.layout!, x, t, out, bias, gated);
+  }
+
+  /** Token rows [0, rows) split over the threads for a JS kernel with `width` elements per row (one range when small). */
+  function elementRanges(rows: number, width: number): number[][] {
+    const parts = rows > 1 && rows * width * ELEMENTWISE_WORK >= minWork ? Math.min(threads, rows) : 1;
+    const per = Math.ceil(rows / parts);
+    const ranges: number[][] = [];
+    for (let i = 0; i < parts && i * per < rows; i++) ranges.push([i * per, Math.min(rows, (i + 1) * per), 0]);
+    return ranges;
+  }
+
+  /**
+   * Rows [t0, t0 + tt) of out ([T, nOut]) from a matmul result y in memory `ai` (element (r, c) at yOff + 4 (c cs + r rs),
+   * c < n), plus the bias; gated: silu(gate)·up of its two halves (nOut = n / 2). The pool's threads split the rows
+   * (js-kernels.ts) into a staging area at `free`, copied out in one piece.
+   */
+  function finishRows(
+    ai: number,
+    yOff: number,
+    cs: number,
+    rs: number,
+    tt: number,
+    n: number,
+    bias: Float32Array | null | undefined,
+    gated: boolean,
+    out: Float32Array,
+    t0: number,
+    free: number,
+  ): void {
+    const arena = arenas[ai];
+    const nOut = gated ? n / 2 : n;
+    const bOff = bias ? align(free, 64) : 0;
+    const oOff = align(bias ? bOff + n * 4 : free, 64);
+    arena.ensure(oOff + tt * nOut * 4);
+    if (bias) arena.f32(bOff, n).set(bias);
+    pool.run(ai, gated ? 'gate_silu' : 'tr_bias', [yOff, cs, rs, bOff, oOff, nOut], elementRanges(tt, nOut));
+    out.set(arena.f32(oOff, tt * nOut), t0 * nOut);
   }
 
   /** Row ranges of 8-row blocks, one per participating thread, each with its scratch offset. */
@@ -275,11 +338,19 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     );
   }
 
-  /** Output columns per tile of the prefill result transpose (linearDot's fin). */
-  const FIN_TILE = 32;
-
-  /** Decode (one token): the output is y's first n floats (plus the bias), copied out of the arena in one pass. */
-  function decodeDot(h: WasmLinearParts, D: DotLayout, arena: Arena, x: Float32Array, bias?: Float32Array | null): Float32Array {
+  /**
+   * Decode (one token): the output is y's first n floats (plus the bias), copied out of the arena in one pass; gated,
+   * silu(gate)·up of its halves (finishRows).
+   */
+  function decodeDot(
+    h: WasmLinearParts,
+    D: DotLayout,
+    arena: Arena,
+    x: Float32Array,
+    out: Float32Array,
+    bias: Float32Array | null | undefined,
+    gated: boolean,
+  ): Float32Array {
     const { n, np } = D;
     const B = D.blocking;
     const { kp, nb, nG, bs } = B;
@@ -295,44 +366,40 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     const ranges = rowRanges(np, np * kp, 0, 0);
     if (D.format === 'int8') dispatch(h.arena, 'i8d_mv', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs], ranges);
     else dispatch(h.arena, D.bits === 8 ? 'i4q_mv' : 'i4d_mv', [h.wOff, h.sOff, h.zOff, xOff, sxOff, sumOff, yOff, nG, nbg, bs], ranges);
+    if (gated) {
+      finishRows(h.arena, yOff, 1, 0, 1, n, bias, true, out, 0, yOff + np * 4);
+      return out;
+    }
     const y = arena.f32(yOff, n);
-    if (!bias) return y.slice();
-    const out = new Float32Array(n);
-    for (let j = 0; j < n; j++) out[j] = y[j] + bias[j];
+    if (!bias) out.set(y);
+    else for (let j = 0; j < n; j++) out[j] = y[j] + bias[j];
     return out;
   }
 
-  function linearDot(h: WasmLinearParts, D: DotLayout, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
+  function linearDot(
+    h: WasmLinearParts,
+    D: DotLayout,
+    x: Float32Array,
+    t: number,
+    out: Float32Array,
+    bias: Float32Array | null | undefined,
+    gated: boolean,
+  ): Float32Array {
     const { n, k, np } = D;
     const B = D.blocking;
     const { kp, nb, nG, bs } = B;
     const nbg = B.gp / bs;
     const arena = arenas[h.arena];
-    if (t === 1) return decodeDot(h, D, arena, x, bias);
-    const out = new Float32Array(t * n);
-    // y is [np][stride] (token lanes), out [t][n]: a transpose. In tiles of FIN_TILE outputs, so that the y rows a
-    // tile reads stay in cache across its tokens (row by row, a prefill of hundreds of tokens missed cache on every
-    // read of a wide matrix: 2x slower for gate|up's 9728 outputs). The same copies and adds, so the same bits.
-    const fin = (y: Float32Array, t0: number, tt: number, stride: number, lane: (r: number) => number) => {
-      for (let j0 = 0; j0 < n; j0 += FIN_TILE) {
-        const j1 = Math.min(n, j0 + FIN_TILE);
-        for (let r = 0; r < tt; r++) {
-          const o = (t0 + r) * n;
-          const l = lane(r);
-          if (bias) for (let j = j0; j < j1; j++) out[o + j] = y[j * stride + l] + bias[j];
-          else for (let j = j0; j < j1; j++) out[o + j] = y[j * stride + l];
-        }
-      }
-    };
+    if (t === 1) return decodeDot(h, D, arena, x, out, bias, gated);
+    // y is [np][stride] (token lanes), out [t][n]: finishRows transposes it (cs = stride, rs = 1).
     const scrPer = ROWS_PER_BLOCK * kp * 2;
     const scratch = threads * scrPer;
-    // Per token: kp i16 of x, nb f32 of scales, np f32 of output; chunks are whole token quads.
-    const perToken = kp * 2 + nb * 4 + np * 4;
-    const room = arena.capacity - align(arena.top, 64) - scratch - 1024;
+    // Per token: kp i16 of x, nb f32 of scales, np f32 of result, and above the scratch first x in f32 (k) with the
+    // gather index (kp i32), then the staged out (n f32) with the bias (n); chunks are whole token quads.
+    const perToken = kp * 2 + nb * 4 + np * 4 + Math.max(k, n) * 4;
+    const room = arena.capacity - align(arena.top, 64) - scratch - Math.max(kp, n) * 4 - 1024;
     const tc = Math.min(t, Math.floor(room / perToken / 4) * 4);
     if (tc < 1) throw new WasmKernelError(`linear ${h.format} [${n}, ${k}]: no room for activations in its wasm memory`);
-    const row = new Int16Array(kp);
-    const rowScale = new Float32Array(nb);
     for (let t0 = 0; t0 < t; t0 += tc) {
       const tt = Math.min(tc, t - t0);
       const t4 = Math.ceil(tt / 4) * 4;
@@ -342,37 +409,39 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       const scrOff = align(yOff + t4 * np * 4, 64);
       arena.ensure(scrOff + scratch);
       const buf = arena.memory.buffer;
-      writeDotPrefillX(
-        x.subarray(t0 * k, (t0 + tt) * k),
-        tt,
-        k,
-        h.gather!,
-        B,
-        new Int16Array(buf, xOff, t4 * kp),
-        new Float32Array(buf, sxOff, t4 * nb),
-        row,
-        rowScale,
-        D.bits,
-      );
+      // x and the gather index into the memory, then the pool's threads quantize token rows (js-kernels.ts quant_rows).
+      const xfOff = align(scrOff + scratch, 64);
+      const gOff = align(xfOff + tt * k * 4, 64);
+      arena.ensure(gOff + kp * 4);
+      arena.f32(xfOff, tt * k).set(x.subarray(t0 * k, (t0 + tt) * k));
+      new Int32Array(arena.memory.buffer, gOff, kp).set(h.gather!);
+      pool.run(h.arena, 'quant_rows', [xfOff, k, gOff, kp, bs, activationMax(D.bits), xOff, sxOff, tt], elementRanges(t4, kp));
       const ranges = rowRanges(np, np * kp * tt, scrOff, scrPer);
       if (D.format === 'int8') dispatch(h.arena, 'i8d_mm', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
       else dispatch(h.arena, D.bits === 8 ? 'i4q_mm' : 'i4d_mm', [h.wOff, h.sOff, h.zOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
-      fin(arena.f32(yOff, t4 * np), t0, tt, t4, (r) => r);
+      finishRows(h.arena, yOff, t4, 1, tt, n, bias, gated, out, t0, scrOff + scratch);
     }
     return out;
   }
 
-  function linearExact(h: WasmLinearParts, L: PackedLayout, x: Float32Array, t: number, bias?: Float32Array | null): Float32Array {
+  function linearExact(
+    h: WasmLinearParts,
+    L: PackedLayout,
+    x: Float32Array,
+    t: number,
+    out: Float32Array,
+    bias: Float32Array | null | undefined,
+    gated: boolean,
+  ): Float32Array {
     const { n, k } = h;
     const { kp, nG, gp } = L;
     const arena = arenas[h.arena];
     const decode = t === 1;
     const scratch = threads * ROWS_PER_BLOCK * kp * 4;
     // Prefill x is stored in token quads: a chunk of tc tokens takes ceil(tc/4) * 4 rows of kp floats.
-    const room = arena.capacity - align(arena.top, 64) - scratch - 3 * kp * 4 - 256;
-    const tc = Math.min(t, Math.floor(room / ((kp + n) * 4)));
+    const room = arena.capacity - align(arena.top, 64) - scratch - 3 * kp * 4 - n * 4 - 384;
+    const tc = Math.min(t, Math.floor(room / ((kp + n + (gated ? n / 2 : 0)) * 4)));
     if (tc < 1) throw new WasmKernelError(`linear ${h.format} [${n}, ${k}]: no room for activations in its wasm memory`);
-    const out = new Float32Array(t * n);
     for (let t0 = 0; t0 < t; t0 += tc) {
       const tt = Math.min(tc, t - t0);
       const xFloats = decode ? kp : Math.ceil(tt / 4) * 4 * kp;
@@ -408,6 +477,10 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
         }
       }
       dispatch(h.arena, fn, args, ranges);
+      if (gated) {
+        finishRows(h.arena, yOff, 1, n, tt, n, bias, true, out, t0, scrOff + scratch);
+        continue;
+      }
       const y = arena.f32(yOff, tt * n);
       if (!bias) out.set(y, t0 * n);
       else
@@ -425,25 +498,29 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
    * otherwise copied above the first memory's weights and run by every thread in chunks (js-kernels.ts, Math.exp per
    * element: ~1 ms per decode token of the 0.5B shape on one thread). Same operations per element, so the same bits.
    */
-  function siluGate(gate: Float32Array, up: Float32Array): Float32Array {
+  function siluGate(gate: Float32Array, up: Float32Array, dst?: Float32Array): Float32Array {
     const n = gate.length;
     const arena = arenas[0];
-    if (threads < 2 || !pool.runChunked || !arena || n < MIN_POOLED_SILU || up.length !== n) return ops.siluGate(gate, up);
+    if (threads < 2 || !pool.runChunked || !arena || n < MIN_POOLED_SILU || up.length !== n) return ops.siluGate(gate, up, dst);
     const gOff = align(arena.top, 64);
     const uOff = align(gOff + n * 4, 64);
     const yOff = align(uOff + n * 4, 64);
-    if (yOff + n * 4 > arena.capacity) return ops.siluGate(gate, up);
+    if (yOff + n * 4 > arena.capacity) return ops.siluGate(gate, up, dst);
     arena.ensure(yOff + n * 4);
     const buf = arena.memory.buffer;
     new Float32Array(buf, gOff, n).set(gate);
     new Float32Array(buf, uOff, n).set(up);
     const chunk = align(Math.ceil(n / (threads * CHUNKS_PER_THREAD)), 8);
     pool.runChunked(0, 'silu_gate', [gOff, uOff, yOff], n, chunk, new Array<number>(threads).fill(0));
-    return new Float32Array(buf, yOff, n).slice();
+    const out = dst && dst.length === n ? dst : new Float32Array(n);
+    out.set(new Float32Array(buf, yOff, n));
+    return out;
   }
 
   return {
     name: 'wasm-simd',
+    writesOut: true,
+    linearGated,
     threads,
     get memories() {
       return arenas.length;

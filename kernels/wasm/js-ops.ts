@@ -74,7 +74,8 @@ function scratch(s: number, d: number): { scores: Float64Array; acc: Float64Arra
 /** Causal GQA attention with a padding mask (same contract as attentionRef, kernels/types.ts AttentionArgs). */
 export function attention(a: AttentionArgs): Float32Array {
   const { q, k, v, t, s, nHeads, nKvHeads, headDim: d, keyValid, scale, patternOut } = a;
-  const out = new Float32Array(t * nHeads * d);
+  // Rows that see no key are skipped below and must read zero: a reused destination is cleared first.
+  const out = a.out && a.out.length === t * nHeads * d ? a.out.fill(0) : new Float32Array(t * nHeads * d);
   const group = nHeads / nKvHeads;
   const kvStride = nKvHeads * d;
   const { scores, acc } = scratch(s, d);

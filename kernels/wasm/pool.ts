@@ -5,7 +5,7 @@
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WasmKernelError } from './errors.ts';
-import { siluGateRows } from './js-kernels.ts';
+import { JS_KERNEL_FNS } from './js-kernels.ts';
 import { ARG0, MAX_ARGS, SLOT, SPIN_MS, workerSource } from './worker-source.ts';
 
 export const KERNELS = [
@@ -27,12 +27,12 @@ export const KERNELS = [
   // Only in the "matmul-relaxed" module (relaxed.ts): called only when the backend loaded it.
   'i4q_mv',
   // JavaScript (js-kernels.ts), in every thread: not module exports.
-  'silu_gate',
+  ...(Object.keys(JS_KERNEL_FNS) as (keyof typeof JS_KERNEL_FNS)[]),
 ] as const;
 export const RELAXED_KERNELS: readonly KernelName[] = ['i4q_mv'];
 export type KernelName = (typeof KERNELS)[number];
 /** Kernels in JavaScript (js-kernels.ts), run on a memory's buffer: fn(buffer, ...args). */
-export const JS_KERNELS: Partial<Record<KernelName, (buf: ArrayBufferLike, ...args: number[]) => void>> = { silu_gate: siluGateRows };
+export const JS_KERNELS: Partial<Record<KernelName, (buf: ArrayBufferLike, ...args: number[]) => void>> = JS_KERNEL_FNS;
 
 export type Exports = Record<KernelName, (...args: number[]) => void>;
 

@@ -14,7 +14,7 @@
  * New memories arrive as messages ({ index, memory }) on `port`; they are read synchronously with
  * receiveMessageOnPort before each job, since the worker never returns to its event loop.
  */
-import { siluGateRows } from './js-kernels.ts';
+import { jsKernelsSource } from './js-kernels.ts';
 
 export const SLOT = 32;
 export const ARG0 = 8;
@@ -24,7 +24,7 @@ export const SPIN_MS = 0.5;
 
 export const workerSource = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
-const jsKernels = { silu_gate: ${siluGateRows.toString()} };
+${jsKernelsSource}
 const memories = [];
 const { ctl, slot, port, module, fns, next } = workerData;
 const c = new Int32Array(ctl);
