@@ -85,6 +85,8 @@ interface WasmLinearParts {
   dot: DotLayout | null;
   /** Padded position -> source column of x (perm applied; -1 for pads); null when x is used as it is. */
   gather: Int32Array | null;
+  /** Integer-dot layout only: byte offset of `gather` kept resident in the arena (the prefill quantizer reads it). */
+  gOff: number;
 }
 
 class WasmLinear implements LinearHandle {
@@ -195,11 +197,12 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     if (!exact && (w.format === 'int8' || w.format === 'int4')) {
       const D = dotLayout(w, relaxedSimd.enabled && w.format === 'int4' ? 8 : 16);
       const { kp, nb } = D.blocking;
-      // One 4-token prefill chunk (linearDot's room): x, scales, result, x in f32 / staged out, scratch, index / bias.
-      const reserve =
-        4 * (kp * 2 + nb * 4 + D.np * 4 + Math.max(w.k, w.n) * 4) + threads * ROWS_PER_BLOCK * kp * 2 + Math.max(kp, w.n) * 4 + 2048;
-      const [ai, [wOff, sOff, zOff]] = place([D.weightBytes, D.scaleBytes, D.zeroBytes], reserve, what);
+      // One 4-token prefill chunk (linearDot's room): x, scales, result, x in f32 / staged out, scratch, bias.
+      const reserve = 4 * (kp * 2 + nb * 4 + D.np * 4 + Math.max(w.k, w.n) * 4) + threads * ROWS_PER_BLOCK * kp * 2 + w.n * 4 + 2048;
+      const gather = dotGather(w, D.bits);
+      const [ai, [wOff, sOff, zOff, gOff]] = place([D.weightBytes, D.scaleBytes, D.zeroBytes, kp * 4], reserve, what);
       writeDotPacked(w, D, arenas[ai].memory.buffer, wOff, sOff, zOff);
+      new Int32Array(arenas[ai].memory.buffer, gOff, kp).set(gather);
       const bytes = D.weightBytes + D.scaleBytes + D.zeroBytes;
       return new WasmLinear({
         owner,
@@ -213,7 +216,8 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
         zOff: D.zeroBytes ? zOff : 0,
         layout: null,
         dot: D,
-        gather: dotGather(w, D.bits),
+        gather,
+        gOff,
       });
     }
     const L = packedLayout(w);
@@ -235,6 +239,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       layout: L,
       dot: null,
       gather: gatherIndex(w, L),
+      gOff: 0,
     });
   }
 
@@ -394,10 +399,10 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     // y is [np][stride] (token lanes), out [t][n]: finishRows transposes it (cs = stride, rs = 1).
     const scrPer = ROWS_PER_BLOCK * kp * 2;
     const scratch = threads * scrPer;
-    // Per token: kp i16 of x, nb f32 of scales, np f32 of result, and above the scratch first x in f32 (k) with the
-    // gather index (kp i32), then the staged out (n f32) with the bias (n); chunks are whole token quads.
+    // Per token: kp i16 of x, nb f32 of scales, np f32 of result, and above the scratch first x in f32 (k), then the
+    // staged out (n f32) with the bias (n); chunks are whole token quads.
     const perToken = kp * 2 + nb * 4 + np * 4 + Math.max(k, n) * 4;
-    const room = arena.capacity - align(arena.top, 64) - scratch - Math.max(kp, n) * 4 - 1024;
+    const room = arena.capacity - align(arena.top, 64) - scratch - n * 4 - 1024;
     const tc = Math.min(t, Math.floor(room / perToken / 4) * 4);
     if (tc < 1) throw new WasmKernelError(`linear ${h.format} [${n}, ${k}]: no room for activations in its wasm memory`);
     for (let t0 = 0; t0 < t; t0 += tc) {
@@ -409,13 +414,12 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       const scrOff = align(yOff + t4 * np * 4, 64);
       arena.ensure(scrOff + scratch);
       const buf = arena.memory.buffer;
-      // x and the gather index into the memory, then the pool's threads quantize token rows (js-kernels.ts quant_rows).
+      // x into the memory, then the pool's threads quantize token rows (js-kernels.ts quant_rows; the gather index is
+      // resident next to the weight).
       const xfOff = align(scrOff + scratch, 64);
-      const gOff = align(xfOff + tt * k * 4, 64);
-      arena.ensure(gOff + kp * 4);
+      arena.ensure(xfOff + tt * k * 4);
       arena.f32(xfOff, tt * k).set(x.subarray(t0 * k, (t0 + tt) * k));
-      new Int32Array(arena.memory.buffer, gOff, kp).set(h.gather!);
-      pool.run(h.arena, 'quant_rows', [xfOff, k, gOff, kp, bs, activationMax(D.bits), xOff, sxOff, tt], elementRanges(t4, kp));
+      pool.run(h.arena, 'quant_rows', [xfOff, k, h.gOff, kp, bs, activationMax(D.bits), xOff, sxOff, tt], elementRanges(t4, kp));
       const ranges = rowRanges(np, np * kp * tt, scrOff, scrPer);
       if (D.format === 'int8') dispatch(h.arena, 'i8d_mm', [h.wOff, h.sOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
       else dispatch(h.arena, D.bits === 8 ? 'i4q_mm' : 'i4d_mm', [h.wOff, h.sOff, h.zOff, xOff, sxOff, yOff, nG, nbg, bs, t4], ranges);
