@@ -24,6 +24,9 @@ import { loadModel } from '../models/load.ts';
 import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { Model, WeightPrecision } from '../models/types.ts';
 import { QWEN_05B_SHAPE } from './shapes.ts';
+import { measureReadBandwidth } from './bandwidth.ts';
+import { linearBytes } from '../engine/memory-estimate.ts';
+import type { ModelConfig } from '../engine/types.ts';
 
 const TINY = path.join(projectRootFrom(import.meta.url), 'models/tiny-chat');
 
@@ -40,6 +43,12 @@ interface Row {
   decodeTokens: number;
   decodeTokensPerS: number;
   peakRssMB: number;
+  /**
+   * Linear weight bytes one decode step streams (all blocks plus the lm_head, at the run precision; from the config,
+   * engine/memory-estimate.ts linearBytes: layout padding not counted), and the resulting GB/s at the decode speed.
+   */
+  decodeWeightBytes?: number;
+  decodeWeightGBs?: number;
   /** webgpu: the adapter, whether the model ran resident, GPU MB (weights; peak), submits per decode step. */
   adapter?: string;
   resident?: boolean;
@@ -75,6 +84,21 @@ async function build(name: string, precision: WeightPrecision, backendName?: Bac
 
 function backendOf(model: Model): Backend | undefined {
   return (model as unknown as { backend?: Backend }).backend;
+}
+
+function decodeStream(c: ModelConfig, precision: WeightPrecision, tokPerS: number): Pick<Row, 'decodeWeightBytes' | 'decodeWeightGBs'> {
+  const per = (n: number, k: number) =>
+    precision === 'bf16' ? 2 * n * k : linearBytes(n, k, precision === 'int8' || precision === 'int4' ? precision : 'f32');
+  const q = c.nHeads * c.headDim;
+  const kv = c.nKvHeads * c.headDim;
+  const block =
+    per(q, c.dModel) +
+    2 * per(kv, c.dModel) +
+    per(c.dModel, q) +
+    (c.capabilities.gatedMlp ? 2 : 1) * per(c.dMlp, c.dModel) +
+    per(c.dModel, c.dMlp);
+  const bytes = c.nLayers * block + per(c.vocabSize, c.dModel);
+  return { decodeWeightBytes: bytes, decodeWeightGBs: (bytes * tokPerS) / 1e9 };
 }
 
 async function runOne(
@@ -117,6 +141,7 @@ async function runOne(
     decodeTokens: tokens,
     decodeTokensPerS: (tokens - 1) / (g.decodeMs / 1000),
     peakRssMB: process.resourceUsage().maxRSS / 1024,
+    ...decodeStream(model.config, precision, (tokens - 1) / (g.decodeMs / 1000)),
   };
   model.dispose();
   return row;
@@ -149,6 +174,8 @@ if (o.one) {
   process.exit(0);
 }
 
+// DRAM read bandwidth in this run, as the wasm kernels see it (2 threads), for the decode rows' GB/s to compare with.
+const bw = measureReadBandwidth(2, 512 << 20, 5);
 const rows: Row[] = [];
 for (const m of o.models.split(','))
   for (const p of o.precisions.split(',')) {
@@ -176,9 +203,17 @@ for (const m of o.models.split(','))
     rows.push(row);
     if (!o.json)
       process.stderr.write(
-        `${m.padEnd(10)} ${p.padEnd(5)} ${row.backend}: load ${row.loadS.toFixed(1)} s, prefill ${row.prefillTokensPerS.toFixed(1)} tok/s (${row.promptTokens}), decode ${row.decodeTokensPerS.toFixed(2)} tok/s (${row.decodeTokens}), peak RSS ${row.peakRssMB.toFixed(0)} MB${row.adapter ? `, adapter ${row.adapter}, GPU weights ${row.gpuWeightsMB!.toFixed(0)} MB, GPU peak ${row.gpuPeakMB!.toFixed(0)} MB, ${row.submitsPerDecodeStep!.toFixed(2)} submits/step` : ''}\n`,
+        `${m.padEnd(10)} ${p.padEnd(5)} ${row.backend}: load ${row.loadS.toFixed(1)} s, prefill ${row.prefillTokensPerS.toFixed(1)} tok/s (${row.promptTokens}), decode ${row.decodeTokensPerS.toFixed(2)} tok/s (${row.decodeTokens}; weights ${row.decodeWeightGBs!.toFixed(1)} GB/s = ${((100 * row.decodeWeightGBs!) / bw.medianGBs).toFixed(0)}% of the read probe), peak RSS ${row.peakRssMB.toFixed(0)} MB${row.adapter ? `, adapter ${row.adapter}, GPU weights ${row.gpuWeightsMB!.toFixed(0)} MB, GPU peak ${row.gpuPeakMB!.toFixed(0)} MB, ${row.submitsPerDecodeStep!.toFixed(2)} submits/step` : ''}\n`,
       );
   }
 const adapter = rows.find((r) => r.adapter)?.adapter ?? 'none (no webgpu row)';
-const result = { loadavg: loadavg(), adapter, note: 'shared 2-core machine: numbers are noisy', rows };
+const result = {
+  loadavg: loadavg(),
+  adapter,
+  note: 'shared 2-core machine: numbers are noisy',
+  readBandwidth: { ...bw, note: 'bench/bandwidth.ts sum_f32, 2 threads, measured before the rows in this run' },
+  rows: rows.map((r) => ({ ...r, decodeFractionOfReadBandwidth: r.decodeWeightGBs! / bw.medianGBs })),
+};
+if (!o.json)
+  process.stderr.write(`read bandwidth (2 threads, same run): ${bw.medianGBs.toFixed(1)} GB/s median, ${bw.bestGBs.toFixed(1)} best\n`);
 if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
