@@ -28,10 +28,12 @@ export interface LengthBatch<T> {
 
 /**
  * Padded tokens per prefill forward (lastLogits, difference in means): enough rows that every matmul runs at full
- * speed, few enough prompts that a batch holds near-equal lengths. On the val prompts of ../shared/data (64 prompts of
- * 13-59 tokens) it cuts the tokens a pass computes from 2944 (batches of 32 in list order) to 2147.
+ * speed (a 0.5B forward's tokens/s is flat from 128 to 512 rows), few enough prompts that a batch holds near-equal
+ * lengths. On the val prompts of ../shared/data (64 prompts of 13-59 tokens, 1849 real) a pass computes 1956 padded
+ * tokens (2944 in list-order batches of 32; 2147 at 512 per batch). Measured, ablation pass on the 0.5B shape,
+ * interleaved in one process: 512 → 15.4 s, 256 → 14.1 s, 192 → 14.1 s, 128 → 14.5 s (docs/direction-cost.md §3).
  */
-export const PREFILL_BATCH_TOKENS = 512;
+export const PREFILL_BATCH_TOKENS = 256;
 
 /**
  * Batches of at most `size` prompts and (past the first prompt) at most `maxTokens` padded tokens, shortest first (ties

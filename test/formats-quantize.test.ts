@@ -73,6 +73,17 @@ describe('quantizeInt8', () => {
     expect(dequantize(q).every(Number.isFinite)).toBe(true);
   });
 
+  it('rounds ties half away from zero on both signs (q = round(w / s) with Math.round mirrored)', () => {
+    // Group absmax 127 gives s = 1 exactly, so w / s is w: every half-integer is a tie.
+    const ties = [-126.5, -63.5, -2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 63.5, 126.5];
+    const w = Float32Array.from([127, ...ties]);
+    const q = quantizeInt8(w, 1, w.length);
+    expect(q.scales[0]).toBe(1);
+    const want = [127, ...ties.map((t) => Math.sign(t) * Math.round(Math.abs(t)))];
+    expect(Array.from(q.q)).toEqual(want);
+    expect(want.slice(1)).toEqual([-127, -64, -3, -2, -1, 1, 2, 3, 64, 127]);
+  });
+
   it('refuses non-finite weights with a NonFiniteError naming the weight', () => {
     expect(() => quantizeInt8(Float32Array.from([1, NaN]), 1, 2, 2, 'layers.3.up')).toThrow(NonFiniteError);
     expect(() => quantizeInt8(Float32Array.from([1, Infinity]), 1, 2, 2, 'layers.3.up')).toThrow(
