@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { candidateDirections } from '../analysis/direction/candidate-directions.ts';
-import { scoreCandidates } from '../analysis/direction/candidate-scores.ts';
+import { scoreCandidates, scoringWork } from '../analysis/direction/candidate-scores.ts';
 import type { Candidates } from '../analysis/direction/diff-means.ts';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
 import { defaultRefusalTokens, encodeInstructions } from '../analysis/model-runs.ts';
@@ -62,11 +62,18 @@ const kl = (p: number[], q: number[]) => p.reduce((s, pi, i) => s + pi * (Math.l
 describe('scoreCandidates against the definitions, prompt by prompt', () => {
   it('bypass, induce and KL(base || ablated) of two candidates; unscored and zero candidates get NaN', async () => {
     const picked = new Set(['-1:4', '-2:2', '-1:0']);
+    const include = (pos: number, layer: number) => picked.has(`${pos}:${layer}`);
+    let reported = 0;
     const scores = await scoreCandidates(model, cands, hv, sv, {
       refusalIds: refusal,
       batchSize: 2,
-      include: (pos, layer) => picked.has(`${pos}:${layer}`),
+      include,
+      onBatch: (n) => (reported += n),
     });
+    // The progress total counts the scored candidates only (2 of 3 picked: layer 0 has r = 0), and the run reports
+    // exactly that many prompt forwards.
+    expect(scoringWork(cands, hv.length, sv.length, { include })).toBe(2 * (hv.length + 2 * sv.length));
+    expect(reported).toBe(2 * (hv.length + 2 * sv.length));
     expect(scores).toHaveLength(cands.nPos * cands.nLayers);
     expect(
       scores

@@ -29,9 +29,21 @@ export interface ScoreOptions extends Omit<RunOptions, 'hooks'> {
   timer?: PhaseTimer;
 }
 
-/** Prompt forwards scoreCandidates will run (for a progress total). */
-export function scoringWork(c: Candidates, nHarmful: number, nHarmless: number): number {
-  return c.nPos * c.nLayers * (nHarmful + 2 * nHarmless);
+/** Whether scoreCandidates scores the candidate at (relative pos, layer) with raw norm rn. */
+function isScored(opts: Pick<ScoreOptions, 'include'>, pos: number, layer: number, rn: number): boolean {
+  // Layer 0's post-instruction tokens are identical in every prompt: r = 0 has no direction to score.
+  return rn > 0 && Number.isFinite(rn) && (!opts.include || opts.include(pos, layer));
+}
+
+/**
+ * Prompt forwards scoreCandidates will run (the progress total): only the candidates it scores, so that the ETA does
+ * not count the layers the layer filter drops.
+ */
+export function scoringWork(c: Candidates, nHarmful: number, nHarmless: number, opts: Pick<ScoreOptions, 'include'> = {}): number {
+  let n = 0;
+  for (let p = 0; p < c.nPos; p++)
+    for (let layer = 0; layer < c.nLayers; layer++) if (isScored(opts, p - c.nPos, layer, norm(c.get(p, layer)))) n++;
+  return n * (nHarmful + 2 * nHarmless);
 }
 
 const NO_SCORE = { bypass: NaN, induce: NaN, kl: NaN };
@@ -46,9 +58,7 @@ export async function scoreCandidates(
   const vocab = model.config.vocabSize;
   const timer = opts.timer ?? noPhaseTimer;
   const batching = { batchSize: opts.batchSize, signal: opts.signal, onBatch: opts.onBatch };
-  // Layer 0's post-instruction tokens are identical in every prompt: r = 0 has no direction to score.
-  const scored = (p: number, layer: number, rn: number) =>
-    rn > 0 && Number.isFinite(rn) && (!opts.include || opts.include(p - cands.nPos, layer));
+  const scored = (p: number, layer: number, rn: number) => isScored(opts, p - cands.nPos, layer, rn);
   const layers = new Set<number>();
   for (let p = 0; p < cands.nPos; p++)
     for (let layer = 0; layer < cands.nLayers; layer++) if (scored(p, layer, norm(cands.get(p, layer)))) layers.add(layer);
@@ -75,7 +85,6 @@ export async function scoreCandidates(
       const pos = p - cands.nPos;
       if (!scored(p, layer, rn)) {
         out.push({ pos, layer, ...NO_SCORE, norm: rn });
-        opts.onBatch?.(both.length + harmlessVal.length);
         continue;
       }
       stop = timer.begin('score: ablation (bypass + KL)');

@@ -203,9 +203,9 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
   timings.meansMs = performance.now() - t0;
 
   t0 = performance.now();
-  progress.start('scoring candidates', scoringWork(candidates, hVal.length, sVal.length));
   const maxLayer = maxLayerOf(model.config.nLayers, o.maxLayerFraction ?? 0.8);
   const include = o.scoreAllLayers ? o.include : (pos: number, layer: number) => layer < maxLayer && (o.include?.(pos, layer) ?? true);
+  progress.start('scoring candidates', scoringWork(candidates, hVal.length, sVal.length, { include }));
   const scores = await scoreCandidates(model, candidates, hVal, sVal, {
     ...batching,
     refusalIds,
