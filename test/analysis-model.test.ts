@@ -16,7 +16,7 @@ import type { Candidates } from '../analysis/direction/diff-means.ts';
 import { ablationDirection, ablationHooks } from '../analysis/interventions.ts';
 import { crossEntropy, evaluateRefusal, responseSequences, textSequences } from '../analysis/eval/evaluate.ts';
 import { logSoftmax } from '../analysis/logit-math.ts';
-import { defaultRefusalTokens, lastLogits, refusalScores } from '../analysis/model-runs.ts';
+import { defaultRefusalTokens, encodeInstructions, lastLogits, refusalScores } from '../analysis/model-runs.ts';
 import { refusalScore } from '../analysis/logit-math.ts';
 import { orthogonalizeModel } from '../analysis/orthogonalize/orthogonalize-model.ts';
 import { orthogonalizeFolder } from '../analysis/orthogonalize/orthogonalize-export.ts';
@@ -97,6 +97,25 @@ describe('direction pipeline', () => {
       expect(Number.isNaN(c.bypass) ? Number.isNaN(a.bypass) : c.bypass === a.bypass).toBe(true);
     }
     expect([cut.selection.selected.pos, cut.selection.selected.layer]).toEqual([all.selection.selected.pos, all.selection.selected.layer]);
+  });
+
+  it('sums the train residuals during the filter pass: the same candidates, bit for bit, as a separate pass over the kept prompts', async () => {
+    // Harmless instructions among the harmful ones, so that the filter drops some (tiny-chat does not refuse them).
+    const mixed = [...harmful.slice(0, 6), ...harmless.slice(8, 12)];
+    const d = await runDirection(
+      model,
+      { harmful: mixed, harmless },
+      { nTrain: 8, nVal: 2, seed: 3, include: (pos: number, layer: number) => pos === -1 && layer === 2 },
+    );
+    expect(d.splits.harmfulTrain.length).toBeGreaterThan(0);
+    expect(d.splits.harmfulTrain.length).toBeLessThan(d.sampled.harmfulTrain);
+    const enc = (xs: { instruction: string }[]) =>
+      encodeInstructions(
+        model,
+        xs.map((x) => x.instruction),
+      );
+    const separate = await candidateDirections(model, enc(d.splits.harmfulTrain), enc(d.splits.harmlessTrain), d.candidates.nPos);
+    expect(d.candidates.r).toEqual(separate.r);
   });
 });
 

@@ -4,9 +4,9 @@
  */
 import { UsageError } from '../../engine/errors.ts';
 import type { Model } from '../../models/types.ts';
-import { candidateDirections } from './candidate-directions.ts';
+import { candidateDirections, filterAndAccumulate } from './candidate-directions.ts';
 import { scoreCandidates, scoringWork } from './candidate-scores.ts';
-import type { Candidates } from './diff-means.ts';
+import { Candidates, type MeanAccumulator } from './diff-means.ts';
 import { checkRefusalTokens, defaultRefusalTokens, encodeInstructions, refusalScores, requireTokenizer } from '../model-runs.ts';
 import type { PromptItem } from '../prompts/prompts.ts';
 import { type PhaseTimer, type Progress, noPhaseTimer, silentProgress } from '../progress.ts';
@@ -152,22 +152,28 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
         throw new UsageError(`direction: held-out split ${k} is empty (too few prompts, or every test prompt is also a train/val prompt)`);
 
   let stop = timer.begin('filter (refusal scores)');
+  // The train prompts' filter pass also sums their residuals for the difference in means (filterAndAccumulate), so
+  // they are run once, not twice.
+  const trainMeans = new Map<keyof Splits, MeanAccumulator>();
   if (o.filter ?? true) {
     const total = Object.values(splits).reduce((a, v) => a + v.length, 0);
     progress.start('filtering', total);
     for (const key of Object.keys(splits) as (keyof Splits)[]) {
       const items = splits[key];
       const harmful = key.startsWith('harmful');
-      const scores = await refusalScores(
+      const keep = (score: number) => (harmful ? score > 0 : score < 0);
+      const ids = encodeInstructions(
         model,
-        encodeInstructions(
-          model,
-          items.map((p) => p.instruction),
-        ),
-        refusalIds,
-        { ...batching, onBatch: (n) => progress.increment(n) },
+        items.map((p) => p.instruction),
       );
-      const kept = items.filter((_, i) => (harmful ? scores[i] > 0 : scores[i] < 0));
+      const onBatch = (n: number) => progress.increment(n);
+      let scores: Float64Array;
+      if (key.endsWith('Train')) {
+        const f = await filterAndAccumulate(model, ids, nPos, refusalIds, keep, { ...batching, onBatch });
+        scores = f.scores;
+        trainMeans.set(key, f.kept.count > 0 ? f.kept : f.all);
+      } else scores = await refusalScores(model, ids, refusalIds, { ...batching, onBatch });
+      const kept = items.filter((_, i) => keep(scores[i]));
       if (kept.length === 0) warnings.push(`filtering would empty ${key} (${items.length} prompts): kept it unfiltered`);
       else splits[key] = kept;
     }
@@ -195,11 +201,16 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
       break;
     }
   }
-  progress.start('difference in means', hTrain.length + sTrain.length);
   stop = timer.begin('difference in means');
-  const candidates = await candidateDirections(model, hTrain, sTrain, nPos, { ...batching, onBatch: (n) => progress.increment(n) });
+  const [mu, nu] = [trainMeans.get('harmfulTrain'), trainMeans.get('harmlessTrain')];
+  let candidates: Candidates;
+  if (mu && nu) candidates = Candidates.fromMeans(mu, nu);
+  else {
+    progress.start('difference in means', hTrain.length + sTrain.length);
+    candidates = await candidateDirections(model, hTrain, sTrain, nPos, { ...batching, onBatch: (n) => progress.increment(n) });
+    progress.stop();
+  }
   stop();
-  progress.stop();
   timings.meansMs = performance.now() - t0;
 
   t0 = performance.now();
