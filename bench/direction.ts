@@ -19,6 +19,7 @@ import path from 'node:path';
 import { projectRootFrom } from './root.ts';
 import { PhaseClock, timedProgress } from './phase-clock.ts';
 import { runDirection } from '../analysis/direction/direction-pipeline.ts';
+import { prefillPlan } from '../analysis/model-runs.ts';
 import { parseMethods } from '../analysis/compress/methods.ts';
 import { readResponsePairs } from '../analysis/eval/ppl-text.ts';
 import { loadPrompts } from '../analysis/prompts/prompts.ts';
@@ -111,7 +112,29 @@ if (!studyMethods) {
     timer: clock,
   });
   const { selected, filtered, survivors } = res.selection;
+  // What the ablation passes computed per second: padded tokens x the blocks' linear-layer FLOPs per token (the
+  // lm_head runs at the last position only and is left out), against bench:matmul's GEMM rate on the same machine.
+  const c = model.config;
+  const q = c.nHeads * c.headDim;
+  const kvDim = c.nKvHeads * c.headDim;
+  const blockMacs = 2 * q * c.dModel + 2 * kvDim * c.dModel + (c.capabilities.gatedMlp ? 3 : 2) * c.dMlp * c.dModel;
+  const gflopPerToken = (2 * c.nLayers * blockMacs) / 1e9;
+  const val = [...res.splits.harmfulVal, ...res.splits.harmlessVal].map((x) => model.tokenizer!.encodeChat(x.instruction));
+  const padded = prefillPlan(val, { batchSize }).reduce((n, b) => n + b.items.length * Math.max(...b.items.map((x) => x.length)), 0);
+  const nScored = res.scores.filter((x) => !Number.isNaN(x.kl)).length;
+  const ablation = clock.phases.get('score: ablation (bypass + KL)');
+  const ablationGflops = ablation && nScored ? (nScored * padded * gflopPerToken) / (ablation.wallMs / 1000) : null;
+  if (ablationGflops !== null)
+    process.stderr.write(
+      `ablation passes: ${nScored} x ${padded} padded tokens x ${gflopPerToken.toFixed(3)} GFLOP = ${ablationGflops.toFixed(0)} GFLOP/s of linear layers\n`,
+    );
   result = {
+    throughput: {
+      note: "ablation passes: padded tokens x the blocks' linear-layer GFLOP per token / wall time (compare bench:matmul's GEMM GFLOP/s)",
+      gflopPerToken,
+      ablationPaddedTokensPerPass: padded,
+      ablationGflops,
+    },
     sizes: res.sampled,
     afterFilter: Object.fromEntries(Object.entries(res.splits).map(([k, v]) => [k, v.length])),
     candidates: res.scores.length,
