@@ -66,17 +66,20 @@ export function quantizeInt8(w: Float32Array, n: number, k: number, groupSize = 
 /** RTN int4 into the packed nibble layout, asymmetric (per-group zero points) or symmetric (z = 8). */
 export function quantizeInt4(w: Float32Array, n: number, k: number, groupSize: number, opts: Int4Options, name = 'weight'): Int4Weight {
   const g = checkArgs(w, n, k, groupSize, name);
-  const codes = new Uint8Array(n * k);
+  const rb = Math.ceil(k / 2);
+  const packed = new Uint8Array(n * rb); // packInt4's layout, written directly (no [N, K] code array)
   const scales = new Float32Array(n * g);
   const zeros = opts.sym ? null : new Uint8Array(n * g);
-  for (let r = 0; r < n; r++)
+  for (let r = 0; r < n; r++) {
+    const base = r * k;
+    const out = r * rb;
     for (let gi = 0; gi < g; gi++) {
       const c0 = gi * groupSize;
       const c1 = Math.min(k, c0 + groupSize);
       let lo = 0;
       let hi = 0;
-      for (let c = c0; c < c1; c++) {
-        const v = w[r * k + c];
+      for (let c = base + c0; c < base + c1; c++) {
+        const v = w[c];
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
@@ -85,9 +88,13 @@ export function quantizeInt4(w: Float32Array, n: number, k: number, groupSize: n
       if (!opts.sym) z = s === 0 ? 0 : clamp(roundHalfAway(-lo / s), 0, 15);
       scales[r * g + gi] = s;
       if (zeros) zeros[r * g + gi] = z;
-      for (let c = c0; c < c1; c++) codes[r * k + c] = s === 0 ? z : clamp(roundHalfAway(w[r * k + c] / s) + z, 0, 15);
+      for (let c = c0; c < c1; c++) {
+        const code = s === 0 ? z : clamp(roundHalfAway(w[base + c] / s) + z, 0, 15);
+        packed[out + (c >> 1)] |= c & 1 ? code << 4 : code;
+      }
     }
-  return { format: 'int4', n, k, groupSize, packed: packInt4(codes, n, k), scales, zeros };
+  }
+  return { format: 'int4', n, k, groupSize, packed, scales, zeros };
 }
 
 /**
