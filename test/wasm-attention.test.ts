@@ -10,6 +10,7 @@ import { loadKernelModule } from '../kernels/wasm/assemble.ts';
 import { createWasmAttention } from '../kernels/wasm/attention.ts';
 import { attention as jsAttention } from '../kernels/wasm/js-ops.ts';
 import type { AttentionArgs } from '../kernels/types.ts';
+import { randomAttention } from './helpers/attention-cases.ts';
 import { rng, trackedBackend } from './helpers/wasm-weights.ts';
 
 const same = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
@@ -34,22 +35,8 @@ describe('wasm attention', () => {
         }),
         ({ t, past, nKv, group, d, pad, big, nSpecial, seed }) => {
           const r = rng(seed);
-          const s = past + t;
-          const nHeads = nKv * group;
-          const rand = (n: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * big);
-          const args: AttentionArgs = {
-            q: rand(t * nHeads * d),
-            k: rand(s * nKv * d),
-            v: rand(s * nKv * d),
-            t,
-            s,
-            nHeads,
-            nKvHeads: nKv,
-            headDim: d,
-            keyValid: Uint8Array.from({ length: s }, (_, j) => (j < Math.min(pad, s) || r() < 0.1 ? 0 : 1)),
-            scale: 1 / Math.sqrt(d),
-            patternOut: null,
-          };
+          const args = randomAttention({ t, past, nKv, group, d, pad, m: big, dropRate: 0.1 }, r);
+          const { s, nHeads } = args;
           for (let i = 0; i < nSpecial; i++) {
             const arr = [args.q, args.k, args.v][Math.floor(r() * 3)];
             arr[Math.floor(r() * arr.length)] = special[Math.floor(r() * special.length)];

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { attentionRef, ropeRef } from '../kernels/reference/ops.ts';
 import { attention, rope } from '../kernels/wasm/js-ops.ts';
+import { randomAttention } from './helpers/attention-cases.ts';
 import { rng } from './helpers/wasm-weights.ts';
 
 describe('wasm-simd js attention', () => {
@@ -27,23 +28,8 @@ describe('wasm-simd js attention', () => {
         }),
         ({ t, past, nKv, group, d, pad, big, seed }) => {
           const r = rng(seed);
-          const s = past + t;
-          const nHeads = nKv * group;
-          const m = big ? 30 : 1;
-          const rand = (n: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * m);
-          const keyValid = Uint8Array.from({ length: s }, (_, j) => (j < Math.min(pad, s) ? 0 : 1));
-          const args = {
-            q: rand(t * nHeads * d),
-            k: rand(s * nKv * d),
-            v: rand(s * nKv * d),
-            t,
-            s,
-            nHeads,
-            nKvHeads: nKv,
-            headDim: d,
-            keyValid,
-            scale: 1 / Math.sqrt(d),
-          };
+          const args = randomAttention({ t, past, nKv, group, d, pad, m: big ? 30 : 1 }, r);
+          const { s, nHeads } = args;
           const pa = new Float32Array(nHeads * t * s);
           const pb = new Float32Array(nHeads * t * s);
           const ref = attentionRef({ ...args, patternOut: pa });
