@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadKernelModule } from '../kernels/wasm/assemble.ts';
 import { WasmKernelError } from '../kernels/wasm/errors.ts';
 import { ThreadPool } from '../kernels/wasm/pool.ts';
+import { MAX_ARGS } from '../kernels/wasm/worker-source.ts';
 import { rng } from './helpers/wasm-weights.ts';
 
 describe('ThreadPool.runChunked', () => {
@@ -41,6 +42,21 @@ describe('ThreadPool.runChunked', () => {
   it('reports a trapping kernel and stays usable', () => {
     const oob = 64 * 65536; // past the end of the memory
     expect(() => pool.runChunked(0, 'f32_mv', [oob, oob, oob, 16], 64, 8, [0, 0, 0])).toThrow(WasmKernelError);
+    expect(() => pool.runChunked(0, 'f32_mv', [oob, oob, oob, 16], 64, 8, [0, 0, 0])).toThrow(/wasm-simd kernel f32_mv: /);
+    // One chunk: the caller alone runs it, and names the kernel the same way.
+    expect(() => pool.runChunked(0, 'f32_mv', [oob, oob, oob, 16], 8, 8, [0, 0, 0])).toThrow(/wasm-simd kernel f32_mv: /);
     pool.runChunked(0, 'f32_mv', [1024, 1024, 4096, 16], 64, 8, [0, 0, 0]);
+  });
+
+  it('refuses more arguments than a worker slot holds, naming the kernel', () => {
+    const args = Array.from({ length: MAX_ARGS }, () => 0);
+    expect(() => pool.runChunked(0, 'f32_mv', args, 64, 8, [0, 0, 0])).toThrow(/wasm-simd backend: f32_mv with \d+ arguments/);
+  });
+
+  it('refuses to run after dispose()', () => {
+    const p = new ThreadPool(2, loadKernelModule());
+    p.addMemory(new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }));
+    p.dispose();
+    expect(() => p.runChunked(0, 'f32_mv', [0, 0, 0, 16], 64, 8, [0, 0])).toThrow(/used after dispose/);
   });
 });
