@@ -35,6 +35,7 @@ import { DecoderModel } from '../models/decoder-model.ts';
 import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { WeightPrecision } from '../models/types.ts';
 import type { Tokenizer } from '../engine/types.ts';
+import { quantizeInt4, quantizeInt8 } from '../kernels/quantize.ts';
 import { createBackend } from '../kernels/select.ts';
 import type { BackendName } from '../kernels/types.ts';
 import { describeAdapter } from '../kernels/gpujs/webgpu.ts';
@@ -95,6 +96,33 @@ async function build() {
   // The study compresses (reads) the weights; the direction run only infers.
   return new DecoderModel(provider, { backend, precision, retainWeights: !!studyMethods });
 }
+/**
+ * The machine's matmul rate in this run: an N x K weight at the run's precision (random values; only the speed is
+ * read) times `rows` activation rows, the median of 7 calls after a warm-up. The ablation throughput above is
+ * reported against it.
+ */
+async function matmulProbe(n: number, k: number, rows: number) {
+  const r = Float32Array.from({ length: n * k }, (_, i) => Math.sin(i * 0.37));
+  const w = precision === 'int8' ? quantizeInt8(r, n, k) : precision === 'int4' ? quantizeInt4(r, n, k, 128, { sym: false }) : null;
+  const h = backend.uploadLinear(w ?? { format: 'f32', n, k, w: r });
+  const x = Float32Array.from({ length: rows * k }, (_, i) => Math.cos(i * 0.11));
+  await backend.linear(h, x, rows);
+  const ms: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const t0 = performance.now();
+    await backend.linear(h, x, rows);
+    ms.push(performance.now() - t0);
+  }
+  const median = ms.sort((a, b) => a - b)[3];
+  return {
+    shape: `${rows}x${k}x${n}`,
+    precision: w ? precision : 'f32',
+    calls: 7,
+    medianMs: median,
+    gflops: (2 * rows * n * k) / (median * 1e6),
+  };
+}
+
 let stop = clock.begin('build model');
 const model = await build();
 stop();
@@ -124,16 +152,20 @@ if (!studyMethods) {
   const nScored = res.scores.filter((x) => !Number.isNaN(x.kl)).length;
   const ablation = clock.phases.get('score: ablation (bypass + KL)');
   const ablationGflops = ablation && nScored ? (nScored * padded * gflopPerToken) / (ablation.wallMs / 1000) : null;
+  const probe = await matmulProbe(c.dMlp * (c.capabilities.gatedMlp ? 2 : 1), c.dModel, 256);
   if (ablationGflops !== null)
     process.stderr.write(
-      `ablation passes: ${nScored} x ${padded} padded tokens x ${gflopPerToken.toFixed(3)} GFLOP = ${ablationGflops.toFixed(0)} GFLOP/s of linear layers\n`,
+      `ablation passes: ${nScored} x ${padded} padded tokens x ${gflopPerToken.toFixed(3)} GFLOP = ${ablationGflops.toFixed(0)} GFLOP/s of linear layers; ` +
+        `the matmul alone, same run: ${probe.gflops.toFixed(0)} GFLOP/s (${probe.shape}, median of ${probe.calls})\n`,
     );
   result = {
     throughput: {
-      note: "ablation passes: padded tokens x the blocks' linear-layer GFLOP per token / wall time (compare bench:matmul's GEMM GFLOP/s)",
+      note: "ablation passes: padded tokens x the blocks' linear-layer GFLOP per token / wall time against matmulProbe, the matmul alone measured in the same run",
       gflopPerToken,
       ablationPaddedTokensPerPass: padded,
       ablationGflops,
+      matmulProbe: probe,
+      ablationFractionOfMatmul: ablationGflops !== null ? ablationGflops / probe.gflops : null,
     },
     sizes: res.sampled,
     afterFilter: Object.fromEntries(Object.entries(res.splits).map(([k, v]) => [k, v.length])),
