@@ -38,9 +38,15 @@ export const PREFILL_BATCH_TOKENS = 256;
 /**
  * Batches of at most `size` prompts and (past the first prompt) at most `maxTokens` padded tokens, shortest first (ties
  * in list order), so each batch pads only to its own longest prompt instead of to a random one. Deterministic: runs
- * that share per-batch state (cached residuals) keep the plan itself.
+ * that share per-batch state (cached residuals) keep the plan itself. `shared` leading tokens of every item are not
+ * counted: a prefix every prompt shares runs once per forward (models/shared-prefix.ts).
  */
-export function lengthBatches<T extends { length: number }>(items: readonly T[], size: number, maxTokens = Infinity): LengthBatch<T>[] {
+export function lengthBatches<T extends { length: number }>(
+  items: readonly T[],
+  size: number,
+  maxTokens = Infinity,
+  shared = 0,
+): LengthBatch<T>[] {
   if (!(Number.isInteger(size) && size >= 1)) throw new UsageError(`batch size must be a positive integer, got ${size}`);
   if (!(maxTokens >= 1)) throw new UsageError(`tokens per batch must be at least 1, got ${maxTokens}`);
   const order = items.map((_, i) => i).sort((a, b) => items[a].length - items[b].length || a - b);
@@ -49,7 +55,7 @@ export function lengthBatches<T extends { length: number }>(items: readonly T[],
   for (const i of order) {
     // Sorted ascending: the batch pads to the prompt being added.
     const n = cur.items.length;
-    if (n > 0 && (n + 1 > size || (n + 1) * items[i].length > maxTokens)) {
+    if (n > 0 && (n + 1 > size || (n + 1) * (items[i].length - shared) > maxTokens)) {
       out.push(cur);
       cur = { indices: [], items: [] };
     }

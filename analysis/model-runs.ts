@@ -4,6 +4,7 @@
  */
 import { GlassboxError, UsageError } from '../engine/errors.ts';
 import type { Tokenizer } from '../engine/types.ts';
+import { sharedPrefixLength } from '../models/shared-prefix.ts';
 import type { ForwardOptions, ForwardResult, Hook, Model } from '../models/types.ts';
 import { DEFAULT_BATCH, type LengthBatch, PREFILL_BATCH_TOKENS, lengthBatches, nextBatch } from './batches.ts';
 import { logSoftmax, refusalScore } from './logit-math.ts';
@@ -37,9 +38,12 @@ export async function lastLogits(model: Model, prompts: number[][], opts: RunOpt
   return (await runBatches(model, prompts, prefillPlan(prompts, opts), opts, () => ({}))).logits;
 }
 
-/** The length-sorted prefill batches of `prompts` (at most batchSize prompts, PREFILL_BATCH_TOKENS padded tokens). */
+/**
+ * The length-sorted prefill batches of `prompts`: at most batchSize prompts and PREFILL_BATCH_TOKENS padded tokens,
+ * not counting the prefix all of them share (models run it once per forward where they can: models/shared-prefix.ts).
+ */
 export function prefillPlan(prompts: number[][], opts: Pick<RunOptions, 'batchSize'> = {}): LengthBatch<number[]>[] {
-  return lengthBatches(prompts, opts.batchSize ?? DEFAULT_BATCH, PREFILL_BATCH_TOKENS);
+  return lengthBatches(prompts, opts.batchSize ?? DEFAULT_BATCH, PREFILL_BATCH_TOKENS, sharedPrefixLength(prompts));
 }
 
 /**

@@ -16,7 +16,8 @@ import { hookAt, layerParams, normalize } from './forward-context.ts';
 import { allHookNames } from './hook-names.ts';
 import { assertFinite, HookRunner } from './hook-runner.ts';
 import { KvCache } from './kv-cache.ts';
-import { leftPad } from './padding.ts';
+import { leftPad, type PaddedBatch } from './padding.ts';
+import { prefixRows, seedFromPrefix, splitAllowed, splitStart } from './shared-prefix.ts';
 import { DEFAULT_INT4_GROUP, precisionOf, toPrecision } from './precision.ts';
 import { LinearGroup } from './runtime-linear.ts';
 import { StepBuffers, type StepScope } from './step-buffers.ts';
@@ -219,18 +220,22 @@ export class DecoderModel implements Model {
   async forward(prompts: number[][], opts: ForwardOptions = {}): Promise<ForwardResult> {
     const pb = leftPad(prompts, this.padId(), this.config.vocabSize);
     this.checkContext(pb.len - Math.min(...pb.padding));
+    const runner = new HookRunner({
+      hooks: opts.hooks,
+      cacheGlobs: opts.cache,
+      cachePositions: opts.cachePositions,
+      checkFinite: opts.checkFinite ?? true,
+      positions: pb.positions,
+      step: 0,
+    });
+    if (opts.start) this.checkStart(opts.start, pb.batch, pb.len, runner);
     const gpu = this.residentFor(opts.hooks);
+    // A prefix every prompt shares runs once (models/shared-prefix.ts); the resident GPU path runs whole batches.
+    const p =
+      gpu || !splitAllowed(opts, runner, this.config.nLayers) ? 0 : prefixRows(prompts, opts.cache?.length ? opts.cachePositions : []);
+    if (p > 0) return await this.forwardAfterPrefix(prompts, pb, p, opts);
     const kv = gpu ? gpu.newKv(pb.batch, pb.len) : this.newCache(pb.batch, pb.len);
     try {
-      const runner = new HookRunner({
-        hooks: opts.hooks,
-        cacheGlobs: opts.cache,
-        cachePositions: opts.cachePositions,
-        checkFinite: opts.checkFinite ?? true,
-        positions: pb.positions,
-        step: 0,
-      });
-      if (opts.start) this.checkStart(opts.start, pb.batch, pb.len, runner);
       const scope = this.scopeFor(kv, runner, pb.batch * pb.len);
       try {
         const out = await this.step(
@@ -251,6 +256,66 @@ export class DecoderModel implements Model {
         kv.dispose();
         gpu!.endCall();
       }
+    }
+  }
+
+  /**
+   * forward() with the first `p` tokens (the same in every prompt) run once, as one row, and their keys and values
+   * copied into every row's cache ahead of the rest (models/shared-prefix.ts: exact, and allowed only where the
+   * caller sees the same results).
+   */
+  private async forwardAfterPrefix(prompts: number[][], pb: PaddedBatch, p: number, opts: ForwardOptions): Promise<ForwardResult> {
+    const checkFinite = opts.checkFinite ?? true;
+    const start = opts.start ? splitStart(opts.start, pb.padding, pb.len, p, this.config.dModel) : null;
+    const prefixKv = this.newCache(1, p);
+    const prefixPositions = Int32Array.from({ length: p }, (_, i) => i);
+    const prefixRunner = new HookRunner({ hooks: opts.hooks, checkFinite, positions: prefixPositions, step: 0 });
+    const prefixScope = this.scopeFor(prefixKv, prefixRunner, p);
+    try {
+      const ids = Int32Array.from(prompts[0].slice(0, p));
+      const valid = [new Uint8Array(p).fill(1)];
+      await this.step(
+        prefixKv,
+        prefixRunner,
+        { ids, positions: prefixPositions, valid, t: p, start: start?.prefix },
+        'none',
+        checkFinite,
+        prefixScope,
+      );
+    } finally {
+      prefixScope?.close();
+    }
+    // The rest: the same left padding, positions counted on from the prefix.
+    const rest = leftPad(
+      prompts.map((q) => q.slice(p)),
+      this.padId(),
+      this.config.vocabSize,
+    );
+    const positions = rest.positions.map((q) => (q < 0 ? q : q + p));
+    const kv = this.newCache(pb.batch, pb.len);
+    seedFromPrefix(kv, prefixKv);
+    const runner = new HookRunner({
+      hooks: opts.hooks,
+      cacheGlobs: opts.cache,
+      cachePositions: opts.cachePositions,
+      checkFinite,
+      positions,
+      step: 0,
+    });
+    const scope = this.scopeFor(kv, runner, pb.batch * rest.len);
+    try {
+      const out = await this.step(
+        kv,
+        runner,
+        { ids: rest.ids, positions, valid: rest.valid, t: rest.len, start: start?.suffix },
+        opts.logits ?? 'all',
+        checkFinite,
+        scope,
+      );
+      scope?.close([out.logits]);
+      return { ...out, cache: runner.cache, padding: pb.padding };
+    } finally {
+      scope?.close();
     }
   }
 

@@ -23,26 +23,29 @@ import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { Hook, Model } from '../models/types.ts';
 
 describe('lengthBatches', () => {
-  it('is a permutation into batches of at most size prompts and maxTokens padded tokens, sorted by length', () => {
+  it('is a permutation into batches of at most size prompts and maxTokens padded tokens past the shared ones, sorted by length', () => {
     const budget = fc.oneof(fc.constant(Infinity), fc.integer({ min: 1, max: 40 }));
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 1, max: 9 }), { maxLength: 40 }),
         fc.integer({ min: 1, max: 7 }),
         budget,
-        (lens, size, tokens) => {
+        fc.integer({ min: 0, max: 3 }),
+        (own, size, tokens, shared) => {
+          // Every item starts with `shared` tokens the budget does not count.
+          const lens = own.map((n) => n + shared);
           const items = lens.map((n) => Array.from({ length: n }, () => 0));
-          const plan = lengthBatches(items, size, tokens);
+          const plan = lengthBatches(items, size, tokens, shared);
           const order = plan.flatMap((b) => b.indices);
           expect([...order].sort((a, b) => a - b)).toEqual(lens.map((_, i) => i));
           expect(plan.every((b) => b.items.length >= 1 && b.items.length <= size)).toBe(true);
           // A batch over the budget holds one prompt (a longer prompt than the budget still runs).
           for (const b of plan)
-            expect(b.items.length === 1 || b.items.length * Math.max(...b.items.map((x) => x.length)) <= tokens).toBe(true);
+            expect(b.items.length === 1 || b.items.length * (Math.max(...b.items.map((x) => x.length)) - shared) <= tokens).toBe(true);
           // Greedy: a batch closed early would have overflowed with the next prompt.
           for (let k = 0; k + 1 < plan.length; k++) {
             const n = plan[k].items.length + 1;
-            expect(n > size || n * plan[k + 1].items[0].length > tokens).toBe(true);
+            expect(n > size || n * (plan[k + 1].items[0].length - shared) > tokens).toBe(true);
           }
           if (tokens === Infinity) expect(plan.length).toBe(Math.ceil(lens.length / size));
           for (let k = 1; k < order.length; k++) {
