@@ -32,6 +32,7 @@ import { writeAll, writeFileAtomic } from '../engine/atomic.ts';
 import { parseInteger } from '../engine/numbers.ts';
 import { loadModel } from '../models/load.ts';
 import { DecoderModel } from '../models/decoder-model.ts';
+import { prefixRows } from '../models/shared-prefix.ts';
 import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { WeightPrecision } from '../models/types.ts';
 import type { Tokenizer } from '../engine/types.ts';
@@ -148,21 +149,29 @@ if (!studyMethods) {
   const blockMacs = 2 * q * c.dModel + 2 * kvDim * c.dModel + (c.capabilities.gatedMlp ? 3 : 2) * c.dMlp * c.dModel;
   const gflopPerToken = (2 * c.nLayers * blockMacs) / 1e9;
   const val = [...res.splits.harmfulVal, ...res.splits.harmlessVal].map((x) => model.tokenizer!.encodeChat(x.instruction));
-  const padded = prefillPlan(val, { batchSize }).reduce((n, b) => n + b.items.length * Math.max(...b.items.map((x) => x.length)), 0);
+  const plan = prefillPlan(val, { batchSize });
+  const padded = plan.reduce((n, b) => n + b.items.length * Math.max(...b.items.map((x) => x.length)), 0);
+  // Rows the forwards compute: a prefix every prompt of a batch shares runs once (models/shared-prefix.ts), except on
+  // the resident webgpu path, which runs whole batches.
+  const rows = plan.reduce((n, b) => {
+    const p = backend.resident ? 0 : prefixRows(b.items);
+    return n + b.items.length * (Math.max(...b.items.map((x) => x.length)) - p) + p;
+  }, 0);
   const nScored = res.scores.filter((x) => !Number.isNaN(x.kl)).length;
   const ablation = clock.phases.get('score: ablation (bypass + KL)');
-  const ablationGflops = ablation && nScored ? (nScored * padded * gflopPerToken) / (ablation.wallMs / 1000) : null;
+  const ablationGflops = ablation && nScored ? (nScored * rows * gflopPerToken) / (ablation.wallMs / 1000) : null;
   const probe = await matmulProbe(c.dMlp * (c.capabilities.gatedMlp ? 2 : 1), c.dModel, 256);
   if (ablationGflops !== null)
     process.stderr.write(
-      `ablation passes: ${nScored} x ${padded} padded tokens x ${gflopPerToken.toFixed(3)} GFLOP = ${ablationGflops.toFixed(0)} GFLOP/s of linear layers; ` +
+      `ablation passes: ${nScored} x ${rows} rows (${padded} padded tokens, the shared prefix once per batch) x ${gflopPerToken.toFixed(3)} GFLOP = ${ablationGflops.toFixed(0)} GFLOP/s of linear layers; ` +
         `the matmul alone, same run: ${probe.gflops.toFixed(0)} GFLOP/s (${probe.shape}, median of ${probe.calls})\n`,
     );
   result = {
     throughput: {
-      note: "ablation passes: padded tokens x the blocks' linear-layer GFLOP per token / wall time against matmulProbe, the matmul alone measured in the same run",
+      note: "ablation passes: rows computed (padded tokens, a shared prefix once per batch) x the blocks' linear-layer GFLOP per token / wall time against matmulProbe, the matmul alone measured in the same run",
       gflopPerToken,
       ablationPaddedTokensPerPass: padded,
+      ablationRowsPerPass: rows,
       ablationGflops,
       matmulProbe: probe,
       ablationFractionOfMatmul: ablationGflops !== null ? ablationGflops / probe.gflops : null,

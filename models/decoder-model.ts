@@ -26,6 +26,7 @@ import type {
   ForwardOptions,
   ForwardResult,
   GenerateOptions,
+  Hook,
   GenerateResult,
   LayerWeight,
   LinearRole,
@@ -267,56 +268,57 @@ export class DecoderModel implements Model {
   private async forwardAfterPrefix(prompts: number[][], pb: PaddedBatch, p: number, opts: ForwardOptions): Promise<ForwardResult> {
     const checkFinite = opts.checkFinite ?? true;
     const start = opts.start ? splitStart(opts.start, pb.padding, pb.len, p, this.config.dModel) : null;
-    const prefixKv = this.newCache(1, p);
-    const prefixPositions = Int32Array.from({ length: p }, (_, i) => i);
-    const prefixRunner = new HookRunner({ hooks: opts.hooks, checkFinite, positions: prefixPositions, step: 0 });
-    const prefixScope = this.scopeFor(prefixKv, prefixRunner, p);
-    try {
-      const ids = Int32Array.from(prompts[0].slice(0, p));
-      const valid = [new Uint8Array(p).fill(1)];
-      await this.step(
-        prefixKv,
-        prefixRunner,
-        { ids, positions: prefixPositions, valid, t: p, start: start?.prefix },
-        'none',
-        checkFinite,
-        prefixScope,
-      );
-    } finally {
-      prefixScope?.close();
-    }
-    // The rest: the same left padding, positions counted on from the prefix.
-    const rest = leftPad(
-      prompts.map((q) => q.slice(p)),
-      this.padId(),
-      this.config.vocabSize,
-    );
-    const positions = rest.positions.map((q) => (q < 0 ? q : q + p));
     const kv = this.newCache(pb.batch, pb.len);
-    seedFromPrefix(kv, prefixKv);
+    const rest = await this.runSharedPrefix(kv, prompts, p, opts.hooks, checkFinite, start?.prefix);
     const runner = new HookRunner({
       hooks: opts.hooks,
       cacheGlobs: opts.cache,
       cachePositions: opts.cachePositions,
       checkFinite,
-      positions,
+      positions: rest.positions,
       step: 0,
     });
-    const scope = this.scopeFor(kv, runner, pb.batch * rest.len);
+    const scope = this.scopeFor(kv, runner, pb.batch * rest.t);
     try {
-      const out = await this.step(
-        kv,
-        runner,
-        { ids: rest.ids, positions, valid: rest.valid, t: rest.len, start: start?.suffix },
-        opts.logits ?? 'all',
-        checkFinite,
-        scope,
-      );
+      const out = await this.step(kv, runner, { ...rest, start: start?.suffix }, opts.logits ?? 'all', checkFinite, scope);
       scope?.close([out.logits]);
       return { ...out, cache: runner.cache, padding: pb.padding };
     } finally {
       scope?.close();
     }
+  }
+
+  /**
+   * Runs the first `p` tokens of the prompts (the same in every one) once, as one row, from `start` (its rows) or the
+   * embedding, and copies their keys and values into every row of `kv`. Returns the step input of the rest: the same
+   * left padding, positions counted on from the prefix.
+   */
+  private async runSharedPrefix(
+    kv: KvCache,
+    prompts: number[][],
+    p: number,
+    hooks: Hook[] | undefined,
+    checkFinite: boolean,
+    start: StartResidual | undefined,
+  ): Promise<StepInput> {
+    const prefixKv = this.newCache(1, p);
+    const prefixPositions = Int32Array.from({ length: p }, (_, i) => i);
+    const prefixRunner = new HookRunner({ hooks, checkFinite, positions: prefixPositions, step: 0 });
+    const prefixScope = this.scopeFor(prefixKv, prefixRunner, p);
+    try {
+      const ids = Int32Array.from(prompts[0].slice(0, p));
+      const valid = [new Uint8Array(p).fill(1)];
+      await this.step(prefixKv, prefixRunner, { ids, positions: prefixPositions, valid, t: p, start }, 'none', checkFinite, prefixScope);
+    } finally {
+      prefixScope?.close();
+    }
+    seedFromPrefix(kv, prefixKv);
+    const rest = leftPad(
+      prompts.map((q) => q.slice(p)),
+      this.padId(),
+      this.config.vocabSize,
+    );
+    return { ids: rest.ids, positions: rest.positions.map((q) => (q < 0 ? q : q + p)), valid: rest.valid, t: rest.len };
   }
 
   async generate(prompts: number[][], opts: GenerateOptions = {}): Promise<GenerateResult> {
@@ -356,17 +358,16 @@ export class DecoderModel implements Model {
     const done = prompts.map(() => false);
 
     const t0 = performance.now();
-    let runner = new HookRunner({ hooks: opts.hooks, checkFinite, positions: pb.positions, step: 0 });
+    // The prompt step: a prefix every prompt shares runs once first where nobody can tell (models/shared-prefix.ts).
+    const p = kv instanceof KvCache && splitAllowed({ hooks: opts.hooks, logits: 'last' }) ? prefixRows(prompts) : 0;
+    const first: StepInput =
+      p > 0
+        ? await this.runSharedPrefix(kv as KvCache, prompts, p, opts.hooks, checkFinite, undefined)
+        : { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len };
+    let runner = new HookRunner({ hooks: opts.hooks, checkFinite, positions: first.positions, step: 0 });
     // Each step's arrays (logits included: sampled below, then dead) go back to the pool before the next step.
-    let scope = this.scopeFor(kv, runner, batch * pb.len);
-    let { logits } = await this.step(
-      kv,
-      runner,
-      { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len },
-      'last',
-      checkFinite,
-      scope,
-    );
+    let scope = this.scopeFor(kv, runner, batch * first.t);
+    let { logits } = await this.step(kv, runner, first, 'last', checkFinite, scope);
     const prefillMs = performance.now() - t0;
     const t1 = performance.now();
     const V = this.config.vocabSize;

@@ -37,12 +37,12 @@ export function sharedPrefixLength(prompts: readonly number[][]): number {
   return Math.max(n, 0);
 }
 
-/** Whether a forward's options let the prefix run apart without any visible difference (see above). */
-export function splitAllowed(opts: ForwardOptions, runner: HookRunner, nLayers: number): boolean {
+/** Whether a forward's options (generate's: hooks, last logits) let the prefix run apart unseen (see above). */
+export function splitAllowed(opts: ForwardOptions, runner?: HookRunner, nLayers = 0): boolean {
   if ((opts.logits ?? 'all') === 'all') return false;
   if ((opts.hooks ?? []).some((h) => !h.op || h.op.kind === 'patch')) return false;
   if (opts.cache?.length) {
-    if (!opts.cachePositions || opts.cachePositions.some((p) => p >= 0)) return false;
+    if (!runner || !opts.cachePositions || opts.cachePositions.some((p) => p >= 0)) return false;
     // hook_pattern is cached whole ([batch, heads, T, S]), so it would lose the prefix's rows and columns.
     for (let l = 0; l < nLayers; l++) if (runner.wants(`blocks.${l}.attn.hook_pattern`)) return false;
   }

@@ -1,7 +1,7 @@
 /**
  * A prefix every prompt shares runs once (models/shared-prefix.ts). Its results must be bit for bit those of the
  * whole batch run at once. The check runs on every CPU backend here, for both families and each weight format, with
- * ablation hooks, with an addition hook started from a cached residual, and at several prefix lengths. The whole-batch
+ * ablation hooks, with an addition hook started from a cached residual, at several prefix lengths, and in generate. The whole-batch
  * run is the same call with logits 'all', which never splits. Each case also checks that the split really happened
  * (a hook saw the one-row prefix call), and that calls a split would change (a JS hook, all positions cached) do not split.
  */
@@ -144,6 +144,27 @@ describe.each(backends)('a shared prefix run once on %s', (backendName) => {
       expect(seen).toContain(1);
       const whole = await model.forward(prompts, { hooks, logits: 'all', start });
       expect(sameBits(split.logits, lastRows(whole.logits, prompts.length, model.config.vocabSize)), `layer ${l}`).toBe(true);
+    }
+  });
+
+  it('generate: the prompt step with the prefix run once gives the same tokens, greedy and sampled', async () => {
+    const model = await synthetic(backendName, 'qwen2', 'int8');
+    const prompts = promptsWith([4, 5, 6, 7]);
+    const r = Float32Array.from({ length: model.config.dModel }, (_, i) => Math.cos(i * 0.7));
+    const v = Float32Array.from({ length: model.config.dModel }, (_, i) => Math.sin(i * 0.2));
+    const seen: number[] = [];
+    const hooks = watched([...ablationHooks(r), additionHook(v, 1)], seen);
+    // A JS hook (no declared op) keeps the whole batch: the reference run.
+    const whole: Hook = { name: 'blocks.0.hook_resid_pre', fn: () => undefined };
+    for (const sampling of [{}, { temperature: 1, seed: 5 }]) {
+      seen.length = 0;
+      const split = await model.generate(prompts, { hooks, maxNewTokens: 6, ...sampling });
+      expect(seen).toContain(1);
+      seen.length = 0;
+      const ref = await model.generate(prompts, { hooks: [...hooks, whole], maxNewTokens: 6, ...sampling });
+      expect(seen).not.toContain(1);
+      expect(split.tokens).toEqual(ref.tokens);
+      expect(split.finish).toEqual(ref.finish);
     }
   });
 
