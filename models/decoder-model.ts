@@ -17,6 +17,7 @@ import { allHookNames } from './hook-names.ts';
 import { assertFinite, HookRunner } from './hook-runner.ts';
 import { KvCache } from './kv-cache.ts';
 import { leftPad, type PaddedBatch } from './padding.ts';
+import { liveRowsOf, padRowsUnseen } from './pad-rows.ts';
 import { prefixRows, seedFromPrefix, splitAllowed, splitStart } from './shared-prefix.ts';
 import { DEFAULT_INT4_GROUP, precisionOf, toPrecision } from './precision.ts';
 import { LinearGroup } from './runtime-linear.ts';
@@ -84,6 +85,8 @@ interface StepInput {
   t: number;
   /** Start at this block from this residual [batch·t, d_model] (forward only); absent: block 0 from the embedding. */
   start?: StartResidual;
+  /** The caller sees no padding row, so the MLP may skip them (pad-rows.ts). */
+  skipPadRows?: boolean;
 }
 
 export class DecoderModel implements Model {
@@ -234,7 +237,9 @@ export class DecoderModel implements Model {
     // A prefix every prompt shares runs once (models/shared-prefix.ts); the resident GPU path runs whole batches.
     const p =
       gpu || !splitAllowed(opts, runner, this.config.nLayers) ? 0 : prefixRows(prompts, opts.cache?.length ? opts.cachePositions : []);
-    if (p > 0) return await this.forwardAfterPrefix(prompts, pb, p, opts);
+    // Likewise the MLP skips padding rows (models/pad-rows.ts).
+    const skipPadRows = !gpu && padRowsUnseen(opts, runner, this.config.nLayers, Math.min(...prompts.map((q) => q.length)));
+    if (p > 0) return await this.forwardAfterPrefix(prompts, pb, p, opts, skipPadRows);
     const kv = gpu ? gpu.newKv(pb.batch, pb.len) : this.newCache(pb.batch, pb.len);
     try {
       const scope = this.scopeFor(kv, runner, pb.batch * pb.len);
@@ -242,7 +247,7 @@ export class DecoderModel implements Model {
         const out = await this.step(
           kv,
           runner,
-          { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len, start: opts.start },
+          { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len, start: opts.start, skipPadRows },
           opts.logits ?? 'all',
           opts.checkFinite ?? true,
           scope,
@@ -265,7 +270,13 @@ export class DecoderModel implements Model {
    * copied into every row's cache ahead of the rest (models/shared-prefix.ts: exact, and allowed only where the
    * caller sees the same results).
    */
-  private async forwardAfterPrefix(prompts: number[][], pb: PaddedBatch, p: number, opts: ForwardOptions): Promise<ForwardResult> {
+  private async forwardAfterPrefix(
+    prompts: number[][],
+    pb: PaddedBatch,
+    p: number,
+    opts: ForwardOptions,
+    skipPadRows: boolean,
+  ): Promise<ForwardResult> {
     const checkFinite = opts.checkFinite ?? true;
     const start = opts.start ? splitStart(opts.start, pb.padding, pb.len, p, this.config.dModel) : null;
     const kv = this.newCache(pb.batch, pb.len);
@@ -280,7 +291,7 @@ export class DecoderModel implements Model {
     });
     const scope = this.scopeFor(kv, runner, pb.batch * rest.t);
     try {
-      const out = await this.step(kv, runner, { ...rest, start: start?.suffix }, opts.logits ?? 'all', checkFinite, scope);
+      const out = await this.step(kv, runner, { ...rest, start: start?.suffix, skipPadRows }, opts.logits ?? 'all', checkFinite, scope);
       scope?.close([out.logits]);
       return { ...out, cache: runner.cache, padding: pb.padding };
     } finally {
@@ -359,11 +370,15 @@ export class DecoderModel implements Model {
 
     const t0 = performance.now();
     // The prompt step: a prefix every prompt shares runs once first where nobody can tell (models/shared-prefix.ts).
-    const p = kv instanceof KvCache && splitAllowed({ hooks: opts.hooks, logits: 'last' }) ? prefixRows(prompts) : 0;
-    const first: StepInput =
-      p > 0
+    // Its MLP skips padding rows likewise (models/pad-rows.ts).
+    const unseen = kv instanceof KvCache && splitAllowed({ hooks: opts.hooks, logits: 'last' });
+    const p = unseen ? prefixRows(prompts) : 0;
+    const first: StepInput = {
+      ...(p > 0
         ? await this.runSharedPrefix(kv as KvCache, prompts, p, opts.hooks, checkFinite, undefined)
-        : { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len };
+        : { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }),
+      skipPadRows: unseen,
+    };
     let runner = new HookRunner({ hooks: opts.hooks, checkFinite, positions: first.positions, step: 0 });
     // Each step's arrays (logits included: sampled below, then dead) go back to the pool before the next step.
     let scope = this.scopeFor(kv, runner, batch * first.t);
@@ -440,6 +455,7 @@ export class DecoderModel implements Model {
       ropePos: Int32Array.from(inp.positions, (p) => Math.max(p, 0)),
       invFreq: this.invFreq,
       scope,
+      liveRows: inp.skipPadRows ? liveRowsOf(inp.valid, inp.t) : null,
     };
     kv.appendMask(inp.valid, inp.t);
     // x [batch·t, d_model]: the residual stream of the t new positions of every sequence. The ordinary forward

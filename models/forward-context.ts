@@ -53,6 +53,8 @@ export interface ForwardCtx {
   invFreq: Float32Array | null;
   /** Where this step's intermediates come from when no hook can see them (step-buffers.ts); null: fresh arrays. */
   scope: StepScope | null;
+  /** Rows [batch·t] whose MLP runs (pad-rows.ts: the caller sees no padding row); null: every row. */
+  liveRows: Int32Array | null;
 }
 
 /** A reusable destination of n floats for an op's result (kernels/types.ts `out`), or undefined (fresh). */

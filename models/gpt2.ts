@@ -7,6 +7,7 @@
 import { attend } from './attention.ts';
 import type { EmbeddingTables, FamilyDescriptor } from './family.ts';
 import { hookAt, normalize, outOf, type ForwardCtx, type LayerParams } from './forward-context.ts';
+import { onLiveRows } from './pad-rows.ts';
 
 /** ids [rows] -> x = wte[ids] + wpe[positions] [rows, d]. */
 export async function gpt2Embed(ctx: ForwardCtx, tables: EmbeddingTables, ids: Int32Array): Promise<Float32Array> {
@@ -38,9 +39,13 @@ export async function gpt2Block(ctx: ForwardCtx, l: number, p: LayerParams, resi
   const mid = hookAt(ctx, `${b}.hook_resid_mid`, l, await backend.add(x, attnOut, outOf(ctx, rows * d)), d);
 
   const h2 = hookAt(ctx, `${b}.ln2.hook_normalized`, l, await normalize(ctx, mid, p.mlpNorm), d);
-  const fc = await p.mlpIn.apply(h2, rows, ctx.scope); // c_fc: [rows, d_mlp]
-  const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await backend.gelu(fc, outOf(ctx, fc.length)), cfg.dMlp); // gelu_new(c_fc)
-  const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, await p.down.apply(post, rows, ctx.scope), d); // mlp.c_proj: [rows, d]
+  // The MLP skips padding rows where the caller sees none (pad-rows.ts); n = rows otherwise.
+  const mlp = await onLiveRows(ctx, `${b}.mlp.hook_post`, h2, d, async (h2n, n) => {
+    const fc = await p.mlpIn.apply(h2n, n, ctx.scope); // c_fc: [n, d_mlp]
+    const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await backend.gelu(fc, outOf(ctx, fc.length)), cfg.dMlp); // gelu_new(c_fc)
+    return await p.down.apply(post, n, ctx.scope); // mlp.c_proj: [n, d]
+  });
+  const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, mlp, d); // [rows, d]
   return hookAt(ctx, `${b}.hook_resid_post`, l, await backend.add(mid, mlpOut, outOf(ctx, rows * d)), d);
 }
 

@@ -8,6 +8,7 @@
 import { attend } from './attention.ts';
 import type { FamilyDescriptor } from './family.ts';
 import { hookAt, normalize, outOf, type ForwardCtx, type LayerParams } from './forward-context.ts';
+import { onLiveRows } from './pad-rows.ts';
 
 /** ids [rows] -> x [rows, d]: the token table only; position enters later, as RoPE on q and k. */
 export async function llamaEmbed(ctx: ForwardCtx, tables: { tokens: Float32Array }, ids: Int32Array): Promise<Float32Array> {
@@ -35,8 +36,12 @@ export async function llamaBlock(ctx: ForwardCtx, l: number, p: LayerParams, res
   const mid = hookAt(ctx, `${b}.hook_resid_mid`, l, await backend.add(x, attnOut, outOf(ctx, rows * d)), d); // mid [rows, d]
 
   const h2 = hookAt(ctx, `${b}.ln2.hook_normalized`, l, await normalize(ctx, mid, p.mlpNorm), d);
-  const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await gatedMlp(ctx, p, h2, rows), cfg.dMlp); // silu(gate)·up [rows, d_mlp]
-  const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, await p.down.apply(post, rows, ctx.scope), d); // down_proj: [rows, d]
+  // The MLP skips padding rows where the caller sees none (pad-rows.ts); n = rows otherwise.
+  const mlp = await onLiveRows(ctx, `${b}.mlp.hook_post`, h2, d, async (h2n, n) => {
+    const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await gatedMlp(ctx, p, h2n, n), cfg.dMlp); // silu(gate)·up [n, d_mlp]
+    return await p.down.apply(post, n, ctx.scope); // down_proj: [n, d]
+  });
+  const mlpOut = hookAt(ctx, `${b}.hook_mlp_out`, l, mlp, d); // [rows, d]
   return hookAt(ctx, `${b}.hook_resid_post`, l, await backend.add(mid, mlpOut, outOf(ctx, rows * d)), d);
 }
 
