@@ -141,37 +141,46 @@ if (!studyMethods) {
     timer: clock,
   });
   const { selected, filtered, survivors } = res.selection;
-  // What the ablation passes computed per second: padded tokens x the blocks' linear-layer FLOPs per token (the
+  // What the ablation passes computed per second: the blocks' linear-layer FLOPs over the rows each computes (the
   // lm_head runs at the last position only and is left out), against bench:matmul's GEMM rate on the same machine.
+  // A prefix every prompt of a batch shares runs once (models/shared-prefix.ts), and the MLP skips padding rows
+  // (models/pad-rows.ts), except on the resident webgpu path, which runs whole batches.
   const c = model.config;
   const q = c.nHeads * c.headDim;
   const kvDim = c.nKvHeads * c.headDim;
-  const blockMacs = 2 * q * c.dModel + 2 * kvDim * c.dModel + (c.capabilities.gatedMlp ? 3 : 2) * c.dMlp * c.dModel;
-  const gflopPerToken = (2 * c.nLayers * blockMacs) / 1e9;
+  const attnMacs = 2 * q * c.dModel + 2 * kvDim * c.dModel;
+  const mlpMacs = (c.capabilities.gatedMlp ? 3 : 2) * c.dMlp * c.dModel;
+  const gflopPerToken = (2 * c.nLayers * (attnMacs + mlpMacs)) / 1e9;
   const val = [...res.splits.harmfulVal, ...res.splits.harmlessVal].map((x) => model.tokenizer!.encodeChat(x.instruction));
   const plan = prefillPlan(val, { batchSize });
   const padded = plan.reduce((n, b) => n + b.items.length * Math.max(...b.items.map((x) => x.length)), 0);
-  // Rows the forwards compute: a prefix every prompt of a batch shares runs once (models/shared-prefix.ts), except on
-  // the resident webgpu path, which runs whole batches.
-  const rows = plan.reduce((n, b) => {
-    const p = backend.resident ? 0 : prefixRows(b.items);
-    return n + b.items.length * (Math.max(...b.items.map((x) => x.length)) - p) + p;
-  }, 0);
+  const whole = !!backend.resident;
+  let attnRows = 0;
+  let mlpRows = 0;
+  for (const b of plan) {
+    const p = whole ? 0 : prefixRows(b.items);
+    const longest = Math.max(...b.items.map((x) => x.length));
+    attnRows += b.items.length * (longest - p) + p;
+    mlpRows += whole ? b.items.length * longest : b.items.reduce((n, x) => n + x.length - p, 0) + p;
+  }
+  const passGflop = (2 * c.nLayers * (attnRows * attnMacs + mlpRows * mlpMacs)) / 1e9;
   const nScored = res.scores.filter((x) => !Number.isNaN(x.kl)).length;
   const ablation = clock.phases.get('score: ablation (bypass + KL)');
-  const ablationGflops = ablation && nScored ? (nScored * rows * gflopPerToken) / (ablation.wallMs / 1000) : null;
+  const ablationGflops = ablation && nScored ? (nScored * passGflop) / (ablation.wallMs / 1000) : null;
   const probe = await matmulProbe(c.dMlp * (c.capabilities.gatedMlp ? 2 : 1), c.dModel, 256);
   if (ablationGflops !== null)
     process.stderr.write(
-      `ablation passes: ${nScored} x ${rows} rows (${padded} padded tokens, the shared prefix once per batch) x ${gflopPerToken.toFixed(3)} GFLOP = ${ablationGflops.toFixed(0)} GFLOP/s of linear layers; ` +
+      `ablation passes: ${nScored} x ${passGflop.toFixed(0)} GFLOP (${padded} padded tokens; computed: ${attnRows} attention rows, ${mlpRows} MLP rows) = ${ablationGflops.toFixed(0)} GFLOP/s of linear layers; ` +
         `the matmul alone, same run: ${probe.gflops.toFixed(0)} GFLOP/s (${probe.shape}, median of ${probe.calls})\n`,
     );
   result = {
     throughput: {
-      note: "ablation passes: rows computed (padded tokens, a shared prefix once per batch) x the blocks' linear-layer GFLOP per token / wall time against matmulProbe, the matmul alone measured in the same run",
+      note: "ablation passes: the linear layers' GFLOP over the rows computed (a shared prefix once per batch, no MLP on padding) / wall time, against matmulProbe, the matmul alone measured in the same run",
       gflopPerToken,
       ablationPaddedTokensPerPass: padded,
-      ablationRowsPerPass: rows,
+      ablationAttentionRowsPerPass: attnRows,
+      ablationMlpRowsPerPass: mlpRows,
+      ablationGflopPerPass: passGflop,
       ablationGflops,
       matmulProbe: probe,
       ablationFractionOfMatmul: ablationGflops !== null ? ablationGflops / probe.gflops : null,
