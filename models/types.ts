@@ -93,7 +93,9 @@ export interface Hook {
   /**
    * The same computation as `fn`, declared (optional): lets webgpu run it on the device. A hook with an op keeps
    * no reference to the array it is shown, so the CPU path may reuse that memory (models/step-buffers.ts); a hook
-   * without one may keep it, and its forward uses fresh arrays.
+   * without one may keep it, and its forward uses fresh arrays. Being row-wise, such a hook's `fn` may also be shown
+   * a call's rows in two parts (a prefix every prompt shares, as one row, then the rest: models/shared-prefix.ts) and
+   * padding rows the MLP skipped as zeros (models/pad-rows.ts), where the caller sees the same results either way.
    */
   op?: HookOp;
 }
