@@ -371,7 +371,8 @@ export class DecoderModel implements Model {
     const t0 = performance.now();
     // The prompt step: a prefix every prompt shares runs once first where nobody can tell (models/shared-prefix.ts).
     // Its MLP skips padding rows likewise (models/pad-rows.ts).
-    const unseen = kv instanceof KvCache && splitAllowed({ hooks: opts.hooks, logits: 'last' });
+    const probe = new HookRunner({ hooks: opts.hooks, checkFinite, positions: pb.positions, step: 0 });
+    const unseen = kv instanceof KvCache && splitAllowed({ hooks: opts.hooks, logits: 'last' }, probe, this.config.nLayers);
     const p = unseen ? prefixRows(prompts) : 0;
     const first: StepInput = {
       ...(p > 0

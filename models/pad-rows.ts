@@ -13,7 +13,7 @@ import { splitAllowed } from './shared-prefix.ts';
 import type { ForwardOptions } from './types.ts';
 
 /** Whether a forward over prompts of these real lengths may skip the MLP of its padding rows (see above). */
-export function padRowsUnseen(opts: ForwardOptions, runner: HookRunner | undefined, nLayers: number, shortest: number): boolean {
+export function padRowsUnseen(opts: ForwardOptions, runner: HookRunner, nLayers: number, shortest: number): boolean {
   if (!splitAllowed(opts, runner, nLayers)) return false;
   const deepest = opts.cache?.length ? Math.max(0, ...(opts.cachePositions ?? []).map((q) => -q)) : 0;
   return deepest <= shortest;

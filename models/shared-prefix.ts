@@ -37,15 +37,16 @@ export function sharedPrefixLength(prompts: readonly number[][]): number {
   return Math.max(n, 0);
 }
 
-/** Whether a forward's options (generate's: hooks, last logits) let the prefix run apart unseen (see above). */
-export function splitAllowed(opts: ForwardOptions, runner?: HookRunner, nLayers = 0): boolean {
+/**
+ * Whether a forward's options (generate's: hooks, last logits) let the prefix run apart unseen (see above). `runner`
+ * is the call's HookRunner (it knows which points its hooks and caches match).
+ */
+export function splitAllowed(opts: ForwardOptions, runner: HookRunner, nLayers: number): boolean {
   if ((opts.logits ?? 'all') === 'all') return false;
   if ((opts.hooks ?? []).some((h) => !h.op || h.op.kind === 'patch')) return false;
-  if (opts.cache?.length) {
-    if (!runner || !opts.cachePositions || opts.cachePositions.some((p) => p >= 0)) return false;
-    // hook_pattern is cached whole ([batch, heads, T, S]), so it would lose the prefix's rows and columns.
-    for (let l = 0; l < nLayers; l++) if (runner.wants(`blocks.${l}.attn.hook_pattern`)) return false;
-  }
+  if (opts.cache?.length && (!opts.cachePositions || opts.cachePositions.some((p) => p >= 0))) return false;
+  // hook_pattern is [batch, heads, T, S] whole: a split changes its rows and columns.
+  for (let l = 0; l < nLayers; l++) if (runner.wants(`blocks.${l}.attn.hook_pattern`)) return false;
   return true;
 }
 

@@ -168,7 +168,7 @@ describe.each(backends)('a shared prefix run once on %s', (backendName) => {
     }
   });
 
-  it('does not split where the caller could tell: a JS hook, every position cached, a cached end position in the prefix', async () => {
+  it('does not split where the caller could tell: a JS hook, every position cached, a pattern hook, a cached end position in the prefix', async () => {
     const model = await synthetic(backendName, 'qwen2', 'f32');
     const prompts = promptsWith([1, 2, 3]);
     const seen: number[] = [];
@@ -184,6 +184,15 @@ describe.each(backends)('a shared prefix run once on %s', (backendName) => {
     });
     expect(seen).not.toContain(1);
     expect(all.cache.get('blocks.1.hook_resid_pre')!.shape[1]).toBe(3 + 7);
+    // A hook at hook_pattern (declared op or not) sees [batch, heads, T, S] whole.
+    seen.length = 0;
+    const atPattern: Hook = {
+      name: 'blocks.0.attn.hook_pattern',
+      op: { kind: 'addVector', vector: new Float32Array(1), coeff: 0, promptOnly: false },
+      fn: (_a, c) => void seen.push(c.batch),
+    };
+    await model.forward(prompts, { hooks: [atPattern], logits: 'last' });
+    expect(seen).toEqual([prompts.length]);
     // One prompt has a single token of its own: the prefix shrinks so that position -2 stays after it (3 -> 2 tokens),
     // and a cached position -4 leaves no prefix to split.
     const short = promptsWith([1, 2, 3], 1);
