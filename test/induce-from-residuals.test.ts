@@ -19,34 +19,16 @@ import {
 } from '../analysis/model-runs.ts';
 import { loadPrompts } from '../analysis/prompts/prompts.ts';
 import { UsageError } from '../engine/errors.ts';
-import { createBackend, wasmSimdPresent } from '../kernels/select.ts';
 import { webgpuAvailable } from '../kernels/gpujs/webgpu.ts';
-import type { BackendName } from '../kernels/types.ts';
-import { DecoderModel } from '../models/decoder-model.ts';
 import { loadModel } from '../models/load.ts';
-import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { Model } from '../models/types.ts';
+import { backendModels, cpuBackends, sameBits } from './helpers/backend-models.ts';
 import { projectRoot } from './helpers/shared.ts';
 
-const backends: BackendName[] = wasmSimdPresent() ? ['reference', 'wasm-simd'] : ['reference'];
+const backends = cpuBackends();
+const synthetic = backendModels(4, 7);
 const disposers: (() => void)[] = [];
 afterAll(() => disposers.forEach((d) => d()));
-
-/** Bitwise equality of two float arrays (NaN equal to NaN only with the same bits). */
-function sameBits(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
-
-async function synthetic(backendName: BackendName, family: 'qwen2' | 'gpt2', precision: 'f32' | 'int8'): Promise<Model> {
-  const backend = await createBackend(backendName);
-  disposers.push(() => backend.dispose());
-  const cfg = syntheticConfig({ family, nLayers: 4, dModel: 32, nHeads: 4, nKvHeads: family === 'gpt2' ? 4 : 2, dMlp: 48, vocabSize: 64 });
-  return new DecoderModel(syntheticProvider(cfg, 7), { backend, precision });
-}
 
 // Different lengths, so rows are left-padded.
 const prompts = [

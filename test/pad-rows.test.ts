@@ -4,33 +4,14 @@
  * backend here, both families, f32 and int8, in forward and in generate. The reference run is the same call with
  * logits 'all', which never skips. A declared-op hook at hook_mlp_out watches the padding rows: zero when skipped.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ablationHooks } from '../analysis/interventions.ts';
-import { createBackend, wasmSimdPresent } from '../kernels/select.ts';
-import type { BackendName } from '../kernels/types.ts';
-import { DecoderModel } from '../models/decoder-model.ts';
 import { liveRowsOf } from '../models/pad-rows.ts';
-import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
-import type { Hook, HookContext, Model, WeightPrecision } from '../models/types.ts';
+import type { Hook, HookContext } from '../models/types.ts';
+import { backendModels, cpuBackends, sameBits } from './helpers/backend-models.ts';
 
-const backends: BackendName[] = wasmSimdPresent() ? ['reference', 'wasm-simd'] : ['reference'];
-const disposers: (() => void)[] = [];
-afterAll(() => disposers.forEach((d) => d()));
-
-function sameBits(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
-
-async function synthetic(backendName: BackendName, family: 'qwen2' | 'gpt2', precision: WeightPrecision): Promise<Model> {
-  const backend = await createBackend(backendName);
-  disposers.push(() => backend.dispose());
-  const cfg = syntheticConfig({ family, nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: family === 'gpt2' ? 4 : 2, dMlp: 48, vocabSize: 64 });
-  return new DecoderModel(syntheticProvider(cfg, 13), { backend, precision });
-}
+const backends = cpuBackends();
+const synthetic = backendModels(3, 13);
 
 // No shared prefix (the first tokens differ), lengths 2..7: every batch is left-padded.
 const prompts = Array.from({ length: 6 }, (_, i) => Array.from({ length: 2 + i }, (_, j) => (i * 11 + j * 3 + 1) % 64));

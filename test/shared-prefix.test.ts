@@ -5,33 +5,14 @@
  * run is the same call with logits 'all', which never splits. Each case also checks that the split really happened
  * (a hook saw the one-row prefix call), and that calls a split would change (a JS hook, all positions cached) do not split.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
-import { createBackend, wasmSimdPresent } from '../kernels/select.ts';
-import type { BackendName } from '../kernels/types.ts';
-import { DecoderModel } from '../models/decoder-model.ts';
 import { MIN_SHARED_ROWS, prefixRows, sharedPrefixLength } from '../models/shared-prefix.ts';
-import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
-import type { Hook, Model, WeightPrecision } from '../models/types.ts';
+import type { Hook } from '../models/types.ts';
+import { backendModels, cpuBackends, sameBits } from './helpers/backend-models.ts';
 
-const backends: BackendName[] = wasmSimdPresent() ? ['reference', 'wasm-simd'] : ['reference'];
-const disposers: (() => void)[] = [];
-afterAll(() => disposers.forEach((d) => d()));
-
-function sameBits(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
-
-async function synthetic(backendName: BackendName, family: 'qwen2' | 'gpt2', precision: WeightPrecision): Promise<Model> {
-  const backend = await createBackend(backendName);
-  disposers.push(() => backend.dispose());
-  const cfg = syntheticConfig({ family, nLayers: 3, dModel: 32, nHeads: 4, nKvHeads: family === 'gpt2' ? 4 : 2, dMlp: 48, vocabSize: 64 });
-  return new DecoderModel(syntheticProvider(cfg, 11), { backend, precision });
-}
+const backends = cpuBackends();
+const synthetic = backendModels(3, 11);
 
 /** 10 prompts starting with `prefix`, `own` to `own` + 5 tokens of their own (so rows are left-padded). */
 function promptsWith(prefix: number[], own = 2): number[][] {
