@@ -1,6 +1,6 @@
 /**
  * A token prefix that every prompt of a batch starts with (a chat template's opening: `<bos><|user|>\n`, or
- * Qwen2.5's default system message, ~25 tokens) runs once instead of once per prompt. Its keys and values are then
+ * Qwen2.5's default system message, roughly 25 tokens) runs once instead of once per prompt. Its keys and values are then
  * copied into every row's KV cache ahead of the rest, which runs as an ordinary left-padded batch.
  *
  * Causal attention makes this exact: a prefix position sees only the prefix, so its keys, values and residuals are
@@ -9,7 +9,7 @@
  * The kernels compute each row independently. test/shared-prefix.test.ts checks the bit-identity on every backend.
  *
  * forward() uses it only where nobody can tell the difference. Every hook must be a declared row-wise op
- * (projectOut, addVector): a JS hook would see the batch in two calls. Cached activations must be at positions
+ * (projectOut, addVector): a JS hook would see the batch in two calls. No hook or cache may name hook_pattern. Cached activations must be at positions
  * counted from the end. Logits must be 'last' or 'none'. The direction pipeline's ablation, induce, filter and
  * difference-in-means forwards all qualify.
  */
