@@ -1,17 +1,17 @@
 /**
  * A token prefix that every prompt of a batch starts with (a chat template's opening: `<bos><|user|>\n`, or
- * Qwen2.5's default system message, roughly 25 tokens) runs once instead of once per prompt. Its keys and values are then
- * copied into every row's KV cache ahead of the rest, which runs as an ordinary left-padded batch.
+ * Qwen2.5's default system message, roughly 25 tokens) runs once instead of once per prompt. Its keys and values
+ * are then copied into every row's KV cache ahead of the rest, which runs as an ordinary left-padded batch.
  *
  * Causal attention makes this exact: a prefix position sees only the prefix, so its keys, values and residuals are
  * the same in every row. The rest sees [prefix, padding, own tokens] instead of [padding, prefix, own tokens].
  * Padding is masked out, so attention visits the same keys in the same order and gets bit-identical results.
  * The kernels compute each row independently. test/shared-prefix.test.ts checks the bit-identity on every backend.
  *
- * forward() uses it only where nobody can tell the difference. Every hook must be a declared row-wise op
- * (projectOut, addVector): a JS hook would see the batch in two calls. No hook or cache may name hook_pattern. Cached activations must be at positions
- * counted from the end. Logits must be 'last' or 'none'. The direction pipeline's ablation, induce, filter and
- * difference-in-means forwards all qualify.
+ * forward() and generate()'s prompt step use it only where nobody can tell the difference. Every hook must be a
+ * declared row-wise op (projectOut, addVector): a JS hook would see the batch in two calls. No hook or cache may
+ * name hook_pattern. Cached activations must be at positions counted from the end. Logits must be 'last' or 'none'.
+ * The direction pipeline's ablation, induce and filter forwards all qualify.
  */
 import type { HookRunner } from './hook-runner.ts';
 import type { KvCache } from './kv-cache.ts';
