@@ -51,8 +51,9 @@ export function splitAllowed(opts: ForwardOptions, runner: HookRunner, nLayers: 
 }
 
 /**
- * Prefix length to run apart for these prompts, or 0 (shorter than 2 tokens, or saving fewer than MIN_SHARED_ROWS rows). Every row keeps its
- * cached end positions (`cachePositions`, all negative) out of the prefix: there the rest's layout has padding.
+ * Prefix length to run apart for these prompts, or 0 (shorter than 2 tokens, or saving fewer than MIN_SHARED_ROWS
+ * rows). Every row keeps its cached end positions (`cachePositions`, all negative) out of the prefix: there the
+ * rest's layout has padding.
  */
 export function prefixRows(prompts: readonly number[][], cachePositions: readonly number[] = []): number {
   if (prompts.length < 2) return 0;
