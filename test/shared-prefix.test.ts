@@ -1,9 +1,10 @@
 /**
  * A prefix every prompt shares runs once (models/shared-prefix.ts). Its results must be bit for bit those of the
  * whole batch run at once. The check runs on every CPU backend here, for both families and each weight format, with
- * ablation hooks, with an addition hook started from a cached residual, at several prefix lengths, and in generate. The whole-batch
- * run is the same call with logits 'all', which never splits. Each case also checks that the split really happened
- * (a hook saw the one-row prefix call), and that calls a split would change (a JS hook, all positions cached) do not split.
+ * ablation hooks, with an addition hook started from a cached residual, at several prefix lengths, and in generate.
+ * The whole-batch run is the same call with logits 'all' (or, in generate, with a JS hook), which never splits.
+ * Each case also checks that the split really happened (a hook saw the one-row prefix call), and that calls a split
+ * would change (a JS hook, all positions cached, a pattern hook) do not split.
  */
 import { describe, expect, it } from 'vitest';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
