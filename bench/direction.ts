@@ -36,11 +36,11 @@ import { prefixRows } from '../models/shared-prefix.ts';
 import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { WeightPrecision } from '../models/types.ts';
 import type { Tokenizer } from '../engine/types.ts';
-import { quantizeInt4, quantizeInt8 } from '../kernels/quantize.ts';
 import { createBackend } from '../kernels/select.ts';
 import type { BackendName } from '../kernels/types.ts';
 import { describeAdapter } from '../kernels/gpujs/webgpu.ts';
 import { QWEN_05B_SHAPE } from './shapes.ts';
+import { matmulProbe } from './matmul-probe.ts';
 
 const root = projectRootFrom(import.meta.url);
 const arg = (name: string, def: string) => {
@@ -97,33 +97,6 @@ async function build() {
   // The study compresses (reads) the weights; the direction run only infers.
   return new DecoderModel(provider, { backend, precision, retainWeights: !!studyMethods });
 }
-/**
- * The machine's matmul rate in this run: an N x K weight at the run's precision (random values; only the speed is
- * read) times `rows` activation rows, the median of 7 calls after a warm-up. The ablation throughput above is
- * reported against it.
- */
-async function matmulProbe(n: number, k: number, rows: number) {
-  const r = Float32Array.from({ length: n * k }, (_, i) => Math.sin(i * 0.37));
-  const w = precision === 'int8' ? quantizeInt8(r, n, k) : precision === 'int4' ? quantizeInt4(r, n, k, 128, { sym: false }) : null;
-  const h = backend.uploadLinear(w ?? { format: 'f32', n, k, w: r });
-  const x = Float32Array.from({ length: rows * k }, (_, i) => Math.cos(i * 0.11));
-  await backend.linear(h, x, rows);
-  const ms: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const t0 = performance.now();
-    await backend.linear(h, x, rows);
-    ms.push(performance.now() - t0);
-  }
-  const median = ms.sort((a, b) => a - b)[3];
-  return {
-    shape: `${rows}x${k}x${n}`,
-    precision: w ? precision : 'f32',
-    calls: 7,
-    medianMs: median,
-    gflops: (2 * rows * n * k) / (median * 1e6),
-  };
-}
-
 let stop = clock.begin('build model');
 const model = await build();
 stop();
@@ -167,7 +140,7 @@ if (!studyMethods) {
   const nScored = res.scores.filter((x) => !Number.isNaN(x.kl)).length;
   const ablation = clock.phases.get('score: ablation (bypass + KL)');
   const ablationGflops = ablation && nScored ? (nScored * passGflop) / (ablation.wallMs / 1000) : null;
-  const probe = await matmulProbe(c.dMlp * (c.capabilities.gatedMlp ? 2 : 1), c.dModel, 256);
+  const probe = await matmulProbe(backend, precision, c.dMlp * (c.capabilities.gatedMlp ? 2 : 1), c.dModel, 256);
   if (ablationGflops !== null)
     process.stderr.write(
       `ablation passes: ${nScored} x ${passGflop.toFixed(0)} GFLOP (${padded} padded tokens; computed: ${attnRows} attention rows, ${mlpRows} MLP rows) = ${ablationGflops.toFixed(0)} GFLOP/s of linear layers; ` +
