@@ -6,23 +6,20 @@
  * scoring ≈ nPos × scored layers × (ablation + induce from the candidate's layer).
  *   npm run bench:direction-unit [-- --n-val N --batch-size N --layer L --precision P --out FILE.json]
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRootFrom } from './root.ts';
 import { PhaseClock } from './phase-clock.ts';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
-import { encodeInstructions, lastLogits, lastLogitsFrom, lastLogitsKeepingResiduals, prefillPlan } from '../analysis/model-runs.ts';
-import { loadPrompts } from '../analysis/prompts/prompts.ts';
+import { lastLogits, lastLogitsFrom, lastLogitsKeepingResiduals, prefillPlan } from '../analysis/model-runs.ts';
 import { maxLayerOf } from '../analysis/direction/selection.ts';
 import { writeAll, writeFileAtomic } from '../engine/atomic.ts';
 import { parseInteger } from '../engine/numbers.ts';
-import { loadModel } from '../models/load.ts';
-import { DecoderModel } from '../models/decoder-model.ts';
-import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { WeightPrecision } from '../models/types.ts';
 import { createBackend } from '../kernels/select.ts';
 import { QWEN_05B_SHAPE } from './shapes.ts';
+import { qwenSynthetic, valPrompts } from './qwen-synthetic.ts';
 
 const root = projectRootFrom(import.meta.url);
 const arg = (name: string, def: string) => {
@@ -40,24 +37,11 @@ const c0 = process.cpuUsage();
 
 let stop = clock.begin('build model');
 const backend = await createBackend();
-const tok = (await loadModel(path.join(root, 'models/tiny-chat'), { backend: await createBackend('reference') })).tokenizer;
-const cfg = { ...syntheticConfig(QWEN_05B_SHAPE), bosTokenId: 1, eosTokenIds: [2], padTokenId: 0 };
-const model = new DecoderModel(
-  { ...syntheticProvider(cfg, 1), tokenizer: tok },
-  { backend, precision: arg('precision', 'int8') as WeightPrecision, retainWeights: false },
-);
+const model = await qwenSynthetic(root, backend, arg('precision', 'int8') as WeightPrecision);
+const cfg = model.config;
+const tok = model.tokenizer;
 stop();
-// The val prompts bench:direction scores on: ../shared/data's when present, else the shipped lists.
-const shared = path.resolve(root, '../shared/data');
-const useShared = existsSync(shared);
-const enc = (f: string) =>
-  encodeInstructions(
-    model,
-    loadPrompts(useShared ? path.join(shared, f.replace('.json', '_val.json')) : path.join(root, 'data/prompts', f))
-      .slice(0, nVal)
-      .map((p) => p.instruction),
-  );
-const [harmful, harmless] = [enc('harmful.json'), enc('harmless.json')];
+const { harmful, harmless, source } = valPrompts(root, model, nVal);
 const both = [...harmful, ...harmless];
 const padded = (ps: number[][], sorted: boolean) => {
   let n = 0;
@@ -112,7 +96,7 @@ const json = {
   threads: process.env.GLASSBOX_THREADS ?? `default (${os.availableParallelism()})`,
   loadavgBefore,
   loadavgAfter: readFileSync('/proc/loadavg', 'utf8').trim(),
-  data: useShared ? '../shared/data val splits' : 'data/prompts',
+  data: source,
   settings: { nVal, batchSize, layer },
   tokens: {
     real: both.reduce((s, q) => s + q.length, 0),

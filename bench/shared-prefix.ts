@@ -10,24 +10,20 @@
  * that template does to a prompt without a system turn), tokenized by the embedded tokenizer.
  *   npm run bench:prefix [-- --rounds N --n-val N --system --out FILE.json]
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRootFrom } from './root.ts';
 import { matmulProbe } from './matmul-probe.ts';
-import { QWEN_05B_SHAPE } from './shapes.ts';
+import { qwenSynthetic, valPrompts } from './qwen-synthetic.ts';
 import { PREFILL_BATCH_TOKENS, lengthBatches } from '../analysis/batches.ts';
 import { ablationHooks } from '../analysis/interventions.ts';
-import { encodeInstructions, prefillPlan } from '../analysis/model-runs.ts';
-import { loadPrompts } from '../analysis/prompts/prompts.ts';
+import { prefillPlan } from '../analysis/model-runs.ts';
 import type { LengthBatch } from '../analysis/batches.ts';
 import { writeAll, writeFileAtomic } from '../engine/atomic.ts';
 import { parseInteger } from '../engine/numbers.ts';
 import { createBackend } from '../kernels/select.ts';
-import { DecoderModel } from '../models/decoder-model.ts';
-import { loadModel } from '../models/load.ts';
 import { sharedPrefixLength } from '../models/shared-prefix.ts';
-import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { ForwardOptions } from '../models/types.ts';
 
 const root = projectRootFrom(import.meta.url);
@@ -41,21 +37,11 @@ const system = process.argv.includes('--system');
 const loadavgBefore = readFileSync('/proc/loadavg', 'utf8').trim();
 
 const backend = await createBackend();
-const tok = (await loadModel(path.join(root, 'models/tiny-chat'), { backend: await createBackend('reference') })).tokenizer!;
-const cfg = { ...syntheticConfig(QWEN_05B_SHAPE), bosTokenId: 1, eosTokenIds: [2], padTokenId: 0 };
-const model = new DecoderModel({ ...syntheticProvider(cfg, 1), tokenizer: tok }, { backend, precision: 'int8', retainWeights: false });
-
-// The val prompts bench:direction scores on: ../shared/data's when present, else the shipped lists.
-const shared = path.resolve(root, '../shared/data');
-const useShared = existsSync(shared);
-const enc = (f: string) =>
-  encodeInstructions(
-    model,
-    loadPrompts(useShared ? path.join(shared, f.replace('.json', '_val.json')) : path.join(root, 'data/prompts', f))
-      .slice(0, nVal)
-      .map((p) => p.instruction),
-  );
-let prompts = [...enc('harmful.json'), ...enc('harmless.json')];
+const model = await qwenSynthetic(root, backend, 'int8');
+const cfg = model.config;
+const tok = model.tokenizer!;
+const val = valPrompts(root, model, nVal);
+let prompts = [...val.harmful, ...val.harmless];
 if (system) {
   const sys = tok.encode('<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n', {
     addSpecialTokens: false,
@@ -108,7 +94,7 @@ const json = {
   bench: 'shared-prefix',
   model: 'qwen0.5b (synthetic, int8)',
   date: new Date().toISOString(),
-  data: useShared ? '../shared/data val splits' : 'data/prompts',
+  data: val.source,
   systemMessage: system,
   cpus: os.cpus().length,
   loadavgBefore,
