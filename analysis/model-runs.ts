@@ -32,7 +32,9 @@ export function encodeInstructions(model: Model, instructions: readonly string[]
  * Last-position logits of every prompt: [n, vocab], in the given order. The forwards run in length-sorted batches
  * of at most PREFILL_BATCH_TOKENS padded tokens (batches.ts): a prompt's last-position logits do not depend on which
  * prompts share its batch (padding is masked, every row's arithmetic is its own), so this equals a run in list-order
- * batches bit for bit (test/length-batches.test.ts) and computes far fewer padding positions.
+ * batches bit for bit (test/length-batches.test.ts) and computes far fewer padding positions. One exception: on
+ * wasm-simd an f32 or bf16 unembedding of a batch that holds a single prompt is one row, which runs the decode
+ * matvec, and that sums in another order (last bits of the logits; int8/int4 matvecs sum like their GEMMs).
  */
 export async function lastLogits(model: Model, prompts: number[][], opts: RunOptions = {}): Promise<Float32Array> {
   return (await runBatches(model, prompts, prefillPlan(prompts, opts), opts, () => ({}))).logits;

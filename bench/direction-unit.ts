@@ -1,9 +1,10 @@
 /**
  * Benchmark: one candidate's scoring work on a Qwen2.5-0.5B-shaped synthetic model (bench/direction.ts builds the
- * same model): the base run keeping residuals, one ablation pass over harmful + harmless val, one induce run from the
- * embedding and one from a middle block. Minutes instead of the full run's hour, so it is the one to profile
- * (GLASSBOX_THREADS=1 node --cpu-prof --import tsx bench/direction-unit.ts) and to extrapolate the scoring phase from:
- * scoring ≈ nPos × scored layers × (ablation + induce from the candidate's layer).
+ * same model): the base run keeping residuals, one bypass pass (ablation over harmful val), one KL pass (ablation over
+ * harmless val), one induce run from the embedding and one from a middle block. Minutes instead of the full run's
+ * half hour, so it is the one to profile (GLASSBOX_THREADS=1 node --cpu-prof --import tsx bench/direction-unit.ts) and
+ * to extrapolate the scoring phase from: every candidate's bypass, plus induce and KL for as many candidates as the
+ * selection visits (analysis/direction/lazy-scores.ts: one at best, all with --all-scores or without a survivor).
  *   npm run bench:direction-unit [-- --n-val N --batch-size N --layer L --precision P --out FILE.json]
  */
 import { readFileSync } from 'node:fs';
@@ -57,8 +58,11 @@ const scoredLayers = Array.from({ length: maxLayerOf(L, 0.8) - 1 }, (_, i) => i 
 stop = clock.begin('score: base run (residuals kept)');
 const { cache } = await lastLogitsKeepingResiduals(model, harmless, scoredLayers, { batchSize });
 stop();
-stop = clock.begin('score: ablation (bypass + KL)');
-await lastLogits(model, both, { batchSize, hooks: ablationHooks(r) });
+stop = clock.begin('score: bypass (ablation)');
+await lastLogits(model, harmful, { batchSize, hooks: ablationHooks(r) });
+stop();
+stop = clock.begin('score: KL (ablation)');
+await lastLogits(model, harmless, { batchSize, hooks: ablationHooks(r) });
 stop();
 // The code before length-sorted batches: list-order batches of batchSize prompts (harmful, then harmless).
 stop = clock.begin('score: ablation, list-order batches (before)');
@@ -81,11 +85,15 @@ const get = (k: string) => p.get(k)!;
 const full = get('score: induce from the embedding');
 const mid = get(`score: induce from block ${layer}`);
 const induceAt = (l: number, k: 'wallMs' | 'cpuMs') => mid[k] + ((full[k] - mid[k]) * (layer - l)) / layer;
-const extrapolate = (k: 'wallMs' | 'cpuMs', fromResiduals: boolean) =>
-  (get('score: ablation (bypass + KL)')[k] * scoredLayers.length +
-    scoredLayers.reduce((s, l) => s + (fromResiduals ? induceAt(l, k) : full[k]), 0)) /
-  1000;
 const nPos = tok!.postInstructionIds().length;
+/** Scoring time over nPos × scored layers: every bypass, and induce + KL for `visited` of them (all: every one). */
+const extrapolate = (k: 'wallMs' | 'cpuMs', fromResiduals: boolean, all: boolean) => {
+  const induceAll = scoredLayers.reduce((s, l) => s + (fromResiduals ? induceAt(l, k) : full[k]), 0);
+  const later = all
+    ? nPos * (induceAll + get('score: KL (ablation)')[k] * scoredLayers.length)
+    : induceAt(1, k) + get('score: KL (ablation)')[k];
+  return +((nPos * scoredLayers.length * get('score: bypass (ablation)')[k] + later) / 1000).toFixed(0);
+};
 const json = {
   bench: 'direction-unit',
   model: 'qwen0.5b',
@@ -100,6 +108,8 @@ const json = {
   settings: { nVal, batchSize, layer },
   tokens: {
     real: both.reduce((s, q) => s + q.length, 0),
+    realHarmful: harmful.reduce((s, q) => s + q.length, 0),
+    realHarmless: harmless.reduce((s, q) => s + q.length, 0),
     ablationPaddedListOrder: padded(both, false),
     ablationPaddedLengthSorted: padded(both, true),
     inducePaddedListOrder: padded(harmless, false),
@@ -107,11 +117,12 @@ const json = {
   },
   phases: clock.json(),
   extrapolatedScoring: {
-    note: `an extrapolation, not a measurement: nPos ${nPos} x ${scoredLayers.length} scored layers x (ablation + induce), induce linear in L - l`,
-    fromResidualsWallS: +(nPos * extrapolate('wallMs', true)).toFixed(0),
-    fromResidualsCpuS: +(nPos * extrapolate('cpuMs', true)).toFixed(0),
-    fullInduceWallS: +(nPos * extrapolate('wallMs', false)).toFixed(0),
-    fullInduceCpuS: +(nPos * extrapolate('cpuMs', false)).toFixed(0),
+    note: `an extrapolation, not a measurement: nPos ${nPos} x ${scoredLayers.length} scored layers x bypass, plus induce (linear in L - l) and KL for every candidate (allScores) or for one (the least the selection can visit)`,
+    allScoresWallS: extrapolate('wallMs', true, true),
+    allScoresCpuS: extrapolate('cpuMs', true, true),
+    oneVisitedWallS: extrapolate('wallMs', true, false),
+    oneVisitedCpuS: extrapolate('cpuMs', true, false),
+    allScoresInduceFromEmbeddingWallS: extrapolate('wallMs', false, true),
   },
   totalWallS: +(totalWall / 1000).toFixed(1),
   totalCpuS: +((cpu.user + cpu.system) / 1e6).toFixed(1),

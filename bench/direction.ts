@@ -3,7 +3,7 @@
  * sizes (128 train / 32 val per class), phase by phase (wall and CPU time), or with --study a whole compression
  * study on the same model (its steps timed by their progress labels).
  *   npm run bench:direction [-- --model DIR | --synthetic qwen0.5b | --model qwen0.5b] [--max-layer-fraction F] [--n-train N] [--n-val N]
- *                           [--batch-size N] [--backend NAME] [--precision P] [--induce-full] [--score-all-layers]
+ *                           [--batch-size N] [--backend NAME] [--precision P] [--induce-full] [--score-all-layers] [--all-scores]
  *                           [--study METHODS [--aird] [--n-test N] [--max-tokens N]] [--out FILE.json]
  * --synthetic qwen0.5b: a Qwen2.5-0.5B-shaped model (24 layers, d 896, 14/2 heads, d_mlp 4864, vocab 151936, seeded
  * random weights; int8 for the direction run, f32 for --study, which compresses it: --precision) with the embedded
@@ -109,6 +109,7 @@ if (!studyMethods) {
     maxLayerFraction,
     batchSize,
     scoreAllLayers: has('score-all-layers'),
+    allScores: has('all-scores'),
     induceFromResiduals: !has('induce-full'),
     progress: stderrProgress(),
     timer: clock,
@@ -124,36 +125,47 @@ if (!studyMethods) {
   const attnMacs = 2 * q * c.dModel + 2 * kvDim * c.dModel;
   const mlpMacs = (c.capabilities.gatedMlp ? 3 : 2) * c.dMlp * c.dModel;
   const gflopPerToken = (2 * c.nLayers * (attnMacs + mlpMacs)) / 1e9;
-  const val = [...res.splits.harmfulVal, ...res.splits.harmlessVal].map((x) => model.tokenizer!.encodeChat(x.instruction));
-  const plan = prefillPlan(val, { batchSize });
-  const padded = plan.reduce((n, b) => n + b.items.length * Math.max(...b.items.map((x) => x.length)), 0);
   const whole = !!backend.resident;
-  let attnRows = 0;
-  let mlpRows = 0;
-  for (const b of plan) {
-    const p = whole ? 0 : prefixRows(b.items);
-    const longest = Math.max(...b.items.map((x) => x.length));
-    attnRows += b.items.length * (longest - p) + p;
-    mlpRows += whole ? b.items.length * longest : b.items.reduce((n, x) => n + x.length - p, 0) + p;
-  }
-  const passGflop = (2 * c.nLayers * (attnRows * attnMacs + mlpRows * mlpMacs)) / 1e9;
-  const nScored = res.scores.filter((x) => !Number.isNaN(x.kl)).length;
-  const ablation = clock.phases.get('score: ablation (bypass + KL)');
-  const ablationGflops = ablation && nScored ? (nScored * passGflop) / (ablation.wallMs / 1000) : null;
+  /** One ablation pass over `items`: padded tokens, rows each part computes, and the linear layers' GFLOP. */
+  const pass = (items: typeof res.splits.harmfulVal) => {
+    const plan = prefillPlan(
+      items.map((x) => model.tokenizer!.encodeChat(x.instruction)),
+      { batchSize },
+    );
+    let padded = 0;
+    let attnRows = 0;
+    let mlpRows = 0;
+    for (const b of plan) {
+      const p = whole ? 0 : prefixRows(b.items);
+      const longest = Math.max(...b.items.map((x) => x.length));
+      padded += b.items.length * longest;
+      attnRows += b.items.length * (longest - p) + p;
+      mlpRows += whole ? b.items.length * longest : b.items.reduce((n, x) => n + x.length - p, 0) + p;
+    }
+    return { padded, attnRows, mlpRows, gflop: (2 * c.nLayers * (attnRows * attnMacs + mlpRows * mlpMacs)) / 1e9 };
+  };
+  // Bypass passes run over harmful val (every scored candidate), KL passes over harmless val (as far as the
+  // selection needs them: analysis/direction/lazy-scores.ts).
+  const [bypassPass, klPass] = [pass(res.splits.harmfulVal), pass(res.splits.harmlessVal)];
+  const bypassPhase = clock.phases.get('score: bypass (ablation)');
+  const klPhase = clock.phases.get('score: KL (ablation)');
+  const ablationGflop = (bypassPhase?.runs ?? 0) * bypassPass.gflop + (klPhase?.runs ?? 0) * klPass.gflop;
+  const ablationS = ((bypassPhase?.wallMs ?? 0) + (klPhase?.wallMs ?? 0)) / 1000;
+  const ablationGflops = ablationS > 0 ? ablationGflop / ablationS : null;
   const probe = await matmulProbe(backend, precision, c.dMlp * (c.capabilities.gatedMlp ? 2 : 1), c.dModel, 256);
   if (ablationGflops !== null)
     process.stderr.write(
-      `ablation passes: ${nScored} x ${passGflop.toFixed(0)} GFLOP (${padded} padded tokens; computed: ${attnRows} attention rows, ${mlpRows} MLP rows) = ${ablationGflops.toFixed(0)} GFLOP/s of linear layers; ` +
+      `ablation passes: ${bypassPhase?.runs ?? 0} bypass x ${bypassPass.gflop.toFixed(0)} GFLOP + ${klPhase?.runs ?? 0} KL x ${klPass.gflop.toFixed(0)} GFLOP = ${ablationGflops.toFixed(0)} GFLOP/s of linear layers; ` +
         `the matmul alone, same run: ${probe.gflops.toFixed(0)} GFLOP/s (${probe.shape}, median of ${probe.calls})\n`,
     );
   result = {
     throughput: {
-      note: "ablation passes: the linear layers' GFLOP over the rows computed (a shared prefix once per batch, no MLP on padding) / wall time, against matmulProbe, the matmul alone measured in the same run",
+      note: "ablation passes (bypass over harmful val, KL over harmless val): the linear layers' GFLOP over the rows computed (a shared prefix once per batch, no MLP on padding) / wall time, against matmulProbe, the matmul alone measured in the same run",
       gflopPerToken,
-      ablationPaddedTokensPerPass: padded,
-      ablationAttentionRowsPerPass: attnRows,
-      ablationMlpRowsPerPass: mlpRows,
-      ablationGflopPerPass: passGflop,
+      bypassPass,
+      klPass,
+      bypassPasses: bypassPhase?.runs ?? 0,
+      klPasses: klPhase?.runs ?? 0,
       ablationGflops,
       matmulProbe: probe,
       ablationFractionOfMatmul: ablationGflops !== null ? ablationGflops / probe.gflops : null,
@@ -161,7 +173,8 @@ if (!studyMethods) {
     sizes: res.sampled,
     afterFilter: Object.fromEntries(Object.entries(res.splits).map(([k, v]) => [k, v.length])),
     candidates: res.scores.length,
-    scored: res.scores.filter((s) => !Number.isNaN(s.kl)).length,
+    scored: res.scores.filter((s) => !Number.isNaN(s.bypass)).length,
+    fullyScored: res.scores.filter((s) => !s.skipped && !Number.isNaN(s.bypass)).length,
     survivors: survivors.length,
     selected: { pos: selected.pos, layer: selected.layer, bypass: selected.bypass, induce: selected.induce, kl: selected.kl, filtered },
   };
@@ -213,6 +226,7 @@ const json = {
     maxLayerFraction,
     induceFromResiduals: !has('induce-full'),
     scoreAllLayers: has('score-all-layers'),
+    allScores: has('all-scores'),
   },
   phases: clock.json(),
   totalWallS: +(totalWall / 1000).toFixed(1),

@@ -69,15 +69,26 @@ describe('glassbox direction', () => {
     expect(typeof sel.filtered).toBe('boolean');
     expect(sel.refusalTokens).toEqual([78, 1568]);
     expect(sel.sampled).toEqual({ harmfulTrain: 16, harmlessTrain: 16, harmfulVal: 8, harmlessVal: 8 });
-    const cands = JSON.parse(fs.readFileSync(path.join(dirOut, 'candidates.json'), 'utf8')) as {
-      pos: number;
-      layer: number;
-      bypass: number | null;
-      kl: number | null;
-    }[];
+    type CandidateRow = { pos: number; layer: number; bypass: number | null; kl: number | null; skipped?: string[] };
+    const read = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'candidates.json'), 'utf8')) as CandidateRow[];
+    const cands = read(dirOut);
     expect(cands).toHaveLength(24);
-    // Unscored layers are NaN (null in JSON) and filtered; scored ones are finite.
+    // Unscored layers are NaN (null in JSON) and filtered; scored ones have a bypass. A KL is missing only where the
+    // selection did not need it, and the entry says so.
     for (const c of cands) expect(c.bypass === null).toBe(c.layer < 4);
+    for (const c of cands) if (c.bypass !== null) expect(c.kl === null).toBe(!!c.skipped?.includes('kl'));
+    expect(sel.fullyScored).toBe(cands.filter((c) => c.bypass !== null && !c.skipped).length);
+    expect(Number.isFinite(sel.kl)).toBe(true);
+    // --all-scores: every scored candidate gets every score, and the selection is the same.
+    const all = JSON.parse(
+      await cli(
+        ...['direction', TINY, '--harmful', HARMFUL, '--harmless', HARMLESS, '--out', path.join(tmp, 'dir-all')],
+        ...['--n-train', '16', '--n-val', '8', '--max-layer-fraction', '1.0', '--layers', '4,5', '--all-scores', '--json'],
+      ),
+    );
+    expect([all.pos, all.layer, all.bypass, all.kl, all.filtered]).toEqual([sel.pos, sel.layer, sel.bypass, sel.kl, sel.filtered]);
+    expect(all.fullyScored).toBe(8);
+    expect(read(path.join(tmp, 'dir-all')).every((c) => c.bypass === null || (c.kl !== null && !c.skipped))).toBe(true);
     const d = readDirection(dirOut);
     expect(d.r).toHaveLength(192);
     expect([d.pos, d.layer]).toEqual([sel.pos, sel.layer]);

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { candidateDirections } from '../analysis/direction/candidate-directions.ts';
-import { scoreCandidates, scoringWork } from '../analysis/direction/candidate-scores.ts';
+import { scoreCandidates, scoredCount } from '../analysis/direction/candidate-scores.ts';
 import type { Candidates } from '../analysis/direction/diff-means.ts';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
 import { defaultRefusalTokens, encodeInstructions } from '../analysis/model-runs.ts';
@@ -63,17 +63,20 @@ describe('scoreCandidates against the definitions, prompt by prompt', () => {
   it('bypass, induce and KL(base || ablated) of two candidates; unscored and zero candidates get NaN', async () => {
     const picked = new Set(['-1:4', '-2:2', '-1:0']);
     const include = (pos: number, layer: number) => picked.has(`${pos}:${layer}`);
-    let reported = 0;
-    const scores = await scoreCandidates(model, cands, hv, sv, {
-      refusalIds: refusal,
-      batchSize: 2,
-      include,
-      onBatch: (n) => (reported += n),
-    });
-    // The progress total counts the scored candidates only (2 of 3 picked: layer 0 has r = 0), and the run reports
-    // exactly that many prompt forwards.
-    expect(scoringWork(cands, hv.length, sv.length, { include })).toBe(2 * (hv.length + 2 * sv.length));
-    expect(reported).toBe(2 * (hv.length + 2 * sv.length));
+    const stages: { label: string; total: number; done: number }[] = [];
+    const progress = {
+      start: (label: string, total: number) => void stages.push({ label, total, done: 0 }),
+      increment: (n: number) => void (stages[stages.length - 1].done += n),
+      stop: () => {},
+    };
+    const scores = await scoreCandidates(model, cands, hv, sv, { refusalIds: refusal, batchSize: 2, include, progress });
+    // The progress totals count the scored candidates only (2 of 3 picked: layer 0 has r = 0), and without a
+    // selection to stop at, each stage reports exactly its total of prompt forwards.
+    expect(scoredCount(cands, { include })).toBe(2);
+    expect(stages).toEqual([
+      { label: 'scoring: bypass', total: 2 * hv.length, done: 2 * hv.length },
+      { label: 'scoring: induce + KL', total: 2 * 2 * sv.length, done: 2 * 2 * sv.length },
+    ]);
     expect(scores).toHaveLength(cands.nPos * cands.nLayers);
     expect(
       scores

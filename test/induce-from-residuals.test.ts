@@ -148,6 +148,6 @@ describe('candidate scoring with induce runs from cached residuals (tiny-chat)',
     const slow = await scoreCandidates(model, cands, hv, sv, { ...o, induceFromResiduals: false });
     expect(fast.filter((s) => Number.isFinite(s.induce)).length).toBe(2 * (model.config.nLayers - 1));
     expect(fast).toEqual(slow);
-    expect(new Set(phases)).toEqual(new Set(['score: base run', 'score: ablation (bypass + KL)', 'score: induce']));
+    expect(new Set(phases)).toEqual(new Set(['score: base run', 'score: bypass (ablation)', 'score: induce', 'score: KL (ablation)']));
   });
 });

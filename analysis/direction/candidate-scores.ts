@@ -1,9 +1,10 @@
 /**
- * Scores every candidate (docs/method-notes.md §2.5): bypass (harmful val, ablation), KL (harmless val, ablation vs
- * base) and induce (harmless val, addition at the candidate's layer). The two ablation runs share one
- * batched pass over harmful ∪ harmless val. The induce run changes nothing below the candidate's layer, so it
- * starts there from the residual the base run kept (model-runs.ts lastLogitsFrom): the same numbers, bit for bit
- * (test/induce-from-residuals.test.ts), for (L - layer) / L of the forward.
+ * Scores the candidates (docs/method-notes.md §2.5): bypass (harmful val, ablation), induce (harmless val, addition
+ * at the candidate's layer) and KL (harmless val, ablation vs base). Every scored candidate gets its bypass; induce and
+ * KL follow in the selection's order, only as far as the selection needs them (lazy-scores.ts), unless `selection`
+ * is left out. The induce run changes nothing below the candidate's layer, so it starts there from the residual the
+ * base run kept (model-runs.ts lastLogitsFrom): the same numbers, bit for bit (test/induce-from-residuals.test.ts),
+ * for (L - layer) / L of the forward.
  */
 import type { Model } from '../../models/types.ts';
 import type { Candidates } from './diff-means.ts';
@@ -11,21 +12,30 @@ import { norm } from '../vector-math.ts';
 import { ablationHooks, additionHook } from '../interventions.ts';
 import { klFromLogProbs, mean } from '../logit-math.ts';
 import { type RunOptions, lastLogits, lastLogitsFrom, lastLogitsKeepingResiduals, logProbsOf, refusalScoresOf } from '../model-runs.ts';
-import { type PhaseTimer, noPhaseTimer } from '../progress.ts';
-import type { CandidateScore } from './selection.ts';
+import { type PhaseTimer, type Progress, noPhaseTimer, silentProgress } from '../progress.ts';
+import { type BypassScored, completeScores } from './lazy-scores.ts';
+import type { CandidateScore, SelectionOptions } from './selection.ts';
 
-export interface ScoreOptions extends Omit<RunOptions, 'hooks'> {
+export interface ScoreOptions extends Omit<RunOptions, 'hooks' | 'onBatch'> {
   refusalIds: readonly number[];
   /** Activation-addition coefficient for the induce score (Arditi: +1). */
   coeff?: number;
   /** Score only these candidates (the rest get NaN scores): quick profiles and tests. */
   include?: (pos: number, layer: number) => boolean;
   /**
+   * The selection the scores are for. Given, induce and KL are computed in its order until it is decided (the same
+   * selection as scoring everything; the skipped scores are NaN and named in `skipped`). Left out, every scored
+   * candidate gets every score.
+   */
+  selection?: SelectionOptions;
+  /**
    * Start each induce run at the candidate's layer from the base run's residual (default true). false runs every
    * induce forward from the embedding: the same scores, slower (kept for the equality test and the benchmark).
    */
   induceFromResiduals?: boolean;
-  /** Receives the phases 'score: base run', 'score: ablation (bypass + KL)', 'score: induce'. */
+  /** Two stages: 'scoring: bypass' (exact total) and 'scoring: induce + KL' (total = every score, an upper bound). */
+  progress?: Progress;
+  /** Receives the phases 'score: base run', 'score: bypass (ablation)', 'score: induce' and 'score: KL (ablation)'. */
   timer?: PhaseTimer;
 }
 
@@ -35,15 +45,12 @@ function isScored(opts: Pick<ScoreOptions, 'include'>, pos: number, layer: numbe
   return rn > 0 && Number.isFinite(rn) && (!opts.include || opts.include(pos, layer));
 }
 
-/**
- * Prompt forwards scoreCandidates will run (the progress total): only the candidates it scores, so that the ETA does
- * not count the layers the layer filter drops.
- */
-export function scoringWork(c: Candidates, nHarmful: number, nHarmless: number, opts: Pick<ScoreOptions, 'include'> = {}): number {
+/** The candidates scoreCandidates scores (each gets a bypass score): `include`d ones with a direction. */
+export function scoredCount(c: Candidates, opts: Pick<ScoreOptions, 'include'> = {}): number {
   let n = 0;
   for (let p = 0; p < c.nPos; p++)
     for (let layer = 0; layer < c.nLayers; layer++) if (isScored(opts, p - c.nPos, layer, norm(c.get(p, layer)))) n++;
-  return n * (nHarmful + 2 * nHarmless);
+  return n;
 }
 
 const NO_SCORE = { bypass: NaN, induce: NaN, kl: NaN };
@@ -57,50 +64,67 @@ export async function scoreCandidates(
 ): Promise<CandidateScore[]> {
   const vocab = model.config.vocabSize;
   const timer = opts.timer ?? noPhaseTimer;
-  const batching = { batchSize: opts.batchSize, signal: opts.signal, onBatch: opts.onBatch };
-  const scored = (p: number, layer: number, rn: number) => isScored(opts, p - cands.nPos, layer, rn);
-  const layers = new Set<number>();
-  for (let p = 0; p < cands.nPos; p++)
-    for (let layer = 0; layer < cands.nLayers; layer++) if (scored(p, layer, norm(cands.get(p, layer)))) layers.add(layer);
-  const fromResiduals = opts.induceFromResiduals ?? true;
-
-  let stop = timer.begin('score: base run');
-  const quiet = { ...batching, onBatch: undefined };
-  const base = fromResiduals
-    ? await lastLogitsKeepingResiduals(
-        model,
-        harmlessVal,
-        [...layers].sort((a, b) => a - b),
-        quiet,
-      )
-    : { logits: await lastLogits(model, harmlessVal, quiet), cache: null };
-  const baseLp = logProbsOf(base.logits, vocab);
-  stop();
-  const both = [...harmfulVal, ...harmlessVal];
-  const out: CandidateScore[] = [];
+  const progress = opts.progress ?? silentProgress;
+  const onBatch = (n: number) => progress.increment(n);
+  const batching = { batchSize: opts.batchSize, signal: opts.signal, onBatch };
+  const scored: { p: number; layer: number; r: Float64Array; rn: number }[] = [];
   for (let p = 0; p < cands.nPos; p++)
     for (let layer = 0; layer < cands.nLayers; layer++) {
       const r = cands.get(p, layer);
       const rn = norm(r);
-      const pos = p - cands.nPos;
-      if (!scored(p, layer, rn)) {
-        out.push({ pos, layer, ...NO_SCORE, norm: rn });
-        continue;
-      }
-      stop = timer.begin('score: ablation (bypass + KL)');
-      const abl = await lastLogits(model, both, { ...batching, hooks: ablationHooks(r) });
-      const bypass = mean(refusalScoresOf(abl.subarray(0, harmfulVal.length * vocab), vocab, opts.refusalIds));
-      const ablLp = logProbsOf(abl.subarray(harmfulVal.length * vocab), vocab);
-      const kl = mean(ablLp.map((q, i) => klFromLogProbs(baseLp[i], q)));
-      stop();
+      if (isScored(opts, p - cands.nPos, layer, rn)) scored.push({ p, layer, r, rn });
+    }
+  const fromResiduals = opts.induceFromResiduals ?? true;
+
+  let stop = timer.begin('score: base run');
+  const quiet = { ...batching, onBatch: undefined };
+  const layers = [...new Set(scored.map((c) => c.layer))].sort((a, b) => a - b);
+  const base = fromResiduals
+    ? await lastLogitsKeepingResiduals(model, harmlessVal, layers, quiet)
+    : { logits: await lastLogits(model, harmlessVal, quiet), cache: null };
+  const baseLp = logProbsOf(base.logits, vocab);
+  stop();
+
+  progress.start('scoring: bypass', scored.length * harmfulVal.length);
+  const withBypass: BypassScored[] = [];
+  const key = (c: BypassScored) => `${c.pos}:${c.layer}`;
+  const direction = new Map<string, Float64Array>();
+  for (const c of scored) {
+    stop = timer.begin('score: bypass (ablation)');
+    const abl = await lastLogits(model, harmfulVal, { ...batching, hooks: ablationHooks(c.r) });
+    const s = { pos: c.p - cands.nPos, layer: c.layer, bypass: mean(refusalScoresOf(abl, vocab, opts.refusalIds)), norm: c.rn };
+    stop();
+    withBypass.push(s);
+    direction.set(key(s), c.r);
+  }
+  progress.start('scoring: induce + KL', scored.length * 2 * harmlessVal.length);
+  const later = {
+    induce: async (c: BypassScored) => {
       stop = timer.begin('score: induce');
-      const hooks = [additionHook(r, layer, { coeff: opts.coeff ?? 1 })];
+      const hooks = [additionHook(direction.get(key(c))!, c.layer, { coeff: opts.coeff ?? 1 })];
       const add = base.cache
-        ? await lastLogitsFrom(model, base.cache, layer, { ...batching, hooks })
+        ? await lastLogitsFrom(model, base.cache, c.layer, { ...batching, hooks })
         : await lastLogits(model, harmlessVal, { ...batching, hooks });
-      const induce = mean(refusalScoresOf(add, vocab, opts.refusalIds));
       stop();
-      out.push({ pos, layer, bypass, induce, kl, norm: rn });
+      return mean(refusalScoresOf(add, vocab, opts.refusalIds));
+    },
+    kl: async (c: BypassScored) => {
+      stop = timer.begin('score: KL (ablation)');
+      const ablLp = logProbsOf(await lastLogits(model, harmlessVal, { ...batching, hooks: ablationHooks(direction.get(key(c))!) }), vocab);
+      stop();
+      return mean(ablLp.map((q, i) => klFromLogProbs(baseLp[i], q)));
+    },
+  };
+  const complete = opts.selection
+    ? await completeScores(withBypass, opts.selection, later)
+    : await completeScores(withBypass, { nLayers: cands.nLayers }, later, true);
+  progress.stop();
+  const byKey = new Map(complete.map((c) => [key(c), c]));
+  const out: CandidateScore[] = [];
+  for (let p = 0; p < cands.nPos; p++)
+    for (let layer = 0; layer < cands.nLayers; layer++) {
+      const pos = p - cands.nPos;
+      out.push(byKey.get(`${pos}:${layer}`) ?? { pos, layer, ...NO_SCORE, norm: norm(cands.get(p, layer)) });
     }
   return out;
 }

@@ -70,8 +70,11 @@ export function checkDirectionWidth(d: DirectionFile, dModel: number, source: st
 /** selected.json: the selected candidate's scores plus how it was obtained. */
 export interface SelectedJson extends CandidateScore {
   filtered: boolean;
+  /** Candidates that passed every filter, among those fully scored. */
   survivors: number;
   candidates: number;
+  /** Candidates with all three scores computed (the rest were not needed by the selection: `skipped`). */
+  fullyScored: number;
   model: string;
   precision: string;
   nLayers: number;
@@ -127,6 +130,7 @@ export function writeDirectionFolder(out: string, res: DirectionResult, info: Di
     filtered,
     survivors: survivors.length,
     candidates: res.scores.length,
+    fullyScored: res.scores.filter((c) => !c.skipped && !Number.isNaN(c.bypass)).length,
     model,
     precision,
     nLayers: res.candidates.nLayers,

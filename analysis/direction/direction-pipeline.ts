@@ -5,7 +5,7 @@
 import { UsageError } from '../../engine/errors.ts';
 import type { Model } from '../../models/types.ts';
 import { candidateDirections, filterAndAccumulate } from './candidate-directions.ts';
-import { scoreCandidates, scoringWork } from './candidate-scores.ts';
+import { scoreCandidates } from './candidate-scores.ts';
 import { Candidates, type MeanAccumulator } from './diff-means.ts';
 import { checkRefusalTokens, defaultRefusalTokens, encodeInstructions, refusalScores, requireTokenizer } from '../model-runs.ts';
 import type { PromptItem } from '../prompts/prompts.ts';
@@ -44,6 +44,11 @@ export interface DirectionOptions {
    * never be selected, and at 0.8 they are a fifth of the scoring cost).
    */
   scoreAllLayers?: boolean;
+  /**
+   * Compute induce and KL for every scored candidate (default false: only in the selection's order until it is
+   * decided, lazy-scores.ts; the same selection, the other candidates' induce/KL left NaN and named in `skipped`).
+   */
+  allScores?: boolean;
   /**
    * Receives the phases 'filter (refusal scores)', 'difference in means', the scoring parts (candidate-scores.ts) and
    * 'selection'; the benchmark reads wall and CPU time through it.
@@ -216,20 +221,21 @@ async function directionStages(model: Model, inp: DirectionInputs, o: DirectionO
   t0 = performance.now();
   const maxLayer = maxLayerOf(model.config.nLayers, o.maxLayerFraction ?? 0.8);
   const include = o.scoreAllLayers ? o.include : (pos: number, layer: number) => layer < maxLayer && (o.include?.(pos, layer) ?? true);
-  progress.start('scoring candidates', scoringWork(candidates, hVal.length, sVal.length, { include }));
+  const selectionOptions = { nLayers: model.config.nLayers, maxLayerFraction: o.maxLayerFraction ?? 0.8 };
   const scores = await scoreCandidates(model, candidates, hVal, sVal, {
     ...batching,
     refusalIds,
     include,
+    selection: o.allScores ? undefined : selectionOptions,
     timer,
     induceFromResiduals: o.induceFromResiduals,
-    onBatch: (n) => progress.increment(n),
+    progress,
   });
   progress.stop();
   timings.scoreMs = performance.now() - t0;
 
   stop = timer.begin('selection');
-  const selection = selectDirection(scores, { nLayers: model.config.nLayers, maxLayerFraction: o.maxLayerFraction ?? 0.8 });
+  const selection = selectDirection(scores, selectionOptions);
   stop();
   if (!selection.filtered)
     warnings.push('no candidate passed the filters: selected the best bypass within the layer filter (filtered: false)');

@@ -15,9 +15,16 @@ export interface CandidateScore {
   kl: number;
   /** |r| of the raw candidate. */
   norm: number;
+  /**
+   * Scores left uncomputed (NaN) because the selection did not need them (analysis/direction/lazy-scores.ts):
+   * induce and KL of a candidate ranked after the selected one, or KL of one that failed the induce filter. Absent
+   * when every score was computed.
+   */
+  skipped?: ('induce' | 'kl')[];
 }
 
-export type FilterReason = 'nan' | 'layer' | 'kl' | 'induce';
+/** 'outranked': induce and KL were not computed, because a candidate with a lower bypass passed every filter. */
+export type FilterReason = 'nan' | 'layer' | 'kl' | 'induce' | 'outranked';
 
 export interface SelectionOptions {
   nLayers: number;
@@ -44,14 +51,19 @@ export function maxLayerOf(nLayers: number, fraction = 0.8): number {
 
 export function filterReasons(c: CandidateScore, o: SelectionOptions): FilterReason[] {
   const failed: FilterReason[] = [];
-  if ([c.bypass, c.induce, c.kl].some((x) => Number.isNaN(x))) failed.push('nan');
+  const induce = !c.skipped?.includes('induce');
+  const kl = !c.skipped?.includes('kl');
+  if ([c.bypass, induce ? c.induce : 0, kl ? c.kl : 0].some((x) => Number.isNaN(x))) failed.push('nan');
   if (c.layer >= maxLayerOf(o.nLayers, o.maxLayerFraction ?? 0.8)) failed.push('layer');
-  if (c.kl > (o.maxKl ?? 0.1)) failed.push('kl');
-  if (c.induce < (o.minInduce ?? 0)) failed.push('induce');
+  if (kl && c.kl > (o.maxKl ?? 0.1)) failed.push('kl');
+  if (induce && c.induce < (o.minInduce ?? 0)) failed.push('induce');
+  if (failed.length === 0 && c.skipped?.length) failed.push('outranked');
   return failed;
 }
 
-const byBypass = (a: CandidateScore, b: CandidateScore) => a.bypass - b.bypass || a.layer - b.layer || a.pos - b.pos;
+/** The order selection ranks candidates in: ascending bypass, ties by layer, then position. */
+export const byBypass = (a: Pick<CandidateScore, 'bypass' | 'layer' | 'pos'>, b: Pick<CandidateScore, 'bypass' | 'layer' | 'pos'>) =>
+  a.bypass - b.bypass || a.layer - b.layer || a.pos - b.pos;
 
 /**
  * Lowest bypass among survivors; without survivors, the lowest (non-NaN) bypass within the layer filter

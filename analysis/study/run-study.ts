@@ -60,6 +60,8 @@ export interface StudyOptions {
   maxLayerFraction: number;
   /** Score candidates at layers the layer filter drops too (default false). */
   scoreAllLayers?: boolean;
+  /** Induce and KL for every candidate, not only until the selection is decided (default false; same selection). */
+  allScores?: boolean;
   /** Calibration sequences = 2 × nCalibration (default 16: 32 sequences). */
   nCalibration?: number;
   /** Calibration data (default: the 'prompts' behaviour; the CLI passes the shipped generic text). */
@@ -115,14 +117,14 @@ export async function runStudy(original: Model, inputs: StudyInputs, options: St
 /** The study's procedure, step by step. */
 async function study(original: Model, inputs: StudyInputs, options: StudyOptions, progress: Progress): Promise<StudyOutput> {
   const t0 = performance.now();
-  const { nTrain, nVal, seed, maxLayerFraction, batchSize, signal, scoreAllLayers } = options;
+  const { nTrain, nVal, seed, maxLayerFraction, batchSize, signal, scoreAllLayers, allScores } = options;
   const ctx: StudyContext = {
     original,
     options,
     progress,
     log: options.log ?? (() => {}),
     warnings: [],
-    directionOptions: { nTrain, nVal, seed, maxLayerFraction, scoreAllLayers, batchSize, signal, progress },
+    directionOptions: { nTrain, nVal, seed, maxLayerFraction, scoreAllLayers, allScores, batchSize, signal, progress },
     bootstrap: { replicates: options.bootstrap ?? 1000, seed: seed + 1 },
     goals: null,
   };

@@ -37,6 +37,7 @@ interface Opts {
   layers?: string;
   filter: boolean;
   scoreAllLayers?: boolean;
+  allScores?: boolean;
   json?: boolean;
 }
 
@@ -64,6 +65,10 @@ export function register(program: Command): void {
     .option('--layers <list>', 'score only candidates at these layers (comma-separated; quick runs)')
     .option('--no-filter', 'keep prompts the base model scores on the "wrong" side')
     .option('--score-all-layers', 'also score candidates at layers --max-layer-fraction drops (slower; they are never selected)')
+    .option(
+      '--all-scores',
+      'compute induce and KL for every candidate (slower; by default only until the selection is decided, same selection)',
+    )
     .option('--json', 'print one JSON object on stdout')
     .action(async (dir: string, o: Opts) => {
       // Flags.
@@ -85,6 +90,7 @@ export function register(program: Command): void {
         batchSize: optionalInteger(o.batchSize, '--batch-size', POSITIVE),
         filter: o.filter,
         scoreAllLayers: !!o.scoreAllLayers,
+        allScores: !!o.allScores,
       };
       const layers = optionalIntegerList(o.layers, '--layers');
       const precision = precisionFlag(o.quant, o.precision);
@@ -123,7 +129,7 @@ export function register(program: Command): void {
           ['selected', `pos ${s.pos}, layer ${s.layer}${s.filtered ? '' : ' (no candidate passed the filters)'}`],
           ['bypass / induce / KL', `${s.bypass.toFixed(3)} / ${s.induce.toFixed(3)} / ${s.kl.toFixed(4)}`],
           ['|r|', s.norm.toFixed(3)],
-          ['survivors', `${s.survivors} of ${s.candidates}`],
+          ['survivors', `${s.survivors} of ${s.candidates} (induce and KL computed for ${s.fullyScored}; --all-scores: all)`],
           [
             'prompts (after filter)',
             `train ${s.counts.harmfulTrain}+${s.counts.harmlessTrain}, val ${s.counts.harmfulVal}+${s.counts.harmlessVal}`,

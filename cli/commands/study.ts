@@ -36,6 +36,7 @@ export interface StudyCliOptions {
   methods: string;
   only?: string;
   scoreAllLayers?: boolean;
+  allScores?: boolean;
   aird?: boolean;
   airdVariant: string;
   airdLayer: string;
@@ -192,6 +193,7 @@ export async function studyAction(modelDir: string, o: StudyCliOptions): Promise
       benchmark,
       judge,
       scoreAllLayers: !!o.scoreAllLayers,
+      allScores: !!o.allScores,
       signal,
       progress: stderrProgress(),
       log,
@@ -242,6 +244,10 @@ export function register(program: Command): void {
     .option('--aird-alpha <x>', 'variant D coefficient', '1')
     .option('--max-layer-fraction <f>', 'drop candidate layers >= floor(F * L)', '0.8')
     .option('--score-all-layers', 'also score candidates at layers the layer filter drops (slower; they are never selected)')
+    .option(
+      '--all-scores',
+      'compute induce and KL for every candidate (slower; by default only until the selection is decided, same selection)',
+    )
     .option('--n-train <n>', 'train prompts per class', '128')
     .option('--n-val <n>', 'val prompts per class (select the direction and the AIRD block; never reported on)', '32')
     .option(
