@@ -5,17 +5,12 @@
  * (clarifications: the base distribution weighs the sum). Unbatched forwards make the reference independent
  * of the batching / left padding scoreCandidates uses.
  */
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { candidateDirections } from '../analysis/direction/candidate-directions.ts';
 import { scoreCandidates, scoredCount } from '../analysis/direction/candidate-scores.ts';
 import type { Candidates } from '../analysis/direction/diff-means.ts';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
-import { defaultRefusalTokens, encodeInstructions } from '../analysis/model-runs.ts';
-import { loadPrompts } from '../analysis/prompts/prompts.ts';
-import { loadModel } from '../models/load.ts';
 import type { Hook, Model } from '../models/types.ts';
-import { projectRoot } from './helpers/shared.ts';
+import { tinyChatCandidates } from './helpers/tiny-chat-candidates.ts';
 
 let model: Model;
 let cands: Candidates;
@@ -24,23 +19,7 @@ let sv: number[][];
 let refusal: number[];
 
 beforeAll(async () => {
-  model = await loadModel(path.join(projectRoot, 'models/tiny-chat'));
-  const harmful = loadPrompts(path.join(projectRoot, 'data/prompts/harmful.json'));
-  const harmless = loadPrompts(path.join(projectRoot, 'data/prompts/harmless.json'));
-  const ids = (xs: typeof harmful) =>
-    encodeInstructions(
-      model,
-      xs.map((p) => p.instruction),
-    );
-  cands = await candidateDirections(
-    model,
-    ids(harmful.slice(0, 8)),
-    ids(harmless.slice(0, 8)),
-    model.tokenizer!.postInstructionIds().length,
-  );
-  hv = ids(harmful.slice(8, 11));
-  sv = ids(harmless.slice(8, 11));
-  refusal = defaultRefusalTokens(model.tokenizer!);
+  ({ model, cands, hv, sv, refusal } = await tinyChatCandidates(8, [8, 11], [8, 11]));
 });
 
 /** Float64 softmax of one prompt's last-position logits, computed alone (no batch, no padding). */

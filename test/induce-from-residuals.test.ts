@@ -5,25 +5,15 @@
  * and caches above l. Then candidate scoring with induce runs started from cached residuals against induce runs
  * from the embedding: identical scores. And the refusals: a start that does not fit, hooks below the start.
  */
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { candidateDirections } from '../analysis/direction/candidate-directions.ts';
 import { scoreCandidates } from '../analysis/direction/candidate-scores.ts';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
-import {
-  defaultRefusalTokens,
-  encodeInstructions,
-  lastLogits,
-  lastLogitsFrom,
-  lastLogitsKeepingResiduals,
-} from '../analysis/model-runs.ts';
-import { loadPrompts } from '../analysis/prompts/prompts.ts';
+import { lastLogits, lastLogitsFrom, lastLogitsKeepingResiduals } from '../analysis/model-runs.ts';
 import { UsageError } from '../engine/errors.ts';
 import { webgpuAvailable } from '../kernels/gpujs/webgpu.ts';
-import { loadModel } from '../models/load.ts';
 import type { Model } from '../models/types.ts';
 import { backendModels, cpuBackends, sameBits } from './helpers/backend-models.ts';
-import { projectRoot } from './helpers/shared.ts';
+import { tinyChatCandidates } from './helpers/tiny-chat-candidates.ts';
 
 const backends = cpuBackends();
 const synthetic = backendModels(4, 7);
@@ -130,19 +120,9 @@ describe('forward from block l refuses what it cannot run', () => {
 
 describe('candidate scoring with induce runs from cached residuals (tiny-chat)', () => {
   it('gives the same scores, bit for bit, as induce runs from the embedding', async () => {
-    const model = await loadModel(path.join(projectRoot, 'models/tiny-chat'));
+    const { model, cands, hv, sv, refusal } = await tinyChatCandidates(6, [6, 10], [6, 11]);
     disposers.push(() => model.dispose());
-    const harmful = loadPrompts(path.join(projectRoot, 'data/prompts/harmful.json'));
-    const harmless = loadPrompts(path.join(projectRoot, 'data/prompts/harmless.json'));
-    const ids = (xs: typeof harmful) =>
-      encodeInstructions(
-        model,
-        xs.map((p) => p.instruction),
-      );
-    const nPos = model.tokenizer!.postInstructionIds().length;
-    const cands = await candidateDirections(model, ids(harmful.slice(0, 6)), ids(harmless.slice(0, 6)), nPos);
-    const [hv, sv] = [ids(harmful.slice(6, 10)), ids(harmless.slice(6, 11))];
-    const o = { refusalIds: defaultRefusalTokens(model.tokenizer!), batchSize: 3, include: (pos: number) => pos >= -2 };
+    const o = { refusalIds: refusal, batchSize: 3, include: (pos: number) => pos >= -2 };
     const phases: string[] = [];
     const fast = await scoreCandidates(model, cands, hv, sv, { ...o, timer: { begin: (p) => (phases.push(p), () => {}) } });
     const slow = await scoreCandidates(model, cands, hv, sv, { ...o, induceFromResiduals: false });

@@ -4,19 +4,12 @@
  * with the scores as oracles that count their calls; then on tiny-chat, where every score the lazy run computes must
  * equal, bit for bit, the one the full run computes.
  */
-import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { candidateDirections } from '../analysis/direction/candidate-directions.ts';
 import { scoreCandidates } from '../analysis/direction/candidate-scores.ts';
-import type { Candidates } from '../analysis/direction/diff-means.ts';
 import { type BypassScored, completeScores } from '../analysis/direction/lazy-scores.ts';
 import { type CandidateScore, type SelectionOptions, filterReasons, selectDirection } from '../analysis/direction/selection.ts';
-import { defaultRefusalTokens, encodeInstructions } from '../analysis/model-runs.ts';
-import { loadPrompts } from '../analysis/prompts/prompts.ts';
-import { loadModel } from '../models/load.ts';
-import type { Model } from '../models/types.ts';
-import { projectRoot } from './helpers/shared.ts';
+import { type TinyChatCandidates, tinyChatCandidates } from './helpers/tiny-chat-candidates.ts';
 
 const key = (c: { pos: number; layer: number }) => `${c.pos}:${c.layer}`;
 
@@ -110,29 +103,17 @@ describe('completeScores against scoring every candidate (property)', () => {
 });
 
 describe('scoreCandidates with a selection to stop at, on tiny-chat', () => {
-  let model: Model;
-  let cands: Candidates;
-  let hv: number[][];
-  let sv: number[][];
+  let tiny: TinyChatCandidates;
   beforeAll(async () => {
-    model = await loadModel(path.join(projectRoot, 'models/tiny-chat'));
-    const harmful = loadPrompts(path.join(projectRoot, 'data/prompts/harmful.json'));
-    const harmless = loadPrompts(path.join(projectRoot, 'data/prompts/harmless.json'));
-    const ids = (xs: typeof harmful) =>
-      encodeInstructions(
-        model,
-        xs.map((p) => p.instruction),
-      );
-    const nPos = model.tokenizer!.postInstructionIds().length;
-    cands = await candidateDirections(model, ids(harmful.slice(0, 16)), ids(harmless.slice(0, 16)), nPos);
-    [hv, sv] = [ids(harmful.slice(16, 26)), ids(harmless.slice(16, 27))];
+    tiny = await tinyChatCandidates(16, [16, 26], [16, 27]);
   });
-  afterAll(() => model?.dispose());
+  afterAll(() => tiny?.model.dispose());
 
   it('selects what full scoring selects, every computed score equal bit for bit, with fewer KL passes', async () => {
     // tiny-chat's low-KL candidates all fail induce on so few prompts; a looser KL bound gives survivors.
+    const { model, cands, hv, sv, refusal } = tiny;
     const o = { nLayers: model.config.nLayers, maxLayerFraction: 1, maxKl: 0.3 };
-    const base = { refusalIds: defaultRefusalTokens(model.tokenizer!), batchSize: 4 };
+    const base = { refusalIds: refusal, batchSize: 4 };
     const klPasses = { lazy: 0, full: 0 };
     const counting = (k: 'lazy' | 'full') => ({ begin: (p: string) => (p === 'score: KL (ablation)' && klPasses[k]++, () => {}) });
     const full = await scoreCandidates(model, cands, hv, sv, { ...base, timer: counting('full') });
