@@ -9,6 +9,7 @@ import { loadKernelModule } from '../kernels/wasm/assemble.ts';
 import { WasmKernelError } from '../kernels/wasm/errors.ts';
 import { ThreadPool } from '../kernels/wasm/pool.ts';
 import { MAX_ARGS } from '../kernels/wasm/worker-source.ts';
+import { siluGateRef } from '../kernels/reference/ops.ts';
 import { rng } from './helpers/wasm-weights.ts';
 
 describe('ThreadPool.runChunked', () => {
@@ -51,6 +52,33 @@ describe('ThreadPool.runChunked', () => {
   it('refuses more arguments than a worker slot holds, naming the kernel', () => {
     const args = Array.from({ length: MAX_ARGS }, () => 0);
     expect(() => pool.runChunked(0, 'f32_mv', args, 64, 8, [0, 0, 0])).toThrow(/wasm-simd backend: f32_mv with \d+ arguments/);
+  });
+
+  it('hands a worker memory offsets past 2 GiB as they are (they travel as int32)', () => {
+    // A 0.5B f32 model and its int8 copy in one backend put activations above 2 GiB; a JS kernel got the offsets
+    // as negative int32s and threw. Only the pages written here are touched, so the memory costs little.
+    const big = new WebAssembly.Memory({ initial: 32768 + 2, maximum: 32768 + 2, shared: true });
+    const mem = pool.addMemory(big);
+    const n = 4096;
+    const [G, U, Y] = [0, 1, 2].map((i) => 2 ** 31 + 64 + i * n * 4);
+    const r = rng(9);
+    const g = Float32Array.from({ length: n }, () => r() * 8 - 4);
+    const u = Float32Array.from({ length: n }, () => r() * 2 - 1);
+    new Float32Array(big.buffer, G, n).set(g);
+    new Float32Array(big.buffer, U, n).set(u);
+    const want = siluGateRef(g, u);
+    // Every worker gets a range of its own (run), then chunks as they come (runChunked).
+    pool.run(
+      mem,
+      'silu_gate',
+      [G, U, Y],
+      [0, 1, 2].map((i) => [(i * n) / 4, ((i + 1) * n) / 4]),
+    );
+    const got = new Float32Array(big.buffer, Y, n);
+    for (let i = 0; i < (3 * n) / 4; i++) expect(Object.is(got[i], want[i])).toBe(true);
+    got.fill(NaN);
+    pool.runChunked(mem, 'silu_gate', [G, U, Y], n, 64, [0, 0, 0]);
+    for (let i = 0; i < n; i++) expect(Object.is(got[i], want[i])).toBe(true);
   });
 
   it('refuses to run after dispose()', () => {

@@ -40,7 +40,7 @@ function loop() {
     if (!instances[c[base + 3]]) { stalled = true; return; } // its memory is still in the message queue
     seen = seq;
     const args = [];
-    for (let i = 0; i < c[base + 4]; i++) args.push(c[base + ${ARG0} + i]);
+    for (let i = 0; i < c[base + 4]; i++) args.push(c[base + ${ARG0} + i] >>> 0); // unsigned: offsets past 2 GiB (worker-source.ts)
     try { instances[c[base + 3]][fns[fn]](...args); c[base + 5] = 0; } catch (e) { c[base + 5] = 1; }
     Atomics.store(c, base + 1, seq);
     Atomics.notify(c, base + 1);

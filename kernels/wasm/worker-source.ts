@@ -11,6 +11,7 @@
  * claimed the same way, so a worker that wakes late never runs it. The worker then takes chunks from the shared counter
  * `next` (Atomics.add) until none is left, calling the kernel on each chunk's rows.
  * JS kernels (js-kernels.ts, embedded below by their source text) run on the memory's buffer instead of an instance.
+ * Arguments are read back as unsigned 32-bit integers (memory offsets reach 4 GiB; none is negative).
  * New memories arrive as messages ({ index, memory }) on `port`; they are read synchronously with
  * receiveMessageOnPort before each job, since the worker never returns to its event loop.
  */
@@ -52,8 +53,10 @@ for (;;) {
   // may already have been replaced by the next one, whose words are then being written.
   if (Atomics.compareExchange(c, base + 6, seq, 0) !== seq) continue;
   const chunked = c[base + 7] === 1;
+  // Unsigned: a memory offset past 2 GiB is stored as a negative int32. A wasm parameter reads the same 32 bits either
+  // way, but a JS kernel's typed-array view needs the offset itself.
   const args = [];
-  for (let i = 0; i < c[base + 4]; i++) args.push(c[base + ${ARG0} + i]);
+  for (let i = 0; i < c[base + 4]; i++) args.push(c[base + ${ARG0} + i] >>> 0);
   try {
     const js = jsKernels[fns[fn]];
     const buf = js && memories[c[base + 3]].buffer;
