@@ -85,6 +85,11 @@ describe('completeScores against scoring every candidate (property)', () => {
     expect([s.selected.layer, s.filtered, s.survivors.length]).toEqual([4, true, 1]);
   });
 
+  it('completes an empty list to an empty list (nothing was scored)', async () => {
+    const never = async () => expect.unreachable('no score to compute');
+    expect(await completeScores([], { nLayers: 4 }, { induce: never, kl: never })).toEqual([]);
+  });
+
   it('without a survivor, the fallback pick gets its skipped KL computed', async () => {
     const o: SelectionOptions = { nLayers: 10 };
     const cands: CandidateScore[] = [

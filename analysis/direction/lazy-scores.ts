@@ -49,6 +49,7 @@ export async function completeScores(
     await fill(c, 'kl');
     if (filterReasons(c, o).length === 0) break;
   }
+  if (out.length === 0) return out; // nothing scored (every r = 0): the pipeline reports the degenerate data
   const { selected } = selectDirection(out, o);
   for (const which of selected.skipped ?? []) await fill(selected, which);
   return out;
