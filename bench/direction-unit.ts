@@ -9,13 +9,12 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { projectRootFrom } from './root.ts';
+import { emitJson } from './emit-json.ts';
 import { PhaseClock } from './phase-clock.ts';
 import { ablationHooks, additionHook } from '../analysis/interventions.ts';
 import { lastLogits, lastLogitsFrom, lastLogitsKeepingResiduals, prefillPlan } from '../analysis/model-runs.ts';
 import { maxLayerOf } from '../analysis/direction/selection.ts';
-import { writeAll, writeFileAtomic } from '../engine/atomic.ts';
 import { parseInteger } from '../engine/numbers.ts';
 import type { WeightPrecision } from '../models/types.ts';
 import { createBackend } from '../kernels/select.ts';
@@ -127,9 +126,6 @@ const json = {
   totalWallS: +(totalWall / 1000).toFixed(1),
   totalCpuS: +((cpu.user + cpu.system) / 1e6).toFixed(1),
 };
-const text = JSON.stringify(json, null, 2);
-console.log(text);
-const outFile = arg('out', '');
-if (outFile) writeFileAtomic(path.resolve(outFile), (fd) => writeAll(fd, Buffer.from(`${text}\n`)));
+emitJson(json, arg('out', ''));
 model.dispose();
 backend.dispose();

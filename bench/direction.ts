@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRootFrom } from './root.ts';
+import { emitJson } from './emit-json.ts';
 import { PhaseClock, timedProgress } from './phase-clock.ts';
 import { runDirection } from '../analysis/direction/direction-pipeline.ts';
 import { prefillPlan } from '../analysis/model-runs.ts';
@@ -28,7 +29,6 @@ import { runStudy } from '../analysis/study/run-study.ts';
 import { calibrationSource } from '../cli/commands/study.ts';
 import { layerFraction } from '../cli/flags.ts';
 import { stderrProgress } from '../cli/progress-bar.ts';
-import { writeAll, writeFileAtomic } from '../engine/atomic.ts';
 import { parseInteger } from '../engine/numbers.ts';
 import { loadModel } from '../models/load.ts';
 import { DecoderModel } from '../models/decoder-model.ts';
@@ -233,10 +233,7 @@ const json = {
   totalCpuS: +(totalCpu / 1000).toFixed(1),
   ...result,
 };
-const text = JSON.stringify(json, null, 2);
-console.log(text);
-const outFile = arg('out', '');
-if (outFile) writeFileAtomic(path.resolve(outFile), (fd) => writeAll(fd, Buffer.from(`${text}\n`)));
+emitJson(json, arg('out', ''));
 // the webgpu device (and wasm-simd's worker pool) would keep the process alive after the JSON: device-check.sh's
 // timeout then recorded a finished run as a failure
 model.dispose();

@@ -12,15 +12,14 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { projectRootFrom } from './root.ts';
+import { emitJson } from './emit-json.ts';
 import { matmulProbe } from './matmul-probe.ts';
 import { qwenSynthetic, valPrompts } from './qwen-synthetic.ts';
 import { PREFILL_BATCH_TOKENS, lengthBatches } from '../analysis/batches.ts';
 import { ablationHooks } from '../analysis/interventions.ts';
 import { prefillPlan } from '../analysis/model-runs.ts';
 import type { LengthBatch } from '../analysis/batches.ts';
-import { writeAll, writeFileAtomic } from '../engine/atomic.ts';
 import { parseInteger } from '../engine/numbers.ts';
 import { createBackend } from '../kernels/select.ts';
 import { sharedPrefixLength } from '../models/shared-prefix.ts';
@@ -118,10 +117,7 @@ process.stderr.write(
     `${json.sharedPrefixTokens} shared tokens, ${json.realTokens} real tokens; speedup of medians ${json.speedupOfMedians}x; ` +
     `bit-identical: ${identical}; int8 matmul in this run ${probe.gflops.toFixed(0)} GFLOP/s (${probe.shape}, median of ${probe.calls})\n`,
 );
-const text = JSON.stringify(json, null, 2);
-console.log(text);
-const outFile = arg('out', '');
-if (outFile) writeFileAtomic(path.resolve(outFile), (fd) => writeAll(fd, Buffer.from(`${text}\n`)));
+emitJson(json, arg('out', ''));
 model.dispose();
 backend.dispose();
 process.exit(identical ? 0 : 1);
