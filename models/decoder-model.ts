@@ -17,7 +17,7 @@ import { allHookNames } from './hook-names.ts';
 import { assertFinite, HookRunner } from './hook-runner.ts';
 import { KvCache } from './kv-cache.ts';
 import { leftPad, type PaddedBatch } from './padding.ts';
-import { liveRowsOf, padRowsUnseen } from './pad-rows.ts';
+import { finalRowsUnseen, lastRowsOf, liveRowsOf, padRowsUnseen } from './pad-rows.ts';
 import { prefixRows, seedFromPrefix, splitAllowed, splitStart } from './shared-prefix.ts';
 import { DEFAULT_INT4_GROUP, precisionOf, toPrecision } from './precision.ts';
 import { LinearGroup } from './runtime-linear.ts';
@@ -87,6 +87,8 @@ interface StepInput {
   start?: StartResidual;
   /** The caller sees no padding row, so the MLP may skip them (pad-rows.ts). */
   skipPadRows?: boolean;
+  /** With skipPadRows: the caller sees only the final block's last rows, so its MLP runs on those (pad-rows.ts). */
+  lastRowsOnly?: boolean;
 }
 
 export class DecoderModel implements Model {
@@ -239,7 +241,9 @@ export class DecoderModel implements Model {
       gpu || !splitAllowed(opts, runner, this.config.nLayers) ? 0 : prefixRows(prompts, opts.cache?.length ? opts.cachePositions : []);
     // Likewise the MLP skips padding rows (models/pad-rows.ts).
     const skipPadRows = !gpu && padRowsUnseen(opts, runner, this.config.nLayers, Math.min(...prompts.map((q) => q.length)));
-    if (p > 0) return await this.forwardAfterPrefix(prompts, pb, p, opts, skipPadRows);
+    // and the final block's MLP every row but the last.
+    const lastRowsOnly = skipPadRows && finalRowsUnseen(opts, runner, this.config.nLayers);
+    if (p > 0) return await this.forwardAfterPrefix(prompts, pb, p, opts, skipPadRows, lastRowsOnly);
     const kv = gpu ? gpu.newKv(pb.batch, pb.len) : this.newCache(pb.batch, pb.len);
     try {
       const scope = this.scopeFor(kv, runner, pb.batch * pb.len);
@@ -247,7 +251,7 @@ export class DecoderModel implements Model {
         const out = await this.step(
           kv,
           runner,
-          { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len, start: opts.start, skipPadRows },
+          { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len, start: opts.start, skipPadRows, lastRowsOnly },
           opts.logits ?? 'all',
           opts.checkFinite ?? true,
           scope,
@@ -276,6 +280,7 @@ export class DecoderModel implements Model {
     p: number,
     opts: ForwardOptions,
     skipPadRows: boolean,
+    lastRowsOnly: boolean,
   ): Promise<ForwardResult> {
     const checkFinite = opts.checkFinite ?? true;
     const start = opts.start ? splitStart(opts.start, pb.padding, pb.len, p, this.config.dModel) : null;
@@ -291,7 +296,14 @@ export class DecoderModel implements Model {
     });
     const scope = this.scopeFor(kv, runner, pb.batch * rest.t);
     try {
-      const out = await this.step(kv, runner, { ...rest, start: start?.suffix, skipPadRows }, opts.logits ?? 'all', checkFinite, scope);
+      const out = await this.step(
+        kv,
+        runner,
+        { ...rest, start: start?.suffix, skipPadRows, lastRowsOnly },
+        opts.logits ?? 'all',
+        checkFinite,
+        scope,
+      );
       scope?.close([out.logits]);
       return { ...out, cache: runner.cache, padding: pb.padding };
     } finally {
@@ -379,6 +391,7 @@ export class DecoderModel implements Model {
         ? await this.runSharedPrefix(kv as KvCache, prompts, p, opts.hooks, checkFinite, undefined)
         : { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }),
       skipPadRows: unseen,
+      lastRowsOnly: unseen,
     };
     let runner = new HookRunner({ hooks: opts.hooks, checkFinite, positions: first.positions, step: 0 });
     // Each step's arrays (logits included: sampled below, then dead) go back to the pool before the next step.
@@ -457,6 +470,7 @@ export class DecoderModel implements Model {
       invFreq: this.invFreq,
       scope,
       liveRows: inp.skipPadRows ? liveRowsOf(inp.valid, inp.t) : null,
+      finalRows: inp.lastRowsOnly ? lastRowsOf(batch, inp.t) : null,
     };
     kv.appendMask(inp.valid, inp.t);
     // x [batch·t, d_model]: the residual stream of the t new positions of every sequence. The ordinary forward

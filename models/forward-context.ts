@@ -55,6 +55,8 @@ export interface ForwardCtx {
   scope: StepScope | null;
   /** Rows [batch·t] whose MLP runs (pad-rows.ts: the caller sees no padding row); null: every row. */
   liveRows: Int32Array | null;
+  /** Rows whose MLP runs in the final block (pad-rows.ts: the caller sees only its last rows); null: liveRows. */
+  finalRows: Int32Array | null;
 }
 
 /** A reusable destination of n floats for an op's result (kernels/types.ts `out`), or undefined (fresh). */

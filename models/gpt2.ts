@@ -40,7 +40,7 @@ export async function gpt2Block(ctx: ForwardCtx, l: number, p: LayerParams, resi
 
   const h2 = hookAt(ctx, `${b}.ln2.hook_normalized`, l, await normalize(ctx, mid, p.mlpNorm), d);
   // The MLP skips padding rows where the caller sees none (pad-rows.ts); n = rows otherwise.
-  const mlp = await onLiveRows(ctx, `${b}.mlp.hook_post`, h2, d, async (h2n, n) => {
+  const mlp = await onLiveRows(ctx, l, `${b}.mlp.hook_post`, h2, d, async (h2n, n) => {
     const fc = await p.mlpIn.apply(h2n, n, ctx.scope); // c_fc: [n, d_mlp]
     const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await backend.gelu(fc, outOf(ctx, fc.length)), cfg.dMlp); // gelu_new(c_fc)
     return await p.down.apply(post, n, ctx.scope); // mlp.c_proj: [n, d]

@@ -37,7 +37,7 @@ export async function llamaBlock(ctx: ForwardCtx, l: number, p: LayerParams, res
 
   const h2 = hookAt(ctx, `${b}.ln2.hook_normalized`, l, await normalize(ctx, mid, p.mlpNorm), d);
   // The MLP skips padding rows where the caller sees none (pad-rows.ts); n = rows otherwise.
-  const mlp = await onLiveRows(ctx, `${b}.mlp.hook_post`, h2, d, async (h2n, n) => {
+  const mlp = await onLiveRows(ctx, l, `${b}.mlp.hook_post`, h2, d, async (h2n, n) => {
     const post = hookAt(ctx, `${b}.mlp.hook_post`, l, await gatedMlp(ctx, p, h2n, n), cfg.dMlp); // silu(gate)·up [n, d_mlp]
     return await p.down.apply(post, n, ctx.scope); // down_proj: [n, d]
   });

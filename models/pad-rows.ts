@@ -6,6 +6,11 @@
  * In such a forward the padding rows' MLP output is zero instead of the MLP of whatever they held; every number
  * the caller receives is bit-identical (test/pad-rows.test.ts). The MLP is ~88% of a Qwen block's matmul work, and
  * the direction pipeline's prefill batches are 5–11% padding.
+ *
+ * The final block goes further where the caller sees only its last positions (`finalRowsUnseen`: logits 'last' or
+ * 'none', and nothing cached after the final block's MLP except at position -1): its MLP runs on the last row of
+ * every sequence, as nothing else it computes reaches the last logits. That is 1/L of the MLP work of a scoring
+ * forward (~4% on a 24-layer model), bit-identical too (test/pad-rows.test.ts).
  */
 import { outOf, type ForwardCtx } from './forward-context.ts';
 import type { HookRunner } from './hook-runner.ts';
@@ -19,6 +24,31 @@ export function padRowsUnseen(opts: ForwardOptions, runner: HookRunner, nLayers:
   return deepest <= shortest;
 }
 
+/**
+ * Whether, beyond `padRowsUnseen`, the final block's MLP may run on the last row of each sequence only: no cache
+ * after it (its hook_post, hook_mlp_out, hook_resid_post, ln_final.hook_normalized) at any position but -1.
+ * Hooks there are declared row-wise ops (splitAllowed), so the last row's values do not depend on the others.
+ */
+export function finalRowsUnseen(opts: ForwardOptions, runner: HookRunner, nLayers: number): boolean {
+  const b = `blocks.${nLayers - 1}`;
+  const after = [`${b}.mlp.hook_post`, `${b}.hook_mlp_out`, `${b}.hook_resid_post`, 'ln_final.hook_normalized'];
+  if (!after.some((n) => runner.caches(n))) return true;
+  return (opts.cachePositions ?? []).every((q) => q === -1) && (opts.cachePositions?.length ?? 0) > 0;
+}
+
+/**
+ * The final block's MLP rows when only last positions are seen: row b·t + t - 1 of every sequence b [batch·t].
+ * A batch of one keeps its last two rows: a one-row matmul takes the decode kernels, which sum in another order
+ * on some backends (wasm-simd f32), and the point is the same bits. null when that is every row.
+ */
+export function lastRowsOf(batch: number, t: number): Int32Array | null {
+  const keep = batch === 1 ? Math.min(2, t) : 1;
+  if (keep === t) return null;
+  const rows = new Int32Array(batch * keep);
+  for (let b = 0; b < batch; b++) for (let i = 0; i < keep; i++) rows[b * keep + i] = (b + 1) * t - keep + i;
+  return rows;
+}
+
 /** Indices of the rows [batch·t] that hold a token, or null when there is no padding. */
 export function liveRowsOf(valid: readonly Uint8Array[], t: number): Int32Array | null {
   const live: number[] = [];
@@ -29,19 +59,20 @@ export function liveRowsOf(valid: readonly Uint8Array[], t: number): Int32Array 
 }
 
 /**
- * `run` (x [n, d] -> [n, d]) over the live rows of x [rows, d] only, its result scattered back with zeros at the
- * padding rows; over every row when nothing is skipped or when `innerPoint` (a hook point inside `run`) is hooked
- * or cached, as its activation would then lack rows.
+ * `run` (x [n, d] -> [n, d]) over the live rows of x [rows, d] only (in block `layer`: the final block may keep
+ * only last rows), its result scattered back with zeros at the other rows; over every row when nothing is skipped
+ * or when `innerPoint` (a hook point inside `run`) is hooked or cached, as its activation would then lack rows.
  */
 export async function onLiveRows(
   ctx: ForwardCtx,
+  layer: number,
   innerPoint: string,
   x: Float32Array,
   d: number,
   run: (x: Float32Array, rows: number) => Promise<Float32Array>,
 ): Promise<Float32Array> {
   const rows = ctx.batch * ctx.t;
-  const live = ctx.liveRows;
+  const live = layer === ctx.cfg.nLayers - 1 && ctx.finalRows ? ctx.finalRows : ctx.liveRows;
   if (!live || ctx.runner.wants(innerPoint)) return await run(x, rows);
   const n = live.length;
   const xs = outOf(ctx, n * d) ?? new Float32Array(n * d);

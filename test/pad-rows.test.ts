@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ablationHooks } from '../analysis/interventions.ts';
-import { liveRowsOf } from '../models/pad-rows.ts';
+import { lastRowsOf, liveRowsOf } from '../models/pad-rows.ts';
 import type { Hook, HookContext } from '../models/types.ts';
 import { backendModels, cpuBackends, sameBits } from './helpers/backend-models.ts';
 
@@ -30,10 +30,31 @@ function padWatch(into: boolean[]): Hook {
   };
 }
 
+/** Per call, the rows of the final block's hook_mlp_out (3 blocks: blocks.2) that were nonzero. */
+function finalWatch(into: number[][]): Hook {
+  const d = 32;
+  return {
+    name: 'blocks.2.hook_mlp_out',
+    op: { kind: 'addVector', vector: new Float32Array(d), coeff: 0, promptOnly: false },
+    fn: (a: Float32Array) => {
+      const rows: number[] = [];
+      for (let r = 0; r < a.length / d; r++) if (a.subarray(r * d, (r + 1) * d).some((v) => v !== 0)) rows.push(r);
+      into.push(rows);
+    },
+  };
+}
+
 describe('live rows', () => {
   it('lists the rows that hold a token, or null without padding', () => {
     expect(liveRowsOf([Uint8Array.of(0, 1, 1), Uint8Array.of(1, 1, 1)], 3)).toEqual(Int32Array.of(1, 2, 3, 4, 5));
     expect(liveRowsOf([Uint8Array.of(1, 1), Uint8Array.of(1, 1)], 2)).toBeNull();
+  });
+
+  it('keeps the last row of each sequence in the final block, the last two of a batch of one', () => {
+    expect(lastRowsOf(3, 4)).toEqual(Int32Array.of(3, 7, 11));
+    expect(lastRowsOf(1, 5)).toEqual(Int32Array.of(3, 4));
+    expect(lastRowsOf(1, 2)).toBeNull();
+    expect(lastRowsOf(4, 1)).toBeNull();
   });
 });
 
@@ -60,6 +81,49 @@ describe.each(backends)('the MLP skips padding rows on %s', (backendName) => {
     expect(sameBits(skip.logits, last)).toBe(true);
     for (const [name, act] of whole.cache) expect(sameBits(skip.cache.get(name)!.data, act.data), name).toBe(true);
   });
+
+  it.each([
+    ['qwen2', 'f32'],
+    ['qwen2', 'int8'],
+    ['gpt2', 'f32'],
+  ] as const)(
+    '%s %s: the final block MLP runs on last rows only; last logits and position -1 caches equal those of every row',
+    async (family, precision) => {
+      const model = await synthetic(backendName, family, precision);
+      const r = Float32Array.from({ length: model.config.dModel }, (_, i) => Math.cos(i * 0.7));
+      const cache = ['blocks.*.hook_resid_post', 'ln_final.hook_normalized'];
+      for (const batch of [prompts, [prompts[5]]]) {
+        const seen: number[][] = [];
+        const hooks = [...ablationHooks(r), finalWatch(seen)];
+        const skip = await model.forward(batch, { hooks, cache, cachePositions: [-1], logits: 'last' });
+        // The reference keeps every final row: a cache there at position -2 too. (Not logits 'all': a batch of one's
+        // last logits take the decode matvec, which sums in another order on wasm-simd f32; the test above holds
+        // 'last' to 'all' where the batch has several rows.)
+        const whole = await model.forward(batch, { hooks, cache, cachePositions: [-2, -1], logits: 'last' });
+        const t = Math.max(...batch.map((q) => q.length));
+        // a batch of one keeps its last two rows (lastRowsOf)
+        expect(seen[0]).toEqual(batch.length === 1 ? [t - 2, t - 1] : batch.map((_, b) => (b + 1) * t - 1));
+        expect(seen[1].length).toBeGreaterThan(batch.length + 1);
+        expect(sameBits(skip.logits, whole.logits), `batch ${batch.length}`).toBe(true);
+        for (const [name, act] of whole.cache) {
+          const d = act.shape[2];
+          const atLast = new Float32Array(batch.length * d);
+          for (let b = 0; b < batch.length; b++) atLast.set(act.data.subarray((2 * b + 1) * d, (2 * b + 2) * d), b * d);
+          expect(sameBits(skip.cache.get(name)!.data, atLast), name).toBe(true);
+        }
+      }
+      // a cache after the final MLP at another position keeps every row of it
+      const seen: number[][] = [];
+      await model.forward(prompts, {
+        hooks: [finalWatch(seen)],
+        cache: ['ln_final.hook_normalized'],
+        cachePositions: [-1, -2],
+        logits: 'last',
+      });
+      const t = Math.max(...prompts.map((q) => q.length));
+      expect(seen[0]).toContain(t - 2);
+    },
+  );
 
   it('generate gives the same tokens; a cached position past the shortest prompt, or a hook inside the MLP, keeps every row', async () => {
     const model = await synthetic(backendName, 'qwen2', 'int8');
