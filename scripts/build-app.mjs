@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { assembleText, wasmDir } from '../kernels/wasm/assemble.mjs';
+import { assembleText, sourceText, wasmDir } from '../kernels/wasm/assemble.mjs';
 
 // GLASSBOX_APP_OUT (tests) names another output folder; it is emptied first, like dist/app.
 const out = process.env.GLASSBOX_APP_OUT || 'dist/app';
@@ -58,7 +58,7 @@ const result = await build({
 });
 
 const src = join(wasmDir, 'matmul.wat');
-const wat = readFileSync(src, 'utf8');
+const wat = sourceText('matmul'); // matmul.wat with the sources composed into it (assemble.mjs COMPOSED)
 if (!wat.includes('(memory 1 65536 shared)')) throw new Error(`${src}: the memory import changed; update scripts/build-app.mjs`);
 writeFileSync(join(out, 'matmul.wasm'), await assembleText(src, wat));
 writeFileSync(join(out, 'matmul-unshared.wasm'), await assembleText(src, wat.replace('(memory 1 65536 shared)', '(memory 1 65536)')));

@@ -1,6 +1,6 @@
 /**
  * The wasm backend's fused gated-MLP call (linearGated: the gate|up matmul, then silu(gate)·up in the pool's threads,
- * kernels/wasm/js-kernels.ts) against its definition: siluGateRef on the two halves of the same backend's linear.
+ * kernels/wasm/activation.wat) against its definition: siluGateRef on the two halves of the same backend's linear.
  * Bit for bit, for every weight format and kernel path (integer-dot and exact f32-activation), 1-3 threads, decode
  * and prefill, with and without a bias; and the threaded result transpose behind linear itself stays equal to the
  * one-thread result (the integer-dot suite holds it to the reference).

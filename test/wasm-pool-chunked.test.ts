@@ -79,6 +79,21 @@ describe('ThreadPool.runChunked', () => {
     got.fill(NaN);
     pool.runChunked(mem, 'silu_gate', [G, U, Y], n, 64, [0, 0, 0]);
     for (let i = 0; i < n; i++) expect(Object.is(got[i], want[i])).toBe(true);
+    // silu_gate is wasm (activation.wat), which reads the 32 bits unsigned anyway; the JS kernels were the ones that
+    // threw: tr_bias (y [8, 512] rows plus a bias) through every thread.
+    const rows = 8;
+    const w = 512;
+    const B = 2 ** 31 + 64 + 3 * n * 4;
+    const O = B + w * 4 + 64;
+    new Float32Array(big.buffer, B, w).set(u.subarray(0, w));
+    pool.run(
+      mem,
+      'tr_bias',
+      [G, 1, w, B, O, w],
+      [0, 1, 2].map((i) => [i * 3, Math.min(rows, (i + 1) * 3), 0]),
+    );
+    const o = new Float32Array(big.buffer, O, rows * w);
+    for (let i = 0; i < rows * w; i++) expect(Object.is(o[i], Math.fround(g[i] + u[i % w]))).toBe(true);
   });
 
   it('refuses to run after dispose()', () => {

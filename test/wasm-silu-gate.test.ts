@@ -1,5 +1,5 @@
 /**
- * The wasm-simd backend's siluGate: above MIN_POOLED_SILU elements every thread runs a chunk (js-kernels.ts, in the
+ * The wasm-simd backend's siluGate: above MIN_POOLED_SILU elements every thread runs a chunk (activation.wat, in the
  * workers and the caller); the result must equal siluGateRef bit for bit, whatever the split, for normal, large and
  * non-finite inputs, and the backend must keep working for matmuls afterwards (the copies go above the weights).
  */

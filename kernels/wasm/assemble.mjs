@@ -17,11 +17,12 @@ export function binaryName(name, watText) {
 }
 
 /**
- * Modules made of several sources: "matmul-relaxed" is matmul.wat with relaxed.wat's functions added before its
- * closing parenthesis (the relaxed-SIMD kernels need every baseline kernel too: one module per pool).
+ * Modules made of several sources, the others' functions added before the first's closing parenthesis: "matmul" is
+ * matmul.wat with activation.wat (silu·up); "matmul-relaxed" adds relaxed.wat (the relaxed-SIMD kernels need every
+ * baseline kernel too: one module per pool).
  * Mirrored by composeSource in assemble.ts (test/wasm-assemble.test.ts checks that they agree).
  */
-export const COMPOSED = { 'matmul-relaxed': ['matmul', 'relaxed'] };
+export const COMPOSED = { matmul: ['matmul', 'activation'], 'matmul-relaxed': ['matmul', 'activation', 'relaxed'] };
 
 /** The .wat text of module `name` (a file, or a composition above). */
 export function sourceText(name) {

@@ -16,7 +16,10 @@ import { GlassboxError } from '../../engine/errors.ts';
 export class KernelBuildError extends GlassboxError {}
 
 /** Modules made of several sources; must equal COMPOSED in assemble.mjs (test/wasm-assemble.test.ts). */
-export const COMPOSED: Record<string, string[]> = { 'matmul-relaxed': ['matmul', 'relaxed'] };
+export const COMPOSED: Record<string, string[]> = {
+  matmul: ['matmul', 'activation'],
+  'matmul-relaxed': ['matmul', 'activation', 'relaxed'],
+};
 const parts = (name: string) => COMPOSED[name] ?? [name];
 
 /** kernels/wasm/ next to this file, or (inside the bundled dist/cli.js) ../kernels/wasm. */

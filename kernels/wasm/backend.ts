@@ -60,7 +60,7 @@ const ROWS_PER_BLOCK = 8;
  * what waking a worker costs here (1x192x512 int8 took 14 µs on 1 thread, 24 µs on 2).
  */
 const MIN_THREADED_WORK = 1 << 18;
-/** An element of the JS result kernels (transpose, silu with its Math.exp) counted as this many multiply-adds. */
+/** An element of the result kernels (transpose, silu·up with its exp) counted as this many multiply-adds. */
 const ELEMENTWISE_WORK = 64;
 
 const align = (v: number, a: number) => Math.ceil(v / a) * a;
@@ -499,8 +499,8 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
 
   /**
    * silu(gate) · up: on the calling thread (js-ops.ts) for small inputs, a single thread or a pool without chunked jobs;
-   * otherwise copied above the first memory's weights and run by every thread in chunks (js-kernels.ts, Math.exp per
-   * element: ~1 ms per decode token of the 0.5B shape on one thread). Same operations per element, so the same bits.
+   * otherwise copied above the first memory's weights and run by every thread in chunks (activation.wat: fdlibm's exp,
+   * which is V8's Math.exp, in f64x2 lanes). Same operations per element, so the same bits.
    */
   function siluGate(gate: Float32Array, up: Float32Array, dst?: Float32Array): Float32Array {
     const n = gate.length;

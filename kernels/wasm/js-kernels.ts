@@ -1,28 +1,14 @@
 /**
- * Kernels written in JavaScript that the worker pool runs like the wasm ones, on the same shared memory: for work
- * that needs Math.exp (wasm has none, and V8's Math.exp is what the reference uses) or that was serial JS on the
- * calling thread while the other threads waited (a 1280-row prefill spent a third of its time in the result
- * transpose, silu(gate)·up and the activation quantization). In JS they compute exactly what the reference ops
- * compute (same double arithmetic, same Math.exp), so the bits do not depend on the thread count.
+ * Kernels written in JavaScript that the worker pool runs like the wasm ones, on the same shared memory: work that
+ * was serial JS on the calling thread while the other threads waited (a 1280-row prefill spent a third of its time
+ * in the result transpose, silu(gate)·up and the activation quantization; silu·up has since moved to wasm,
+ * activation.wat). In JS they compute exactly what the reference ops compute (same double arithmetic), so the bits
+ * do not depend on the thread count.
  *
  * Each is self-contained (no imports, no closure: worker-source.ts and web-pool.ts embed their source text, so the
  * workers and the caller run the same code). Signature: (buffer, ...args, r0, r1[, scratch]) over rows [r0, r1);
  * offsets are in bytes.
  */
-
-/**
- * y[i] = silu(g[i]) · u[i] for i in [n0, n1), f32 arrays at byte offsets g, u, y: the same double operations as
- * siluGateRef (x / (1 + Math.exp(-x)), times u, rounded to f32 once), so the same bits.
- */
-export function siluGateRows(buf: ArrayBufferLike, g: number, u: number, y: number, n0: number, n1: number): void {
-  const G = new Float32Array(buf, g, n1);
-  const U = new Float32Array(buf, u, n1);
-  const Y = new Float32Array(buf, y, n1);
-  for (let i = n0; i < n1; i++) {
-    const x = G[i];
-    Y[i] = (x / (1 + Math.exp(-x))) * U[i];
-  }
-}
 
 /**
  * out[r, j] = y[j·cs + r·rs] (+ b[j]) for r in [r0, r1), j < n: a matmul result (any layout) into [T, n] rows.
@@ -51,43 +37,6 @@ export function trBias(
       const yb = r * rs;
       if (b) for (let j = j0; j < j1; j++) o[ob + j] = y[yb + j * cs] + b[j];
       else for (let j = j0; j < j1; j++) o[ob + j] = y[yb + j * cs];
-    }
-  }
-}
-
-/**
- * The gated MLP's activation straight from the gate|up matmul result: out[r, j] = silu(g) · u with
- * g = f32(y[j] (+ b[j])) and u = f32(y[dm + j] (+ b[dm + j])) for j < dm (y's element (r, c) at c·cs + r·rs),
- * silu(g) = g / (1 + exp(-g)) in double, one rounding at the store: kernels/reference/ops.ts siluGateRef on the
- * f32 gate and up the separate path would have stored.
- */
-export function gateSiluRows(
-  buf: ArrayBufferLike,
-  yOff: number,
-  cs: number,
-  rs: number,
-  bOff: number,
-  oOff: number,
-  dm: number,
-  r0: number,
-  r1: number,
-): void {
-  // Tiles of this many output columns keep the strided reads of y (one per column) in cache across the rows.
-  const TILE = 32;
-  const y = new Float32Array(buf, yOff);
-  const o = new Float32Array(buf, oOff);
-  const b = bOff ? new Float32Array(buf, bOff, 2 * dm) : null;
-  const up = dm * cs;
-  for (let j0 = 0; j0 < dm; j0 += TILE) {
-    const j1 = Math.min(dm, j0 + TILE);
-    for (let r = r0; r < r1; r++) {
-      const ob = r * dm;
-      const yb = r * rs;
-      for (let j = j0; j < j1; j++) {
-        const g = b ? Math.fround(y[yb + j * cs] + b[j]) : y[yb + j * cs];
-        const u = b ? Math.fround(y[yb + up + j * cs] + b[dm + j]) : y[yb + up + j * cs];
-        o[ob + j] = (g / (1 + Math.exp(-g))) * u;
-      }
     }
   }
 }
@@ -159,9 +108,7 @@ export function quantRows(
 
 /** The JS kernels by pool name (pool.ts KERNELS). */
 export const JS_KERNEL_FNS = {
-  silu_gate: siluGateRows,
   tr_bias: trBias,
-  gate_silu: gateSiluRows,
   quant_rows: quantRows,
 } as const;
 

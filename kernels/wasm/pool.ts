@@ -24,6 +24,8 @@ export const KERNELS = [
   'bf16_mm',
   'sum_f32',
   'i4q_mm',
+  'silu_gate',
+  'gate_silu',
   // Only in the "matmul-relaxed" module (relaxed.ts): called only when the backend loaded it.
   'i4q_mv',
   // JavaScript (js-kernels.ts), in every thread: not module exports.

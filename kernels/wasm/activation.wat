@@ -1,0 +1,237 @@
+;; The gated MLP's activation, silu(gate) · up, in float64 SIMD lanes, bit-identical to the JavaScript that defines
+;; it (kernels/reference/ops.ts siluGateRef: x / (1 + Math.exp(-x)) * u in double, one f32 rounding at the store).
+;; Composed into the "matmul" module (assemble.mjs COMPOSED): the pool runs these like the matmul kernels.
+;;
+;; Why it is exact: V8's Math.exp is fdlibm's __ieee754_exp (v8/src/base/ieee754.cc, from FreeBSD's e_exp.c), a
+;; fixed sequence of double operations, and wasm's f64x2 arithmetic is IEEE double without FMA, like JavaScript's.
+;; $exp2 runs that sequence on every lane with the branches as lane selects:
+;;   |x| > ln2/2:  k = ±1 when |x| < 1.5 ln2, else trunc(x / ln2 ± 0.5); hi = x - k ln2hi, lo = k ln2lo, r = hi - lo
+;;   |x| <= ln2/2: k = 0, hi = r = x, lo = 0 (fdlibm's k = 0 form 1 - ((x c)/(c - 2) - x) is the same number as the
+;;                 k != 0 form below with lo = 0: c - 2 = -(2 - c) exactly, so the quotient only changes sign)
+;;   c = r - r²(P1 + r²(P2 + r²(P3 + r²(P4 + r² P5)))),  y = 1 - ((lo - r c / (2 - c)) - hi),  exp(x) = y · 2^k
+;;   |x| < 2^-28: 1 + x; x > 709.78: +Inf; x < -745.13: 0; NaN: x + x; and x = 1: Math.E, as V8 special-cases it.
+;; fdlibm scales by adding k to y's exponent (for k < -1021 it adds k + 1000 and multiplies by 2^-1000, rounding once
+;; into the subnormals); y · 2^h · 2^(k-h) with h = floor(k/2) is the same: the first product is exact (normal), the
+;; second rounds once. The fdlibm thresholds compare the high word of |x|; here |x| is compared with the double whose
+;; high word is the threshold (and low word 0), the same test. test/wasm-silu.test.ts holds exp_f64 to Math.exp on
+;; any double and both silu kernels to the reference, bit for bit.
+;;
+;; Speed (one thread, the other core busy, ns per element): silu_gate 5.6 against 11.4 for the JavaScript loop it
+;; replaces; exp_f64 4.7 against 8.9 for Math.exp. $exp2 takes two vectors (four lanes) and interleaves their
+;; dependency chains; its constants are immutable globals (a v128.const of two equal halves costs V8 several
+;; instructions at every use: 5.7 ns with one vector and inline constants). Inlining $exp2 into $silu4 would give
+;; 4.6 ns, at the cost of a second copy that the exp_f64 test would not cover.
+
+  (global $sign v128 (v128.const i64x2 0x8000000000000000 0x8000000000000000))
+  (global $half v128 (v128.const f64x2 0.5 0.5))
+  (global $one v128 (v128.const f64x2 1 1))
+  (global $two v128 (v128.const f64x2 2 2))
+  (global $invln2 v128 (v128.const i64x2 0x3ff71547652b82fe 0x3ff71547652b82fe))
+  (global $ln2hi v128 (v128.const i64x2 0x3fe62e42fee00000 0x3fe62e42fee00000))
+  (global $ln2lo v128 (v128.const i64x2 0x3dea39ef35793c76 0x3dea39ef35793c76))
+  (global $P1 v128 (v128.const i64x2 0x3fc555555555553e 0x3fc555555555553e))
+  (global $P2 v128 (v128.const i64x2 0xbf66c16c16bebd93 0xbf66c16c16bebd93))
+  (global $P3 v128 (v128.const i64x2 0x3f11566aaf25de2c 0x3f11566aaf25de2c))
+  (global $P4 v128 (v128.const i64x2 0xbebbbd41c5d26bf1 0xbebbbd41c5d26bf1))
+  (global $P5 v128 (v128.const i64x2 0x3e66376972bea4d0 0x3e66376972bea4d0))
+  ;; |x| thresholds: high words 0x3fd62e43 (above ln2/2), 0x3ff0a2b2 (1.5 ln2), 0x3e300000 (2^-28)
+  (global $halfln2 v128 (v128.const i64x2 0x3fd62e4300000000 0x3fd62e4300000000))
+  (global $onehalfln2 v128 (v128.const i64x2 0x3ff0a2b200000000 0x3ff0a2b200000000))
+  (global $tiny v128 (v128.const i64x2 0x3e30000000000000 0x3e30000000000000))
+  (global $othreshold v128 (v128.const i64x2 0x40862e42fefa39ef 0x40862e42fefa39ef))
+  (global $uthreshold v128 (v128.const i64x2 0xc0874910d52d3051 0xc0874910d52d3051))
+  (global $e v128 (v128.const i64x2 0x4005bf0a8b145769 0x4005bf0a8b145769))
+  (global $inf v128 (v128.const i64x2 0x7ff0000000000000 0x7ff0000000000000))
+  (global $bias1023 v128 (v128.const i64x2 1023 1023))
+
+  ;; exp of the f64 lanes of $xa and $xb, as fdlibm computes it (see above); the two chains interleaved.
+  (func $exp2 (param $xa v128) (param $xb v128) (result v128 v128)
+    (local $axa v128) (local $ka v128) (local $ha v128) (local $hia v128) (local $loa v128) (local $ra v128)
+    (local $ta v128) (local $ca v128) (local $ya v128)
+    (local $axb v128) (local $kb v128) (local $hb v128) (local $hib v128) (local $lob v128) (local $rb v128)
+    (local $tb v128) (local $cb v128) (local $yb v128)
+    (local.set $axa (f64x2.abs (local.get $xa)))
+    (local.set $axb (f64x2.abs (local.get $xb)))
+    ;; k = trunc(x / ln2 + copysign(0.5, x)); copysign(1, x) below 1.5 ln2; 0 up to ln2/2
+    (local.set $ka (f64x2.trunc (f64x2.add (f64x2.mul (local.get $xa) (global.get $invln2))
+      (v128.or (v128.and (local.get $xa) (global.get $sign)) (global.get $half)))))
+    (local.set $kb (f64x2.trunc (f64x2.add (f64x2.mul (local.get $xb) (global.get $invln2))
+      (v128.or (v128.and (local.get $xb) (global.get $sign)) (global.get $half)))))
+    (local.set $ka (v128.bitselect (v128.or (v128.and (local.get $xa) (global.get $sign)) (global.get $one)) (local.get $ka)
+      (f64x2.lt (local.get $axa) (global.get $onehalfln2))))
+    (local.set $kb (v128.bitselect (v128.or (v128.and (local.get $xb) (global.get $sign)) (global.get $one)) (local.get $kb)
+      (f64x2.lt (local.get $axb) (global.get $onehalfln2))))
+    (local.set $ka (v128.and (local.get $ka) (f64x2.ge (local.get $axa) (global.get $halfln2))))
+    (local.set $kb (v128.and (local.get $kb) (f64x2.ge (local.get $axb) (global.get $halfln2))))
+    ;; hi = x - k ln2hi, lo = k ln2lo, r = hi - lo
+    (local.set $hia (f64x2.sub (local.get $xa) (f64x2.mul (local.get $ka) (global.get $ln2hi))))
+    (local.set $hib (f64x2.sub (local.get $xb) (f64x2.mul (local.get $kb) (global.get $ln2hi))))
+    (local.set $loa (f64x2.mul (local.get $ka) (global.get $ln2lo)))
+    (local.set $lob (f64x2.mul (local.get $kb) (global.get $ln2lo)))
+    (local.set $ra (f64x2.sub (local.get $hia) (local.get $loa)))
+    (local.set $rb (f64x2.sub (local.get $hib) (local.get $lob)))
+    ;; c = r - t (P1 + t (P2 + t (P3 + t (P4 + t P5)))), t = r²
+    (local.set $ta (f64x2.mul (local.get $ra) (local.get $ra)))
+    (local.set $tb (f64x2.mul (local.get $rb) (local.get $rb)))
+    (local.set $ca (f64x2.add (global.get $P4) (f64x2.mul (local.get $ta) (global.get $P5))))
+    (local.set $cb (f64x2.add (global.get $P4) (f64x2.mul (local.get $tb) (global.get $P5))))
+    (local.set $ca (f64x2.add (global.get $P3) (f64x2.mul (local.get $ta) (local.get $ca))))
+    (local.set $cb (f64x2.add (global.get $P3) (f64x2.mul (local.get $tb) (local.get $cb))))
+    (local.set $ca (f64x2.add (global.get $P2) (f64x2.mul (local.get $ta) (local.get $ca))))
+    (local.set $cb (f64x2.add (global.get $P2) (f64x2.mul (local.get $tb) (local.get $cb))))
+    (local.set $ca (f64x2.add (global.get $P1) (f64x2.mul (local.get $ta) (local.get $ca))))
+    (local.set $cb (f64x2.add (global.get $P1) (f64x2.mul (local.get $tb) (local.get $cb))))
+    (local.set $ca (f64x2.sub (local.get $ra) (f64x2.mul (local.get $ta) (local.get $ca))))
+    (local.set $cb (f64x2.sub (local.get $rb) (f64x2.mul (local.get $tb) (local.get $cb))))
+    ;; y = 1 - ((lo - r c / (2 - c)) - hi)
+    (local.set $ya (f64x2.sub (global.get $one) (f64x2.sub (f64x2.sub (local.get $loa)
+      (f64x2.div (f64x2.mul (local.get $ra) (local.get $ca)) (f64x2.sub (global.get $two) (local.get $ca)))) (local.get $hia))))
+    (local.set $yb (f64x2.sub (global.get $one) (f64x2.sub (f64x2.sub (local.get $lob)
+      (f64x2.div (f64x2.mul (local.get $rb) (local.get $cb)) (f64x2.sub (global.get $two) (local.get $cb)))) (local.get $hib))))
+    ;; y · 2^h · 2^(k - h), h = floor(k / 2): |h|, |k - h| <= 538 for every k in range; 2^m is the double whose
+    ;; exponent bits are m + 1023 (<< 52)
+    (local.set $ha (f64x2.floor (f64x2.mul (local.get $ka) (global.get $half))))
+    (local.set $hb (f64x2.floor (f64x2.mul (local.get $kb) (global.get $half))))
+    (local.set $ya (f64x2.mul (f64x2.mul (local.get $ya) (i64x2.shl (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero (local.get $ha))) (global.get $bias1023)) (i32.const 52)))
+      (i64x2.shl (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero (f64x2.sub (local.get $ka) (local.get $ha)))) (global.get $bias1023)) (i32.const 52))))
+    (local.set $yb (f64x2.mul (f64x2.mul (local.get $yb) (i64x2.shl (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero (local.get $hb))) (global.get $bias1023)) (i32.const 52)))
+      (i64x2.shl (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero (f64x2.sub (local.get $kb) (local.get $hb)))) (global.get $bias1023)) (i32.const 52))))
+    ;; The special cases, last so that they win: 1 + x, e at x = 1 (V8 returns its constant E there: the sequence
+    ;; above rounds the other way in the last bit), +Inf, 0, x + x (NaN).
+    (local.set $ya (v128.bitselect (f64x2.add (global.get $one) (local.get $xa)) (local.get $ya)
+      (f64x2.lt (local.get $axa) (global.get $tiny))))
+    (local.set $yb (v128.bitselect (f64x2.add (global.get $one) (local.get $xb)) (local.get $yb)
+      (f64x2.lt (local.get $axb) (global.get $tiny))))
+    (local.set $ya (v128.bitselect (global.get $e) (local.get $ya) (f64x2.eq (local.get $xa) (global.get $one))))
+    (local.set $yb (v128.bitselect (global.get $e) (local.get $yb) (f64x2.eq (local.get $xb) (global.get $one))))
+    (local.set $ya (v128.bitselect (global.get $inf) (local.get $ya) (f64x2.gt (local.get $xa) (global.get $othreshold))))
+    (local.set $yb (v128.bitselect (global.get $inf) (local.get $yb) (f64x2.gt (local.get $xb) (global.get $othreshold))))
+    (local.set $ya (v128.andnot (local.get $ya) (f64x2.lt (local.get $xa) (global.get $uthreshold))))
+    (local.set $yb (v128.andnot (local.get $yb) (f64x2.lt (local.get $xb) (global.get $uthreshold))))
+    (v128.bitselect (f64x2.add (local.get $xa) (local.get $xa)) (local.get $ya) (f64x2.ne (local.get $xa) (local.get $xa)))
+    (v128.bitselect (f64x2.add (local.get $xb) (local.get $xb)) (local.get $yb) (f64x2.ne (local.get $xb) (local.get $xb))))
+
+  ;; f32(g / (1 + exp(-g)) * u) on four f32 lanes (g and u widened exactly to f64, one rounding at the end).
+  (func $silu4 (param $g v128) (param $u v128) (result v128)
+    (local $ga v128) (local $gb v128) (local $ea v128) (local $eb v128)
+    (local.set $ga (f64x2.promote_low_f32x4 (local.get $g)))
+    (local.set $gb (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $g) (local.get $g))))
+    (call $exp2 (f64x2.neg (local.get $ga)) (f64x2.neg (local.get $gb)))
+    (local.set $eb)
+    (local.set $ea)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (f32x4.demote_f64x2_zero
+        (f64x2.mul (f64x2.div (local.get $ga) (f64x2.add (global.get $one) (local.get $ea)))
+          (f64x2.promote_low_f32x4 (local.get $u))))
+      (f32x4.demote_f64x2_zero
+        (f64x2.mul (f64x2.div (local.get $gb) (f64x2.add (global.get $one) (local.get $eb)))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $u) (local.get $u)))))))
+
+  ;; y[i] = exp(x[i]) for i in [n0, n1), f64 arrays at byte offsets x, y: $exp2 on its own, so that tests can hold it
+  ;; to Math.exp on any double (silu's f32 rounding would hide an error). Not a pool kernel.
+  (func (export "exp_f64") (param $x i32) (param $y i32) (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $i i32) (local $o i32) (local $a v128) (local $b v128)
+    (local.set $i (local.get $n0))
+    (block $quads
+      (br_if $quads (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n1)))
+      (loop $quad
+        (local.set $o (i32.shl (local.get $i) (i32.const 3)))
+        (call $exp2 (v128.load (i32.add (local.get $x) (local.get $o))) (v128.load offset=16 (i32.add (local.get $x) (local.get $o))))
+        (local.set $b)
+        (local.set $a)
+        (v128.store (i32.add (local.get $y) (local.get $o)) (local.get $a))
+        (v128.store offset=16 (i32.add (local.get $y) (local.get $o)) (local.get $b))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br_if $quad (i32.le_u (i32.add (local.get $i) (i32.const 4)) (local.get $n1)))))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n1)))
+      (loop $one
+        (local.set $o (i32.shl (local.get $i) (i32.const 3)))
+        (call $exp2 (v128.load64_splat (i32.add (local.get $x) (local.get $o))) (v128.load64_splat (i32.add (local.get $x) (local.get $o))))
+        (local.set $b)
+        (local.set $a)
+        (f64.store (i32.add (local.get $y) (local.get $o)) (f64x2.extract_lane 0 (local.get $a)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $one (i32.lt_u (local.get $i) (local.get $n1))))))
+
+  ;; y[i] = silu(g[i]) · u[i] for i in [n0, n1): f32 arrays at byte offsets g, u, y.
+  (func (export "silu_gate")
+    (param $g i32) (param $u i32) (param $y i32) (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $i i32) (local $o i32)
+    (local.set $i (local.get $n0))
+    (block $quads
+      (br_if $quads (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n1)))
+      (loop $quad
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (v128.store (i32.add (local.get $y) (local.get $o))
+          (call $silu4 (v128.load (i32.add (local.get $g) (local.get $o))) (v128.load (i32.add (local.get $u) (local.get $o)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br_if $quad (i32.le_u (i32.add (local.get $i) (i32.const 4)) (local.get $n1)))))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n1)))
+      (loop $one
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (v128.store32_lane 0 (i32.add (local.get $y) (local.get $o))
+          (call $silu4 (v128.load32_splat (i32.add (local.get $g) (local.get $o))) (v128.load32_splat (i32.add (local.get $u) (local.get $o)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $one (i32.lt_u (local.get $i) (local.get $n1))))))
+
+  ;; The gated MLP's activation straight from the gate|up matmul result: out[r, j] = silu(g) · u for j < dm, rows
+  ;; [r0, r1), with g = f32(y[j] (+ b[j])), u = f32(y[dm + j] (+ b[dm + j])) and y's element (r, c) at
+  ;; yOff + 4 (c cs + r rs); bOff = 0: no bias. The f32 sum is the f32 rounding of the double sum that JavaScript's
+  ;; Math.fround(y + b) takes (double rounding is innocuous for a sum of two floats: 53 >= 2·24 + 2). Tiles of 32
+  ;; columns keep the strided reads of y (one per column) in cache across the rows; four columns per step, then one.
+  (func (export "gate_silu")
+    (param $yOff i32) (param $cs i32) (param $rs i32) (param $bOff i32) (param $oOff i32) (param $dm i32)
+    (param $r0 i32) (param $r1 i32) (param $scr i32)
+    (local $j0 i32) (local $j1 i32) (local $j i32) (local $r i32) (local $yr i32) (local $gp i32) (local $up i32)
+    (local $cs4 i32) (local $ob i32) (local $g v128) (local $u v128)
+    (if (i32.or (i32.ge_u (local.get $r0) (local.get $r1)) (i32.eqz (local.get $dm))) (then (return)))
+    (local.set $cs4 (i32.shl (local.get $cs) (i32.const 2)))
+    (loop $tiles
+      (local.set $j1 (select (i32.add (local.get $j0) (i32.const 32)) (local.get $dm)
+        (i32.lt_u (i32.add (local.get $j0) (i32.const 32)) (local.get $dm))))
+      (local.set $r (local.get $r0))
+      (loop $rows
+        (local.set $yr (i32.add (local.get $yOff) (i32.shl (i32.mul (local.get $r) (local.get $rs)) (i32.const 2))))
+        (local.set $ob (i32.add (local.get $oOff) (i32.shl (i32.mul (local.get $r) (local.get $dm)) (i32.const 2))))
+        (local.set $j (local.get $j0))
+        (loop $cols
+          (local.set $gp (i32.add (local.get $yr) (i32.mul (local.get $j) (local.get $cs4))))
+          (local.set $up (i32.add (local.get $yr) (i32.mul (i32.add (local.get $dm) (local.get $j)) (local.get $cs4))))
+          (if (i32.le_u (i32.add (local.get $j) (i32.const 4)) (local.get $j1))
+            (then
+              (local.set $g (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1
+                (f32x4.splat (f32.load (local.get $gp)))
+                (f32.load (i32.add (local.get $gp) (local.get $cs4))))
+                (f32.load (i32.add (local.get $gp) (i32.shl (local.get $cs4) (i32.const 1)))))
+                (f32.load (i32.add (local.get $gp) (i32.mul (local.get $cs4) (i32.const 3))))))
+              (local.set $u (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1
+                (f32x4.splat (f32.load (local.get $up)))
+                (f32.load (i32.add (local.get $up) (local.get $cs4))))
+                (f32.load (i32.add (local.get $up) (i32.shl (local.get $cs4) (i32.const 1)))))
+                (f32.load (i32.add (local.get $up) (i32.mul (local.get $cs4) (i32.const 3))))))
+              (if (local.get $bOff)
+                (then
+                  (local.set $g (f32x4.add (local.get $g)
+                    (v128.load (i32.add (local.get $bOff) (i32.shl (local.get $j) (i32.const 2))))))
+                  (local.set $u (f32x4.add (local.get $u)
+                    (v128.load (i32.add (local.get $bOff) (i32.shl (i32.add (local.get $dm) (local.get $j)) (i32.const 2))))))))
+              (v128.store (i32.add (local.get $ob) (i32.shl (local.get $j) (i32.const 2))) (call $silu4 (local.get $g) (local.get $u)))
+              (local.set $j (i32.add (local.get $j) (i32.const 4))))
+            (else
+              (local.set $g (f32x4.splat (f32.load (local.get $gp))))
+              (local.set $u (f32x4.splat (f32.load (local.get $up))))
+              (if (local.get $bOff)
+                (then
+                  (local.set $g (f32x4.add (local.get $g)
+                    (v128.load32_splat (i32.add (local.get $bOff) (i32.shl (local.get $j) (i32.const 2))))))
+                  (local.set $u (f32x4.add (local.get $u)
+                    (v128.load32_splat (i32.add (local.get $bOff) (i32.shl (i32.add (local.get $dm) (local.get $j)) (i32.const 2))))))))
+              (v128.store32_lane 0 (i32.add (local.get $ob) (i32.shl (local.get $j) (i32.const 2))) (call $silu4 (local.get $g) (local.get $u)))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))))
+          (br_if $cols (i32.lt_u (local.get $j) (local.get $j1))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br_if $rows (i32.lt_u (local.get $r) (local.get $r1))))
+      (local.set $j0 (local.get $j1))
+      (br_if $tiles (i32.lt_u (local.get $j0) (local.get $dm)))))
