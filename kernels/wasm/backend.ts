@@ -414,7 +414,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
       const scrOff = align(yOff + t4 * np * 4, 64);
       arena.ensure(scrOff + scratch);
       const buf = arena.memory.buffer;
-      // x into the memory, then the pool's threads quantize token rows (js-kernels.ts quant_rows; the gather index is
+      // x into the memory, then the pool's threads quantize token rows (matmul.wat quant_rows; the gather index is
       // resident next to the weight).
       const xfOff = align(scrOff + scratch, 64);
       arena.ensure(xfOff + tt * k * 4);

@@ -888,6 +888,115 @@
       (local.set $n (i32.add (local.get $n) (i32.const 4)))
       (br_if $quads (i32.lt_u (local.get $n) (local.get $n1)))))
 
+  ;; Prefill activations: rows [r0, r1) of x (f32 [t, k]; rows t.. of the last token quad are zero) gathered by g
+  ;; (i32 [kp], -1 = pad) and quantized per block of bs (a multiple of 32) with sx = f32(absmax / qmax) and
+  ;; xq = round-half-up(x qmax / absmax) in double: kernels/dot-quant.ts quantizeRow's arithmetic, its definition (the
+  ;; JavaScript kernel this replaces computed Math.round as floor(v + 0.5), less one where that - 0.5 > v; so does this,
+  ;; two f64 lanes at a time). Written straight into the token-quad layout xq [T4/4][kp/8][4][8] i16, sx [T4/4][nb][4]
+  ;; f32. absmax is f32.max over |x| (NaN-propagating, as the reference's NaN test); a NaN or infinite absmax makes
+  ;; the block's scale NaN and its xq 0; absmax 0 (and rows >= t): scale 0, xq 0.
+  ;; x[xr + idx[i..i+4)] as f32 lanes, idx at gp (pads, idx -1: 0). (A one-load path for indices that run on
+  ;; measured no faster: the divisions in $quant8 set the pace.)
+  (func $gather4 (param $xr i32) (param $gp i32) (result v128)
+    (local $s i32) (local $v v128) (local $iv v128)
+    (local.set $iv (v128.load (local.get $gp)))
+    (local.set $s (i32x4.extract_lane 0 (local.get $iv)))
+    ;; pad (-1): 0, read from the row's first element (a valid address) and dropped
+    (local.set $v (f32x4.splat (select (f32.load (i32.add (local.get $xr) (i32.shl (select (local.get $s) (i32.const 0) (i32.ge_s (local.get $s) (i32.const 0))) (i32.const 2))))
+      (f32.const 0) (i32.ge_s (local.get $s) (i32.const 0)))))
+    (local.set $s (i32x4.extract_lane 1 (local.get $iv)))
+    (local.set $v (f32x4.replace_lane 1 (local.get $v) (select (f32.load (i32.add (local.get $xr) (i32.shl (select (local.get $s) (i32.const 0) (i32.ge_s (local.get $s) (i32.const 0))) (i32.const 2))))
+      (f32.const 0) (i32.ge_s (local.get $s) (i32.const 0)))))
+    (local.set $s (i32x4.extract_lane 2 (local.get $iv)))
+    (local.set $v (f32x4.replace_lane 2 (local.get $v) (select (f32.load (i32.add (local.get $xr) (i32.shl (select (local.get $s) (i32.const 0) (i32.ge_s (local.get $s) (i32.const 0))) (i32.const 2))))
+      (f32.const 0) (i32.ge_s (local.get $s) (i32.const 0)))))
+    (local.set $s (i32x4.extract_lane 3 (local.get $iv)))
+    (f32x4.replace_lane 3 (local.get $v) (select (f32.load (i32.add (local.get $xr) (i32.shl (select (local.get $s) (i32.const 0) (i32.ge_s (local.get $s) (i32.const 0))) (i32.const 2))))
+      (f32.const 0) (i32.ge_s (local.get $s) (i32.const 0)))))
+
+  ;; round-half-up((x qmax) / amax) in double of the f32 lanes of lo and hi, as eight i16 lanes (the reference's
+  ;; arithmetic: floor(v + 0.5), less one where that - 0.5 > v).
+  (func $quant8 (param $lo v128) (param $hi v128) (param $qm v128) (param $am v128) (result v128)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    (local.set $v0 (f64x2.div (f64x2.mul (f64x2.promote_low_f32x4 (local.get $lo)) (local.get $qm)) (local.get $am)))
+    (local.set $v1 (f64x2.div (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $lo) (local.get $lo))) (local.get $qm)) (local.get $am)))
+    (local.set $v2 (f64x2.div (f64x2.mul (f64x2.promote_low_f32x4 (local.get $hi)) (local.get $qm)) (local.get $am)))
+    (local.set $v3 (f64x2.div (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $hi) (local.get $hi))) (local.get $qm)) (local.get $am)))
+    (local.set $q0 (f64x2.floor (f64x2.add (local.get $v0) (v128.const f64x2 0.5 0.5))))
+    (local.set $q1 (f64x2.floor (f64x2.add (local.get $v1) (v128.const f64x2 0.5 0.5))))
+    (local.set $q2 (f64x2.floor (f64x2.add (local.get $v2) (v128.const f64x2 0.5 0.5))))
+    (local.set $q3 (f64x2.floor (f64x2.add (local.get $v3) (v128.const f64x2 0.5 0.5))))
+    (local.set $q0 (v128.bitselect (f64x2.sub (local.get $q0) (v128.const f64x2 1 1)) (local.get $q0) (f64x2.gt (f64x2.sub (local.get $q0) (v128.const f64x2 0.5 0.5)) (local.get $v0))))
+    (local.set $q1 (v128.bitselect (f64x2.sub (local.get $q1) (v128.const f64x2 1 1)) (local.get $q1) (f64x2.gt (f64x2.sub (local.get $q1) (v128.const f64x2 0.5 0.5)) (local.get $v1))))
+    (local.set $q2 (v128.bitselect (f64x2.sub (local.get $q2) (v128.const f64x2 1 1)) (local.get $q2) (f64x2.gt (f64x2.sub (local.get $q2) (v128.const f64x2 0.5 0.5)) (local.get $v2))))
+    (local.set $q3 (v128.bitselect (f64x2.sub (local.get $q3) (v128.const f64x2 1 1)) (local.get $q3) (f64x2.gt (f64x2.sub (local.get $q3) (v128.const f64x2 0.5 0.5)) (local.get $v3))))
+    (i16x8.narrow_i32x4_s
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+        (i32x4.trunc_sat_f64x2_s_zero (local.get $q0)) (i32x4.trunc_sat_f64x2_s_zero (local.get $q1)))
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+        (i32x4.trunc_sat_f64x2_s_zero (local.get $q2)) (i32x4.trunc_sat_f64x2_s_zero (local.get $q3)))))
+
+  (func (export "quant_rows")
+    (param $x i32) (param $k i32) (param $g i32) (param $kp i32) (param $bs i32) (param $qmax i32) (param $xq i32)
+    (param $sx i32) (param $t i32) (param $r0 i32) (param $r1 i32) (param $scr i32)
+    (local $r i32) (local $b i32) (local $nb i32) (local $xr i32) (local $qr i32) (local $sr i32) (local $gp i32)
+    (local $ge i32) (local $op i32) (local $s i32) (local $amax f32) (local $lo v128) (local $hi v128) (local $qm v128)
+    (local $am v128) (local $a v128)
+    (if (i32.ge_u (local.get $r0) (local.get $r1)) (then (return)))
+    (local.set $nb (i32.div_u (local.get $kp) (local.get $bs)))
+    (local.set $qm (f64x2.splat (f64.convert_i32_s (local.get $qmax))))
+    (local.set $r (local.get $r0))
+    (loop $rows
+      (local.set $xr (i32.add (local.get $x) (i32.shl (i32.mul (local.get $r) (local.get $k)) (i32.const 2))))
+      ;; element i of row r at ((r >> 2) kp 4 + (r & 3) 8 + (i & ~7) 4 + (i & 7)) i16; scale of block b at ((r >> 2) nb 4 + (r & 3) + 4 b) f32
+      (local.set $qr (i32.add (local.get $xq) (i32.shl (i32.add (i32.shl (i32.mul (i32.shr_u (local.get $r) (i32.const 2)) (local.get $kp)) (i32.const 2))
+        (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 3))) (i32.const 1))))
+      (local.set $sr (i32.add (local.get $sx) (i32.shl (i32.add (i32.shl (i32.mul (i32.shr_u (local.get $r) (i32.const 2)) (local.get $nb)) (i32.const 2))
+        (i32.and (local.get $r) (i32.const 3))) (i32.const 2))))
+      (local.set $gp (local.get $g))
+      (local.set $op (local.get $qr))
+      (local.set $b (i32.const 0))
+      (loop $blocks
+        (local.set $ge (i32.add (local.get $gp) (i32.shl (local.get $bs) (i32.const 2))))
+        (local.set $amax (f32.const 0))
+        (if (i32.lt_u (local.get $r) (local.get $t))
+          (then
+            (local.set $a (v128.const i32x4 0 0 0 0))
+            (local.set $s (local.get $gp))
+            (loop $absmax
+              (local.set $a (f32x4.max (local.get $a) (f32x4.abs (call $gather4 (local.get $xr) (local.get $s)))))
+              (local.set $s (i32.add (local.get $s) (i32.const 16)))
+              (br_if $absmax (i32.lt_u (local.get $s) (local.get $ge))))
+            (local.set $amax (f32.max (f32.max (f32x4.extract_lane 0 (local.get $a)) (f32x4.extract_lane 1 (local.get $a)))
+              (f32.max (f32x4.extract_lane 2 (local.get $a)) (f32x4.extract_lane 3 (local.get $a)))))))
+        (if (i32.and (f32.gt (local.get $amax) (f32.const 0)) (f32.lt (local.get $amax) (f32.const inf)))
+          (then
+            (local.set $am (f64x2.splat (f64.promote_f32 (local.get $amax))))
+            (local.set $s (local.get $gp))
+            (loop $eights
+              (local.set $lo (call $gather4 (local.get $xr) (local.get $s)))
+              (local.set $hi (call $gather4 (local.get $xr) (i32.add (local.get $s) (i32.const 16))))
+              (v128.store (local.get $op) (call $quant8 (local.get $lo) (local.get $hi) (local.get $qm) (local.get $am)))
+              (local.set $op (i32.add (local.get $op) (i32.const 64)))
+              (local.set $s (i32.add (local.get $s) (i32.const 32)))
+              (br_if $eights (i32.lt_u (local.get $s) (local.get $ge))))
+            (f32.store (local.get $sr) (f32.demote_f64 (f64.div (f64.promote_f32 (local.get $amax)) (f64.convert_i32_s (local.get $qmax))))))
+          (else
+            (local.set $s (local.get $gp))
+            (loop $zeros
+              (v128.store (local.get $op) (v128.const i32x4 0 0 0 0))
+              (local.set $op (i32.add (local.get $op) (i32.const 64)))
+              (local.set $s (i32.add (local.get $s) (i32.const 32)))
+              (br_if $zeros (i32.lt_u (local.get $s) (local.get $ge))))
+            (f32.store (local.get $sr) (select (f32.const 0) (f32.const nan) (f32.eq (local.get $amax) (f32.const 0))))))
+        (local.set $gp (local.get $ge))
+        (local.set $sr (i32.add (local.get $sr) (i32.const 16)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br_if $blocks (i32.lt_u (local.get $b) (local.get $nb))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $rows (i32.lt_u (local.get $r) (local.get $r1)))))
+
   ;; Prefill. x: token quads [T4/4][kp/8][4 tokens][8] i16, sx [T4/4][kp/bs][4] f32; y [Np][T4] f32 (the caller
   ;; transposes). Rows are widened 8 at a time into the thread's scratch as exact i16 (q, or q - z for int4), then
   ;; run as 2 rows x 4 tokens tiles (8 i32x4 accumulators, one pmaddwd each per 8 weights): per (row, token) the

@@ -26,6 +26,7 @@ export const KERNELS = [
   'i4q_mm',
   'silu_gate',
   'gate_silu',
+  'quant_rows',
   // Only in the "matmul-relaxed" module (relaxed.ts): called only when the backend loaded it.
   'i4q_mv',
   // JavaScript (js-kernels.ts), in every thread: not module exports.
