@@ -10,7 +10,8 @@
  * The final block goes further where the caller sees only its last positions (`finalRowsUnseen`: logits 'last' or
  * 'none', and nothing cached after the final block's MLP except at position -1): its MLP runs on the last row of
  * every sequence, as nothing else it computes reaches the last logits. That is 1/L of the MLP work of a scoring
- * forward (~4% on a 24-layer model), bit-identical too (test/pad-rows.test.ts).
+ * forward (~4% on a 24-layer model), bit-identical too (test/pad-rows.test.ts). As with padding rows, a NaN or
+ * Infinity that a skipped row would have produced is not computed, so the finite check cannot report it.
  */
 import { outOf, type ForwardCtx } from './forward-context.ts';
 import type { HookRunner } from './hook-runner.ts';

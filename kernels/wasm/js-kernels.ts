@@ -1,9 +1,9 @@
 /**
  * Kernels written in JavaScript that the worker pool runs like the wasm ones, on the same shared memory: work that
  * was serial JS on the calling thread while the other threads waited (a 1280-row prefill spent a third of its time
- * in the result transpose, silu(gate)·up and the activation quantization; silu·up and the quantization have since
- * moved to wasm: activation.wat, matmul.wat quant_rows). In JS they compute exactly what the reference ops compute (same double arithmetic), so the bits
- * do not depend on the thread count.
+ * in the result transpose, silu(gate)·up and the activation quantization; the last two have since moved to wasm,
+ * activation.wat and matmul.wat quant_rows). In JS they compute exactly what the reference ops compute (same double
+ * arithmetic), so the bits do not depend on the thread count.
  *
  * Each is self-contained (no imports, no closure: worker-source.ts and web-pool.ts embed their source text, so the
  * workers and the caller run the same code). Signature: (buffer, ...args, r0, r1[, scratch]) over rows [r0, r1);
