@@ -15,11 +15,11 @@ import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { Model, WeightPrecision } from '../models/types.ts';
 import { QWEN_05B_SHAPE } from './shapes.ts';
 
-/** The 0.5B-shaped model at `precision`, inference only (its weights are not kept for reading). */
-export async function qwenSynthetic(root: string, backend: Backend, precision: WeightPrecision): Promise<DecoderModel> {
+/** The 0.5B-shaped model at `precision`; inference only unless `retainWeights` (compression reads them). */
+export async function qwenSynthetic(root: string, backend: Backend, precision: WeightPrecision, retainWeights = false): Promise<DecoderModel> {
   const tok = (await loadModel(path.join(root, 'models/tiny-chat'), { backend: await createBackend('reference') })).tokenizer;
   const cfg = { ...syntheticConfig(QWEN_05B_SHAPE), bosTokenId: 1, eosTokenIds: [2], padTokenId: 0 };
-  return new DecoderModel({ ...syntheticProvider(cfg, 1), tokenizer: tok }, { backend, precision, retainWeights: false });
+  return new DecoderModel({ ...syntheticProvider(cfg, 1), tokenizer: tok }, { backend, precision, retainWeights });
 }
 
 /** The first `nVal` harmful and harmless val prompts, chat-encoded for `model`, and where they came from. */

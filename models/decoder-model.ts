@@ -85,6 +85,8 @@ interface StepInput {
   t: number;
   /** Start at this block from this residual [batch·t, d_model] (forward only); absent: block 0 from the embedding. */
   start?: StartResidual;
+  /** Run blocks below this one only, then stop (no final norm, no logits); absent: every block. */
+  stop?: number;
   /** The caller sees no padding row, so the MLP may skip them (pad-rows.ts). */
   skipPadRows?: boolean;
   /** With skipPadRows: the caller sees only the final block's last rows, so its MLP runs on those (pad-rows.ts). */
@@ -235,6 +237,7 @@ export class DecoderModel implements Model {
       step: 0,
     });
     if (opts.start) this.checkStart(opts.start, pb.batch, pb.len, runner);
+    if (opts.stopAtLayer !== undefined) this.checkStop(opts, runner);
     const gpu = this.residentFor(opts.hooks);
     // A prefix every prompt shares runs once (models/shared-prefix.ts); the resident GPU path runs whole batches.
     const p =
@@ -251,7 +254,16 @@ export class DecoderModel implements Model {
         const out = await this.step(
           kv,
           runner,
-          { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len, start: opts.start, skipPadRows, lastRowsOnly },
+          {
+            ids: pb.ids,
+            positions: pb.positions,
+            valid: pb.valid,
+            t: pb.len,
+            start: opts.start,
+            stop: opts.stopAtLayer,
+            skipPadRows,
+            lastRowsOnly,
+          },
           opts.logits ?? 'all',
           opts.checkFinite ?? true,
           scope,
@@ -285,7 +297,7 @@ export class DecoderModel implements Model {
     const checkFinite = opts.checkFinite ?? true;
     const start = opts.start ? splitStart(opts.start, pb.padding, pb.len, p, this.config.dModel) : null;
     const kv = this.newCache(pb.batch, pb.len);
-    const rest = await this.runSharedPrefix(kv, prompts, p, opts.hooks, checkFinite, start?.prefix);
+    const rest = await this.runSharedPrefix(kv, prompts, p, opts.hooks, checkFinite, start?.prefix, opts.stopAtLayer);
     const runner = new HookRunner({
       hooks: opts.hooks,
       cacheGlobs: opts.cache,
@@ -299,7 +311,7 @@ export class DecoderModel implements Model {
       const out = await this.step(
         kv,
         runner,
-        { ...rest, start: start?.suffix, skipPadRows, lastRowsOnly },
+        { ...rest, start: start?.suffix, stop: opts.stopAtLayer, skipPadRows, lastRowsOnly },
         opts.logits ?? 'all',
         checkFinite,
         scope,
@@ -323,6 +335,7 @@ export class DecoderModel implements Model {
     hooks: Hook[] | undefined,
     checkFinite: boolean,
     start: StartResidual | undefined,
+    stop: number | undefined,
   ): Promise<StepInput> {
     const prefixKv = this.newCache(1, p);
     const prefixPositions = Int32Array.from({ length: p }, (_, i) => i);
@@ -331,7 +344,14 @@ export class DecoderModel implements Model {
     try {
       const ids = Int32Array.from(prompts[0].slice(0, p));
       const valid = [new Uint8Array(p).fill(1)];
-      await this.step(prefixKv, prefixRunner, { ids, positions: prefixPositions, valid, t: p, start }, 'none', checkFinite, prefixScope);
+      await this.step(
+        prefixKv,
+        prefixRunner,
+        { ids, positions: prefixPositions, valid, t: p, start, stop },
+        'none',
+        checkFinite,
+        prefixScope,
+      );
     } finally {
       prefixScope?.close();
     }
@@ -388,7 +408,7 @@ export class DecoderModel implements Model {
     const p = unseen ? prefixRows(prompts) : 0;
     const first: StepInput = {
       ...(p > 0
-        ? await this.runSharedPrefix(kv as KvCache, prompts, p, opts.hooks, checkFinite, undefined)
+        ? await this.runSharedPrefix(kv as KvCache, prompts, p, opts.hooks, checkFinite, undefined, undefined)
         : { ids: pb.ids, positions: pb.positions, valid: pb.valid, t: pb.len }),
       skipPadRows: unseen,
       lastRowsOnly: unseen,
@@ -480,7 +500,7 @@ export class DecoderModel implements Model {
     let x = inp.start
       ? inp.start.residual.slice()
       : await this.family.embed(ctx, { tokens: this.embed, positions: this.posEmbed }, inp.ids);
-    for (let l = first; l < cfg.nLayers; l++) {
+    for (let l = first; l < (inp.stop ?? cfg.nLayers); l++) {
       const mark = scope?.mark() ?? 0;
       const next = await this.family.block(ctx, l, this.layers[l], x);
       // Block l's intermediates are dead now (the KV cache copied k, v): reuse them for block l + 1. Its input x
@@ -490,6 +510,7 @@ export class DecoderModel implements Model {
       x = next;
     }
     kv.advance(inp.t);
+    if (inp.stop !== undefined) return { logits: new Float32Array(0), logitsShape: [batch, 0, cfg.vocabSize] };
     // normed [batch·t, d_model]
     const normed = hookAt(ctx, 'ln_final.hook_normalized', null, await normalize(ctx, x, this.finalNorm), cfg.dModel);
     if (mode === 'none') return { logits: new Float32Array(0), logitsShape: [batch, 0, cfg.vocabSize] };
@@ -682,6 +703,22 @@ export class DecoderModel implements Model {
     const named = below.find((n) => runner.wants(n));
     if (named !== undefined)
       throw new UsageError(`forward: a hook or cache names ${named}, below the start layer ${l} (those points do not run)`);
+  }
+
+  /** A stop layer must leave a block to run, logits must be 'none', and nothing may hook or cache a point at or above it. */
+  private checkStop(opts: ForwardOptions, runner: HookRunner): void {
+    const { nLayers } = this.config;
+    const stop = opts.stopAtLayer!;
+    const first = opts.start?.layer ?? 0;
+    if (!(Number.isInteger(stop) && stop > first && stop <= nLayers))
+      throw new UsageError(`forward: stopAtLayer ${stop} must be an integer in ${first + 1}..${nLayers} (at least one block must run)`);
+    if ((opts.logits ?? 'all') !== 'none')
+      throw new UsageError(`forward: stopAtLayer ${stop} runs no unembedding; pass logits: 'none' (got '${opts.logits ?? 'all'}')`);
+    // At or above the stop: blocks stop.. and the final norm (the embedding's points are below).
+    const above = this.hookNames().filter((n) => (n.startsWith('blocks.') ? Number(n.split('.')[1]) >= stop : n.startsWith('ln_final')));
+    const named = above.find((n) => runner.wants(n));
+    if (named !== undefined)
+      throw new UsageError(`forward: a hook or cache names ${named}, at or above stopAtLayer ${stop} (those points do not run)`);
   }
 
   /** `realLen`: the longest real (unpadded) sequence this call can reach. */

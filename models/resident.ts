@@ -137,6 +137,8 @@ export interface ResidentStep {
   t: number;
   /** Start at this block from this residual [batch·t, d_model]; absent: block 0 from the embedding. */
   start?: StartResidual;
+  /** Run blocks below this one only, then stop (no final norm, no logits); absent: every block. */
+  stop?: number;
 }
 
 interface Workspace {
@@ -373,7 +375,7 @@ export class ResidentModel {
         ops.recordAdd(rt, x, pe, mid, rows * d);
         rt.copy(mid, 0, x, 0, rows * d);
       }
-      for (let l = inp.start?.layer ?? 0; l < cfg.nLayers; l++) {
+      for (let l = inp.start?.layer ?? 0; l < (inp.stop ?? cfg.nLayers); l++) {
         const p = this.layers[l];
         const B = `blocks.${l}`;
         await site(`${B}.hook_resid_pre`, l, x, d);
@@ -418,8 +420,10 @@ export class ResidentModel {
         await site(`${B}.hook_resid_post`, l, x, d);
       }
       kv.length += t;
-      this.normalize(x, this.finalNorm, h, rows);
-      await site('ln_final.hook_normalized', null, h, d);
+      if (inp.stop === undefined) {
+        this.normalize(x, this.finalNorm, h, rows);
+        await site('ln_final.hook_normalized', null, h, d);
+      }
       const V = cfg.vocabSize;
       let logitsT: GpuTensor | null = null;
       let per = t;

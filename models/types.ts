@@ -118,6 +118,13 @@ export interface ForwardOptions {
    * the ordinary forward). See StartResidual.
    */
   start?: StartResidual;
+  /**
+   * Run only the blocks below this layer (TransformerLens's `stop_at_layer`): blocks `stopAtLayer` and up, the final
+   * norm and the unembedding do not run, so `logits` must be 'none' and no hook or cache may name a point there.
+   * Read what the run reached through `cache` (`blocks.{stopAtLayer - 1}.hook_resid_post` is the residual entering
+   * block `stopAtLayer`). With `start`, the two bound the blocks that run. Default: every block.
+   */
+  stopAtLayer?: number;
 }
 
 /**

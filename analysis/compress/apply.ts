@@ -3,13 +3,15 @@
  * compress every Linear of every decoder block (embeddings and the unembedding are left alone, as in Wanda,
  * SparseGPT, GPTQ and AWQ), and set the results with setLinear so quantized weights run on the int8/int4 kernels.
  * Wanda, SparseGPT, GPTQ and AWQ go layer by layer: layer l is calibrated on the outputs of the already
- * compressed layers < l (reference `prune_wanda` / `prune_sparsegpt` / GPTQ `llama_sequential`).
+ * compressed layers < l (reference `prune_wanda` / `prune_sparsegpt` / GPTQ `llama_sequential`), carried from
+ * block to block (calibration-stream.ts).
  */
 import type { LinearRole, Model, ModelLinear } from '../../models/types.ts';
 import { nextBatch } from '../batches.ts';
 import { awqGroups, awqSearchScales, foldAwqScales, type AwqBlock } from './awq.ts';
 import { awqClipSearch } from './awq-clip.ts';
-import { collectInputStats, INPUT_OF, type InputPoint, type LayerStats } from './calibrate.ts';
+import { collectInputStats, INPUT_OF, statsHooks, type InputPoint, type LayerStats } from './calibrate.ts';
+import { CalibrationStream } from './calibration-stream.ts';
 import { denseOf, storedBytes } from './dense.ts';
 import { CompressionError } from './errors.ts';
 import { gptqQuantize } from './gptq.ts';
@@ -106,12 +108,15 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
   const awqLosses: Record<string, AwqGroupLoss> = {};
   const awqClips: Record<string, AwqClipRecord> = {};
   const inputScales = new Map<string, Float32Array>();
+  const stream = sequential(method) ? new CalibrationStream(model, opts.calibration, opts.batchSize) : null;
   for (let l = 0; l < L; l++) {
     await nextBatch(opts.signal, `${method.name}: compression`);
     let stats: LayerStats | undefined = allStats?.get(l);
-    if (sequential(method) && method.family !== 'gptq') {
+    if (stream && method.family !== 'gptq') {
       const want = { hessian: method.family === 'sparsegpt', sampleRows: method.family === 'awq' ? (opts.awqSampleRows ?? 256) : 0 };
-      stats = (await collectInputStats(model, opts.calibration, [l], want, opts.batchSize)).get(l);
+      const h = statsHooks([l], want);
+      await stream.run(l, h.hooks);
+      stats = h.stats.get(l);
     }
     const statOf = (r: LinearRole) => {
       const s = stats?.get(INPUT_OF[r]);
@@ -121,7 +126,7 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
     const cur = new Map<LinearRole, ModelLinear>(roles.map((r) => [r, model.getLinear(l, r)]));
     const dense = new Map<LinearRole, Float32Array>(roles.map((r) => [r, denseOf(cur.get(r)!.weight)]));
     const out = new Map<LinearRole, ModelLinear['weight']>();
-    if (method.family === 'gptq') await gptqTrueSequential(model, l, roles, cur, dense, method, opts, out);
+    if (method.family === 'gptq') await gptqTrueSequential(model, l, roles, cur, dense, method, stream!, out);
     if (method.family === 'awq') {
       awqLayer(
         model,
@@ -186,6 +191,8 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
       }
     }
     for (const r of roles) model.setLinear(l, r, { weight: out.get(r)!, bias: cur.get(r)!.bias });
+    // The next block's input: this block's output as compressed (nothing reads the last block's).
+    if (stream && l < L - 1) await stream.advance(l);
     opts.onLayer?.(l, L);
   }
   if (method.family === 'int8-outlier-cols') details.outlierColumns = outlierCounts;
@@ -212,7 +219,7 @@ async function compressClone(model: Model, method: MethodSpec, opts: CompressOpt
  * GPTQ true-sequential (the reference's --true-sequential): within a block, q/k/v are quantized on the block's
  * input, then o_proj on the attention output computed with the already-quantized q/k/v, then gate/up on the MLP input
  * after the quantized attention, then down_proj on the MLP hidden state of the quantized gate/up. Each stage re-runs
- * the calibration prompts with the quantized predecessors set on the model.
+ * block l on the calibration stream with the quantized predecessors set on the model.
  */
 async function gptqTrueSequential(
   model: Model,
@@ -221,13 +228,15 @@ async function gptqTrueSequential(
   cur: Map<LinearRole, ModelLinear>,
   dense: Map<LinearRole, Float32Array>,
   method: Extract<MethodSpec, { family: 'gptq' }>,
-  opts: CompressOptions,
+  stream: CalibrationStream,
   out: Map<LinearRole, ModelLinear['weight']>,
 ): Promise<void> {
   for (const point of ['attnIn', 'oIn', 'mlpIn', 'downIn'] as InputPoint[]) {
     const stage = roles.filter((r) => INPUT_OF[r] === point);
     if (!stage.length) continue;
-    const st = (await collectInputStats(model, opts.calibration, [l], { hessian: true }, opts.batchSize, [point])).get(l)?.get(point);
+    const h = statsHooks([l], { hessian: true }, [point]);
+    await stream.run(l, h.hooks);
+    const st = h.stats.get(l)?.get(point);
     for (const r of stage) {
       const nm = `${method.name}: blocks.${l}.${r}`;
       if (!st?.hessian) throw new CompressionError(`${nm}: no calibration activations reached ${point}`);

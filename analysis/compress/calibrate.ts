@@ -80,22 +80,19 @@ export class InputStats {
 export type LayerStats = Map<InputPoint, InputStats>;
 
 /**
- * One pass of `prompts` through `model`, accumulating the input statistics of every layer in `layers`.
- * Activations arrive as [batch, pos, width]; rows whose position is -1 (left padding) are dropped.
+ * Hooks that accumulate the input statistics of every layer in `layers` (each point's InputStats is created on its
+ * first activation). Activations arrive as [batch, pos, width]; rows whose position is -1 (left padding) are dropped.
  */
-export async function collectInputStats(
-  model: Model,
-  prompts: number[][],
+export function statsHooks(
   layers: number[],
   want: StatsWanted,
-  batchSize = 16,
   points: InputPoint[] = ['attnIn', 'oIn', 'mlpIn', 'downIn'],
-): Promise<Map<number, LayerStats>> {
-  const out = new Map<number, LayerStats>();
+): { hooks: Hook[]; stats: Map<number, LayerStats> } {
+  const stats = new Map<number, LayerStats>();
   const hooks: Hook[] = [];
   for (const l of layers) {
     const m: LayerStats = new Map();
-    out.set(l, m);
+    stats.set(l, m);
     for (const p of points)
       hooks.push({
         name: hookOf(l, p),
@@ -111,6 +108,19 @@ export async function collectInputStats(
         },
       });
   }
+  return { hooks, stats };
+}
+
+/** One forward of `prompts` through `model` (batches of `batchSize`), accumulating statsHooks' statistics. */
+export async function collectInputStats(
+  model: Model,
+  prompts: number[][],
+  layers: number[],
+  want: StatsWanted,
+  batchSize = 16,
+  points: InputPoint[] = ['attnIn', 'oIn', 'mlpIn', 'downIn'],
+): Promise<Map<number, LayerStats>> {
+  const { hooks, stats } = statsHooks(layers, want, points);
   for (let s = 0; s < prompts.length; s += batchSize) await model.forward(prompts.slice(s, s + batchSize), { hooks, logits: 'none' });
-  return out;
+  return stats;
 }

@@ -26,8 +26,8 @@ export function magnitudePrune(w: Float32Array, n: number, k: number, sparsity: 
 
 /**
  * Wanda: `colNormSq[j]` = Σ x_j² over calibration tokens (any positive multiple gives the same mask).
- * Unstructured: per row, zero the floor(sparsity·k) lowest scores (stable sort). N:M: per row, zero the n
- * lowest of every m consecutive columns.
+ * Unstructured: per row, zero the floor(sparsity·k) lowest scores. N:M: per row, zero the n lowest of every m
+ * consecutive columns. Ties go to the lower column, as a stable ascending sort of the scores would order them.
  */
 export function wandaPrune(
   w: Float32Array,
@@ -40,22 +40,37 @@ export function wandaPrune(
   checkMatrix(name, w, n, k);
   checkSpec(spec, name);
   if (colNormSq.length !== k) throw new CompressionError(`${name}: activation norms have ${colNormSq.length} values, want ${k}`);
-  const colNorm = Array.from(colNormSq, (v) => Math.sqrt(v));
+  const colNorm = Float64Array.from(colNormSq, (v) => Math.sqrt(v));
   const out = Float32Array.from(w);
-  const score = (r: number, j: number) => Math.abs(w[r * k + j]) * colNorm[j];
+  const score = new Float64Array(k);
+  const sorted = new Float64Array(k);
   for (let r = 0; r < n; r++) {
-    if (spec.kind === 'unstructured') {
-      const cut = Math.floor(spec.sparsity * k);
-      const order = Array.from({ length: k }, (_, j) => j).sort((a, b) => score(r, a) - score(r, b) || a - b);
-      for (let i = 0; i < cut; i++) out[r * k + order[i]] = 0;
-    } else {
-      for (let j0 = 0; j0 < k; j0 += spec.m) {
-        const cols = [];
-        for (let j = j0; j < Math.min(k, j0 + spec.m); j++) cols.push(j);
-        cols.sort((a, b) => score(r, a) - score(r, b) || a - b);
-        for (let i = 0; i < Math.min(spec.n, cols.length); i++) out[r * k + cols[i]] = 0;
-      }
+    for (let j = 0; j < k; j++) {
+      score[j] = Math.abs(w[r * k + j]) * colNorm[j];
+      if (Number.isNaN(score[j]))
+        throw new CompressionError(`${name}: Wanda score of row ${r}, column ${j} is NaN (weight ${w[r * k + j]}, Σx² ${colNormSq[j]})`);
     }
+    if (spec.kind === 'unstructured') zeroLowest(score, sorted, 0, k, Math.floor(spec.sparsity * k), out, r * k);
+    else for (let j0 = 0; j0 < k; j0 += spec.m) zeroLowest(score, sorted, j0, Math.min(k, j0 + spec.m), spec.n, out, r * k);
   }
   return out;
+}
+
+/**
+ * Zeroes out[base + j] for the `cut` lowest score[j], j in [lo, hi), ties to the lower j: the set a stable sort would
+ * put first, found from the cut-th smallest value (a typed-array sort of a copy) instead of sorting indices.
+ */
+function zeroLowest(score: Float64Array, sorted: Float64Array, lo: number, hi: number, cut: number, out: Float32Array, base: number): void {
+  cut = Math.min(cut, hi - lo);
+  if (cut <= 0) return;
+  const part = sorted.subarray(0, hi - lo);
+  part.set(score.subarray(lo, hi));
+  part.sort();
+  const thr = part[cut - 1];
+  let ties = cut;
+  for (let i = 0; i < cut; i++) if (part[i] < thr) ties--;
+  for (let j = lo; j < hi; j++) {
+    const s = score[j];
+    if (s < thr || (s === thr && ties-- > 0)) out[base + j] = 0;
+  }
 }
