@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CompressionError } from '../analysis/compress/errors.ts';
-import { wandaPrune, type PruneSpec } from '../analysis/compress/prune.ts';
+import { kthSmallest, wandaPrune, type PruneSpec } from '../analysis/compress/prune.ts';
 
 /** The definition: per row (or per group of m), indices sorted by score then index; the first `cut` are zeroed. */
 function oracle(w: Float32Array, n: number, k: number, normSq: Float64Array, spec: PruneSpec): Float32Array {
@@ -47,6 +47,21 @@ describe('wandaPrune', () => {
         },
       ),
       { numRuns: 400 },
+    );
+  });
+
+  it('kthSmallest is the sorted array at i, on any doubles but NaN, duplicates and infinities included', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.double({ noNaN: true }), fc.constantFrom(0, 1, -1, 2)), { minLength: 1, maxLength: 200 }),
+        fc.nat(),
+        (xs, i0) => {
+          const i = i0 % xs.length;
+          const want = Float64Array.from(xs).sort()[i];
+          expect(Object.is(kthSmallest(Float64Array.from(xs), i), want) || kthSmallest(Float64Array.from(xs), i) === want).toBe(true);
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 

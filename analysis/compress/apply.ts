@@ -12,7 +12,7 @@ import { awqGroups, awqSearchScales, foldAwqScales, type AwqBlock } from './awq.
 import { awqClipSearch } from './awq-clip.ts';
 import { collectInputStats, INPUT_OF, statsHooks, type InputPoint, type LayerStats } from './calibrate.ts';
 import { CalibrationStream } from './calibration-stream.ts';
-import { denseOf, storedBytes } from './dense.ts';
+import { denseForReading, denseOf, storedBytes } from './dense.ts';
 import { CompressionError } from './errors.ts';
 import { gptqQuantize } from './gptq.ts';
 import { quantizeLlmInt8 } from './llm-int8.ts';
@@ -263,7 +263,7 @@ export function weightStats(model: Model): { bitsPerWeight: number; sparsity: Sp
   for (let l = 0; l < model.config.nLayers; l++)
     for (const r of linearRoles(model)) {
       const w = model.getLinear(l, r).weight;
-      entries.push({ layer: l, role: r, dense: denseOf(w) });
+      entries.push({ layer: l, role: r, dense: denseForReading(w) });
       bytes += storedBytes(w);
       params += w.n * w.k;
     }

@@ -10,6 +10,11 @@ export function denseOf(w: LayerWeight): Float32Array {
   return dequantize(w);
 }
 
+/** denseOf without the copy where the weight is dense f32 already: for reading only. */
+export function denseForReading(w: LayerWeight): Float32Array {
+  return w.format === 'f32' ? w.w : denseOf(w);
+}
+
 /** Bytes the weight occupies as stored (scales, zeros and outlier columns included). */
 export function storedBytes(w: LayerWeight): number {
   if (w.format === 'mixed') return weightBytes(w.main) + weightBytes(w.outlier) + w.outlierCols.length * 4;

@@ -43,34 +43,74 @@ export function wandaPrune(
   const colNorm = Float64Array.from(colNormSq, (v) => Math.sqrt(v));
   const out = Float32Array.from(w);
   const score = new Float64Array(k);
-  const sorted = new Float64Array(k);
+  const scratch = new Float64Array(k);
   for (let r = 0; r < n; r++) {
     for (let j = 0; j < k; j++) {
       score[j] = Math.abs(w[r * k + j]) * colNorm[j];
       if (Number.isNaN(score[j]))
         throw new CompressionError(`${name}: Wanda score of row ${r}, column ${j} is NaN (weight ${w[r * k + j]}, Σx² ${colNormSq[j]})`);
     }
-    if (spec.kind === 'unstructured') zeroLowest(score, sorted, 0, k, Math.floor(spec.sparsity * k), out, r * k);
-    else for (let j0 = 0; j0 < k; j0 += spec.m) zeroLowest(score, sorted, j0, Math.min(k, j0 + spec.m), spec.n, out, r * k);
+    if (spec.kind === 'unstructured') zeroLowest(score, scratch, 0, k, Math.floor(spec.sparsity * k), out, r * k);
+    else for (let j0 = 0; j0 < k; j0 += spec.m) zeroLowest(score, scratch, j0, Math.min(k, j0 + spec.m), spec.n, out, r * k);
   }
   return out;
 }
 
 /**
  * Zeroes out[base + j] for the `cut` lowest score[j], j in [lo, hi), ties to the lower j: the set a stable sort would
- * put first, found from the cut-th smallest value (a typed-array sort of a copy) instead of sorting indices.
+ * put first, found from the cut-th smallest value (quickselect on a copy: linear time, where sorting a row's
+ * 4,864 scores cost ~1 s per 0.5B block) instead of sorting indices.
  */
-function zeroLowest(score: Float64Array, sorted: Float64Array, lo: number, hi: number, cut: number, out: Float32Array, base: number): void {
+function zeroLowest(
+  score: Float64Array,
+  scratch: Float64Array,
+  lo: number,
+  hi: number,
+  cut: number,
+  out: Float32Array,
+  base: number,
+): void {
   cut = Math.min(cut, hi - lo);
   if (cut <= 0) return;
-  const part = sorted.subarray(0, hi - lo);
+  const part = scratch.subarray(0, hi - lo);
   part.set(score.subarray(lo, hi));
-  part.sort();
-  const thr = part[cut - 1];
+  const thr = kthSmallest(part, cut - 1);
   let ties = cut;
-  for (let i = 0; i < cut; i++) if (part[i] < thr) ties--;
+  for (let j = lo; j < hi; j++) if (score[j] < thr) ties--;
   for (let j = lo; j < hi; j++) {
     const s = score[j];
     if (s < thr || (s === thr && ties-- > 0)) out[base + j] = 0;
   }
+}
+
+/** The value a[i] would hold were `a` sorted ascending (no NaN); reorders `a` (Hoare quickselect, median of three). */
+export function kthSmallest(a: Float64Array, i: number): number {
+  let l = 0;
+  let r = a.length - 1;
+  while (r > l) {
+    const m = (l + r) >>> 1;
+    // median of a[l], a[m], a[r] as the pivot
+    if (a[m] < a[l]) swap(a, m, l);
+    if (a[r] < a[l]) swap(a, r, l);
+    if (a[r] < a[m]) swap(a, r, m);
+    const pivot = a[m];
+    let x = l;
+    let y = r;
+    while (x <= y) {
+      while (a[x] < pivot) x++;
+      while (a[y] > pivot) y--;
+      if (x <= y) swap(a, x++, y--);
+    }
+    // [l, y] <= pivot <= [x, r], and everything strictly between y and x equals the pivot
+    if (i <= y) r = y;
+    else if (i >= x) l = x;
+    else return pivot;
+  }
+  return a[i];
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i];
+  a[i] = a[j];
+  a[j] = t;
 }
