@@ -121,6 +121,26 @@ describe('interventions', () => {
       { numRuns: 100 },
     );
   });
+  it('projectOut takes rows four at a time with the same bits as one at a time, any row count and width', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 13 }), fc.integer({ min: 0, max: 11 }), fc.integer(), (w, rows, seed) => {
+        let s = seed >>> 0;
+        const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 8 - 4;
+        const x = Float32Array.from({ length: w * rows }, () => rnd() * (s & 1 ? 1e-3 : 1e3));
+        const d = ablationDirection(Array.from({ length: w }, rnd));
+        const want = x.slice();
+        for (let o = 0; o < want.length; o += w) {
+          let dot = 0;
+          for (let i = 0; i < w; i++) dot += want[o + i] * d[i];
+          for (let i = 0; i < w; i++) want[o + i] -= dot * d[i];
+        }
+        const got = x.slice();
+        projectOut(got, d);
+        expect([...got].every((v, i) => Object.is(v, want[i]))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
   it('ablation hooks cover resid_pre, attn_out and mlp_out of every layer', () => {
     expect(ablationHooks([1, 0, 0]).map((h) => h.name)).toEqual([
       'blocks.*.hook_resid_pre',

@@ -234,3 +234,59 @@
         (br_if $rows (i32.lt_u (local.get $r) (local.get $r1))))
       (local.set $j0 (local.get $j1))
       (br_if $tiles (i32.lt_u (local.get $j0) (local.get $dm)))))
+
+  ;; One attention row's softmax in place, bit-identical to the loops it replaced in kernels/wasm/attention.ts (and
+  ;; js-ops.ts' attention): sc f64 [nk] (the scores), valid u8 [nk] (1: a real key). Masked keys read -Inf, then 0;
+  ;; max over the real keys with NaN sticky (visible keys whose scores are all -Inf give max = NaN, as the reference);
+  ;; e_j = exp(sc_j - max) by $exp2 (V8's Math.exp, above), summed in key order from +0; p_j = e_j * (1 / sum).
+  ;; Returns 0 when no key is real (the caller leaves that row zero; sc then holds -Inf everywhere), else 1.
+  (func (export "att_softmax") (param $sc i32) (param $valid i32) (param $nk i32) (result i32)
+    (local $j i32) (local $p i32) (local $s f64) (local $max f64) (local $sum f64) (local $inv f64) (local $vis i32)
+    (local $mv v128) (local $ea v128) (local $eb v128)
+    (local.set $max (f64.const -inf))
+    (local.set $j (i32.const 0))
+    (block $scan
+      (br_if $scan (i32.eqz (local.get $nk)))
+      (loop $keys
+        (local.set $p (i32.add (local.get $sc) (i32.shl (local.get $j) (i32.const 3))))
+        (if (i32.load8_u (i32.add (local.get $valid) (local.get $j)))
+          (then
+            (local.set $vis (i32.const 1))
+            (local.set $s (f64.load (local.get $p)))
+            (if (i32.or (f64.gt (local.get $s) (local.get $max)) (f64.ne (local.get $s) (local.get $s)))
+              (then (local.set $max (local.get $s)))))
+          (else (f64.store (local.get $p) (f64.const -inf))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $keys (i32.lt_u (local.get $j) (local.get $nk)))))
+    (if (i32.eqz (local.get $vis)) (then (return (i32.const 0))))
+    (if (f64.eq (local.get $max) (f64.const -inf)) (then (local.set $max (f64.const nan))))
+    (local.set $mv (f64x2.splat (local.get $max)))
+    ;; exps four keys at a time; lanes past nk are computed on whatever follows sc and never stored
+    (local.set $sum (f64.const 0))
+    (local.set $j (i32.const 0))
+    (loop $quads
+      (local.set $p (i32.add (local.get $sc) (i32.shl (local.get $j) (i32.const 3))))
+      (call $exp2 (f64x2.sub (v128.load (local.get $p)) (local.get $mv)) (f64x2.sub (v128.load offset=16 (local.get $p)) (local.get $mv)))
+      (local.set $eb)
+      (local.set $ea)
+      (local.set $sum (call $softmax_lane (local.get $p) (local.get $valid) (local.get $j) (local.get $nk) (f64x2.extract_lane 0 (local.get $ea)) (local.get $sum)))
+      (local.set $sum (call $softmax_lane (i32.add (local.get $p) (i32.const 8)) (local.get $valid) (i32.add (local.get $j) (i32.const 1)) (local.get $nk) (f64x2.extract_lane 1 (local.get $ea)) (local.get $sum)))
+      (local.set $sum (call $softmax_lane (i32.add (local.get $p) (i32.const 16)) (local.get $valid) (i32.add (local.get $j) (i32.const 2)) (local.get $nk) (f64x2.extract_lane 0 (local.get $eb)) (local.get $sum)))
+      (local.set $sum (call $softmax_lane (i32.add (local.get $p) (i32.const 24)) (local.get $valid) (i32.add (local.get $j) (i32.const 3)) (local.get $nk) (f64x2.extract_lane 1 (local.get $eb)) (local.get $sum)))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br_if $quads (i32.lt_u (local.get $j) (local.get $nk))))
+    (local.set $inv (f64.div (f64.const 1) (local.get $sum)))
+    (local.set $j (i32.const 0))
+    (loop $norm
+      (local.set $p (i32.add (local.get $sc) (i32.shl (local.get $j) (i32.const 3))))
+      (f64.store (local.get $p) (f64.mul (f64.load (local.get $p)) (local.get $inv)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br_if $norm (i32.lt_u (local.get $j) (local.get $nk))))
+    (i32.const 1))
+
+  ;; Key j of att_softmax (when j < nk): e = valid ? exp : +0, stored at p; returns sum + e.
+  (func $softmax_lane (param $p i32) (param $valid i32) (param $j i32) (param $nk i32) (param $e f64) (param $sum f64) (result f64)
+    (if (i32.ge_u (local.get $j) (local.get $nk)) (then (return (local.get $sum))))
+    (if (i32.eqz (i32.load8_u (i32.add (local.get $valid) (local.get $j)))) (then (local.set $e (f64.const 0))))
+    (f64.store (local.get $p) (local.get $e))
+    (f64.add (local.get $sum) (local.get $e)))
