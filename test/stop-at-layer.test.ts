@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../engine/errors.ts';
+import { webgpuAvailable } from '../kernels/gpujs/webgpu.ts';
 import { backendModels, cpuBackends, sameBits } from './helpers/backend-models.ts';
 
 const synthetic = backendModels(4, 11);
@@ -44,6 +45,21 @@ describe.each(cpuBackends())('stopAtLayer on %s', (backendName) => {
       const out = `blocks.${l}.hook_resid_post`;
       const one = await model.forward(prompts, { cache: [out], logits: 'none', start: { layer: l, residual }, stopAtLayer: l + 1 });
       expect(sameBits(one.cache.get(out)!.data, full.cache.get(out)!.data), `block ${l} alone`).toBe(true);
+    }
+  });
+});
+
+describe.skipIf(!(await webgpuAvailable()))('stopAtLayer resident on webgpu (SwiftShader in CI)', () => {
+  it('qwen2 int8: the blocks below the stop equal the resident full run bit for bit', async () => {
+    const model = await synthetic('webgpu', 'qwen2', 'int8');
+    expect((model as unknown as { residentActive: boolean }).residentActive).toBe(true);
+    const L = model.config.nLayers;
+    const names = (below: number) =>
+      Array.from({ length: below }, (_, l) => [`blocks.${l}.hook_resid_post`, `blocks.${l}.mlp.hook_post`]).flat();
+    const full = await model.forward(prompts, { cache: names(L), logits: 'last' });
+    for (let stop = 1; stop <= L; stop++) {
+      const part = await model.forward(prompts, { cache: names(stop), logits: 'none', stopAtLayer: stop });
+      for (const n of names(stop)) expect(sameBits(part.cache.get(n)!.data, full.cache.get(n)!.data), `stop ${stop}: ${n}`).toBe(true);
     }
   });
 });
