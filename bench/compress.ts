@@ -87,7 +87,10 @@ process.stderr.write(
   `calibration: ${cal.label}, ${tokens} tokens; one forward of it from the embedding (stats at every layer): ${fullForwardS.toFixed(2)} s\n` +
     `${'method'.padEnd(16)}${pad('wall s', 10)}${pad('CPU s', 10)}${pad('forwards s', 12)}${pad('calls', 7)}${pad('method s', 10)}\n` +
     rows
-      .map((r) => `${r.method.padEnd(16)}${pad(r.wallS, 10)}${pad(r.cpuS, 10)}${pad(r.forwardS, 12)}${pad(r.forwardCalls, 7)}${pad(r.methodS, 10)}`)
+      .map(
+        (r) =>
+          `${r.method.padEnd(16)}${pad(r.wallS, 10)}${pad(r.cpuS, 10)}${pad(r.forwardS, 12)}${pad(r.forwardCalls, 7)}${pad(r.methodS, 10)}`,
+      )
       .join('\n') +
     '\n',
 );

@@ -16,7 +16,12 @@ import type { Model, WeightPrecision } from '../models/types.ts';
 import { QWEN_05B_SHAPE } from './shapes.ts';
 
 /** The 0.5B-shaped model at `precision`; inference only unless `retainWeights` (compression reads them). */
-export async function qwenSynthetic(root: string, backend: Backend, precision: WeightPrecision, retainWeights = false): Promise<DecoderModel> {
+export async function qwenSynthetic(
+  root: string,
+  backend: Backend,
+  precision: WeightPrecision,
+  retainWeights = false,
+): Promise<DecoderModel> {
   const tok = (await loadModel(path.join(root, 'models/tiny-chat'), { backend: await createBackend('reference') })).tokenizer;
   const cfg = { ...syntheticConfig(QWEN_05B_SHAPE), bosTokenId: 1, eosTokenIds: [2], padTokenId: 0 };
   return new DecoderModel({ ...syntheticProvider(cfg, 1), tokenizer: tok }, { backend, precision, retainWeights });
