@@ -1,5 +1,6 @@
 ;; The gated MLP's activation, silu(gate) · up, in float64 SIMD lanes, bit-identical to the JavaScript that defines
-;; it (kernels/reference/ops.ts siluGateRef: x / (1 + Math.exp(-x)) * u in double, one f32 rounding at the store).
+;; it (kernels/reference/ops.ts siluGateRef: x / (1 + Math.exp(-x)) * u in double, one f32 rounding at the store);
+;; and attention's softmax (att_softmax, at the end), whose exps are the same Math.exp.
 ;; Composed into the "matmul" module (assemble.mjs COMPOSED): the pool runs these like the matmul kernels.
 ;;
 ;; Why it is exact: V8's Math.exp is fdlibm's __ieee754_exp (v8/src/base/ieee754.cc, from FreeBSD's e_exp.c), a
@@ -261,7 +262,8 @@
     (if (i32.eqz (local.get $vis)) (then (return (i32.const 0))))
     (if (f64.eq (local.get $max) (f64.const -inf)) (then (local.set $max (f64.const nan))))
     (local.set $mv (f64x2.splat (local.get $max)))
-    ;; exps four keys at a time; lanes past nk are computed on whatever follows sc and never stored
+    ;; exps four keys at a time; lanes past nk are computed on whatever follows sc (up to 3 doubles past sc[nk - 1]:
+    ;; the caller's memory must extend that far) and never stored
     (local.set $sum (f64.const 0))
     (local.set $j (i32.const 0))
     (loop $quads
