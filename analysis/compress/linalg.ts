@@ -59,17 +59,44 @@ function addRow(h: Float64Array, hi: number, x: Float32Array, o: number, a: numb
   for (let j = i; j < k; j++) h[hi + j] += a * x[o + j];
 }
 
-/** In-place lower Cholesky A = L Lᵀ (upper triangle zeroed); throws when A is not positive definite. */
+/**
+ * In-place lower Cholesky A = L Lᵀ (upper triangle zeroed); throws when A is not positive definite.
+ * Each entry's sum runs over p in order, as written; rows below the diagonal go four at a time (four independent
+ * chains sharing row j's loads), which changes no bit.
+ */
 export function choleskyLower(a: Float64Array, k: number, what = 'matrix'): Float64Array {
   for (let j = 0; j < k; j++) {
-    let d = a[j * k + j];
-    for (let p = 0; p < j; p++) d -= a[j * k + p] * a[j * k + p];
+    const rj = j * k;
+    let d = a[rj + j];
+    for (let p = 0; p < j; p++) d -= a[rj + p] * a[rj + p];
     if (!(d > 0)) throw new CompressionError(`${what}: not positive definite at column ${j} (pivot ${d})`);
     const l = Math.sqrt(d);
-    a[j * k + j] = l;
-    for (let i = j + 1; i < k; i++) {
+    a[rj + j] = l;
+    let i = j + 1;
+    for (; i + 4 <= k; i += 4) {
+      const r0 = i * k;
+      const r1 = r0 + k;
+      const r2 = r1 + k;
+      const r3 = r2 + k;
+      let s0 = a[r0 + j];
+      let s1 = a[r1 + j];
+      let s2 = a[r2 + j];
+      let s3 = a[r3 + j];
+      for (let p = 0; p < j; p++) {
+        const ajp = a[rj + p];
+        s0 -= a[r0 + p] * ajp;
+        s1 -= a[r1 + p] * ajp;
+        s2 -= a[r2 + p] * ajp;
+        s3 -= a[r3 + p] * ajp;
+      }
+      a[r0 + j] = s0 / l;
+      a[r1 + j] = s1 / l;
+      a[r2 + j] = s2 / l;
+      a[r3 + j] = s3 / l;
+    }
+    for (; i < k; i++) {
       let s = a[i * k + j];
-      for (let p = 0; p < j; p++) s -= a[i * k + p] * a[j * k + p];
+      for (let p = 0; p < j; p++) s -= a[i * k + p] * a[rj + p];
       a[i * k + j] = s / l;
     }
     for (let i = 0; i < j; i++) a[i * k + j] = 0;
@@ -77,26 +104,36 @@ export function choleskyLower(a: Float64Array, k: number, what = 'matrix'): Floa
   return a;
 }
 
-/** A⁻¹ from its lower Cholesky factor L (torch.cholesky_inverse): A⁻¹ = L⁻ᵀ L⁻¹. */
+/**
+ * A⁻¹ from its lower Cholesky factor L (torch.cholesky_inverse): A⁻¹ = L⁻ᵀ L⁻¹.
+ * L⁻¹ is built transposed (t[c][p] = L⁻¹[p][c]), so that both sums below read rows: column reads with a stride of k
+ * doubles missed the cache on every step at k in the thousands. Each sum still runs over p in order (the same bits).
+ */
 export function choleskyInverse(l: Float64Array, k: number): Float64Array {
-  // Invert L (lower triangular) by forward substitution, column by column.
-  const li = new Float64Array(k * k);
+  // Invert L (lower triangular) by forward substitution, column c of L⁻¹ into row c of t.
+  const t = new Float64Array(k * k);
   for (let c = 0; c < k; c++) {
-    li[c * k + c] = 1 / l[c * k + c];
+    const tc = c * k;
+    t[tc + c] = 1 / l[c * k + c];
     for (let i = c + 1; i < k; i++) {
+      const li = i * k;
       let s = 0;
-      for (let p = c; p < i; p++) s += l[i * k + p] * li[p * k + c];
-      li[i * k + c] = -s / l[i * k + i];
+      for (let p = c; p < i; p++) s += l[li + p] * t[tc + p];
+      t[tc + i] = -s / l[li + i];
     }
   }
+  // (L⁻ᵀ L⁻¹)[i][j] = Σ_{p ≥ i} L⁻¹[p][i] L⁻¹[p][j] = Σ_p t[i][p] t[j][p] (L⁻¹[p][j] = 0 for p < j <= i).
   const out = new Float64Array(k * k);
-  for (let i = 0; i < k; i++)
+  for (let i = 0; i < k; i++) {
+    const ti = i * k;
     for (let j = 0; j <= i; j++) {
+      const tj = j * k;
       let s = 0;
-      for (let p = i; p < k; p++) s += li[p * k + i] * li[p * k + j];
-      out[i * k + j] = s;
-      out[j * k + i] = s;
+      for (let p = i; p < k; p++) s += t[ti + p] * t[tj + p];
+      out[ti + j] = s;
+      out[tj + i] = s;
     }
+  }
   return out;
 }
 
