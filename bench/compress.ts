@@ -68,7 +68,13 @@ for (const method of methods) {
   const acc = { ms: 0, calls: 0 };
   const c0 = process.cpuUsage();
   t0 = performance.now();
-  const c = await compressModel(timedForwards(model, acc), method, { calibration: cal.ids, batchSize });
+  const c = await compressModel(timedForwards(model, acc), method, {
+    calibration: cal.ids,
+    batchSize,
+    // Progress: one line per block (a 0.5B block takes seconds to minutes, by method).
+    onLayer: (l, n) =>
+      process.stderr.write(`${method.name}: block ${l + 1}/${n} done at ${((performance.now() - t0) / 1000).toFixed(1)} s\n`),
+  });
   const wallS = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   c.model.dispose();
