@@ -32,7 +32,8 @@ export function awqScaledWeight(w: Float32Array, n: number, k: number, s: Float3
   return out;
 }
 
-function scalesFor(meanAbs: Float32Array, alpha: number): Float32Array {
+/** AWQ's candidate scales s_j = max(1e-4, meanAbs_j^α), divided by sqrt(max s · min s). */
+export function scalesFor(meanAbs: Float32Array, alpha: number): Float32Array {
   const s = new Float32Array(meanAbs.length);
   let mx = 0;
   let mn = Infinity;
@@ -65,6 +66,7 @@ export function awqSearchScales(
   for (const m of ws) checkMatrix(name, m.w, m.n, k);
   let best: AwqSearchResult | null = null;
   let rtnLoss = NaN;
+  const dw = new Float64Array(k);
   for (let gi = 0; gi < nGrid; gi++) {
     const alpha = gi / nGrid;
     const s = scalesFor(meanAbs, alpha);
@@ -74,9 +76,32 @@ export function awqSearchScales(
       const q = dequantize(quantizeInt4Group(awqScaledWeight(m.w, m.n, k, s), m.n, k, groupSize, name));
       // Effective weight Q(W·s)/s against the original: output error on the calibration rows.
       for (let r = 0; r < m.n; r++) {
-        const dw = new Float64Array(k);
         for (let j = 0; j < k; j++) dw[j] = q[r * k + j] / s[j] - m.w[r * k + j];
-        for (let tt = 0; tt < t; tt++) {
+        // Four tokens at a time: four independent chains, each summed over j in order, added to the loss in token
+        // order (the bits of one token at a time).
+        let tt = 0;
+        for (; tt + 4 <= t; tt += 4) {
+          const x0 = tt * k;
+          const x1 = x0 + k;
+          const x2 = x1 + k;
+          const x3 = x2 + k;
+          let e0 = 0;
+          let e1 = 0;
+          let e2 = 0;
+          let e3 = 0;
+          for (let j = 0; j < k; j++) {
+            const d = dw[j];
+            e0 += d * x[x0 + j];
+            e1 += d * x[x1 + j];
+            e2 += d * x[x2 + j];
+            e3 += d * x[x3 + j];
+          }
+          loss += e0 * e0;
+          loss += e1 * e1;
+          loss += e2 * e2;
+          loss += e3 * e3;
+        }
+        for (; tt < t; tt++) {
           let e = 0;
           for (let j = 0; j < k; j++) e += dw[j] * x[tt * k + j];
           loss += e * e;
