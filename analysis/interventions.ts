@@ -18,7 +18,7 @@ export function ablationDirection(r: ArrayLike<number>): Float32Array {
 /**
  * In place: every row x of act [rows, width] becomes x - (x·d)d. The dot is accumulated in f64, in index order.
  * Four rows go together: each row's sum is still one chain in index order (the same bits), but four independent
- * chains keep the adder busy where one waits on its own latency (2× on a 0.5B ablation pass's 72 hook points).
+ * chains keep the adder busy where one waits on its own latency.
  */
 export function projectOut(act: Float32Array, d: Float32Array): void {
   const w = d.length;

@@ -2,14 +2,16 @@
  * Benchmark: compressing the Qwen2.5-0.5B-shaped synthetic model (f32) as the study does: its calibration (the shipped
  * generic text, 2 × 16 paragraphs), its batch size, each method in turn. Per method: wall and CPU seconds, and the
  * share spent in the model's forwards (the calibration runs) against the method's own arithmetic. For scale, the
- * same run times one forward of the whole calibration set from the embedding: before the calibration stream
- * (analysis/compress/calibration-stream.ts) a sequential method ran one such forward per layer.
+ * same run times one forward of the whole calibration set from the embedding (before the calibration stream,
+ * analysis/compress/calibration-stream.ts, a sequential method ran one such forward per layer), its linear layers'
+ * GFLOP/s, and the f32 matmul alone (matmulProbe, median of 7) to read them against. One run per method: a
+ * pipeline time, as bench:direction's.
  *   npm run bench:compress [-- --methods wanda-50,int8] [--n-calibration N] [--batch-size N] [--out FILE.json]
  * Prints a table on stderr, JSON on stdout (and to --out).
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { compressModel } from '../analysis/compress/apply.ts';
+import { compressModel, linearRoles } from '../analysis/compress/apply.ts';
 import { collectInputStats } from '../analysis/compress/calibrate.ts';
 import { calibrationSequences } from '../analysis/compress/calibration-data.ts';
 import { parseMethods } from '../analysis/compress/methods.ts';
@@ -18,6 +20,7 @@ import { parseInteger } from '../engine/numbers.ts';
 import { createBackend } from '../kernels/select.ts';
 import type { Model } from '../models/types.ts';
 import { emitJson } from './emit-json.ts';
+import { matmulProbe } from './matmul-probe.ts';
 import { qwenSynthetic } from './qwen-synthetic.ts';
 import { projectRootFrom } from './root.ts';
 
@@ -62,6 +65,13 @@ const L = model.config.nLayers;
 let t0 = performance.now();
 await collectInputStats(model, cal.ids, [...Array(L).keys()], {}, batchSize);
 const fullForwardS = (performance.now() - t0) / 1000;
+// Its linear layers' rate, against the f32 matmul alone measured in the same run (this VM has slow periods).
+let linearParams = 0;
+for (let l = 0; l < L; l++)
+  for (const r of linearRoles(model)) linearParams += model.getLinear(l, r).weight.n * model.getLinear(l, r).weight.k;
+const fullForwardGflops = (2 * tokens * linearParams) / (fullForwardS * 1e9);
+const c = model.config;
+const probe = await matmulProbe(backend, 'f32', c.dMlp * (c.capabilities.gatedMlp ? 2 : 1), c.dModel, 256);
 
 const rows = [];
 for (const method of methods) {
@@ -90,7 +100,9 @@ for (const method of methods) {
 
 const pad = (v: unknown, w: number) => String(v).padStart(w);
 process.stderr.write(
-  `calibration: ${cal.label}, ${tokens} tokens; one forward of it from the embedding (stats at every layer): ${fullForwardS.toFixed(2)} s\n` +
+  `calibration: ${cal.label}, ${tokens} tokens; one forward of it from the embedding (stats at every layer): ${fullForwardS.toFixed(2)} s ` +
+    `= ${fullForwardGflops.toFixed(1)} GFLOP/s of linear layers; the f32 matmul alone, same run: ${probe.gflops.toFixed(1)} GFLOP/s ` +
+    `(${probe.shape}, median of ${probe.calls})\n` +
     `${'method'.padEnd(16)}${pad('wall s', 10)}${pad('CPU s', 10)}${pad('forwards s', 12)}${pad('calls', 7)}${pad('method s', 10)}\n` +
     rows
       .map(
@@ -113,6 +125,8 @@ emitJson(
     calibration: { label: cal.label, sequences: cal.ids.length, tokens, batchSize },
     nLayers: L,
     fullForwardS: +fullForwardS.toFixed(2),
+    fullForwardLinearGflops: +fullForwardGflops.toFixed(1),
+    matmulProbe: probe,
     methods: rows,
   },
   arg('out', ''),

@@ -58,8 +58,8 @@ export function wandaPrune(
 
 /**
  * Zeroes out[base + j] for the `cut` lowest score[j], j in [lo, hi), ties to the lower j: the set a stable sort would
- * put first, found from the cut-th smallest value by quickselect on a copy (linear time: 0.2 s per 0.5B MLP matrix,
- * where sorting the indices with a comparator took 1.3–1.8 s).
+ * put first, found from the cut-th smallest value by quickselect on a copy (linear time, where sorting the indices with
+ * a comparator closure made k log k calls per row).
  */
 function zeroLowest(
   score: Float64Array,
