@@ -74,6 +74,75 @@ describe('wasm attention', () => {
     }
   });
 
+  it('split over two threads (the backend pool, chunks as they come) gives the same bits, patterns included', async () => {
+    const b = trackedBackend({ threads: 2, minThreadedWork: 0 });
+    // Weights first, so attention runs above them in the same memory: a linear after it must read them unchanged.
+    const w = { format: 'f32' as const, n: 8, k: 16, w: Float32Array.from({ length: 128 }, (_, i) => Math.sin(i)) };
+    const h = b.uploadLinear(w);
+    const x = Float32Array.from({ length: 3 * 16 }, (_, i) => Math.cos(i));
+    const y0 = (await b.linear(h, x, 3)).slice();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          t: fc.integer({ min: 1, max: 9 }),
+          past: fc.integer({ min: 0, max: 30 }),
+          nKv: fc.integer({ min: 1, max: 3 }),
+          group: fc.integer({ min: 1, max: 4 }),
+          d: fc.constantFrom(1, 3, 4, 8, 9, 16, 64),
+          pad: fc.integer({ min: 0, max: 6 }),
+          withPattern: fc.boolean(),
+          nSpecial: fc.integer({ min: 0, max: 2 }),
+          seed: fc.integer(),
+        }),
+        async ({ t, past, nKv, group, d, pad, withPattern, nSpecial, seed }) => {
+          const r = rng(seed);
+          const args = randomAttention({ t, past, nKv, group, d, pad, m: 30, dropRate: 0.2 }, r);
+          for (let i = 0; i < nSpecial; i++) {
+            const arr = [args.q, args.k, args.v][Math.floor(r() * 3)];
+            arr[Math.floor(r() * arr.length)] = special[Math.floor(r() * special.length)];
+          }
+          const { s, nHeads } = args;
+          const pa = withPattern ? new Float32Array(nHeads * t * s) : null;
+          const pb = withPattern ? new Float32Array(nHeads * t * s).fill(7) : null;
+          const want = jsAttention({ ...args, patternOut: pa });
+          // A reused destination holding old values: every element must be written (rows with no key as zeros).
+          const got = await b.attention({ ...args, patternOut: pb, out: new Float32Array(t * nHeads * d).fill(5) });
+          expect(same(got, want)).toBe(true);
+          if (pa && pb) expect(same(pb, pa)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    // Prefill-sized calls, so that the worker takes chunks while the caller runs its own (a shared scratch row fails).
+    for (let seed = 0; seed < 6; seed++) {
+      const args = randomAttention({ t: 48, past: 40 * seed, nKv: 2, group: 4, d: 64, pad: 3, m: 3, dropRate: 0.05 }, rng(seed));
+      expect(same(await b.attention(args), jsAttention(args))).toBe(true);
+    }
+    expect(same(await b.linear(h, x, 3), y0)).toBe(true);
+  });
+
+  it('runs before any weight is uploaded, and refuses a context no memory holds with an error naming it', async () => {
+    const b = trackedBackend({ threads: 2, minThreadedWork: 0, maxMemoryBytes: 256 * 1024 });
+    const r = rng(11);
+    const small = randomAttention({ t: 3, past: 4, nKv: 2, group: 2, d: 8, pad: 1, m: 1, dropRate: 0 }, r);
+    expect(same(await b.attention(small), jsAttention(small))).toBe(true);
+    const s = 2000;
+    const rand = (n: number) => Float32Array.from({ length: n }, () => r() * 2 - 1);
+    const big: AttentionArgs = {
+      q: rand(14 * 64),
+      k: rand(s * 128),
+      v: rand(s * 128),
+      t: 1,
+      s,
+      nHeads: 14,
+      nKvHeads: 2,
+      headDim: 64,
+      keyValid: new Uint8Array(s).fill(1),
+      scale: 0.125,
+    };
+    expect(() => b.attention(big)).toThrow(/attention over 2000 keys \(14 heads x 64\): needs \d+ bytes/);
+  });
+
   it('is what the wasm-simd backend runs', async () => {
     const b = trackedBackend({ threads: 1 });
     const r = rng(3);

@@ -241,7 +241,7 @@
   ;; max over the real keys with NaN sticky (visible keys whose scores are all -Inf give max = NaN, as the reference);
   ;; e_j = exp(sc_j - max) by $exp2 (V8's Math.exp, above), summed in key order from +0; p_j = e_j * (1 / sum).
   ;; Returns 0 when no key is real (the caller leaves that row zero; sc then holds -Inf everywhere), else 1.
-  (func (export "att_softmax") (param $sc i32) (param $valid i32) (param $nk i32) (result i32)
+  (func $att_softmax (export "att_softmax") (param $sc i32) (param $valid i32) (param $nk i32) (result i32)
     (local $j i32) (local $p i32) (local $s f64) (local $max f64) (local $sum f64) (local $inv f64) (local $vis i32)
     (local $mv v128) (local $ea v128) (local $eb v128)
     (local.set $max (f64.const -inf))

@@ -7,10 +7,10 @@ import { integerFromEnv } from '../../engine/numbers.ts';
 import { availableParallelism } from 'node:os';
 import { activationMax } from '../dot-quant.ts';
 import { checkWeight } from '../formats.ts';
-import type { Backend, LinearHandle, LinearWeight } from '../types.ts';
+import type { AttentionArgs, Backend, LinearHandle, LinearWeight } from '../types.ts';
 import { loadKernelModule } from './assemble.ts';
 import { WasmKernelError } from './errors.ts';
-import { createWasmAttention } from './attention.ts';
+import { attentionBytes, attentionIn, type AttentionRows } from './attention.ts';
 import * as ops from './js-ops.ts';
 import { Arena, MAX_MEMORY_BYTES } from './memory.ts';
 import { gatherIndex, gatherInput, gatherQuads, packedLayout, writePacked, type PackedLayout } from './pack.ts';
@@ -161,11 +161,8 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     } else relaxedSimd.reason = r.reason;
   } else if (wantRelaxed) relaxedSimd.reason = 'a caller-supplied kernel module is in use';
   module ??= loadKernelModule();
-  const kernelModule = module;
   const pool = opts.pool ? opts.pool(threads, module) : new ThreadPool(threads, module);
   const arenas: Arena[] = [];
-  // Created at first use: its memory is reserved only by backends that run attention.
-  let attention: ((a: Parameters<typeof ops.attention>[0]) => Float32Array) | null = null;
   const owner = Symbol('wasm-simd');
 
   function place(sizes: number[], reserve: number, what: string): [number, number[]] {
@@ -498,6 +495,25 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
   }
 
   /**
+   * One sequence's attention (attention.ts) in the I/O region of a memory with room for it (one with no weights is
+   * made where none has), its (query, head) rows taken by the pool's threads in chunks as they come.
+   */
+  function attention(a: AttentionArgs): Float32Array {
+    const [ai] = place([], attentionBytes(a, threads), `attention over ${a.s} keys (${a.nHeads} heads x ${a.headDim})`);
+    const rows: AttentionRows = (args, total, work, scratch) => {
+      if (threads < 2 || work < minWork || total < 2) pool.run(ai, 'att_rows', args, [[0, total, scratch[0]]]);
+      else if (pool.runChunked) pool.runChunked(ai, 'att_rows', args, total, Math.ceil(total / (threads * CHUNKS_PER_THREAD)), scratch);
+      else {
+        const per = Math.ceil(total / threads);
+        const ranges: number[][] = [];
+        for (let i = 0; i * per < total; i++) ranges.push([i * per, Math.min(total, (i + 1) * per), scratch[i]]);
+        pool.run(ai, 'att_rows', args, ranges);
+      }
+    };
+    return attentionIn(arenas[ai], threads, rows, a);
+  }
+
+  /**
    * silu(gate) · up: on the calling thread (js-ops.ts) for small inputs, a single thread or a pool without chunked jobs;
    * otherwise copied above the first memory's weights and run by every thread in chunks (activation.wat: fdlibm's exp,
    * which is V8's Math.exp, in f64x2 lanes). Same operations per element, so the same bits.
@@ -536,7 +552,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     rmsNorm: ops.rmsNorm,
     layerNorm: ops.layerNorm,
     rope: ops.rope,
-    attention: (a) => (attention ??= createWasmAttention(kernelModule, shared))(a),
+    attention,
     siluGate,
     gelu: ops.gelu,
     add: ops.add,

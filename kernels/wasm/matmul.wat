@@ -1345,10 +1345,11 @@
   ;; The float64 arithmetic of js-ops.ts' scalar attention, two lanes at a time, in the same order per lane, so
   ;; the results are bit-identical to it: f32 q and k are widened exactly to f64 (their product is exact in f64),
   ;; scores accumulate in four partial sums d0..d3 over c mod 4 (lanes of $a = [d0 d1], $b = [d2 d3]), the tail
-  ;; c >= d & ~3 goes into d0, and the score is ((d0 + d1) + (d2 + d3)) * scale. Called on the main thread only.
+  ;; c >= d & ~3 goes into d0, and the score is ((d0 + d1) + (d2 + d3)) * scale. att_rows runs a range of (query, head) rows with
+  ;; them and att_softmax, on whichever thread takes the range; each row is one thread's, in the same order.
 
   ;; One head's scores: sc[j] = (q · k_j) * scale for j < nk. q: f64 [d]; k: f32, key j at k + j * ks bytes.
-  (func (export "att_scores")
+  (func $att_scores (export "att_scores")
     (param $q i32) (param $k i32) (param $sc i32) (param $d i32) (param $ks i32) (param $nk i32) (param $scale f64)
     (local $j i32) (local $kp i32) (local $c i32) (local $d4 i32) (local $a v128) (local $b v128) (local $d0 f64)
     (local.set $d4 (i32.and (local.get $d) (i32.const -4)))
@@ -1391,7 +1392,7 @@
   ;; One head's value mix: out[c] = f32(Σ_j p[j] * v_j[c]) over j < nk in order, keys with p[j] == 0 skipped (as
   ;; js-ops.ts: 0 * Inf would be NaN), accumulated in f64 from +0. p: f64 [nk]; v: f32, key j at v + j * vs bytes;
   ;; out: f32 [d]. Eight channels per pass over the keys (four f64x2 accumulators), then pairs, then one.
-  (func (export "att_mix")
+  (func $att_mix (export "att_mix")
     (param $p i32) (param $v i32) (param $out i32) (param $d i32) (param $vs i32) (param $nk i32)
     (local $c i32) (local $j i32) (local $vp i32) (local $pj f64) (local $ps v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $s f64)
@@ -1450,4 +1451,50 @@
         (f32.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))) (f32.demote_f64 (local.get $s)))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br_if $c1 (i32.lt_u (local.get $c) (local.get $d))))))
+
+  ;; Rows [r0, r1) of one sequence's attention, row r = query i * nh + head h (kernels/wasm/attention.ts): the scores
+  ;; into this thread's scratch sc (s + 4 f64: att_softmax reads up to 3 past the last key), the softmax, the pattern
+  ;; row copied as f64 to pat [nh][t][s] when pat != 0, the value mix into out [t][nh][d] f32. A row that sees no real
+  ;; key is written zero (its pattern row is left as the caller cleared it). q: f64 [t][nh][d]; k, v: f32, key j of kv
+  ;; head kh at k + j * ks + kh * d * 4 bytes; valid: u8 [s]; sp: the f64 scale. Query i sees keys j < s - t + i + 1.
+  (func (export "att_rows")
+    (param $q i32) (param $k i32) (param $v i32) (param $out i32) (param $valid i32) (param $pat i32) (param $sp i32)
+    (param $d i32) (param $nh i32) (param $group i32) (param $ks i32) (param $s i32) (param $t i32)
+    (param $r0 i32) (param $r1 i32) (param $sc i32)
+    (local $r i32) (local $i i32) (local $h i32) (local $kh i32) (local $nk i32) (local $o i32) (local $c i32) (local $pp i32)
+    (local $scale f64)
+    (if (i32.ge_u (local.get $r0) (local.get $r1)) (then (return)))
+    (local.set $scale (f64.load (local.get $sp)))
+    (local.set $r (local.get $r0))
+    (loop $rows
+      (local.set $i (i32.div_u (local.get $r) (local.get $nh)))
+      (local.set $h (i32.sub (local.get $r) (i32.mul (local.get $i) (local.get $nh))))
+      (local.set $kh (i32.div_u (local.get $h) (local.get $group)))
+      (local.set $nk (i32.add (i32.sub (local.get $s) (local.get $t)) (i32.add (local.get $i) (i32.const 1))))
+      (local.set $o (i32.add (local.get $out) (i32.shl (i32.mul (local.get $r) (local.get $d)) (i32.const 2))))
+      (call $att_scores (i32.add (local.get $q) (i32.shl (i32.mul (local.get $r) (local.get $d)) (i32.const 3)))
+        (i32.add (local.get $k) (i32.shl (i32.mul (local.get $kh) (local.get $d)) (i32.const 2)))
+        (local.get $sc) (local.get $d) (local.get $ks) (local.get $nk) (local.get $scale))
+      (if (call $att_softmax (local.get $sc) (local.get $valid) (local.get $nk))
+        (then
+          (if (local.get $pat)
+            (then
+              (local.set $pp (i32.add (local.get $pat)
+                (i32.shl (i32.mul (i32.add (i32.mul (local.get $h) (local.get $t)) (local.get $i)) (local.get $s)) (i32.const 3))))
+              (local.set $c (i32.const 0))
+              (loop $copy
+                (f64.store (i32.add (local.get $pp) (i32.shl (local.get $c) (i32.const 3)))
+                  (f64.load (i32.add (local.get $sc) (i32.shl (local.get $c) (i32.const 3)))))
+                (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                (br_if $copy (i32.lt_u (local.get $c) (local.get $nk))))))
+          (call $att_mix (local.get $sc) (i32.add (local.get $v) (i32.shl (i32.mul (local.get $kh) (local.get $d)) (i32.const 2)))
+            (local.get $o) (local.get $d) (local.get $ks) (local.get $nk)))
+        (else
+          (local.set $c (i32.const 0))
+          (loop $zero
+            (f32.store (i32.add (local.get $o) (i32.shl (local.get $c) (i32.const 2))) (f32.const 0))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br_if $zero (i32.lt_u (local.get $c) (local.get $d))))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $rows (i32.lt_u (local.get $r) (local.get $r1)))))
 )

@@ -27,6 +27,7 @@ export const KERNELS = [
   'silu_gate',
   'gate_silu',
   'quant_rows',
+  'att_rows',
   // Only in the "matmul-relaxed" module (relaxed.ts): called only when the backend loaded it.
   'i4q_mv',
   // JavaScript (js-kernels.ts), in every thread: not module exports.
