@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { attentionRef, ropeRef } from '../kernels/reference/ops.ts';
-import { attention, rope } from '../kernels/wasm/js-ops.ts';
+import { attentionRef, rmsNormRef, ropeRef } from '../kernels/reference/ops.ts';
+import { attention, rmsNorm, rope } from '../kernels/wasm/js-ops.ts';
 import { randomAttention } from './helpers/attention-cases.ts';
 import { rng } from './helpers/wasm-weights.ts';
 
@@ -81,6 +81,38 @@ describe('wasm-simd js rope', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('wasm-simd js rmsNorm', () => {
+  it('equals rmsNormRef bit for bit: four rows at a time and the rest, w or 1 + w, zeros, huge and non-finite values', () => {
+    const special = [0, -0, 1e-30, 3e38, -3e38, Infinity, NaN];
+    fc.assert(
+      fc.property(
+        fc.record({
+          t: fc.integer({ min: 1, max: 11 }),
+          d: fc.constantFrom(1, 2, 3, 7, 8, 64, 97),
+          addOne: fc.boolean(),
+          eps: fc.constantFrom(1e-6, 1e-5, 0),
+          nSpecial: fc.integer({ min: 0, max: 3 }),
+          reuse: fc.boolean(),
+          seed: fc.integer(),
+        }),
+        ({ t, d, addOne, eps, nSpecial, reuse, seed }) => {
+          const r = rng(seed);
+          const x = Float32Array.from({ length: t * d }, () => (r() * 2 - 1) * 10 ** Math.floor(r() * 6 - 3));
+          const w = Float32Array.from({ length: d }, () => (r() * 2 - 1) * 10 ** Math.floor(r() * 4 - 2));
+          for (let i = 0; i < nSpecial; i++) x[Math.floor(r() * x.length)] = special[Math.floor(r() * special.length)];
+          if (r() < 0.2) x.fill(0, 0, d); // a row of zeros: ss = 0
+          const want = rmsNormRef(x, w, t, d, eps, addOne);
+          const out = reuse ? new Float32Array(t * d).fill(9) : undefined;
+          const got = rmsNorm(x, w, t, d, eps, addOne, out);
+          if (out) expect(got).toBe(out);
+          expect(got.every((v, i) => Object.is(v, want[i]))).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });
