@@ -59,7 +59,21 @@ export function attentionIn(arena: Arena, threads: number, rows: AttentionRows, 
   new Float64Array(buf, L.scaleOff, 1)[0] = scale;
   // A pattern row whose query sees no key stays zero, as the reference leaves it.
   const pattern = patternOut ? new Float64Array(buf, L.pOff, nHeads * t * s).fill(0) : null;
-  const args = [L.qOff, L.kOff, L.vOff, L.oOff, L.validOff, pattern ? L.pOff : 0, L.scaleOff, d, nHeads, nHeads / nKvHeads, kvStride * 4, s, t];
+  const args = [
+    L.qOff,
+    L.kOff,
+    L.vOff,
+    L.oOff,
+    L.validOff,
+    pattern ? L.pOff : 0,
+    L.scaleOff,
+    d,
+    nHeads,
+    nHeads / nKvHeads,
+    kvStride * 4,
+    s,
+    t,
+  ];
   const scratch = Array.from({ length: threads }, (_, i) => L.scrOff + i * L.scrPer);
   rows(args, t * nHeads, t * nHeads * s * d, scratch);
   out.set(new Float32Array(buf, L.oOff, t * nHeads * d));
@@ -84,7 +98,9 @@ export function createWasmAttention(module: WebAssembly.Module, shared: boolean)
   return (a) => {
     const need = attentionBytes(a, 1);
     if (arena.top + need > arena.capacity)
-      throw new WasmKernelError(`attention over ${a.s} keys (${a.nHeads} heads x ${a.headDim}): needs ${need} bytes of wasm memory, more than one memory holds`);
+      throw new WasmKernelError(
+        `attention over ${a.s} keys (${a.nHeads} heads x ${a.headDim}): needs ${need} bytes of wasm memory, more than one memory holds`,
+      );
     return attentionIn(arena, 1, rows, a);
   };
 }

@@ -19,7 +19,15 @@ export {
  * (x·inv)·g products with g = w or 1 + w as a double), so the same bits, four rows at a time: four independent chains
  * keep the adder busy where one waits on its own latency (a 0.5B prefill spends ~2% of its calling thread here).
  */
-export function rmsNorm(x: Float32Array, w: Float32Array, t: number, d: number, eps: number, addOne = false, out?: Float32Array): Float32Array {
+export function rmsNorm(
+  x: Float32Array,
+  w: Float32Array,
+  t: number,
+  d: number,
+  eps: number,
+  addOne = false,
+  out?: Float32Array,
+): Float32Array {
   const y = out && out.length === t * d ? out : new Float32Array(t * d);
   const g = new Float64Array(d);
   for (let c = 0; c < d; c++) g[c] = addOne ? 1 + w[c] : w[c];
