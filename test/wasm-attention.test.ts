@@ -15,6 +15,13 @@ import { rng, trackedBackend } from './helpers/wasm-weights.ts';
 
 const same = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 
+/** One decode query over s keys at the Qwen2.5-0.5B attention shape (14 heads, 2 KV heads, 64 wide), every key real. */
+function decodeArgs(s: number, r: () => number): AttentionArgs {
+  const rand = (n: number) => Float32Array.from({ length: n }, () => r() * 2 - 1);
+  const keyValid = new Uint8Array(s).fill(1);
+  return { q: rand(14 * 64), k: rand(s * 128), v: rand(s * 128), t: 1, s, nHeads: 14, nKvHeads: 2, headDim: 64, keyValid, scale: 0.125 };
+}
+
 describe('wasm attention', () => {
   const attention = createWasmAttention(loadKernelModule(), true);
   const special = [NaN, Infinity, -Infinity, 0, -0, 3e38, 1e-40];
@@ -56,20 +63,7 @@ describe('wasm attention', () => {
   it('handles a memory grown between calls and a context larger than the first one (decode shape, 14/2 heads x 64)', () => {
     const r = rng(7);
     for (const s of [3, 700, 5]) {
-      const rand = (n: number) => Float32Array.from({ length: n }, () => r() * 2 - 1);
-      const args: AttentionArgs = {
-        q: rand(14 * 64),
-        k: rand(s * 128),
-        v: rand(s * 128),
-        t: 1,
-        s,
-        nHeads: 14,
-        nKvHeads: 2,
-        headDim: 64,
-        keyValid: new Uint8Array(s).fill(1),
-        scale: 0.125,
-        patternOut: null,
-      };
+      const args = decodeArgs(s, r);
       expect(same(attention(args), jsAttention(args))).toBe(true);
     }
   });
@@ -126,20 +120,7 @@ describe('wasm attention', () => {
     const r = rng(11);
     const small = randomAttention({ t: 3, past: 4, nKv: 2, group: 2, d: 8, pad: 1, m: 1, dropRate: 0 }, r);
     expect(same(await b.attention(small), jsAttention(small))).toBe(true);
-    const s = 2000;
-    const rand = (n: number) => Float32Array.from({ length: n }, () => r() * 2 - 1);
-    const big: AttentionArgs = {
-      q: rand(14 * 64),
-      k: rand(s * 128),
-      v: rand(s * 128),
-      t: 1,
-      s,
-      nHeads: 14,
-      nKvHeads: 2,
-      headDim: 64,
-      keyValid: new Uint8Array(s).fill(1),
-      scale: 0.125,
-    };
+    const big = decodeArgs(2000, r);
     expect(() => b.attention(big)).toThrow(/attention over 2000 keys \(14 heads x 64\): needs \d+ bytes/);
   });
 

@@ -29,8 +29,6 @@ export function rmsNorm(
   out?: Float32Array,
 ): Float32Array {
   const y = out && out.length === t * d ? out : new Float32Array(t * d);
-  const g = new Float64Array(d);
-  for (let c = 0; c < d; c++) g[c] = addOne ? 1 + w[c] : w[c];
   let i = 0;
   for (; i + 4 <= t; i += 4) {
     const o0 = i * d;
@@ -52,7 +50,7 @@ export function rmsNorm(
     const i2 = 1 / Math.sqrt(s2 / d + eps);
     const i3 = 1 / Math.sqrt(s3 / d + eps);
     for (let c = 0; c < d; c++) {
-      const gc = g[c];
+      const gc = addOne ? 1 + w[c] : w[c];
       y[o0 + c] = x[o0 + c] * i0 * gc;
       y[o1 + c] = x[o1 + c] * i1 * gc;
       y[o2 + c] = x[o2 + c] * i2 * gc;
@@ -64,7 +62,7 @@ export function rmsNorm(
     let ss = 0;
     for (let c = 0; c < d; c++) ss += x[o + c] * x[o + c];
     const inv = 1 / Math.sqrt(ss / d + eps);
-    for (let c = 0; c < d; c++) y[o + c] = x[o + c] * inv * g[c];
+    for (let c = 0; c < d; c++) y[o + c] = x[o + c] * inv * (addOne ? 1 + w[c] : w[c]);
   }
   return y;
 }
