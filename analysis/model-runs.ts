@@ -4,7 +4,7 @@
  */
 import { GlassboxError, UsageError } from '../engine/errors.ts';
 import type { Tokenizer } from '../engine/types.ts';
-import { sharedPrefixLength } from '../models/shared-prefix.ts';
+import { SharedPrefixCache, sharedPrefixLength } from '../models/shared-prefix.ts';
 import type { ForwardOptions, ForwardResult, Hook, Model } from '../models/types.ts';
 import { DEFAULT_BATCH, type LengthBatch, PREFILL_BATCH_TOKENS, lengthBatches, nextBatch } from './batches.ts';
 import { logSoftmax, refusalScore } from './logit-math.ts';
@@ -120,9 +120,11 @@ async function runBatches(
 ): Promise<{ logits: Float32Array }> {
   const vocab = model.config.vocabSize;
   const out = new Float32Array(prompts.length * vocab);
+  // The prefix every prompt shares runs once for the whole call, not once per batch (models/shared-prefix.ts).
+  const prefixCache = new SharedPrefixCache(sharedPrefixLength(prompts));
   for (const { indices, items } of plan) {
     await nextBatch(opts.signal, 'forward');
-    const res = await model.forward(items, { hooks: opts.hooks, logits: 'last', ...extra() });
+    const res = await model.forward(items, { hooks: opts.hooks, logits: 'last', prefixCache, ...extra() });
     seen?.(res);
     // logitsShape is [batch, 1, vocab] with logits 'last'; rows go back to the caller's order.
     indices.forEach((i, row) => out.set(res.logits.subarray(row * vocab, (row + 1) * vocab), i * vocab));

@@ -18,7 +18,7 @@ import { assertFinite, HookRunner } from './hook-runner.ts';
 import { KvCache } from './kv-cache.ts';
 import { leftPad, type PaddedBatch } from './padding.ts';
 import { finalRowsUnseen, lastRowsOf, liveRowsOf, padRowsUnseen } from './pad-rows.ts';
-import { prefixRows, seedFromPrefix, splitAllowed, splitStart } from './shared-prefix.ts';
+import { prefixRows, seedFromPrefix, type SharedPrefixCache, splitAllowed, splitStart } from './shared-prefix.ts';
 import { DEFAULT_INT4_GROUP, precisionOf, toPrecision } from './precision.ts';
 import { LinearGroup } from './runtime-linear.ts';
 import { StepBuffers, type StepScope } from './step-buffers.ts';
@@ -119,6 +119,8 @@ export class DecoderModel implements Model {
   private resident: ResidentModel | null = null;
   /** A weight changed since the resident copy was built: rebuilt before the next run. */
   private residentStale = false;
+  /** Counts weight edits (markStale), so that a kept prefix run (SharedPrefixCache) from before one is not reused. */
+  private weightsVersion = 0;
   private readonly allowLongContext: boolean;
   /** The family's embedding, block and context rule (models/family.ts). */
   private readonly family: FamilyDescriptor;
@@ -222,6 +224,7 @@ export class DecoderModel implements Model {
   }
 
   private markStale(): void {
+    this.weightsVersion++;
     if (this.backend.resident) this.residentStale = true;
   }
 
@@ -241,7 +244,9 @@ export class DecoderModel implements Model {
     const gpu = this.residentFor(opts.hooks);
     // A prefix every prompt shares runs once (models/shared-prefix.ts); the resident GPU path runs whole batches.
     const p =
-      gpu || !splitAllowed(opts, runner, this.config.nLayers) ? 0 : prefixRows(prompts, opts.cache?.length ? opts.cachePositions : []);
+      gpu || !splitAllowed(opts, runner, this.config.nLayers)
+        ? 0
+        : prefixRows(prompts, opts.cache?.length ? opts.cachePositions : [], opts.prefixCache);
     // Likewise the MLP skips padding rows (models/pad-rows.ts).
     const skipPadRows = !gpu && padRowsUnseen(opts, runner, this.config.nLayers, Math.min(...prompts.map((q) => q.length)));
     // and the final block's MLP every row but the last.
@@ -297,7 +302,7 @@ export class DecoderModel implements Model {
     const checkFinite = opts.checkFinite ?? true;
     const start = opts.start ? splitStart(opts.start, pb.padding, pb.len, p, this.config.dModel) : null;
     const kv = this.newCache(pb.batch, pb.len);
-    const rest = await this.runSharedPrefix(kv, prompts, p, opts.hooks, checkFinite, start?.prefix, opts.stopAtLayer);
+    const rest = await this.runSharedPrefix(kv, prompts, p, opts.hooks, checkFinite, start?.prefix, opts.stopAtLayer, opts.prefixCache);
     const runner = new HookRunner({
       hooks: opts.hooks,
       cacheGlobs: opts.cache,
@@ -325,8 +330,9 @@ export class DecoderModel implements Model {
 
   /**
    * Runs the first `p` tokens of the prompts (the same in every one) once, as one row, from `start` (its rows) or the
-   * embedding, and copies their keys and values into every row of `kv`. Returns the step input of the rest: the same
-   * left padding, positions counted on from the prefix.
+   * embedding, and copies their keys and values into every row of `kv`; with `memo`, takes them from there when it
+   * holds the same prefix run (and keeps this one otherwise). Returns the step input of the rest: the same left
+   * padding, positions counted on from the prefix.
    */
   private async runSharedPrefix(
     kv: KvCache,
@@ -336,24 +342,30 @@ export class DecoderModel implements Model {
     checkFinite: boolean,
     start: StartResidual | undefined,
     stop: number | undefined,
+    memo?: SharedPrefixCache,
   ): Promise<StepInput> {
-    const prefixKv = this.newCache(1, p);
-    const prefixPositions = Int32Array.from({ length: p }, (_, i) => i);
-    const prefixRunner = new HookRunner({ hooks, checkFinite, positions: prefixPositions, step: 0 });
-    const prefixScope = this.scopeFor(prefixKv, prefixRunner, p);
-    try {
-      const ids = Int32Array.from(prompts[0].slice(0, p));
-      const valid = [new Uint8Array(p).fill(1)];
-      await this.step(
-        prefixKv,
-        prefixRunner,
-        { ids, positions: prefixPositions, valid, t: p, start, stop },
-        'none',
-        checkFinite,
-        prefixScope,
-      );
-    } finally {
-      prefixScope?.close();
+    const ids = Int32Array.from(prompts[0].slice(0, p));
+    const key = { ids, hooks: hooks ?? [], ops: (hooks ?? []).map((h) => h.op), start: start ?? null, stop, checkFinite };
+    let prefixKv = memo?.lookup(this, this.weightsVersion, key) ?? null;
+    if (!prefixKv) {
+      prefixKv = this.newCache(1, p);
+      const prefixPositions = Int32Array.from({ length: p }, (_, i) => i);
+      const prefixRunner = new HookRunner({ hooks, checkFinite, positions: prefixPositions, step: 0 });
+      const prefixScope = this.scopeFor(prefixKv, prefixRunner, p);
+      try {
+        const valid = [new Uint8Array(p).fill(1)];
+        await this.step(
+          prefixKv,
+          prefixRunner,
+          { ids, positions: prefixPositions, valid, t: p, start, stop },
+          'none',
+          checkFinite,
+          prefixScope,
+        );
+      } finally {
+        prefixScope?.close();
+      }
+      memo?.store(this, this.weightsVersion, key, prefixKv);
     }
     seedFromPrefix(kv, prefixKv);
     const rest = leftPad(

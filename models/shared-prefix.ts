@@ -15,7 +15,7 @@
  */
 import type { HookRunner } from './hook-runner.ts';
 import type { KvCache } from './kv-cache.ts';
-import type { ForwardOptions, StartResidual } from './types.ts';
+import type { ForwardOptions, Hook, HookOp, StartResidual } from './types.ts';
 
 /**
  * Rows a split must save before it pays: the prefix runs as a forward of its own, which streams every weight once
@@ -53,14 +53,19 @@ export function splitAllowed(opts: ForwardOptions, runner: HookRunner, nLayers: 
 /**
  * Prefix length to run apart for these prompts, or 0 (shorter than 2 tokens, or saving fewer than MIN_SHARED_ROWS
  * rows). Every row keeps its cached end positions (`cachePositions`, all negative) out of the prefix: there the
- * rest's layout has padding.
+ * rest's layout has padding. With `kept` (the call's SharedPrefixCache): the kept prefix's length where it fits these
+ * prompts, else at most its maxLength.
  */
-export function prefixRows(prompts: readonly number[][], cachePositions: readonly number[] = []): number {
+export function prefixRows(prompts: readonly number[][], cachePositions: readonly number[] = [], kept?: SharedPrefixCache): number {
   if (prompts.length < 2) return 0;
   const keep = Math.max(1, ...cachePositions.map((q) => -q));
   const p = Math.min(sharedPrefixLength(prompts), Math.min(...prompts.map((q) => q.length)) - keep);
+  // A prefix kept from an earlier batch costs nothing to reuse, whatever the rows it saves.
+  const reused = kept?.keptLength(prompts[0], p) ?? 0;
+  if (reused) return reused;
+  const q = kept && kept.maxLength >= 2 ? Math.min(p, kept.maxLength) : p;
   // One token would run as a decode step (t = 1), whose kernels sum in another order than prefill's.
-  return p >= 2 && (prompts.length - 1) * p >= MIN_SHARED_ROWS ? p : 0;
+  return q >= 2 && (prompts.length - 1) * q >= MIN_SHARED_ROWS ? q : 0;
 }
 
 /**
@@ -96,4 +101,91 @@ export function seedFromPrefix(to: KvCache, from: KvCache): void {
       to.v[l][b].set(from.v[l][0]);
     }
   to.advance(p);
+}
+
+/** Everything a prefix's keys and values depend on besides the weights, held by value (copies), compared at lookup. */
+export interface PrefixKey {
+  ids: Int32Array;
+  /** The call's hooks (the same objects) and a copy of each one's declared op. */
+  hooks: readonly Hook[];
+  ops: (HookOp | undefined)[];
+  /** The start residual's prefix rows [p, d] and its layer, or null (from the embedding). */
+  start: StartResidual | null;
+  stop: number | undefined;
+  checkFinite: boolean;
+}
+
+const copyOp = (op: HookOp | undefined): HookOp | undefined => {
+  if (!op) return undefined;
+  if (op.kind === 'projectOut') return { kind: 'projectOut', direction: op.direction.slice() };
+  if (op.kind === 'addVector') return { ...op, vector: op.vector.slice() };
+  return { ...op, source: op.source.slice(), targets: op.targets.slice() };
+};
+
+function sameFloats(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+const sameOp = (a: HookOp | undefined, b: HookOp | undefined): boolean => {
+  if (!a || !b) return a === b;
+  if (a.kind === 'projectOut' && b.kind === 'projectOut') return sameFloats(a.direction, b.direction);
+  if (a.kind === 'addVector' && b.kind === 'addVector')
+    return a.coeff === b.coeff && a.promptOnly === b.promptOnly && sameFloats(a.vector, b.vector);
+  // Patch ops never reach a split (splitAllowed), so none is stored.
+  return false;
+};
+
+function sameKey(a: PrefixKey, b: PrefixKey): boolean {
+  if (a.stop !== b.stop || a.checkFinite !== b.checkFinite || a.ids.length !== b.ids.length) return false;
+  if (!a.ids.every((id, i) => id === b.ids[i])) return false;
+  if (a.hooks.length !== b.hooks.length || !a.hooks.every((h, i) => h === b.hooks[i] && sameOp(a.ops[i], b.ops[i]))) return false;
+  if (!a.start || !b.start) return a.start === b.start;
+  return a.start.layer === b.start.layer && sameFloats(a.start.residual, b.start.residual);
+}
+
+/**
+ * One prefix's keys and values, kept for the next forwards of a pass over many batches (`ForwardOptions.prefixCache`):
+ * analysis/model-runs.ts passes one to every batch of a call, so the prefix all prompts share runs once per call,
+ * not once per batch (the direction pipeline's passes run 5 batches each). A later forward reuses it only when
+ * everything the prefix's keys and values depend on is the same: the model and its weights (a weight edit counts),
+ * the prefix ids, the hooks (the same objects, whose ops still hold the same numbers: an op edited in place is
+ * seen), the start residual's prefix rows and layer, the stop layer and the finite check. Otherwise it runs the
+ * prefix and keeps the new one. Either way the results are the bits of a forward without it (test/prefix-cache.test.ts).
+ */
+export class SharedPrefixCache {
+  /** Prefix forwards run and reused through this cache. */
+  runs = 0;
+  reuses = 0;
+  private entry: { owner: object; version: number; key: PrefixKey; kv: KvCache } | null = null;
+
+  /**
+   * @param maxLength the longest prefix to run apart: the one every prompt of the pass shares, so that every batch
+   *   finds it (a batch whose prompts share more would otherwise keep a prefix no other batch starts with).
+   */
+  constructor(readonly maxLength = Infinity) {}
+
+  /** The kept prefix's length (≥ 2) when `first` starts with it and it is at most `p` tokens, else 0. */
+  keptLength(first: readonly number[], p: number): number {
+    const ids = this.entry?.key.ids;
+    return ids && ids.length <= p && ids.every((id, i) => id === first[i]) ? ids.length : 0;
+  }
+
+  /** The kept keys and values for this model state and key, or null. Counts a reuse. */
+  lookup(owner: object, version: number, key: PrefixKey): KvCache | null {
+    const e = this.entry;
+    if (!e || e.owner !== owner || e.version !== version || !sameKey(e.key, key)) return null;
+    this.reuses++;
+    return e.kv;
+  }
+
+  /** Keeps `kv` (read only from now on) for later lookups, with copies of what it depends on. Counts a run. */
+  store(owner: object, version: number, key: PrefixKey, kv: KvCache): void {
+    this.runs++;
+    const start = key.start ? { layer: key.start.layer, residual: key.start.residual.slice() } : null;
+    this.entry = { owner, version, kv, key: { ...key, ids: key.ids.slice(), hooks: [...key.hooks], ops: key.ops.map(copyOp), start } };
+  }
 }

@@ -17,6 +17,7 @@
 import type { ModelConfig, Tokenizer } from '../engine/types.ts';
 import type { LinearWeight, MixedLinearWeight } from '../kernels/types.ts';
 import type { W8A8Weight } from '../kernels/w8a8/types.ts';
+import type { SharedPrefixCache } from './shared-prefix.ts';
 
 /** The seven Linear roles of a decoder block (gpt2's fused c_attn is split into q, k, v at load). */
 export type LinearRole = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
@@ -125,6 +126,12 @@ export interface ForwardOptions {
    * block `stopAtLayer`). With `start`, the two bound the blocks that run. Default: every block.
    */
   stopAtLayer?: number;
+  /**
+   * Keeps the keys and values of the prefix every prompt shares (models/shared-prefix.ts) for the next forwards that
+   * pass the same cache: a pass over many batches runs the prefix once. Reused only where the result is the same
+   * bits (same model weights, prefix, hooks and their numbers, start rows, stop layer). Default: none.
+   */
+  prefixCache?: SharedPrefixCache;
 }
 
 /**
