@@ -112,13 +112,13 @@ describe.each(cpuBackends())('the prefix kept across batches on %s', (backendNam
       ),
     ];
     const stopAt = async (stopAtLayer: number) => {
-      const opts = {
+      const opts: ForwardOptions = {
         hooks: early,
         logits: 'none',
         stopAtLayer,
         cache: [`blocks.${stopAtLayer - 1}.hook_resid_post`],
         cachePositions: [-1],
-      } as const;
+      };
       const name = `blocks.${stopAtLayer - 1}.hook_resid_post`;
       const kept = await model.forward(batch, { ...opts, prefixCache: cache });
       const fresh = await model.forward(batch, opts);
