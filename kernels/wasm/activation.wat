@@ -292,3 +292,119 @@
     (if (i32.eqz (i32.load8_u (i32.add (local.get $valid) (local.get $j)))) (then (local.set $e (f64.const 0))))
     (f64.store (local.get $p) (local.get $e))
     (f64.add (local.get $sum) (local.get $e)))
+
+  ;; ---------------------------------------------------------------- row ops (norm, residual add)
+
+  ;; (a0, b0) (a1, b1): columns c, c + 1 of rows a and b as f64 lanes; $pair_hi: columns c + 2, c + 3.
+  (func $pair_lo (param $a v128) (param $b v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b)))
+  (func $pair_hi (param $a v128) (param $b v128) (result v128)
+    (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b)))
+  (func $upper (param $v v128) (result v128)
+    (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))
+
+  ;; One row's output: y[c] = f32((f64(x[c]) · inv) · g[c]), g = f64(w[c]) (+ 1 when addOne), as rmsNormRef writes it
+  ;; (JavaScript multiplies left to right in double; the Float32Array store rounds to nearest even, as demote does).
+  (func $norm_row (param $x i32) (param $w i32) (param $y i32) (param $d i32) (param $inv v128) (param $one v128)
+    (local $c i32) (local $d4 i32) (local $v v128) (local $g v128)
+    (local.set $d4 (i32.and (local.get $d) (i32.const -4)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $d4)))
+      (loop $quad
+        (local.set $v (v128.load (i32.add (local.get $x) (i32.shl (local.get $c) (i32.const 2)))))
+        (local.set $g (v128.load (i32.add (local.get $w) (i32.shl (local.get $c) (i32.const 2)))))
+        (v128.store (i32.add (local.get $y) (i32.shl (local.get $c) (i32.const 2)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $inv))
+                                                (f64x2.add (local.get $one) (f64x2.promote_low_f32x4 (local.get $g)))))
+            (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.mul (f64x2.promote_low_f32x4 (call $upper (local.get $v))) (local.get $inv))
+                                                (f64x2.add (local.get $one) (f64x2.promote_low_f32x4 (call $upper (local.get $g))))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br_if $quad (i32.lt_u (local.get $c) (local.get $d4)))))
+    (block $tail
+      (br_if $tail (i32.ge_u (local.get $c) (local.get $d)))
+      (loop $one
+        (f32.store (i32.add (local.get $y) (i32.shl (local.get $c) (i32.const 2)))
+          (f32.demote_f64 (f64.mul (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.shl (local.get $c) (i32.const 2)))))
+                                            (f64x2.extract_lane 0 (local.get $inv)))
+                                   (f64.add (f64x2.extract_lane 0 (local.get $one))
+                                            (f64.promote_f32 (f32.load (i32.add (local.get $w) (i32.shl (local.get $c) (i32.const 2)))))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $one (i32.lt_u (local.get $c) (local.get $d))))))
+
+  ;; RMSNorm of rows [r0, r1) of x [rows][d] f32 into y: js-ops.ts rmsNorm's float64 arithmetic. Two rows at a time,
+  ;; one per f64x2 lane, so each row's Σ x² is summed column by column in order, as rmsNormRef sums it; then
+  ;; inv = 1 / sqrt(Σ / d + eps) per lane. An odd last row runs in both lanes. hdr: eps f64 at +0, addOne i32 at +8.
+  (func (export "rms_norm")
+    (param $x i32) (param $w i32) (param $y i32) (param $d i32) (param $hdr i32)
+    (param $r0 i32) (param $r1 i32) (param $scr i32)
+    (local $r i32) (local $c i32) (local $d4 i32) (local $rs i32) (local $pa i32) (local $pb i32)
+    (local $va v128) (local $vb v128) (local $p v128) (local $s v128) (local $inv v128) (local $one v128)
+    ;; g = one + w: one is 1 with addOne, else -0 (the additive identity that keeps w = -0 a -0, as w itself is).
+    (local.set $one (f64x2.splat (select (f64.const 1) (f64.const -0) (i32.load offset=8 (local.get $hdr)))))
+    (local.set $d4 (i32.and (local.get $d) (i32.const -4)))
+    (local.set $rs (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $r (local.get $r0))
+    (block $rows_done
+      (br_if $rows_done (i32.ge_u (local.get $r) (local.get $r1)))
+      (loop $rows
+        (local.set $pa (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $rs))))
+        (local.set $pb (select (i32.add (local.get $pa) (local.get $rs)) (local.get $pa)
+                               (i32.lt_u (i32.add (local.get $r) (i32.const 1)) (local.get $r1))))
+        (local.set $s (v128.const f64x2 0 0))
+        (local.set $c (i32.const 0))
+        (block $sum_done
+          (br_if $sum_done (i32.eqz (local.get $d4)))
+          (loop $sum
+            (local.set $va (v128.load (i32.add (local.get $pa) (i32.shl (local.get $c) (i32.const 2)))))
+            (local.set $vb (v128.load (i32.add (local.get $pb) (i32.shl (local.get $c) (i32.const 2)))))
+            (local.set $p (call $pair_lo (local.get $va) (local.get $vb)))
+            (local.set $s (f64x2.add (local.get $s) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $p)) (f64x2.promote_low_f32x4 (local.get $p)))))
+            (local.set $p (call $upper (local.get $p)))
+            (local.set $s (f64x2.add (local.get $s) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $p)) (f64x2.promote_low_f32x4 (local.get $p)))))
+            (local.set $p (call $pair_hi (local.get $va) (local.get $vb)))
+            (local.set $s (f64x2.add (local.get $s) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $p)) (f64x2.promote_low_f32x4 (local.get $p)))))
+            (local.set $p (call $upper (local.get $p)))
+            (local.set $s (f64x2.add (local.get $s) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $p)) (f64x2.promote_low_f32x4 (local.get $p)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br_if $sum (i32.lt_u (local.get $c) (local.get $d4)))))
+        (block $tail_done
+          (br_if $tail_done (i32.ge_u (local.get $c) (local.get $d)))
+          (loop $tail
+            (local.set $p (f64x2.replace_lane 1
+              (f64x2.splat (f64.promote_f32 (f32.load (i32.add (local.get $pa) (i32.shl (local.get $c) (i32.const 2))))))
+              (f64.promote_f32 (f32.load (i32.add (local.get $pb) (i32.shl (local.get $c) (i32.const 2)))))))
+            (local.set $s (f64x2.add (local.get $s) (f64x2.mul (local.get $p) (local.get $p))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br_if $tail (i32.lt_u (local.get $c) (local.get $d)))))
+        (local.set $inv (f64x2.div (v128.const f64x2 1 1)
+          (f64x2.sqrt (f64x2.add (f64x2.div (local.get $s) (f64x2.splat (f64.convert_i32_u (local.get $d))))
+                                 (v128.load64_splat (local.get $hdr))))))
+        (call $norm_row (local.get $pa) (local.get $w) (i32.add (local.get $y) (i32.mul (local.get $r) (local.get $rs))) (local.get $d)
+          (f64x2.splat (f64x2.extract_lane 0 (local.get $inv))) (local.get $one))
+        (if (i32.lt_u (i32.add (local.get $r) (i32.const 1)) (local.get $r1)) (then
+          (call $norm_row (local.get $pb) (local.get $w) (i32.add (local.get $y) (i32.mul (i32.add (local.get $r) (i32.const 1)) (local.get $rs)))
+            (local.get $d) (f64x2.splat (f64x2.extract_lane 1 (local.get $inv))) (local.get $one))))
+        (local.set $r (i32.add (local.get $r) (i32.const 2)))
+        (br_if $rows (i32.lt_u (local.get $r) (local.get $r1))))))
+
+  ;; y = a + b over elements [n0, n1) (f32; the sum of two floats rounded once, as JavaScript's double sum stored to
+  ;; a Float32Array is: double rounding is innocuous, 53 >= 2·24 + 2).
+  (func (export "add_f32") (param $a i32) (param $b i32) (param $y i32) (param $n0 i32) (param $n1 i32) (param $scr i32)
+    (local $o i32) (local $e i32)
+    (local.set $o (i32.shl (local.get $n0) (i32.const 2)))
+    (local.set $e (i32.shl (local.get $n1) (i32.const 2)))
+    (block $quads
+      (br_if $quads (i32.gt_u (i32.add (local.get $o) (i32.const 16)) (local.get $e)))
+      (loop $quad
+        (v128.store (i32.add (local.get $y) (local.get $o))
+          (f32x4.add (v128.load (i32.add (local.get $a) (local.get $o))) (v128.load (i32.add (local.get $b) (local.get $o)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br_if $quad (i32.le_u (i32.add (local.get $o) (i32.const 16)) (local.get $e)))))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $o) (local.get $e)))
+      (loop $one
+        (f32.store (i32.add (local.get $y) (local.get $o))
+          (f32.add (f32.load (i32.add (local.get $a) (local.get $o))) (f32.load (i32.add (local.get $b) (local.get $o)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br_if $one (i32.lt_u (local.get $o) (local.get $e))))))

@@ -12,6 +12,7 @@ import { loadKernelModule } from './assemble.ts';
 import { WasmKernelError } from './errors.ts';
 import { attentionBytes, attentionIn, type AttentionRows } from './attention.ts';
 import * as ops from './js-ops.ts';
+import { createRowOps } from './row-ops.ts';
 import { Arena, MAX_MEMORY_BYTES } from './memory.ts';
 import { gatherIndex, gatherInput, gatherQuads, packedLayout, writePacked, type PackedLayout } from './pack.ts';
 import { dotGather, dotLayout, writeDotDecodeX, writeDotPacked, type DotLayout } from './pack-dot.ts';
@@ -138,6 +139,8 @@ export interface WasmSimdBackend extends Backend {
   /** Synchronous here (no device readback). */
   linear(h: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, out?: Float32Array): Float32Array;
   linearGated(h: LinearHandle, x: Float32Array, t: number, bias?: Float32Array | null, out?: Float32Array): Float32Array;
+  rmsNorm(x: Float32Array, w: Float32Array, t: number, d: number, eps: number, addOne?: boolean, out?: Float32Array): Float32Array;
+  add(a: Float32Array, b: Float32Array, out?: Float32Array): Float32Array;
 }
 
 export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBackend {
@@ -178,6 +181,15 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     if (pool.addMemory(arena.memory) !== arenas.length - 1) throw new Error('wasm-simd: memory index out of step');
     return [arenas.length - 1, arena.alloc(sizes, reserve)!];
   }
+
+  const rows = createRowOps({
+    place: (bytes, what) => place([], bytes, what)[0],
+    arena: (i) => arenas[i],
+    pool,
+    threads,
+    minWork: minWork / ELEMENTWISE_WORK,
+    chunksPerThread: CHUNKS_PER_THREAD,
+  });
 
   function uploadLinear(w: LinearWeight): LinearHandle {
     const what = `linear ${w?.format} [${w?.n}, ${w?.k}]`;
@@ -549,13 +561,13 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     relaxedSimd,
     uploadLinear,
     linear,
-    rmsNorm: ops.rmsNorm,
+    rmsNorm: rows.rmsNorm,
     layerNorm: ops.layerNorm,
     rope: ops.rope,
     attention,
     siluGate,
     gelu: ops.gelu,
-    add: ops.add,
+    add: rows.add,
     embedding: ops.embedding,
     dispose: () => pool.dispose(),
   };

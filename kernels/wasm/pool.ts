@@ -28,6 +28,8 @@ export const KERNELS = [
   'gate_silu',
   'quant_rows',
   'att_rows',
+  'rms_norm',
+  'add_f32',
   // Only in the "matmul-relaxed" module (relaxed.ts): called only when the backend loaded it.
   'i4q_mv',
   // JavaScript (js-kernels.ts), in every thread: not module exports.
