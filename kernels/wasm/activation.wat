@@ -295,14 +295,6 @@
 
   ;; ---------------------------------------------------------------- row ops (norm, residual add)
 
-  ;; (a0, b0) (a1, b1): columns c, c + 1 of rows a and b as f64 lanes; $pair_hi: columns c + 2, c + 3.
-  (func $pair_lo (param $a v128) (param $b v128) (result v128)
-    (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b)))
-  (func $pair_hi (param $a v128) (param $b v128) (result v128)
-    (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b)))
-  (func $upper (param $v v128) (result v128)
-    (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))
-
   ;; One row's output: y[c] = f32((f64(x[c]) · inv) · g[c]), g = f64(w[c]) (+ 1 when addOne), as rmsNormRef writes it
   ;; (JavaScript multiplies left to right in double; the Float32Array store rounds to nearest even, as demote does).
   (func $norm_row (param $x i32) (param $w i32) (param $y i32) (param $d i32) (param $inv v128) (param $one v128)
@@ -317,8 +309,8 @@
           (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
             (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $inv))
                                                 (f64x2.add (local.get $one) (f64x2.promote_low_f32x4 (local.get $g)))))
-            (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.mul (f64x2.promote_low_f32x4 (call $upper (local.get $v))) (local.get $inv))
-                                                (f64x2.add (local.get $one) (f64x2.promote_low_f32x4 (call $upper (local.get $g))))))))
+            (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v))) (local.get $inv))
+                                                (f64x2.add (local.get $one) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $g) (local.get $g))))))))
         (local.set $c (i32.add (local.get $c) (i32.const 4)))
         (br_if $quad (i32.lt_u (local.get $c) (local.get $d4)))))
     (block $tail
@@ -333,7 +325,7 @@
         (br_if $one (i32.lt_u (local.get $c) (local.get $d))))))
 
   ;; RMSNorm of rows [r0, r1) of x [rows][d] f32 into y: js-ops.ts rmsNorm's float64 arithmetic. Two rows at a time,
-  ;; one per f64x2 lane, so each row's Σ x² is summed column by column in order, as rmsNormRef sums it; then
+  ;; one per f64x2 lane (shuffles pair column c of both rows; V8 inlines no wasm call, so they are written out), so each row's Σ x² is summed column by column in order, as rmsNormRef sums it; then
   ;; inv = 1 / sqrt(Σ / d + eps) per lane. An odd last row runs in both lanes. hdr: eps f64 at +0, addOne i32 at +8.
   (func (export "rms_norm")
     (param $x i32) (param $w i32) (param $y i32) (param $d i32) (param $hdr i32)
@@ -358,13 +350,13 @@
           (loop $sum
             (local.set $va (v128.load (i32.add (local.get $pa) (i32.shl (local.get $c) (i32.const 2)))))
             (local.set $vb (v128.load (i32.add (local.get $pb) (i32.shl (local.get $c) (i32.const 2)))))
-            (local.set $p (call $pair_lo (local.get $va) (local.get $vb)))
+            (local.set $p (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $va) (local.get $vb)))
             (local.set $s (f64x2.add (local.get $s) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $p)) (f64x2.promote_low_f32x4 (local.get $p)))))
-            (local.set $p (call $upper (local.get $p)))
+            (local.set $p (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $p) (local.get $p)))
             (local.set $s (f64x2.add (local.get $s) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $p)) (f64x2.promote_low_f32x4 (local.get $p)))))
-            (local.set $p (call $pair_hi (local.get $va) (local.get $vb)))
+            (local.set $p (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $va) (local.get $vb)))
             (local.set $s (f64x2.add (local.get $s) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $p)) (f64x2.promote_low_f32x4 (local.get $p)))))
-            (local.set $p (call $upper (local.get $p)))
+            (local.set $p (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $p) (local.get $p)))
             (local.set $s (f64x2.add (local.get $s) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $p)) (f64x2.promote_low_f32x4 (local.get $p)))))
             (local.set $c (i32.add (local.get $c) (i32.const 4)))
             (br_if $sum (i32.lt_u (local.get $c) (local.get $d4)))))
