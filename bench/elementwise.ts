@@ -2,13 +2,17 @@
  * The elementwise work of a forward, one thread, ns per element (medians and minima of interleaved rounds): the
  * finite check (allFinite against a test per element), exp (wasm exp_f64 against Math.exp), silu·up (wasm silu_gate
  * against siluGateRef, the loop the pool ran before) and the prefill quantizer (wasm quant_rows against quantizeRow
- * per row, its definition). The machine's read bandwidth (1 thread) is measured in the same run for scale.
+ * per row, its definition), RMSNorm and the residual add at a scoring batch's shape (232 x 896: the wasm-simd backend's
+ * calls, copies through its memory included, against js-ops.ts rmsNorm and addRef). The machine's read bandwidth
+ * (1 thread) is measured in the same run for scale.
  * Usage: npm run bench:elementwise -- [--out FILE]
  */
 import { loadavg } from 'node:os';
 import { activationMax, dotBlocking, dotGatherIndex, quantizeRow } from '../kernels/dot-quant.ts';
-import { siluGateRef } from '../kernels/reference/ops.ts';
+import { addRef, siluGateRef } from '../kernels/reference/ops.ts';
 import { loadKernelModule } from '../kernels/wasm/assemble.ts';
+import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
+import { rmsNorm as jsRmsNorm } from '../kernels/wasm/js-ops.ts';
 import { allFinite } from '../models/hook-runner.ts';
 import { measureReadBandwidth } from './bandwidth.ts';
 import { emitJson } from './emit-json.ts';
@@ -91,6 +95,20 @@ for (const kk of [896, 4864]) {
     },
   });
 }
+const rowsT = 232,
+  rowsD = 896;
+const one = createWasmSimdBackend({ threads: 1 });
+const rx = Float32Array.from({ length: rowsT * rowsD }, (_, i) => Math.sin(i * 0.013));
+const rw = Float32Array.from({ length: rowsD }, (_, i) => 1 + Math.cos(i) * 0.1);
+const ry = new Float32Array(rowsT * rowsD);
+const rows = {
+  rmsNorm: race(rowsT * rowsD, {
+    wasm: () => one.rmsNorm(rx, rw, rowsT, rowsD, 1e-6, false, ry),
+    js: () => jsRmsNorm(rx, rw, rowsT, rowsD, 1e-6, false, ry),
+  }),
+  add: race(rowsT * rowsD, { wasm: () => one.add(rx, ry, ry), addRef: () => addRef(rx, ry, ry) }),
+};
+one.dispose();
 const bw = measureReadBandwidth(1);
 const json = {
   bench: 'elementwise',
@@ -105,6 +123,7 @@ const json = {
   exp,
   silu,
   quant,
+  rows232x896: rows,
   sink: sink > 0,
 };
 console.log('ns per element (median / min), 1 thread; read bandwidth 1T', json.readBandwidth1T.medianGBs, 'GB/s');
@@ -119,4 +138,6 @@ row('finite check', finite);
 row('exp', exp);
 row('silu·up', silu);
 for (const [s, r] of Object.entries(quant)) row(`quantizer ${s}`, r as Record<string, { medianNs: number; minNs: number }>);
+row('RMSNorm 232x896', rows.rmsNorm);
+row('add 232x896', rows.add);
 emitJson(json, outFile);

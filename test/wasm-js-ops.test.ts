@@ -53,7 +53,7 @@ describe('wasm-simd js attention', () => {
 });
 
 describe('wasm-simd js rope', () => {
-  it('equals ropeRef bit for bit, also when cos/sin are reused from the previous call or must not be', () => {
+  it('equals ropeRef bit for bit, also when cos/sin are reused from the previous call or must not be, into a given array', () => {
     fc.assert(
       fc.property(
         fc.array(
@@ -75,7 +75,10 @@ describe('wasm-simd js rope', () => {
             const pos = Int32Array.from({ length: t }, (_, i) => posBase * 1000 + i);
             const invFreq = Float32Array.from({ length: half }, (_, c) => (freqSeed + 1) / 10000 ** ((2 * c) / d));
             const want = ropeRef(x, pos, t, nHeads, d, invFreq);
-            const got = rope(x, pos, t, nHeads, d, invFreq);
+            // Every other call writes into a given array (filled with 9s: each element must be written).
+            const out = seed % 2 ? new Float32Array(x.length).fill(9) : undefined;
+            const got = rope(x, pos, t, nHeads, d, invFreq, out);
+            if (out) expect(got).toBe(out);
             expect(got.every((v, i) => Object.is(v, want[i]))).toBe(true);
           }
         },

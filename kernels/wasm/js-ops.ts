@@ -75,7 +75,15 @@ export function rmsNorm(
 let ropeKey: { invFreq: Float32Array; pos: Int32Array; half: number } | null = null;
 let ropeCos = new Float64Array(0);
 let ropeSin = new Float64Array(0);
-export function rope(x: Float32Array, pos: Int32Array, t: number, nHeads: number, headDim: number, invFreq: Float32Array): Float32Array {
+export function rope(
+  x: Float32Array,
+  pos: Int32Array,
+  t: number,
+  nHeads: number,
+  headDim: number,
+  invFreq: Float32Array,
+  out?: Float32Array,
+): Float32Array {
   const half = headDim / 2;
   const k = ropeKey;
   // Compared by value (32-64 numbers at decode): a caller may reuse or edit its arrays in place.
@@ -96,7 +104,8 @@ export function rope(x: Float32Array, pos: Int32Array, t: number, nHeads: number
     // A copy: the caller may reuse its position array.
     ropeKey = { invFreq: invFreq.slice(0, half), pos: pos.slice(0, t), half };
   }
-  const y = new Float32Array(x.length);
+  // The caller's array when it fits (models/step-buffers.ts): a fresh one costs page faults on first write.
+  const y = out && out.length === x.length ? out : new Float32Array(x.length);
   for (let i = 0; i < t; i++) {
     const r = i * half;
     for (let h = 0; h < nHeads; h++) {
