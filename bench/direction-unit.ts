@@ -5,7 +5,9 @@
  * half hour, so it is the one to profile (GLASSBOX_THREADS=1 node --cpu-prof --import tsx bench/direction-unit.ts) and
  * to extrapolate the scoring phase from: every candidate's bypass, plus induce and KL for as many candidates as the
  * selection visits (analysis/direction/lazy-scores.ts: one at best, all with --all-scores or without a survivor).
- *   npm run bench:direction-unit [-- --n-val N --batch-size N --layer L --precision P --out FILE.json]
+ * With --profile, every backend op is timed (kernels/profile.ts) and the bypass pass's per-op wall time is printed and
+ * kept as `bypassOps`: what the forward spends outside the ops (hooks, copies, bookkeeping) is the rest of its time.
+ *   npm run bench:direction-unit [-- --n-val N --batch-size N --layer L --precision P --profile --out FILE.json]
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +20,7 @@ import { maxLayerOf } from '../analysis/direction/selection.ts';
 import { parseInteger } from '../engine/numbers.ts';
 import type { WeightPrecision } from '../models/types.ts';
 import { createBackend } from '../kernels/select.ts';
+import { profileBackend } from '../kernels/profile.ts';
 import { QWEN_05B_SHAPE } from './shapes.ts';
 import { qwenSynthetic, valPrompts } from './qwen-synthetic.ts';
 
@@ -37,6 +40,7 @@ const c0 = process.cpuUsage();
 
 let stop = clock.begin('build model');
 const backend = await createBackend();
+const profiler = process.argv.includes('--profile') ? profileBackend(backend) : null;
 const model = await qwenSynthetic(root, backend, arg('precision', 'int8') as WeightPrecision);
 const cfg = model.config;
 const tok = model.tokenizer;
@@ -57,9 +61,13 @@ const scoredLayers = Array.from({ length: maxLayerOf(L, 0.8) - 1 }, (_, i) => i 
 stop = clock.begin('score: base run (residuals kept)');
 const { cache } = await lastLogitsKeepingResiduals(model, harmless, scoredLayers, { batchSize });
 stop();
+profiler?.reset();
+const b0 = performance.now();
 stop = clock.begin('score: bypass (ablation)');
 await lastLogits(model, harmful, { batchSize, hooks: ablationHooks(r) });
 stop();
+const bypassMs = performance.now() - b0;
+const bypassOps = profiler?.snapshot();
 stop = clock.begin('score: KL (ablation)');
 await lastLogits(model, harmless, { batchSize, hooks: ablationHooks(r) });
 stop();
@@ -126,6 +134,17 @@ const json = {
   totalWallS: +(totalWall / 1000).toFixed(1),
   totalCpuS: +((cpu.user + cpu.system) / 1e6).toFixed(1),
 };
-emitJson(json, arg('out', ''));
+if (bypassOps) {
+  const inOps = Object.values(bypassOps).reduce((a, v) => a + v.ms, 0);
+  process.stderr.write(`bypass pass, ${bypassMs.toFixed(0)} ms wall: per op (calls, ms, share of the pass)\n`);
+  for (const [op, v] of Object.entries(bypassOps).sort((a, b) => b[1].ms - a[1].ms))
+    process.stderr.write(
+      `  ${op.padEnd(12)} ${String(v.calls).padStart(5)} ${v.ms.toFixed(1).padStart(9)} ${((100 * v.ms) / bypassMs).toFixed(1).padStart(5)}%\n`,
+    );
+  process.stderr.write(
+    `  ${'outside ops'.padEnd(12)} ${''.padStart(5)} ${(bypassMs - inOps).toFixed(1).padStart(9)} ${((100 * (bypassMs - inOps)) / bypassMs).toFixed(1).padStart(5)}%\n`,
+  );
+}
+emitJson({ ...json, ...(bypassOps ? { bypassOps: { wallMs: +bypassMs.toFixed(1), ops: bypassOps } } : {}) }, arg('out', ''));
 model.dispose();
 backend.dispose();

@@ -6,7 +6,18 @@
  */
 import type { Backend } from './types.ts';
 
-export const PROFILED_OPS = ['linear', 'rmsNorm', 'layerNorm', 'rope', 'attention', 'siluGate', 'gelu', 'add', 'embedding'] as const;
+export const PROFILED_OPS = [
+  'linear',
+  'linearGated',
+  'rmsNorm',
+  'layerNorm',
+  'rope',
+  'attention',
+  'siluGate',
+  'gelu',
+  'add',
+  'embedding',
+] as const;
 
 export type OpProfile = Record<string, { calls: number; ms: number }>;
 
