@@ -82,3 +82,16 @@ describe.each([
     expect(fresh.memories).toBe(1);
   });
 });
+
+describe('wasm-simd row ops without room in wasm memory', () => {
+  it('run in JavaScript, with the same bits, where no memory can hold the call', () => {
+    const small = trackedBackend({ threads: 1, maxMemoryBytes: 256 * 1024 });
+    const t = 64;
+    const d = 896; // 2 x 229 KiB: more than one 256 KiB memory holds
+    const x = values(t * d, 1, rng(7));
+    const w = values(d, 1, rng(8));
+    expect(same(small.rmsNorm(x, w, t, d, 1e-6), rmsNormRef(x, w, t, d, 1e-6))).toBe(true);
+    expect(same(small.add(x, x), addRef(x, x))).toBe(true);
+    expect(small.memories).toBe(0);
+  });
+});

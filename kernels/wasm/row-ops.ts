@@ -1,12 +1,14 @@
 /**
  * RMSNorm and the residual add in wasm SIMD (activation.wat `rms_norm`, `add_f32`), run by the pool's threads over
- * rows (elements) in chunks. In JavaScript on the calling thread they cost 2.7 and 1.4 ns per element here (V8 widens
- * every f32 to double and back), which is ~5% of a 0.5B scoring forward with the workers idle. The kernels do
- * js-ops.ts' arithmetic, in the same order per row and element, so the bits are the same (test/wasm-row-ops.test.ts).
- * Each call copies its inputs into a memory's I/O region and the result out (~0.1 ns per element each way).
+ * rows (elements) in chunks. In JavaScript on the calling thread (V8 widens every f32 to double and back) they were
+ * ~4% of a 0.5B scoring forward with the workers idle (`npm run bench:direction-unit -- --profile`; per element:
+ * `npm run bench:elementwise`). The kernels do js-ops.ts' arithmetic, in the same order per row and element, so the
+ * bits are the same (test/wasm-row-ops.test.ts). Each call copies its inputs into a memory's I/O region and the result
+ * out; a call no memory has room for stays in JavaScript.
  */
 import type { KernelName, KernelPool } from './pool.ts';
 import type { Arena } from './memory.ts';
+import { WasmKernelError } from './errors.ts';
 import * as ops from './js-ops.ts';
 
 /** Below this many elements a call stays in JavaScript on the caller (copies and a dispatch cost ~2 us). */
@@ -29,6 +31,16 @@ const align = (v: number, a: number) => Math.ceil(v / a) * a;
 export function createRowOps(host: RowOpsHost) {
   const { pool, threads } = host;
 
+  /** A memory with `bytes` free, or null when none can hold them (the caller then runs the JS op). */
+  function room(bytes: number, what: string): number | null {
+    try {
+      return host.place(bytes, what);
+    } catch (e) {
+      if (e instanceof WasmKernelError) return null;
+      throw e;
+    }
+  }
+
   /** Runs `fn` over [0, total) on memory `ai`: on the caller for small jobs, else in chunks of `unit`-multiples. */
   function run(ai: number, fn: KernelName, args: number[], total: number, work: number, unit: number): void {
     if (threads < 2 || !pool.runChunked || work < host.minWork || total < 2 * unit) {
@@ -42,7 +54,8 @@ export function createRowOps(host: RowOpsHost) {
   function rmsNorm(x: Float32Array, w: Float32Array, t: number, d: number, eps: number, addOne = false, out?: Float32Array): Float32Array {
     const n = t * d;
     if (n < MIN_WASM_ROW_ELEMENTS || x.length < n || w.length < d) return ops.rmsNorm(x, w, t, d, eps, addOne, out);
-    const ai = host.place(2 * align(n * 4, 64) + align(d * 4, 64) + 192, `RMSNorm of ${t} rows x ${d}`);
+    const ai = room(2 * align(n * 4, 64) + align(d * 4, 64) + 192, `RMSNorm of ${t} rows x ${d}`);
+    if (ai === null) return ops.rmsNorm(x, w, t, d, eps, addOne, out);
     const arena = host.arena(ai);
     const xOff = align(arena.top, 64);
     const wOff = align(xOff + n * 4, 64);
@@ -64,7 +77,8 @@ export function createRowOps(host: RowOpsHost) {
   function add(a: Float32Array, b: Float32Array, out?: Float32Array): Float32Array {
     const n = a.length;
     if (n < MIN_WASM_ROW_ELEMENTS || b.length < n) return ops.add(a, b, out);
-    const ai = host.place(3 * align(n * 4, 64) + 128, `add of ${n} elements`);
+    const ai = room(3 * align(n * 4, 64) + 128, `add of ${n} elements`);
+    if (ai === null) return ops.add(a, b, out);
     const arena = host.arena(ai);
     const aOff = align(arena.top, 64);
     const bOff = align(aOff + n * 4, 64);
