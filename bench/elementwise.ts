@@ -3,16 +3,15 @@
  * finite check (allFinite against a test per element), exp (wasm exp_f64 against Math.exp), silu·up (wasm silu_gate
  * against siluGateRef, the loop the pool ran before) and the prefill quantizer (wasm quant_rows against quantizeRow
  * per row, its definition), RMSNorm and the residual add at a scoring batch's shape (232 x 896: the wasm-simd backend's
- * calls, copies through its memory included, against js-ops.ts rmsNorm and addRef). The machine's read bandwidth
+ * calls, copies through its memory included, against rmsNormRef and addRef, the JS they replaced). The machine's read bandwidth
  * (1 thread) is measured in the same run for scale.
  * Usage: npm run bench:elementwise -- [--out FILE]
  */
 import { loadavg } from 'node:os';
 import { activationMax, dotBlocking, dotGatherIndex, quantizeRow } from '../kernels/dot-quant.ts';
-import { addRef, siluGateRef } from '../kernels/reference/ops.ts';
+import { addRef, rmsNormRef, siluGateRef } from '../kernels/reference/ops.ts';
 import { loadKernelModule } from '../kernels/wasm/assemble.ts';
 import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
-import { rmsNorm as jsRmsNorm } from '../kernels/wasm/js-ops.ts';
 import { allFinite } from '../models/hook-runner.ts';
 import { measureReadBandwidth } from './bandwidth.ts';
 import { emitJson } from './emit-json.ts';
@@ -104,7 +103,7 @@ const ry = new Float32Array(rowsT * rowsD);
 const rows = {
   rmsNorm: race(rowsT * rowsD, {
     wasm: () => one.rmsNorm(rx, rw, rowsT, rowsD, 1e-6, false, ry),
-    js: () => jsRmsNorm(rx, rw, rowsT, rowsD, 1e-6, false, ry),
+    rmsNormRef: () => rmsNormRef(rx, rw, rowsT, rowsD, 1e-6, false, ry),
   }),
   add: race(rowsT * rowsD, { wasm: () => one.add(rx, ry, ry), addRef: () => addRef(rx, ry, ry) }),
 };

@@ -119,7 +119,7 @@ const copyOp = (op: HookOp | undefined): HookOp | undefined => {
   if (!op) return undefined;
   if (op.kind === 'projectOut') return { kind: 'projectOut', direction: op.direction.slice() };
   if (op.kind === 'addVector') return { ...op, vector: op.vector.slice() };
-  return { ...op, source: op.source.slice(), targets: op.targets.slice() };
+  return op; // a patch op never reaches a split (splitAllowed), and sameOp never matches one
 };
 
 function sameFloats(a: Float32Array, b: Float32Array): boolean {

@@ -8,9 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { attentionRef, rmsNormRef, ropeRef } from '../kernels/reference/ops.ts';
-import { attention, rmsNorm, rope } from '../kernels/wasm/js-ops.ts';
+import { attention, rope } from '../kernels/wasm/js-ops.ts';
 import { randomAttention } from './helpers/attention-cases.ts';
-import { rng } from './helpers/wasm-weights.ts';
+import { rng, trackedBackend } from './helpers/wasm-weights.ts';
 
 describe('wasm-simd js attention', () => {
   it('matches attentionRef (outputs and patterns) with GQA, padding and causal masks', () => {
@@ -88,13 +88,15 @@ describe('wasm-simd js rope', () => {
   });
 });
 
-describe('wasm-simd js rmsNorm', () => {
-  it('equals rmsNormRef bit for bit: four rows at a time and the rest, w or 1 + w, zeros, huge and non-finite values', () => {
+describe('wasm-simd rmsNorm', () => {
+  // Two threads, every call threaded: the wasm kernel from 1,024 elements (row-ops.ts), JS below.
+  const backend = trackedBackend({ threads: 2, minThreadedWork: 1 });
+  it('equals rmsNormRef bit for bit: the wasm kernel and the JS path, w or 1 + w, zeros, huge and non-finite values', () => {
     const special = [0, -0, 1e-30, 3e38, -3e38, Infinity, NaN];
     fc.assert(
       fc.property(
         fc.record({
-          t: fc.integer({ min: 1, max: 11 }),
+          t: fc.integer({ min: 1, max: 40 }),
           d: fc.constantFrom(1, 2, 3, 7, 8, 64, 97),
           addOne: fc.boolean(),
           eps: fc.constantFrom(1e-6, 1e-5, 0),
@@ -110,7 +112,7 @@ describe('wasm-simd js rmsNorm', () => {
           if (r() < 0.2) x.fill(0, 0, d); // a row of zeros: ss = 0
           const want = rmsNormRef(x, w, t, d, eps, addOne);
           const out = reuse ? new Float32Array(t * d).fill(9) : undefined;
-          const got = rmsNorm(x, w, t, d, eps, addOne, out);
+          const got = backend.rmsNorm(x, w, t, d, eps, addOne, out);
           if (out) expect(got).toBe(out);
           expect(got.every((v, i) => Object.is(v, want[i]))).toBe(true);
         },
