@@ -25,6 +25,7 @@ import { syntheticConfig, syntheticProvider } from '../models/synthetic.ts';
 import type { Model, WeightPrecision } from '../models/types.ts';
 import { QWEN_05B_SHAPE } from './shapes.ts';
 import { measureReadBandwidth } from './bandwidth.ts';
+import { measureDotCeiling } from './dot-ceiling.ts';
 import { linearBytes } from '../engine/memory-estimate.ts';
 import type { ModelConfig } from '../engine/types.ts';
 
@@ -49,6 +50,12 @@ interface Row {
    */
   decodeWeightBytes?: number;
   decodeWeightGBs?: number;
+  /**
+   * The prefill's linear work (every block's linears for each prompt token, the lm_head for the last one) and its
+   * rate at the prefill speed: 2 FLOP per weight and token, what the integer-dot ceiling is counted in.
+   */
+  prefillLinearGflop?: number;
+  prefillLinearGflops?: number;
   /** webgpu: the adapter, whether the model ran resident, GPU MB (weights; peak), submits per decode step. */
   adapter?: string;
   resident?: boolean;
@@ -101,6 +108,14 @@ function decodeStream(c: ModelConfig, precision: WeightPrecision, tokPerS: numbe
   return { decodeWeightBytes: bytes, decodeWeightGBs: (bytes * tokPerS) / 1e9 };
 }
 
+function prefillLinear(c: ModelConfig, promptLen: number, tokPerS: number) {
+  const q = c.nHeads * c.headDim;
+  const kv = c.nKvHeads * c.headDim;
+  const block = 2 * q * c.dModel + 2 * kv * c.dModel + (c.capabilities.gatedMlp ? 3 : 2) * c.dMlp * c.dModel;
+  const gflop = (2 * (promptLen * c.nLayers * block + c.vocabSize * c.dModel)) / 1e9;
+  return { prefillLinearGflop: gflop, prefillLinearGflops: (gflop * tokPerS) / promptLen };
+}
+
 async function runOne(
   name: string,
   precision: WeightPrecision,
@@ -142,6 +157,7 @@ async function runOne(
     decodeTokensPerS: (tokens - 1) / (g.decodeMs / 1000),
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     ...decodeStream(model.config, precision, (tokens - 1) / (g.decodeMs / 1000)),
+    ...prefillLinear(model.config, promptLen, promptLen / (g.prefillMs / 1000)),
   };
   model.dispose();
   return row;
@@ -176,6 +192,8 @@ if (o.one) {
 
 // DRAM read bandwidth in this run, as the wasm kernels see it (2 threads), for the decode rows' GB/s to compare with.
 const bw = measureReadBandwidth(2, 512 << 20, 5);
+// The integer-dot compute ceiling on 2 threads (bench/dot-ceiling.ts), for the prefill rows' linear GFLOP/s.
+const dot = measureDotCeiling(2);
 const rows: Row[] = [];
 for (const m of o.models.split(','))
   for (const p of o.precisions.split(',')) {
@@ -203,17 +221,34 @@ for (const m of o.models.split(','))
     rows.push(row);
     if (!o.json)
       process.stderr.write(
-        `${m.padEnd(10)} ${p.padEnd(5)} ${row.backend}: load ${row.loadS.toFixed(1)} s, prefill ${row.prefillTokensPerS.toFixed(1)} tok/s (${row.promptTokens}), decode ${row.decodeTokensPerS.toFixed(2)} tok/s (${row.decodeTokens}; weights ${row.decodeWeightGBs!.toFixed(1)} GB/s = ${((100 * row.decodeWeightGBs!) / bw.medianGBs).toFixed(0)}% of the read probe), peak RSS ${row.peakRssMB.toFixed(0)} MB${row.adapter ? `, adapter ${row.adapter}, GPU weights ${row.gpuWeightsMB!.toFixed(0)} MB, GPU peak ${row.gpuPeakMB!.toFixed(0)} MB, ${row.submitsPerDecodeStep!.toFixed(2)} submits/step` : ''}\n`,
+        `${m.padEnd(10)} ${p.padEnd(5)} ${row.backend}: load ${row.loadS.toFixed(1)} s, prefill ${row.prefillTokensPerS.toFixed(1)} tok/s (${row.promptTokens}; linears ${row.prefillLinearGflops!.toFixed(1)} GFLOP/s${isInt(row) ? ` = ${((100 * row.prefillLinearGflops!) / dot.bestGflops).toFixed(0)}% of the integer-dot ceiling` : ''}), decode ${row.decodeTokensPerS.toFixed(2)} tok/s (${row.decodeTokens}; weights ${row.decodeWeightGBs!.toFixed(1)} GB/s = ${((100 * row.decodeWeightGBs!) / bw.medianGBs).toFixed(0)}% of the read probe), peak RSS ${row.peakRssMB.toFixed(0)} MB${row.adapter ? `, adapter ${row.adapter}, GPU weights ${row.gpuWeightsMB!.toFixed(0)} MB, GPU peak ${row.gpuPeakMB!.toFixed(0)} MB, ${row.submitsPerDecodeStep!.toFixed(2)} submits/step` : ''}\n`,
       );
   }
+// The ceiling bounds the integer-dot kernels only (int8 / int4 weights on the wasm backend).
+function isInt(r: Row): boolean {
+  return (r.precision === 'int8' || r.precision === 'int4') && r.backend === 'wasm-simd';
+}
 const adapter = rows.find((r) => r.adapter)?.adapter ?? 'none (no webgpu row)';
 const result = {
   loadavg: loadavg(),
   adapter,
   note: 'shared 2-core machine: numbers are noisy',
   readBandwidth: { ...bw, note: 'bench/bandwidth.ts sum_f32, 2 threads, measured before the rows in this run' },
-  rows: rows.map((r) => ({ ...r, decodeFractionOfReadBandwidth: r.decodeWeightGBs! / bw.medianGBs })),
+  dotCeiling: { ...dot, note: 'bench/dot-ceiling.ts dot_peak, 2 threads, measured before the rows in this run' },
+  rows: rows.map((r) => ({
+    ...r,
+    decodeFractionOfReadBandwidth: r.decodeWeightGBs! / bw.medianGBs,
+    ...(isInt(r) ? { prefillFractionOfDotCeiling: r.prefillLinearGflops! / dot.bestGflops } : {}),
+  })),
 };
-if (!o.json)
+if (!o.json) {
   process.stderr.write(`read bandwidth (2 threads, same run): ${bw.medianGBs.toFixed(1)} GB/s median, ${bw.bestGBs.toFixed(1)} best\n`);
+  process.stderr.write(
+    `integer-dot ceiling (2 threads, same run): ${dot.bestGflops.toFixed(1)} GFLOP/s best, ${dot.medianGflops.toFixed(1)} median\n`,
+  );
+  for (const r of rows.filter(isInt))
+    process.stderr.write(
+      `${r.model} ${r.precision}: a prefill of ${r.promptTokens} tokens at 200 tok/s needs ${((r.prefillLinearGflop! * 200) / r.promptTokens).toFixed(1)} GFLOP/s of linears = ${((100 * r.prefillLinearGflop! * 200) / r.promptTokens / dot.bestGflops).toFixed(0)}% of the ceiling\n`,
+    );
+}
 if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);

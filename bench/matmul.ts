@@ -4,7 +4,10 @@
  * backends via kernels/select.ts createBackend).
  * Reports median ms, GFLOP/s, stored weight bytes, effective weight GB/s and its fraction of the
  * 2-thread DRAM read bandwidth measured in the same run (bench/bandwidth.ts), and the ratio to ggml's figures
- * on this machine kind (bench/ggml-figures.ts, from ../shared/docs/cpu-performance.md B8).
+ * on this machine kind (bench/ggml-figures.ts, from ../shared/docs/cpu-performance.md B8). Prefill rows (T > 1) of the
+ * integer formats also get their fraction of the integer-dot ceiling measured before and after the rows
+ * (bench/dot-ceiling.ts: the prefill tile's inner loop on L1-resident operands, 1 and 2 threads), the compute limit of
+ * WebAssembly's i32x4.dot_i16x8_s on this machine in this run.
  * Decode shapes (T = 1) stream their weights from DRAM, as ggml's were measured: the weight is uploaded as
  * enough distinct copies to exceed 8x the 32 MiB L3 and each call uses the next copy (--copies).
  * wasm-simd runs its default kernels (integer-dot for int8/int4, 16-bit activations); --kernels adds the exact
@@ -21,6 +24,7 @@ import { Command } from 'commander';
 import type { Backend, BackendName, LinearWeight } from '../kernels/types.ts';
 import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
 import { measureReadBandwidth } from './bandwidth.ts';
+import { measureDotCeiling } from './dot-ceiling.ts';
 import { GGML, GGML_RUN_BANDWIDTH_GBS } from './ggml-figures.ts';
 
 /** Decode weights are copied until they exceed this (8x the 32 MiB L3), so every call reads from DRAM. */
@@ -48,6 +52,8 @@ interface Row {
   weightGBs: number;
   bandwidthGBs: number;
   fractionOfBandwidth: number;
+  /** Integer prefill rows: GFLOP/s over the integer-dot ceiling at this thread count (bench/dot-ceiling.ts). */
+  fractionOfDotCeiling?: number;
   /** Distinct weight copies cycled through (1 = one weight reused, partly cache-resident). */
   copies: number;
   /** ggml's format and figure for this shape and thread count (decode ms or prefill GFLOP/s), if B8 has one. */
@@ -174,6 +180,11 @@ async function main() {
   log(
     `read bandwidth (sum_f32, ${bwBefore.bytes >> 20} MiB, before): 2 threads ${bwBefore.bestGBs.toFixed(1)} GB/s best, ${bwBefore.medianGBs.toFixed(1)} median; 1 thread ${bw1.bestGBs.toFixed(1)} best`,
   );
+  const ceilingRuns = o.quick ? 3 : 7;
+  const dotBefore = [measureDotCeiling(1, ceilingRuns), measureDotCeiling(2, ceilingRuns)];
+  log(
+    `integer-dot ceiling (dot_peak, L1 operands, before): 1 thread ${dotBefore[0].bestGflops.toFixed(1)} GFLOP/s best, 2 threads ${dotBefore[1].bestGflops.toFixed(1)}`,
+  );
 
   // One phase per backend family, each created just before and disposed right after its rows: another
   // backend's idle worker threads must not compete for the 2 cores while wasm-simd is timed.
@@ -268,9 +279,18 @@ async function main() {
   log(
     `read bandwidth (after): 2 threads ${bwAfter.bestGBs.toFixed(1)} GB/s best; used: ${bandwidthGBs.toFixed(1)} GB/s (table "of read BW" used the first probe)`,
   );
+  const dotAfter = [measureDotCeiling(1, ceilingRuns), measureDotCeiling(2, ceilingRuns)];
+  // The best of both probes, as for the bandwidth: the fractions below are then conservative.
+  const dotCeilingGflops = [0, 1].map((i) => Math.max(dotBefore[i].bestGflops, dotAfter[i].bestGflops));
+  log(
+    `integer-dot ceiling (after): 1 thread ${dotAfter[0].bestGflops.toFixed(1)}, 2 threads ${dotAfter[1].bestGflops.toFixed(1)} GFLOP/s; used: ${dotCeilingGflops.map((g) => g.toFixed(1)).join(' / ')}`,
+  );
   for (const r of rows) {
     r.bandwidthGBs = bandwidthGBs;
     r.fractionOfBandwidth = r.weightGBs / bandwidthGBs;
+    const t = Number(r.shape.split('x')[0]);
+    if (t > 1 && r.dtype !== dtypeLabel('f32') && (r.threads === 1 || r.threads === 2) && r.backend.startsWith('wasm-simd'))
+      r.fractionOfDotCeiling = r.gflops / dotCeilingGflops[r.threads - 1];
   }
   // The second wave's targets (issue 11, clarifications.md "Kernel targets"), when their rows were measured.
   const find = (shape: string, dtype: string, threads = 2, backend = 'wasm-simd') =>
@@ -284,6 +304,7 @@ async function main() {
     find('128x2048x2048', 'int8', 1),
   ];
   const pct = (r: Row) => `${(r.fractionOfBandwidth * 100).toFixed(0)}%`;
+  const pct100 = (f: number) => `${(f * 100).toFixed(0)}%`;
   const targets: Record<string, number> = {};
   if (i8) {
     targets.int8FractionOfReadBandwidth = i8.fractionOfBandwidth;
@@ -307,6 +328,12 @@ async function main() {
       `target prefill 128x2048x2048 int8 >= ggml q8_0: 2T ${pre.gflops.toFixed(1)} GFLOP/s vs ${pre.ggmlGflops} (${pre.speedVsGgml?.toFixed(2)}x)` +
         (pre1 ? `; 1T ${pre1.gflops.toFixed(1)} vs ${pre1.ggmlGflops} (${pre1.speedVsGgml?.toFixed(2)}x)` : ''),
     );
+    // ggml's figure against what WebAssembly's integer dot allows here: the target needs this share of the ceiling.
+    for (const r of [pre1, pre])
+      if (r?.ggmlGflops)
+        log(
+          `         ${r.threads}T: ${pct100(r.gflops / dotCeilingGflops[r.threads - 1])} of the integer-dot ceiling (${dotCeilingGflops[r.threads - 1].toFixed(1)} GFLOP/s); ggml's ${r.ggmlGflops} would be ${pct100(r.ggmlGflops / dotCeilingGflops[r.threads - 1])} of it`,
+        );
   }
   const loadAfter = loadavg();
   log(
@@ -322,6 +349,7 @@ async function main() {
     bandwidthBeforeGBs: bwBefore.bestGBs,
     bandwidthAfterGBs: bwAfter.bestGBs,
     bandwidth1ThreadGBs: bw1.bestGBs,
+    dotCeilingGflops: { threads1: dotCeilingGflops[0], threads2: dotCeilingGflops[1], before: dotBefore, after: dotAfter },
     ggmlRunBandwidthGBs: GGML_RUN_BANDWIDTH_GBS,
     int4GroupSize: INT4_GROUP,
     targets,

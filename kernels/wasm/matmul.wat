@@ -1341,6 +1341,54 @@
     (v128.store (local.get $scr)
       (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3)))))
 
+  ;; The integer-dot compute ceiling (bench/dot-ceiling.ts): the prefill tile's inner loop ($dtile: 2 rows of
+  ;; len x 8 i16 at w and w + 16 len, 4 tokens' [len][4][8] i16 at x) for passes [p0, p1) over the same operands,
+  ;; small enough to stay in L1, without the per-block reductions; the 8 i32x4 accumulators go to scr (so nothing
+  ;; is optimized away, and a test can check the sums). Its rate is what 8 products per i32x4.dot_i16x8_s and one
+  ;; i32x4.add per dot allow on this machine, whatever the memory does.
+  (func (export "dot_peak")
+    (param $w i32) (param $x i32) (param $len i32) (param $p0 i32) (param $p1 i32) (param $scr i32)
+    (local $p i32) (local $wp i32) (local $xp i32) (local $be i32) (local $rs i32)
+    (local $w0 v128) (local $w1 v128) (local $xv v128)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
+    (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
+    (local.set $rs (i32.shl (local.get $len) (i32.const 4)))
+    (local.set $p (local.get $p0))
+    (block $done
+      (loop $passes
+        (br_if $done (i32.ge_u (local.get $p) (local.get $p1)))
+        (local.set $wp (local.get $w))
+        (local.set $xp (local.get $x))
+        (local.set $be (i32.add (local.get $w) (local.get $rs)))
+        (loop $k
+          (local.set $w0 (v128.load (local.get $wp)))
+          (local.set $w1 (v128.load (i32.add (local.get $wp) (local.get $rs))))
+          (local.set $xv (v128.load (local.get $xp)))
+          (local.set $c00 (i32x4.add (local.get $c00) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+          (local.set $c10 (i32x4.add (local.get $c10) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+          (local.set $xv (v128.load offset=16 (local.get $xp)))
+          (local.set $c01 (i32x4.add (local.get $c01) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+          (local.set $c11 (i32x4.add (local.get $c11) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+          (local.set $xv (v128.load offset=32 (local.get $xp)))
+          (local.set $c02 (i32x4.add (local.get $c02) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+          (local.set $c12 (i32x4.add (local.get $c12) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+          (local.set $xv (v128.load offset=48 (local.get $xp)))
+          (local.set $c03 (i32x4.add (local.get $c03) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+          (local.set $c13 (i32x4.add (local.get $c13) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 16)))
+          (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
+          (br_if $k (i32.lt_u (local.get $wp) (local.get $be))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $passes)))
+    (v128.store (local.get $scr) (local.get $c00))
+    (v128.store offset=16 (local.get $scr) (local.get $c01))
+    (v128.store offset=32 (local.get $scr) (local.get $c02))
+    (v128.store offset=48 (local.get $scr) (local.get $c03))
+    (v128.store offset=64 (local.get $scr) (local.get $c10))
+    (v128.store offset=80 (local.get $scr) (local.get $c11))
+    (v128.store offset=96 (local.get $scr) (local.get $c12))
+    (v128.store offset=112 (local.get $scr) (local.get $c13)))
+
   ;; ---------------------------------------------------------------- attention (kernels/wasm/attention.ts)
   ;; The float64 arithmetic of js-ops.ts' scalar attention, two lanes at a time, in the same order per lane, so
   ;; the results are bit-identical to it: f32 q and k are widened exactly to f64 (their product is exact in f64),

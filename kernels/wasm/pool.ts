@@ -23,6 +23,7 @@ export const KERNELS = [
   'bf16_mv',
   'bf16_mm',
   'sum_f32',
+  'dot_peak',
   'i4q_mm',
   'silu_gate',
   'gate_silu',
