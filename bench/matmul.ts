@@ -5,9 +5,10 @@
  * Reports median ms, GFLOP/s, stored weight bytes, effective weight GB/s and its fraction of the
  * 2-thread DRAM read bandwidth measured in the same run (bench/bandwidth.ts), and the ratio to ggml's figures
  * on this machine kind (bench/ggml-figures.ts, from ../shared/docs/cpu-performance.md B8). Prefill rows (T > 1) of the
- * integer formats also get their fraction of the integer-dot ceiling measured before and after the rows
- * (bench/dot-ceiling.ts: the prefill tile's inner loop on L1-resident operands, 1 and 2 threads), the compute limit of
- * WebAssembly's i32x4.dot_i16x8_s on this machine in this run.
+ * integer formats also get their fraction of the integer-dot ceiling (bench/dot-ceiling.ts: the prefill tile's inner
+ * loop on L1-resident operands), the compute limit of WebAssembly's i32x4.dot_i16x8_s on this machine: probed at the
+ * row's thread count right before and right after the row, because this VM's speed moves by up to 1.8x within
+ * minutes and a probe taken at another moment would measure another machine.
  * Decode shapes (T = 1) stream their weights from DRAM, as ggml's were measured: the weight is uploaded as
  * enough distinct copies to exceed 8x the 32 MiB L3 and each call uses the next copy (--copies).
  * wasm-simd runs its default kernels (integer-dot for int8/int4, 16-bit activations); --kernels adds the exact
@@ -52,7 +53,9 @@ interface Row {
   weightGBs: number;
   bandwidthGBs: number;
   fractionOfBandwidth: number;
-  /** Integer prefill rows: GFLOP/s over the integer-dot ceiling at this thread count (bench/dot-ceiling.ts). */
+  /** Integer prefill rows: the integer-dot ceiling probed right before and after the row (the best of both). */
+  dotCeilingGflops?: number;
+  /** GFLOP/s over dotCeilingGflops. */
   fractionOfDotCeiling?: number;
   /** Distinct weight copies cycled through (1 = one weight reused, partly cache-resident). */
   copies: number;
@@ -234,7 +237,10 @@ async function main() {
           try {
             const copies =
               t > 1 ? 1 : o.copies === 'auto' ? Math.max(2, Math.ceil(STREAM_BYTES / approxBytes(w))) : Math.max(1, Number(o.copies));
+            const probe = t > 1 && dtype !== 'f32' && label.startsWith('wasm-simd');
+            const ceilingBefore = probe ? measureDotCeiling(threads, 3, 30).bestGflops : 0;
             const { ms, msMin, cpuMs, cpuMsMin, bytes } = await timeCalls(b, w, t, reps, copies, r);
+            const ceiling = probe ? Math.max(ceilingBefore, measureDotCeiling(threads, 3, 30).bestGflops) : 0;
             const row: Row = {
               shape,
               dtype: dtypeLabel(dtype),
@@ -249,6 +255,7 @@ async function main() {
               bandwidthGBs: 0,
               fractionOfBandwidth: 0,
               copies,
+              ...(probe ? { dotCeilingGflops: ceiling, fractionOfDotCeiling: (2 * t * k * n) / ms / 1e6 / ceiling } : {}),
             };
             const g = GGML[`${shape}:${dtype}`];
             if (g && (threads === 1 || threads === 2)) {
@@ -264,7 +271,7 @@ async function main() {
             rows.push(row);
             if (!o.json)
               console.log(
-                `${shape.padEnd(16)} ${row.dtype.padEnd(9)} ${label.padEnd(10)} ${String(threads).padStart(3)} ${ms.toFixed(3).padStart(10)} ${msMin.toFixed(3).padStart(8)} ${row.gflops.toFixed(1).padStart(8)} ${(bytes / 1e6).toFixed(1).padStart(10)} ${row.weightGBs.toFixed(1).padStart(12)} ${((100 * row.weightGBs) / bwBefore.bestGBs).toFixed(0).padStart(10)}% ${String(copies).padStart(7)} ${row.speedVsGgml ? `${row.speedVsGgml.toFixed(2)}x ${row.ggmlFormat}` : ''}`,
+                `${shape.padEnd(16)} ${row.dtype.padEnd(9)} ${label.padEnd(10)} ${String(threads).padStart(3)} ${ms.toFixed(3).padStart(10)} ${msMin.toFixed(3).padStart(8)} ${row.gflops.toFixed(1).padStart(8)} ${(bytes / 1e6).toFixed(1).padStart(10)} ${row.weightGBs.toFixed(1).padStart(12)} ${((100 * row.weightGBs) / bwBefore.bestGBs).toFixed(0).padStart(10)}% ${String(copies).padStart(7)} ${row.speedVsGgml ? `${row.speedVsGgml.toFixed(2)}x ${row.ggmlFormat}` : ''}${row.fractionOfDotCeiling ? `  ${(100 * row.fractionOfDotCeiling).toFixed(0)}% of the dot ceiling (${ceiling.toFixed(0)})` : ''}`,
               );
           } catch (e) {
             log(`${shape} ${dtype} ${label}: ${(e as Error).message}`);
@@ -283,14 +290,11 @@ async function main() {
   // The best of both probes, as for the bandwidth: the fractions below are then conservative.
   const dotCeilingGflops = [0, 1].map((i) => Math.max(dotBefore[i].bestGflops, dotAfter[i].bestGflops));
   log(
-    `integer-dot ceiling (after): 1 thread ${dotAfter[0].bestGflops.toFixed(1)}, 2 threads ${dotAfter[1].bestGflops.toFixed(1)} GFLOP/s; used: ${dotCeilingGflops.map((g) => g.toFixed(1)).join(' / ')}`,
+    `integer-dot ceiling (after): 1 thread ${dotAfter[0].bestGflops.toFixed(1)}, 2 threads ${dotAfter[1].bestGflops.toFixed(1)} GFLOP/s (the prefill rows use their own probes, taken around each row)`,
   );
   for (const r of rows) {
     r.bandwidthGBs = bandwidthGBs;
     r.fractionOfBandwidth = r.weightGBs / bandwidthGBs;
-    const t = Number(r.shape.split('x')[0]);
-    if (t > 1 && r.dtype !== dtypeLabel('f32') && (r.threads === 1 || r.threads === 2) && r.backend.startsWith('wasm-simd'))
-      r.fractionOfDotCeiling = r.gflops / dotCeilingGflops[r.threads - 1];
   }
   // The second wave's targets (issue 11, clarifications.md "Kernel targets"), when their rows were measured.
   const find = (shape: string, dtype: string, threads = 2, backend = 'wasm-simd') =>
@@ -330,10 +334,13 @@ async function main() {
     );
     // ggml's figure against what WebAssembly's integer dot allows here: the target needs this share of the ceiling.
     for (const r of [pre1, pre])
-      if (r?.ggmlGflops)
+      if (r?.ggmlGflops && r.dotCeilingGflops) {
+        targets[`prefillInt8FractionOfDotCeiling${r.threads}T`] = r.fractionOfDotCeiling!;
+        targets[`ggmlQ8_0FractionOfDotCeiling${r.threads}T`] = r.ggmlGflops / r.dotCeilingGflops;
         log(
-          `         ${r.threads}T: ${pct100(r.gflops / dotCeilingGflops[r.threads - 1])} of the integer-dot ceiling (${dotCeilingGflops[r.threads - 1].toFixed(1)} GFLOP/s); ggml's ${r.ggmlGflops} would be ${pct100(r.ggmlGflops / dotCeilingGflops[r.threads - 1])} of it`,
+          `         ${r.threads}T: ${pct100(r.fractionOfDotCeiling!)} of the integer-dot ceiling probed around the row (${r.dotCeilingGflops.toFixed(1)} GFLOP/s); ggml's ${r.ggmlGflops} would be ${pct100(r.ggmlGflops / r.dotCeilingGflops)} of it`,
         );
+      }
   }
   const loadAfter = loadavg();
   log(
