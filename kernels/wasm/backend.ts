@@ -50,7 +50,7 @@ export interface WasmSimdOptions {
 /** Chunks per participating thread in a threaded call (see dispatch). */
 const CHUNKS_PER_THREAD = 4;
 /**
- * Prefill matmuls take finer chunks: a chunk of 32x896x9728 (the 0.5B's gate|up) at 4 per thread is ~0.5 ms, and the
+ * Prefill matmuls take finer chunks: a chunk of 32x896x9728 (the 0.5B's gate|up) at 4 per thread is ~1 ms, and the
  * thread that finishes first waits out the other's last one; 16 per thread measured 4.1 instead of 4.3 ms there (2
  * threads, medians of 100 calls, alternating). Decode keeps 4: its chunks are ~10 us, and 16 per thread measured
  * slower (1x4864x896: 0.13-0.17 against 0.10-0.11 ms).
