@@ -25,7 +25,7 @@ import { Command } from 'commander';
 import type { Backend, BackendName, LinearWeight } from '../kernels/types.ts';
 import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
 import { measureReadBandwidth } from './bandwidth.ts';
-import { measureDotCeiling } from './dot-ceiling.ts';
+import { createDotCeilingProbe, type DotCeilingProbe } from './dot-ceiling.ts';
 import { GGML, GGML_RUN_BANDWIDTH_GBS } from './ggml-figures.ts';
 
 /** Decode weights are copied until they exceed this (8x the 32 MiB L3), so every call reads from DRAM. */
@@ -187,7 +187,14 @@ async function main() {
     `read bandwidth (sum_f32, ${bwBefore.bytes >> 20} MiB, before): 2 threads ${bwBefore.bestGBs.toFixed(1)} GB/s best, ${bwBefore.medianGBs.toFixed(1)} median; 1 thread ${bw1.bestGBs.toFixed(1)} best`,
   );
   const ceilingRuns = o.quick ? 3 : 7;
-  const dotBefore = [measureDotCeiling(1, ceilingRuns), measureDotCeiling(2, ceilingRuns)];
+  // One probe per thread count for the whole run (its pool idles, asleep, while the rows are timed).
+  const probes = new Map<number, DotCeilingProbe>();
+  const probeFor = (threads: number) => {
+    let p = probes.get(threads);
+    if (!p) probes.set(threads, (p = createDotCeilingProbe(threads)));
+    return p;
+  };
+  const dotBefore = [1, 2].map((th) => probeFor(th).measure(ceilingRuns));
   log(
     `integer-dot ceiling (dot_peak, L1 operands, before): 1 thread ${dotBefore[0].bestGflops.toFixed(1)} GFLOP/s best, 2 threads ${dotBefore[1].bestGflops.toFixed(1)}`,
   );
@@ -242,9 +249,9 @@ async function main() {
               t > 1 ? 1 : o.copies === 'auto' ? Math.max(2, Math.ceil(STREAM_BYTES / approxBytes(w))) : Math.max(1, Number(o.copies));
             // The ceiling bounds the integer-dot kernels (default and relaxed), not the exact f32-activation ones.
             const probe = t > 1 && dtype !== 'f32' && (label === 'wasm-simd' || label === 'wasm-simd-relaxed');
-            const ceilingBefore = probe ? measureDotCeiling(threads, 3, 30).bestGflops : 0;
+            const ceilingBefore = probe ? probeFor(threads).measure(3, 30).bestGflops : 0;
             const { ms, msMin, cpuMs, cpuMsMin, bytes } = await timeCalls(b, w, t, reps, copies, r);
-            const ceiling = probe ? Math.max(ceilingBefore, measureDotCeiling(threads, 3, 30).bestGflops) : 0;
+            const ceiling = probe ? Math.max(ceilingBefore, probeFor(threads).measure(3, 30).bestGflops) : 0;
             const row: Row = {
               shape,
               dtype: dtypeLabel(dtype),
@@ -290,7 +297,8 @@ async function main() {
   log(
     `read bandwidth (after): 2 threads ${bwAfter.bestGBs.toFixed(1)} GB/s best; used: ${bandwidthGBs.toFixed(1)} GB/s (table "of read BW" used the first probe)`,
   );
-  const dotAfter = [measureDotCeiling(1, ceilingRuns), measureDotCeiling(2, ceilingRuns)];
+  const dotAfter = [1, 2].map((th) => probeFor(th).measure(ceilingRuns));
+  for (const p of probes.values()) p.dispose();
   // The run's ceiling for the JSON, the best of both probes (the prefill rows' fractions use their own probes).
   const dotCeilingGflops = [0, 1].map((i) => Math.max(dotBefore[i].bestGflops, dotAfter[i].bestGflops));
   log(
