@@ -2,9 +2,9 @@
  * The integer-dot compute ceiling as the wasm kernels see it: matmul.wat's dot_peak (the int8/int4 prefill tile's
  * inner loop, 2 rows x 4 tokens, on operands that stay in L1) on the same worker pool the matmuls use. Baseline
  * WebAssembly SIMD has one integer dot product, i32x4.dot_i16x8_s (pmaddwd: 8 products), and each needs an
- * i32x4.add, so this rate bounds every integer-dot kernel here whatever the memory does: a prefill GEMM can at best
- * reach it, and a figure above it (ggml's AVX-512 VNNI q8_0 GEMM: 64 products per instruction) is out of reach of
- * this instruction set. 1 MAC = 2 FLOP, as in the matmul rows.
+ * i32x4.add, so this rate bounds every kernel built on it (all the integer-dot kernels but the relaxed-SIMD int4
+ * decode), whatever the memory does: a prefill GEMM can at best reach it, and a figure above it (ggml's AVX-512 VNNI
+ * q8_0 GEMM: 64 products per instruction) is out of reach of this instruction. 1 MAC = 2 FLOP, as in the matmul rows.
  */
 import { loadKernelModule } from '../kernels/wasm/assemble.ts';
 import { Arena } from '../kernels/wasm/memory.ts';
