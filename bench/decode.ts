@@ -93,25 +93,29 @@ function backendOf(model: Model): Backend | undefined {
   return (model as unknown as { backend?: Backend }).backend;
 }
 
+/** One block's linears as [out, in] shapes: q, k, v, o, the MLP's input side (gate and up, or up) and down. */
+function blockLinears(c: ModelConfig): [number, number][] {
+  const q = c.nHeads * c.headDim;
+  const kv = c.nKvHeads * c.headDim;
+  const mlpIn: [number, number][] = c.capabilities.gatedMlp
+    ? [
+        [c.dMlp, c.dModel],
+        [c.dMlp, c.dModel],
+      ]
+    : [[c.dMlp, c.dModel]];
+  return [[q, c.dModel], [kv, c.dModel], [kv, c.dModel], [c.dModel, q], ...mlpIn, [c.dModel, c.dMlp]];
+}
+
 function decodeStream(c: ModelConfig, precision: WeightPrecision, tokPerS: number): Pick<Row, 'decodeWeightBytes' | 'decodeWeightGBs'> {
   const per = (n: number, k: number) =>
     precision === 'bf16' ? 2 * n * k : linearBytes(n, k, precision === 'int8' || precision === 'int4' ? precision : 'f32');
-  const q = c.nHeads * c.headDim;
-  const kv = c.nKvHeads * c.headDim;
-  const block =
-    per(q, c.dModel) +
-    2 * per(kv, c.dModel) +
-    per(c.dModel, q) +
-    (c.capabilities.gatedMlp ? 2 : 1) * per(c.dMlp, c.dModel) +
-    per(c.dModel, c.dMlp);
+  const block = blockLinears(c).reduce((s, [n, k]) => s + per(n, k), 0);
   const bytes = c.nLayers * block + per(c.vocabSize, c.dModel);
   return { decodeWeightBytes: bytes, decodeWeightGBs: (bytes * tokPerS) / 1e9 };
 }
 
 function prefillLinear(c: ModelConfig, promptLen: number, tokPerS: number) {
-  const q = c.nHeads * c.headDim;
-  const kv = c.nKvHeads * c.headDim;
-  const block = 2 * q * c.dModel + 2 * kv * c.dModel + (c.capabilities.gatedMlp ? 3 : 2) * c.dMlp * c.dModel;
+  const block = blockLinears(c).reduce((s, [n, k]) => s + n * k, 0);
   const gflop = (2 * (promptLen * c.nLayers * block + c.vocabSize * c.dModel)) / 1e9;
   return { prefillLinearGflop: gflop, prefillLinearGflops: (gflop * tokPerS) / promptLen };
 }

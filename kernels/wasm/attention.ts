@@ -10,12 +10,10 @@
  */
 import type { AttentionArgs } from '../types.ts';
 import { WasmKernelError } from './errors.ts';
-import { Arena } from './memory.ts';
+import { Arena, align } from './memory.ts';
 
 /** Runs att_rows over rows [0, total) of the memory the layout was made in: args ++ [r0, r1, scratch of the thread]. */
 export type AttentionRows = (args: number[], total: number, work: number, scratch: number[]) => void;
-
-const align = (v: number, a: number) => Math.ceil(v / a) * a;
 
 /** Where one call's data lies from byte `base` on (64-byte aligned pieces); `end`: the first byte after it. */
 function layout(a: AttentionArgs, threads: number, base: number) {

@@ -13,7 +13,7 @@ import { WasmKernelError } from './errors.ts';
 import { attentionBytes, attentionIn, type AttentionRows } from './attention.ts';
 import * as ops from './js-ops.ts';
 import { createRowOps } from './row-ops.ts';
-import { Arena, MAX_MEMORY_BYTES } from './memory.ts';
+import { Arena, MAX_MEMORY_BYTES, align } from './memory.ts';
 import { gatherIndex, gatherInput, gatherQuads, packedLayout, writePacked, type PackedLayout } from './pack.ts';
 import { dotGather, dotLayout, writeDotDecodeX, writeDotPacked, type DotLayout } from './pack-dot.ts';
 import { ThreadPool, type KernelName, type KernelPool } from './pool.ts';
@@ -70,8 +70,6 @@ const ROWS_PER_BLOCK = 8;
 const MIN_THREADED_WORK = 1 << 18;
 /** An element of the result kernels (transpose, silu·up with its exp) counted as this many multiply-adds. */
 const ELEMENTWISE_WORK = 64;
-
-const align = (v: number, a: number) => Math.ceil(v / a) * a;
 
 /** Where an uploaded weight lives and how its kernels read it. */
 interface WasmLinearParts {

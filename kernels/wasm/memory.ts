@@ -8,7 +8,8 @@
 const PAGE = 65536;
 export const MAX_MEMORY_BYTES = 65536 * PAGE;
 
-const align = (v: number, a: number) => Math.ceil(v / a) * a;
+/** v rounded up to a multiple of a (offsets and sizes in the arenas). */
+export const align = (v: number, a: number) => Math.ceil(v / a) * a;
 
 export class Arena {
   readonly memory: WebAssembly.Memory;

@@ -7,7 +7,7 @@
  * out; a call no memory has room for stays in JavaScript.
  */
 import type { KernelName, KernelPool } from './pool.ts';
-import type { Arena } from './memory.ts';
+import { align, type Arena } from './memory.ts';
 import { WasmKernelError } from './errors.ts';
 import * as ops from './js-ops.ts';
 
@@ -25,8 +25,6 @@ export interface RowOpsHost {
   minWork: number;
   chunksPerThread: number;
 }
-
-const align = (v: number, a: number) => Math.ceil(v / a) * a;
 
 export function createRowOps(host: RowOpsHost) {
   const { pool, threads } = host;
