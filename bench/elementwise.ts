@@ -2,7 +2,8 @@
  * The elementwise work of a forward, one thread, ns per element (medians and minima of interleaved rounds): the
  * finite check (allFinite against a test per element), exp (wasm exp_f64 against Math.exp), silu·up (wasm silu_gate
  * against siluGateRef, the loop the pool ran before) and the prefill quantizer (wasm quant_rows against quantizeRow
- * per row, its definition), RMSNorm and the residual add at a scoring batch's shape (232 x 896: the wasm-simd backend's
+ * per row, its definition), the prefill result transpose plus bias (wasm tr_bias at the 0.5B's 32 x 4864, against the
+ * JS loop the pool ran until 2026-12-04), RMSNorm and the residual add at a scoring batch's shape (232 x 896: the wasm-simd backend's
  * calls, copies through its memory included, against rmsNormRef and addRef, the JS they replaced). The machine's read bandwidth
  * (1 thread) is measured in the same run for scale.
  * Usage: npm run bench:elementwise -- [--out FILE]
@@ -94,6 +95,23 @@ for (const kk of [896, 4864]) {
     },
   });
 }
+// The prefill matmul's result (token lanes: element (r, c) at c·32 + r) into 32 rows of 4864, plus the bias.
+const trT = 32,
+  trN = 4864,
+  TY = 4 << 20,
+  TB = TY + trT * trN * 4 + 64,
+  TO = TB + trN * 4 + 64;
+new Float32Array(memory.buffer, TY, trT * trN).forEach((_, i, a) => (a[i] = Math.sin(i * 0.7)));
+new Float32Array(memory.buffer, TB, trN).forEach((_, i, a) => (a[i] = Math.cos(i)));
+/** The JS kernel tr_bias replaced: 32-column tiles, one f32 rounding of y + b. */
+function trBiasJs(): void {
+  const yv = new Float32Array(memory.buffer, TY, trT * trN);
+  const bv = new Float32Array(memory.buffer, TB, trN);
+  const ov = new Float32Array(memory.buffer, TO, trT * trN);
+  for (let j0 = 0; j0 < trN; j0 += 32)
+    for (let r = 0; r < trT; r++) for (let j = j0; j < Math.min(trN, j0 + 32); j++) ov[r * trN + j] = yv[r + j * trT] + bv[j];
+}
+const transpose = race(trT * trN, { wasm: () => k.tr_bias(TY, trT, 1, TB, TO, trN, 0, trT, 0), jsLoop: trBiasJs });
 const rowsT = 232,
   rowsD = 896;
 const one = createWasmSimdBackend({ threads: 1 });
@@ -122,6 +140,7 @@ const json = {
   exp,
   silu,
   quant,
+  trBias32x4864: transpose,
   rows232x896: rows,
   sink: sink > 0,
 };
@@ -137,6 +156,7 @@ row('finite check', finite);
 row('exp', exp);
 row('silu·up', silu);
 for (const [s, r] of Object.entries(quant)) row(`quantizer ${s}`, r as Record<string, { medianNs: number; minNs: number }>);
+row('tr_bias 32x4864', transpose);
 row('RMSNorm 232x896', rows.rmsNorm);
 row('add 232x896', rows.add);
 emitJson(json, outFile);

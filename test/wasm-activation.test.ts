@@ -171,3 +171,47 @@ describe('silu_gate and gate_silu', () => {
     );
   });
 });
+
+describe('tr_bias', () => {
+  it('equals y (+ b) in f32 bit for bit, any layout, any width, rows [r0, r1)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.oneof(fc.constantFrom(1, 3, 4, 31, 32, 33, 36, 70), fc.integer({ min: 1, max: 90 })),
+          t: fc.integer({ min: 1, max: 6 }),
+          tokenLanes: fc.boolean(),
+          bias: fc.boolean(),
+          seed: fc.integer(),
+        }),
+        ({ n, t, tokenLanes, bias, seed }) => {
+          const r = rng(seed);
+          // token lanes: element (r, c) at c·stride + r (the prefill matmul's layout); else rows of n + pad.
+          const stride = tokenLanes ? t + (seed & 3) : n + (seed & 3);
+          const [cs, rs] = tokenLanes ? [stride, 1] : [1, stride];
+          const yLen = tokenLanes ? n * stride : t * stride;
+          const y = Float32Array.from({ length: yLen }, () =>
+            r() < 0.05 ? F32_EDGES[Math.floor(r() * F32_EDGES.length)] : (r() - 0.5) * 30,
+          );
+          const b = bias
+            ? Float32Array.from({ length: n }, () => (r() < 0.1 ? [0, -0, 3e38, -3e38, 1e-45][Math.floor(r() * 5)] : (r() - 0.5) * 2))
+            : null;
+          const r0 = Math.floor(r() * t);
+          const [Y, B, O] = [0, yLen * 4 + 64, yLen * 4 + n * 4 + 128];
+          new Float32Array(memory.buffer, Y, yLen).set(y);
+          if (b) new Float32Array(memory.buffer, B, n).set(b);
+          const out = new Float32Array(memory.buffer, O, t * n + 1).fill(7);
+          kernels.tr_bias(Y, cs, rs, b ? B : 0, O, n, r0, t, 0);
+          for (let row = 0; row < t; row++)
+            for (let j = 0; j < n; j++) {
+              const v = y[j * cs + row * rs];
+              // no bias: the value as it is (adding 0 would turn -0 into +0)
+              const want = row < r0 ? 7 : b ? Math.fround(v + b[j]) : v;
+              expect(Object.is(out[row * n + j], want), `row ${row} column ${j}`).toBe(true);
+            }
+          expect(out[t * n]).toBe(7); // nothing past the last row
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { binaryName, builtBinaryPath, COMPOSED, loadKernelBinary, loadKernelModule } from '../kernels/wasm/assemble.ts';
 import { createWasmSimdBackend } from '../kernels/wasm/backend.ts';
 import { WasmKernelError } from '../kernels/wasm/errors.ts';
-import { JS_KERNELS, KERNELS, RELAXED_KERNELS } from '../kernels/wasm/pool.ts';
+import { KERNELS, RELAXED_KERNELS } from '../kernels/wasm/pool.ts';
 import { loadRelaxedKernels } from '../kernels/wasm/relaxed.ts';
 import { projectRoot } from './helpers/shared.ts';
 
@@ -28,7 +28,7 @@ describe('wasm kernel assembly', () => {
     expect(existsSync(builtBinaryPath())).toBe(true);
     expect(basename(builtBinaryPath())).toMatch(/^matmul-[0-9a-f]{16}\.wasm$/);
     const exports = WebAssembly.Module.exports(loadKernelModule()).map((e) => e.name);
-    for (const k of KERNELS) if (!RELAXED_KERNELS.includes(k) && !JS_KERNELS[k]) expect(exports).toContain(k); // JS kernels: js-kernels.ts
+    for (const k of KERNELS) if (!RELAXED_KERNELS.includes(k)) expect(exports).toContain(k);
     for (const k of RELAXED_KERNELS) expect(exports).not.toContain(k); // the base module must load without relaxed SIMD
   });
 
@@ -41,7 +41,7 @@ describe('wasm kernel assembly', () => {
     const r = loadRelaxedKernels();
     if (r.module) {
       const exports = WebAssembly.Module.exports(r.module).map((e) => e.name);
-      for (const k of KERNELS) if (!JS_KERNELS[k]) expect(exports).toContain(k);
+      for (const k of KERNELS) expect(exports).toContain(k);
     } else expect(r.reason).toMatch(/relaxed SIMD/);
   });
 });

@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadKernelModule } from '../kernels/wasm/assemble.ts';
 import { WasmKernelError } from '../kernels/wasm/errors.ts';
 import { ThreadPool } from '../kernels/wasm/pool.ts';
-import { MAX_ARGS } from '../kernels/wasm/worker-source.ts';
+import { webWorkerSource } from '../kernels/wasm/web-pool.ts';
+import { MAX_ARGS, workerSource } from '../kernels/wasm/worker-source.ts';
 import { siluGateRef } from '../kernels/reference/ops.ts';
 import { rng } from './helpers/wasm-weights.ts';
 
@@ -49,6 +50,39 @@ describe('ThreadPool.runChunked', () => {
     pool.runChunked(0, 'f32_mv', [1024, 1024, 4096, 16], 64, 8, [0, 0, 0]);
   });
 
+  it("names the worker and gives the worker's own message when only a worker's share traps", () => {
+    const oob = 64 * 65536;
+    // The caller's rows are empty; worker 2's range writes past the end of the memory.
+    expect(() =>
+      pool.run(
+        0,
+        'tr_bias',
+        [1024, 1, 16, 0, oob, 16],
+        [
+          [0, 0, 0],
+          [0, 1, 0],
+          [1, 2, 0],
+        ],
+      ),
+    ).toThrow(/wasm-simd kernel tr_bias: trapped in worker 1: .*out of bounds/);
+    pool.run(
+      0,
+      'tr_bias',
+      [1024, 1, 16, 0, 4096, 16],
+      [
+        [0, 1, 0],
+        [1, 2, 0],
+        [2, 3, 0],
+      ],
+    );
+  });
+
+  it('runs nothing in a worker that reads memory.buffer', () => {
+    // A worker's buffer object for a shared memory can keep an old length after a grow (kernels/README.md, "Only wasm
+    // in the pool's threads"); only wasm code, which reads the memory itself, may run there.
+    for (const src of [workerSource, webWorkerSource]) expect(src).not.toMatch(/\.buffer\b/);
+  });
+
   it('refuses more arguments than a worker slot holds, naming the kernel', () => {
     const args = Array.from({ length: MAX_ARGS }, () => 0);
     expect(() => pool.runChunked(0, 'f32_mv', args, 64, 8, [0, 0, 0])).toThrow(/wasm-simd backend: f32_mv with \d+ arguments/);
@@ -79,7 +113,7 @@ describe('ThreadPool.runChunked', () => {
     got.fill(NaN);
     pool.runChunked(mem, 'silu_gate', [G, U, Y], n, 64, [0, 0, 0]);
     for (let i = 0; i < n; i++) expect(Object.is(got[i], want[i])).toBe(true);
-    // silu_gate is wasm (activation.wat), which reads the 32 bits unsigned anyway; the JS kernels were the ones that
+    // Wasm reads the 32 bits unsigned anyway; the JS kernels (tr_bias was one, until 2026-12-04) were the ones that
     // threw: tr_bias (y [8, 512] rows plus a bias) through every thread.
     const rows = 8;
     const w = 512;

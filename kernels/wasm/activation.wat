@@ -236,7 +236,54 @@
       (local.set $j0 (local.get $j1))
       (br_if $tiles (i32.lt_u (local.get $j0) (local.get $dm)))))
 
-  ;; One attention row's softmax in place, bit-identical to the loops it replaced in kernels/wasm/attention.ts (and
+;; A matmul result into token rows: out[r, j] = y[j] (+ b[j]) for j < n, rows [r0, r1), y's element (r, c) at
+  ;; yOff + 4 (c cs + r rs); bOff = 0: no bias (the values as they are: adding +0 would turn -0 into +0). One f32
+  ;; rounding of the sum, as Math.fround(y + b) (see gate_silu). Tiled like gate_silu. In wasm rather than JavaScript
+  ;; because a worker's view of a shared memory (memory.buffer) can stay at an old length after a grow, which a
+  ;; typed-array view then refuses; wasm code reads the memory itself (kernels/README.md, "JS in the pool").
+  (func (export "tr_bias")
+    (param $yOff i32) (param $cs i32) (param $rs i32) (param $bOff i32) (param $oOff i32) (param $n i32)
+    (param $r0 i32) (param $r1 i32) (param $scr i32)
+    (local $j0 i32) (local $j1 i32) (local $j i32) (local $r i32) (local $yr i32) (local $yp i32)
+    (local $cs4 i32) (local $ob i32) (local $v v128)
+    (if (i32.or (i32.ge_u (local.get $r0) (local.get $r1)) (i32.eqz (local.get $n))) (then (return)))
+    (local.set $cs4 (i32.shl (local.get $cs) (i32.const 2)))
+    (loop $tiles
+      (local.set $j1 (select (i32.add (local.get $j0) (i32.const 32)) (local.get $n)
+        (i32.lt_u (i32.add (local.get $j0) (i32.const 32)) (local.get $n))))
+      (local.set $r (local.get $r0))
+      (loop $rows
+        (local.set $yr (i32.add (local.get $yOff) (i32.shl (i32.mul (local.get $r) (local.get $rs)) (i32.const 2))))
+        (local.set $ob (i32.add (local.get $oOff) (i32.shl (i32.mul (local.get $r) (local.get $n)) (i32.const 2))))
+        (local.set $j (local.get $j0))
+        (loop $cols
+          (local.set $yp (i32.add (local.get $yr) (i32.mul (local.get $j) (local.get $cs4))))
+          (if (i32.le_u (i32.add (local.get $j) (i32.const 4)) (local.get $j1))
+            (then
+              (local.set $v (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1
+                (f32x4.splat (f32.load (local.get $yp)))
+                (f32.load (i32.add (local.get $yp) (local.get $cs4))))
+                (f32.load (i32.add (local.get $yp) (i32.shl (local.get $cs4) (i32.const 1)))))
+                (f32.load (i32.add (local.get $yp) (i32.mul (local.get $cs4) (i32.const 3))))))
+              (if (local.get $bOff)
+                (then
+                  (local.set $v (f32x4.add (local.get $v)
+                    (v128.load (i32.add (local.get $bOff) (i32.shl (local.get $j) (i32.const 2))))))))
+              (v128.store (i32.add (local.get $ob) (i32.shl (local.get $j) (i32.const 2))) (local.get $v))
+              (local.set $j (i32.add (local.get $j) (i32.const 4))))
+            (else
+              (f32.store (i32.add (local.get $ob) (i32.shl (local.get $j) (i32.const 2)))
+                (if (result f32) (local.get $bOff)
+                  (then (f32.add (f32.load (local.get $yp)) (f32.load (i32.add (local.get $bOff) (i32.shl (local.get $j) (i32.const 2))))))
+                  (else (f32.load (local.get $yp)))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))))
+          (br_if $cols (i32.lt_u (local.get $j) (local.get $j1))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br_if $rows (i32.lt_u (local.get $r) (local.get $r1))))
+      (local.set $j0 (local.get $j1))
+      (br_if $tiles (i32.lt_u (local.get $j0) (local.get $n)))))
+
+    ;; One attention row's softmax in place, bit-identical to the loops it replaced in kernels/wasm/attention.ts (and
   ;; js-ops.ts' attention): sc f64 [nk] (the scores), valid u8 [nk] (1: a real key). Masked keys read -Inf, then 0;
   ;; max over the real keys with NaN sticky (visible keys whose scores are all -Inf give max = NaN, as the reference);
   ;; e_j = exp(sc_j - max) by $exp2 (V8's Math.exp, above), summed in key order from +0; p_j = e_j * (1 / sum).

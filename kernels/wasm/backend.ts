@@ -303,7 +303,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
   /**
    * Rows [t0, t0 + tt) of out ([T, nOut]) from a matmul result y in memory `ai` (element (r, c) at yOff + 4 (c cs + r rs),
    * c < n), plus the bias; gated: silu(gate)·up of its two halves (nOut = n / 2). The pool's threads split the rows
-   * (js-kernels.ts) into a staging area at `free`, copied out in one piece.
+   * (activation.wat tr_bias / gate_silu) into a staging area at `free`, copied out in one piece.
    */
   function finishRows(
     ai: number,

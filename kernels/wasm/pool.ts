@@ -3,9 +3,8 @@
  * one job per worker through a SharedArrayBuffer, computes its own share, then Atomics.waits for the
  * workers. Workers are unref'd (they never keep the process alive) and terminated by dispose().
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { WasmKernelError } from './errors.ts';
-import { JS_KERNEL_FNS } from './js-kernels.ts';
 import { ARG0, MAX_ARGS, SLOT, SPIN_MS, workerSource } from './worker-source.ts';
 
 export const KERNELS = [
@@ -31,15 +30,12 @@ export const KERNELS = [
   'att_rows',
   'rms_norm',
   'add_f32',
+  'tr_bias',
   // Only in the "matmul-relaxed" module (relaxed.ts): called only when the backend loaded it.
   'i4q_mv',
-  // JavaScript (js-kernels.ts), in every thread: not module exports.
-  ...(Object.keys(JS_KERNEL_FNS) as (keyof typeof JS_KERNEL_FNS)[]),
 ] as const;
 export const RELAXED_KERNELS: readonly KernelName[] = ['i4q_mv'];
 export type KernelName = (typeof KERNELS)[number];
-/** Kernels in JavaScript (js-kernels.ts), run on a memory's buffer: fn(buffer, ...args). */
-export const JS_KERNELS: Partial<Record<KernelName, (buf: ArrayBufferLike, ...args: number[]) => void>> = JS_KERNEL_FNS;
 
 export type Exports = Record<KernelName, (...args: number[]) => void>;
 
@@ -73,7 +69,6 @@ export class ThreadPool implements KernelPool {
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   private readonly instances: Exports[] = [];
-  private readonly memories: WebAssembly.Memory[] = [];
   private readonly failures: string[] = [];
   private seq = 0;
   private disposed = false;
@@ -105,7 +100,6 @@ export class ThreadPool implements KernelPool {
   addMemory(memory: WebAssembly.Memory): number {
     const index = this.instances.length;
     this.instances.push(new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as Exports);
-    this.memories.push(memory);
     for (const p of this.ports) p.postMessage({ index, memory });
     return index;
   }
@@ -142,7 +136,7 @@ export class ThreadPool implements KernelPool {
     }
     for (const b of posted) this.await(b);
     if (mainError) throw new WasmKernelError(`wasm-simd kernel ${fn}: ${(mainError as Error).message}`);
-    for (const b of posted) if (this.ctl[b + 5]) throw new WasmKernelError(`wasm-simd kernel ${fn}: trapped in worker ${b / SLOT + 1}`);
+    this.throwIfFailed(fn, posted);
   }
 
   runChunked(mem: number, fn: KernelName, args: number[], total: number, chunk: number, scratch: number[]): void {
@@ -190,15 +184,23 @@ export class ThreadPool implements KernelPool {
     const claimed = posted.filter((b) => Atomics.compareExchange(this.ctl, b + 6, seq, -1) !== seq);
     for (const b of claimed) this.await(b);
     if (mainError) throw new WasmKernelError(`wasm-simd kernel ${fn}: ${(mainError as Error).message}`);
-    for (const b of claimed) if (this.ctl[b + 5]) throw new WasmKernelError(`wasm-simd kernel ${fn}: trapped in worker ${b / SLOT + 1}`);
+    this.throwIfFailed(fn, claimed);
   }
 
   /** The caller's kernel `fn` on memory `mem`: a module export, or a JS kernel bound to the memory's buffer. */
   private kernel(mem: number, fn: KernelName): (...args: number[]) => void {
-    const js = JS_KERNELS[fn];
-    if (!js) return this.instances[mem][fn];
-    const buf = this.memories[mem].buffer;
-    return (...a: number[]) => js(buf, ...a);
+    return this.instances[mem][fn];
+  }
+
+  /** Throws for the first of `slots` whose worker failed, with the error the worker sent (worker-source.ts). */
+  private throwIfFailed(fn: KernelName, slots: number[]): void {
+    for (const b of slots) {
+      if (!this.ctl[b + 5]) continue;
+      const i = b / SLOT;
+      let why = '';
+      for (let m = receiveMessageOnPort(this.ports[i]); m; m = receiveMessageOnPort(this.ports[i])) why = `: ${String(m.message)}`;
+      throw new WasmKernelError(`wasm-simd kernel ${fn}: trapped in worker ${i + 1}${why}`);
+    }
   }
 
   private await(b: number): void {

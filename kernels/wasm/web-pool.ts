@@ -12,7 +12,6 @@
  */
 import { WasmKernelError } from './errors.ts';
 import { KERNELS, type Exports, type KernelName, type KernelPool } from './pool.ts';
-import { JS_KERNEL_FNS, jsKernelsSource } from './js-kernels.ts';
 import { ARG0, MAX_ARGS, SLOT } from './worker-source.ts';
 
 const WORKER_TIMEOUT_MS = 120_000;
@@ -26,8 +25,8 @@ interface WebWorker {
 }
 const webWorker = (url: string): WebWorker => new (globalThis as unknown as { Worker: new (u: string) => WebWorker }).Worker(url);
 
-const webWorkerSource = `
-${jsKernelsSource}
+/** The kernel worker's source (exported for a test). */
+export const webWorkerSource = `
 let c, base, mod, fns, seen = 0, stalled = false;
 const instances = [];
 function loop() {
@@ -49,8 +48,7 @@ function loop() {
 onmessage = (e) => {
   const m = e.data;
   if (m.ctl) { c = new Int32Array(m.ctl); base = m.slot * ${SLOT}; mod = m.module; fns = m.fns; postMessage('ready'); loop(); return; }
-  const js = Object.fromEntries(Object.entries(jsKernels).map(([k, f]) => [k, (...a) => f(m.memory.buffer, ...a)]));
-  instances[m.index] = Object.assign({}, new WebAssembly.Instance(mod, { env: { memory: m.memory } }).exports, js);
+  instances[m.index] = new WebAssembly.Instance(mod, { env: { memory: m.memory } }).exports;
   if (stalled) { stalled = false; loop(); }
 };
 `;
@@ -99,16 +97,7 @@ export class WebPool implements KernelPool {
 
   addMemory(memory: WebAssembly.Memory): number {
     const index = this.instances.length;
-    this.instances.push({
-      ...(new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as Exports),
-      // The JS kernels (js-kernels.ts) on this memory's current buffer.
-      ...Object.fromEntries(
-        Object.entries(JS_KERNEL_FNS).map(([k, f]) => [
-          k,
-          (...a: number[]) => (f as (b: ArrayBufferLike, ...r: number[]) => void)(memory.buffer, ...a),
-        ]),
-      ),
-    });
+    this.instances.push(new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as Exports);
     for (const w of this.workers) w.postMessage({ index, memory });
     return index;
   }

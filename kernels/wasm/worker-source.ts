@@ -10,13 +10,11 @@
  * scratch). Every job is claimed first (compareExchange of [6] from seq to 0); the caller cancels a chunked job nobody
  * claimed the same way, so a worker that wakes late never runs it. The worker then takes chunks from the shared counter
  * `next` (Atomics.add) until none is left, calling the kernel on each chunk's rows.
- * JS kernels (js-kernels.ts, embedded below by their source text) run on the memory's buffer instead of an instance.
+ * A kernel that throws sets the error flag and sends its message on `port` (the caller reads it synchronously).
  * Arguments are read back as unsigned 32-bit integers (memory offsets reach 4 GiB; none is negative).
  * New memories arrive as messages ({ index, memory }) on `port`; they are read synchronously with
  * receiveMessageOnPort before each job, since the worker never returns to its event loop.
  */
-import { jsKernelsSource } from './js-kernels.ts';
-
 export const SLOT = 32;
 export const ARG0 = 8;
 export const MAX_ARGS = SLOT - ARG0;
@@ -25,8 +23,6 @@ export const SPIN_MS = 0.5;
 
 export const workerSource = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
-${jsKernelsSource}
-const memories = [];
 const { ctl, slot, port, module, fns, next } = workerData;
 const c = new Int32Array(ctl);
 const nx = new Int32Array(next);
@@ -47,20 +43,17 @@ for (;;) {
   let m;
   while ((m = receiveMessageOnPort(port))) {
     instances[m.message.index] = new WebAssembly.Instance(module, { env: { memory: m.message.memory } }).exports;
-    memories[m.message.index] = m.message.memory;
   }
   // Claim the job before reading it: a chunked job the caller cancelled (it did every chunk before this worker woke)
   // may already have been replaced by the next one, whose words are then being written.
   if (Atomics.compareExchange(c, base + 6, seq, 0) !== seq) continue;
   const chunked = c[base + 7] === 1;
-  // Unsigned: a memory offset past 2 GiB is stored as a negative int32. A wasm parameter reads the same 32 bits either
-  // way, but a JS kernel's typed-array view needs the offset itself.
+  // Unsigned: a memory offset past 2 GiB is stored as a negative int32 (a wasm parameter reads the same 32 bits
+  // either way; the chunk arithmetic below needs the number itself).
   const args = [];
   for (let i = 0; i < c[base + 4]; i++) args.push(c[base + ${ARG0} + i] >>> 0);
   try {
-    const js = jsKernels[fns[fn]];
-    const buf = js && memories[c[base + 3]].buffer;
-    const f = js ? (...a) => js(buf, ...a) : instances[c[base + 3]][fns[fn]];
+    const f = instances[c[base + 3]][fns[fn]];
     if (!chunked) f(...args);
     else {
       const scr = args.pop(), chunk = args.pop(), total = args.pop();
@@ -70,6 +63,7 @@ for (;;) {
     c[base + 5] = 0;
   } catch (e) {
     c[base + 5] = 1;
+    port.postMessage(String((e && e.message) || e));
   }
   Atomics.store(c, base + 1, seq);
   Atomics.notify(c, base + 1);
