@@ -291,7 +291,7 @@ export function createWasmSimdBackend(opts: WasmSimdOptions = {}): WasmSimdBacke
     return h.dot ? linearDot(h, h.dot, x, t, out, bias, gated) : linearExact(h, h.layout!, x, t, out, bias, gated);
   }
 
-  /** Token rows [0, rows) split over the threads for a JS kernel with `width` elements per row (one range when small). */
+  /** Token rows [0, rows) split over the threads for an elementwise kernel with `width` elements per row (one range when small). */
   function elementRanges(rows: number, width: number): number[][] {
     const parts = rows > 1 && rows * width * ELEMENTWISE_WORK >= minWork ? Math.min(threads, rows) : 1;
     const per = Math.ceil(rows / parts);

@@ -187,7 +187,7 @@ export class ThreadPool implements KernelPool {
     this.throwIfFailed(fn, claimed);
   }
 
-  /** The caller's kernel `fn` on memory `mem`: a module export, or a JS kernel bound to the memory's buffer. */
+  /** The caller's kernel `fn` on memory `mem` (a module export). */
   private kernel(mem: number, fn: KernelName): (...args: number[]) => void {
     return this.instances[mem][fn];
   }
