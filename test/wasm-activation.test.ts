@@ -106,6 +106,35 @@ const F32_EDGES = (() => {
   return out;
 })();
 
+/** Widths that cross the kernels' 4-column steps and 32-column tiles, then any; and the rest of a result case. */
+const RESULT_CASE = {
+  width: fc.oneof(fc.constantFrom(1, 3, 4, 31, 32, 33, 36, 70), fc.integer({ min: 1, max: 90 })),
+  t: fc.integer({ min: 1, max: 6 }),
+  tokenLanes: fc.boolean(),
+  bias: fc.boolean(),
+  seed: fc.integer(),
+};
+
+/**
+ * A matmul result of n columns for t tokens in the memory at 0 (token lanes: element (r, c) at c·stride + r, the
+ * prefill matmul's layout; else rows of n + pad), f32 edges among its values; an optional bias of n after it (with
+ * ±0, huge and subnormal values); the output's offset O past both, and a first row r0 < t.
+ */
+function placeResult(n: number, t: number, tokenLanes: boolean, bias: boolean, seed: number) {
+  const r = rng(seed);
+  const stride = tokenLanes ? t + (seed & 3) : n + (seed & 3);
+  const [cs, rs] = tokenLanes ? [stride, 1] : [1, stride];
+  const yLen = tokenLanes ? n * stride : t * stride;
+  const y = Float32Array.from({ length: yLen }, () => (r() < 0.05 ? F32_EDGES[Math.floor(r() * F32_EDGES.length)] : (r() - 0.5) * 30));
+  const b = bias
+    ? Float32Array.from({ length: n }, () => (r() < 0.1 ? [0, -0, 3e38, -3e38, 1e-45][Math.floor(r() * 5)] : (r() - 0.5) * 2))
+    : null;
+  const [B, O] = [yLen * 4 + 64, yLen * 4 + n * 4 + 128];
+  new Float32Array(memory.buffer, 0, yLen).set(y);
+  if (b) new Float32Array(memory.buffer, B, n).set(b);
+  return { y, b, cs, rs, bOff: b ? B : 0, O, r0: Math.floor(r() * t) };
+}
+
 describe('silu_gate and gate_silu', () => {
   it('silu_gate equals siluGateRef bit for bit: edges, random values, every start and tail', () => {
     const r = rng(11);
@@ -131,42 +160,20 @@ describe('silu_gate and gate_silu', () => {
 
   it('gate_silu equals siluGateRef on the f32 (biased) halves, any layout, any width, rows [r0, r1)', () => {
     fc.assert(
-      fc.property(
-        fc.record({
-          dm: fc.oneof(fc.constantFrom(1, 3, 4, 31, 32, 33, 36, 70), fc.integer({ min: 1, max: 90 })),
-          t: fc.integer({ min: 1, max: 6 }),
-          tokenLanes: fc.boolean(),
-          bias: fc.boolean(),
-          seed: fc.integer(),
-        }),
-        ({ dm, t, tokenLanes, bias, seed }) => {
-          const r = rng(seed);
-          const n = 2 * dm;
-          // token lanes: element (r, c) at c·stride + r (the prefill matmul's layout); else rows of n + pad.
-          const stride = tokenLanes ? t + (seed & 3) : n + (seed & 3);
-          const [cs, rs] = tokenLanes ? [stride, 1] : [1, stride];
-          const yLen = tokenLanes ? n * stride : t * stride;
-          const y = Float32Array.from({ length: yLen }, () =>
-            r() < 0.02 ? F32_EDGES[Math.floor(r() * F32_EDGES.length)] : (r() - 0.5) * 30,
+      fc.property(fc.record(RESULT_CASE), ({ width: dm, t, tokenLanes, bias, seed }) => {
+        const { y, b, cs, rs, bOff, O, r0 } = placeResult(2 * dm, t, tokenLanes, bias, seed);
+        const out = new Float32Array(memory.buffer, O, t * dm).fill(7);
+        kernels.gate_silu(0, cs, rs, bOff, O, dm, r0, t, 0);
+        for (let row = 0; row < t; row++) {
+          // no bias: the values as they are (adding 0 would turn -0 into +0)
+          const gate = Float32Array.from({ length: dm }, (_, j) => (b ? y[j * cs + row * rs] + b[j] : y[j * cs + row * rs]));
+          const up = Float32Array.from({ length: dm }, (_, j) =>
+            b ? y[(dm + j) * cs + row * rs] + b[dm + j] : y[(dm + j) * cs + row * rs],
           );
-          const b = bias ? Float32Array.from({ length: n }, () => (r() - 0.5) * 2) : null;
-          const r0 = Math.floor(r() * t);
-          const [Y, B, O] = [0, yLen * 4 + 64, yLen * 4 + n * 4 + 128];
-          new Float32Array(memory.buffer, Y, yLen).set(y);
-          if (b) new Float32Array(memory.buffer, B, n).set(b);
-          const out = new Float32Array(memory.buffer, O, t * dm).fill(7);
-          kernels.gate_silu(Y, cs, rs, b ? B : 0, O, dm, r0, t, 0);
-          for (let row = 0; row < t; row++) {
-            // no bias: the values as they are (adding 0 would turn -0 into +0)
-            const gate = Float32Array.from({ length: dm }, (_, j) => (b ? y[j * cs + row * rs] + b[j] : y[j * cs + row * rs]));
-            const up = Float32Array.from({ length: dm }, (_, j) =>
-              b ? y[(dm + j) * cs + row * rs] + b[dm + j] : y[(dm + j) * cs + row * rs],
-            );
-            const want = siluGateRef(gate, up);
-            for (let j = 0; j < dm; j++) expect(Object.is(out[row * dm + j], row >= r0 ? want[j] : 7), `row ${row} column ${j}`).toBe(true);
-          }
-        },
-      ),
+          const want = siluGateRef(gate, up);
+          for (let j = 0; j < dm; j++) expect(Object.is(out[row * dm + j], row >= r0 ? want[j] : 7), `row ${row} column ${j}`).toBe(true);
+        }
+      }),
       { numRuns: 300 },
     );
   });
@@ -175,42 +182,19 @@ describe('silu_gate and gate_silu', () => {
 describe('tr_bias', () => {
   it('equals y (+ b) in f32 bit for bit, any layout, any width, rows [r0, r1)', () => {
     fc.assert(
-      fc.property(
-        fc.record({
-          n: fc.oneof(fc.constantFrom(1, 3, 4, 31, 32, 33, 36, 70), fc.integer({ min: 1, max: 90 })),
-          t: fc.integer({ min: 1, max: 6 }),
-          tokenLanes: fc.boolean(),
-          bias: fc.boolean(),
-          seed: fc.integer(),
-        }),
-        ({ n, t, tokenLanes, bias, seed }) => {
-          const r = rng(seed);
-          // token lanes: element (r, c) at c·stride + r (the prefill matmul's layout); else rows of n + pad.
-          const stride = tokenLanes ? t + (seed & 3) : n + (seed & 3);
-          const [cs, rs] = tokenLanes ? [stride, 1] : [1, stride];
-          const yLen = tokenLanes ? n * stride : t * stride;
-          const y = Float32Array.from({ length: yLen }, () =>
-            r() < 0.05 ? F32_EDGES[Math.floor(r() * F32_EDGES.length)] : (r() - 0.5) * 30,
-          );
-          const b = bias
-            ? Float32Array.from({ length: n }, () => (r() < 0.1 ? [0, -0, 3e38, -3e38, 1e-45][Math.floor(r() * 5)] : (r() - 0.5) * 2))
-            : null;
-          const r0 = Math.floor(r() * t);
-          const [Y, B, O] = [0, yLen * 4 + 64, yLen * 4 + n * 4 + 128];
-          new Float32Array(memory.buffer, Y, yLen).set(y);
-          if (b) new Float32Array(memory.buffer, B, n).set(b);
-          const out = new Float32Array(memory.buffer, O, t * n + 1).fill(7);
-          kernels.tr_bias(Y, cs, rs, b ? B : 0, O, n, r0, t, 0);
-          for (let row = 0; row < t; row++)
-            for (let j = 0; j < n; j++) {
-              const v = y[j * cs + row * rs];
-              // no bias: the value as it is (adding 0 would turn -0 into +0)
-              const want = row < r0 ? 7 : b ? Math.fround(v + b[j]) : v;
-              expect(Object.is(out[row * n + j], want), `row ${row} column ${j}`).toBe(true);
-            }
-          expect(out[t * n]).toBe(7); // nothing past the last row
-        },
-      ),
+      fc.property(fc.record(RESULT_CASE), ({ width: n, t, tokenLanes, bias, seed }) => {
+        const { y, b, cs, rs, bOff, O, r0 } = placeResult(n, t, tokenLanes, bias, seed);
+        const out = new Float32Array(memory.buffer, O, t * n + 1).fill(7);
+        kernels.tr_bias(0, cs, rs, bOff, O, n, r0, t, 0);
+        for (let row = 0; row < t; row++)
+          for (let j = 0; j < n; j++) {
+            const v = y[j * cs + row * rs];
+            // no bias: the value as it is (adding 0 would turn -0 into +0)
+            const want = row < r0 ? 7 : b ? Math.fround(v + b[j]) : v;
+            expect(Object.is(out[row * n + j], want), `row ${row} column ${j}`).toBe(true);
+          }
+        expect(out[t * n]).toBe(7); // nothing past the last row
+      }),
       { numRuns: 300 },
     );
   });
