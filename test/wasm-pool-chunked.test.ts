@@ -52,7 +52,7 @@ describe('ThreadPool.runChunked', () => {
 
   it("names the worker and gives the worker's own message when only a worker's share traps", () => {
     const oob = 64 * 65536;
-    // The caller's rows are empty; worker 2's range writes past the end of the memory.
+    // The caller's rows are empty; both workers' rows write past the end of the memory (the first failure is named).
     expect(() =>
       pool.run(
         0,

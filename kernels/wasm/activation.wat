@@ -236,11 +236,12 @@
       (local.set $j0 (local.get $j1))
       (br_if $tiles (i32.lt_u (local.get $j0) (local.get $dm)))))
 
-;; A matmul result into token rows: out[r, j] = y[j] (+ b[j]) for j < n, rows [r0, r1), y's element (r, c) at
+  ;; A matmul result into token rows: out[r, j] = y[j] (+ b[j]) for j < n, rows [r0, r1), y's element (r, c) at
   ;; yOff + 4 (c cs + r rs); bOff = 0: no bias (the values as they are: adding +0 would turn -0 into +0). One f32
   ;; rounding of the sum, as Math.fround(y + b) (see gate_silu). Tiled like gate_silu. In wasm rather than JavaScript
   ;; because a worker's view of a shared memory (memory.buffer) can stay at an old length after a grow, which a
-  ;; typed-array view then refuses; wasm code reads the memory itself (kernels/README.md, "JS in the pool").
+  ;; typed-array view then refuses; wasm code reads the memory itself (kernels/README.md, "Only wasm in the pool's
+  ;; threads").
   (func (export "tr_bias")
     (param $yOff i32) (param $cs i32) (param $rs i32) (param $bOff i32) (param $oOff i32) (param $n i32)
     (param $r0 i32) (param $r1 i32) (param $scr i32)
@@ -283,7 +284,7 @@
       (local.set $j0 (local.get $j1))
       (br_if $tiles (i32.lt_u (local.get $j0) (local.get $n)))))
 
-    ;; One attention row's softmax in place, bit-identical to the loops it replaced in kernels/wasm/attention.ts (and
+  ;; One attention row's softmax in place, bit-identical to the loops it replaced in kernels/wasm/attention.ts (and
   ;; js-ops.ts' attention): sc f64 [nk] (the scores), valid u8 [nk] (1: a real key). Masked keys read -Inf, then 0;
   ;; max over the real keys with NaN sticky (visible keys whose scores are all -Inf give max = NaN, as the reference);
   ;; e_j = exp(sc_j - max) by $exp2 (V8's Math.exp, above), summed in key order from +0; p_j = e_j * (1 / sum).
