@@ -130,7 +130,7 @@ export class ThreadPool implements KernelPool {
     }
     let mainError: unknown = null;
     try {
-      this.kernel(mem, fn)(...args, ...ranges[0]);
+      this.instances[mem][fn](...args, ...ranges[0]);
     } catch (e) {
       mainError = e;
     }
@@ -142,7 +142,7 @@ export class ThreadPool implements KernelPool {
   runChunked(mem: number, fn: KernelName, args: number[], total: number, chunk: number, scratch: number[]): void {
     if (this.disposed) throw new WasmKernelError('wasm-simd backend: used after dispose()');
     const parts = Math.min(scratch.length, this.threads, Math.ceil(total / chunk));
-    const f = this.kernel(mem, fn);
+    const f = this.instances[mem][fn];
     if (parts <= 1) {
       try {
         f(...args, 0, total, scratch[0]);
@@ -185,11 +185,6 @@ export class ThreadPool implements KernelPool {
     for (const b of claimed) this.await(b);
     if (mainError) throw new WasmKernelError(`wasm-simd kernel ${fn}: ${(mainError as Error).message}`);
     this.throwIfFailed(fn, claimed);
-  }
-
-  /** The caller's kernel `fn` on memory `mem` (a module export). */
-  private kernel(mem: number, fn: KernelName): (...args: number[]) => void {
-    return this.instances[mem][fn];
   }
 
   /** Throws for the first of `slots` whose worker failed, with the error the worker sent (worker-source.ts). */
